@@ -1,2 +1,41 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+
+mod challenge;
+mod channel;
+mod destination;
+mod line_type;
+mod message;
+mod policy;
+mod push;
+mod secret;
+
+pub use challenge::{
+    AuditReason, ChallengeId, ChallengeRequest, ChallengeStatus, CheckRejected, EndUserReason,
+    IdentifierError, IssueError, MAX_IDENTIFIER_LEN, OobChallenge, PreparedSend, Purpose,
+    ResendError, ResendOption, ResendPlan, TransactionId, UserId, Verified,
+};
+pub use channel::{
+    EmailSender, FailureCause, Outbox, PushSender, SendError, SentMessage, SmsSender, VoiceCaller,
+};
+pub use destination::{Destination, DestinationError, EmailAddress, PhoneNumber, Region};
+pub use line_type::{
+    CarrierLookup, InMemoryCarrierLookup, LineType, LookupError, NotMobileKind, UnknownReason,
+    classify_offline, classify_with_lookup, resolve,
+};
+pub use message::{
+    EmailMessage, Issuer, MAX_ISSUER_LEN, MAX_TEMPLATE_LEN, MessageTemplates, OriginHost,
+    OutboundMessage, SmsMessage, Template, TemplateError, VoiceMessage,
+};
+pub use policy::{
+    ChallengePolicy, Channel, ChannelSet, CodeChannel, CodeLength, PolicyError, PushPolicy,
+};
+pub use push::{
+    DenyReason, MatchNumber, MatchNumberOutOfRange, PreparedPush, PushApproved, PushError,
+    PushMessage, PushNotApproved, PushPrepareError, PushRequest, PushResponse, PushSendLog,
+    PushStatus,
+};
+pub use rand_core::CryptoRng;
+pub use secret::{
+    MAX_SERVER_KEY_LEN, MIN_SERVER_KEY_LEN, MessageText, OobCode, ServerKey, ServerKeyError,
+};

@@ -1,2 +1,17 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+
+mod allowlist;
+mod cidr;
+mod client;
+mod decision;
+mod index;
+
+pub use allowlist::{ActorId, Allowlist, AllowlistError, EntryError, NetworkEntry};
+pub use cidr::{Cidr, CidrError, canonical_ip};
+pub use client::{AddressSource, ClientAddress, ForwardingHeaders, ResolveError, TrustedProxies};
+pub use decision::{
+    AccountKind, Decision, EnrollmentSummary, GrantError, LoginFacts, NoGrant, PolicyError,
+    PromptReason, RevocationReason, RevokeError, RevokedGrant, TrustGrant, TrustGrantRecord,
+    TrustPolicy,
+};

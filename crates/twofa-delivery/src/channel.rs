@@ -1,0 +1,234 @@
+//! The adapter interface to real providers, and an in-memory recorder.
+//!
+//! Each trait is small, object-safe and `Send + Sync`; its method returns a
+//! boxed `Send` future, which works on any async runtime and needs no extra
+//! dependency. The logic of this crate never calls them: it returns the
+//! messages, and the application sends them.
+
+use core::future::Future;
+use core::pin::Pin;
+use std::sync::{Mutex, PoisonError};
+
+use crate::message::{EmailMessage, SmsMessage, VoiceMessage};
+use crate::push::PushMessage;
+
+/// What went wrong with a failing provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FailureCause {
+    /// The provider could not be reached or timed out.
+    ProviderUnavailable,
+    /// The provider throttled the request.
+    Throttled,
+    /// The destination cannot receive this channel (a landline for SMS, an
+    /// unreachable mailbox).
+    Unreachable,
+    /// The provider refused the message (content, account, blocklist).
+    Rejected,
+}
+
+impl core::fmt::Display for FailureCause {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::ProviderUnavailable => "provider unavailable",
+            Self::Throttled => "provider throttled the request",
+            Self::Unreachable => "destination unreachable on this channel",
+            Self::Rejected => "provider rejected the message",
+        })
+    }
+}
+
+/// A send that did not happen.
+///
+/// Either way the caller drops the prepared send, so the challenge stays as
+/// it was; a transient failure may be retried as is, a permanent one calls
+/// for another channel or destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// Worth retrying later.
+    #[error("transient send failure: {0}")]
+    Transient(FailureCause),
+    /// Retrying the same message will fail again.
+    #[error("permanent send failure: {0}")]
+    Permanent(FailureCause),
+}
+
+/// Sends text messages.
+pub trait SmsSender: Send + Sync {
+    /// Sends `message`.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] when the message was not accepted by the provider.
+    fn send_sms<'a>(
+        &'a self,
+        message: &'a SmsMessage,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
+}
+
+/// Places voice calls that read a script.
+pub trait VoiceCaller: Send + Sync {
+    /// Places the call.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] when the call could not be placed.
+    fn place_call<'a>(
+        &'a self,
+        message: &'a VoiceMessage,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
+}
+
+/// Sends email.
+pub trait EmailSender: Send + Sync {
+    /// Sends `message`.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] when the message was not accepted by the provider.
+    fn send_email<'a>(
+        &'a self,
+        message: &'a EmailMessage,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
+}
+
+/// Delivers push notifications to a user's enrolled apps.
+pub trait PushSender: Send + Sync {
+    /// Delivers `message`.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] when the notification was not accepted.
+    fn send_push<'a>(
+        &'a self,
+        message: &'a PushMessage,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
+}
+
+/// A message the [`Outbox`] accepted.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum SentMessage {
+    /// A text message.
+    Sms(SmsMessage),
+    /// A voice call.
+    Voice(VoiceMessage),
+    /// An email.
+    Email(EmailMessage),
+    /// A push notification.
+    Push(PushMessage),
+}
+
+#[derive(Debug, Default)]
+struct OutboxState {
+    sent: Vec<SentMessage>,
+    failures: Vec<SendError>,
+}
+
+/// An in-memory implementation of every channel trait that records each
+/// accepted message, for tests and demos.
+///
+/// [`Outbox::fail_next`] makes the next sends fail, in order, to exercise
+/// failure handling; a failed send is not recorded.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    state: Mutex<OutboxState>,
+}
+
+impl Outbox {
+    /// An empty outbox.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes the next `count` sends (on any channel) fail with `error`.
+    pub fn fail_next(&self, count: usize, error: SendError) {
+        let mut state = self.lock();
+        state.failures.extend(core::iter::repeat_n(error, count));
+    }
+
+    /// Every accepted message, oldest first.
+    #[must_use]
+    pub fn sent(&self) -> Vec<SentMessage> {
+        self.lock().sent.clone()
+    }
+
+    /// The most recent accepted message.
+    #[must_use]
+    pub fn last(&self) -> Option<SentMessage> {
+        self.lock().sent.last().cloned()
+    }
+
+    /// How many messages were accepted.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.lock().sent.len()
+    }
+
+    /// Whether nothing was accepted yet.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.lock().sent.is_empty()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, OutboxState> {
+        // A panic elsewhere while holding the lock leaves a plain Vec behind,
+        // which is still consistent.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn record(&self, message: SentMessage) -> Result<(), SendError> {
+        let mut state = self.lock();
+        if !state.failures.is_empty() {
+            return Err(state.failures.remove(0));
+        }
+        state.sent.push(message);
+        Ok(())
+    }
+}
+
+impl SmsSender for Outbox {
+    fn send_sms<'a>(
+        &'a self,
+        message: &'a SmsMessage,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>> {
+        Box::pin(core::future::ready(
+            self.record(SentMessage::Sms(message.clone())),
+        ))
+    }
+}
+
+impl VoiceCaller for Outbox {
+    fn place_call<'a>(
+        &'a self,
+        message: &'a VoiceMessage,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>> {
+        Box::pin(core::future::ready(
+            self.record(SentMessage::Voice(message.clone())),
+        ))
+    }
+}
+
+impl EmailSender for Outbox {
+    fn send_email<'a>(
+        &'a self,
+        message: &'a EmailMessage,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>> {
+        Box::pin(core::future::ready(
+            self.record(SentMessage::Email(message.clone())),
+        ))
+    }
+}
+
+impl PushSender for Outbox {
+    fn send_push<'a>(
+        &'a self,
+        message: &'a PushMessage,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>> {
+        Box::pin(core::future::ready(
+            self.record(SentMessage::Push(message.clone())),
+        ))
+    }
+}

@@ -1,0 +1,467 @@
+//! Channels and the policy values that fix lifetimes, limits and which
+//! channels an integrator allows.
+
+use core::fmt;
+
+use chrono::TimeDelta;
+
+/// A way of reaching the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Channel {
+    /// Text message to a phone.
+    Sms,
+    /// Voice call to a phone, reading the code aloud.
+    Voice,
+    /// Email.
+    Email,
+    /// Push notification to an enrolled app.
+    Push,
+}
+
+impl Channel {
+    /// Every channel.
+    pub const ALL: [Self; 4] = [Self::Sms, Self::Voice, Self::Email, Self::Push];
+
+    const fn bit(self) -> u8 {
+        match self {
+            Self::Sms => 1,
+            Self::Voice => 2,
+            Self::Email => 4,
+            Self::Push => 8,
+        }
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Sms => "sms",
+            Self::Voice => "voice",
+            Self::Email => "email",
+            Self::Push => "push",
+        })
+    }
+}
+
+/// A channel that carries a one-time code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum CodeChannel {
+    /// Text message.
+    Sms,
+    /// Voice call.
+    Voice,
+    /// Email.
+    Email,
+}
+
+impl From<CodeChannel> for Channel {
+    fn from(value: CodeChannel) -> Self {
+        match value {
+            CodeChannel::Sms => Self::Sms,
+            CodeChannel::Voice => Self::Voice,
+            CodeChannel::Email => Self::Email,
+        }
+    }
+}
+
+impl fmt::Display for CodeChannel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&Channel::from(*self), f)
+    }
+}
+
+/// A set of channels, e.g. the channels an integrator has switched on.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ChannelSet {
+    bits: u8,
+}
+
+impl ChannelSet {
+    /// No channel.
+    #[must_use]
+    pub const fn empty() -> Self {
+        Self { bits: 0 }
+    }
+
+    /// Every channel.
+    #[must_use]
+    pub const fn all() -> Self {
+        Self { bits: 0b1111 }
+    }
+
+    /// This set plus `channel`.
+    #[must_use]
+    pub const fn with(self, channel: Channel) -> Self {
+        Self {
+            bits: self.bits | channel.bit(),
+        }
+    }
+
+    /// This set minus `channel`.
+    #[must_use]
+    pub const fn without(self, channel: Channel) -> Self {
+        Self {
+            bits: self.bits & !channel.bit(),
+        }
+    }
+
+    /// Whether `channel` is in the set.
+    #[must_use]
+    pub const fn contains(self, channel: Channel) -> bool {
+        self.bits & channel.bit() != 0
+    }
+}
+
+impl fmt::Debug for ChannelSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set()
+            .entries(Channel::ALL.iter().filter(|c| self.contains(**c)))
+            .finish()
+    }
+}
+
+impl FromIterator<Channel> for ChannelSet {
+    fn from_iter<T: IntoIterator<Item = Channel>>(iter: T) -> Self {
+        iter.into_iter().fold(Self::empty(), Self::with)
+    }
+}
+
+/// A misconfigured policy value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// The code length is outside 6 to 10 digits.
+    #[error("code length must be 6 to 10 digits, got {digits}")]
+    CodeLengthOutOfRange {
+        /// The length given.
+        digits: u8,
+    },
+    /// A lifetime or window is zero, negative or longer than a day.
+    #[error("{what} must be more than zero and at most 24 hours")]
+    DurationOutOfRange {
+        /// Which setting.
+        what: &'static str,
+    },
+    /// A cooldown is negative or longer than a day.
+    #[error("resend cooldown must be zero to 24 hours")]
+    CooldownOutOfRange,
+    /// A count limit is zero or above 100.
+    #[error("{what} must be 1 to 100, got {value}")]
+    LimitOutOfRange {
+        /// Which setting.
+        what: &'static str,
+        /// The value given.
+        value: u32,
+    },
+}
+
+/// Number of digits of an out-of-band code: 6 (the default) to 10.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "u8", into = "u8"))]
+pub struct CodeLength {
+    digits: u8,
+}
+
+impl CodeLength {
+    /// Shortest length: 6 digits, the floor NIST SP 800-63B-4 §3.1.3.1 sets
+    /// for out-of-band secrets that are typed in.
+    pub const MIN: u8 = 6;
+    /// Longest length: 10 digits keeps 10^digits below 2^64 with room to
+    /// spare for unbiased sampling.
+    pub const MAX: u8 = 10;
+
+    /// Validates a length.
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::CodeLengthOutOfRange`] outside 6 to 10.
+    pub const fn new(digits: u8) -> Result<Self, PolicyError> {
+        if digits < Self::MIN || digits > Self::MAX {
+            return Err(PolicyError::CodeLengthOutOfRange { digits });
+        }
+        Ok(Self { digits })
+    }
+
+    /// The number of digits.
+    #[must_use]
+    pub const fn digits(self) -> u8 {
+        self.digits
+    }
+
+    /// 10^digits, the number of distinct codes.
+    #[must_use]
+    pub const fn modulus(self) -> u64 {
+        10u64.pow(self.digits as u32)
+    }
+}
+
+impl Default for CodeLength {
+    /// 6 digits, as the portal sends.
+    fn default() -> Self {
+        Self { digits: Self::MIN }
+    }
+}
+
+impl TryFrom<u8> for CodeLength {
+    type Error = PolicyError;
+
+    fn try_from(value: u8) -> Result<Self, Self::Error> {
+        Self::new(value)
+    }
+}
+
+impl From<CodeLength> for u8 {
+    fn from(value: CodeLength) -> Self {
+        value.digits
+    }
+}
+
+const MAX_LIMIT: u32 = 100;
+
+fn day() -> TimeDelta {
+    TimeDelta::days(1)
+}
+
+fn check_window(what: &'static str, value: TimeDelta) -> Result<TimeDelta, PolicyError> {
+    if value <= TimeDelta::zero() || value > day() {
+        return Err(PolicyError::DurationOutOfRange { what });
+    }
+    Ok(value)
+}
+
+fn check_limit(what: &'static str, value: u32) -> Result<u32, PolicyError> {
+    if value == 0 || value > MAX_LIMIT {
+        return Err(PolicyError::LimitOutOfRange { what, value });
+    }
+    Ok(value)
+}
+
+/// Lifetimes and limits of out-of-band code challenges.
+///
+/// Defaults ([`ChallengePolicy::default`]): 6-digit codes, valid 10 minutes
+/// from each send, at most 5 wrong checks per challenge, a 30-second
+/// cooldown between sends, at most 5 sends per challenge, every channel
+/// enabled.
+///
+/// # Example
+///
+/// ```
+/// use chrono::TimeDelta;
+/// use twofa_delivery::{Channel, ChannelSet, ChallengePolicy, CodeLength};
+///
+/// let policy = ChallengePolicy::default()
+///     .with_code_length(CodeLength::new(8)?)
+///     .with_lifetime(TimeDelta::minutes(5))?
+///     .with_enabled_channels(ChannelSet::all().without(Channel::Email));
+/// assert_eq!(policy.max_failed_checks(), 5);
+/// # Ok::<(), twofa_delivery::PolicyError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChallengePolicy {
+    code_length: CodeLength,
+    lifetime: TimeDelta,
+    max_failed_checks: u32,
+    resend_cooldown: TimeDelta,
+    max_sends: u32,
+    enabled_channels: ChannelSet,
+}
+
+impl Default for ChallengePolicy {
+    fn default() -> Self {
+        Self {
+            code_length: CodeLength::default(),
+            lifetime: TimeDelta::minutes(10),
+            max_failed_checks: 5,
+            resend_cooldown: TimeDelta::seconds(30),
+            max_sends: 5,
+            enabled_channels: ChannelSet::all(),
+        }
+    }
+}
+
+impl ChallengePolicy {
+    /// Sets the code length.
+    #[must_use]
+    pub fn with_code_length(mut self, code_length: CodeLength) -> Self {
+        self.code_length = code_length;
+        self
+    }
+
+    /// Sets how long a code stays valid after it is sent.
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::DurationOutOfRange`] unless more than zero and at most
+    /// 24 hours.
+    pub fn with_lifetime(mut self, lifetime: TimeDelta) -> Result<Self, PolicyError> {
+        self.lifetime = check_window("code lifetime", lifetime)?;
+        Ok(self)
+    }
+
+    /// Sets how many wrong checks a challenge tolerates; the next check is
+    /// refused without being evaluated.
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::LimitOutOfRange`] outside 1 to 100.
+    pub fn with_max_failed_checks(mut self, max: u32) -> Result<Self, PolicyError> {
+        self.max_failed_checks = check_limit("max failed checks", max)?;
+        Ok(self)
+    }
+
+    /// Sets the minimum time between two sends of one challenge.
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::CooldownOutOfRange`] when negative or above 24 hours.
+    pub fn with_resend_cooldown(mut self, cooldown: TimeDelta) -> Result<Self, PolicyError> {
+        if cooldown < TimeDelta::zero() || cooldown > day() {
+            return Err(PolicyError::CooldownOutOfRange);
+        }
+        self.resend_cooldown = cooldown;
+        Ok(self)
+    }
+
+    /// Sets how many sends (the first one included) a challenge allows.
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::LimitOutOfRange`] outside 1 to 100.
+    pub fn with_max_sends(mut self, max: u32) -> Result<Self, PolicyError> {
+        self.max_sends = check_limit("max sends", max)?;
+        Ok(self)
+    }
+
+    /// Sets the channels codes may be sent through; using any other is
+    /// refused with a typed error.
+    #[must_use]
+    pub fn with_enabled_channels(mut self, channels: ChannelSet) -> Self {
+        self.enabled_channels = channels;
+        self
+    }
+
+    /// The code length.
+    #[must_use]
+    pub fn code_length(&self) -> CodeLength {
+        self.code_length
+    }
+
+    /// How long a code stays valid after it is sent.
+    #[must_use]
+    pub fn lifetime(&self) -> TimeDelta {
+        self.lifetime
+    }
+
+    /// How many wrong checks a challenge tolerates.
+    #[must_use]
+    pub fn max_failed_checks(&self) -> u32 {
+        self.max_failed_checks
+    }
+
+    /// Minimum time between two sends.
+    #[must_use]
+    pub fn resend_cooldown(&self) -> TimeDelta {
+        self.resend_cooldown
+    }
+
+    /// Most sends per challenge, the first included.
+    #[must_use]
+    pub fn max_sends(&self) -> u32 {
+        self.max_sends
+    }
+
+    /// The channels codes may be sent through.
+    #[must_use]
+    pub fn enabled_channels(&self) -> ChannelSet {
+        self.enabled_channels
+    }
+}
+
+/// Lifetimes and limits of push approval requests.
+///
+/// Defaults ([`PushPolicy::default`]): a request expires after 2 minutes; at
+/// most 3 prompts per user in any 10-minute window; push enabled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PushPolicy {
+    lifetime: TimeDelta,
+    max_prompts: u32,
+    window: TimeDelta,
+    enabled_channels: ChannelSet,
+}
+
+impl Default for PushPolicy {
+    fn default() -> Self {
+        Self {
+            lifetime: TimeDelta::minutes(2),
+            max_prompts: 3,
+            window: TimeDelta::minutes(10),
+            enabled_channels: ChannelSet::all(),
+        }
+    }
+}
+
+impl PushPolicy {
+    /// Sets how long a request waits for an answer.
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::DurationOutOfRange`] unless more than zero and at most
+    /// 24 hours.
+    pub fn with_lifetime(mut self, lifetime: TimeDelta) -> Result<Self, PolicyError> {
+        self.lifetime = check_window("push lifetime", lifetime)?;
+        Ok(self)
+    }
+
+    /// Allows at most `max_prompts` push prompts per user in any `window`.
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::LimitOutOfRange`] for a count outside 1 to 100,
+    /// [`PolicyError::DurationOutOfRange`] for a window that is not more than
+    /// zero and at most 24 hours.
+    pub fn with_rate_limit(
+        mut self,
+        max_prompts: u32,
+        window: TimeDelta,
+    ) -> Result<Self, PolicyError> {
+        self.max_prompts = check_limit("max push prompts", max_prompts)?;
+        self.window = check_window("push rate window", window)?;
+        Ok(self)
+    }
+
+    /// Sets the enabled channels; without [`Channel::Push`] every push
+    /// request is refused.
+    #[must_use]
+    pub fn with_enabled_channels(mut self, channels: ChannelSet) -> Self {
+        self.enabled_channels = channels;
+        self
+    }
+
+    /// How long a request waits for an answer.
+    #[must_use]
+    pub fn lifetime(&self) -> TimeDelta {
+        self.lifetime
+    }
+
+    /// Most prompts per user in one window.
+    #[must_use]
+    pub fn max_prompts(&self) -> u32 {
+        self.max_prompts
+    }
+
+    /// The rate-limit window.
+    #[must_use]
+    pub fn window(&self) -> TimeDelta {
+        self.window
+    }
+
+    /// The enabled channels.
+    #[must_use]
+    pub fn enabled_channels(&self) -> ChannelSet {
+        self.enabled_channels
+    }
+}

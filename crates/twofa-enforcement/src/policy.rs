@@ -1,0 +1,506 @@
+//! The company's 2FA policy: the portal's defaults, each overridable,
+//! validated once when built.
+
+use chrono::TimeDelta;
+
+use crate::method::{Method, MethodSet, ResendChannel, ResendChannelSet};
+
+/// How many times a user may defer setting up 2FA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum DeferralCap {
+    /// At most this many deferrals in a row. `AtMost(0)` switches the
+    /// "remind me later" option off.
+    AtMost(u32),
+    /// No limit on the number of deferrals.
+    Unlimited,
+}
+
+/// A duration setting of [`CompanyPolicy`], named in [`PolicyError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DurationSetting {
+    /// [`CompanyPolicy::deferral_length`].
+    DeferralLength,
+    /// [`CompanyPolicy::trusted_network_reprompt`].
+    TrustedNetworkReprompt,
+    /// [`CompanyPolicy::out_of_band_code_lifetime`].
+    OutOfBandCodeLifetime,
+    /// [`CompanyPolicy::pending_setup_lifetime`].
+    PendingSetupLifetime,
+}
+
+impl DurationSetting {
+    /// The longest value [`PolicyBuilder::build`] accepts for this setting.
+    #[must_use]
+    pub const fn max(self) -> TimeDelta {
+        match self {
+            // A deferral is a reminder, not an exemption.
+            Self::DeferralLength => TimeDelta::days(30),
+            Self::TrustedNetworkReprompt => TimeDelta::days(90),
+            // OWASP ASVS 4.0.3 §2.7.2 (and NIST SP 800-63B §5.1.3.2): an
+            // out-of-band code expires after at most 10 minutes.
+            Self::OutOfBandCodeLifetime => TimeDelta::minutes(10),
+            Self::PendingSetupLifetime => TimeDelta::hours(24),
+        }
+    }
+}
+
+/// The most attempts per challenge [`PolicyBuilder::build`] accepts.
+///
+/// With a 6-digit code, 10 guesses give an attacker a 1 in 100,000 chance per
+/// challenge; more would weaken the code for no user benefit.
+pub const MAX_ATTEMPTS_PER_CHALLENGE: u32 = 10;
+
+/// Why a policy was refused when built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// No second-factor method is allowed: nobody could enroll.
+    #[error("no second-factor method is allowed")]
+    NoMethodAllowed,
+    /// A duration is zero or negative.
+    #[error("{setting:?} must be longer than zero")]
+    NotPositive {
+        /// The offending setting.
+        setting: DurationSetting,
+    },
+    /// A duration exceeds its maximum ([`DurationSetting::max`]).
+    #[error("{setting:?} exceeds its maximum of {max_seconds} seconds")]
+    TooLong {
+        /// The offending setting.
+        setting: DurationSetting,
+        /// The maximum, in seconds.
+        max_seconds: i64,
+    },
+    /// Zero attempts per challenge: no code could ever be accepted.
+    #[error("attempts per challenge must be at least 1")]
+    ZeroAttempts,
+    /// More attempts per challenge than [`MAX_ATTEMPTS_PER_CHALLENGE`].
+    #[error("{attempts} attempts per challenge exceed the maximum of {max}")]
+    TooManyAttempts {
+        /// The refused value.
+        attempts: u32,
+        /// The maximum, [`MAX_ATTEMPTS_PER_CHALLENGE`].
+        max: u32,
+    },
+    /// Re-sending by SMS or voice call is allowed while the matching method is
+    /// switched off: a switched-off channel must not come back as a re-send.
+    #[error("re-send by {channel} is allowed but the {channel} method is not")]
+    ResendWithoutMethod {
+        /// The re-send channel whose method is switched off.
+        channel: ResendChannel,
+    },
+}
+
+/// A company's 2FA policy.
+///
+/// [`CompanyPolicy::default`] is the portal's policy: every method allowed,
+/// re-send by SMS, voice call and e-mail, 48-hour deferrals capped at 3,
+/// trusted networks re-prompting every 21 days, out-of-band codes living 10
+/// minutes, app set-ups pending for 30 minutes, 5 attempts per challenge.
+/// Build anything else with [`CompanyPolicy::builder`]; a built policy is
+/// valid by construction.
+///
+/// ```
+/// use chrono::TimeDelta;
+/// use twofa_enforcement::{CompanyPolicy, DeferralCap, Method, MethodSet, ResendChannel, ResendChannelSet};
+///
+/// // An admin who switched off SMS and voice, and allows one deferral.
+/// let policy = CompanyPolicy::builder()
+///     .with_allowed_methods(MethodSet::of(&[Method::AuthenticatorApp, Method::PushApp]))
+///     .with_resend_channels(ResendChannelSet::of(&[ResendChannel::Email]))
+///     .with_deferral_cap(DeferralCap::AtMost(1))
+///     .build()?;
+/// assert_eq!(policy.deferral_length(), TimeDelta::hours(48));
+/// # Ok::<(), twofa_enforcement::PolicyError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "PolicyRecord", into = "PolicyRecord")
+)]
+pub struct CompanyPolicy {
+    allowed_methods: MethodSet,
+    resend_channels: ResendChannelSet,
+    deferral_length: TimeDelta,
+    deferral_cap: DeferralCap,
+    trusted_network_reprompt: TimeDelta,
+    out_of_band_code_lifetime: TimeDelta,
+    pending_setup_lifetime: TimeDelta,
+    attempts_per_challenge: u32,
+}
+
+impl Default for CompanyPolicy {
+    /// The portal's policy (see the type's documentation).
+    fn default() -> Self {
+        Self {
+            allowed_methods: MethodSet::all(),
+            resend_channels: ResendChannelSet::all(),
+            deferral_length: TimeDelta::hours(48),
+            deferral_cap: DeferralCap::AtMost(3),
+            trusted_network_reprompt: TimeDelta::days(21),
+            out_of_band_code_lifetime: TimeDelta::minutes(10),
+            pending_setup_lifetime: TimeDelta::minutes(30),
+            attempts_per_challenge: 5,
+        }
+    }
+}
+
+impl CompanyPolicy {
+    /// A builder starting from the portal's defaults.
+    pub fn builder() -> PolicyBuilder {
+        PolicyBuilder(Self::default())
+    }
+
+    /// Methods users may enroll with and be challenged with.
+    #[must_use]
+    pub const fn allowed_methods(&self) -> MethodSet {
+        self.allowed_methods
+    }
+
+    /// Channels through which a code may be re-sent.
+    #[must_use]
+    pub const fn resend_channels(&self) -> ResendChannelSet {
+        self.resend_channels
+    }
+
+    /// How long one "remind me later" lasts (portal: 48 hours).
+    #[must_use]
+    pub const fn deferral_length(&self) -> TimeDelta {
+        self.deferral_length
+    }
+
+    /// How many deferrals a user may take (portal: 3).
+    #[must_use]
+    pub const fn deferral_cap(&self) -> DeferralCap {
+        self.deferral_cap
+    }
+
+    /// How often a login from a trusted network is asked for the second
+    /// factor (portal: 21 days). Enforced by the trusted-network policy; kept
+    /// here so one value holds the company's settings.
+    #[must_use]
+    pub const fn trusted_network_reprompt(&self) -> TimeDelta {
+        self.trusted_network_reprompt
+    }
+
+    /// How long an SMS, voice or e-mail code stays valid (portal: 10 minutes).
+    #[must_use]
+    pub const fn out_of_band_code_lifetime(&self) -> TimeDelta {
+        self.out_of_band_code_lifetime
+    }
+
+    /// How long an app set-up may wait for its first code (portal: 30
+    /// minutes).
+    #[must_use]
+    pub const fn pending_setup_lifetime(&self) -> TimeDelta {
+        self.pending_setup_lifetime
+    }
+
+    /// Wrong codes allowed per challenge before it is void (portal: 5).
+    #[must_use]
+    pub const fn attempts_per_challenge(&self) -> u32 {
+        self.attempts_per_challenge
+    }
+
+    fn validate(self) -> Result<Self, PolicyError> {
+        if self.allowed_methods.is_empty() {
+            return Err(PolicyError::NoMethodAllowed);
+        }
+        for (channel, method) in [
+            (ResendChannel::Sms, Method::Sms),
+            (ResendChannel::VoiceCall, Method::VoiceCall),
+        ] {
+            if self.resend_channels.contains(channel) && !self.allowed_methods.contains(method) {
+                return Err(PolicyError::ResendWithoutMethod { channel });
+            }
+        }
+        for (setting, value) in [
+            (DurationSetting::DeferralLength, self.deferral_length),
+            (
+                DurationSetting::TrustedNetworkReprompt,
+                self.trusted_network_reprompt,
+            ),
+            (
+                DurationSetting::OutOfBandCodeLifetime,
+                self.out_of_band_code_lifetime,
+            ),
+            (
+                DurationSetting::PendingSetupLifetime,
+                self.pending_setup_lifetime,
+            ),
+        ] {
+            if value <= TimeDelta::zero() {
+                return Err(PolicyError::NotPositive { setting });
+            }
+            if value > setting.max() {
+                return Err(PolicyError::TooLong {
+                    setting,
+                    max_seconds: setting.max().num_seconds(),
+                });
+            }
+        }
+        if self.attempts_per_challenge == 0 {
+            return Err(PolicyError::ZeroAttempts);
+        }
+        if self.attempts_per_challenge > MAX_ATTEMPTS_PER_CHALLENGE {
+            return Err(PolicyError::TooManyAttempts {
+                attempts: self.attempts_per_challenge,
+                max: MAX_ATTEMPTS_PER_CHALLENGE,
+            });
+        }
+        Ok(self)
+    }
+}
+
+/// Builds a [`CompanyPolicy`]; every option starts at the portal's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[must_use = "a builder does nothing until built"]
+pub struct PolicyBuilder(CompanyPolicy);
+
+impl PolicyBuilder {
+    /// Methods users may enroll with.
+    pub const fn with_allowed_methods(mut self, methods: MethodSet) -> Self {
+        self.0.allowed_methods = methods;
+        self
+    }
+
+    /// Channels through which a code may be re-sent. Re-send by SMS or voice
+    /// call requires the matching method to be allowed.
+    pub const fn with_resend_channels(mut self, channels: ResendChannelSet) -> Self {
+        self.0.resend_channels = channels;
+        self
+    }
+
+    /// How long one deferral lasts.
+    pub const fn with_deferral_length(mut self, length: TimeDelta) -> Self {
+        self.0.deferral_length = length;
+        self
+    }
+
+    /// How many deferrals a user may take.
+    pub const fn with_deferral_cap(mut self, cap: DeferralCap) -> Self {
+        self.0.deferral_cap = cap;
+        self
+    }
+
+    /// How often a trusted-network login is re-prompted.
+    pub const fn with_trusted_network_reprompt(mut self, interval: TimeDelta) -> Self {
+        self.0.trusted_network_reprompt = interval;
+        self
+    }
+
+    /// How long an out-of-band code stays valid.
+    pub const fn with_out_of_band_code_lifetime(mut self, lifetime: TimeDelta) -> Self {
+        self.0.out_of_band_code_lifetime = lifetime;
+        self
+    }
+
+    /// How long an app set-up may stay pending.
+    pub const fn with_pending_setup_lifetime(mut self, lifetime: TimeDelta) -> Self {
+        self.0.pending_setup_lifetime = lifetime;
+        self
+    }
+
+    /// Wrong codes allowed per challenge.
+    pub const fn with_attempts_per_challenge(mut self, attempts: u32) -> Self {
+        self.0.attempts_per_challenge = attempts;
+        self
+    }
+
+    /// Validates the options into a policy.
+    ///
+    /// # Errors
+    ///
+    /// The first problem found, in this order:
+    /// [`PolicyError::NoMethodAllowed`], [`PolicyError::ResendWithoutMethod`],
+    /// [`PolicyError::NotPositive`] / [`PolicyError::TooLong`] (per duration,
+    /// in the order of [`DurationSetting`]), [`PolicyError::ZeroAttempts`],
+    /// [`PolicyError::TooManyAttempts`].
+    pub fn build(self) -> Result<CompanyPolicy, PolicyError> {
+        self.0.validate()
+    }
+}
+
+/// Stored form of a policy: durations in whole seconds, validated when read.
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyRecord {
+    allowed_methods: MethodSet,
+    resend_channels: ResendChannelSet,
+    deferral_length_secs: i64,
+    deferral_cap: DeferralCap,
+    trusted_network_reprompt_secs: i64,
+    out_of_band_code_lifetime_secs: i64,
+    pending_setup_lifetime_secs: i64,
+    attempts_per_challenge: u32,
+}
+
+#[cfg(feature = "serde")]
+impl From<CompanyPolicy> for PolicyRecord {
+    fn from(policy: CompanyPolicy) -> Self {
+        Self {
+            allowed_methods: policy.allowed_methods,
+            resend_channels: policy.resend_channels,
+            deferral_length_secs: policy.deferral_length.num_seconds(),
+            deferral_cap: policy.deferral_cap,
+            trusted_network_reprompt_secs: policy.trusted_network_reprompt.num_seconds(),
+            out_of_band_code_lifetime_secs: policy.out_of_band_code_lifetime.num_seconds(),
+            pending_setup_lifetime_secs: policy.pending_setup_lifetime.num_seconds(),
+            attempts_per_challenge: policy.attempts_per_challenge,
+        }
+    }
+}
+
+/// Why a stored policy record was refused.
+#[cfg(feature = "serde")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+enum PolicyRecordError {
+    #[error("a duration is out of range")]
+    DurationOutOfRange,
+    #[error(transparent)]
+    Invalid(#[from] PolicyError),
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<PolicyRecord> for CompanyPolicy {
+    type Error = PolicyRecordError;
+
+    fn try_from(record: PolicyRecord) -> Result<Self, PolicyRecordError> {
+        let secs = |s: i64| TimeDelta::try_seconds(s).ok_or(PolicyRecordError::DurationOutOfRange);
+        Ok(Self::builder()
+            .with_allowed_methods(record.allowed_methods)
+            .with_resend_channels(record.resend_channels)
+            .with_deferral_length(secs(record.deferral_length_secs)?)
+            .with_deferral_cap(record.deferral_cap)
+            .with_trusted_network_reprompt(secs(record.trusted_network_reprompt_secs)?)
+            .with_out_of_band_code_lifetime(secs(record.out_of_band_code_lifetime_secs)?)
+            .with_pending_setup_lifetime(secs(record.pending_setup_lifetime_secs)?)
+            .with_attempts_per_challenge(record.attempts_per_challenge)
+            .build()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_portal_values_and_valid() {
+        let policy = CompanyPolicy::default();
+        assert_eq!(policy.allowed_methods(), MethodSet::all());
+        assert_eq!(policy.resend_channels(), ResendChannelSet::all());
+        assert_eq!(policy.deferral_length(), TimeDelta::seconds(48 * 3600));
+        assert_eq!(policy.deferral_cap(), DeferralCap::AtMost(3));
+        assert_eq!(
+            policy.trusted_network_reprompt(),
+            TimeDelta::seconds(21 * 86_400)
+        );
+        assert_eq!(policy.out_of_band_code_lifetime(), TimeDelta::seconds(600));
+        assert_eq!(policy.pending_setup_lifetime(), TimeDelta::seconds(1800));
+        assert_eq!(policy.attempts_per_challenge(), 5);
+        assert_eq!(CompanyPolicy::builder().build(), Ok(policy));
+    }
+
+    #[test]
+    fn each_duration_is_checked_at_zero_and_past_its_maximum() {
+        type With = fn(PolicyBuilder, TimeDelta) -> PolicyBuilder;
+        let cases: [(DurationSetting, With); 4] = [
+            (
+                DurationSetting::DeferralLength,
+                PolicyBuilder::with_deferral_length,
+            ),
+            (
+                DurationSetting::TrustedNetworkReprompt,
+                PolicyBuilder::with_trusted_network_reprompt,
+            ),
+            (
+                DurationSetting::OutOfBandCodeLifetime,
+                PolicyBuilder::with_out_of_band_code_lifetime,
+            ),
+            (
+                DurationSetting::PendingSetupLifetime,
+                PolicyBuilder::with_pending_setup_lifetime,
+            ),
+        ];
+        for (setting, with) in cases {
+            let b = CompanyPolicy::builder();
+            assert_eq!(
+                with(b, TimeDelta::zero()).build(),
+                Err(PolicyError::NotPositive { setting })
+            );
+            assert_eq!(
+                with(b, TimeDelta::seconds(-1)).build(),
+                Err(PolicyError::NotPositive { setting })
+            );
+            assert!(with(b, TimeDelta::seconds(1)).build().is_ok());
+            assert!(with(b, setting.max()).build().is_ok());
+            assert_eq!(
+                with(b, setting.max() + TimeDelta::seconds(1)).build(),
+                Err(PolicyError::TooLong {
+                    setting,
+                    max_seconds: setting.max().num_seconds()
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn methods_channels_and_attempts() {
+        let b = CompanyPolicy::builder();
+        assert_eq!(
+            b.with_allowed_methods(MethodSet::empty()).build(),
+            Err(PolicyError::NoMethodAllowed)
+        );
+        assert_eq!(
+            b.with_allowed_methods(MethodSet::all().without(Method::Sms))
+                .build(),
+            Err(PolicyError::ResendWithoutMethod {
+                channel: ResendChannel::Sms
+            })
+        );
+        assert_eq!(
+            b.with_allowed_methods(MethodSet::all().without(Method::VoiceCall))
+                .build(),
+            Err(PolicyError::ResendWithoutMethod {
+                channel: ResendChannel::VoiceCall
+            })
+        );
+        assert!(
+            b.with_allowed_methods(MethodSet::all().without(Method::Sms))
+                .with_resend_channels(ResendChannelSet::all().without(ResendChannel::Sms))
+                .build()
+                .is_ok()
+        );
+        assert!(
+            b.with_resend_channels(ResendChannelSet::empty())
+                .build()
+                .is_ok()
+        );
+        assert_eq!(
+            b.with_attempts_per_challenge(0).build(),
+            Err(PolicyError::ZeroAttempts)
+        );
+        assert!(b.with_attempts_per_challenge(1).build().is_ok());
+        assert!(
+            b.with_attempts_per_challenge(MAX_ATTEMPTS_PER_CHALLENGE)
+                .build()
+                .is_ok()
+        );
+        assert_eq!(
+            b.with_attempts_per_challenge(MAX_ATTEMPTS_PER_CHALLENGE + 1)
+                .build(),
+            Err(PolicyError::TooManyAttempts {
+                attempts: MAX_ATTEMPTS_PER_CHALLENGE + 1,
+                max: MAX_ATTEMPTS_PER_CHALLENGE
+            })
+        );
+    }
+}

@@ -1,0 +1,178 @@
+//! Audit events: one per transition, with stable names, never a secret, a
+//! code or a full phone number.
+
+use core::fmt;
+
+use chrono::{DateTime, Utc};
+use twofa_delivery::{Destination, UserId};
+
+use crate::method::{MethodId, MethodKind};
+
+/// What happened. [`AuditKind::name`] is the stable name to index on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum AuditKind {
+    /// `enrollment.started`: set-up of a method began (first method or an
+    /// additional one).
+    EnrollmentStarted,
+    /// `enrollment.not_mobile_dialog`: the number is not (known to be) a
+    /// mobile; the app was recommended.
+    NotMobileDialogShown,
+    /// `enrollment.code_resent`: a fresh code went out.
+    CodeResent,
+    /// `enrollment.code_rejected`: a wrong code during set-up.
+    EnrollmentCodeRejected,
+    /// `enrollment.verified`: a method was activated by proof of possession.
+    EnrollmentVerified,
+    /// `enrollment.cancelled`: a pending set-up or change was abandoned.
+    EnrollmentCancelled,
+    /// `enrollment.deferred`: the user chose "remind me later".
+    EnrollmentDeferred,
+    /// `enrollment.display_name_changed`.
+    DisplayNameChanged,
+    /// `enrollment.number_change_started`: a new number awaits its code.
+    NumberChangeStarted,
+    /// `enrollment.number_changed`: the new number replaced the old one.
+    NumberChanged,
+    /// `enrollment.method_removed`.
+    MethodRemoved,
+    /// `enrollment.primary_changed`.
+    PrimaryChanged,
+    /// `enrollment.recovery_codes_generated`: a new set replaced the old.
+    RecoveryCodesGenerated,
+    /// `enrollment.recovery_code_used`.
+    RecoveryCodeUsed,
+    /// `enrollment.recovery_code_rejected`.
+    RecoveryCodeRejected,
+    /// `login.code_sent`: a login code went out.
+    LoginCodeSent,
+    /// `login.succeeded`: a second factor was accepted at login.
+    LoginSucceeded,
+    /// `login.failed`: a wrong login code.
+    LoginFailed,
+    /// `factor.throttled`: an attempt was refused unevaluated because of
+    /// earlier failures.
+    Throttled,
+    /// `factor.suspended`: the consecutive-failure limit was reached.
+    Suspended,
+    /// `enrollment.admin_reset`: an administrator cleared the enrollment.
+    AdminReset,
+}
+
+impl AuditKind {
+    /// The stable name.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::EnrollmentStarted => "enrollment.started",
+            Self::NotMobileDialogShown => "enrollment.not_mobile_dialog",
+            Self::CodeResent => "enrollment.code_resent",
+            Self::EnrollmentCodeRejected => "enrollment.code_rejected",
+            Self::EnrollmentVerified => "enrollment.verified",
+            Self::EnrollmentCancelled => "enrollment.cancelled",
+            Self::EnrollmentDeferred => "enrollment.deferred",
+            Self::DisplayNameChanged => "enrollment.display_name_changed",
+            Self::NumberChangeStarted => "enrollment.number_change_started",
+            Self::NumberChanged => "enrollment.number_changed",
+            Self::MethodRemoved => "enrollment.method_removed",
+            Self::PrimaryChanged => "enrollment.primary_changed",
+            Self::RecoveryCodesGenerated => "enrollment.recovery_codes_generated",
+            Self::RecoveryCodeUsed => "enrollment.recovery_code_used",
+            Self::RecoveryCodeRejected => "enrollment.recovery_code_rejected",
+            Self::LoginCodeSent => "login.code_sent",
+            Self::LoginSucceeded => "login.succeeded",
+            Self::LoginFailed => "login.failed",
+            Self::Throttled => "factor.throttled",
+            Self::Suspended => "factor.suspended",
+            Self::AdminReset => "enrollment.admin_reset",
+        }
+    }
+}
+
+impl fmt::Display for AuditKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A destination as the audit trail may show it: masked.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct MaskedDestination(String);
+
+impl MaskedDestination {
+    /// Masks `destination` (all but the last digits of a phone number,
+    /// most of an email's local part).
+    #[must_use]
+    pub fn new(destination: &Destination) -> Self {
+        Self(destination.to_string())
+    }
+
+    /// The masked text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MaskedDestination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One audit record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct AuditEvent {
+    /// What happened.
+    pub kind: AuditKind,
+    /// To whom.
+    pub user: UserId,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The method concerned, if any.
+    pub method: Option<MethodKind>,
+    /// The method's identifier in the record, if any.
+    pub method_id: Option<MethodId>,
+    /// The destination concerned, masked.
+    pub destination: Option<MaskedDestination>,
+    /// Consecutive failures after this event, for failure events.
+    pub consecutive_failures: Option<u32>,
+}
+
+impl AuditEvent {
+    pub(crate) fn new(kind: AuditKind, user: &UserId, at: DateTime<Utc>) -> Self {
+        Self {
+            kind,
+            user: user.clone(),
+            at,
+            method: None,
+            method_id: None,
+            destination: None,
+            consecutive_failures: None,
+        }
+    }
+
+    pub(crate) fn method(mut self, kind: MethodKind) -> Self {
+        self.method = Some(kind);
+        self
+    }
+
+    pub(crate) fn method_id(mut self, id: MethodId) -> Self {
+        self.method_id = Some(id);
+        self
+    }
+
+    pub(crate) fn destination(mut self, destination: &Destination) -> Self {
+        self.destination = Some(MaskedDestination::new(destination));
+        self
+    }
+
+    pub(crate) fn failures(mut self, failures: u32) -> Self {
+        self.consecutive_failures = Some(failures);
+        self
+    }
+}

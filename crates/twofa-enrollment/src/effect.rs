@@ -1,0 +1,225 @@
+//! What a transition asks the caller to do, and the send-then-save
+//! protocol.
+
+use core::fmt;
+
+use twofa_delivery::{Destination, LineType, OutboundMessage};
+use twofa_otp::{KeyUri, Zeroizing};
+
+use crate::audit::AuditEvent;
+use crate::machine::Enrollment;
+use crate::method::{MethodKind, PhoneChannel};
+use crate::recovery::RecoveryCodeSheet;
+
+/// The `otpauth://` key URI of a new authenticator or push app, to show as
+/// a QR code and as text.
+///
+/// # Security
+///
+/// Holds the shared secret: `Debug` redacts it, there is no `Display`,
+/// the text comes only from [`ProvisioningUri::expose_secret`] and is
+/// zeroized on drop.
+#[derive(Debug, Clone)]
+pub struct ProvisioningUri {
+    uri: KeyUri,
+}
+
+impl ProvisioningUri {
+    pub(crate) fn new(uri: KeyUri) -> Self {
+        Self { uri }
+    }
+
+    /// The URI text.
+    #[must_use]
+    pub fn expose_secret(&self) -> Zeroizing<String> {
+        self.uri.to_uri()
+    }
+
+    /// The parsed key URI (issuer, account, parameters; secret redacted in
+    /// `Debug`).
+    #[must_use]
+    pub fn key_uri(&self) -> &KeyUri {
+        &self.uri
+    }
+
+    /// The URI as an SVG QR code.
+    ///
+    /// # Errors
+    ///
+    /// [`twofa_otp::QrError`] when the URI does not fit a QR code.
+    #[cfg(feature = "qr")]
+    pub fn to_qr_svg(&self) -> Result<Zeroizing<String>, twofa_otp::QrError> {
+        self.uri.to_qr_svg()
+    }
+}
+
+/// The portal's dialog for a number that is not (known to be) a mobile:
+/// recommend the app, allow a voice call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NotMobileDialog {
+    /// The line type that triggered the dialog.
+    pub line_type: LineType,
+    /// The recommended method (the app).
+    pub recommended: MethodKind,
+    /// What the user may still choose with this number (a voice call).
+    pub alternative: PhoneChannel,
+}
+
+/// Why the user is notified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Notice {
+    /// A new number was submitted to replace this one.
+    NumberChangeStarted,
+    /// The 2FA number was replaced.
+    NumberChanged,
+    /// A method was added.
+    MethodAdded,
+    /// A method was removed.
+    MethodRemoved,
+    /// A recovery code was used.
+    RecoveryCodeUsed {
+        /// Unused codes left.
+        remaining: usize,
+    },
+    /// The recovery codes were regenerated.
+    RecoveryCodesRegenerated,
+    /// Too many failed attempts: the second factor is suspended.
+    FactorSuspended,
+    /// An administrator reset 2FA.
+    AdminReset,
+}
+
+/// A notification to send to the user (text of the application's
+/// choosing; it never contains a code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Notification {
+    /// Why.
+    pub notice: Notice,
+    /// Where (masked in `Debug`).
+    pub to: Vec<Destination>,
+}
+
+/// One thing for the caller to do after saving the record.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Effect {
+    /// Show the key URI and its QR code (authenticator or push app set-up).
+    ShowKeyUri(ProvisioningUri),
+    /// Show the not-a-mobile dialog.
+    ShowNotMobileDialog(NotMobileDialog),
+    /// Tell the user to read a fresh code from the app (the app's
+    /// "re-send").
+    ReadCodeFromDevice,
+    /// Show the recovery codes, once.
+    ShowRecoveryCodes(RecoveryCodeSheet),
+    /// Tell the user the code was wrong and how many tries are left in
+    /// this verification before a restart (0: restart needed).
+    CodeRejected {
+        /// Tries left.
+        attempts_left: u32,
+    },
+    /// Notify the user through other channels.
+    Notify(Notification),
+    /// Record this audit event.
+    Audit(AuditEvent),
+}
+
+/// The result of a transition that sends nothing: save the record (with
+/// compare-and-swap), then perform the effects.
+#[derive(Debug)]
+#[must_use = "save the record, then perform the effects"]
+pub struct Outcome {
+    record: Enrollment,
+    effects: Vec<Effect>,
+}
+
+impl Outcome {
+    pub(crate) fn new(record: Enrollment, effects: Vec<Effect>) -> Self {
+        Self { record, effects }
+    }
+
+    /// The record to save.
+    pub fn record(&self) -> &Enrollment {
+        &self.record
+    }
+
+    /// The effects to perform after saving.
+    pub fn effects(&self) -> &[Effect] {
+        &self.effects
+    }
+
+    /// The record and the effects.
+    pub fn into_parts(self) -> (Enrollment, Vec<Effect>) {
+        (self.record, self.effects)
+    }
+}
+
+/// A transition that must deliver a code before anything is saved.
+///
+/// Protocol: send [`Dispatch::message`]; only if the send succeeded call
+/// [`Dispatch::sent`] and save the record of the returned [`Outcome`]. If
+/// the send failed, drop this value: the stored record stays as it was
+/// (no code counted as delivered, no send used), and the record to save is
+/// unreachable without calling `sent`, so it cannot be saved by mistake.
+#[must_use = "send the message, then call sent() and save the record"]
+pub struct Dispatch {
+    message: OutboundMessage,
+    outcome: Outcome,
+}
+
+impl fmt::Debug for Dispatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Dispatch")
+            .field("message", &self.message)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dispatch {
+    pub(crate) fn new(message: OutboundMessage, outcome: Outcome) -> Self {
+        Self { message, outcome }
+    }
+
+    /// The message to send (its text holds the code; `Debug` redacts it).
+    pub fn message(&self) -> &OutboundMessage {
+        &self.message
+    }
+
+    /// Confirms the message was sent and releases the record to save.
+    pub fn sent(self) -> Outcome {
+        self.outcome
+    }
+}
+
+/// The result of a successful transition.
+#[derive(Debug)]
+#[must_use = "save the record (after sending, for Send)"]
+pub enum Transition {
+    /// Nothing to send: save and perform the effects.
+    Save(Outcome),
+    /// Send a code first, then save.
+    Send(Dispatch),
+}
+
+impl Transition {
+    /// The outcome, confirming a send if there was one. Convenient in
+    /// tests and for senders that cannot fail; a server should match on
+    /// the variants instead and call [`Dispatch::sent`] only on success.
+    pub fn assume_sent(self) -> Outcome {
+        match self {
+            Self::Save(outcome) => outcome,
+            Self::Send(dispatch) => dispatch.sent(),
+        }
+    }
+
+    /// The message to send, if any.
+    pub fn message(&self) -> Option<&OutboundMessage> {
+        match self {
+            Self::Save(_) => None,
+            Self::Send(dispatch) => Some(dispatch.message()),
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Why a transition was refused. A refused transition changes nothing.
+
+use chrono::{DateTime, Utc};
+use twofa_delivery::{IssueError, ResendError};
+
+use crate::machine::{EventKind, StateKind};
+use crate::method::MethodId;
+
+/// Why an event was refused. The record is unchanged and nothing needs
+/// saving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnrollmentError {
+    /// The event makes no sense in this state.
+    #[error("{event} is not allowed while {state}")]
+    NotAllowed {
+        /// The current state.
+        state: StateKind,
+        /// The refused event.
+        event: EventKind,
+    },
+    /// The company requires 2FA: set-up cannot be deferred.
+    #[error("deferral is unavailable because the company requires 2fa")]
+    DeferralUnavailable,
+    /// All deferrals have been used.
+    #[error("all {cap} deferrals have been used")]
+    DeferralCapReached {
+        /// The cap.
+        cap: u32,
+    },
+    /// Set-up is already deferred.
+    #[error("set-up is already deferred until {until}")]
+    AlreadyDeferred {
+        /// The end of the deferral.
+        until: DateTime<Utc>,
+    },
+    /// SMS needs a mobile number; after the not-a-mobile dialog only a
+    /// voice call (or the app) remains.
+    #[error("text messages need a mobile number")]
+    SmsNeedsMobile,
+    /// The pending verification expired; start again (or re-send a code).
+    #[error("the pending verification expired at {expired_at}")]
+    PendingExpired {
+        /// When it expired.
+        expired_at: DateTime<Utc>,
+    },
+    /// The pending verification reached its limit of wrong codes; start
+    /// again.
+    #[error("too many wrong codes for this verification")]
+    TooManyWrongCodes,
+    /// Earlier failures impose a wait: the attempt was not evaluated.
+    #[error("too many failed attempts; retry after {at}")]
+    RetryAfter {
+        /// The first instant an attempt is evaluated.
+        at: DateTime<Utc>,
+    },
+    /// The second factor is suspended after too many consecutive failures
+    /// until an administrator resets it or a recovery code is used.
+    #[error("second factor suspended since {since}")]
+    Suspended {
+        /// When the suspension began.
+        since: DateTime<Utc>,
+    },
+    /// The change needs a second factor completed within the step-up
+    /// freshness window.
+    #[error("a recent second factor is required for this change")]
+    StepUpRequired,
+    /// No method with this id.
+    #[error("no method {id}")]
+    UnknownMethod {
+        /// The id given.
+        id: MethodId,
+    },
+    /// The method is not an SMS or voice method.
+    #[error("method {id} has no phone number")]
+    NotAPhoneMethod {
+        /// The id given.
+        id: MethodId,
+    },
+    /// The method has no code to send (an app method shows its own).
+    #[error("method {id} does not receive codes")]
+    NotACodeRecipient {
+        /// The id given.
+        id: MethodId,
+    },
+    /// The company requires 2FA: the last method cannot be removed.
+    #[error("the last method cannot be removed while the company requires 2fa")]
+    LastMethodUnderEnforcement,
+    /// The re-send option does not fit the pending method (SMS for an app,
+    /// "read your device" for a phone).
+    #[error("this re-send option does not apply to the pending method")]
+    ResendNotApplicable,
+    /// The input is not a code of the expected form; not counted as a
+    /// guess.
+    #[error("the input is not a well-formed code")]
+    MalformedCode,
+    /// The code was wrong (login and recovery codes; the failure was
+    /// counted in the record that comes with it).
+    #[error("the code is not correct")]
+    WrongCode,
+    /// No login code was sent for this transaction.
+    #[error("no login code is outstanding")]
+    NoCodeOutstanding,
+    /// The out-of-band challenge could not be issued.
+    #[error("could not issue a code: {0}")]
+    Issue(IssueError),
+    /// The out-of-band code could not be re-sent.
+    #[error("could not re-send the code: {0}")]
+    Resend(ResendError),
+    /// The key URI could not be built (issuer or display name unusable).
+    #[error("could not build the key uri")]
+    KeyUri,
+    /// A time or counter is outside the representable range.
+    #[error("time out of range")]
+    TimeOutOfRange,
+}

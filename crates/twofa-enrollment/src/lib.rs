@@ -1,0 +1,38 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod audit;
+mod effect;
+mod error;
+#[cfg(feature = "serde")]
+mod hex;
+mod machine;
+mod method;
+mod policy;
+mod recovery;
+mod seal;
+mod summary;
+mod throttle;
+
+pub use audit::{AuditEvent, AuditKind, MaskedDestination};
+pub use effect::{
+    Dispatch, Effect, NotMobileDialog, Notice, Notification, Outcome, ProvisioningUri, Transition,
+};
+pub use error::EnrollmentError;
+pub use machine::{
+    Enrolled, Enrollment, EnrollmentState, Event, EventKind, LoginAccepted, LoginAttempt,
+    LoginRejected, NotMobileAnswer, PendingKind, PendingSetup, PhoneSetup, SetupChoice,
+    StateKind, SubmittedCode,
+};
+pub use method::{
+    DisplayName, DisplayNameError, EnrolledMethod, Factor, MAX_DISPLAY_NAME_CHARS, MethodId,
+    MethodKind, PhoneChannel, PhoneFactor, TotpFactor,
+};
+pub use policy::{
+    Context, DeferralCap, Enforcement, EnrollmentPolicy, MAX_CONSECUTIVE_FAILURES, PolicyError,
+    ThrottlePolicy,
+};
+pub use recovery::{RECOVERY_CODE_COUNT, RecoveryCodeSheet, RecoveryCodes};
+pub use seal::{SealError, SealedEnrollment, Sealer, XChaChaSealer};
+pub use summary::{DeferralOffer, EnrollmentSummary, MethodSummary, SetupPrompt};
+pub use throttle::Failures;

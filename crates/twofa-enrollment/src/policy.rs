@@ -1,0 +1,436 @@
+//! The policy values a transition reads: durations, caps, throttling, and
+//! the per-call context.
+
+use chrono::TimeDelta;
+use twofa_delivery::{ChallengePolicy, Issuer, MessageTemplates, ServerKey};
+use twofa_otp::Window;
+
+/// Whether the user's company requires 2FA of every user.
+///
+/// Under [`Enforcement::Required`] the "remind me in 48 hours" option is
+/// gone, an active deferral no longer counts, and the last method cannot
+/// be removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Enforcement {
+    /// The company leaves 2FA to each user: set-up may be deferred.
+    Optional,
+    /// The company requires 2FA: set-up cannot be skipped.
+    Required,
+}
+
+/// How many times a user may defer set-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum DeferralCap {
+    /// At most this many deferrals in the life of the record.
+    Limited(u32),
+    /// No limit.
+    Unlimited,
+}
+
+impl DeferralCap {
+    /// Whether `used` deferrals leave room for one more.
+    #[must_use]
+    pub fn allows_another(self, used: u32) -> bool {
+        match self {
+            Self::Limited(cap) => used < cap,
+            Self::Unlimited => true,
+        }
+    }
+
+    /// Deferrals left after `used`, or `None` when unlimited.
+    #[must_use]
+    pub fn remaining(self, used: u32) -> Option<u32> {
+        match self {
+            Self::Limited(cap) => Some(cap.saturating_sub(used)),
+            Self::Unlimited => None,
+        }
+    }
+}
+
+/// A policy value was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// A duration that must be positive was zero or negative.
+    #[error("{setting} must be a positive duration")]
+    NotPositive {
+        /// The setting refused.
+        setting: &'static str,
+    },
+    /// A count that must be at least one was zero.
+    #[error("{setting} must be at least one")]
+    Zero {
+        /// The setting refused.
+        setting: &'static str,
+    },
+    /// The suspension threshold is above the 100 consecutive failures that
+    /// NIST SP 800-63B-4 §3.2.2 allows.
+    #[error("suspension threshold {failures} is above the limit of {max}")]
+    SuspensionThresholdTooHigh {
+        /// The threshold given.
+        failures: u32,
+        /// The highest accepted threshold.
+        max: u32,
+    },
+    /// The maximum delay is shorter than the first delay.
+    #[error("maximum throttling delay is shorter than the first delay")]
+    MaxDelayBelowBase,
+}
+
+fn positive(value: TimeDelta, setting: &'static str) -> Result<TimeDelta, PolicyError> {
+    if value > TimeDelta::zero() {
+        Ok(value)
+    } else {
+        Err(PolicyError::NotPositive { setting })
+    }
+}
+
+/// The highest suspension threshold accepted: NIST SP 800-63B-4 §3.2.2
+/// ("Rate Limiting (Throttling)") requires the verifier to limit
+/// consecutive failed attempts on a single account to no more than 100.
+pub const MAX_CONSECUTIVE_FAILURES: u32 = 100;
+
+/// Throttling of failed second-factor attempts, per user, across methods.
+///
+/// The first `free_failures` consecutive failures cost nothing. After
+/// failure number `free_failures + k` (k = 0, 1, …) the next attempt is
+/// refused until `base_delay · 2^k` (at most `max_delay`) has passed since
+/// that failure. After `suspend_after` consecutive failures the factor is
+/// suspended until an administrator resets it or the user redeems a
+/// recovery code.
+///
+/// The defaults (5 free, 1 s doubling, 15 min cap, suspension at 100) let a
+/// user who mistypes a few times retry at once, while an attacker needs
+/// about 21 hours to spend the 100 guesses before suspension (10 doubling
+/// steps, about 17 minutes in all, then 85 waits of 15 minutes), a 6-digit
+/// code thus has a success chance of at most 100 in a million before the
+/// account is suspended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ThrottlePolicy {
+    free_failures: u32,
+    base_delay: TimeDelta,
+    max_delay: TimeDelta,
+    suspend_after: u32,
+}
+
+impl Default for ThrottlePolicy {
+    fn default() -> Self {
+        Self {
+            free_failures: 5,
+            base_delay: TimeDelta::seconds(1),
+            max_delay: TimeDelta::minutes(15),
+            suspend_after: MAX_CONSECUTIVE_FAILURES,
+        }
+    }
+}
+
+impl ThrottlePolicy {
+    /// Consecutive failures allowed without delay (default 5).
+    #[must_use]
+    pub fn with_free_failures(mut self, failures: u32) -> Self {
+        self.free_failures = failures;
+        self
+    }
+
+    /// The first delay and the cap (defaults 1 s and 15 min).
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::NotPositive`] or [`PolicyError::MaxDelayBelowBase`].
+    pub fn with_delays(mut self, base: TimeDelta, max: TimeDelta) -> Result<Self, PolicyError> {
+        self.base_delay = positive(base, "base delay")?;
+        self.max_delay = positive(max, "maximum delay")?;
+        if max < base {
+            return Err(PolicyError::MaxDelayBelowBase);
+        }
+        Ok(self)
+    }
+
+    /// Consecutive failures after which the factor is suspended (default
+    /// and maximum 100).
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::Zero`] or [`PolicyError::SuspensionThresholdTooHigh`].
+    pub fn with_suspend_after(mut self, failures: u32) -> Result<Self, PolicyError> {
+        if failures == 0 {
+            return Err(PolicyError::Zero {
+                setting: "suspension threshold",
+            });
+        }
+        if failures > MAX_CONSECUTIVE_FAILURES {
+            return Err(PolicyError::SuspensionThresholdTooHigh {
+                failures,
+                max: MAX_CONSECUTIVE_FAILURES,
+            });
+        }
+        self.suspend_after = failures;
+        Ok(self)
+    }
+
+    /// Consecutive failures allowed without delay.
+    #[must_use]
+    pub fn free_failures(&self) -> u32 {
+        self.free_failures
+    }
+
+    /// The first delay.
+    #[must_use]
+    pub fn base_delay(&self) -> TimeDelta {
+        self.base_delay
+    }
+
+    /// The longest delay.
+    #[must_use]
+    pub fn max_delay(&self) -> TimeDelta {
+        self.max_delay
+    }
+
+    /// Consecutive failures that suspend the factor.
+    #[must_use]
+    pub fn suspend_after(&self) -> u32 {
+        self.suspend_after
+    }
+
+    /// The wait imposed after `failures` consecutive failures.
+    #[must_use]
+    pub fn delay_after(&self, failures: u32) -> TimeDelta {
+        // Failure number `free + 1 + k` waits `base · 2^k`, capped.
+        let Some(k) = failures
+            .checked_sub(self.free_failures)
+            .and_then(|excess| excess.checked_sub(1))
+        else {
+            return TimeDelta::zero();
+        };
+        let mut delay = self.base_delay;
+        for _ in 0..k {
+            match delay.checked_add(&delay) {
+                Some(doubled) if doubled < self.max_delay => delay = doubled,
+                _ => return self.max_delay,
+            }
+        }
+        delay.min(self.max_delay)
+    }
+}
+
+/// Every duration and limit of the enrollment flow, with the portal's
+/// defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollmentPolicy {
+    deferral: TimeDelta,
+    deferral_cap: DeferralCap,
+    challenge: ChallengePolicy,
+    app_pending_lifetime: TimeDelta,
+    max_wrong_codes: u32,
+    step_up_freshness: TimeDelta,
+    throttle: ThrottlePolicy,
+    totp_window: Window,
+}
+
+impl Default for EnrollmentPolicy {
+    /// Deferral 48 h, at most 3 deferrals, out-of-band codes per
+    /// [`ChallengePolicy::default`] (10 min), app set-up 30 min, 5 wrong
+    /// codes per pending verification, step-up freshness 10 min,
+    /// [`ThrottlePolicy::default`], TOTP window ±1 step.
+    fn default() -> Self {
+        Self {
+            deferral: TimeDelta::hours(48),
+            deferral_cap: DeferralCap::Limited(3),
+            challenge: ChallengePolicy::default(),
+            app_pending_lifetime: TimeDelta::minutes(30),
+            max_wrong_codes: 5,
+            step_up_freshness: TimeDelta::minutes(10),
+            throttle: ThrottlePolicy::default(),
+            totp_window: Window::default(),
+        }
+    }
+}
+
+impl EnrollmentPolicy {
+    /// How long "remind me later" defers set-up (default 48 h).
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::NotPositive`].
+    pub fn with_deferral(mut self, deferral: TimeDelta) -> Result<Self, PolicyError> {
+        self.deferral = positive(deferral, "deferral")?;
+        Ok(self)
+    }
+
+    /// How many deferrals a user gets (default 3).
+    #[must_use]
+    pub fn with_deferral_cap(mut self, cap: DeferralCap) -> Self {
+        self.deferral_cap = cap;
+        self
+    }
+
+    /// The out-of-band code policy (lifetime, length, channels, re-sends).
+    #[must_use]
+    pub fn with_challenge(mut self, challenge: ChallengePolicy) -> Self {
+        self.challenge = challenge;
+        self
+    }
+
+    /// How long an authenticator-app set-up stays open (default 30 min).
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::NotPositive`].
+    pub fn with_app_pending_lifetime(mut self, lifetime: TimeDelta) -> Result<Self, PolicyError> {
+        self.app_pending_lifetime = positive(lifetime, "app pending lifetime")?;
+        Ok(self)
+    }
+
+    /// Wrong codes allowed per pending verification (default 5).
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::Zero`].
+    pub fn with_max_wrong_codes(mut self, codes: u32) -> Result<Self, PolicyError> {
+        if codes == 0 {
+            return Err(PolicyError::Zero {
+                setting: "maximum wrong codes",
+            });
+        }
+        self.max_wrong_codes = codes;
+        Ok(self)
+    }
+
+    /// How recent a second factor must be for sensitive changes (default
+    /// 10 min).
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::NotPositive`].
+    pub fn with_step_up_freshness(mut self, freshness: TimeDelta) -> Result<Self, PolicyError> {
+        self.step_up_freshness = positive(freshness, "step-up freshness")?;
+        Ok(self)
+    }
+
+    /// The throttling of failed attempts.
+    #[must_use]
+    pub fn with_throttle(mut self, throttle: ThrottlePolicy) -> Self {
+        self.throttle = throttle;
+        self
+    }
+
+    /// The TOTP verification window (default ±1 step).
+    #[must_use]
+    pub fn with_totp_window(mut self, window: Window) -> Self {
+        self.totp_window = window;
+        self
+    }
+
+    /// How long a deferral lasts.
+    #[must_use]
+    pub fn deferral(&self) -> TimeDelta {
+        self.deferral
+    }
+
+    /// The deferral cap.
+    #[must_use]
+    pub fn deferral_cap(&self) -> DeferralCap {
+        self.deferral_cap
+    }
+
+    /// The out-of-band code policy.
+    #[must_use]
+    pub fn challenge(&self) -> &ChallengePolicy {
+        &self.challenge
+    }
+
+    /// How long an app set-up stays open.
+    #[must_use]
+    pub fn app_pending_lifetime(&self) -> TimeDelta {
+        self.app_pending_lifetime
+    }
+
+    /// Wrong codes allowed per pending verification.
+    #[must_use]
+    pub fn max_wrong_codes(&self) -> u32 {
+        self.max_wrong_codes
+    }
+
+    /// Step-up freshness.
+    #[must_use]
+    pub fn step_up_freshness(&self) -> TimeDelta {
+        self.step_up_freshness
+    }
+
+    /// The throttling policy.
+    #[must_use]
+    pub fn throttle(&self) -> &ThrottlePolicy {
+        &self.throttle
+    }
+
+    /// The TOTP window.
+    #[must_use]
+    pub fn totp_window(&self) -> Window {
+        self.totp_window
+    }
+}
+
+/// Everything a transition needs besides the record, the event, the time
+/// and the random generator.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    enforcement: Enforcement,
+    policy: &'a EnrollmentPolicy,
+    key: &'a ServerKey,
+    templates: &'a MessageTemplates,
+    issuer: &'a Issuer,
+}
+
+impl<'a> Context<'a> {
+    /// A context: the company's enforcement, the policy, the server key
+    /// (out-of-band code and recovery-code hashing), the message templates
+    /// and the issuer name shown in authenticator apps.
+    #[must_use]
+    pub fn new(
+        enforcement: Enforcement,
+        policy: &'a EnrollmentPolicy,
+        key: &'a ServerKey,
+        templates: &'a MessageTemplates,
+        issuer: &'a Issuer,
+    ) -> Self {
+        Self {
+            enforcement,
+            policy,
+            key,
+            templates,
+            issuer,
+        }
+    }
+
+    /// The company's enforcement.
+    #[must_use]
+    pub fn enforcement(&self) -> Enforcement {
+        self.enforcement
+    }
+
+    /// The policy.
+    #[must_use]
+    pub fn policy(&self) -> &'a EnrollmentPolicy {
+        self.policy
+    }
+
+    /// The server key.
+    #[must_use]
+    pub fn key(&self) -> &'a ServerKey {
+        self.key
+    }
+
+    /// The message templates.
+    #[must_use]
+    pub fn templates(&self) -> &'a MessageTemplates {
+        self.templates
+    }
+
+    /// The issuer.
+    #[must_use]
+    pub fn issuer(&self) -> &'a Issuer {
+        self.issuer
+    }
+}

@@ -1,0 +1,332 @@
+//! Base32 (RFC 4648 §6) as authenticator apps use it for secrets.
+//!
+//! Encoding is upper case without padding, as Google's Key Uri Format
+//! expects. Decoding is forgiving about presentation and strict about
+//! content:
+//!
+//! - letters in either case; spaces and hyphens anywhere (people copy
+//!   secrets grouped as `JBSW Y3DP` or `JBSW-Y3DP`) are ignored;
+//! - `=` padding is accepted only at the end, in any amount;
+//! - anything else is refused with its character position;
+//! - a length no whole number of bytes produces (1, 3 or 6 symbols in the
+//!   last group) is refused;
+//! - non-zero unused bits in the last symbol are refused (RFC 4648 §3.5), so
+//!   one byte string has exactly one accepted spelling up to case,
+//!   separators and padding.
+//!
+//! The symbol value is computed with branch-free arithmetic rather than a
+//! lookup table, so no memory access depends on a secret character. Branches
+//! depend only on the presentation (separators, padding, errors).
+
+#[cfg(feature = "alloc")]
+use alloc::string::String;
+
+use crate::error::Base32Error;
+
+/// The RFC 4648 base32 alphabet.
+#[cfg(test)]
+const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/// The value of `c` if `lo <= c <= hi`, plus `offset + 1`, else 0.
+///
+/// Branch-free: `(lo - 1 - c) & (c - hi - 1)` is negative exactly when `c` is
+/// in the range, and an arithmetic shift turns the sign into a mask.
+#[inline(always)]
+const fn in_range(c: i16, lo: i16, hi: i16, offset: i16) -> i16 {
+    let below = lo.wrapping_sub(1).wrapping_sub(c);
+    let above = c.wrapping_sub(hi).wrapping_sub(1);
+    let mask = (below & above) >> 8;
+    mask & c.wrapping_sub(lo).wrapping_add(offset).wrapping_add(1)
+}
+
+/// The 5-bit value of an alphabet character (either case), or -1.
+#[inline(always)]
+const fn symbol_value(c: u8) -> i16 {
+    let c = c as i16;
+    let mut value: i16 = -1;
+    value = value.wrapping_add(in_range(c, b'A' as i16, b'Z' as i16, 0));
+    value = value.wrapping_add(in_range(c, b'a' as i16, b'z' as i16, 0));
+    value = value.wrapping_add(in_range(c, b'2' as i16, b'7' as i16, 26));
+    value
+}
+
+/// The character position of byte offset `index` in `text` (error path
+/// only: positions are reported in characters, not bytes).
+fn char_position(text: &str, index: usize) -> usize {
+    text.get(..index).map_or(index, |head| head.chars().count())
+}
+
+/// Decodes base32 `text` into `out` and returns the number of bytes
+/// written.
+///
+/// Nothing is allocated; bytes past the returned length are left as they
+/// were, and on error `out` may hold a partial result, which the caller
+/// should wipe if it is secret.
+///
+/// # Errors
+///
+/// Any [`Base32Error`]; positions are character positions in `text`.
+///
+/// # Example
+///
+/// ```
+/// let mut out = [0u8; 16];
+/// let n = twofa_otp::base32::decode_into("mzxw 6ytb-oi", &mut out)?;
+/// assert_eq!(&out[..n], b"foobar");
+/// # Ok::<(), twofa_otp::Base32Error>(())
+/// ```
+pub fn decode_into(text: &str, out: &mut [u8]) -> Result<usize, Base32Error> {
+    let bytes = text.as_bytes();
+    let mut accumulator: u32 = 0;
+    let mut bits: u32 = 0;
+    let mut written: usize = 0;
+    let mut symbols: usize = 0;
+    let mut last_symbol_index: usize = 0;
+    let mut padding_start: Option<usize> = None;
+
+    for (index, &c) in bytes.iter().enumerate() {
+        let value = symbol_value(c);
+        if let Some(pad) = padding_start {
+            // RFC 4648 §3.2: padding only ends the text.
+            if c != b'=' {
+                return Err(Base32Error::MisplacedPadding {
+                    position: char_position(text, pad),
+                });
+            }
+            continue;
+        }
+        if value < 0 {
+            match c {
+                b' ' | b'-' => continue,
+                b'=' => {
+                    padding_start = Some(index);
+                    continue;
+                }
+                _ => {
+                    return Err(Base32Error::InvalidCharacter {
+                        position: char_position(text, index),
+                    });
+                }
+            }
+        }
+        #[expect(
+            clippy::cast_sign_loss,
+            reason = "value is 0..=31 here: the negative case returned above"
+        )]
+        let value = value as u32;
+        // Keep at most 12 bits: 7 pending plus 5 new.
+        accumulator = ((accumulator << 5) | value) & 0xfff;
+        bits = bits.wrapping_add(5);
+        symbols = symbols.wrapping_add(1);
+        last_symbol_index = index;
+        if bits >= 8 {
+            bits = bits.wrapping_sub(8);
+            let slot = out
+                .get_mut(written)
+                .ok_or(Base32Error::TooLong { capacity: written })?;
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "the low 8 bits are the byte completed by this symbol"
+            )]
+            let byte = (accumulator >> bits) as u8;
+            *slot = byte;
+            written = written.wrapping_add(1);
+        }
+    }
+
+    // RFC 4648 §6: a final quantum has 2, 4, 5 or 7 symbols (8, 16, 24 or 32
+    // bits); 1, 3 or 6 symbols cannot come from whole bytes.
+    if matches!(symbols % 8, 1 | 3 | 6) {
+        return Err(Base32Error::InvalidLength { symbols });
+    }
+    // RFC 4648 §3.5: the unused bits of the last symbol must be zero.
+    let unused_mask = (1u32 << bits).wrapping_sub(1);
+    if accumulator & unused_mask != 0 {
+        return Err(Base32Error::NonCanonical {
+            position: char_position(text, last_symbol_index),
+        });
+    }
+    Ok(written)
+}
+
+/// The number of characters [`encode`] produces for `len` bytes, or `None`
+/// if that overflows `usize`.
+#[must_use]
+pub const fn encoded_len(len: usize) -> Option<usize> {
+    // ceil(len * 8 / 5)
+    match len.checked_mul(8) {
+        Some(bits) => Some(bits.div_ceil(5)),
+        None => None,
+    }
+}
+
+/// Writes the unpadded upper-case base32 encoding of `bytes` to `out`.
+///
+/// # Errors
+///
+/// Whatever `out` returns.
+pub fn encode_to<W: core::fmt::Write + ?Sized>(bytes: &[u8], out: &mut W) -> core::fmt::Result {
+    let mut accumulator: u32 = 0;
+    let mut bits: u32 = 0;
+    for &byte in bytes {
+        accumulator = ((accumulator << 8) | u32::from(byte)) & 0xfff;
+        bits = bits.wrapping_add(8);
+        while bits >= 5 {
+            bits = bits.wrapping_sub(5);
+            out.write_char(alphabet_char(accumulator >> bits))?;
+        }
+    }
+    if bits > 0 {
+        out.write_char(alphabet_char(accumulator << 5u32.wrapping_sub(bits)))?;
+    }
+    Ok(())
+}
+
+/// The alphabet character for the low 5 bits of `value`, chosen without a
+/// secret-dependent memory access.
+#[inline(always)]
+fn alphabet_char(value: u32) -> char {
+    // 'A' + v for v < 26, '2' + (v - 26) otherwise; the correction is
+    // selected by a mask so the output does not index a table.
+    let v = value & 0x1f;
+    let is_digit = 0u32.wrapping_sub(u32::from(v >= 26));
+    let c = (u32::from(b'A').wrapping_add(v) & !is_digit)
+        | (u32::from(b'2').wrapping_add(v).wrapping_sub(26) & is_digit);
+    char::from_u32(c).unwrap_or('A')
+}
+
+/// The unpadded upper-case base32 encoding of `bytes`.
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(twofa_otp::base32::encode(b"foobar"), "MZXW6YTBOI");
+/// ```
+#[cfg(feature = "alloc")]
+#[must_use]
+pub fn encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(encoded_len(bytes.len()).unwrap_or(0));
+    // Writing to a String cannot fail.
+    let _ = encode_to(bytes, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // RFC 4648 §10 test vectors.
+    const RFC4648: &[(&[u8], &str)] = &[
+        (b"", ""),
+        (b"f", "MY"),
+        (b"fo", "MZXQ"),
+        (b"foo", "MZXW6"),
+        (b"foob", "MZXW6YQ"),
+        (b"fooba", "MZXW6YTB"),
+        (b"foobar", "MZXW6YTBOI"),
+    ];
+
+    fn decode(text: &str) -> Result<([u8; 64], usize), Base32Error> {
+        let mut out = [0u8; 64];
+        let n = decode_into(text, &mut out)?;
+        Ok((out, n))
+    }
+
+    #[test]
+    fn rfc4648_vectors_decode_and_encode() {
+        for &(bytes, text) in RFC4648 {
+            let (out, n) = decode(text).unwrap();
+            assert_eq!(&out[..n], bytes, "{text}");
+            let mut s = heapless_string();
+            encode_to(bytes, &mut s).unwrap();
+            assert_eq!(s.as_str(), text);
+        }
+    }
+
+    #[test]
+    fn rfc4648_padded_vectors_decode() {
+        for (bytes, text) in [
+            (&b"f"[..], "MY======"),
+            (b"fo", "MZXQ===="),
+            (b"foo", "MZXW6==="),
+            (b"foob", "MZXW6YQ="),
+        ] {
+            let (out, n) = decode(text).unwrap();
+            assert_eq!(&out[..n], bytes);
+        }
+    }
+
+    #[test]
+    fn symbol_values_match_the_alphabet() {
+        for c in 0u8..=255 {
+            let expected = ALPHABET
+                .iter()
+                .position(|&a| a == c.to_ascii_uppercase())
+                .map_or(-1, |p| i16::try_from(p).unwrap());
+            assert_eq!(symbol_value(c), expected, "byte {c}");
+        }
+        for v in 0..32u32 {
+            assert_eq!(alphabet_char(v) as u32, u32::from(ALPHABET[v as usize]));
+        }
+    }
+
+    #[test]
+    fn rejections_carry_positions() {
+        assert_eq!(
+            decode("MZ!W"),
+            Err(Base32Error::InvalidCharacter { position: 2 })
+        );
+        // A multi-byte character counts as one position.
+        assert_eq!(
+            decode("é1"),
+            Err(Base32Error::InvalidCharacter { position: 0 })
+        );
+        assert_eq!(
+            decode("MZ=XQ"),
+            Err(Base32Error::MisplacedPadding { position: 2 })
+        );
+        assert_eq!(decode("M"), Err(Base32Error::InvalidLength { symbols: 1 }));
+        assert_eq!(
+            decode("MZX"),
+            Err(Base32Error::InvalidLength { symbols: 3 })
+        );
+        // "MZ" is canonical for "f"; "M3" sets an unused bit.
+        assert_eq!(decode("M3"), Err(Base32Error::NonCanonical { position: 1 }));
+        let mut small = [0u8; 2];
+        assert_eq!(
+            decode_into("MZXW6", &mut small),
+            Err(Base32Error::TooLong { capacity: 2 })
+        );
+    }
+
+    /// A fixed-capacity string for testing `encode_to` without `alloc`.
+    struct Fixed {
+        buf: [u8; 128],
+        len: usize,
+    }
+
+    impl Fixed {
+        fn as_str(&self) -> &str {
+            core::str::from_utf8(&self.buf[..self.len]).unwrap()
+        }
+    }
+
+    impl core::fmt::Write for Fixed {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            let end = self.len.checked_add(s.len()).ok_or(core::fmt::Error)?;
+            self.buf
+                .get_mut(self.len..end)
+                .ok_or(core::fmt::Error)?
+                .copy_from_slice(s.as_bytes());
+            self.len = end;
+            Ok(())
+        }
+    }
+
+    fn heapless_string() -> Fixed {
+        Fixed {
+            buf: [0; 128],
+            len: 0,
+        }
+    }
+}

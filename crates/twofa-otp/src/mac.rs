@@ -1,0 +1,405 @@
+//! HMAC (RFC 2104) with a precomputed key schedule, and the HOTP value of
+//! RFC 4226 §5.
+//!
+//! The key is absorbed once, when a [`crate::Totp`] or [`crate::Hotp`] is
+//! built: the hash states after compressing `K ^ ipad` and `K ^ opad` are
+//! kept. A code then costs exactly two calls of the hash's compression
+//! function (from the `sha1`/`sha2` crates): one block holding the padded
+//! 8-byte counter from the inner state, one block holding the padded inner
+//! hash from the outer state. Both blocks are built on the stack at fixed
+//! offsets (the message lengths are constants), so nothing is allocated and
+//! no generic buffering runs.
+//!
+//! Candidates of a window are computed in groups of [`LANES`]: the three
+//! inner compressions are issued back to back, then the three outer ones.
+//! Within a group the compressions do not depend on each other, so the
+//! processor can overlap them instead of waiting for each one to finish.
+//!
+//! The keyed states are equivalent to the key: they are wiped when the
+//! [`Keyed`] value is dropped. Per-candidate copies are overwritten in place
+//! by the compression and hold only hash values of the counter afterwards.
+
+use sha1::Digest;
+use zeroize::Zeroize;
+
+use crate::params::Algorithm;
+use crate::secret::Secret;
+
+/// How many candidates are computed as one independent group.
+pub(crate) const LANES: usize = 3;
+
+/// RFC 2104 §2: the inner and outer pad bytes.
+const IPAD: u8 = 0x36;
+const OPAD: u8 = 0x5c;
+
+/// FIPS 180-4 §5.3.1: SHA-1 initial hash value.
+const SHA1_IV: [u32; 5] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476, 0xc3d2_e1f0];
+/// FIPS 180-4 §5.3.3: SHA-256 initial hash value.
+const SHA256_IV: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+/// FIPS 180-4 §5.3.5: SHA-512 initial hash value.
+const SHA512_IV: [u64; 8] = [
+    0x6a09_e667_f3bc_c908,
+    0xbb67_ae85_84ca_a73b,
+    0x3c6e_f372_fe94_f82b,
+    0xa54f_f53a_5f1d_36f1,
+    0x510e_527f_ade6_82d1,
+    0x9b05_688c_2b3e_6c1f,
+    0x1f83_d9ab_fb41_bd6b,
+    0x5be0_cd19_137e_2179,
+];
+
+/// HMAC key schedule for one algorithm: the hash states after the
+/// `K ^ ipad` and `K ^ opad` blocks.
+#[derive(Clone)]
+pub(crate) enum Keyed {
+    Sha1 { inner: [u32; 5], outer: [u32; 5] },
+    Sha256 { inner: [u32; 8], outer: [u32; 8] },
+    Sha512 { inner: [u64; 8], outer: [u64; 8] },
+}
+
+impl Drop for Keyed {
+    fn drop(&mut self) {
+        match self {
+            Self::Sha1 { inner, outer } => {
+                inner.zeroize();
+                outer.zeroize();
+            }
+            Self::Sha256 { inner, outer } => {
+                inner.zeroize();
+                outer.zeroize();
+            }
+            Self::Sha512 { inner, outer } => {
+                inner.zeroize();
+                outer.zeroize();
+            }
+        }
+    }
+}
+
+/// RFC 2104 §2 steps 1–2: the key padded (or first hashed) to the block
+/// size `B`, XORed with `pad`.
+fn padded_key<const B: usize>(key: &[u8], hashed: &[u8], pad: u8) -> [u8; B] {
+    let mut block = [pad; B];
+    let source = if key.len() > B { hashed } else { key };
+    for (byte, k) in block.iter_mut().zip(source) {
+        *byte ^= k;
+    }
+    block
+}
+
+impl Keyed {
+    /// Absorbs the key (RFC 2104 §2 steps 1–2 and 5, precomputed).
+    pub(crate) fn new(secret: &Secret, algorithm: Algorithm) -> Self {
+        let key = secret.expose_secret();
+        match algorithm {
+            Algorithm::Sha1 => {
+                let mut hashed = sha1::Sha1::digest(key);
+                let mut ipad = padded_key::<64>(key, &hashed, IPAD);
+                let mut opad = padded_key::<64>(key, &hashed, OPAD);
+                let (mut inner, mut outer) = (SHA1_IV, SHA1_IV);
+                sha1::block_api::compress(&mut inner, &[ipad]);
+                sha1::block_api::compress(&mut outer, &[opad]);
+                ipad.zeroize();
+                opad.zeroize();
+                hashed.as_mut_slice().zeroize();
+                Self::Sha1 { inner, outer }
+            }
+            Algorithm::Sha256 => {
+                let mut hashed = sha2::Sha256::digest(key);
+                let mut ipad = padded_key::<64>(key, &hashed, IPAD);
+                let mut opad = padded_key::<64>(key, &hashed, OPAD);
+                let (mut inner, mut outer) = (SHA256_IV, SHA256_IV);
+                sha2::block_api::compress256(&mut inner, &[ipad]);
+                sha2::block_api::compress256(&mut outer, &[opad]);
+                ipad.zeroize();
+                opad.zeroize();
+                hashed.as_mut_slice().zeroize();
+                Self::Sha256 { inner, outer }
+            }
+            Algorithm::Sha512 => {
+                let mut hashed = sha2::Sha512::digest(key);
+                let mut ipad = padded_key::<128>(key, &hashed, IPAD);
+                let mut opad = padded_key::<128>(key, &hashed, OPAD);
+                let (mut inner, mut outer) = (SHA512_IV, SHA512_IV);
+                sha2::block_api::compress512(&mut inner, &[ipad]);
+                sha2::block_api::compress512(&mut outer, &[opad]);
+                ipad.zeroize();
+                opad.zeroize();
+                hashed.as_mut_slice().zeroize();
+                Self::Sha512 { inner, outer }
+            }
+        }
+    }
+
+    /// The 31-bit dynamically truncated HMAC of `counter`
+    /// (RFC 4226 §5.3 steps 1–2: `Snum = StToNum(DT(HMAC(K, C)))`).
+    #[inline]
+    pub(crate) fn truncated(&self, counter: u64) -> u32 {
+        let [value] = self.truncated_group([counter]);
+        value
+    }
+
+    /// [`Keyed::truncated`] of [`LANES`] independent counters.
+    #[inline]
+    pub(crate) fn truncated_lanes(&self, counters: [u64; LANES]) -> [u32; LANES] {
+        self.truncated_group(counters)
+    }
+
+    #[inline(always)]
+    fn truncated_group<const N: usize>(&self, counters: [u64; N]) -> [u32; N] {
+        match self {
+            Self::Sha1 { inner, outer } => {
+                let tags = hmac_group::<5, 20, N>(inner, outer, counters, |s, b| {
+                    sha1::block_api::compress(s, core::slice::from_ref(b));
+                });
+                tags.map(|tag| dynamic_truncation(&tag))
+            }
+            Self::Sha256 { inner, outer } => {
+                let tags = hmac_group::<8, 32, N>(inner, outer, counters, |s, b| {
+                    sha2::block_api::compress256(s, core::slice::from_ref(b));
+                });
+                tags.map(|tag| dynamic_truncation(&tag))
+            }
+            Self::Sha512 { inner, outer } => {
+                let tags = hmac512_group::<N>(inner, outer, counters);
+                tags.map(|tag| dynamic_truncation(&tag))
+            }
+        }
+    }
+
+    /// The full HMAC of `counter`, for the RFC 4226 Appendix D
+    /// intermediate-value tests.
+    #[cfg(test)]
+    pub(crate) fn full(&self, counter: u64, out: &mut [u8]) -> usize {
+        match self {
+            Self::Sha1 { inner, outer } => {
+                let [tag] = hmac_group::<5, 20, 1>(inner, outer, [counter], |s, b| {
+                    sha1::block_api::compress(s, core::slice::from_ref(b));
+                });
+                out[..20].copy_from_slice(&tag);
+                20
+            }
+            Self::Sha256 { inner, outer } => {
+                let [tag] = hmac_group::<8, 32, 1>(inner, outer, [counter], |s, b| {
+                    sha2::block_api::compress256(s, core::slice::from_ref(b));
+                });
+                out[..32].copy_from_slice(&tag);
+                32
+            }
+            Self::Sha512 { inner, outer } => {
+                let [tag] = hmac512_group::<1>(inner, outer, [counter]);
+                out[..64].copy_from_slice(&tag);
+                64
+            }
+        }
+    }
+}
+
+/// The FIPS 180-4 §5.1.1 padding of a one-block message of `len` bytes
+/// that follows one already compressed 64-byte block: the data, `0x80`,
+/// zeros, and the total bit length in the last 8 bytes.
+#[inline(always)]
+fn final_block_64(data: &[u8], total_len: u64) -> [u8; 64] {
+    let mut block = [0u8; 64];
+    for (slot, byte) in block.iter_mut().zip(data) {
+        *slot = *byte;
+    }
+    if let Some(marker) = block.get_mut(data.len()) {
+        *marker = 0x80;
+    }
+    if let Some(length) = block.get_mut(56..) {
+        length.copy_from_slice(&total_len.saturating_mul(8).to_be_bytes());
+    }
+    block
+}
+
+/// HMAC of `N` counters with a 32-bit-word hash of 64-byte blocks (SHA-1,
+/// SHA-256): `W` state words, `T`-byte output.
+#[inline(always)]
+fn hmac_group<const W: usize, const T: usize, const N: usize>(
+    inner: &[u32; W],
+    outer: &[u32; W],
+    counters: [u64; N],
+    compress: impl Fn(&mut [u32; W], &[u8; 64]),
+) -> [[u8; T]; N] {
+    // Message lengths (RFC 2104 §2 steps 3–4 and 6–7): the key block (64
+    // bytes) plus the 8-byte counter, then the key block plus the inner hash.
+    let inner_blocks = counters.map(|counter| final_block_64(&counter.to_be_bytes(), 64 + 8));
+    let mut states = [*inner; N];
+    // The inner compressions of all lanes, back to back.
+    for (state, block) in states.iter_mut().zip(&inner_blocks) {
+        compress(state, block);
+    }
+    let outer_blocks = states.map(|state| {
+        let mut hash = [0u8; T];
+        for (chunk, word) in hash.chunks_exact_mut(4).zip(state) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "T is 20 or 32: the total stays far below u64::MAX"
+        )]
+        let total = (64 + T) as u64;
+        final_block_64(&hash, total)
+    });
+    let mut tags = [*outer; N];
+    // Then the outer compressions, back to back.
+    for (state, block) in tags.iter_mut().zip(&outer_blocks) {
+        compress(state, block);
+    }
+    tags.map(|state| {
+        let mut tag = [0u8; T];
+        for (chunk, word) in tag.chunks_exact_mut(4).zip(state) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        tag
+    })
+}
+
+/// The FIPS 180-4 §5.1.2 padding for SHA-512 (128-byte blocks, 128-bit
+/// length field), after one compressed 128-byte block.
+#[inline(always)]
+fn final_block_128(data: &[u8], total_len: u64) -> [u8; 128] {
+    let mut block = [0u8; 128];
+    for (slot, byte) in block.iter_mut().zip(data) {
+        *slot = *byte;
+    }
+    if let Some(marker) = block.get_mut(data.len()) {
+        *marker = 0x80;
+    }
+    // The high 64 bits of the 128-bit length are zero.
+    if let Some(length) = block.get_mut(120..) {
+        length.copy_from_slice(&total_len.saturating_mul(8).to_be_bytes());
+    }
+    block
+}
+
+/// HMAC-SHA-512 of `N` counters.
+#[inline(always)]
+fn hmac512_group<const N: usize>(
+    inner: &[u64; 8],
+    outer: &[u64; 8],
+    counters: [u64; N],
+) -> [[u8; 64]; N] {
+    let inner_blocks = counters.map(|counter| final_block_128(&counter.to_be_bytes(), 128 + 8));
+    let mut states = [*inner; N];
+    for (state, block) in states.iter_mut().zip(&inner_blocks) {
+        sha2::block_api::compress512(state, core::slice::from_ref(block));
+    }
+    let outer_blocks = states.map(|state| final_block_128(&words64_to_bytes(&state), 128 + 64));
+    let mut tags = [*outer; N];
+    for (state, block) in tags.iter_mut().zip(&outer_blocks) {
+        sha2::block_api::compress512(state, core::slice::from_ref(block));
+    }
+    tags.map(|state| words64_to_bytes(&state))
+}
+
+#[inline(always)]
+fn words64_to_bytes(words: &[u64; 8]) -> [u8; 64] {
+    let mut bytes = [0u8; 64];
+    for (chunk, word) in bytes.chunks_exact_mut(8).zip(words) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    bytes
+}
+
+/// RFC 4226 §5.3 dynamic truncation: the low 4 bits of the last byte select
+/// 4 bytes, whose top bit is cleared (§5.3: avoids signed/unsigned
+/// ambiguity).
+///
+/// For SHA-256 and SHA-512 the offset is taken from the last byte of the
+/// longer output, as RFC 6238 Appendix A's reference code does.
+#[inline(always)]
+fn dynamic_truncation(tag: &[u8]) -> u32 {
+    let offset = tag.last().map_or(0, |last| usize::from(last & 0x0f));
+    // offset <= 15 and every tag has at least 20 bytes, so the 4 bytes exist.
+    let mut word = [0u8; 4];
+    if let Some(bytes) = tag.get(offset..offset.wrapping_add(4)) {
+        word.copy_from_slice(bytes);
+    }
+    u32::from_be_bytes(word) & 0x7fff_ffff
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 4226 Appendix D: the secret "12345678901234567890", the HMAC-SHA-1
+    /// of counters 0–9 and their truncated values (decimal).
+    const APPENDIX_D: [(&str, u32); 10] = [
+        ("cc93cf18508d94934c64b65d8ba7667fb7cde4b0", 1_284_755_224),
+        ("75a48a19d4cbe100644e8ac1397eea747a2d33ab", 1_094_287_082),
+        ("0bacb7fa082fef30782211938bc1c5e70416ff44", 137_359_152),
+        ("66c28227d03a2d5529262ff016a1e6ef76557ece", 1_726_969_429),
+        ("a904c900a64b35909874b33e61c5938a8e15ed1c", 1_640_338_314),
+        ("a37e783d7b7233c083d4f62926c7a25f238d0316", 868_254_676),
+        ("bc9cd28561042c83f219324d3c607256c03272ae", 1_918_287_922),
+        ("a4fb960c0bc06e1eabb804e5b397cdc4b45596fa", 82_162_583),
+        ("1b3c89f65e6c9e883012052823443f048b4332db", 673_399_871),
+        ("1637409809a679dc698207310c8c7fc07290d9e5", 645_520_489),
+    ];
+
+    fn hex(text: &str) -> [u8; 20] {
+        let mut out = [0u8; 20];
+        for (byte, pair) in out.iter_mut().zip(text.as_bytes().chunks(2)) {
+            *byte = u8::from_str_radix(core::str::from_utf8(pair).unwrap(), 16).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn rfc4226_appendix_d_intermediate_values() {
+        let secret = Secret::from_bytes(b"12345678901234567890").unwrap();
+        let keyed = Keyed::new(&secret, Algorithm::Sha1);
+        for (counter, (hmac_hex, truncated)) in APPENDIX_D.iter().enumerate() {
+            let counter = counter as u64;
+            let mut out = [0u8; 64];
+            let len = keyed.full(counter, &mut out);
+            assert_eq!(&out[..len], &hex(hmac_hex), "HMAC at counter {counter}");
+            assert_eq!(
+                dynamic_truncation(&out[..len]),
+                *truncated,
+                "truncation at {counter}"
+            );
+            assert_eq!(keyed.truncated(counter), *truncated);
+            // A tampered HMAC (one bit flipped in the selected bytes) gives
+            // another value.
+            let mut tampered = hex(hmac_hex);
+            let offset = usize::from(tampered[19] & 0x0f);
+            tampered[offset + 3] ^= 1;
+            assert_ne!(dynamic_truncation(&tampered), *truncated);
+        }
+    }
+
+    #[test]
+    fn lanes_equal_single_computations() {
+        let secret = Secret::from_bytes(b"12345678901234567890").unwrap();
+        for algorithm in Algorithm::ALL {
+            let keyed = Keyed::new(&secret, algorithm);
+            let counters = [0, u64::MAX, 1 << 40];
+            let lanes = keyed.truncated_lanes(counters);
+            for (value, counter) in lanes.iter().zip(counters) {
+                assert_eq!(*value, keyed.truncated(counter));
+            }
+        }
+    }
+
+    #[test]
+    fn rfc4226_section_5_4_example_truncation() {
+        // RFC 4226 §5.4: the example HMAC and its truncation 0x50ef7f19.
+        let tag = [
+            0x1f, 0x86, 0x98, 0x69, 0x0e, 0x02, 0xca, 0x16, 0x61, 0x85, 0x50, 0xef, 0x7f, 0x19,
+            0xda, 0x8e, 0x94, 0x5b, 0x55, 0x5a,
+        ];
+        assert_eq!(dynamic_truncation(&tag), 0x50ef_7f19);
+    }
+}

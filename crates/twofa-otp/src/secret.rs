@@ -1,0 +1,337 @@
+//! The shared secret `K` of RFC 4226 §5.1.
+
+#[cfg(feature = "alloc")]
+use alloc::string::String;
+use core::fmt;
+
+use rand_core::CryptoRng;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroize;
+
+use crate::base32;
+use crate::error::SecretError;
+use crate::params::Algorithm;
+
+/// The strength of a secret accepted by a `*_weak` constructor.
+#[must_use = "a legacy secret should be reported and replaced"]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SecretStrength {
+    /// 128 bits or more (RFC 4226 §4 R6).
+    Full,
+    /// 80 to 127 bits: a legacy length that real sites still issue. Accept it
+    /// for import, report it, and re-enroll with a generated secret.
+    Legacy {
+        /// The secret length in bits.
+        bits: usize,
+    },
+}
+
+/// An HOTP/TOTP shared secret of 16 to 128 bytes (or 10 to 128 bytes
+/// through the `*_weak` constructors).
+///
+/// # Security
+///
+/// - Stored inline (no heap) and zeroized when dropped.
+/// - `Debug` prints `Secret([REDACTED])`; there is no `Display`, no
+///   `PartialEq` and no `Serialize`.
+/// - Compare with [`Secret::ct_eq`] (constant time).
+/// - [`Secret::expose_secret`] is the one accessor to the bytes; grep for it
+///   to audit every use.
+///
+/// # Example
+///
+/// ```
+/// use twofa_otp::Secret;
+///
+/// let secret = Secret::from_base32("JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PXP")?;
+/// assert_eq!(secret.bits(), 160);
+/// assert_eq!(format!("{secret:?}"), "Secret([REDACTED])");
+/// # Ok::<(), twofa_otp::SecretError>(())
+/// ```
+#[derive(Clone)]
+pub struct Secret {
+    bytes: [u8; Self::MAX_BYTES],
+    len: u8,
+}
+
+impl Secret {
+    /// The minimum length of the normal constructors: 128 bits
+    /// (RFC 4226 §4 R6).
+    pub const MIN_BYTES: usize = 16;
+    /// The minimum length of the `*_weak` constructors: 80 bits.
+    pub const LEGACY_MIN_BYTES: usize = 10;
+    /// The maximum length: the HMAC-SHA-512 block size. A longer HMAC key is
+    /// hashed down to the output size (RFC 2104 §2), so more bytes add no
+    /// strength.
+    pub const MAX_BYTES: usize = 128;
+
+    /// A secret of at least 128 bits from raw bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`SecretError::TooShort`] below 128 bits (see
+    /// [`Secret::from_bytes_weak`]), [`SecretError::TooWeak`] below 80 bits,
+    /// [`SecretError::TooLong`] above [`Secret::MAX_BYTES`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, SecretError> {
+        let (secret, strength) = Self::from_bytes_weak(bytes)?;
+        match strength {
+            SecretStrength::Full => Ok(secret),
+            SecretStrength::Legacy { bits } => Err(SecretError::TooShort { bits }),
+        }
+    }
+
+    /// A secret of at least 80 bits from raw bytes, with its strength.
+    ///
+    /// Use this only to import keys issued elsewhere; new keys come from
+    /// [`Secret::generate`].
+    ///
+    /// # Errors
+    ///
+    /// [`SecretError::TooWeak`] below 80 bits, [`SecretError::TooLong`]
+    /// above [`Secret::MAX_BYTES`].
+    pub fn from_bytes_weak(bytes: &[u8]) -> Result<(Self, SecretStrength), SecretError> {
+        let len = bytes.len();
+        let bits = len.saturating_mul(8);
+        if len > Self::MAX_BYTES {
+            return Err(SecretError::TooLong {
+                bytes: len,
+                max: Self::MAX_BYTES,
+            });
+        }
+        if len < Self::LEGACY_MIN_BYTES {
+            return Err(SecretError::TooWeak { bits });
+        }
+        let mut secret = Self::zeroed();
+        if let Some(head) = secret.bytes.get_mut(..len) {
+            head.copy_from_slice(bytes);
+        }
+        secret.len = u8::try_from(len).unwrap_or(u8::MAX);
+        Ok((secret, secret_strength(len)))
+    }
+
+    /// A secret of at least 128 bits from base32 text (see [`crate::base32`]
+    /// for what is accepted).
+    ///
+    /// # Errors
+    ///
+    /// [`SecretError::Base32`] for malformed text, then as
+    /// [`Secret::from_bytes`].
+    pub fn from_base32(text: &str) -> Result<Self, SecretError> {
+        let (secret, strength) = Self::from_base32_weak(text)?;
+        match strength {
+            SecretStrength::Full => Ok(secret),
+            SecretStrength::Legacy { bits } => Err(SecretError::TooShort { bits }),
+        }
+    }
+
+    /// A secret of at least 80 bits from base32 text, with its strength.
+    ///
+    /// # Errors
+    ///
+    /// [`SecretError::Base32`] for malformed text, then as
+    /// [`Secret::from_bytes_weak`].
+    pub fn from_base32_weak(text: &str) -> Result<(Self, SecretStrength), SecretError> {
+        let mut secret = Self::zeroed();
+        // Decoding into the secret's own storage avoids a second copy of the
+        // bytes; `secret` is zeroized on drop if anything fails.
+        let len = base32::decode_into(text, &mut secret.bytes).map_err(|error| match error {
+            crate::Base32Error::TooLong { .. } => SecretError::TooLong {
+                bytes: base32_len_upper_bound(text),
+                max: Self::MAX_BYTES,
+            },
+            other => SecretError::Base32(other),
+        })?;
+        if len < Self::LEGACY_MIN_BYTES {
+            return Err(SecretError::TooWeak {
+                bits: len.saturating_mul(8),
+            });
+        }
+        secret.len = u8::try_from(len).unwrap_or(u8::MAX);
+        Ok((secret, secret_strength(len)))
+    }
+
+    /// A fresh secret from `rng`, as long as the algorithm's HMAC output (20,
+    /// 32 or 64 bytes; RFC 4226 §4 R6 recommends 160 bits for SHA-1).
+    #[must_use]
+    pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R, algorithm: Algorithm) -> Self {
+        let mut secret = Self::zeroed();
+        let len = algorithm.output_len();
+        if let Some(head) = secret.bytes.get_mut(..len) {
+            rng.fill_bytes(head);
+        }
+        secret.len = u8::try_from(len).unwrap_or(u8::MAX);
+        secret
+    }
+
+    /// A fresh secret of `len` bytes from `rng`.
+    ///
+    /// # Errors
+    ///
+    /// [`SecretError::TooShort`] below [`Secret::MIN_BYTES`],
+    /// [`SecretError::TooLong`] above [`Secret::MAX_BYTES`].
+    pub fn generate_with_len<R: CryptoRng + ?Sized>(
+        rng: &mut R,
+        len: usize,
+    ) -> Result<Self, SecretError> {
+        if len > Self::MAX_BYTES {
+            return Err(SecretError::TooLong {
+                bytes: len,
+                max: Self::MAX_BYTES,
+            });
+        }
+        if len < Self::MIN_BYTES {
+            return Err(SecretError::TooShort {
+                bits: len.saturating_mul(8),
+            });
+        }
+        let mut secret = Self::zeroed();
+        if let Some(head) = secret.bytes.get_mut(..len) {
+            rng.fill_bytes(head);
+        }
+        secret.len = u8::try_from(len).unwrap_or(u8::MAX);
+        Ok(secret)
+    }
+
+    /// A fresh secret from the operating system's random generator, as long
+    /// as the algorithm's HMAC output.
+    ///
+    /// # Errors
+    ///
+    /// [`SecretError::RandomUnavailable`] if the system generator fails.
+    #[cfg(feature = "std")]
+    pub fn generate_os(algorithm: Algorithm) -> Result<Self, SecretError> {
+        let mut secret = Self::zeroed();
+        let len = algorithm.output_len();
+        let head = secret
+            .bytes
+            .get_mut(..len)
+            .ok_or(SecretError::RandomUnavailable)?;
+        getrandom::fill(head).map_err(|_| SecretError::RandomUnavailable)?;
+        secret.len = u8::try_from(len).unwrap_or(u8::MAX);
+        Ok(secret)
+    }
+
+    /// The secret bytes.
+    ///
+    /// # Security
+    ///
+    /// Everything derived from these bytes is as sensitive as the secret.
+    #[must_use]
+    pub fn expose_secret(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
+    }
+
+    /// The secret as unpadded upper-case base32 text, in a string that is
+    /// wiped when dropped.
+    ///
+    /// # Security
+    ///
+    /// The text is the secret.
+    #[cfg(feature = "alloc")]
+    #[must_use]
+    pub fn to_base32(&self) -> zeroize::Zeroizing<String> {
+        zeroize::Zeroizing::new(base32::encode(self.expose_secret()))
+    }
+
+    /// The length in bits.
+    #[must_use]
+    pub fn bits(&self) -> usize {
+        usize::from(self.len).saturating_mul(8)
+    }
+
+    /// [`SecretStrength::Full`] from 128 bits, else
+    /// [`SecretStrength::Legacy`].
+    pub fn strength(&self) -> SecretStrength {
+        secret_strength(usize::from(self.len))
+    }
+
+    /// Constant-time equality of the bytes (the lengths, which are not
+    /// secret, are compared first).
+    #[must_use]
+    pub fn ct_eq(&self, other: &Self) -> bool {
+        bool::from(self.expose_secret().ct_eq(other.expose_secret()))
+    }
+
+    fn zeroed() -> Self {
+        Self {
+            bytes: [0; Self::MAX_BYTES],
+            len: 0,
+        }
+    }
+}
+
+fn secret_strength(len: usize) -> SecretStrength {
+    if len >= Secret::MIN_BYTES {
+        SecretStrength::Full
+    } else {
+        SecretStrength::Legacy {
+            bits: len.saturating_mul(8),
+        }
+    }
+}
+
+/// An upper bound of the decoded length of a base32 text, for the error
+/// of an oversized secret.
+fn base32_len_upper_bound(text: &str) -> usize {
+    let symbols = text
+        .bytes()
+        .filter(|b| !matches!(b, b' ' | b'-' | b'='))
+        .count();
+    symbols.saturating_mul(5) / 8
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        self.bytes.zeroize();
+        self.len.zeroize();
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for Secret {}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([REDACTED])")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_are_enforced() {
+        assert!(Secret::from_bytes(&[7; 16]).is_ok());
+        assert_eq!(
+            Secret::from_bytes(&[7; 15]).err(),
+            Some(SecretError::TooShort { bits: 120 })
+        );
+        assert_eq!(
+            Secret::from_bytes(&[7; 9]).err(),
+            Some(SecretError::TooWeak { bits: 72 })
+        );
+        let (_, strength) = Secret::from_bytes_weak(&[7; 10]).unwrap();
+        assert_eq!(strength, SecretStrength::Legacy { bits: 80 });
+        assert!(Secret::from_bytes(&[7; 128]).is_ok());
+        assert_eq!(
+            Secret::from_bytes(&[7; 129]).err(),
+            Some(SecretError::TooLong {
+                bytes: 129,
+                max: 128
+            })
+        );
+    }
+
+    #[test]
+    fn oversized_base32_is_too_long() {
+        let text = "A".repeat(208); // 130 bytes
+        assert_eq!(
+            Secret::from_base32(&text).err(),
+            Some(SecretError::TooLong {
+                bytes: 130,
+                max: 128
+            })
+        );
+    }
+}

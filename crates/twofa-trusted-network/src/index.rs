@@ -1,0 +1,349 @@
+//! A lookup table from an address to the most specific covering network.
+//!
+//! Two CIDR networks are either disjoint or one contains the other, so for
+//! every address the covering networks form a chain and the most specific
+//! one is well defined. The table cuts each family's address space into
+//! intervals at every network boundary, labels each interval with the most
+//! specific network covering it (or none), and merges neighbours with the same
+//! label. A lookup finds the last interval start at or below the address.
+//!
+//! To keep that to a few memory accesses, a directory splits the span from
+//! the first to the last start into about as many equal buckets as there are
+//! intervals and records where each bucket's starts begin; a lookup reads
+//! one directory slot pair and then binary-searches only that bucket. With
+//! evenly spread networks a bucket holds one or two starts; with clustered
+//! networks a bucket holds more and the search inside it is still O(log n).
+
+use std::net::IpAddr;
+
+use crate::cidr::{Bounds, Cidr};
+
+/// Marks an interval that no network covers.
+const NONE: u32 = u32::MAX;
+
+/// The largest number of networks one index holds, so that a position fits
+/// in a `u32` below [`NONE`].
+pub(crate) const MAX_NETWORKS: usize = 1_000_000;
+
+/// The most directory bits: at most 2^20 buckets.
+const MAX_DIRECTORY_BITS: u32 = 20;
+
+/// One family's intervals, ascending by start. An interval runs from its
+/// start to the next interval's start and carries the position of the
+/// network covering it, or [`NONE`]. Start and label sit side by side so a
+/// lookup touches one cache line for both.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Intervals<T> {
+    intervals: Vec<Interval<T>>,
+    /// `directory[b]` is the number of intervals in buckets before `b`; the
+    /// last slot is the number of intervals. The bucket of an address `a` is
+    /// `(a - first start) >> shift`.
+    directory: Vec<u32>,
+    shift: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Interval<T> {
+    start: T,
+    label: u32,
+}
+
+trait Address: Copy + Ord {
+    fn successor(self) -> Option<Self>;
+    /// `self - base` as `u128`, for `self >= base`.
+    fn offset_from(self, base: Self) -> u128;
+}
+
+impl Address for u32 {
+    fn successor(self) -> Option<Self> {
+        self.checked_add(1)
+    }
+
+    fn offset_from(self, base: Self) -> u128 {
+        u128::from(self.wrapping_sub(base))
+    }
+}
+
+impl Address for u128 {
+    fn successor(self) -> Option<Self> {
+        self.checked_add(1)
+    }
+
+    fn offset_from(self, base: Self) -> u128 {
+        self.wrapping_sub(base)
+    }
+}
+
+impl<T: Address> Intervals<T> {
+    /// Builds the intervals from `(first, last, position)` triples sorted by
+    /// `first` ascending and, for equal `first`, by size descending (outer
+    /// networks first), which is the order of sorted [`Cidr`] values.
+    fn build(networks: impl Iterator<Item = (T, T, u32)>) -> Self {
+        let mut intervals = Self {
+            intervals: Vec::new(),
+            directory: Vec::new(),
+            shift: 0,
+        };
+        // The chain of networks containing the current point, outermost first.
+        let mut open: Vec<(T, u32)> = Vec::new();
+        for (first, last, position) in networks {
+            intervals.close_before(&mut open, Some(first));
+            intervals.push(first, position);
+            open.push((last, position));
+        }
+        intervals.close_before(&mut open, None);
+        intervals.build_directory();
+        intervals
+    }
+
+    /// Closes every open network that ends before `point` (all of them for
+    /// `None`), starting the interval after each with its parent's label.
+    fn close_before(&mut self, open: &mut Vec<(T, u32)>, point: Option<T>) {
+        while let Some(&(last, _)) = open.last() {
+            if point.is_some_and(|point| last >= point) {
+                break;
+            }
+            open.pop();
+            if let Some(next) = last.successor() {
+                let parent = open.last().map_or(NONE, |&(_, position)| position);
+                self.push(next, parent);
+            }
+        }
+    }
+
+    fn push(&mut self, start: T, label: u32) {
+        if self
+            .intervals
+            .last()
+            .is_some_and(|last| last.start == start)
+        {
+            // A network starting where its parent starts: the inner one wins.
+            self.intervals.pop();
+        }
+        let same_as_before = match self.intervals.last() {
+            Some(last) => last.label == label,
+            None => label == NONE,
+        };
+        if !same_as_before {
+            self.intervals.push(Interval { start, label });
+        }
+    }
+
+    fn build_directory(&mut self) {
+        let (Some(first), Some(last)) = (self.intervals.first(), self.intervals.last()) else {
+            return;
+        };
+        let span_bits = u128::BITS - last.start.offset_from(first.start).leading_zeros();
+        let wanted_bits =
+            (usize::BITS - self.intervals.len().leading_zeros()).min(MAX_DIRECTORY_BITS);
+        self.shift = span_bits.saturating_sub(wanted_bits);
+        let buckets = self.bucket(last.start).saturating_add(1);
+        let mut directory = Vec::with_capacity(buckets.saturating_add(1));
+        let mut next = 0_usize;
+        for bucket in 0..=buckets {
+            while self
+                .intervals
+                .get(next)
+                .is_some_and(|interval| self.bucket(interval.start) < bucket)
+            {
+                next = next.saturating_add(1);
+            }
+            // At most two intervals per network, so this fits in a u32.
+            directory.push(u32::try_from(next).unwrap_or(u32::MAX));
+        }
+        self.directory = directory;
+    }
+
+    /// The bucket of an address at or above the first start.
+    fn bucket(&self, address: T) -> usize {
+        let Some(first) = self.intervals.first() else {
+            return 0;
+        };
+        usize::try_from(address.offset_from(first.start) >> self.shift).unwrap_or(usize::MAX)
+    }
+
+    fn lookup(&self, address: T) -> Option<usize> {
+        if self
+            .intervals
+            .first()
+            .is_none_or(|first| address < first.start)
+        {
+            return None;
+        }
+        let last_bucket = self.directory.len().checked_sub(2)?;
+        let bucket = self.bucket(address).min(last_bucket);
+        let low = usize::try_from(*self.directory.get(bucket)?).ok()?;
+        let high = usize::try_from(*self.directory.get(bucket.checked_add(1)?)?).ok()?;
+        // Intervals of earlier buckets start below `address` and those of
+        // later buckets above it, so the answer is in `low - 1 .. high`.
+        let within = self
+            .intervals
+            .get(low..high)?
+            .partition_point(|interval| interval.start <= address);
+        let slot = low.checked_add(within)?.checked_sub(1)?;
+        let label = self.intervals.get(slot)?.label;
+        (label != NONE)
+            .then(|| usize::try_from(label).ok())
+            .flatten()
+    }
+}
+
+/// The index over both families. Positions refer to the slice of sorted
+/// networks the index was built from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct RangeIndex {
+    v4: Intervals<u32>,
+    v6: Intervals<u128>,
+}
+
+impl RangeIndex {
+    /// Builds the index over `networks`, which must be sorted, without
+    /// duplicates, and at most [`MAX_NETWORKS`] long (longer input is cut).
+    pub(crate) fn build<'a>(networks: impl Iterator<Item = &'a Cidr> + Clone) -> Self {
+        let positioned = networks
+            .take(MAX_NETWORKS)
+            .zip(0_u32..)
+            .map(|(cidr, position)| (cidr.bounds(), position));
+        let v4 = Intervals::build(positioned.clone().filter_map(
+            |(bounds, position)| match bounds {
+                Bounds::V4(first, last) => Some((first, last, position)),
+                Bounds::V6(..) => None,
+            },
+        ));
+        let v6 = Intervals::build(positioned.filter_map(|(bounds, position)| match bounds {
+            Bounds::V6(first, last) => Some((first, last, position)),
+            Bounds::V4(..) => None,
+        }));
+        Self { v4, v6 }
+    }
+
+    /// The position of the most specific network containing `ip`, which must
+    /// already be canonical (IPv4-mapped addresses read as IPv4).
+    pub(crate) fn lookup(&self, ip: IpAddr) -> Option<usize> {
+        match ip {
+            IpAddr::V4(v4) => self.v4.lookup(u32::from(v4)),
+            IpAddr::V6(v6) => self.v6.lookup(u128::from(v6)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(texts: &[&str]) -> (Vec<Cidr>, RangeIndex) {
+        let mut nets: Vec<Cidr> = texts
+            .iter()
+            .map(|text| Cidr::parse_allowing_everything(text).unwrap())
+            .collect();
+        nets.sort();
+        let index = RangeIndex::build(nets.iter());
+        (nets, index)
+    }
+
+    fn found(nets: &[Cidr], index: &RangeIndex, ip: &str) -> Option<String> {
+        index
+            .lookup(ip.parse().unwrap())
+            .map(|i| nets[i].to_string())
+    }
+
+    #[test]
+    fn empty_index_finds_nothing() {
+        let (nets, index) = index(&[]);
+        assert_eq!(found(&nets, &index, "10.0.0.1"), None);
+        assert_eq!(found(&nets, &index, "::1"), None);
+    }
+
+    #[test]
+    fn nested_networks_return_the_most_specific() {
+        let (nets, index) = index(&["10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.1.2.0/25"]);
+        assert_eq!(found(&nets, &index, "9.255.255.255"), None);
+        assert_eq!(
+            found(&nets, &index, "10.0.0.0").as_deref(),
+            Some("10.0.0.0/8")
+        );
+        assert_eq!(
+            found(&nets, &index, "10.1.0.0").as_deref(),
+            Some("10.1.0.0/16")
+        );
+        assert_eq!(
+            found(&nets, &index, "10.1.2.0").as_deref(),
+            Some("10.1.2.0/25")
+        );
+        assert_eq!(
+            found(&nets, &index, "10.1.2.127").as_deref(),
+            Some("10.1.2.0/25")
+        );
+        assert_eq!(
+            found(&nets, &index, "10.1.2.128").as_deref(),
+            Some("10.1.2.0/24")
+        );
+        assert_eq!(
+            found(&nets, &index, "10.1.3.0").as_deref(),
+            Some("10.1.0.0/16")
+        );
+        assert_eq!(
+            found(&nets, &index, "10.2.0.0").as_deref(),
+            Some("10.0.0.0/8")
+        );
+        assert_eq!(
+            found(&nets, &index, "10.255.255.255").as_deref(),
+            Some("10.0.0.0/8")
+        );
+        assert_eq!(found(&nets, &index, "11.0.0.0"), None);
+    }
+
+    #[test]
+    fn networks_touching_the_top_of_the_space() {
+        let (nets, index) = index(&["255.255.255.255/32", "128.0.0.0/1", "ffff::/16"]);
+        assert_eq!(
+            found(&nets, &index, "255.255.255.255").as_deref(),
+            Some("255.255.255.255/32")
+        );
+        assert_eq!(
+            found(&nets, &index, "255.255.255.254").as_deref(),
+            Some("128.0.0.0/1")
+        );
+        assert_eq!(found(&nets, &index, "127.255.255.255"), None);
+        assert_eq!(
+            found(&nets, &index, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff").as_deref(),
+            Some("ffff::/16")
+        );
+    }
+
+    #[test]
+    fn everything_and_families_stay_apart() {
+        let (nets, index) = index(&["0.0.0.0/0", "10.0.0.0/8", "2001:db8::/32"]);
+        assert_eq!(
+            found(&nets, &index, "0.0.0.0").as_deref(),
+            Some("0.0.0.0/0")
+        );
+        assert_eq!(
+            found(&nets, &index, "10.9.9.9").as_deref(),
+            Some("10.0.0.0/8")
+        );
+        assert_eq!(
+            found(&nets, &index, "11.0.0.0").as_deref(),
+            Some("0.0.0.0/0")
+        );
+        assert_eq!(found(&nets, &index, "::1"), None);
+        assert_eq!(
+            found(&nets, &index, "2001:db8::1").as_deref(),
+            Some("2001:db8::/32")
+        );
+    }
+
+    #[test]
+    fn adjacent_networks_keep_their_own_labels() {
+        let (nets, index) = index(&["10.0.0.0/25", "10.0.0.128/25"]);
+        assert_eq!(
+            found(&nets, &index, "10.0.0.127").as_deref(),
+            Some("10.0.0.0/25")
+        );
+        assert_eq!(
+            found(&nets, &index, "10.0.0.128").as_deref(),
+            Some("10.0.0.128/25")
+        );
+        assert_eq!(found(&nets, &index, "10.0.1.0"), None);
+    }
+}

@@ -1,0 +1,181 @@
+//! What the audit trail records. Identifiers, methods, networks and times:
+//! never a secret, a code or a full phone number.
+
+use chrono::{DateTime, Utc};
+use twofa_delivery::Channel;
+use twofa_enforcement::{Method, UserId};
+use twofa_trusted_network::Cidr;
+
+/// Why a login was allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum AllowedBy {
+    /// The user answered the second factor with this method.
+    SecondFactor {
+        /// The method.
+        method: Method,
+    },
+    /// The user redeemed a recovery code.
+    RecoveryCode,
+    /// A trusted-network grant covers the login.
+    TrustedNetwork {
+        /// The network the login came from.
+        network: Cidr,
+        /// When the grant ends.
+        until: DateTime<Utc>,
+    },
+    /// The user's "remind me later" deferral is running.
+    DeferralRunning {
+        /// When it ends.
+        until: DateTime<Utc>,
+    },
+    /// The user just chose "remind me later".
+    Deferred {
+        /// When the deferral ends.
+        until: DateTime<Utc>,
+    },
+}
+
+/// The detailed reason a login step was refused. The end user sees only a
+/// coarse [`Rejected`](crate::Rejected); this goes to the audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum RejectionDetail {
+    /// No user with this id.
+    UnknownUser,
+    /// The user's company has no record.
+    UnknownCompany,
+    /// The ticket is unknown (never issued, or already removed).
+    UnknownTicket,
+    /// The ticket was issued for another user.
+    TicketUserMismatch,
+    /// The ticket expired.
+    TicketExpired,
+    /// The login already completed with this ticket.
+    TicketAlreadyUsed,
+    /// The request does not fit the login's stage (a code before a method
+    /// was chosen, a deferral not offered, ...).
+    WrongStage,
+    /// The method is not allowed by the company's policy or not enrolled.
+    MethodNotAvailable,
+    /// The phone number or email address could not be parsed.
+    InvalidDestination,
+    /// The code was wrong.
+    WrongCode,
+    /// The code was right but already used (replay).
+    Replayed,
+    /// The code expired.
+    CodeExpired,
+    /// Too many wrong codes for this code; a new one is needed.
+    TooManyFailedChecks,
+    /// Attempts are throttled after consecutive failures.
+    Throttled,
+    /// The second factor is suspended until an administrator resets it.
+    Suspended,
+    /// The recovery code was not one of the user's unused codes.
+    WrongRecoveryCode,
+    /// The re-send was refused (cooldown, cap, channel).
+    ResendRefused,
+    /// The push prompt is pending, denied or expired.
+    PushNotApproved,
+    /// A push prompt could not be prepared (rate limit).
+    PushRefused,
+    /// The delivery provider failed; nothing was committed.
+    ProviderFailed,
+    /// A store failed.
+    StoreFailed,
+    /// The record kept changing under concurrent updates; retries ran out.
+    StoreContention,
+    /// A sealed record could not be opened or sealed.
+    SealingFailed,
+    /// No randomness was available.
+    RandomUnavailable,
+    /// A time computation left the representable range.
+    TimeOutOfRange,
+    /// The stored enrollment is inconsistent with the request.
+    InconsistentRecord,
+}
+
+/// Something that happened, for the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum AuditEvent {
+    /// A login was allowed.
+    LoginAllowed {
+        /// Why.
+        by: AllowedBy,
+    },
+    /// A login step was refused.
+    Rejected {
+        /// Why, in detail.
+        detail: RejectionDetail,
+    },
+    /// The user started setting up a method.
+    SetupStarted {
+        /// The method.
+        method: Method,
+    },
+    /// A method was verified and is now active.
+    MethodActivated {
+        /// The method.
+        method: Method,
+    },
+    /// A one-time code was sent.
+    CodeSent {
+        /// The channel.
+        channel: Channel,
+    },
+    /// A send failed; nothing was committed.
+    SendFailed {
+        /// The channel.
+        channel: Channel,
+    },
+    /// A push prompt was sent.
+    PushSent,
+    /// The user deferred set-up.
+    SetupDeferred {
+        /// Until when.
+        until: DateTime<Utc>,
+    },
+    /// A trusted-network grant was issued.
+    TrustGrantIssued {
+        /// The network it was earned on.
+        network: Cidr,
+        /// When it ends.
+        expires_at: DateTime<Utc>,
+    },
+    /// A trusted-network grant was revoked by an administrator.
+    TrustGrantRevoked {
+        /// The administrator.
+        by: UserId,
+    },
+    /// A recovery code was redeemed.
+    RecoveryCodeUsed,
+    /// An administrator required 2FA for the whole company.
+    EnforcementEnabled {
+        /// The administrator.
+        by: UserId,
+    },
+    /// An administrator added a trusted network.
+    NetworkAdded {
+        /// The network.
+        network: Cidr,
+        /// The administrator.
+        by: UserId,
+    },
+    /// An administrator removed a trusted network; grants earned on it end.
+    NetworkRemoved {
+        /// The network.
+        network: Cidr,
+        /// The administrator.
+        by: UserId,
+    },
+    /// An administrator reset a user's second factor.
+    FactorReset {
+        /// The administrator.
+        by: UserId,
+    },
+}

@@ -1,0 +1,444 @@
+//! The records the stores keep.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use twofa_delivery::{CodeChannel, EmailAddress, OobChallenge, PhoneNumber, PushRequest, PushSendLog};
+use twofa_enforcement::{AccountKind, CompanyId, CompanyPolicy, CompanySettings, MethodSet, UserId};
+use twofa_trusted_network::Allowlist;
+
+use crate::audit::AuditEvent;
+
+/// An enrollment record sealed with the application's sealer: what a user
+/// store keeps instead of the secrets.
+#[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct SealedEnrollment {
+    bytes: Vec<u8>,
+}
+
+impl SealedEnrollment {
+    /// Sealed bytes as a store kept them.
+    #[must_use]
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        Self { bytes }
+    }
+
+    /// The sealed bytes, for a store to write.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl fmt::Debug for SealedEnrollment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SealedEnrollment")
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// One user as the 2FA service knows them.
+///
+/// The application creates the record when it creates the account (with no
+/// enrollment); the service fills in the sealed enrollment as the user sets
+/// up a method.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct UserRecord {
+    user: UserId,
+    company: CompanyId,
+    kind: AccountKind,
+    display_name: String,
+    email: Option<EmailAddress>,
+    enrollment: Option<SealedEnrollment>,
+    push_log: PushSendLog,
+}
+
+impl UserRecord {
+    /// A user with no 2FA set up.
+    #[must_use]
+    pub fn new(
+        user: UserId,
+        company: CompanyId,
+        kind: AccountKind,
+        display_name: impl Into<String>,
+    ) -> Self {
+        Self {
+            user,
+            company,
+            kind,
+            display_name: display_name.into(),
+            email: None,
+            enrollment: None,
+            push_log: PushSendLog::new(),
+        }
+    }
+
+    /// The user's email address: codes can be re-sent to it.
+    #[must_use]
+    pub fn with_email(mut self, email: EmailAddress) -> Self {
+        self.email = Some(email);
+        self
+    }
+
+    /// The user's id.
+    #[must_use]
+    pub fn user(&self) -> &UserId {
+        &self.user
+    }
+
+    /// The user's company.
+    #[must_use]
+    pub fn company(&self) -> &CompanyId {
+        &self.company
+    }
+
+    /// Partner employee or end-user client.
+    #[must_use]
+    pub fn kind(&self) -> AccountKind {
+        self.kind
+    }
+
+    /// The name shown in reports and in the authenticator app.
+    #[must_use]
+    pub fn display_name(&self) -> &str {
+        &self.display_name
+    }
+
+    /// The email address, if any.
+    #[must_use]
+    pub fn email(&self) -> Option<&EmailAddress> {
+        self.email.as_ref()
+    }
+
+    /// The sealed enrollment, `None` until the user first starts set-up.
+    #[must_use]
+    pub fn enrollment(&self) -> Option<&SealedEnrollment> {
+        self.enrollment.as_ref()
+    }
+
+    /// Recent push prompts, for the push rate limit.
+    #[must_use]
+    pub fn push_log(&self) -> &PushSendLog {
+        &self.push_log
+    }
+
+    pub(crate) fn with_enrollment(mut self, sealed: Option<SealedEnrollment>) -> Self {
+        self.enrollment = sealed;
+        self
+    }
+
+    pub(crate) fn with_push_log(mut self, log: PushSendLog) -> Self {
+        self.push_log = log;
+        self
+    }
+}
+
+/// One company: its enforcement switch, its policy and its trusted networks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct CompanyRecord {
+    settings: CompanySettings,
+    policy: CompanyPolicy,
+    allowlist: Allowlist,
+}
+
+impl CompanyRecord {
+    /// A company with the portal's defaults: 2FA not enforced, the default
+    /// policy, no trusted network.
+    #[must_use]
+    pub fn new(company: CompanyId) -> Self {
+        Self {
+            settings: CompanySettings::new(company),
+            policy: CompanyPolicy::default(),
+            allowlist: Allowlist::new(),
+        }
+    }
+
+    /// The company's own policy instead of the default.
+    #[must_use]
+    pub fn with_policy(mut self, policy: CompanyPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The company's id.
+    #[must_use]
+    pub fn company(&self) -> &CompanyId {
+        self.settings.company()
+    }
+
+    /// The enforcement switch.
+    #[must_use]
+    pub fn settings(&self) -> &CompanySettings {
+        &self.settings
+    }
+
+    /// The policy.
+    #[must_use]
+    pub fn policy(&self) -> &CompanyPolicy {
+        &self.policy
+    }
+
+    /// The trusted networks.
+    #[must_use]
+    pub fn allowlist(&self) -> &Allowlist {
+        &self.allowlist
+    }
+
+    pub(crate) fn with_settings(mut self, settings: CompanySettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    pub(crate) fn with_allowlist(mut self, allowlist: Allowlist) -> Self {
+        self.allowlist = allowlist;
+        self
+    }
+}
+
+/// The opaque handle of one login in progress, kept by the application in
+/// the user's session between the password step and the second factor.
+///
+/// 128 random bits, written as 32 lower-case hex digits. It is bound to the
+/// user it was issued for and expires; on its own it grants nothing.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "String", into = "String")
+)]
+pub struct LoginTicket([u8; 16]);
+
+/// A login ticket could not be parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("login ticket is not 32 hex digits")]
+#[non_exhaustive]
+pub struct TicketParseError;
+
+impl LoginTicket {
+    pub(crate) fn generate(rng: &mut impl Rng) -> Self {
+        let mut bytes = [0u8; 16];
+        rng.fill_bytes(&mut bytes);
+        Self(bytes)
+    }
+}
+
+impl fmt::Display for LoginTicket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
+    }
+}
+
+impl fmt::Debug for LoginTicket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Enough to tell tickets apart in a log, not enough to use one.
+        let prefix = self.0.first().copied().unwrap_or_default();
+        write!(f, "LoginTicket({prefix:02x}…)")
+    }
+}
+
+impl FromStr for LoginTicket {
+    type Err = TicketParseError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bytes = text.as_bytes();
+        if bytes.len() != 32 {
+            return Err(TicketParseError);
+        }
+        let mut out = [0u8; 16];
+        for (slot, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+            let [high, low] = pair else {
+                return Err(TicketParseError);
+            };
+            *slot = (hex_value(*high)? << 4) | hex_value(*low)?;
+        }
+        Ok(Self(out))
+    }
+}
+
+fn hex_value(symbol: u8) -> Result<u8, TicketParseError> {
+    match symbol {
+        b'0'..=b'9' => Ok(symbol.wrapping_sub(b'0')),
+        b'a'..=b'f' => Ok(symbol.wrapping_sub(b'a').wrapping_add(10)),
+        _ => Err(TicketParseError),
+    }
+}
+
+impl TryFrom<String> for LoginTicket {
+    type Error = TicketParseError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
+    }
+}
+
+impl From<LoginTicket> for String {
+    fn from(value: LoginTicket) -> Self {
+        value.to_string()
+    }
+}
+
+/// Where a login in progress stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum LoginStage {
+    /// The user must set up (or may defer) a method.
+    SetUp {
+        /// The methods offered.
+        methods: MethodSet,
+        /// Whether "remind me later" is offered.
+        deferral_offered: bool,
+        /// A phone number shown the not-a-mobile dialog, waiting for the
+        /// user to keep it or pick another method, with the channel chosen.
+        awaiting_phone: Option<(PhoneNumber, CodeChannel)>,
+        /// The code sent to verify a phone being set up.
+        code: Option<OobChallenge>,
+    },
+    /// The user must answer a second-factor challenge.
+    Challenge {
+        /// The methods the user may answer with.
+        methods: MethodSet,
+        /// The code sent by SMS, call or email, if one was sent.
+        code: Option<OobChallenge>,
+        /// The push prompt sent, if one was sent.
+        push: Option<PushRequest>,
+    },
+    /// The login completed at this instant; the ticket can no longer be used.
+    Completed {
+        /// When.
+        at: DateTime<Utc>,
+    },
+}
+
+/// A login in progress, stored under its [`LoginTicket`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct PendingLogin {
+    user: UserId,
+    company: CompanyId,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    client_ip: Option<IpAddr>,
+    stage: LoginStage,
+}
+
+impl PendingLogin {
+    pub(crate) fn new(
+        user: UserId,
+        company: CompanyId,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        client_ip: Option<IpAddr>,
+        stage: LoginStage,
+    ) -> Self {
+        Self {
+            user,
+            company,
+            created_at,
+            expires_at,
+            client_ip,
+            stage,
+        }
+    }
+
+    /// The user the ticket was issued for.
+    #[must_use]
+    pub fn user(&self) -> &UserId {
+        &self.user
+    }
+
+    /// The user's company.
+    #[must_use]
+    pub fn company(&self) -> &CompanyId {
+        &self.company
+    }
+
+    /// When the login began.
+    #[must_use]
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+
+    /// The first instant the ticket is refused.
+    #[must_use]
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        self.expires_at
+    }
+
+    /// The client address resolved when the login began (`None`: it could
+    /// not be resolved, so no trusted network applies).
+    #[must_use]
+    pub fn client_ip(&self) -> Option<IpAddr> {
+        self.client_ip
+    }
+
+    /// Where the login stands.
+    #[must_use]
+    pub fn stage(&self) -> &LoginStage {
+        &self.stage
+    }
+
+    pub(crate) fn with_stage(mut self, stage: LoginStage) -> Self {
+        self.stage = stage;
+        self
+    }
+}
+
+/// One line of the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct AuditEntry {
+    at: DateTime<Utc>,
+    company: Option<CompanyId>,
+    user: Option<UserId>,
+    event: AuditEvent,
+}
+
+impl AuditEntry {
+    /// An entry.
+    #[must_use]
+    pub fn new(
+        at: DateTime<Utc>,
+        company: Option<CompanyId>,
+        user: Option<UserId>,
+        event: AuditEvent,
+    ) -> Self {
+        Self {
+            at,
+            company,
+            user,
+            event,
+        }
+    }
+
+    /// When it happened.
+    #[must_use]
+    pub fn at(&self) -> DateTime<Utc> {
+        self.at
+    }
+
+    /// The company concerned, if known.
+    #[must_use]
+    pub fn company(&self) -> Option<&CompanyId> {
+        self.company.as_ref()
+    }
+
+    /// The user concerned, if known.
+    #[must_use]
+    pub fn user(&self) -> Option<&UserId> {
+        self.user.as_ref()
+    }
+
+    /// What happened.
+    #[must_use]
+    pub fn event(&self) -> &AuditEvent {
+        &self.event
+    }
+}

@@ -1,0 +1,686 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+use std::fmt::Write as _;
+use std::io::{self, Read as _, Write as _};
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::error::{ContextKind, ErrorKind};
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+use twofa_otp::{
+    Algorithm, Digits, Hotp, KeyUri, LookAhead, OtpKind, ParseMode, Secret, SecretStrength, Step,
+    TerminalBackground, Totp, UriError, UriPart, Window,
+};
+use zeroize::Zeroizing;
+
+/// Exit status of a rejected code (`verify`).
+const EXIT_REJECTED: u8 = 1;
+/// Exit status of any invalid input, ours or the argument parser's.
+const EXIT_INVALID: u8 = 2;
+
+/// One-time passwords (RFC 4226 HOTP, RFC 6238 TOTP) and otpauth:// key URIs.
+#[derive(Debug, Parser)]
+#[command(name = "twofa", version, subcommand_required = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the code for a time (TOTP, the default) or a counter (HOTP).
+    Code(CodeArgs),
+    /// Check a code: print the matched step (TOTP) or the next counter (HOTP).
+    Verify(VerifyArgs),
+    /// Build or read otpauth:// key URIs.
+    #[command(subcommand)]
+    Uri(UriCommand),
+    /// Create a fresh key and show everything a person needs to add it to an
+    /// authenticator app: URI, QR code, key for manual entry, current code.
+    Provision(ProvisionArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum UriCommand {
+    /// Print the fields of a key URI as one JSON object.
+    Parse(UriParseArgs),
+    /// Print a new TOTP key URI (with a fresh secret unless one is given).
+    New(UriNewArgs),
+}
+
+/// The secret and the code shape shared by `code` and `verify`.
+#[derive(Debug, Args)]
+struct KeyArgs {
+    /// The secret in base32, or `-` to read it from standard input.
+    #[arg(long, value_name = "B32")]
+    secret: String,
+    #[command(flatten)]
+    shape: ShapeArgs,
+}
+
+/// Algorithm and digits.
+#[derive(Debug, Args)]
+struct ShapeArgs {
+    /// HMAC hash function: sha1, sha256 or sha512.
+    #[arg(long, value_name = "ALG", default_value = "sha1")]
+    algorithm: String,
+    /// Code length: 6, 7 or 8.
+    #[arg(long, value_name = "N", default_value = "6")]
+    digits: String,
+}
+
+#[derive(Debug, Args)]
+struct CodeArgs {
+    #[command(flatten)]
+    key: KeyArgs,
+    /// TOTP time step in seconds (1 to 120).
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "30",
+        conflicts_with = "counter"
+    )]
+    period: String,
+    /// TOTP start time T0 in Unix seconds.
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "0",
+        conflicts_with = "counter"
+    )]
+    t0: String,
+    /// TOTP at this Unix time instead of now.
+    #[arg(long, value_name = "UNIX", conflicts_with = "counter")]
+    time: Option<String>,
+    /// HOTP at this counter.
+    #[arg(long, value_name = "N")]
+    counter: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    key: KeyArgs,
+    /// TOTP time step in seconds (1 to 120).
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "30",
+        conflicts_with = "counter"
+    )]
+    period: String,
+    /// TOTP start time T0 in Unix seconds.
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "0",
+        conflicts_with = "counter"
+    )]
+    t0: String,
+    /// The code to check.
+    #[arg(long, value_name = "C")]
+    code: String,
+    /// TOTP steps accepted behind the current one (0 to 10).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "1",
+        conflicts_with = "counter"
+    )]
+    behind: String,
+    /// TOTP steps accepted ahead of the current one (0 to 10).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "1",
+        conflicts_with = "counter"
+    )]
+    ahead: String,
+    /// TOTP step accepted last: it and every earlier step are refused.
+    #[arg(long, value_name = "N", conflicts_with = "counter")]
+    last_step: Option<String>,
+    /// TOTP at this Unix time instead of now.
+    #[arg(long, value_name = "UNIX", conflicts_with = "counter")]
+    time: Option<String>,
+    /// HOTP: the next counter the key is expected at.
+    #[arg(long, value_name = "N")]
+    counter: Option<String>,
+    /// HOTP: how many counters beyond --counter are tried (0 to 100).
+    #[arg(long, value_name = "N", default_value = "10", requires = "counter")]
+    look_ahead: String,
+}
+
+#[derive(Debug, Args)]
+struct UriParseArgs {
+    /// Accept the format deviations some vendors emit (`%3A` separator,
+    /// differing issuers, raw spaces, 80-bit secrets).
+    #[arg(long)]
+    lenient: bool,
+    /// The otpauth:// URI, or `-` to read it from standard input.
+    #[arg(value_name = "URI")]
+    uri: String,
+}
+
+/// Issuer, account and TOTP parameters of a new key.
+#[derive(Debug, Args)]
+struct NewKeyArgs {
+    /// Who issues the key, e.g. the site name.
+    #[arg(long, value_name = "I")]
+    issuer: String,
+    /// The account at the issuer, e.g. an email address.
+    #[arg(long, value_name = "A")]
+    account: String,
+    #[command(flatten)]
+    shape: ShapeArgs,
+    /// TOTP time step in seconds (1 to 120).
+    #[arg(long, value_name = "S", default_value = "30")]
+    period: String,
+}
+
+#[derive(Debug, Args)]
+struct UriNewArgs {
+    #[command(flatten)]
+    key: NewKeyArgs,
+    /// The secret in base32, or `-` to read it from standard input
+    /// (default: a fresh secret from the operating system's generator).
+    #[arg(long, value_name = "B32")]
+    secret: Option<String>,
+    /// Also draw the URI as a QR code in the terminal.
+    #[arg(long)]
+    qr: bool,
+}
+
+#[derive(Debug, Args)]
+struct ProvisionArgs {
+    #[command(flatten)]
+    key: NewKeyArgs,
+    /// Show the current code for this Unix time instead of now.
+    #[arg(long, value_name = "UNIX")]
+    time: Option<String>,
+}
+
+/// Why the tool stops early.
+#[derive(Debug)]
+enum Failure {
+    /// Invalid input: exit status 2.
+    Invalid(String),
+    /// A code was checked and refused: exit status 1.
+    Rejected(String),
+}
+
+impl Failure {
+    /// Invalid input, naming the flag or argument it came from.
+    fn invalid(what: &str, message: impl std::fmt::Display) -> Self {
+        Self::Invalid(format!("{what}: {message}"))
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return clap_exit(&error),
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Invalid(message)) => {
+            warn(&format!("error: {message}"));
+            ExitCode::from(EXIT_INVALID)
+        }
+        Err(Failure::Rejected(message)) => {
+            warn(&format!("rejected: {message}"));
+            ExitCode::from(EXIT_REJECTED)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Code(args) => code(&args),
+        Command::Verify(args) => verify(&args),
+        Command::Uri(UriCommand::Parse(args)) => uri_parse(&args),
+        Command::Uri(UriCommand::New(args)) => uri_new(&args),
+        Command::Provision(args) => provision(&args),
+    }
+}
+
+// ---- commands ------------------------------------------------------------
+
+fn code(args: &CodeArgs) -> Result<(), Failure> {
+    let secret = read_secret(&args.key.secret)?;
+    let (algorithm, digits) = shape(&args.key.shape)?;
+    let code = if let Some(counter) = &args.counter {
+        let counter = number("--counter", counter)?;
+        Hotp::new(&secret, algorithm)
+            .with_digits(digits)
+            .generate(counter)
+    } else {
+        let totp = totp(&secret, algorithm, digits, &args.period, &args.t0)?;
+        let now = time(args.time.as_deref())?;
+        totp.generate(now)
+            .map_err(|error| Failure::invalid(time_flag(args.time.as_deref()), error))?
+    };
+    print_line(code.expose_secret().as_str())
+}
+
+fn verify(args: &VerifyArgs) -> Result<(), Failure> {
+    let secret = read_secret(&args.key.secret)?;
+    let (algorithm, digits) = shape(&args.key.shape)?;
+    if let Some(counter) = &args.counter {
+        let counter = number("--counter", counter)?;
+        let look_ahead = LookAhead::new(number_u32("--look-ahead", &args.look_ahead)?)
+            .map_err(|error| Failure::invalid("--look-ahead", error))?;
+        let hotp = Hotp::new(&secret, algorithm).with_digits(digits);
+        let accepted = hotp
+            .verify(&args.code, counter, look_ahead)
+            .map_err(|rejected| Failure::Rejected(rejected.to_string()))?;
+        match accepted.next_counter {
+            Some(next) => print_line(&next.to_string()),
+            // RFC 4226 §5.2 keeps the counter strictly increasing: after
+            // u64::MAX no counter is left, so nothing can be stored as
+            // "next". The code is accepted (it matched), stdout stays empty
+            // and the key must be replaced.
+            None => {
+                warn(&format!(
+                    "warning: the code matched counter {}, the last one: this key is exhausted, replace it",
+                    accepted.counter
+                ));
+                Ok(())
+            }
+        }
+    } else {
+        let totp = totp(&secret, algorithm, digits, &args.period, &args.t0)?;
+        let behind = number_u32("--behind", &args.behind)?;
+        let ahead = number_u32("--ahead", &args.ahead)?;
+        let window = Window::new(behind, ahead).map_err(|error| {
+            let flag = if behind > Window::MAX_SIDE {
+                "--behind"
+            } else {
+                "--ahead"
+            };
+            Failure::invalid(flag, error)
+        })?;
+        let last = args
+            .last_step
+            .as_deref()
+            .map(|text| number("--last-step", text))
+            .transpose()?;
+        let now = time(args.time.as_deref())?;
+        // A time before T0 is a configuration mistake, not a wrong code.
+        totp.step_at(now)
+            .map_err(|error| Failure::invalid(time_flag(args.time.as_deref()), error))?;
+        let accepted = totp
+            .verify(&args.code, now, last, window)
+            .map_err(|rejected| Failure::Rejected(rejected.to_string()))?;
+        print_line(&accepted.step.to_string())
+    }
+}
+
+/// The fields `uri parse` prints. `issuer` is always present (`null` when
+/// the URI names none) so that scripts can rely on the key; `period` or
+/// `counter` follows the type; `image` appears only when the URI has one.
+#[derive(Debug, Serialize)]
+struct UriFields<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    issuer: Option<&'a str>,
+    account: &'a str,
+    secret: &'a str,
+    algorithm: &'static str,
+    digits: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    period: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counter: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<&'a str>,
+}
+
+fn uri_parse(args: &UriParseArgs) -> Result<(), Failure> {
+    let text = if args.uri == "-" {
+        read_stdin("URI")?
+    } else {
+        Zeroizing::new(args.uri.clone())
+    };
+    let mode = if args.lenient {
+        ParseMode::Lenient
+    } else {
+        ParseMode::Strict
+    };
+    let uri = KeyUri::parse(&text, mode).map_err(|error| Failure::invalid("URI", error))?;
+    warn_strength(uri.secret_strength());
+    let secret = uri.secret().to_base32();
+    let fields = UriFields {
+        kind: uri.kind().name(),
+        issuer: uri.issuer(),
+        account: uri.account(),
+        secret: &secret,
+        algorithm: uri.algorithm().name(),
+        digits: uri.digits().get(),
+        period: uri.step().map(Step::seconds),
+        counter: uri.counter(),
+        image: uri.image(),
+    };
+    let json = Zeroizing::new(
+        serde_json::to_string(&fields)
+            .map_err(|error| Failure::Invalid(format!("cannot write json: {error}")))?,
+    );
+    print_line(&json)
+}
+
+fn uri_new(args: &UriNewArgs) -> Result<(), Failure> {
+    let (algorithm, digits) = shape(&args.key.shape)?;
+    let secret = match &args.secret {
+        Some(text) => read_secret(text)?,
+        None => fresh_secret(algorithm)?,
+    };
+    let uri = new_key_uri(&args.key, secret, algorithm, digits)?;
+    print_line(&uri.to_uri())?;
+    if args.qr {
+        print_qr(&uri)?;
+    }
+    Ok(())
+}
+
+fn provision(args: &ProvisionArgs) -> Result<(), Failure> {
+    let (algorithm, digits) = shape(&args.key.shape)?;
+    let now = time(args.time.as_deref())?;
+    let uri = new_key_uri(&args.key, fresh_secret(algorithm)?, algorithm, digits)?;
+    let Some(totp) = uri.to_totp() else {
+        return Err(Failure::Invalid(String::from("key uri is not time-based")));
+    };
+    let step = totp
+        .step_at(now)
+        .map_err(|error| Failure::invalid(time_flag(args.time.as_deref()), error))?;
+    let code = totp.generate_at_step(step);
+    let valid_for = step
+        .checked_add(1)
+        .and_then(|next| totp.step_start(next))
+        .and_then(|next_start| next_start.checked_sub(now));
+
+    let mut text = Zeroizing::new(String::new());
+    let _ = writeln!(
+        text,
+        "New authenticator key for {} at {}\n",
+        uri.account(),
+        uri.issuer().unwrap_or_default()
+    );
+    let _ = writeln!(text, "Key URI: {}\n", uri.to_uri().as_str());
+    let _ = writeln!(text, "Scan this QR code with an authenticator app:\n");
+    let qr = uri
+        .to_qr_terminal(TerminalBackground::Dark)
+        .map_err(|error| Failure::invalid("--issuer/--account", error))?;
+    let _ = writeln!(text, "{}\n", qr.as_str());
+    let _ = writeln!(
+        text,
+        "Or enter this key by hand (time-based, {}, {} digits, every {} seconds):\n",
+        algorithm.name(),
+        digits.get(),
+        totp.step().seconds()
+    );
+    let _ = writeln!(
+        text,
+        "    {}\n",
+        grouped(&uri.secret().to_base32()).as_str()
+    );
+    let code = code.expose_secret();
+    match valid_for {
+        Some(seconds) => {
+            let _ = writeln!(
+                text,
+                "Current code: {} (valid for {seconds} more seconds)",
+                code.as_str()
+            );
+        }
+        None => {
+            let _ = writeln!(text, "Current code: {}", code.as_str());
+        }
+    }
+    print_str(&text)
+}
+
+// ---- input ---------------------------------------------------------------
+
+/// The secret of `--secret`, from the text or from stdin for `-`.
+///
+/// Legacy secrets of 80 to 127 bits are accepted (existing keys must keep
+/// working) with a warning; the error never contains the text.
+fn read_secret(text: &str) -> Result<Secret, Failure> {
+    let text = if text == "-" {
+        read_stdin("--secret")?
+    } else {
+        Zeroizing::new(String::from(text))
+    };
+    if text.trim().is_empty() {
+        return Err(Failure::invalid("--secret", "secret is empty"));
+    }
+    let (secret, strength) =
+        Secret::from_base32_weak(&text).map_err(|error| Failure::invalid("--secret", error))?;
+    warn_strength(strength);
+    Ok(secret)
+}
+
+/// Standard input up to the end, without its trailing line break.
+fn read_stdin(what: &str) -> Result<Zeroizing<String>, Failure> {
+    let mut text = Zeroizing::new(String::new());
+    io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|error| Failure::invalid(what, format!("cannot read standard input: {error}")))?;
+    let kept = text.trim_end_matches(['\n', '\r']).len();
+    text.truncate(kept);
+    Ok(text)
+}
+
+fn fresh_secret(algorithm: Algorithm) -> Result<Secret, Failure> {
+    Secret::generate_os(algorithm)
+        .map_err(|error| Failure::Invalid(format!("cannot generate a secret: {error}")))
+}
+
+fn shape(args: &ShapeArgs) -> Result<(Algorithm, Digits), Failure> {
+    Ok((algorithm(&args.algorithm)?, digits(&args.digits)?))
+}
+
+/// `sha1`, `sha256` or `sha512`, in any case (`SHA1` as in key URIs too).
+fn algorithm(text: &str) -> Result<Algorithm, Failure> {
+    Algorithm::ALL
+        .into_iter()
+        .find(|algorithm| algorithm.name().eq_ignore_ascii_case(text))
+        .ok_or_else(|| Failure::invalid("--algorithm", "algorithm must be sha1, sha256 or sha512"))
+}
+
+fn digits(text: &str) -> Result<Digits, Failure> {
+    let refused = || Failure::invalid("--digits", "digits must be 6, 7 or 8");
+    let value = number("--digits", text).map_err(|_| refused())?;
+    let value = u32::try_from(value).map_err(|_| refused())?;
+    Digits::new(value).map_err(|error| Failure::invalid("--digits", error))
+}
+
+fn totp(
+    secret: &Secret,
+    algorithm: Algorithm,
+    digits: Digits,
+    period: &str,
+    t0: &str,
+) -> Result<Totp, Failure> {
+    Ok(Totp::new(secret, algorithm)
+        .with_digits(digits)
+        .with_step(step(period)?)
+        .with_t0(number("--t0", t0)?))
+}
+
+fn step(text: &str) -> Result<Step, Failure> {
+    let refused = || Failure::invalid("--period", "time step must be 1 to 120 seconds");
+    let value = number("--period", text).map_err(|_| refused())?;
+    Step::new(value).map_err(|error| Failure::invalid("--period", error))
+}
+
+/// A decimal number from 0 to `u64::MAX`: ASCII digits only (no sign, no
+/// spaces), so that a typo is an error rather than another number.
+fn number(flag: &str, text: &str) -> Result<u64, Failure> {
+    if text.is_empty() {
+        return Err(Failure::invalid(flag, "value is empty"));
+    }
+    if !text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(Failure::invalid(flag, "not a whole number"));
+    }
+    text.parse()
+        .map_err(|_| Failure::invalid(flag, format!("number is larger than {}", u64::MAX)))
+}
+
+fn number_u32(flag: &str, text: &str) -> Result<u32, Failure> {
+    u32::try_from(number(flag, text)?)
+        .map_err(|_| Failure::invalid(flag, format!("number is larger than {}", u32::MAX)))
+}
+
+/// `--time`, or the system clock when it is absent.
+fn time(flag: Option<&str>) -> Result<u64, Failure> {
+    match flag {
+        Some(text) => number("--time", text),
+        None => SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_secs())
+            .map_err(|_| Failure::Invalid(String::from("the system clock is before 1970"))),
+    }
+}
+
+/// The flag to blame for a time before T0.
+fn time_flag(time: Option<&str>) -> &'static str {
+    if time.is_some() { "--time" } else { "--t0" }
+}
+
+fn new_key_uri(
+    args: &NewKeyArgs,
+    secret: Secret,
+    algorithm: Algorithm,
+    digits: Digits,
+) -> Result<KeyUri, Failure> {
+    let step = step(&args.period)?;
+    let uri = KeyUri::new(&args.issuer, &args.account, secret, OtpKind::Totp { step })
+        .map_err(|error| Failure::invalid(uri_error_flag(error), error))?
+        .with_algorithm(algorithm)
+        .with_digits(digits);
+    for warning in uri.compatibility_warnings() {
+        warn(&format!("warning: {warning}"));
+    }
+    Ok(uri)
+}
+
+/// The flag a key URI field error comes from.
+fn uri_error_flag(error: UriError) -> &'static str {
+    match error {
+        UriError::EmptyIssuer
+        | UriError::ColonInIssuer
+        | UriError::ControlCharacter {
+            part: UriPart::Issuer,
+        } => "--issuer",
+        UriError::EmptyAccount
+        | UriError::ColonInAccount
+        | UriError::LeadingSpace
+        | UriError::ControlCharacter {
+            part: UriPart::Account,
+        } => "--account",
+        _ => "--issuer/--account",
+    }
+}
+
+// ---- output --------------------------------------------------------------
+
+fn warn_strength(strength: SecretStrength) {
+    if let SecretStrength::Legacy { bits } = strength {
+        // RFC 4226 §4 R6: at least 128 bits, 160 recommended.
+        warn(&format!(
+            "warning: secret has only {bits} bits; 128 or more are recommended"
+        ));
+    }
+}
+
+fn print_qr(uri: &KeyUri) -> Result<(), Failure> {
+    let qr = uri
+        .to_qr_terminal(TerminalBackground::Dark)
+        .map_err(|error| Failure::invalid("--issuer/--account", error))?;
+    print_line(&qr)
+}
+
+/// The base32 key in groups of four, eight groups a line.
+fn grouped(key: &str) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(key.len().saturating_mul(2)));
+    for (index, symbol) in key.chars().enumerate() {
+        if index > 0 && index % 32 == 0 {
+            out.push_str("\n    ");
+        } else if index > 0 && index % 4 == 0 {
+            out.push(' ');
+        }
+        out.push(symbol);
+    }
+    out
+}
+
+fn print_line(text: &str) -> Result<(), Failure> {
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "{text}")
+        .and_then(|()| stdout.flush())
+        .map_err(|error| Failure::Invalid(format!("cannot write to standard output: {error}")))
+}
+
+fn print_str(text: &str) -> Result<(), Failure> {
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|error| Failure::Invalid(format!("cannot write to standard output: {error}")))
+}
+
+/// One line on stderr; a failing stderr has nowhere left to report to.
+fn warn(line: &str) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
+}
+
+/// Help and version go to stdout with status 0; every usage error becomes
+/// one line on stderr with status 2, in the same style as the tool's own
+/// errors. Values the user typed are not repeated: a misplaced secret must
+/// not be echoed.
+fn clap_exit(error: &clap::Error) -> ExitCode {
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        let _ = error.print();
+        return ExitCode::SUCCESS;
+    }
+    let context = |kind| error.get(kind).map(ToString::to_string);
+    let arg = context(ContextKind::InvalidArg);
+    let message = match error.kind() {
+        ErrorKind::UnknownArgument => match arg {
+            Some(arg) if arg.starts_with('-') => format!("unexpected argument {arg}"),
+            _ => String::from("unexpected argument (see --help)"),
+        },
+        ErrorKind::MissingRequiredArgument => {
+            format!("missing required argument {}", arg.unwrap_or_default())
+        }
+        ErrorKind::ArgumentConflict => {
+            let prior = context(ContextKind::PriorArg).unwrap_or_default();
+            let arg = arg
+                .or_else(|| context(ContextKind::InvalidSubcommand))
+                .unwrap_or_default();
+            if arg == prior {
+                format!("{arg} given more than once")
+            } else {
+                format!("{arg} cannot be used with {prior}")
+            }
+        }
+        ErrorKind::InvalidSubcommand => format!(
+            "unknown command {}",
+            context(ContextKind::InvalidSubcommand).unwrap_or_default()
+        ),
+        ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            String::from("a command is required (see --help)")
+        }
+        _ => match arg {
+            Some(arg) => format!("{arg}: invalid value (see --help)"),
+            None => String::from("invalid arguments (see --help)"),
+        },
+    };
+    warn(&format!("error: {message}"));
+    ExitCode::from(EXIT_INVALID)
+}

@@ -321,7 +321,11 @@ fn hotp_resync(c: &mut Criterion) {
     });
     group.bench_function("libreauth", |b| {
         b.iter(|| {
-            let mut hotp = black_box(&libre).clone();
+            let mut hotp = HOTPBuilder::new()
+                .key(black_box(&secret))
+                .counter(0)
+                .finalize()
+                .unwrap();
             let mut previous = false;
             let mut found = None;
             for counter in 0..=size + 1 {

@@ -8,7 +8,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use twofa_delivery::{EmailAddress, PhoneNumber, Region, classify_offline};
+use twofa_delivery::{DestinationError, EmailAddress, PhoneNumber, Region, classify_offline};
 
 const REGIONS: [&str; 6] = ["GB", "US", "CA", "DE", "FR", "IN"];
 
@@ -27,8 +27,8 @@ fn region(selector: u8) -> Region {
     }
 }
 
-fn check_phone(text: &str, default_region: Region) {
-    match PhoneNumber::parse(text, default_region) {
+fn check_phone(text: &str, parsed: Result<PhoneNumber, DestinationError>) {
+    match parsed {
         Ok(phone) => {
             let e164 = phone.expose_e164();
             let digits = &e164[1..];
@@ -100,8 +100,8 @@ fn check_email(text: &str) {
 }
 
 fuzz_target!(|input: Input| {
-    check_phone(&input.phone, region(input.region));
+    check_phone(&input.phone, PhoneNumber::parse(&input.phone, region(input.region)));
     // International form without the region hint, too.
-    let _ = PhoneNumber::from_e164(&input.phone);
+    check_phone(&input.phone, PhoneNumber::from_e164(&input.phone));
     check_email(&input.email);
 });

@@ -209,33 +209,32 @@ impl PhoneNumber {
         text: &str,
         region: Option<phonenumber::country::Id>,
     ) -> Result<Self, DestinationError> {
+        Self::parse_checked(text, region, Validity::Required)
+    }
+
+    fn parse_checked(
+        text: &str,
+        region: Option<phonenumber::country::Id>,
+        validity: Validity,
+    ) -> Result<Self, DestinationError> {
         let trimmed = text.trim();
         if trimmed.is_empty() || trimmed.len() > MAX_PHONE_INPUT {
             return Err(DestinationError::PhoneInputLength {
                 max: MAX_PHONE_INPUT,
             });
         }
-        let parsed = phonenumber::parse(region, trimmed).map_err(|error| match error {
-            phonenumber::ParseError::InvalidCountryCode => {
-                DestinationError::PhoneUnknownCountryCode
-            }
-            phonenumber::ParseError::TooShortAfterIdd | phonenumber::ParseError::TooShortNsn => {
-                DestinationError::PhoneTooShort
-            }
-            phonenumber::ParseError::TooLong => DestinationError::PhoneTooLong,
-            _ => DestinationError::PhoneUnreadable,
-        })?;
+        let parsed = parse_international_aware(trimmed, region)?;
         if parsed.extension().is_some() {
             return Err(DestinationError::PhoneHasExtension);
         }
         let country_code = parsed.code().value();
-        if !parsed.is_valid() {
+        if validity == Validity::Required && !parsed.is_valid() {
             return Err(DestinationError::PhoneNotValid { country_code });
         }
         let e164 = parsed.format().mode(Mode::E164).to_string();
-        // A valid number always formats as `+` and 2..=16 digits; anything
-        // else means the metadata and formatter disagree, and failing closed
-        // is the only safe answer.
+        // E.164 §6.1: at most 15 digits after the `+`. Anything else means
+        // the metadata and the formatter disagree, and failing closed is the
+        // only safe answer.
         let digits = e164.strip_prefix('+').unwrap_or("");
         let country_code_len = country_code.to_string().len();
         if digits.len() <= country_code_len
@@ -282,9 +281,64 @@ impl PhoneNumber {
             .unwrap_or("")
     }
 
-    /// The region whose metadata describes this number, when one does.
+    /// The number as the metadata library sees it, for classification.
     pub(crate) fn metadata_number(&self) -> Option<phonenumber::PhoneNumber> {
         phonenumber::parse(None, &self.e164).ok()
+    }
+}
+
+/// Parses with the metadata, working around a quirk of the `phonenumber`
+/// parser: it strips the national prefix of the *default* region even from
+/// a number written with another country code, so `+49 1512 3456789` read
+/// with default region US would lose its leading `1`.
+///
+/// - Text with a `+` (international form, or an RFC 3966 `tel:+…` URI) is
+///   parsed without a default region: the region is not needed, and not
+///   giving it avoids the quirk.
+/// - Text dialled with the default region's international prefix (`00 49 …`
+///   from Germany, `011 49 …` from the US) parses to another country code;
+///   it is parsed again as `+` followed by the digits from the country code
+///   on, which the parser handles without a region.
+fn parse_international_aware(
+    text: &str,
+    region: Option<phonenumber::country::Id>,
+) -> Result<phonenumber::PhoneNumber, DestinationError> {
+    if text.contains('+') || region.is_none() {
+        return phonenumber::parse(None, text).map_err(map_parse_error);
+    }
+    let parsed = phonenumber::parse(region, text).map_err(map_parse_error)?;
+    if parsed.code().source() != phonenumber::country::Source::Idd {
+        return Ok(parsed);
+    }
+    let country_code = parsed.code().value().to_string();
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    // International prefixes are 2 to 5 digits long (`00`, `011`, `0011`,
+    // `00700`); try each split and keep the first that reads as a valid
+    // number with the same country code.
+    for skip in 2..=5 {
+        let Some(rest) = digits.get(skip..) else {
+            break;
+        };
+        if !rest.starts_with(&country_code) {
+            continue;
+        }
+        if let Ok(number) = phonenumber::parse(None, format!("+{rest}")) {
+            if number.code().value() == parsed.code().value() && number.is_valid() {
+                return Ok(number);
+            }
+        }
+    }
+    Ok(parsed)
+}
+
+fn map_parse_error(error: phonenumber::ParseError) -> DestinationError {
+    match error {
+        phonenumber::ParseError::InvalidCountryCode => DestinationError::PhoneUnknownCountryCode,
+        phonenumber::ParseError::TooShortAfterIdd | phonenumber::ParseError::TooShortNsn => {
+            DestinationError::PhoneTooShort
+        }
+        phonenumber::ParseError::TooLong => DestinationError::PhoneTooLong,
+        _ => DestinationError::PhoneUnreadable,
     }
 }
 
@@ -313,11 +367,28 @@ impl fmt::Debug for PhoneNumber {
     }
 }
 
+/// Whether the number must be valid in the current numbering metadata.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Validity {
+    /// Input from a user: must be an assigned range.
+    Required,
+    /// A stored record: it was valid when saved, and a later metadata update
+    /// that retires its range must not make the record unreadable.
+    Trusted,
+}
+
 impl TryFrom<String> for PhoneNumber {
     type Error = DestinationError;
 
+    /// Reads a stored E.164 number (the serde form). Unlike
+    /// [`PhoneNumber::from_e164`] this does not require the number to be
+    /// valid in the current metadata, so records stay readable across
+    /// metadata updates; the syntax is still checked.
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::from_e164(&value)
+        if !value.starts_with('+') {
+            return Err(DestinationError::PhoneNotE164);
+        }
+        Self::parse_checked(&value, None, Validity::Trusted)
     }
 }
 

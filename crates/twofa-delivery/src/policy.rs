@@ -6,14 +6,22 @@ use core::fmt;
 use chrono::TimeDelta;
 
 /// A way of reaching the user.
+///
+/// NIST SP 800-63B-4 treats out-of-band authentication over the public
+/// telephone network (SMS and voice) as a *restricted* authenticator
+/// (§3.1.3.3) and does not accept email for out-of-band authentication
+/// (§3.1.3.1); remove those channels from the [`ChannelSet`] of a policy to
+/// follow it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Channel {
-    /// Text message to a phone.
+    /// Text message to a phone (restricted under NIST SP 800-63B-4).
     Sms,
-    /// Voice call to a phone, reading the code aloud.
+    /// Voice call to a phone, reading the code aloud (restricted under NIST
+    /// SP 800-63B-4).
     Voice,
-    /// Email.
+    /// Email (not an out-of-band authenticator under NIST SP 800-63B-4;
+    /// supported for re-sending codes as the portal does).
     Email,
     /// Push notification to an enrolled app.
     Push,
@@ -44,7 +52,8 @@ impl fmt::Display for Channel {
     }
 }
 
-/// A channel that carries a one-time code.
+/// A channel that carries a one-time code. See [`Channel`] for the standing
+/// of each under NIST SP 800-63B-4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum CodeChannel {

@@ -134,6 +134,50 @@ fn national_and_international_forms_normalise_to_the_same_e164() {
 }
 
 #[test]
+fn foreign_numbers_parse_the_same_under_any_default_region() {
+    // Numbers whose national part starts with 1, the North American national
+    // prefix: read with default region US they must keep that digit.
+    let german_mobile = PhoneNumber::parse("01512 3456789", Region::new("DE").unwrap()).unwrap();
+    let uk_landline = PhoneNumber::parse("01464 144140", gb()).unwrap();
+    for region in ["US", "CA", "GB", "DE", "FR", "IN"] {
+        let region = Region::new(region).unwrap();
+        assert_eq!(
+            PhoneNumber::parse("+49 1512 3456789", region).unwrap(),
+            german_mobile
+        );
+        assert_eq!(
+            PhoneNumber::parse("tel:+49-1512-3456789", region).unwrap(),
+            german_mobile
+        );
+        assert_eq!(
+            PhoneNumber::parse("+44 1464 144140", region).unwrap(),
+            uk_landline
+        );
+    }
+    // Dialled with the default region's international prefix.
+    let us = Region::new("US").unwrap();
+    assert_eq!(
+        PhoneNumber::parse("011 49 1512 3456789", us).unwrap(),
+        german_mobile
+    );
+    assert_eq!(
+        PhoneNumber::parse("011 44 1464 144140", us).unwrap(),
+        uk_landline
+    );
+    let de = Region::new("DE").unwrap();
+    assert_eq!(
+        PhoneNumber::parse("00 44 1464 144140", de).unwrap(),
+        uk_landline
+    );
+    assert_eq!(
+        PhoneNumber::parse("00 1 201 555 0123", de)
+            .unwrap()
+            .expose_e164(),
+        "+12015550123"
+    );
+}
+
+#[test]
 fn international_form_ignores_the_default_region() {
     let from_us = PhoneNumber::parse("+44 7400 123456", Region::new("us").unwrap()).unwrap();
     assert_eq!(from_us, uk_mobile());
@@ -1401,9 +1445,20 @@ fn serialised_records_hold_the_mac_and_never_the_code() {
     assert!(!json.contains(&code));
     assert_eq!(serde_json::from_str::<OobChallenge>(&json).unwrap(), used);
 
-    // Invalid stored values are refused on the way in.
-    let bad = json.replace("+447400123456", "+44740012345");
+    // Malformed stored values are refused on the way in.
+    let bad = json.replace("+447400123456", "447400123456");
     assert!(serde_json::from_str::<OobChallenge>(&bad).is_err());
+    let bad = json.replace("+447400123456", "+44 hello");
+    assert!(serde_json::from_str::<OobChallenge>(&bad).is_err());
+    // A number in a range the metadata does not (or no longer) assigns still
+    // loads: stored records must survive metadata updates.
+    assert!(PhoneNumber::from_e164("+44740012345").is_err());
+    let retired = json.replace("+447400123456", "+44740012345");
+    let loaded: OobChallenge = serde_json::from_str(&retired).unwrap();
+    let Destination::Phone(phone) = loaded.destination() else {
+        panic!("phone expected");
+    };
+    assert_eq!(phone.expose_e164(), "+44740012345");
 }
 
 #[cfg(feature = "serde")]

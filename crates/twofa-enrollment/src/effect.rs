@@ -167,6 +167,7 @@ impl Outcome {
 #[must_use = "send the message, then call sent() and save the record"]
 pub struct Dispatch {
     message: OutboundMessage,
+    code: Zeroizing<String>,
     outcome: Outcome,
 }
 
@@ -179,8 +180,22 @@ impl fmt::Debug for Dispatch {
 }
 
 impl Dispatch {
-    pub(crate) fn new(message: OutboundMessage, outcome: Outcome) -> Self {
-        Self { message, outcome }
+    pub(crate) fn new(message: OutboundMessage, code: Zeroizing<String>, outcome: Outcome) -> Self {
+        Self {
+            message,
+            code,
+            outcome,
+        }
+    }
+
+    /// The plain code, for an application that renders its own message.
+    ///
+    /// # Security
+    ///
+    /// Put it in the message and nowhere else.
+    #[must_use]
+    pub fn expose_code(&self) -> &str {
+        &self.code
     }
 
     /// The message to send (its text holds the code; `Debug` redacts it).

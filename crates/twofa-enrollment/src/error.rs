@@ -34,10 +34,6 @@ pub enum EnrollmentError {
         /// The end of the deferral.
         until: DateTime<Utc>,
     },
-    /// SMS needs a mobile number; after the not-a-mobile dialog only a
-    /// voice call (or the app) remains.
-    #[error("text messages need a mobile number")]
-    SmsNeedsMobile,
     /// The pending verification expired; start again (or re-send a code).
     #[error("the pending verification expired at {expired_at}")]
     PendingExpired {

@@ -24,7 +24,7 @@ fn value(digit: u8) -> Option<u8> {
 
 pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
     let raw = text.as_bytes();
-    if raw.len() % 2 != 0 {
+    if !raw.len().is_multiple_of(2) {
         return None;
     }
     raw.chunks_exact(2)

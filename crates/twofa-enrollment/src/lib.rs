@@ -21,8 +21,8 @@ pub use effect::{
 pub use error::EnrollmentError;
 pub use machine::{
     Enrolled, Enrollment, EnrollmentState, Event, EventKind, LoginAccepted, LoginAttempt,
-    LoginRejected, NotMobileAnswer, PendingKind, PendingSetup, PhoneSetup, SetupChoice,
-    StateKind, SubmittedCode,
+    LoginRejected, NotMobileAnswer, PendingKind, PendingSetup, PhoneSetup, SetupChoice, StateKind,
+    SubmittedCode,
 };
 pub use method::{
     DisplayName, DisplayNameError, EnrolledMethod, Factor, MAX_DISPLAY_NAME_CHARS, MethodId,

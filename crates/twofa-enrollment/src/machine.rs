@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use rand_core::CryptoRng;
 use twofa_delivery::{
     AuditReason, ChallengeRequest, ChallengeStatus, CodeChannel, Destination, EmailAddress,
-    LineType, OobChallenge, PhoneNumber, Purpose, ResendOption, ResendPlan, TransactionId,
-    UserId,
+    LineType, OobChallenge, OutboundMessage, PhoneNumber, PreparedSend, Purpose, ResendOption,
+    ResendPlan, TransactionId, UserId,
 };
 use twofa_otp::{Algorithm, KeyUri, Rejected, Secret, Totp};
 use zeroize::Zeroizing;
@@ -416,6 +416,10 @@ impl Enrolled {
 /// it or a recovery code is redeemed.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one record per user, cloned once per transition; boxing would only move the bytes"
+)]
 pub enum EnrollmentState {
     /// No method, not deferred.
     NotEnrolled,
@@ -478,7 +482,7 @@ pub struct LoginRejected {
     pub reason: EnrollmentError,
     /// The record to save when the failure was counted (`None` when the
     /// attempt was refused unevaluated and nothing changed).
-    pub outcome: Option<Outcome>,
+    pub outcome: Option<Box<Outcome>>,
 }
 
 /// What the user offers at login.
@@ -497,6 +501,10 @@ pub enum LoginAttempt {
 }
 
 /// The result of evaluating a code against a pending verification.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "short-lived value inside one transition"
+)]
 enum CodeCheck {
     Accepted { last_step: Option<u64> },
     Wrong { kind: PendingKind },
@@ -596,7 +604,12 @@ impl Enrollment {
             Event::ChangeDisplayName(name) => {
                 let mut next = self.clone();
                 next.display_name = name;
-                Ok(save(next, vec![Effect::Audit(self.audit(AuditKind::DisplayNameChanged, now))]))
+                Ok(save(
+                    next,
+                    vec![Effect::Audit(
+                        self.audit(AuditKind::DisplayNameChanged, now),
+                    )],
+                ))
             }
             Event::StartNumberChange { method, phone } => {
                 self.start_number_change(method, phone, ctx, now, rng)
@@ -639,7 +652,7 @@ impl Enrollment {
                     Err(LoginRejected {
                         outcome: Some(outcome),
                         ..
-                    }) => Ok(Transition::Save(outcome)),
+                    }) => Ok(Transition::Save(*outcome)),
                     Err(LoginRejected { reason, .. }) => Err(reason),
                 }
             }
@@ -686,7 +699,12 @@ impl Enrollment {
         }
     }
 
-    fn gate(&self, ctx: &Context<'_>, now: DateTime<Utc>, passes: PassesSuspension) -> Result<(), EnrollmentError> {
+    fn gate(
+        &self,
+        ctx: &Context<'_>,
+        now: DateTime<Utc>,
+        passes: PassesSuspension,
+    ) -> Result<(), EnrollmentError> {
         self.failures
             .gate(ctx.policy().throttle(), now, passes)
             .map_err(|gate| match gate {
@@ -704,7 +722,11 @@ impl Enrollment {
 
     /// A second factor completed within the step-up freshness window
     /// (exclusive end).
-    fn require_step_up(&self, ctx: &Context<'_>, now: DateTime<Utc>) -> Result<(), EnrollmentError> {
+    fn require_step_up(
+        &self,
+        ctx: &Context<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(), EnrollmentError> {
         self.suspension_check()?;
         let fresh_until = self
             .last_second_factor_at
@@ -716,12 +738,16 @@ impl Enrollment {
     }
 
     /// Records a failure and returns the record plus the audit effects.
-    fn with_failure(&self, ctx: &Context<'_>, now: DateTime<Utc>, kind: AuditKind, method: Option<MethodKind>) -> (Self, Vec<Effect>) {
+    fn with_failure(
+        &self,
+        ctx: &Context<'_>,
+        now: DateTime<Utc>,
+        kind: AuditKind,
+        method: Option<MethodKind>,
+    ) -> (Self, Vec<Effect>) {
         let mut next = self.clone();
         next.failures = self.failures.after_failure(ctx.policy().throttle(), now);
-        let mut audit = self
-            .audit(kind, now)
-            .failures(next.failures.consecutive());
+        let mut audit = self.audit(kind, now).failures(next.failures.consecutive());
         if let Some(method) = method {
             audit = audit.method(method);
         }
@@ -763,10 +789,14 @@ impl Enrollment {
                 } else {
                     PendingKind::Push { secret }
                 };
-                (kind, vec![Effect::ShowKeyUri(ProvisioningUri::new(uri))], None)
+                (
+                    kind,
+                    vec![Effect::ShowKeyUri(ProvisioningUri::new(uri))],
+                    None,
+                )
             }
             SetupChoice::Phone(phone) => {
-                if let Some(dialog) = self.not_mobile_dialog(&phone, now)? {
+                if let Some(dialog) = self.not_mobile_dialog(&phone, now) {
                     return Ok(Transition::Save(Outcome::new(self.clone(), dialog)));
                 }
                 let (kind, message) = self.issue_phone(phone, purpose, ctx, now, rng)?;
@@ -795,12 +825,12 @@ impl Enrollment {
 
     /// The dialog effects when the number is not a known mobile and the
     /// user has not yet chosen to continue with voice.
-    fn not_mobile_dialog(&self, phone: &PhoneSetup, now: DateTime<Utc>) -> Result<Option<Vec<Effect>>, EnrollmentError> {
+    fn not_mobile_dialog(&self, phone: &PhoneSetup, now: DateTime<Utc>) -> Option<Vec<Effect>> {
         if !phone.line_type.recommends_app() {
-            return Ok(None);
+            return None;
         }
         match (phone.answer, phone.channel) {
-            (NotMobileAnswer::NotAsked, _) => Ok(Some(vec![
+            (NotMobileAnswer::NotAsked, _) => Some(vec![
                 Effect::ShowNotMobileDialog(NotMobileDialog {
                     line_type: phone.line_type,
                     recommended: MethodKind::App,
@@ -810,11 +840,9 @@ impl Enrollment {
                     self.audit(AuditKind::NotMobileDialogShown, now)
                         .destination(&Destination::Phone(phone.number.clone())),
                 ),
-            ])),
-            (NotMobileAnswer::ContinueWithVoice, PhoneChannel::Voice) => Ok(None),
-            (NotMobileAnswer::ContinueWithVoice, PhoneChannel::Sms) => {
-                Err(EnrollmentError::SmsNeedsMobile)
-            }
+            ]),
+            // `with_answer` has switched the channel to voice.
+            (NotMobileAnswer::ContinueWithVoice, _) => None,
         }
     }
 
@@ -825,7 +853,7 @@ impl Enrollment {
         ctx: &Context<'_>,
         now: DateTime<Utc>,
         rng: &mut impl CryptoRng,
-    ) -> Result<(PendingKind, twofa_delivery::OutboundMessage), EnrollmentError> {
+    ) -> Result<(PendingKind, Sent), EnrollmentError> {
         let mut request = ChallengeRequest::new(
             self.user.clone(),
             purpose,
@@ -844,7 +872,7 @@ impl Enrollment {
             rng,
         )
         .map_err(EnrollmentError::Issue)?;
-        let message = prepared.message().clone();
+        let message = sent_of(&prepared);
         let challenge = prepared.commit();
         Ok((
             PendingKind::Phone {
@@ -884,12 +912,12 @@ impl Enrollment {
     ) -> Result<Transition, EnrollmentError> {
         let pending = self.pending_of(EventKind::SubmitCode)?;
         self.gate(ctx, now, PassesSuspension::No)?;
-        if let Some(expires_at) = pending.expires_at(ctx) {
-            if now >= expires_at {
-                return Err(EnrollmentError::PendingExpired {
-                    expired_at: expires_at,
-                });
-            }
+        if let Some(expires_at) = pending.expires_at(ctx)
+            && now >= expires_at
+        {
+            return Err(EnrollmentError::PendingExpired {
+                expired_at: expires_at,
+            });
         }
         let max = ctx.policy().max_wrong_codes();
         if pending.failed_attempts >= max {
@@ -898,7 +926,8 @@ impl Enrollment {
         match check_pending(pending, code, ctx, now)? {
             CodeCheck::Wrong { kind } => {
                 let method = kind.method();
-                let (mut next, mut effects) = self.with_failure(ctx, now, AuditKind::EnrollmentCodeRejected, Some(method));
+                let (mut next, mut effects) =
+                    self.with_failure(ctx, now, AuditKind::EnrollmentCodeRejected, Some(method));
                 let failed_attempts = pending.failed_attempts.saturating_add(1);
                 next.replace_pending(PendingSetup {
                     kind,
@@ -935,7 +964,9 @@ impl Enrollment {
                 secret: secret.clone(),
                 last_step,
             }),
-            PendingKind::Phone { number, channel, .. } => Factor::Phone(PhoneFactor {
+            PendingKind::Phone {
+                number, channel, ..
+            } => Factor::Phone(PhoneFactor {
                 number: number.clone(),
                 channel: *channel,
             }),
@@ -964,7 +995,10 @@ impl Enrollment {
                         method.factor = factor;
                         method.enrolled_at = now;
                         method.last_used_at = Some(now);
-                        let mut audit = self.audit(AuditKind::NumberChanged, now).method(kind).method_id(id);
+                        let mut audit = self
+                            .audit(AuditKind::NumberChanged, now)
+                            .method(kind)
+                            .method_id(id);
                         if let Some(d) = &destination {
                             audit = audit.destination(d);
                         }
@@ -973,14 +1007,20 @@ impl Enrollment {
                     }
                     None => {
                         let id = MethodId::new(enrolled.next_id);
-                        enrolled.next_id = enrolled.next_id.checked_add(1).ok_or(EnrollmentError::TimeOutOfRange)?;
+                        enrolled.next_id = enrolled
+                            .next_id
+                            .checked_add(1)
+                            .ok_or(EnrollmentError::TimeOutOfRange)?;
                         enrolled.methods.push(EnrolledMethod {
                             id,
                             factor,
                             enrolled_at: now,
                             last_used_at: Some(now),
                         });
-                        let mut audit = self.audit(AuditKind::EnrollmentVerified, now).method(kind).method_id(id);
+                        let mut audit = self
+                            .audit(AuditKind::EnrollmentVerified, now)
+                            .method(kind)
+                            .method_id(id);
                         if let Some(d) = &destination {
                             audit = audit.destination(d);
                         }
@@ -1006,13 +1046,18 @@ impl Enrollment {
                     next_id: 2,
                     login_challenge: None,
                 });
-                let mut audit = self.audit(AuditKind::EnrollmentVerified, now).method(kind).method_id(id);
+                let mut audit = self
+                    .audit(AuditKind::EnrollmentVerified, now)
+                    .method(kind)
+                    .method_id(id);
                 if let Some(d) = &destination {
                     audit = audit.destination(d);
                 }
                 effects.push(Effect::ShowRecoveryCodes(sheet));
                 effects.push(Effect::Audit(audit));
-                effects.push(Effect::Audit(self.audit(AuditKind::RecoveryCodesGenerated, now)));
+                effects.push(Effect::Audit(
+                    self.audit(AuditKind::RecoveryCodesGenerated, now),
+                ));
             }
         }
         Ok(save(next, effects))
@@ -1029,20 +1074,35 @@ impl Enrollment {
         self.suspension_check()?;
         match (&pending.kind, option.plan()) {
             (PendingKind::App { .. } | PendingKind::Push { .. }, ResendPlan::ReadYourDevice) => {
-                if let Some(expires_at) = pending.expires_at(ctx) {
-                    if now >= expires_at {
-                        return Err(EnrollmentError::PendingExpired {
-                            expired_at: expires_at,
-                        });
-                    }
+                if let Some(expires_at) = pending.expires_at(ctx)
+                    && now >= expires_at
+                {
+                    return Err(EnrollmentError::PendingExpired {
+                        expired_at: expires_at,
+                    });
                 }
                 Ok(save(self.clone(), vec![Effect::ReadCodeFromDevice]))
             }
-            (PendingKind::Phone { number, channel, line_type, challenge }, ResendPlan::FreshCode(code_channel)) => {
+            (
+                PendingKind::Phone {
+                    number,
+                    channel,
+                    line_type,
+                    challenge,
+                },
+                ResendPlan::FreshCode(code_channel),
+            ) => {
                 let prepared = challenge
-                    .resend(code_channel, ctx.policy().challenge(), ctx.templates(), ctx.key(), now, rng)
+                    .resend(
+                        code_channel,
+                        ctx.policy().challenge(),
+                        ctx.templates(),
+                        ctx.key(),
+                        now,
+                        rng,
+                    )
                     .map_err(EnrollmentError::Resend)?;
-                let message = prepared.message().clone();
+                let message = sent_of(&prepared);
                 let destination = match code_channel {
                     CodeChannel::Email => self.email.clone().map(Destination::Email),
                     _ => Some(Destination::Phone(number.clone())),
@@ -1060,7 +1120,9 @@ impl Enrollment {
                     failed_attempts: pending.failed_attempts,
                     replaces: pending.replaces,
                 });
-                let mut audit = self.audit(AuditKind::CodeResent, now).method(channel.kind());
+                let mut audit = self
+                    .audit(AuditKind::CodeResent, now)
+                    .method(channel.kind());
                 if let Some(d) = &destination {
                     audit = audit.destination(d);
                 }
@@ -1096,7 +1158,12 @@ impl Enrollment {
         let mut next = self.clone();
         next.state = EnrollmentState::Deferred { until };
         next.deferrals_used = self.deferrals_used.saturating_add(1);
-        Ok(save(next, vec![Effect::Audit(self.audit(AuditKind::EnrollmentDeferred, now))]))
+        Ok(save(
+            next,
+            vec![Effect::Audit(
+                self.audit(AuditKind::EnrollmentDeferred, now),
+            )],
+        ))
     }
 
     fn cancel(&self, event: EventKind, now: DateTime<Utc>) -> Result<Transition, EnrollmentError> {
@@ -1115,7 +1182,10 @@ impl Enrollment {
         };
         Ok(save(
             next,
-            vec![Effect::Audit(self.audit(AuditKind::EnrollmentCancelled, now).method(method))],
+            vec![Effect::Audit(
+                self.audit(AuditKind::EnrollmentCancelled, now)
+                    .method(method),
+            )],
         ))
     }
 
@@ -1135,11 +1205,12 @@ impl Enrollment {
             return Err(EnrollmentError::NotAPhoneMethod { id });
         };
         self.require_step_up(ctx, now)?;
-        if let Some(dialog) = self.not_mobile_dialog(&phone, now)? {
+        if let Some(dialog) = self.not_mobile_dialog(&phone, now) {
             return Ok(Transition::Save(Outcome::new(self.clone(), dialog)));
         }
         let new_destination = Destination::Phone(phone.number.clone());
-        let (kind, message) = self.issue_phone(phone, Purpose::VerifyNewDestination, ctx, now, rng)?;
+        let (kind, message) =
+            self.issue_phone(phone, Purpose::VerifyNewDestination, ctx, now, rng)?;
         let method_kind = kind.method();
         let mut next = self.clone();
         next.replace_pending(PendingSetup {
@@ -1160,7 +1231,12 @@ impl Enrollment {
         Ok(finish(next, effects, Some(message)))
     }
 
-    fn remove_method(&self, id: MethodId, ctx: &Context<'_>, now: DateTime<Utc>) -> Result<Transition, EnrollmentError> {
+    fn remove_method(
+        &self,
+        id: MethodId,
+        ctx: &Context<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Transition, EnrollmentError> {
         let enrolled = self.enrolled(EventKind::RemoveMethod)?;
         let method = enrolled
             .method(id)
@@ -1179,20 +1255,34 @@ impl Enrollment {
             next.state = EnrollmentState::NotEnrolled;
         } else if let EnrollmentState::Enrolled(e) = &mut next.state {
             e.methods.retain(|m| m.id != id);
-            if e.primary == id {
-                if let Some(first) = e.methods.first() {
-                    e.primary = first.id;
-                }
+            if e.primary == id
+                && let Some(first) = e.methods.first()
+            {
+                e.primary = first.id;
             }
             if e.change.as_ref().and_then(|c| c.replaces) == Some(id) {
                 e.change = None;
             }
         }
-        Ok(save(next, vec![Effect::Audit(audit), self.notify(Notice::MethodRemoved, None)]))
+        Ok(save(
+            next,
+            vec![
+                Effect::Audit(audit),
+                self.notify(Notice::MethodRemoved, None),
+            ],
+        ))
     }
 
-    fn redeem_recovery(&self, code: &SubmittedCode, ctx: &Context<'_>, now: DateTime<Utc>) -> Result<Outcome, LoginRejected> {
-        let refuse = |reason| LoginRejected { reason, outcome: None };
+    fn redeem_recovery(
+        &self,
+        code: &SubmittedCode,
+        ctx: &Context<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, LoginRejected> {
+        let refuse = |reason| LoginRejected {
+            reason,
+            outcome: None,
+        };
         let enrolled = self.enrolled(EventKind::UseRecoveryCode).map_err(refuse)?;
         self.gate(ctx, now, PassesSuspension::Yes).map_err(refuse)?;
         match enrolled
@@ -1201,11 +1291,12 @@ impl Enrollment {
         {
             Err(RecoveryRejection::Malformed) => Err(refuse(EnrollmentError::MalformedCode)),
             Err(RecoveryRejection::NoMatch) => {
-                let (next, mut effects) = self.with_failure(ctx, now, AuditKind::RecoveryCodeRejected, None);
+                let (next, mut effects) =
+                    self.with_failure(ctx, now, AuditKind::RecoveryCodeRejected, None);
                 effects.insert(0, Effect::CodeRejected { attempts_left: 0 });
                 Err(LoginRejected {
                     reason: EnrollmentError::WrongCode,
-                    outcome: Some(Outcome::new(next, effects)),
+                    outcome: Some(Box::new(Outcome::new(next, effects))),
                 })
             }
             Ok(recovery) => {
@@ -1222,7 +1313,10 @@ impl Enrollment {
                 }
                 let effects = vec![
                     Effect::Audit(self.audit(AuditKind::RecoveryCodeUsed, now)),
-                    self.notify(Notice::RecoveryCodeUsed { remaining }, primary_phone.as_ref()),
+                    self.notify(
+                        Notice::RecoveryCodeUsed { remaining },
+                        primary_phone.as_ref(),
+                    ),
                 ];
                 Ok(Outcome::new(next, effects))
             }
@@ -1264,22 +1358,40 @@ impl Enrollment {
         let existing = enrolled.login_challenge.as_ref().filter(|c| {
             *c.purpose() == purpose
                 && *c.destination() == destination
-                && !matches!(c.status(ctx.policy().challenge(), now), ChallengeStatus::Used { .. })
+                && !matches!(
+                    c.status(ctx.policy().challenge(), now),
+                    ChallengeStatus::Used { .. }
+                )
         });
         let prepared = match existing {
             Some(challenge) => challenge
-                .resend(channel, ctx.policy().challenge(), ctx.templates(), ctx.key(), now, rng)
+                .resend(
+                    channel,
+                    ctx.policy().challenge(),
+                    ctx.templates(),
+                    ctx.key(),
+                    now,
+                    rng,
+                )
                 .map_err(EnrollmentError::Resend)?,
             None => {
-                let mut request = ChallengeRequest::new(self.user.clone(), purpose, destination.clone(), channel);
+                let mut request =
+                    ChallengeRequest::new(self.user.clone(), purpose, destination.clone(), channel);
                 if let Some(email) = &self.email {
                     request = request.with_fallback_email(email.clone());
                 }
-                OobChallenge::issue(request, ctx.policy().challenge(), ctx.templates(), ctx.key(), now, rng)
-                    .map_err(EnrollmentError::Issue)?
+                OobChallenge::issue(
+                    request,
+                    ctx.policy().challenge(),
+                    ctx.templates(),
+                    ctx.key(),
+                    now,
+                    rng,
+                )
+                .map_err(EnrollmentError::Issue)?
             }
         };
-        let message = prepared.message().clone();
+        let (message, code) = sent_of(&prepared);
         let challenge = prepared.commit();
         let mut next = self.clone();
         if let EnrollmentState::Enrolled(e) = &mut next.state {
@@ -1290,7 +1402,11 @@ impl Enrollment {
             .method(method.kind())
             .method_id(id)
             .destination(&destination);
-        Ok(Dispatch::new(message, Outcome::new(next, vec![Effect::Audit(audit)])))
+        Ok(Dispatch::new(
+            message,
+            code,
+            Outcome::new(next, vec![Effect::Audit(audit)]),
+        ))
     }
 
     /// Verifies a second factor at login: a TOTP code of an app or push
@@ -1316,12 +1432,18 @@ impl Enrollment {
         ctx: &Context<'_>,
         now: DateTime<Utc>,
     ) -> Result<LoginAccepted, LoginRejected> {
-        let refuse = |reason| LoginRejected { reason, outcome: None };
+        let refuse = |reason| LoginRejected {
+            reason,
+            outcome: None,
+        };
         let (id, code) = match attempt {
             LoginAttempt::RecoveryCode(code) => {
                 return self
                     .redeem_recovery(code, ctx, now)
-                    .map(|outcome| LoginAccepted { outcome, method: None });
+                    .map(|outcome| LoginAccepted {
+                        outcome,
+                        method: None,
+                    });
             }
             LoginAttempt::Code { method, code } => (*method, code),
         };
@@ -1342,7 +1464,9 @@ impl Enrollment {
                     ctx.policy().totp_window(),
                 ) {
                     Ok(accepted) => Ok((Some(accepted.step), None)),
-                    Err(Rejected::Malformed(_)) => return Err(refuse(EnrollmentError::MalformedCode)),
+                    Err(Rejected::Malformed(_)) => {
+                        return Err(refuse(EnrollmentError::MalformedCode));
+                    }
                     Err(_) => Err(None),
                 }
             }
@@ -1357,10 +1481,17 @@ impl Enrollment {
                     .filter(|c| *c.purpose() == purpose && *c.destination() == destination)
                     .ok_or(EnrollmentError::NoCodeOutstanding)
                     .map_err(refuse)?;
-                match challenge.check(code.expose_secret(), ctx.policy().challenge(), ctx.key(), now) {
+                match challenge.check(
+                    code.expose_secret(),
+                    ctx.policy().challenge(),
+                    ctx.key(),
+                    now,
+                ) {
                     Ok(verified) => Ok((None, Some(verified.into_record()))),
                     Err(rejected) => match rejected.audit_reason() {
-                        AuditReason::Malformed => return Err(refuse(EnrollmentError::MalformedCode)),
+                        AuditReason::Malformed => {
+                            return Err(refuse(EnrollmentError::MalformedCode));
+                        }
                         AuditReason::Expired { expired_at } => {
                             return Err(refuse(EnrollmentError::PendingExpired { expired_at }));
                         }
@@ -1386,15 +1517,21 @@ impl Enrollment {
                         }
                     }
                 }
-                let audit = self.audit(AuditKind::LoginSucceeded, now).method(kind).method_id(id);
+                let audit = self
+                    .audit(AuditKind::LoginSucceeded, now)
+                    .method(kind)
+                    .method_id(id);
                 Ok(LoginAccepted {
                     outcome: Outcome::new(next, vec![Effect::Audit(audit)]),
                     method: Some(id),
                 })
             }
             Err(challenge) => {
-                let (mut next, effects) = self.with_failure(ctx, now, AuditKind::LoginFailed, Some(kind));
-                if let (EnrollmentState::Enrolled(e), Some(challenge)) = (&mut next.state, challenge) {
+                let (mut next, effects) =
+                    self.with_failure(ctx, now, AuditKind::LoginFailed, Some(kind));
+                if let (EnrollmentState::Enrolled(e), Some(challenge)) =
+                    (&mut next.state, challenge)
+                {
                     e.login_challenge = Some(challenge);
                 }
                 let reason = match next.failures.suspended_since() {
@@ -1403,7 +1540,7 @@ impl Enrollment {
                 };
                 Err(LoginRejected {
                     reason,
-                    outcome: Some(Outcome::new(next, effects)),
+                    outcome: Some(Box::new(Outcome::new(next, effects))),
                 })
             }
         }
@@ -1418,10 +1555,20 @@ fn save(record: Enrollment, effects: Vec<Effect>) -> Transition {
     Transition::Save(Outcome::new(record, effects))
 }
 
-fn finish(record: Enrollment, effects: Vec<Effect>, message: Option<twofa_delivery::OutboundMessage>) -> Transition {
+/// A message to send and its plain code.
+type Sent = (OutboundMessage, Zeroizing<String>);
+
+fn sent_of(prepared: &PreparedSend) -> Sent {
+    (
+        prepared.message().clone(),
+        Zeroizing::new(prepared.code().expose_secret().to_owned()),
+    )
+}
+
+fn finish(record: Enrollment, effects: Vec<Effect>, message: Option<Sent>) -> Transition {
     let outcome = Outcome::new(record, effects);
     match message {
-        Some(message) => Transition::Send(Dispatch::new(message, outcome)),
+        Some((message, code)) => Transition::Send(Dispatch::new(message, code, outcome)),
         None => Transition::Save(outcome),
     }
 }
@@ -1457,11 +1604,18 @@ fn check_pending(
             channel,
             line_type,
             challenge,
-        } => match challenge.check(code.expose_secret(), ctx.policy().challenge(), ctx.key(), now) {
+        } => match challenge.check(
+            code.expose_secret(),
+            ctx.policy().challenge(),
+            ctx.key(),
+            now,
+        ) {
             Ok(_) => Ok(CodeCheck::Accepted { last_step: None }),
             Err(rejected) => match rejected.audit_reason() {
                 AuditReason::Malformed => Err(EnrollmentError::MalformedCode),
-                AuditReason::Expired { expired_at } => Err(EnrollmentError::PendingExpired { expired_at }),
+                AuditReason::Expired { expired_at } => {
+                    Err(EnrollmentError::PendingExpired { expired_at })
+                }
                 AuditReason::WrongCode { .. } => Ok(CodeCheck::Wrong {
                     kind: PendingKind::Phone {
                         number: number.clone(),

@@ -69,7 +69,11 @@ pub struct RecoveryCodeSheet {
 
 impl fmt::Debug for RecoveryCodeSheet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RecoveryCodeSheet({} codes, [REDACTED])", self.codes.len())
+        write!(
+            f,
+            "RecoveryCodeSheet({} codes, [REDACTED])",
+            self.codes.len()
+        )
     }
 }
 
@@ -249,7 +253,9 @@ mod tests {
             set.redeem(&other, &key(), &first, now),
             Err(RecoveryRejection::NoMatch)
         );
-        let used = set.redeem(&user, &key(), &first.to_lowercase(), now).unwrap();
+        let used = set
+            .redeem(&user, &key(), &first.to_lowercase(), now)
+            .unwrap();
         assert_eq!(used.remaining(), RECOVERY_CODE_COUNT - 1);
         assert_eq!(
             used.redeem(&user, &key(), &first, now),

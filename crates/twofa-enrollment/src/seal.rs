@@ -16,7 +16,9 @@ use twofa_otp::Secret;
 use zeroize::Zeroizing;
 
 use crate::machine::{Enrolled, Enrollment, EnrollmentState, PendingKind, PendingSetup};
-use crate::method::{DisplayName, EnrolledMethod, Factor, MethodId, PhoneChannel, PhoneFactor, TotpFactor};
+use crate::method::{
+    DisplayName, EnrolledMethod, Factor, MethodId, PhoneChannel, PhoneFactor, TotpFactor,
+};
 use crate::recovery::RecoveryCodes;
 use crate::throttle::Failures;
 
@@ -197,6 +199,10 @@ impl fmt::Debug for SealedBytes {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "mirrors the record's own layout; converted once per load or save"
+)]
 enum SealedPendingKind {
     App {
         secret: SealedBytes,
@@ -224,9 +230,18 @@ struct SealedPending {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 enum SealedFactor {
-    App { secret: SealedBytes, last_step: Option<u64> },
-    Push { secret: SealedBytes, last_step: Option<u64> },
-    Phone { number: PhoneNumber, channel: PhoneChannel },
+    App {
+        secret: SealedBytes,
+        last_step: Option<u64>,
+    },
+    Push {
+        secret: SealedBytes,
+        last_step: Option<u64>,
+    },
+    Phone {
+        number: PhoneNumber,
+        channel: PhoneChannel,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,6 +267,10 @@ struct SealedEnrolled {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "mirrors the record's own layout; converted once per load or save"
+)]
 enum SealedState {
     NotEnrolled,
     Deferred { until: DateTime<Utc> },
@@ -283,18 +302,34 @@ struct SealCtx<'a> {
 }
 
 impl SealCtx<'_> {
-    fn seal(&self, field: &str, secret: &Secret, rng: &mut dyn CryptoRng) -> Result<SealedBytes, SealError> {
+    fn seal(
+        &self,
+        field: &str,
+        secret: &Secret,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<SealedBytes, SealError> {
         self.sealer
-            .seal(&associated_data(self.user, field), secret.expose_secret(), rng)
+            .seal(
+                &associated_data(self.user, field),
+                secret.expose_secret(),
+                rng,
+            )
             .map(SealedBytes)
     }
 
     fn open(&self, field: &str, sealed: &SealedBytes) -> Result<Secret, SealError> {
-        let bytes = self.sealer.open(&associated_data(self.user, field), &sealed.0)?;
+        let bytes = self
+            .sealer
+            .open(&associated_data(self.user, field), &sealed.0)?;
         Secret::from_bytes(&bytes).map_err(|_| SealError::InvalidSecret)
     }
 
-    fn seal_pending(&self, field: &str, pending: &PendingSetup, rng: &mut dyn CryptoRng) -> Result<SealedPending, SealError> {
+    fn seal_pending(
+        &self,
+        field: &str,
+        pending: &PendingSetup,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<SealedPending, SealError> {
         let kind = match &pending.kind {
             PendingKind::App { secret } => SealedPendingKind::App {
                 secret: self.seal(field, secret, rng)?,
@@ -322,7 +357,11 @@ impl SealCtx<'_> {
         })
     }
 
-    fn open_pending(&self, field: &str, pending: &SealedPending) -> Result<PendingSetup, SealError> {
+    fn open_pending(
+        &self,
+        field: &str,
+        pending: &SealedPending,
+    ) -> Result<PendingSetup, SealError> {
         let kind = match &pending.kind {
             SealedPendingKind::App { secret } => PendingKind::App {
                 secret: self.open(field, secret)?,
@@ -364,7 +403,11 @@ impl Enrollment {
     /// # Errors
     ///
     /// [`SealError::Seal`] when the sealer fails.
-    pub fn seal(&self, sealer: &dyn Sealer, rng: &mut impl CryptoRng) -> Result<SealedEnrollment, SealError> {
+    pub fn seal(
+        &self,
+        sealer: &dyn Sealer,
+        rng: &mut impl CryptoRng,
+    ) -> Result<SealedEnrollment, SealError> {
         let ctx = SealCtx {
             sealer,
             user: &self.user,

@@ -77,14 +77,51 @@ fn char_position(text: &str, index: usize) -> usize {
 /// ```
 pub fn decode_into(text: &str, out: &mut [u8]) -> Result<usize, Base32Error> {
     let bytes = text.as_bytes();
+    // Fast path: whole groups of 8 alphabet symbols (40 bits, 5 bytes) with
+    // no separator or padding, which is what machines emit. The first group
+    // that holds anything else, and the tail, go to the general loop.
+    let mut written: usize = 0;
+    let mut consumed: usize = 0;
+    let capacity = out.len();
+    for group in bytes.chunks_exact(8) {
+        let mut bits: u64 = 0;
+        let mut invalid: i16 = 0;
+        for &c in group {
+            let value = symbol_value(c);
+            invalid |= value;
+            bits = (bits << 5) | u64::from(value.to_le_bytes()[0] & 0x1f);
+        }
+        if invalid < 0 {
+            break;
+        }
+        let end = written.wrapping_add(5);
+        let slot = out
+            .get_mut(written..end)
+            .ok_or(Base32Error::TooLong { capacity })?;
+        slot.copy_from_slice(bits.to_be_bytes().get(3..).unwrap_or(&[0; 5]));
+        written = end;
+        consumed = consumed.wrapping_add(8);
+    }
+    decode_general(text, consumed, out, written)
+}
+
+/// The symbol-by-symbol decoder, from byte offset `start` of `text` (a
+/// multiple of 8 symbols, all already decoded into `out[..written]`).
+fn decode_general(
+    text: &str,
+    start: usize,
+    out: &mut [u8],
+    mut written: usize,
+) -> Result<usize, Base32Error> {
+    let bytes = text.as_bytes();
     let mut accumulator: u32 = 0;
     let mut bits: u32 = 0;
-    let mut written: usize = 0;
-    let mut symbols: usize = 0;
-    let mut last_symbol_index: usize = 0;
+    let mut symbols: usize = start;
+    let mut last_symbol_index: usize = start;
     let mut padding_start: Option<usize> = None;
+    let capacity = out.len();
 
-    for (index, &c) in bytes.iter().enumerate() {
+    for (index, &c) in bytes.iter().enumerate().skip(start) {
         let value = symbol_value(c);
         if let Some(pad) = padding_start {
             // RFC 4648 §3.2: padding only ends the text.
@@ -109,13 +146,8 @@ pub fn decode_into(text: &str, out: &mut [u8]) -> Result<usize, Base32Error> {
                 }
             }
         }
-        #[expect(
-            clippy::cast_sign_loss,
-            reason = "value is 0..=31 here: the negative case returned above"
-        )]
-        let value = value as u32;
         // Keep at most 12 bits: 7 pending plus 5 new.
-        accumulator = ((accumulator << 5) | value) & 0xfff;
+        accumulator = ((accumulator << 5) | u32::from(value.to_le_bytes()[0] & 0x1f)) & 0xfff;
         bits = bits.wrapping_add(5);
         symbols = symbols.wrapping_add(1);
         last_symbol_index = index;
@@ -123,13 +155,8 @@ pub fn decode_into(text: &str, out: &mut [u8]) -> Result<usize, Base32Error> {
             bits = bits.wrapping_sub(8);
             let slot = out
                 .get_mut(written)
-                .ok_or(Base32Error::TooLong { capacity: written })?;
-            #[expect(
-                clippy::cast_possible_truncation,
-                reason = "the low 8 bits are the byte completed by this symbol"
-            )]
-            let byte = (accumulator >> bits) as u8;
-            *slot = byte;
+                .ok_or(Base32Error::TooLong { capacity })?;
+            *slot = (accumulator >> bits).to_le_bytes()[0];
             written = written.wrapping_add(1);
         }
     }
@@ -296,6 +323,34 @@ mod tests {
         assert_eq!(
             decode_into("MZXW6", &mut small),
             Err(Base32Error::TooLong { capacity: 2 })
+        );
+        let mut five = [0u8; 5];
+        assert_eq!(decode_into("MZXW6YTB", &mut five), Ok(5));
+        assert_eq!(
+            decode_into("MZXW6YTBOI", &mut five),
+            Err(Base32Error::TooLong { capacity: 5 })
+        );
+        let mut four = [0u8; 4];
+        assert_eq!(
+            decode_into("MZXW6YTB", &mut four),
+            Err(Base32Error::TooLong { capacity: 4 })
+        );
+        // Errors after a fast-path group keep their positions.
+        assert_eq!(
+            decode("MZXW6YTBO!"),
+            Err(Base32Error::InvalidCharacter { position: 9 })
+        );
+        assert_eq!(
+            decode("MZXW6YTBM3"),
+            Err(Base32Error::NonCanonical { position: 9 })
+        );
+        assert_eq!(
+            decode("MZXW6YTBM"),
+            Err(Base32Error::InvalidLength { symbols: 9 })
+        );
+        assert_eq!(
+            decode("MZXW6YT!MZXW6YTB"),
+            Err(Base32Error::InvalidCharacter { position: 7 })
         );
     }
 

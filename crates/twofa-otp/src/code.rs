@@ -103,19 +103,22 @@ impl Code {
     /// The returned text is the code; show or send it only to its owner.
     #[must_use]
     pub fn expose_secret(&self) -> CodeText {
-        // All 8 digits of the value (< 10^8) are rendered, the leading ones
-        // dropped by `start`. Splitting into halves and pairs keeps the
-        // divisions by constants independent (short dependency chains) and
-        // branch-free; no table is indexed by a digit.
-        let value = self.value;
-        let (high, low) = (value / 10_000 % 10_000, value % 10_000);
-        let pairs = [high / 100, high % 100, low / 100, low % 100];
-        let mut bytes = [b'0'; 8];
-        for (slot, pair) in bytes.chunks_exact_mut(2).zip(pairs) {
-            let tens = u8::try_from(pair / 10).unwrap_or(0);
-            let ones = u8::try_from(pair % 10).unwrap_or(0);
-            slot.copy_from_slice(&[b'0'.wrapping_add(tens), b'0'.wrapping_add(ones)]);
-        }
+        // All 8 digits of the value (< 10^8) are rendered at once, the
+        // leading ones dropped by `start`: the value is split into lanes of
+        // a u64 (two 4-digit halves, then four 2-digit pairs, then eight
+        // digits), each split being a multiplication by a fixed-point
+        // reciprocal. Branch-free and without a table indexed by a digit.
+        let value = u64::from(self.value);
+        let high = value / 10_000;
+        // Lanes of 32 bits: [high, low].
+        let halves = high | (value.wrapping_sub(high.wrapping_mul(10_000)) << 32);
+        // n * 10486 >> 20 == n / 100 for n < 10_000; lanes of 16 bits.
+        let hundreds = (halves.wrapping_mul(10_486) >> 20) & 0x0000_007f_0000_007f;
+        let pairs = hundreds | (halves.wrapping_sub(hundreds.wrapping_mul(100)) << 16);
+        // n * 103 >> 10 == n / 10 for n < 100; lanes of 8 bits.
+        let tens = (pairs.wrapping_mul(103) >> 10) & 0x000f_000f_000f_000f;
+        let digits = tens | (pairs.wrapping_sub(tens.wrapping_mul(10)) << 8);
+        let bytes = (digits | 0x3030_3030_3030_3030).to_le_bytes();
         CodeText {
             bytes,
             start: 8u8.saturating_sub(self.digits.get()),
@@ -163,9 +166,12 @@ impl CodeText {
     /// The digits.
     #[must_use]
     pub fn as_str(&self) -> &str {
-        let digits = self.bytes.get(usize::from(self.start)..).unwrap_or(&[]);
-        // Only ASCII digits are ever written.
-        core::str::from_utf8(digits).unwrap_or("")
+        // Only ASCII digits are ever written, so validation succeeds and every
+        // index is a character boundary.
+        core::str::from_utf8(&self.bytes)
+            .ok()
+            .and_then(|all| all.get(usize::from(self.start)..))
+            .unwrap_or("")
     }
 }
 
@@ -234,6 +240,22 @@ mod tests {
             Code::parse("99999999999999999999", six),
             Err(CodeError::WrongLength { found: 20, .. })
         ));
+    }
+
+    #[test]
+    fn rendering_matches_decimal_formatting() {
+        let values = (0..100_000u32)
+            .chain((0..100_000_000u32).step_by(9_973))
+            .chain([99_999_999, 10_000_000, 9_999_999, 1_000_000, 999_999]);
+        for value in values {
+            let code = Code::from_value(value, Digits::EIGHT);
+            assert_eq!(code.expose_secret().as_str(), format!("{value:08}"));
+            let six = Code::from_value(value % 1_000_000, Digits::SIX);
+            assert_eq!(
+                six.expose_secret().as_str(),
+                format!("{:06}", value % 1_000_000)
+            );
+        }
     }
 
     #[test]

@@ -156,24 +156,32 @@ impl Keyed {
 
     #[inline(always)]
     fn truncated_group<const N: usize>(&self, counters: [u64; N]) -> [u32; N] {
+        let mut values = [0u32; N];
         match self {
             Self::Sha1 { inner, outer } => {
-                let tags = hmac_group::<5, 20, N>(inner, outer, counters, |s, b| {
+                let tags = hmac_group::<5, 20, N>(inner, outer, &counters, |s, b| {
                     sha1::block_api::compress(s, core::slice::from_ref(b));
                 });
-                tags.map(|tag| dynamic_truncation(&tag))
+                for (value, tag) in values.iter_mut().zip(&tags) {
+                    *value = truncate_words32(tag);
+                }
             }
             Self::Sha256 { inner, outer } => {
-                let tags = hmac_group::<8, 32, N>(inner, outer, counters, |s, b| {
+                let tags = hmac_group::<8, 32, N>(inner, outer, &counters, |s, b| {
                     sha2::block_api::compress256(s, core::slice::from_ref(b));
                 });
-                tags.map(|tag| dynamic_truncation(&tag))
+                for (value, tag) in values.iter_mut().zip(&tags) {
+                    *value = truncate_words32(tag);
+                }
             }
             Self::Sha512 { inner, outer } => {
-                let tags = hmac512_group::<N>(inner, outer, counters);
-                tags.map(|tag| dynamic_truncation(&tag))
+                let tags = hmac512_group::<N>(inner, outer, &counters);
+                for (value, tag) in values.iter_mut().zip(&tags) {
+                    *value = truncate_words64(tag);
+                }
             }
         }
+        values
     }
 
     /// The full HMAC of `counter`, for the RFC 4226 Appendix D
@@ -182,143 +190,179 @@ impl Keyed {
     pub(crate) fn full(&self, counter: u64, out: &mut [u8]) -> usize {
         match self {
             Self::Sha1 { inner, outer } => {
-                let [tag] = hmac_group::<5, 20, 1>(inner, outer, [counter], |s, b| {
+                let [tag] = hmac_group::<5, 20, 1>(inner, outer, &[counter], |s, b| {
                     sha1::block_api::compress(s, core::slice::from_ref(b));
                 });
-                out[..20].copy_from_slice(&tag);
+                for (chunk, word) in out.chunks_exact_mut(4).zip(tag) {
+                    chunk.copy_from_slice(&word.to_be_bytes());
+                }
                 20
             }
             Self::Sha256 { inner, outer } => {
-                let [tag] = hmac_group::<8, 32, 1>(inner, outer, [counter], |s, b| {
+                let [tag] = hmac_group::<8, 32, 1>(inner, outer, &[counter], |s, b| {
                     sha2::block_api::compress256(s, core::slice::from_ref(b));
                 });
-                out[..32].copy_from_slice(&tag);
+                for (chunk, word) in out.chunks_exact_mut(4).zip(tag) {
+                    chunk.copy_from_slice(&word.to_be_bytes());
+                }
                 32
             }
             Self::Sha512 { inner, outer } => {
-                let [tag] = hmac512_group::<1>(inner, outer, [counter]);
-                out[..64].copy_from_slice(&tag);
+                let [tag] = hmac512_group::<1>(inner, outer, &[counter]);
+                for (chunk, word) in out.chunks_exact_mut(8).zip(tag) {
+                    chunk.copy_from_slice(&word.to_be_bytes());
+                }
                 64
             }
         }
     }
 }
 
-/// The FIPS 180-4 §5.1.1 padding of a one-block message of `len` bytes
-/// that follows one already compressed 64-byte block: the data, `0x80`,
-/// zeros, and the total bit length in the last 8 bytes.
+/// Writes the FIPS 180-4 §5.1.1 padding of a message whose last block
+/// holds `data_len` bytes and whose total length is `total_len` bytes:
+/// `0x80`, zeros (already there), and the bit length in the last 8 bytes.
 #[inline(always)]
-fn final_block_64(data: &[u8], total_len: u64) -> [u8; 64] {
-    let mut block = [0u8; 64];
-    for (slot, byte) in block.iter_mut().zip(data) {
-        *slot = *byte;
-    }
-    if let Some(marker) = block.get_mut(data.len()) {
+fn pad_64(block: &mut [u8; 64], data_len: usize, total_len: u64) {
+    if let Some(marker) = block.get_mut(data_len) {
         *marker = 0x80;
     }
     if let Some(length) = block.get_mut(56..) {
         length.copy_from_slice(&total_len.saturating_mul(8).to_be_bytes());
     }
-    block
 }
 
 /// HMAC of `N` counters with a 32-bit-word hash of 64-byte blocks (SHA-1,
-/// SHA-256): `W` state words, `T`-byte output.
+/// SHA-256): `W` state words, `T`-byte output. Returns the outer hash
+/// states, which are the tags as big-endian words.
 #[inline(always)]
 fn hmac_group<const W: usize, const T: usize, const N: usize>(
     inner: &[u32; W],
     outer: &[u32; W],
-    counters: [u64; N],
+    counters: &[u64; N],
     compress: impl Fn(&mut [u32; W], &[u8; 64]),
-) -> [[u8; T]; N] {
-    // Message lengths (RFC 2104 §2 steps 3–4 and 6–7): the key block (64
-    // bytes) plus the 8-byte counter, then the key block plus the inner hash.
-    let inner_blocks = counters.map(|counter| final_block_64(&counter.to_be_bytes(), 64 + 8));
+) -> [[u32; W]; N] {
+    // RFC 2104 §2 steps 3–4: H(K ^ ipad || counter), the key block already
+    // compressed; the message is 64 + 8 bytes long.
+    let mut blocks = [[0u8; 64]; N];
+    for (block, counter) in blocks.iter_mut().zip(counters) {
+        if let Some(head) = block.get_mut(..8) {
+            head.copy_from_slice(&counter.to_be_bytes());
+        }
+        pad_64(block, 8, 64 + 8);
+    }
     let mut states = [*inner; N];
     // The inner compressions of all lanes, back to back.
-    for (state, block) in states.iter_mut().zip(&inner_blocks) {
+    for (state, block) in states.iter_mut().zip(&blocks) {
         compress(state, block);
     }
-    let outer_blocks = states.map(|state| {
-        let mut hash = [0u8; T];
-        for (chunk, word) in hash.chunks_exact_mut(4).zip(state) {
+    // Steps 6–7: H(K ^ opad || inner hash); the message is 64 + T bytes.
+    let mut blocks = [[0u8; 64]; N];
+    for (block, state) in blocks.iter_mut().zip(&states) {
+        for (chunk, word) in block.chunks_exact_mut(4).zip(state) {
             chunk.copy_from_slice(&word.to_be_bytes());
         }
-        #[expect(
-            clippy::cast_possible_truncation,
-            reason = "T is 20 or 32: the total stays far below u64::MAX"
-        )]
-        let total = (64 + T) as u64;
-        final_block_64(&hash, total)
-    });
+        // T is 20 or 32; the conversion cannot fail.
+        let total = u64::try_from(T).unwrap_or(0).wrapping_add(64);
+        pad_64(block, T, total);
+    }
     let mut tags = [*outer; N];
     // Then the outer compressions, back to back.
-    for (state, block) in tags.iter_mut().zip(&outer_blocks) {
+    for (state, block) in tags.iter_mut().zip(&blocks) {
         compress(state, block);
     }
-    tags.map(|state| {
-        let mut tag = [0u8; T];
-        for (chunk, word) in tag.chunks_exact_mut(4).zip(state) {
-            chunk.copy_from_slice(&word.to_be_bytes());
-        }
-        tag
-    })
+    tags
 }
 
-/// The FIPS 180-4 §5.1.2 padding for SHA-512 (128-byte blocks, 128-bit
-/// length field), after one compressed 128-byte block.
-#[inline(always)]
-fn final_block_128(data: &[u8], total_len: u64) -> [u8; 128] {
-    let mut block = [0u8; 128];
-    for (slot, byte) in block.iter_mut().zip(data) {
-        *slot = *byte;
-    }
-    if let Some(marker) = block.get_mut(data.len()) {
-        *marker = 0x80;
-    }
-    // The high 64 bits of the 128-bit length are zero.
-    if let Some(length) = block.get_mut(120..) {
-        length.copy_from_slice(&total_len.saturating_mul(8).to_be_bytes());
-    }
-    block
-}
-
-/// HMAC-SHA-512 of `N` counters.
+/// HMAC-SHA-512 of `N` counters (128-byte blocks, 128-bit length field,
+/// FIPS 180-4 §5.1.2). Returns the outer hash states.
 #[inline(always)]
 fn hmac512_group<const N: usize>(
     inner: &[u64; 8],
     outer: &[u64; 8],
-    counters: [u64; N],
-) -> [[u8; 64]; N] {
-    let inner_blocks = counters.map(|counter| final_block_128(&counter.to_be_bytes(), 128 + 8));
+    counters: &[u64; N],
+) -> [[u64; 8]; N] {
+    let mut blocks = [[0u8; 128]; N];
+    for (block, counter) in blocks.iter_mut().zip(counters) {
+        if let Some(head) = block.get_mut(..8) {
+            head.copy_from_slice(&counter.to_be_bytes());
+        }
+        pad_128(block, 8, 128 + 8);
+    }
     let mut states = [*inner; N];
-    for (state, block) in states.iter_mut().zip(&inner_blocks) {
+    for (state, block) in states.iter_mut().zip(&blocks) {
         sha2::block_api::compress512(state, core::slice::from_ref(block));
     }
-    let outer_blocks = states.map(|state| final_block_128(&words64_to_bytes(&state), 128 + 64));
+    let mut blocks = [[0u8; 128]; N];
+    for (block, state) in blocks.iter_mut().zip(&states) {
+        for (chunk, word) in block.chunks_exact_mut(8).zip(state) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        pad_128(block, 64, 128 + 64);
+    }
     let mut tags = [*outer; N];
-    for (state, block) in tags.iter_mut().zip(&outer_blocks) {
+    for (state, block) in tags.iter_mut().zip(&blocks) {
         sha2::block_api::compress512(state, core::slice::from_ref(block));
     }
-    tags.map(|state| words64_to_bytes(&state))
+    tags
 }
 
+/// [`pad_64`] for 128-byte blocks; the high 64 bits of the 128-bit length
+/// are zero.
 #[inline(always)]
-fn words64_to_bytes(words: &[u64; 8]) -> [u8; 64] {
-    let mut bytes = [0u8; 64];
-    for (chunk, word) in bytes.chunks_exact_mut(8).zip(words) {
-        chunk.copy_from_slice(&word.to_be_bytes());
+fn pad_128(block: &mut [u8; 128], data_len: usize, total_len: u64) {
+    if let Some(marker) = block.get_mut(data_len) {
+        *marker = 0x80;
     }
-    bytes
+    if let Some(length) = block.get_mut(120..) {
+        length.copy_from_slice(&total_len.saturating_mul(8).to_be_bytes());
+    }
 }
 
-/// RFC 4226 §5.3 dynamic truncation: the low 4 bits of the last byte select
+/// [`dynamic_truncation`] of a tag given as big-endian 32-bit words.
+///
+/// Reads the two words holding the 4 selected bytes and shifts, rather than
+/// serializing the tag to bytes first.
+#[inline(always)]
+fn truncate_words32<const W: usize>(words: &[u32; W]) -> u32 {
+    let last = words.last().copied().unwrap_or(0);
+    let offset = last.to_be_bytes()[3] & 0x0f;
+    // offset <= 15, so index + 1 <= 4 < W.
+    let index = usize::from(offset >> 2);
+    let high = u64::from(words.get(index).copied().unwrap_or(0));
+    let low = u64::from(words.get(index.wrapping_add(1)).copied().unwrap_or(0));
+    let shift = 32u32.wrapping_sub(8u32.wrapping_mul(u32::from(offset & 3)));
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "the low 32 bits are the selected bytes"
+    )]
+    let selected = (((high << 32) | low) >> shift) as u32;
+    selected & 0x7fff_ffff
+}
+
+/// [`dynamic_truncation`] of a tag given as big-endian 64-bit words.
+#[inline(always)]
+fn truncate_words64(words: &[u64; 8]) -> u32 {
+    let last = words.last().copied().unwrap_or(0);
+    let offset = last.to_be_bytes()[7] & 0x0f;
+    let index = usize::from(offset >> 3);
+    let high = u128::from(words.get(index).copied().unwrap_or(0));
+    let low = u128::from(words.get(index.wrapping_add(1)).copied().unwrap_or(0));
+    let shift = 96u32.wrapping_sub(8u32.wrapping_mul(u32::from(offset & 7)));
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "the low 32 bits are the selected bytes"
+    )]
+    let selected = (((high << 64) | low) >> shift) as u32;
+    selected & 0x7fff_ffff
+}
+
+/// RFC 4226 §5.3 dynamic truncation, on bytes: the low 4 bits of the last byte select
 /// 4 bytes, whose top bit is cleared (§5.3: avoids signed/unsigned
 /// ambiguity).
 ///
 /// For SHA-256 and SHA-512 the offset is taken from the last byte of the
 /// longer output, as RFC 6238 Appendix A's reference code does.
-#[inline(always)]
+#[cfg(test)]
 fn dynamic_truncation(tag: &[u8]) -> u32 {
     let offset = tag.last().map_or(0, |last| usize::from(last & 0x0f));
     // offset <= 15 and every tag has at least 20 bytes, so the 4 bytes exist.
@@ -377,6 +421,33 @@ mod tests {
             let offset = usize::from(tampered[19] & 0x0f);
             tampered[offset + 3] ^= 1;
             assert_ne!(dynamic_truncation(&tampered), *truncated);
+        }
+    }
+
+    #[test]
+    fn word_truncation_equals_byte_truncation() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..2000 {
+            let w32: [u32; 8] = core::array::from_fn(|_| next().to_be_bytes()[0..4].try_into().map(u32::from_be_bytes).unwrap());
+            let mut bytes = [0u8; 32];
+            for (chunk, word) in bytes.chunks_exact_mut(4).zip(w32) {
+                chunk.copy_from_slice(&word.to_be_bytes());
+            }
+            assert_eq!(truncate_words32(&w32), dynamic_truncation(&bytes));
+            let w5: [u32; 5] = core::array::from_fn(|i| w32[i]);
+            assert_eq!(truncate_words32(&w5), dynamic_truncation(&bytes[..20]));
+            let w64: [u64; 8] = core::array::from_fn(|_| next());
+            let mut bytes = [0u8; 64];
+            for (chunk, word) in bytes.chunks_exact_mut(8).zip(w64) {
+                chunk.copy_from_slice(&word.to_be_bytes());
+            }
+            assert_eq!(truncate_words64(&w64), dynamic_truncation(&bytes));
         }
     }
 

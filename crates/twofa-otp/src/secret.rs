@@ -51,6 +51,7 @@ pub enum SecretStrength {
 /// ```
 #[derive(Clone)]
 pub struct Secret {
+    /// The secret is `bytes[..len]`; the rest is always zero.
     bytes: [u8; Self::MAX_BYTES],
     len: u8,
 }
@@ -118,11 +119,13 @@ impl Secret {
     /// [`SecretError::Base32`] for malformed text, then as
     /// [`Secret::from_bytes`].
     pub fn from_base32(text: &str) -> Result<Self, SecretError> {
-        let (secret, strength) = Self::from_base32_weak(text)?;
-        match strength {
-            SecretStrength::Full => Ok(secret),
-            SecretStrength::Legacy { bits } => Err(SecretError::TooShort { bits }),
+        let secret = Self::decode_base32(text)?;
+        if usize::from(secret.len) < Self::MIN_BYTES {
+            return Err(SecretError::TooShort {
+                bits: secret.bits(),
+            });
         }
+        Ok(secret)
     }
 
     /// A secret of at least 80 bits from base32 text, with its strength.
@@ -132,23 +135,39 @@ impl Secret {
     /// [`SecretError::Base32`] for malformed text, then as
     /// [`Secret::from_bytes_weak`].
     pub fn from_base32_weak(text: &str) -> Result<(Self, SecretStrength), SecretError> {
+        let secret = Self::decode_base32(text)?;
+        let strength = secret.strength();
+        Ok((secret, strength))
+    }
+
+    /// Decodes base32 text into a secret of at least 80 bits.
+    fn decode_base32(text: &str) -> Result<Self, SecretError> {
         let mut secret = Self::zeroed();
         // Decoding into the secret's own storage avoids a second copy of the
         // bytes; `secret` is zeroized on drop if anything fails.
-        let len = base32::decode_into(text, &mut secret.bytes).map_err(|error| match error {
-            crate::Base32Error::TooLong { .. } => SecretError::TooLong {
-                bytes: base32_len_upper_bound(text),
-                max: Self::MAX_BYTES,
-            },
-            other => SecretError::Base32(other),
-        })?;
+        let len = match base32::decode_into(text, &mut secret.bytes) {
+            Ok(len) => len,
+            Err(error) => {
+                // A partial result may have been written: wipe all of it.
+                secret.bytes.zeroize();
+                return Err(match error {
+                    crate::Base32Error::TooLong { .. } => SecretError::TooLong {
+                        bytes: base32_len_upper_bound(text),
+                        max: Self::MAX_BYTES,
+                    },
+                    other => SecretError::Base32(other),
+                });
+            }
+        };
+        // Record the length first, so that the drop below wipes the bytes
+        // if the secret is refused.
+        secret.len = u8::try_from(len).unwrap_or(u8::MAX);
         if len < Self::LEGACY_MIN_BYTES {
             return Err(SecretError::TooWeak {
                 bits: len.saturating_mul(8),
             });
         }
-        secret.len = u8::try_from(len).unwrap_or(u8::MAX);
-        Ok((secret, secret_strength(len)))
+        Ok(secret)
     }
 
     /// A fresh secret from `rng`, as long as the algorithm's HMAC output (20,
@@ -203,12 +222,13 @@ impl Secret {
     pub fn generate_os(algorithm: Algorithm) -> Result<Self, SecretError> {
         let mut secret = Self::zeroed();
         let len = algorithm.output_len();
+        // Length first: a partial fill is wiped by the drop on failure.
+        secret.len = u8::try_from(len).unwrap_or(u8::MAX);
         let head = secret
             .bytes
             .get_mut(..len)
             .ok_or(SecretError::RandomUnavailable)?;
         getrandom::fill(head).map_err(|_| SecretError::RandomUnavailable)?;
-        secret.len = u8::try_from(len).unwrap_or(u8::MAX);
         Ok(secret)
     }
 
@@ -283,7 +303,12 @@ fn base32_len_upper_bound(text: &str) -> usize {
 
 impl Drop for Secret {
     fn drop(&mut self) {
-        self.bytes.zeroize();
+        // Invariant: bytes past `len` are always zero (every constructor
+        // writes only the prefix, or wipes everything on failure), so only
+        // the prefix needs wiping.
+        if let Some(used) = self.bytes.get_mut(..usize::from(self.len)) {
+            used.zeroize();
+        }
         self.len.zeroize();
     }
 }

@@ -468,6 +468,45 @@ mod tests {
         assert_eq!(err("10.0.0.0/٨"), CidrError::InvalidPrefixLength);
     }
 
+    /// `ipnet`'s own parser is more lenient than these rules (it reads
+    /// `010` as decimal ten, takes `/08`, and keeps host bits), which is why
+    /// this crate parses the text itself.
+    #[test]
+    fn texts_ipnet_accepts_but_this_crate_refuses() {
+        for (text, expected) in [
+            ("010.0.0.0/8", CidrError::LeadingZero),
+            ("10.0.0.0/08", CidrError::InvalidPrefixLength),
+            ("::ffff:010.0.0.1/128", CidrError::LeadingZero),
+            ("::ffff:10.0.0.0/104", CidrError::Ipv4MappedRange),
+        ] {
+            assert!(text.parse::<IpNet>().is_ok(), "{text}");
+            assert_eq!(err(text), expected, "{text}");
+        }
+        assert!("10.0.0.1/8".parse::<IpNet>().is_ok());
+        assert!(matches!(err("10.0.0.1/8"), CidrError::HostBitsSet { .. }));
+    }
+
+    /// std's address parser already refuses these; the crate refuses them
+    /// on its own and with a precise error.
+    #[test]
+    fn texts_std_refuses_too() {
+        for text in [
+            "010.0.0.1",
+            "10.1",
+            "0x0a.0.0.1",
+            "::ffff:010.0.0.1",
+            "00000::1",
+            "fe80::1%eth0",
+        ] {
+            assert!(text.parse::<IpAddr>().is_err(), "{text}");
+            assert!(Cidr::parse(text).is_err(), "{text}");
+        }
+        // std takes the IPv4-compatible and embedded forms; so does the crate,
+        // as plain IPv6.
+        assert_eq!(ok("::1.2.3.4"), "::102:304/128");
+        assert_eq!(ok("1:2:3:4:5:6:1.2.3.4"), "1:2:3:4:5:6:102:304/128");
+    }
+
     #[test]
     fn prefix_length_edges() {
         assert_eq!(ok("10.0.0.1/32"), "10.0.0.1/32");

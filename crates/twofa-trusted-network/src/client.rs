@@ -24,7 +24,8 @@ impl TrustedProxies {
     }
 
     /// Trusts proxies in the given networks. Duplicates are merged; at most
-    /// 1,000,000 networks are kept.
+    /// 1,000,000 networks are kept. Listing every address (`/0`) leaves no
+    /// hop that is not a proxy, so every proxied request is unresolvable.
     #[must_use]
     pub fn new(networks: impl IntoIterator<Item = Cidr>) -> Self {
         let mut networks: Vec<Cidr> = networks.into_iter().collect();

@@ -64,13 +64,34 @@ impl Address for u32 {
     }
 }
 
-impl Address for u128 {
+/// An IPv6 address as two halves: compared like the `u128`, but aligned to 8
+/// bytes, so an interval takes 24 bytes instead of 32 and more of the table
+/// stays in cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+struct Halves {
+    high: u64,
+    low: u64,
+}
+
+impl Halves {
+    fn new(value: u128) -> Self {
+        let [high, low] = [value >> 64, value & u128::from(u64::MAX)]
+            .map(|half| u64::try_from(half).unwrap_or(u64::MAX));
+        Self { high, low }
+    }
+
+    fn get(self) -> u128 {
+        u128::from(self.high) << 64 | u128::from(self.low)
+    }
+}
+
+impl Address for Halves {
     fn successor(self) -> Option<Self> {
-        self.checked_add(1)
+        self.get().checked_add(1).map(Self::new)
     }
 
     fn offset_from(self, base: Self) -> u128 {
-        self.wrapping_sub(base)
+        self.get().wrapping_sub(base.get())
     }
 }
 
@@ -193,7 +214,7 @@ impl<T: Address> Intervals<T> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct RangeIndex {
     v4: Intervals<u32>,
-    v6: Intervals<u128>,
+    v6: Intervals<Halves>,
 }
 
 impl RangeIndex {
@@ -211,7 +232,7 @@ impl RangeIndex {
             },
         ));
         let v6 = Intervals::build(positioned.filter_map(|(bounds, position)| match bounds {
-            Bounds::V6(first, last) => Some((first, last, position)),
+            Bounds::V6(first, last) => Some((Halves::new(first), Halves::new(last), position)),
             Bounds::V4(..) => None,
         }));
         Self { v4, v6 }
@@ -222,7 +243,7 @@ impl RangeIndex {
     pub(crate) fn lookup(&self, ip: IpAddr) -> Option<usize> {
         match ip {
             IpAddr::V4(v4) => self.v4.lookup(u32::from(v4)),
-            IpAddr::V6(v6) => self.v6.lookup(u128::from(v6)),
+            IpAddr::V6(v6) => self.v6.lookup(Halves::new(u128::from(v6))),
         }
     }
 }

@@ -99,7 +99,7 @@ pub enum RejectionDetail {
 }
 
 /// Something that happened, for the audit trail.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum AuditEvent {
@@ -173,6 +173,10 @@ pub enum AuditEvent {
         /// The administrator.
         by: UserId,
     },
+    /// A transition of the user's enrollment (set-up, verification,
+    /// deferral, recovery codes, throttling), as the enrollment crate
+    /// describes it.
+    Enrollment(twofa_enrollment::AuditEvent),
     /// An administrator reset a user's second factor.
     FactorReset {
         /// The administrator.

@@ -82,7 +82,10 @@ mod tests {
         let start = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
         let clock = ManualClock::new(start);
         assert_eq!(clock.now(), start);
-        assert_eq!(clock.advance(TimeDelta::seconds(1)), start + TimeDelta::seconds(1));
+        assert_eq!(
+            clock.advance(TimeDelta::seconds(1)),
+            start + TimeDelta::seconds(1)
+        );
         clock.set(start);
         assert_eq!(clock.now(), start);
         assert_eq!(clock.advance(TimeDelta::MAX), start);

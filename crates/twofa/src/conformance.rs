@@ -26,7 +26,9 @@ use twofa_enforcement::{AccountKind, CompanyId, MethodSet, UserId};
 use twofa_trusted_network::{Cidr, TrustGrant, TrustGrantRecord};
 
 use crate::audit::{AuditEvent, RejectionDetail};
-use crate::records::{AuditEntry, CompanyRecord, LoginStage, LoginTicket, PendingLogin, UserRecord};
+use crate::records::{
+    AuditEntry, CompanyRecord, LoginStage, LoginTicket, PendingLogin, UserRecord,
+};
 use crate::store::{
     AuditLog, ChallengeStore, CompanyStore, SaveError, StoreError, TrustGrantStore, UserStore,
     Version, Versioned,
@@ -53,8 +55,10 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The compare-and-swap part shared by the keyed stores.
 trait CasStore<K, V>: Sync {
-    fn load_record<'a>(&'a self, key: &'a K)
-    -> BoxFuture<'a, Result<Option<Versioned<V>>, StoreError>>;
+    fn load_record<'a>(
+        &'a self,
+        key: &'a K,
+    ) -> BoxFuture<'a, Result<Option<Versioned<V>>, StoreError>>;
     fn save_record<'a>(
         &'a self,
         key: &'a K,
@@ -183,10 +187,7 @@ async fn cas_contract<K: Sync, V: Clone + PartialEq + Debug + Send + 'static>(
         "a conflicting save leaves the record and its version unchanged",
     )?;
     check(
-        store
-            .save_record(other_key, third.clone(), Some(v2))
-            .await
-            == Err(SaveError::Conflict),
+        store.save_record(other_key, third.clone(), Some(v2)).await == Err(SaveError::Conflict),
         "saving a missing record at some version is a conflict",
     )?;
     check(
@@ -269,8 +270,12 @@ pub async fn user_store(store: &dyn UserStore) -> Result<(), ConformanceFailure>
     cas_contract(&store, ada, bob, &samples).await?;
 
     for (user, company) in [(cy, acme), (bob, globex)] {
-        let record =
-            UserRecord::new(user.clone(), company.clone(), AccountKind::EndUserClient, "x");
+        let record = UserRecord::new(
+            user.clone(),
+            company.clone(),
+            AccountKind::EndUserClient,
+            "x",
+        );
         store
             .save(user, record, None)
             .await
@@ -304,7 +309,9 @@ pub async fn company_store(store: &dyn CompanyStore) -> Result<(), ConformanceFa
     let mut samples = Vec::new();
     for n in 0..RACERS.saturating_add(2) {
         let policy = twofa_enforcement::CompanyPolicy::builder()
-            .with_deferral_length(TimeDelta::hours(i64::try_from(n).unwrap_or(0).saturating_add(1)))
+            .with_deferral_length(TimeDelta::hours(
+                i64::try_from(n).unwrap_or(0).saturating_add(1),
+            ))
             .build()
             .map_err(|_| ConformanceFailure {
                 rule: "the suite's sample policies are valid",
@@ -327,7 +334,8 @@ pub async fn challenge_store(store: &dyn ChallengeStore) -> Result<(), Conforman
         .parse()
         .map_err(|_| ConformanceFailure { rule: "sample ids" })?;
     let user = UserId::new("u-ada").map_err(|_| ConformanceFailure { rule: "sample ids" })?;
-    let company = CompanyId::new("c-acme").map_err(|_| ConformanceFailure { rule: "sample ids" })?;
+    let company =
+        CompanyId::new("c-acme").map_err(|_| ConformanceFailure { rule: "sample ids" })?;
     let samples: Vec<PendingLogin> = (0..RACERS.saturating_add(2))
         .map(|n| {
             let start = instant(i64::try_from(n).unwrap_or(0));
@@ -340,8 +348,6 @@ pub async fn challenge_store(store: &dyn ChallengeStore) -> Result<(), Conforman
                 LoginStage::SetUp {
                     methods: MethodSet::all(),
                     deferral_offered: n % 2 == 0,
-                    awaiting_phone: None,
-                    code: None,
                 },
             )
         })
@@ -389,16 +395,16 @@ pub async fn trust_grant_store(store: &dyn TrustGrantStore) -> Result<(), Confor
     let [ada, bob] = users.as_slice() else {
         return Err(ConformanceFailure { rule: "sample ids" });
     };
-    let network = Cidr::parse("198.51.100.0/24").map_err(|_| ConformanceFailure {
-        rule: "sample ids",
-    })?;
+    let network =
+        Cidr::parse("198.51.100.0/24").map_err(|_| ConformanceFailure { rule: "sample ids" })?;
     let mut samples = Vec::new();
     for n in 0..RACERS.saturating_add(2) {
         let issued = instant(i64::try_from(n).unwrap_or(0).saturating_mul(60));
-        let grant = TrustGrant::from_parts(network, instant(0), issued, issued + TimeDelta::days(21))
-            .map_err(|_| ConformanceFailure {
-                rule: "the suite's sample grants are valid",
-            })?;
+        let grant =
+            TrustGrant::from_parts(network, instant(0), issued, issued + TimeDelta::days(21))
+                .map_err(|_| ConformanceFailure {
+                    rule: "the suite's sample grants are valid",
+                })?;
         samples.push(TrustGrantRecord::from(grant));
     }
     cas_contract(&store, ada, bob, &samples).await

@@ -1,28 +1,39 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+mod admin;
 mod audit;
 mod clock;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod login;
 pub mod memory;
 mod random;
 mod records;
+mod service;
+mod steps;
 mod store;
 
+pub use admin::AdminError;
 pub use audit::{AllowedBy, AuditEvent, RejectionDetail};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use random::{OsRandom, RandomSource, RandomUnavailable, SeededRandom};
 pub use records::{
-    AuditEntry, CompanyRecord, LoginStage, LoginTicket, PendingLogin, SealedEnrollment,
-    TicketParseError, UserRecord,
+    AuditEntry, CompanyRecord, LoginStage, LoginTicket, PendingLogin, TicketParseError, UserRecord,
+};
+pub use service::{Channels, Stores, Twofa, TwofaBuilder};
+pub use steps::{
+    Allowed, ChallengeScreen, ClientContext, CodeSent, LoginStep, MethodChoice, PhoneChoice,
+    Rejected, Resent, RetryAdvice, SetUpProgress, SetUpScreen,
 };
 pub use store::{
     AuditLog, ChallengeStore, CompanyStore, SaveError, StoreError, TrustGrantStore, UserStore,
     Version, Versioned,
 };
 
+pub use chrono;
 pub use twofa_delivery as delivery;
 pub use twofa_enforcement as enforcement;
+pub use twofa_enrollment as enrollment;
 pub use twofa_otp as otp;
 pub use twofa_trusted_network as trusted_network;

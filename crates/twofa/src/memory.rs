@@ -247,7 +247,9 @@ impl TrustGrantStore for InMemoryTrustGrantStore {
         user: &'a UserId,
     ) -> Pin<
         Box<
-            dyn Future<Output = Result<Option<Versioned<TrustGrantRecord>>, StoreError>> + Send + 'a,
+            dyn Future<Output = Result<Option<Versioned<TrustGrantRecord>>, StoreError>>
+                + Send
+                + 'a,
         >,
     > {
         ready(Ok(self.map.load(user)))

@@ -6,41 +6,14 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use twofa_delivery::{CodeChannel, EmailAddress, OobChallenge, PhoneNumber, PushRequest, PushSendLog};
-use twofa_enforcement::{AccountKind, CompanyId, CompanyPolicy, CompanySettings, MethodSet, UserId};
+use twofa_delivery::{EmailAddress, PushRequest, PushSendLog};
+use twofa_enforcement::{
+    AccountKind, CompanyId, CompanyPolicy, CompanySettings, MethodSet, UserId,
+};
+use twofa_enrollment::{MethodId, SealedEnrollment};
 use twofa_trusted_network::Allowlist;
 
 use crate::audit::AuditEvent;
-
-/// An enrollment record sealed with the application's sealer: what a user
-/// store keeps instead of the secrets.
-#[derive(Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct SealedEnrollment {
-    bytes: Vec<u8>,
-}
-
-impl SealedEnrollment {
-    /// Sealed bytes as a store kept them.
-    #[must_use]
-    pub fn from_bytes(bytes: Vec<u8>) -> Self {
-        Self { bytes }
-    }
-
-    /// The sealed bytes, for a store to write.
-    #[must_use]
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
-    }
-}
-
-impl fmt::Debug for SealedEnrollment {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SealedEnrollment")
-            .field("len", &self.bytes.len())
-            .finish()
-    }
-}
 
 /// One user as the 2FA service knows them.
 ///
@@ -293,21 +266,14 @@ pub enum LoginStage {
     SetUp {
         /// The methods offered.
         methods: MethodSet,
-        /// Whether "remind me later" is offered.
+        /// Whether "remind me later" was offered.
         deferral_offered: bool,
-        /// A phone number shown the not-a-mobile dialog, waiting for the
-        /// user to keep it or pick another method, with the channel chosen.
-        awaiting_phone: Option<(PhoneNumber, CodeChannel)>,
-        /// The code sent to verify a phone being set up.
-        code: Option<OobChallenge>,
     },
     /// The user must answer a second-factor challenge.
     Challenge {
-        /// The methods the user may answer with.
-        methods: MethodSet,
-        /// The code sent by SMS, call or email, if one was sent.
-        code: Option<OobChallenge>,
-        /// The push prompt sent, if one was sent.
+        /// The enrolled method the user answers with.
+        method: MethodId,
+        /// The push prompt sent for this login, if any.
         push: Option<PushRequest>,
     },
     /// The login completed at this instant; the ticket can no longer be used.

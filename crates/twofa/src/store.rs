@@ -130,7 +130,9 @@ pub trait CompanyStore: Send + Sync + std::fmt::Debug {
     fn load<'a>(
         &'a self,
         company: &'a CompanyId,
-    ) -> Pin<Box<dyn Future<Output = Result<Option<Versioned<CompanyRecord>>, StoreError>> + Send + 'a>>;
+    ) -> Pin<
+        Box<dyn Future<Output = Result<Option<Versioned<CompanyRecord>>, StoreError>> + Send + 'a>,
+    >;
 
     /// Saves a company if its version is still `expected` (`None`: insert).
     ///
@@ -156,7 +158,9 @@ pub trait ChallengeStore: Send + Sync + std::fmt::Debug {
     fn load<'a>(
         &'a self,
         ticket: &'a LoginTicket,
-    ) -> Pin<Box<dyn Future<Output = Result<Option<Versioned<PendingLogin>>, StoreError>> + Send + 'a>>;
+    ) -> Pin<
+        Box<dyn Future<Output = Result<Option<Versioned<PendingLogin>>, StoreError>> + Send + 'a>,
+    >;
 
     /// Saves a pending login if its version is still `expected` (`None`:
     /// insert).
@@ -194,7 +198,13 @@ pub trait TrustGrantStore: Send + Sync + std::fmt::Debug {
     fn load<'a>(
         &'a self,
         user: &'a UserId,
-    ) -> Pin<Box<dyn Future<Output = Result<Option<Versioned<TrustGrantRecord>>, StoreError>> + Send + 'a>>;
+    ) -> Pin<
+        Box<
+            dyn Future<Output = Result<Option<Versioned<TrustGrantRecord>>, StoreError>>
+                + Send
+                + 'a,
+        >,
+    >;
 
     /// Saves a user's grant if its version is still `expected` (`None`:
     /// insert).

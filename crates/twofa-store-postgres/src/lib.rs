@@ -1,0 +1,200 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod error;
+mod migrate;
+mod stores;
+
+use std::fmt;
+use std::num::NonZeroUsize;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+use twofa::{StoreError, Stores};
+
+pub use error::{ConnectError, MigrateError};
+pub use migrate::Migrated;
+pub use stores::{
+    PostgresAuditLog, PostgresChallengeStore, PostgresCompanyStore, PostgresTrustGrantStore,
+    PostgresUserStore,
+};
+
+/// The connection pool crate this store is built on, re-exported so that a
+/// caller building its own [`Pool`] (for TLS, sizing or timeouts) uses the
+/// same version. Its `tokio_postgres` re-export is the driver.
+pub use deadpool_postgres;
+
+/// How long [`PostgresStores::connect`] waits for a connection to open, for
+/// a free pooled connection, and for a returned connection to be checked.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const WAIT_TIMEOUT: Duration = Duration::from_secs(10);
+const RECYCLE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connections per pool when [`PostgresStores::connect`] is not told.
+const DEFAULT_MAX_CONNECTIONS: NonZeroUsize = NonZeroUsize::new(16).unwrap_or(NonZeroUsize::MIN);
+
+/// All five `twofa` stores on one PostgreSQL connection pool.
+///
+/// Cloning is cheap: clones share the pool. Several processes (servers
+/// behind a load balancer) each open their own `PostgresStores` on the same
+/// database and see one consistent state: every exactly-once rule of the
+/// facade is a conditional statement executed by the database.
+///
+/// # Security
+///
+/// TLS is the pool's business: [`PostgresStores::connect`] connects without
+/// TLS (for a server on the same host or a private network); build a
+/// [`Pool`] with a TLS connector and pass it to
+/// [`PostgresStores::from_pool`] otherwise. `Debug` shows pool counters,
+/// never the connection configuration.
+#[derive(Clone)]
+pub struct PostgresStores {
+    pool: Pool,
+}
+
+impl fmt::Debug for PostgresStores {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = self.pool.status();
+        f.debug_struct("PostgresStores")
+            .field("max_connections", &status.max_size)
+            .field("open_connections", &status.size)
+            .field("idle_connections", &status.available)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStores {
+    /// Stores on a pool the caller built: with its TLS connector, size and
+    /// timeouts. A pool without timeouts waits as long as the server takes.
+    #[must_use]
+    pub fn from_pool(pool: Pool) -> Self {
+        Self { pool }
+    }
+
+    /// Connects without TLS to `url` (`postgresql://user:password@host/db`
+    /// or `host=… user=…`) with a pool of up to 16 connections, and checks
+    /// that the server answers.
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectError::InvalidUrl`] when `url` does not parse,
+    /// [`ConnectError::Unavailable`] when no connection can be opened.
+    ///
+    /// # Security
+    ///
+    /// Without TLS, traffic (records with sealed secrets, hashed codes) is
+    /// readable on the network path. Use it for a local socket or a trusted
+    /// network; otherwise use [`PostgresStores::from_pool`] with a TLS pool.
+    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+        Self::connect_with_max_connections(url, DEFAULT_MAX_CONNECTIONS).await
+    }
+
+    /// [`PostgresStores::connect`] with a pool of up to `max_connections`.
+    ///
+    /// # Errors
+    ///
+    /// As [`PostgresStores::connect`].
+    pub async fn connect_with_max_connections(
+        url: &str,
+        max_connections: NonZeroUsize,
+    ) -> Result<Self, ConnectError> {
+        let config = tokio_postgres::Config::from_str(url).map_err(|_| ConnectError::InvalidUrl)?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                // A connection the server closed is noticed by the driver and
+                // dropped on return; checking each one with a query would
+                // add a round trip to every operation.
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(max_connections.get())
+            .runtime(Runtime::Tokio1)
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .wait_timeout(Some(WAIT_TIMEOUT))
+            .recycle_timeout(Some(RECYCLE_TIMEOUT))
+            .build()
+            .map_err(|_| ConnectError::PoolConfig)?;
+        drop(pool.get().await.map_err(|_| ConnectError::Unavailable)?);
+        Ok(Self { pool })
+    }
+
+    /// Creates or upgrades the schema to the newest version this release
+    /// knows. Idempotent, and safe when several servers call it at once:
+    /// they take turns on an advisory lock and the later ones find nothing
+    /// to do. Call it at start-up, before serving.
+    ///
+    /// # Errors
+    ///
+    /// [`MigrateError`]; the schema is then left as it was.
+    pub async fn migrate(&self) -> Result<Migrated, MigrateError> {
+        migrate::migrate(&self.pool).await
+    }
+
+    /// The pool, for the application's own health checks or metrics.
+    #[must_use]
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// The user store.
+    #[must_use]
+    pub fn users(&self) -> PostgresUserStore {
+        PostgresUserStore::new(self.pool.clone())
+    }
+
+    /// The company store.
+    #[must_use]
+    pub fn companies(&self) -> PostgresCompanyStore {
+        PostgresCompanyStore::new(self.pool.clone())
+    }
+
+    /// The store of logins in progress.
+    #[must_use]
+    pub fn challenges(&self) -> PostgresChallengeStore {
+        PostgresChallengeStore::new(self.pool.clone())
+    }
+
+    /// The trusted-network grant store.
+    #[must_use]
+    pub fn trust_grants(&self) -> PostgresTrustGrantStore {
+        PostgresTrustGrantStore::new(self.pool.clone())
+    }
+
+    /// The audit log.
+    #[must_use]
+    pub fn audit_log(&self) -> PostgresAuditLog {
+        PostgresAuditLog::new(self.pool.clone())
+    }
+
+    /// The five stores as the facade's builder takes them.
+    #[must_use]
+    pub fn stores(&self) -> Stores {
+        Stores::new(
+            Arc::new(self.users()),
+            Arc::new(self.companies()),
+            Arc::new(self.challenges()),
+            Arc::new(self.trust_grants()),
+            Arc::new(self.audit_log()),
+        )
+    }
+
+    /// Deletes the logins in progress whose ticket expired at or before
+    /// `now`, and returns how many. The facade refuses an expired ticket
+    /// anyway; this only keeps the table small. Run it now and then from
+    /// any one server.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] when the database fails; nothing is
+    /// deleted then.
+    pub async fn purge_expired_logins(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        stores::purge_expired(&self.pool, now).await
+    }
+}

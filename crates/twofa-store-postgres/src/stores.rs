@@ -1,0 +1,387 @@
+//! The five store traits on PostgreSQL tables.
+//!
+//! Every operation is one statement on one pooled connection, so it is
+//! atomic on its own: a load is one `SELECT`, an insert one
+//! `INSERT … ON CONFLICT DO NOTHING`, a save one
+//! `UPDATE … WHERE key = $1 AND version = $2`, a removal one
+//! `DELETE … WHERE key = $1 AND version = $2`. A statement that touches no
+//! row is the conflict. Nothing is read and then written back without the
+//! version condition in the same statement.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use deadpool_postgres::Pool;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio_postgres::Row;
+use tokio_postgres::types::{Json, ToSql};
+use twofa::enforcement::{CompanyId, UserId};
+use twofa::trusted_network::TrustGrantRecord;
+use twofa::{
+    AuditEntry, AuditLog, ChallengeStore, CompanyRecord, CompanyStore, LoginTicket, PendingLogin,
+    SaveError, StoreError, TrustGrantStore, UserRecord, UserStore, Version, Versioned,
+};
+
+use crate::error::{corrupt, unavailable};
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+type Params<'p> = [&'p (dyn ToSql + Sync)];
+
+/// Runs one statement that returns at most one row.
+async fn query_opt(pool: &Pool, sql: &str, params: &Params<'_>) -> Result<Option<Row>, StoreError> {
+    let client = pool.get().await.map_err(unavailable)?;
+    let statement = client.prepare_cached(sql).await.map_err(unavailable)?;
+    client
+        .query_opt(&statement, params)
+        .await
+        .map_err(unavailable)
+}
+
+/// Runs one statement and returns its rows.
+async fn query(pool: &Pool, sql: &str, params: &Params<'_>) -> Result<Vec<Row>, StoreError> {
+    let client = pool.get().await.map_err(unavailable)?;
+    let statement = client.prepare_cached(sql).await.map_err(unavailable)?;
+    client.query(&statement, params).await.map_err(unavailable)
+}
+
+/// Runs one statement and returns how many rows it touched.
+async fn execute(pool: &Pool, sql: &str, params: &Params<'_>) -> Result<u64, StoreError> {
+    let client = pool.get().await.map_err(unavailable)?;
+    let statement = client.prepare_cached(sql).await.map_err(unavailable)?;
+    client.execute(&statement, params).await.map_err(unavailable)
+}
+
+fn version_from_column(row: &Row) -> Result<Version, StoreError> {
+    let version: i64 = row.try_get("version").map_err(corrupt)?;
+    u64::try_from(version).map(Version::new).map_err(corrupt)
+}
+
+/// The version a save expects, as the database stores it. A version that
+/// does not fit a `bigint` is in no row, so the save is a conflict.
+fn version_to_column(version: Version) -> Result<i64, SaveError> {
+    i64::try_from(version.get()).map_err(|_| SaveError::Conflict)
+}
+
+fn decode<T: DeserializeOwned>(row: &Row) -> Result<Versioned<T>, StoreError> {
+    let Json(record) = row.try_get::<_, Json<T>>("record").map_err(corrupt)?;
+    Ok(Versioned {
+        record,
+        version: version_from_column(row)?,
+    })
+}
+
+async fn load<T: DeserializeOwned>(
+    pool: &Pool,
+    sql: &str,
+    key: &str,
+) -> Result<Option<Versioned<T>>, StoreError> {
+    query_opt(pool, sql, &[&key])
+        .await?
+        .map(|row| decode(&row))
+        .transpose()
+}
+
+/// Runs a conditional insert or update that returns the new version, or
+/// no row when its condition did not hold.
+async fn write(pool: &Pool, sql: &str, params: &Params<'_>) -> Result<Version, SaveError> {
+    match query_opt(pool, sql, params).await? {
+        Some(row) => Ok(version_from_column(&row)?),
+        None => Err(SaveError::Conflict),
+    }
+}
+
+fn record<T: Serialize>(record: &T) -> Json<&T> {
+    Json(record)
+}
+
+/// Debug output shared by the store handles: the pool's counters, never its
+/// configuration (which may hold a password).
+fn debug_pool(f: &mut fmt::Formatter<'_>, name: &str, pool: &Pool) -> fmt::Result {
+    let status = pool.status();
+    f.debug_struct(name)
+        .field("max_connections", &status.max_size)
+        .field("open_connections", &status.size)
+        .field("idle_connections", &status.available)
+        .finish_non_exhaustive()
+}
+
+macro_rules! store_handle {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name {
+            pool: Pool,
+        }
+
+        impl $name {
+            pub(crate) fn new(pool: Pool) -> Self {
+                Self { pool }
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                debug_pool(f, stringify!($name), &self.pool)
+            }
+        }
+    };
+}
+
+store_handle! {
+    /// [`UserStore`] on the `twofa_users` table: the record as JSONB, its
+    /// version, the user id as key and the company id for listing.
+    PostgresUserStore
+}
+
+store_handle! {
+    /// [`CompanyStore`] on the `twofa_companies` table. Its `enforced`
+    /// column is derived from the record on every write, and a trigger
+    /// refuses any update that turns it from true to false.
+    PostgresCompanyStore
+}
+
+store_handle! {
+    /// [`ChallengeStore`] on the `twofa_challenges` table, keyed by ticket,
+    /// with the user id and expiry for maintenance.
+    PostgresChallengeStore
+}
+
+store_handle! {
+    /// [`TrustGrantStore`] on the `twofa_trust_grants` table.
+    PostgresTrustGrantStore
+}
+
+store_handle! {
+    /// [`AuditLog`] on the append-only `twofa_audit_log` table, in the order
+    /// of an identity column.
+    PostgresAuditLog
+}
+
+const USER_LOAD: &str = "SELECT version, record FROM twofa_users WHERE user_id = $1";
+const USER_INSERT: &str = "INSERT INTO twofa_users (user_id, company_id, version, record) \
+     VALUES ($1, $2, 1, $3) ON CONFLICT (user_id) DO NOTHING RETURNING version";
+const USER_UPDATE: &str = "UPDATE twofa_users SET company_id = $3, record = $4, version = version + 1 \
+     WHERE user_id = $1 AND version = $2 RETURNING version";
+const USER_LIST: &str = "SELECT version, record FROM twofa_users WHERE company_id = $1 \
+     ORDER BY user_id";
+
+impl UserStore for PostgresUserStore {
+    fn load<'a>(
+        &'a self,
+        user: &'a UserId,
+    ) -> BoxFuture<'a, Result<Option<Versioned<UserRecord>>, StoreError>> {
+        Box::pin(load(&self.pool, USER_LOAD, user.as_str()))
+    }
+
+    fn save<'a>(
+        &'a self,
+        user: &'a UserId,
+        record: UserRecord,
+        expected: Option<Version>,
+    ) -> BoxFuture<'a, Result<Version, SaveError>> {
+        Box::pin(async move {
+            let key = user.as_str();
+            let company = record.company().as_str();
+            let json = self::record(&record);
+            match expected {
+                None => write(&self.pool, USER_INSERT, &[&key, &company, &json]).await,
+                Some(version) => {
+                    let version = version_to_column(version)?;
+                    write(&self.pool, USER_UPDATE, &[&key, &version, &company, &json]).await
+                }
+            }
+        })
+    }
+
+    fn list_company<'a>(
+        &'a self,
+        company: &'a CompanyId,
+    ) -> BoxFuture<'a, Result<Vec<Versioned<UserRecord>>, StoreError>> {
+        Box::pin(async move {
+            query(&self.pool, USER_LIST, &[&company.as_str()])
+                .await?
+                .iter()
+                .map(decode)
+                .collect()
+        })
+    }
+}
+
+const COMPANY_LOAD: &str = "SELECT version, record FROM twofa_companies WHERE company_id = $1";
+const COMPANY_INSERT: &str = "INSERT INTO twofa_companies (company_id, version, enforced, record) \
+     VALUES ($1, 1, $2, $3) ON CONFLICT (company_id) DO NOTHING RETURNING version";
+const COMPANY_UPDATE: &str = "UPDATE twofa_companies SET enforced = $3, record = $4, \
+     version = version + 1 WHERE company_id = $1 AND version = $2 RETURNING version";
+
+impl CompanyStore for PostgresCompanyStore {
+    fn load<'a>(
+        &'a self,
+        company: &'a CompanyId,
+    ) -> BoxFuture<'a, Result<Option<Versioned<CompanyRecord>>, StoreError>> {
+        Box::pin(load(&self.pool, COMPANY_LOAD, company.as_str()))
+    }
+
+    fn save<'a>(
+        &'a self,
+        company: &'a CompanyId,
+        record: CompanyRecord,
+        expected: Option<Version>,
+    ) -> BoxFuture<'a, Result<Version, SaveError>> {
+        Box::pin(async move {
+            let key = company.as_str();
+            let enforced = record.settings().is_enforced();
+            let json = self::record(&record);
+            match expected {
+                None => write(&self.pool, COMPANY_INSERT, &[&key, &enforced, &json]).await,
+                Some(version) => {
+                    let version = version_to_column(version)?;
+                    // A record that would turn enforcement off is refused by
+                    // the database's trigger: the save fails as a refusal
+                    // (`Unavailable`), not as a conflict, and changes nothing.
+                    write(&self.pool, COMPANY_UPDATE, &[&key, &version, &enforced, &json]).await
+                }
+            }
+        })
+    }
+}
+
+const CHALLENGE_LOAD: &str = "SELECT version, record FROM twofa_challenges WHERE ticket = $1";
+const CHALLENGE_INSERT: &str = "INSERT INTO twofa_challenges \
+     (ticket, user_id, expires_at, version, record) VALUES ($1, $2, $3, 1, $4) \
+     ON CONFLICT (ticket) DO NOTHING RETURNING version";
+const CHALLENGE_UPDATE: &str = "UPDATE twofa_challenges SET user_id = $3, expires_at = $4, \
+     record = $5, version = version + 1 WHERE ticket = $1 AND version = $2 RETURNING version";
+const CHALLENGE_REMOVE: &str = "DELETE FROM twofa_challenges WHERE ticket = $1 AND version = $2";
+
+impl ChallengeStore for PostgresChallengeStore {
+    fn load<'a>(
+        &'a self,
+        ticket: &'a LoginTicket,
+    ) -> BoxFuture<'a, Result<Option<Versioned<PendingLogin>>, StoreError>> {
+        Box::pin(async move { load(&self.pool, CHALLENGE_LOAD, &ticket.to_string()).await })
+    }
+
+    fn save<'a>(
+        &'a self,
+        ticket: &'a LoginTicket,
+        record: PendingLogin,
+        expected: Option<Version>,
+    ) -> BoxFuture<'a, Result<Version, SaveError>> {
+        Box::pin(async move {
+            let key = ticket.to_string();
+            let user = record.user().as_str();
+            let expires_at = record.expires_at();
+            let json = self::record(&record);
+            match expected {
+                None => {
+                    write(&self.pool, CHALLENGE_INSERT, &[&key, &user, &expires_at, &json]).await
+                }
+                Some(version) => {
+                    let version = version_to_column(version)?;
+                    let params: &Params<'_> = &[&key, &version, &user, &expires_at, &json];
+                    write(&self.pool, CHALLENGE_UPDATE, params).await
+                }
+            }
+        })
+    }
+
+    fn remove<'a>(
+        &'a self,
+        ticket: &'a LoginTicket,
+        expected: Version,
+    ) -> BoxFuture<'a, Result<(), SaveError>> {
+        Box::pin(async move {
+            let key = ticket.to_string();
+            let version = version_to_column(expected)?;
+            match execute(&self.pool, CHALLENGE_REMOVE, &[&key, &version]).await? {
+                0 => Err(SaveError::Conflict),
+                _ => Ok(()),
+            }
+        })
+    }
+}
+
+const GRANT_LOAD: &str = "SELECT version, record FROM twofa_trust_grants WHERE user_id = $1";
+const GRANT_INSERT: &str = "INSERT INTO twofa_trust_grants (user_id, version, record) \
+     VALUES ($1, 1, $2) ON CONFLICT (user_id) DO NOTHING RETURNING version";
+const GRANT_UPDATE: &str = "UPDATE twofa_trust_grants SET record = $3, version = version + 1 \
+     WHERE user_id = $1 AND version = $2 RETURNING version";
+
+impl TrustGrantStore for PostgresTrustGrantStore {
+    fn load<'a>(
+        &'a self,
+        user: &'a UserId,
+    ) -> BoxFuture<'a, Result<Option<Versioned<TrustGrantRecord>>, StoreError>> {
+        Box::pin(load(&self.pool, GRANT_LOAD, user.as_str()))
+    }
+
+    fn save<'a>(
+        &'a self,
+        user: &'a UserId,
+        record: TrustGrantRecord,
+        expected: Option<Version>,
+    ) -> BoxFuture<'a, Result<Version, SaveError>> {
+        Box::pin(async move {
+            let key = user.as_str();
+            let json = self::record(&record);
+            match expected {
+                None => write(&self.pool, GRANT_INSERT, &[&key, &json]).await,
+                Some(version) => {
+                    let version = version_to_column(version)?;
+                    write(&self.pool, GRANT_UPDATE, &[&key, &version, &json]).await
+                }
+            }
+        })
+    }
+}
+
+const AUDIT_APPEND: &str = "INSERT INTO twofa_audit_log (at, company_id, user_id, entry) \
+     VALUES ($1, $2, $3, $4)";
+const AUDIT_READ: &str = "SELECT entry FROM twofa_audit_log ORDER BY seq OFFSET $1 LIMIT $2";
+
+impl AuditLog for PostgresAuditLog {
+    fn append<'a>(&'a self, entry: AuditEntry) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let at = entry.at();
+            let company = entry.company().map(CompanyId::as_str);
+            let user = entry.user().map(UserId::as_str);
+            let json = record(&entry);
+            execute(&self.pool, AUDIT_APPEND, &[&at, &company, &user, &json])
+                .await
+                .map(drop)
+        })
+    }
+
+    fn read<'a>(
+        &'a self,
+        skip: usize,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<AuditEntry>, StoreError>> {
+        Box::pin(async move {
+            // Past i64::MAX rows there is nothing to skip to or read.
+            let skip = i64::try_from(skip).unwrap_or(i64::MAX);
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            query(&self.pool, AUDIT_READ, &[&skip, &limit])
+                .await?
+                .iter()
+                .map(|row| {
+                    row.try_get::<_, Json<AuditEntry>>("entry")
+                        .map(|Json(entry)| entry)
+                        .map_err(corrupt)
+                })
+                .collect()
+        })
+    }
+}
+
+const PURGE_EXPIRED: &str = "DELETE FROM twofa_challenges WHERE expires_at <= $1";
+
+pub(crate) async fn purge_expired(
+    pool: &Pool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, StoreError> {
+    execute(pool, PURGE_EXPIRED, &[&now]).await
+}

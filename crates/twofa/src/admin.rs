@@ -1,0 +1,362 @@
+//! The company administrator's operations.
+
+use chrono::{DateTime, Utc};
+use twofa_enforcement::{
+    Actor, CompanyId, CompanyRole, EmployeeRecord, EnforceError, EnrollmentReport, PhoneHint,
+    ReportError, UserId,
+};
+use twofa_enrollment::{EnrollmentState, Event, Factor, Transition};
+use twofa_trusted_network::{
+    ActorId, AllowlistError, Cidr, EntryError, NetworkEntry, RevocationReason,
+};
+
+use crate::audit::{AuditEvent, RejectionDetail};
+use crate::records::CompanyRecord;
+use crate::service::{Change, Failure, Twofa, enrollment_failure, user_status};
+use crate::store::{SaveError, StoreError};
+
+/// Why an administrator's request was refused. Nothing changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdminError {
+    /// The actor is not an administrator of the company.
+    #[error("only a company administrator may do this")]
+    NotCompanyAdmin,
+    /// The user or the company does not exist, or belongs to another
+    /// company than the actor's.
+    #[error("no such user or company")]
+    NotFound,
+    /// The network is already listed.
+    #[error("the network is already a trusted network")]
+    DuplicateNetwork,
+    /// The allowlist is full.
+    #[error("the allowlist is full")]
+    AllowlistFull,
+    /// The network is not listed.
+    #[error("the network is not a trusted network")]
+    NetworkNotListed,
+    /// The label is too long or holds control characters, or the
+    /// administrator's id is not usable as an actor id.
+    #[error("invalid label or actor id")]
+    InvalidEntry,
+    /// The user's enrollment could not be changed.
+    #[error("the enrollment refused the change")]
+    EnrollmentRefused,
+    /// The report could not be built (a user listed twice).
+    #[error("the report could not be built")]
+    Report,
+    /// A store, the sealer or the random source failed, or concurrent
+    /// updates kept conflicting.
+    #[error("service unavailable")]
+    Unavailable,
+}
+
+impl From<Failure> for AdminError {
+    fn from(failure: Failure) -> Self {
+        match failure.detail {
+            RejectionDetail::UnknownUser | RejectionDetail::UnknownCompany => Self::NotFound,
+            RejectionDetail::StoreFailed
+            | RejectionDetail::StoreContention
+            | RejectionDetail::SealingFailed
+            | RejectionDetail::RandomUnavailable => Self::Unavailable,
+            _ => Self::EnrollmentRefused,
+        }
+    }
+}
+
+impl From<StoreError> for AdminError {
+    fn from(_: StoreError) -> Self {
+        Self::Unavailable
+    }
+}
+
+fn require_admin(actor: &Actor, company: &CompanyId) -> Result<(), AdminError> {
+    if actor.company() != company {
+        return Err(AdminError::NotFound);
+    }
+    if actor.role() != CompanyRole::Admin {
+        return Err(AdminError::NotCompanyAdmin);
+    }
+    Ok(())
+}
+
+impl Twofa {
+    /// Loads the actor's company, applies `change` and saves it with
+    /// compare-and-swap, re-evaluating on conflict.
+    async fn update_company(
+        &self,
+        actor: &Actor,
+        mut change: impl FnMut(
+            &CompanyRecord,
+            DateTime<Utc>,
+        ) -> Result<Option<CompanyRecord>, AdminError>
+        + Send,
+        now: DateTime<Utc>,
+    ) -> Result<(), AdminError> {
+        require_admin(actor, actor.company())?;
+        for _ in 0..self.max_store_attempts {
+            let loaded = self.load_company(actor.company()).await?;
+            let Some(next) = change(&loaded.record, now)? else {
+                return Ok(());
+            };
+            match self
+                .stores
+                .companies
+                .save(actor.company(), next, Some(loaded.version))
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(SaveError::Conflict) => {}
+                Err(SaveError::Store(_)) => return Err(AdminError::Unavailable),
+            }
+        }
+        Err(AdminError::Unavailable)
+    }
+
+    /// Requires 2FA of every user of the actor's company. Irreversible:
+    /// there is no operation that turns it off. Enforcing again changes
+    /// nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`AdminError::NotCompanyAdmin`] unless the actor administers the
+    /// company; [`AdminError::Unavailable`] on store failure.
+    pub async fn enforce_two_factor(&self, actor: &Actor) -> Result<(), AdminError> {
+        let now = self.clock.now();
+        let mut enabled = false;
+        self.update_company(
+            actor,
+            |company, now| {
+                let outcome =
+                    company
+                        .settings()
+                        .enforce(actor, now)
+                        .map_err(|error| match error {
+                            EnforceError::NotCompanyAdmin { .. } => AdminError::NotCompanyAdmin,
+                            _ => AdminError::NotFound,
+                        })?;
+                enabled = outcome.event().is_some();
+                Ok(enabled.then(|| company.clone().with_settings(outcome.settings().clone())))
+            },
+            now,
+        )
+        .await?;
+        if enabled {
+            self.audit_best_effort(
+                now,
+                actor.company(),
+                actor.user(),
+                AuditEvent::EnforcementEnabled {
+                    by: actor.user().clone(),
+                },
+            )
+            .await;
+        }
+        Ok(())
+    }
+
+    /// Adds a trusted network to the actor's company.
+    ///
+    /// # Errors
+    ///
+    /// [`AdminError::NotCompanyAdmin`], [`AdminError::DuplicateNetwork`],
+    /// [`AdminError::AllowlistFull`], [`AdminError::InvalidEntry`],
+    /// [`AdminError::Unavailable`].
+    pub async fn add_trusted_network(
+        &self,
+        actor: &Actor,
+        network: Cidr,
+        label: &str,
+    ) -> Result<(), AdminError> {
+        let now = self.clock.now();
+        let by = ActorId::new(actor.user().as_str()).map_err(|_| AdminError::InvalidEntry)?;
+        self.update_company(
+            actor,
+            |company, now| {
+                let entry = NetworkEntry::new(network, label, by.clone(), now).map_err(
+                    |error: EntryError| {
+                        let _ = error;
+                        AdminError::InvalidEntry
+                    },
+                )?;
+                let mut allowlist = company.allowlist().clone();
+                allowlist.insert(entry).map_err(|error| match error {
+                    AllowlistError::Duplicate { .. } => AdminError::DuplicateNetwork,
+                    _ => AdminError::AllowlistFull,
+                })?;
+                Ok(Some(company.clone().with_allowlist(allowlist)))
+            },
+            now,
+        )
+        .await?;
+        self.audit_best_effort(
+            now,
+            actor.company(),
+            actor.user(),
+            AuditEvent::NetworkAdded {
+                network,
+                by: actor.user().clone(),
+            },
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Removes a trusted network. Grants earned on it stop working at once
+    /// (the decision checks that the entry a grant was earned on is still
+    /// listed, added at the same instant), also if the network is added
+    /// again later.
+    ///
+    /// # Errors
+    ///
+    /// [`AdminError::NotCompanyAdmin`], [`AdminError::NetworkNotListed`],
+    /// [`AdminError::Unavailable`].
+    pub async fn remove_trusted_network(
+        &self,
+        actor: &Actor,
+        network: Cidr,
+    ) -> Result<(), AdminError> {
+        let now = self.clock.now();
+        self.update_company(
+            actor,
+            |company, _| {
+                let mut allowlist = company.allowlist().clone();
+                allowlist
+                    .remove(network)
+                    .ok_or(AdminError::NetworkNotListed)?;
+                Ok(Some(company.clone().with_allowlist(allowlist)))
+            },
+            now,
+        )
+        .await?;
+        self.audit_best_effort(
+            now,
+            actor.company(),
+            actor.user(),
+            AuditEvent::NetworkRemoved {
+                network,
+                by: actor.user().clone(),
+            },
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Ends a user's trusted-network grant: the next login is prompted.
+    /// Returns whether there was an active grant.
+    ///
+    /// # Errors
+    ///
+    /// [`AdminError::NotCompanyAdmin`], [`AdminError::NotFound`] for a user
+    /// of another company, [`AdminError::Unavailable`].
+    pub async fn revoke_trust_grant(
+        &self,
+        actor: &Actor,
+        user: &UserId,
+    ) -> Result<bool, AdminError> {
+        let now = self.clock.now();
+        let record = self.load_user(user).await?.record;
+        require_admin(actor, record.company())?;
+        let by = ActorId::new(actor.user().as_str()).map_err(|_| AdminError::InvalidEntry)?;
+        let revoked = self
+            .revoke_grant(user, RevocationReason::AdminRevoked { by }, now)
+            .await?;
+        if revoked {
+            self.audit_best_effort(
+                now,
+                actor.company(),
+                user,
+                AuditEvent::TrustGrantRevoked {
+                    by: actor.user().clone(),
+                },
+            )
+            .await;
+        }
+        Ok(revoked)
+    }
+
+    /// Clears a user's second factor (a lost phone): the user sets up a
+    /// method again at the next login. Lifts a suspension and ends the
+    /// user's trusted-network grant.
+    ///
+    /// # Errors
+    ///
+    /// [`AdminError::NotCompanyAdmin`], [`AdminError::NotFound`],
+    /// [`AdminError::Unavailable`].
+    pub async fn reset_factor(&self, actor: &Actor, user: &UserId) -> Result<(), AdminError> {
+        let now = self.clock.now();
+        let record = self.load_user(user).await?.record;
+        require_admin(actor, record.company())?;
+        let company = self.load_company(record.company()).await?.record;
+        self.update_user(user, &company, now, |e, ctx, rng| {
+            match e.apply(Event::AdminReset, ctx, now, rng) {
+                Ok(Transition::Save(outcome)) => Change::Save(outcome, ()),
+                Ok(Transition::Send(_)) => Change::Refuse(
+                    None,
+                    Failure::start_over(RejectionDetail::InconsistentRecord),
+                ),
+                Err(error) => Change::Refuse(None, enrollment_failure(error)),
+            }
+        })
+        .await?;
+        self.revoke_grant(user, RevocationReason::SecondFactorMethodsChanged, now)
+            .await?;
+        self.audit_best_effort(
+            now,
+            actor.company(),
+            user,
+            AuditEvent::FactorReset {
+                by: actor.user().clone(),
+            },
+        )
+        .await;
+        Ok(())
+    }
+
+    /// The enrollment status of every user of the actor's company.
+    ///
+    /// # Errors
+    ///
+    /// [`AdminError::NotCompanyAdmin`], [`AdminError::Unavailable`] (a
+    /// store failed or a record could not be opened).
+    pub async fn enrollment_report(&self, actor: &Actor) -> Result<EnrollmentReport, AdminError> {
+        let now = self.clock.now();
+        require_admin(actor, actor.company())?;
+        let company = self.load_company(actor.company()).await?.record;
+        let users = self.stores.users.list_company(actor.company()).await?;
+        let mut employees = Vec::with_capacity(users.len());
+        for stored in users {
+            let record = stored.record;
+            let enrollment = self.open(&record).map_err(AdminError::from)?;
+            let summary = enrollment.summary(now);
+            let email = record
+                .email()
+                .map(|email| email.expose_address().to_owned())
+                .unwrap_or_default();
+            let mut employee = EmployeeRecord::new(
+                record.user().clone(),
+                record.display_name(),
+                email,
+                record.kind(),
+                user_status(&enrollment, now),
+            );
+            if let Some(at) = summary.last_second_factor_at {
+                employee = employee.with_last_second_factor(at);
+            }
+            if let EnrollmentState::Enrolled(enrolled) = enrollment.state() {
+                let phone = enrolled.methods().iter().find_map(|m| match m.factor() {
+                    Factor::Phone(phone) => Some(phone.number().expose_e164().to_owned()),
+                    _ => None,
+                });
+                if let Some(hint) = phone.and_then(|n| PhoneHint::from_number(&n).ok()) {
+                    employee = employee.with_phone_hint(hint);
+                }
+            }
+            employees.push(employee);
+        }
+        EnrollmentReport::build(company.settings(), employees, now).map_err(|error: ReportError| {
+            let _ = error;
+            AdminError::Report
+        })
+    }
+}

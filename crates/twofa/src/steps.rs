@@ -1,0 +1,213 @@
+//! What the login flow shows the user and what it accepts from them.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use twofa_delivery::{CodeChannel, ResendOption};
+use twofa_enforcement::MethodSet;
+use twofa_enrollment::{
+    MethodKind, NotMobileAnswer, NotMobileDialog, PhoneChannel, ProvisioningUri, RecoveryCodeSheet,
+};
+
+use crate::audit::AllowedBy;
+use crate::records::LoginTicket;
+
+/// Where a login request came from: the socket peer and the forwarding
+/// headers, as the HTTP layer received them.
+///
+/// The service resolves the client address with its configured trusted
+/// proxies; headers from anyone else are ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientContext {
+    pub(crate) peer: IpAddr,
+    pub(crate) x_forwarded_for: Option<String>,
+    pub(crate) forwarded: Option<String>,
+}
+
+impl ClientContext {
+    /// A request from `peer` with no forwarding headers.
+    #[must_use]
+    pub fn new(peer: IpAddr) -> Self {
+        Self {
+            peer,
+            x_forwarded_for: None,
+            forwarded: None,
+        }
+    }
+
+    /// The `X-Forwarded-For` header line.
+    #[must_use]
+    pub fn with_x_forwarded_for(mut self, line: impl Into<String>) -> Self {
+        self.x_forwarded_for = Some(line.into());
+        self
+    }
+
+    /// The `Forwarded` header line (RFC 7239).
+    #[must_use]
+    pub fn with_forwarded(mut self, line: impl Into<String>) -> Self {
+        self.forwarded = Some(line.into());
+        self
+    }
+}
+
+/// What the login must do next.
+#[derive(Debug)]
+#[must_use = "the login must follow the step"]
+#[non_exhaustive]
+pub enum LoginStep {
+    /// The login is complete: let the user in.
+    Allowed(Allowed),
+    /// Show the set-up screen ("choose an authentication method").
+    SetUp(SetUpScreen),
+    /// Show the verification screen ("enter your code").
+    Challenge(ChallengeScreen),
+}
+
+/// The login is complete.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Allowed {
+    /// Why the user may in.
+    pub by: AllowedBy,
+    /// Recovery codes to show once, after the first method was activated.
+    pub recovery_codes: Option<RecoveryCodeSheet>,
+}
+
+/// The set-up screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SetUpScreen {
+    /// Keep it in the session; every answer names it.
+    pub ticket: LoginTicket,
+    /// The methods to offer.
+    pub methods: MethodSet,
+    /// When "remind me in 48 hours" is offered: the instant the deferral
+    /// would end. `None`: the option is not shown.
+    pub remind_me_until: Option<DateTime<Utc>>,
+    /// A set-up the user began earlier and may finish.
+    pub pending: Option<MethodKind>,
+}
+
+/// The verification screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChallengeScreen {
+    /// Keep it in the session; every answer names it.
+    pub ticket: LoginTicket,
+    /// The method the code comes from.
+    pub method: MethodKind,
+    /// Where a code was just sent (masked), for phone methods.
+    pub sent_to: Option<String>,
+    /// The re-send buttons to show.
+    pub resend: Vec<ResendOption>,
+}
+
+/// The user's choice on the set-up screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MethodChoice {
+    /// An authenticator app (scan a QR code).
+    AuthenticatorApp,
+    /// A push/token app (scan a QR code).
+    PushApp,
+    /// Codes by SMS or phone call.
+    Phone(PhoneChoice),
+}
+
+/// A phone number typed on the set-up screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneChoice {
+    pub(crate) number: String,
+    pub(crate) channel: PhoneChannel,
+    pub(crate) answer: NotMobileAnswer,
+}
+
+impl PhoneChoice {
+    /// The number as typed (national numbers are read in the service's
+    /// default region) and the channel chosen.
+    #[must_use]
+    pub fn new(number: impl Into<String>, channel: PhoneChannel) -> Self {
+        Self {
+            number: number.into(),
+            channel,
+            answer: NotMobileAnswer::NotAsked,
+        }
+    }
+
+    /// The user's answer to the not-a-mobile dialog shown for this number.
+    #[must_use]
+    pub fn with_answer(mut self, answer: NotMobileAnswer) -> Self {
+        self.answer = answer;
+        self
+    }
+}
+
+/// A code went out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CodeSent {
+    /// By which channel.
+    pub channel: CodeChannel,
+    /// To where, masked (`+44 ••• ••• 3456`).
+    pub to: String,
+}
+
+/// The screen after a set-up choice.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SetUpProgress {
+    /// Show the key URI as a QR code; then ask for the first code.
+    ScanQrCode(ProvisioningUri),
+    /// A code was sent; ask for it.
+    CodeSent(CodeSent),
+    /// The number is likely not a mobile (or cannot be told): show the
+    /// dialog recommending the app; the user may continue with a call.
+    NotMobile(NotMobileDialog),
+}
+
+/// The result of a re-send request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Resent {
+    /// Nothing was sent: the app shows a new code by itself.
+    ReadYourDevice,
+    /// A fresh code went out.
+    CodeSent(CodeSent),
+}
+
+/// What the end user may do after a refusal. Deliberately coarse: the
+/// audit trail has the detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RetryAdvice {
+    /// "That code is not right." Try again (or re-send).
+    IncorrectCode,
+    /// "Request a new code." The current one can no longer be used.
+    NewCodeNeeded,
+    /// "Too many attempts; try again later."
+    TryLater,
+    /// "Check what you typed" (a phone number that is not valid).
+    CheckInput,
+    /// "Please log in again." The login cannot continue.
+    StartOver,
+}
+
+/// The one refusal the end user sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("two-factor step not accepted")]
+#[must_use]
+pub struct Rejected {
+    advice: RetryAdvice,
+}
+
+impl Rejected {
+    pub(crate) fn new(advice: RetryAdvice) -> Self {
+        Self { advice }
+    }
+
+    /// What to tell the user.
+    #[must_use]
+    pub fn advice(&self) -> RetryAdvice {
+        self.advice
+    }
+}

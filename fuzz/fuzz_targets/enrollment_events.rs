@@ -1,0 +1,318 @@
+//! Arbitrary sequences of enrollment events, logins and clock jumps:
+//! no panic, and the state machine's invariants hold after every step —
+//! never enrolled without a correct code, no deferral under enforcement or
+//! beyond the cap, a re-send never lowers the failure count, a burned TOTP
+//! step never verifies again, a wrong code never verifies, and nothing
+//! printable holds the full phone number.
+
+#![no_main]
+
+use arbitrary::Arbitrary;
+use chrono::{DateTime, TimeDelta, Utc};
+use libfuzzer_sys::fuzz_target;
+use rand_core::{TryCryptoRng, TryRng};
+use twofa_delivery::{
+    Issuer, LineType, MessageTemplates, NotMobileKind, PhoneNumber, ResendOption, ServerKey,
+    TransactionId, UnknownReason, UserId,
+};
+use twofa_enrollment::{
+    Context, DeferralCap, DisplayName, Effect, Enforcement, Enrollment, EnrollmentPolicy,
+    EnrollmentState, Event, LoginAttempt, MethodId, NotMobileAnswer, PendingKind, PhoneChannel,
+    PhoneSetup, SetupChoice, StateKind, SubmittedCode, Transition,
+};
+use twofa_otp::{Algorithm, Secret, Totp};
+
+/// A deterministic generator driven by the input (SplitMix64), so every
+/// run of an input is reproducible.
+struct FuzzRng(u64);
+
+impl TryRng for FuzzRng {
+    type Error = core::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok((self.try_next_u64()? >> 32) as u32)
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Ok(z ^ (z >> 31))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for chunk in dst.chunks_mut(8) {
+            let bytes = self.try_next_u64()?.to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+impl TryCryptoRng for FuzzRng {}
+
+#[derive(Debug, Arbitrary)]
+enum Op {
+    StartApp,
+    StartPush,
+    StartPhone { line: u8, voice: bool, answered: bool },
+    SubmitRight,
+    SubmitArbitrary(String),
+    Resend(u8),
+    Defer,
+    Cancel,
+    Advance(u32),
+    AdvanceBack(u16),
+    ChangeNumber { answered: bool },
+    Remove(u8),
+    SetPrimary(u8),
+    Regenerate,
+    RecoverRight,
+    RecoverArbitrary(String),
+    Reset,
+    LoginRight,
+    LoginArbitrary(String),
+    LoginReplay,
+    SendLoginCode(u8),
+    LoginOob,
+    Enforce,
+}
+
+#[derive(Debug, Arbitrary)]
+struct Input {
+    seed: u64,
+    unlimited: bool,
+    ops: Vec<Op>,
+}
+
+const NUMBER: &str = "+447400123456";
+const DIGITS: &str = "7400123456";
+
+fn totp_code(secret: &Secret, at: DateTime<Utc>) -> Option<String> {
+    let seconds = u64::try_from(at.timestamp()).ok()?;
+    let code = Totp::new(secret, Algorithm::Sha1).generate(seconds).ok()?;
+    Some(code.expose_secret().as_str().to_owned())
+}
+
+fn pending_of(record: &Enrollment) -> Option<&twofa_enrollment::PendingSetup> {
+    match record.state() {
+        EnrollmentState::Pending(p) => Some(p),
+        EnrollmentState::Enrolled(e) => e.pending_change(),
+        _ => None,
+    }
+}
+
+struct Model {
+    record: Enrollment,
+    enforcement: Enforcement,
+    now: DateTime<Utc>,
+    last_code: Option<String>,
+    recovery: Vec<String>,
+    burned: Option<(MethodId, String, DateTime<Utc>)>,
+    cap: Option<u32>,
+}
+
+fuzz_target!(|input: Input| {
+    let issuer = Issuer::new("Fuzz Portal").unwrap();
+    let templates = MessageTemplates::new(issuer.clone());
+    let key = ServerKey::from_bytes(&[7; 32]).unwrap();
+    let (policy, cap) = if input.unlimited {
+        (
+            EnrollmentPolicy::default().with_deferral_cap(DeferralCap::Unlimited),
+            None,
+        )
+    } else {
+        (EnrollmentPolicy::default(), Some(3))
+    };
+    let number = PhoneNumber::from_e164(NUMBER).unwrap();
+    let other = PhoneNumber::from_e164("+447400654321").unwrap();
+    let tx = TransactionId::new("login").unwrap();
+    let mut rng = FuzzRng(input.seed);
+    let mut model = Model {
+        record: Enrollment::new(UserId::new("fuzz").unwrap(), DisplayName::new("Fuzz").unwrap())
+            .with_email(twofa_delivery::EmailAddress::parse("fuzz@example.com").unwrap()),
+        enforcement: Enforcement::Optional,
+        now: DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
+        last_code: None,
+        recovery: Vec::new(),
+        burned: None,
+        cap,
+    };
+    for op in input.ops.iter().take(64) {
+        let ctx = Context::new(model.enforcement, &policy, &key, &templates, &issuer);
+        let before = model.record.clone();
+        let was_enrolled = before.state().kind() == StateKind::Enrolled;
+        let mut right = false;
+        let phone = |line: u8, voice: bool, answered: bool, number: &PhoneNumber| {
+            let line_type = match line % 3 {
+                0 => LineType::Mobile,
+                1 => LineType::NotMobile(NotMobileKind::FixedLine),
+                _ => LineType::Unknown(UnknownReason::NumberingPlanCannotTell),
+            };
+            let channel = if voice { PhoneChannel::Voice } else { PhoneChannel::Sms };
+            let setup = PhoneSetup::new(number.clone(), line_type, channel);
+            if answered {
+                setup.with_answer(NotMobileAnswer::ContinueWithVoice)
+            } else {
+                setup
+            }
+        };
+        let event = match op {
+            Op::Advance(s) => {
+                model.now += TimeDelta::seconds(i64::from(*s % 400_000));
+                continue;
+            }
+            Op::AdvanceBack(s) => {
+                // Clocks of several servers disagree a little.
+                model.now -= TimeDelta::seconds(i64::from(*s % 120));
+                continue;
+            }
+            Op::Enforce => {
+                model.enforcement = Enforcement::Required;
+                continue;
+            }
+            Op::StartApp => Event::StartSetup(SetupChoice::App),
+            Op::StartPush => Event::StartSetup(SetupChoice::Push),
+            Op::StartPhone { line, voice, answered } => {
+                Event::StartSetup(SetupChoice::Phone(phone(*line, *voice, *answered, &number)))
+            }
+            Op::ChangeNumber { answered } => Event::StartNumberChange {
+                method: MethodId::new(1),
+                phone: phone(0, false, *answered, &other),
+            },
+            Op::SubmitRight => {
+                let code = match pending_of(&model.record).map(|p| p.kind()) {
+                    Some(PendingKind::App { secret } | PendingKind::Push { secret }) => {
+                        totp_code(secret, model.now)
+                    }
+                    Some(PendingKind::Phone { .. }) => model.last_code.clone(),
+                    _ => None,
+                };
+                let Some(code) = code else { continue };
+                right = true;
+                Event::SubmitCode(SubmittedCode::new(&code))
+            }
+            Op::SubmitArbitrary(text) => Event::SubmitCode(SubmittedCode::new(text)),
+            Op::Resend(n) => Event::Resend(match n % 4 {
+                0 => ResendOption::Sms,
+                1 => ResendOption::Voice,
+                2 => ResendOption::Email,
+                _ => ResendOption::App,
+            }),
+            Op::Defer => Event::Defer,
+            Op::Cancel => Event::Cancel,
+            Op::Remove(n) => Event::RemoveMethod(MethodId::new(u32::from(*n % 4))),
+            Op::SetPrimary(n) => Event::SetPrimary(MethodId::new(u32::from(*n % 4))),
+            Op::Regenerate => Event::RegenerateRecoveryCodes,
+            Op::RecoverRight => {
+                let Some(code) = model.recovery.first() else { continue };
+                Event::UseRecoveryCode(SubmittedCode::new(code))
+            }
+            Op::RecoverArbitrary(text) => Event::UseRecoveryCode(SubmittedCode::new(text)),
+            Op::Reset => Event::AdminReset,
+            Op::SendLoginCode(n) => {
+                let id = MethodId::new(u32::from(*n % 4));
+                if let Ok(dispatch) = model.record.send_login_code(id, None, &tx, &ctx, model.now, &mut rng) {
+                    model.last_code = Some(dispatch.expose_code().to_owned());
+                    let (next, _) = dispatch.sent().into_parts();
+                    assert_eq!(next.failures(), before.failures());
+                    model.record = next;
+                }
+                continue;
+            }
+            Op::LoginRight | Op::LoginArbitrary(_) | Op::LoginReplay | Op::LoginOob => {
+                let EnrollmentState::Enrolled(e) = model.record.state() else { continue };
+                let (id, code, burned_replay) = match op {
+                    Op::LoginOob => {
+                        let Some(m) = e.methods().iter().find(|m| m.factor().totp().is_none()) else { continue };
+                        let Some(code) = model.last_code.clone() else { continue };
+                        (m.id(), code, false)
+                    }
+                    Op::LoginReplay => {
+                        let Some((id, code, at)) = model.burned.clone() else { continue };
+                        // Only within the window in which the code is otherwise valid.
+                        if model.now < at || model.now - at > TimeDelta::seconds(30) {
+                            continue;
+                        }
+                        (id, code, true)
+                    }
+                    _ => {
+                        let Some(m) = e.methods().iter().find(|m| m.factor().totp().is_some()) else { continue };
+                        let secret = m.factor().totp().unwrap().expose_secret();
+                        let code = match op {
+                            Op::LoginArbitrary(text) => text.clone(),
+                            _ => match totp_code(secret, model.now) {
+                                Some(code) => code,
+                                None => continue,
+                            },
+                        };
+                        (m.id(), code, false)
+                    }
+                };
+                let attempt = LoginAttempt::Code { method: id, code: SubmittedCode::new(&code) };
+                match model.record.verify_login(&attempt, &tx, &ctx, model.now) {
+                    Ok(accepted) => {
+                        assert!(!burned_replay, "a burned step verified again");
+                        assert!(before.failures().suspended_since().is_none(), "verified while suspended");
+                        let (next, _) = accepted.outcome.into_parts();
+                        assert_eq!(next.failures().consecutive(), 0);
+                        assert_eq!(next.last_second_factor_at(), Some(model.now));
+                        if matches!(op, Op::LoginRight | Op::LoginArbitrary(_)) {
+                            model.burned = Some((id, code, model.now));
+                        }
+                        model.record = next;
+                    }
+                    Err(rejected) => {
+                        if let Some(outcome) = rejected.outcome {
+                            let (next, _) = outcome.into_parts();
+                            assert!(next.failures().consecutive() > before.failures().consecutive());
+                            model.record = next;
+                        }
+                    }
+                }
+                continue;
+            }
+        };
+        let is_resend = matches!(event, Event::Resend(_));
+        let Ok(transition) = model.record.apply(event, &ctx, model.now, &mut rng) else {
+            continue;
+        };
+        let (next, effects) = match transition {
+            Transition::Save(outcome) => outcome.into_parts(),
+            Transition::Send(dispatch) => {
+                model.last_code = Some(dispatch.expose_code().to_owned());
+                dispatch.sent().into_parts()
+            }
+        };
+        if let Some(sheet) = effects.iter().find_map(|e| match e {
+            Effect::ShowRecoveryCodes(s) => Some(s.expose_secret().map(str::to_owned).collect::<Vec<_>>()),
+            _ => None,
+        }) {
+            model.recovery = sheet;
+        }
+        if matches!(op, Op::RecoverRight) && next.failures().consecutive() == 0 && !model.recovery.is_empty() {
+            model.recovery.remove(0);
+        }
+        if !was_enrolled && next.state().kind() == StateKind::Enrolled {
+            assert!(right, "enrolled without a verified code by {op:?}");
+        }
+        if next.deferrals_used() > before.deferrals_used() {
+            assert_eq!(model.enforcement, Enforcement::Optional, "deferral under enforcement");
+            assert!(matches!(next.state(), EnrollmentState::Deferred { .. }));
+        }
+        if let Some(cap) = model.cap {
+            assert!(next.deferrals_used() <= cap, "deferral beyond the cap");
+        }
+        if is_resend {
+            assert!(next.failures().consecutive() >= before.failures().consecutive());
+        }
+        if let EnrollmentState::Enrolled(e) = next.state() {
+            assert!(!e.methods().is_empty());
+            assert!(e.method(e.primary()).is_some());
+        }
+        let printed = format!("{effects:?} {next:?}");
+        assert!(!printed.contains(DIGITS), "full number printed");
+        model.record = next;
+    }
+});

@@ -12,13 +12,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 use libfuzzer_sys::fuzz_target;
 use rand_core::{TryCryptoRng, TryRng};
 use twofa_delivery::{
-    Issuer, LineType, MessageTemplates, NotMobileKind, PhoneNumber, ResendOption, ServerKey,
-    TransactionId, UnknownReason, UserId,
+    Issuer, LineType, MatchNumber, MessageTemplates, NotMobileKind, PhoneNumber, PushResponse,
+    ResendOption, ServerKey, TransactionId, UnknownReason, UserId,
 };
 use twofa_enrollment::{
     Context, DeferralCap, DisplayName, Effect, Enforcement, Enrollment, EnrollmentPolicy,
     EnrollmentState, Event, LoginAttempt, MethodId, NotMobileAnswer, PendingKind, PhoneChannel,
-    PhoneSetup, SetupChoice, StateKind, SubmittedCode, Transition,
+    PhoneSetup, PushTarget, SetupChoice, StateKind, SubmittedCode, Transition,
 };
 use twofa_otp::{Algorithm, Secret, Totp};
 
@@ -56,7 +56,11 @@ impl TryCryptoRng for FuzzRng {}
 enum Op {
     StartApp,
     StartPush,
-    StartPhone { line: u8, voice: bool, answered: bool },
+    StartPhone {
+        line: u8,
+        voice: bool,
+        answered: bool,
+    },
     SubmitRight,
     SubmitArbitrary(String),
     Resend(u8),
@@ -64,7 +68,9 @@ enum Op {
     Cancel,
     Advance(u32),
     AdvanceBack(u16),
-    ChangeNumber { answered: bool },
+    ChangeNumber {
+        answered: bool,
+    },
     Remove(u8),
     SetPrimary(u8),
     Regenerate,
@@ -76,6 +82,12 @@ enum Op {
     LoginReplay,
     SendLoginCode(u8),
     LoginOob,
+    SendPush(u8),
+    PushRespond {
+        approve: bool,
+        right: bool,
+    },
+    LoginPush(u8),
     Enforce,
 }
 
@@ -111,6 +123,7 @@ struct Model {
     recovery: Vec<String>,
     burned: Option<(MethodId, String, DateTime<Utc>)>,
     cap: Option<u32>,
+    push_number: Option<MatchNumber>,
 }
 
 fuzz_target!(|input: Input| {
@@ -130,14 +143,18 @@ fuzz_target!(|input: Input| {
     let tx = TransactionId::new("login").unwrap();
     let mut rng = FuzzRng(input.seed);
     let mut model = Model {
-        record: Enrollment::new(UserId::new("fuzz").unwrap(), DisplayName::new("Fuzz").unwrap())
-            .with_email(twofa_delivery::EmailAddress::parse("fuzz@example.com").unwrap()),
+        record: Enrollment::new(
+            UserId::new("fuzz").unwrap(),
+            DisplayName::new("Fuzz").unwrap(),
+        )
+        .with_email(twofa_delivery::EmailAddress::parse("fuzz@example.com").unwrap()),
         enforcement: Enforcement::Optional,
         now: DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
         last_code: None,
         recovery: Vec::new(),
         burned: None,
         cap,
+        push_number: None,
     };
     for op in input.ops.iter().take(64) {
         let ctx = Context::new(model.enforcement, &policy, &key, &templates, &issuer);
@@ -150,7 +167,11 @@ fuzz_target!(|input: Input| {
                 1 => LineType::NotMobile(NotMobileKind::FixedLine),
                 _ => LineType::Unknown(UnknownReason::NumberingPlanCannotTell),
             };
-            let channel = if voice { PhoneChannel::Voice } else { PhoneChannel::Sms };
+            let channel = if voice {
+                PhoneChannel::Voice
+            } else {
+                PhoneChannel::Sms
+            };
             let setup = PhoneSetup::new(number.clone(), line_type, channel);
             if answered {
                 setup.with_answer(NotMobileAnswer::ContinueWithVoice)
@@ -174,26 +195,39 @@ fuzz_target!(|input: Input| {
             }
             Op::StartApp => Event::StartSetup(SetupChoice::App),
             Op::StartPush => Event::StartSetup(SetupChoice::Push),
-            Op::StartPhone { line, voice, answered } => {
-                Event::StartSetup(SetupChoice::Phone(phone(*line, *voice, *answered, &number)))
-            }
+            Op::StartPhone {
+                line,
+                voice,
+                answered,
+            } => Event::StartSetup(SetupChoice::Phone(phone(*line, *voice, *answered, &number))),
             Op::ChangeNumber { answered } => Event::StartNumberChange {
                 method: MethodId::new(1),
                 phone: phone(0, false, *answered, &other),
             },
-            Op::SubmitRight => {
-                let code = match pending_of(&model.record).map(|p| p.kind()) {
-                    Some(PendingKind::App { secret } | PendingKind::Push { secret }) => {
-                        totp_code(secret, model.now)
+            Op::SubmitRight | Op::SubmitArbitrary(_) => {
+                // The codes that may activate: the TOTP window's three
+                // steps, or the latest out-of-band code.
+                let valid: Vec<String> = match pending_of(&model.record).map(|p| p.kind()) {
+                    Some(PendingKind::App { secret } | PendingKind::Push { secret, .. }) => {
+                        [-30, 0, 30]
+                            .iter()
+                            .filter_map(|d| totp_code(secret, model.now + TimeDelta::seconds(*d)))
+                            .collect()
                     }
-                    Some(PendingKind::Phone { .. }) => model.last_code.clone(),
-                    _ => None,
+                    Some(PendingKind::Phone { .. }) => model.last_code.iter().cloned().collect(),
+                    _ => Vec::new(),
                 };
-                let Some(code) = code else { continue };
-                right = true;
-                Event::SubmitCode(SubmittedCode::new(&code))
+                let text = match op {
+                    Op::SubmitArbitrary(text) => text.clone(),
+                    _ => match valid.get(1).or(valid.first()) {
+                        Some(code) => code.clone(),
+                        None => continue,
+                    },
+                };
+                let typed: String = text.chars().filter(|c| *c != ' ' && *c != '-').collect();
+                right = valid.contains(&typed);
+                Event::SubmitCode(SubmittedCode::new(&text))
             }
-            Op::SubmitArbitrary(text) => Event::SubmitCode(SubmittedCode::new(text)),
             Op::Resend(n) => Event::Resend(match n % 4 {
                 0 => ResendOption::Sms,
                 1 => ResendOption::Voice,
@@ -206,14 +240,72 @@ fuzz_target!(|input: Input| {
             Op::SetPrimary(n) => Event::SetPrimary(MethodId::new(u32::from(*n % 4))),
             Op::Regenerate => Event::RegenerateRecoveryCodes,
             Op::RecoverRight => {
-                let Some(code) = model.recovery.first() else { continue };
+                let Some(code) = model.recovery.first() else {
+                    continue;
+                };
                 Event::UseRecoveryCode(SubmittedCode::new(code))
             }
             Op::RecoverArbitrary(text) => Event::UseRecoveryCode(SubmittedCode::new(text)),
             Op::Reset => Event::AdminReset,
+            Op::SendPush(n) => {
+                let target = match n % 4 {
+                    0 => PushTarget::PendingSetup,
+                    m => PushTarget::Method(MethodId::new(u32::from(m))),
+                };
+                if let Ok(dispatch) = model
+                    .record
+                    .send_push(target, &tx, &ctx, model.now, &mut rng)
+                {
+                    model.push_number = Some(dispatch.match_number());
+                    let (next, _) = dispatch.sent().into_parts();
+                    assert_eq!(next.failures(), before.failures());
+                    model.record = next;
+                }
+                continue;
+            }
+            Op::PushRespond {
+                approve,
+                right: wants_right,
+            } => {
+                let Some(number) = model.push_number else {
+                    continue;
+                };
+                let response = match (approve, wants_right) {
+                    (false, _) => PushResponse::Deny,
+                    (true, true) => PushResponse::Approve { number },
+                    (true, false) => PushResponse::Approve {
+                        number: MatchNumber::new(if number.value() == 10 { 11 } else { 10 })
+                            .unwrap(),
+                    },
+                };
+                right = *approve && *wants_right;
+                Event::PushResponse(response)
+            }
+            Op::LoginPush(n) => {
+                let attempt = LoginAttempt::Push {
+                    method: MethodId::new(u32::from(n % 4)),
+                };
+                match model.record.verify_login(&attempt, &tx, &ctx, model.now) {
+                    Ok(accepted) => {
+                        assert!(
+                            before.failures().suspended_since().is_none(),
+                            "verified while suspended"
+                        );
+                        let (next, _) = accepted.outcome.into_parts();
+                        // One approval completes one login.
+                        assert!(next.verify_login(&attempt, &tx, &ctx, model.now).is_err());
+                        model.record = next;
+                    }
+                    Err(rejected) => assert!(rejected.outcome.is_none()),
+                }
+                continue;
+            }
             Op::SendLoginCode(n) => {
                 let id = MethodId::new(u32::from(*n % 4));
-                if let Ok(dispatch) = model.record.send_login_code(id, None, &tx, &ctx, model.now, &mut rng) {
+                if let Ok(dispatch) = model
+                    .record
+                    .send_login_code(id, None, &tx, &ctx, model.now, &mut rng)
+                {
                     model.last_code = Some(dispatch.expose_code().to_owned());
                     let (next, _) = dispatch.sent().into_parts();
                     assert_eq!(next.failures(), before.failures());
@@ -222,15 +314,24 @@ fuzz_target!(|input: Input| {
                 continue;
             }
             Op::LoginRight | Op::LoginArbitrary(_) | Op::LoginReplay | Op::LoginOob => {
-                let EnrollmentState::Enrolled(e) = model.record.state() else { continue };
+                let EnrollmentState::Enrolled(e) = model.record.state() else {
+                    continue;
+                };
                 let (id, code, burned_replay) = match op {
                     Op::LoginOob => {
-                        let Some(m) = e.methods().iter().find(|m| m.factor().totp().is_none()) else { continue };
-                        let Some(code) = model.last_code.clone() else { continue };
+                        let Some(m) = e.methods().iter().find(|m| m.factor().totp().is_none())
+                        else {
+                            continue;
+                        };
+                        let Some(code) = model.last_code.clone() else {
+                            continue;
+                        };
                         (m.id(), code, false)
                     }
                     Op::LoginReplay => {
-                        let Some((id, code, at)) = model.burned.clone() else { continue };
+                        let Some((id, code, at)) = model.burned.clone() else {
+                            continue;
+                        };
                         // Only within the window in which the code is otherwise valid.
                         if model.now < at || model.now - at > TimeDelta::seconds(30) {
                             continue;
@@ -238,7 +339,10 @@ fuzz_target!(|input: Input| {
                         (id, code, true)
                     }
                     _ => {
-                        let Some(m) = e.methods().iter().find(|m| m.factor().totp().is_some()) else { continue };
+                        let Some(m) = e.methods().iter().find(|m| m.factor().totp().is_some())
+                        else {
+                            continue;
+                        };
                         let secret = m.factor().totp().unwrap().expose_secret();
                         let code = match op {
                             Op::LoginArbitrary(text) => text.clone(),
@@ -250,11 +354,17 @@ fuzz_target!(|input: Input| {
                         (m.id(), code, false)
                     }
                 };
-                let attempt = LoginAttempt::Code { method: id, code: SubmittedCode::new(&code) };
+                let attempt = LoginAttempt::Code {
+                    method: id,
+                    code: SubmittedCode::new(&code),
+                };
                 match model.record.verify_login(&attempt, &tx, &ctx, model.now) {
                     Ok(accepted) => {
                         assert!(!burned_replay, "a burned step verified again");
-                        assert!(before.failures().suspended_since().is_none(), "verified while suspended");
+                        assert!(
+                            before.failures().suspended_since().is_none(),
+                            "verified while suspended"
+                        );
                         let (next, _) = accepted.outcome.into_parts();
                         assert_eq!(next.failures().consecutive(), 0);
                         assert_eq!(next.last_second_factor_at(), Some(model.now));
@@ -266,7 +376,9 @@ fuzz_target!(|input: Input| {
                     Err(rejected) => {
                         if let Some(outcome) = rejected.outcome {
                             let (next, _) = outcome.into_parts();
-                            assert!(next.failures().consecutive() > before.failures().consecutive());
+                            assert!(
+                                next.failures().consecutive() > before.failures().consecutive()
+                            );
                             model.record = next;
                         }
                     }
@@ -286,19 +398,28 @@ fuzz_target!(|input: Input| {
             }
         };
         if let Some(sheet) = effects.iter().find_map(|e| match e {
-            Effect::ShowRecoveryCodes(s) => Some(s.expose_secret().map(str::to_owned).collect::<Vec<_>>()),
+            Effect::ShowRecoveryCodes(s) => {
+                Some(s.expose_secret().map(str::to_owned).collect::<Vec<_>>())
+            }
             _ => None,
         }) {
             model.recovery = sheet;
         }
-        if matches!(op, Op::RecoverRight) && next.failures().consecutive() == 0 && !model.recovery.is_empty() {
+        if matches!(op, Op::RecoverRight)
+            && next.failures().consecutive() == 0
+            && !model.recovery.is_empty()
+        {
             model.recovery.remove(0);
         }
         if !was_enrolled && next.state().kind() == StateKind::Enrolled {
             assert!(right, "enrolled without a verified code by {op:?}");
         }
         if next.deferrals_used() > before.deferrals_used() {
-            assert_eq!(model.enforcement, Enforcement::Optional, "deferral under enforcement");
+            assert_eq!(
+                model.enforcement,
+                Enforcement::Optional,
+                "deferral under enforcement"
+            );
             assert!(matches!(next.state(), EnrollmentState::Deferred { .. }));
         }
         if let Some(cap) = model.cap {

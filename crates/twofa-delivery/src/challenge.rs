@@ -753,7 +753,8 @@ impl OobChallenge {
             .ok_or(IssueError::TimeOutOfRange)?;
         let id = ChallengeId::generate(rng);
         let code = generate_code(policy.code_length(), rng);
-        let mut record = Self {
+        let code_mac = code_mac(key, id, &request.user, &request.purpose, &code);
+        let record = Self {
             id,
             user: request.user,
             purpose: request.purpose,
@@ -764,12 +765,11 @@ impl OobChallenge {
             last_sent_at: now,
             sends: 1,
             failed_checks: 0,
-            state: ChallengeState::Used { used_at: now },
-        };
-        record.state = ChallengeState::Pending {
-            code_mac: record.code_mac(key, &code),
-            code_length: policy.code_length(),
-            expires_at,
+            state: ChallengeState::Pending {
+                code_mac,
+                code_length: policy.code_length(),
+                expires_at,
+            },
         };
         let Some(message) = record.render(channel, &code, policy.lifetime(), templates) else {
             return Err(IssueError::ChannelDestinationMismatch { channel });
@@ -1058,20 +1058,31 @@ impl OobChallenge {
         })
     }
 
-    /// HMAC-SHA-256 over the challenge id, the user, the purpose and the
-    /// code: the id makes a code of one challenge useless for every other.
     fn code_mac(&self, key: &ServerKey, code: &OobCode) -> CodeMac {
-        let (purpose_tag, purpose_data) = self.purpose.mac_parts();
-        CodeMac {
-            mac: key.mac(&[
-                MAC_LABEL,
-                self.id.as_bytes(),
-                self.user.as_str().as_bytes(),
-                purpose_tag,
-                purpose_data,
-                code.expose_secret().as_bytes(),
-            ]),
-        }
+        code_mac(key, self.id, &self.user, &self.purpose, code)
+    }
+}
+
+/// HMAC-SHA-256 over the challenge id, the user, the purpose and the code:
+/// the id makes a code of one challenge useless for every other, and the
+/// user and purpose make a copied hash useless in another binding.
+fn code_mac(
+    key: &ServerKey,
+    id: ChallengeId,
+    user: &UserId,
+    purpose: &Purpose,
+    code: &OobCode,
+) -> CodeMac {
+    let (purpose_tag, purpose_data) = purpose.mac_parts();
+    CodeMac {
+        mac: key.mac(&[
+            MAC_LABEL,
+            id.as_bytes(),
+            user.as_str().as_bytes(),
+            purpose_tag,
+            purpose_data,
+            code.expose_secret().as_bytes(),
+        ]),
     }
 }
 

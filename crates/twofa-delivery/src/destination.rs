@@ -322,10 +322,11 @@ fn parse_international_aware(
         if !rest.starts_with(&country_code) {
             continue;
         }
-        if let Ok(number) = phonenumber::parse(None, format!("+{rest}")) {
-            if number.code().value() == parsed.code().value() && number.is_valid() {
-                return Ok(number);
-            }
+        if let Ok(number) = phonenumber::parse(None, format!("+{rest}"))
+            && number.code().value() == parsed.code().value()
+            && number.is_valid()
+        {
+            return Ok(number);
         }
     }
     Ok(parsed)

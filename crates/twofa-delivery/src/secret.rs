@@ -185,3 +185,36 @@ impl Zeroize for MessageText {
         self.text.zeroize();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn length_prefixes_keep_part_boundaries_apart() {
+        let key = ServerKey::from_bytes(&[1u8; 32]).unwrap();
+        assert_ne!(key.mac(&[b"ab", b"c"]), key.mac(&[b"a", b"bc"]));
+        assert_ne!(key.mac(&[b"abc"]), key.mac(&[b"abc", b""]));
+        assert_eq!(key.mac(&[b"a", b"bc"]), key.mac(&[b"a", b"bc"]));
+    }
+
+    #[test]
+    fn the_key_changes_the_mac() {
+        let one = ServerKey::from_bytes(&[1u8; 32]).unwrap();
+        let two = ServerKey::from_bytes(&[2u8; 32]).unwrap();
+        assert_ne!(one.mac(&[b"123456"]), two.mac(&[b"123456"]));
+    }
+
+    #[test]
+    fn secrets_print_redacted() {
+        let key = ServerKey::from_bytes(&[0x41u8; 32]).unwrap();
+        assert_eq!(format!("{key:?}"), "ServerKey([REDACTED])");
+        let code = OobCode::new(Zeroizing::new("123456".to_owned()));
+        assert_eq!(format!("{code:?}"), "OobCode([REDACTED])");
+        assert!(code.ct_eq("123456"));
+        assert!(!code.ct_eq("123457"));
+        assert!(!code.ct_eq("12345"));
+        let text = MessageText::new("your code is 123456".to_owned());
+        assert_eq!(format!("{text:?}"), "[REDACTED]");
+    }
+}

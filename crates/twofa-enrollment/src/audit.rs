@@ -47,12 +47,16 @@ pub enum AuditKind {
     RecoveryCodeRejected,
     /// `login.code_sent`: a login code went out.
     LoginCodeSent,
+    /// `push.sent`: a push prompt went to a paired device.
+    PushSent,
     /// `login.succeeded`: a second factor was accepted at login.
     LoginSucceeded,
     /// `login.failed`: a wrong login code.
     LoginFailed,
     /// `factor.throttled`: an attempt was refused unevaluated because of
-    /// earlier failures.
+    /// earlier failures. A refused attempt changes nothing, so no
+    /// transition emits it: callers that audit refusals record it on
+    /// [`EnrollmentError::RetryAfter`](crate::EnrollmentError::RetryAfter).
     Throttled,
     /// `factor.suspended`: the consecutive-failure limit was reached.
     Suspended,
@@ -81,6 +85,7 @@ impl AuditKind {
             Self::RecoveryCodeUsed => "enrollment.recovery_code_used",
             Self::RecoveryCodeRejected => "enrollment.recovery_code_rejected",
             Self::LoginCodeSent => "login.code_sent",
+            Self::PushSent => "push.sent",
             Self::LoginSucceeded => "login.succeeded",
             Self::LoginFailed => "login.failed",
             Self::Throttled => "factor.throttled",
@@ -174,5 +179,47 @@ impl AuditEvent {
     pub(crate) fn failures(mut self, failures: u32) -> Self {
         self.consecutive_failures = Some(failures);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AuditKind;
+
+    #[test]
+    fn names_are_unique_and_dotted() {
+        let all = [
+            AuditKind::EnrollmentStarted,
+            AuditKind::NotMobileDialogShown,
+            AuditKind::CodeResent,
+            AuditKind::EnrollmentCodeRejected,
+            AuditKind::EnrollmentVerified,
+            AuditKind::EnrollmentCancelled,
+            AuditKind::EnrollmentDeferred,
+            AuditKind::DisplayNameChanged,
+            AuditKind::NumberChangeStarted,
+            AuditKind::NumberChanged,
+            AuditKind::MethodRemoved,
+            AuditKind::PrimaryChanged,
+            AuditKind::RecoveryCodesGenerated,
+            AuditKind::RecoveryCodeUsed,
+            AuditKind::RecoveryCodeRejected,
+            AuditKind::LoginCodeSent,
+            AuditKind::PushSent,
+            AuditKind::LoginSucceeded,
+            AuditKind::LoginFailed,
+            AuditKind::Throttled,
+            AuditKind::Suspended,
+            AuditKind::AdminReset,
+        ];
+        let mut names: Vec<&str> = all.iter().map(|k| k.name()).collect();
+        assert!(
+            names
+                .iter()
+                .all(|n| n.contains('.') && *n == n.to_lowercase())
+        );
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), all.len());
     }
 }

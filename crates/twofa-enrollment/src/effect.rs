@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use twofa_delivery::{Destination, LineType, OutboundMessage};
+use twofa_delivery::{Destination, LineType, MatchNumber, OutboundMessage, PushMessage};
 use twofa_otp::{KeyUri, Zeroizing};
 
 use crate::audit::AuditEvent;
@@ -204,6 +204,42 @@ impl Dispatch {
     }
 
     /// Confirms the message was sent and releases the record to save.
+    pub fn sent(self) -> Outcome {
+        self.outcome
+    }
+}
+
+/// A push prompt that must reach the device before anything is saved;
+/// the same protocol as [`Dispatch`].
+#[derive(Debug)]
+#[must_use = "send the push, then call sent() and save the record"]
+pub struct PushDispatch {
+    message: PushMessage,
+    match_number: MatchNumber,
+    outcome: Outcome,
+}
+
+impl PushDispatch {
+    pub(crate) fn new(message: PushMessage, match_number: MatchNumber, outcome: Outcome) -> Self {
+        Self {
+            message,
+            match_number,
+            outcome,
+        }
+    }
+
+    /// The prompt to send to the device.
+    pub fn message(&self) -> &PushMessage {
+        &self.message
+    }
+
+    /// The number to show on the login page; the user picks it on the
+    /// device.
+    pub fn match_number(&self) -> MatchNumber {
+        self.match_number
+    }
+
+    /// Confirms the push was sent and releases the record to save.
     pub fn sent(self) -> Outcome {
         self.outcome
     }

@@ -1,7 +1,7 @@
 //! Why a transition was refused. A refused transition changes nothing.
 
 use chrono::{DateTime, Utc};
-use twofa_delivery::{IssueError, ResendError};
+use twofa_delivery::{IssueError, PushPrepareError, ResendError};
 
 use crate::machine::{EventKind, StateKind};
 use crate::method::MethodId;
@@ -103,6 +103,28 @@ pub enum EnrollmentError {
     /// The out-of-band code could not be re-sent.
     #[error("could not re-send the code: {0}")]
     Resend(ResendError),
+    /// The method (or the pending set-up, `id: None`) is not a push
+    /// method.
+    #[error("not a push method")]
+    NotAPushMethod {
+        /// The method given, if any.
+        id: Option<MethodId>,
+    },
+    /// The push prompt could not be prepared (disabled, rate limited).
+    #[error("could not send a push prompt: {0}")]
+    Push(PushPrepareError),
+    /// The push prompt was already answered.
+    #[error("the push prompt was already answered")]
+    PushAlreadyAnswered,
+    /// No push prompt is outstanding for this login.
+    #[error("no push prompt is outstanding")]
+    NoPushOutstanding,
+    /// The push prompt has not been answered yet; ask again later.
+    #[error("the push prompt is not answered yet")]
+    PushPending,
+    /// The push prompt was denied (by the user, or with the wrong number).
+    #[error("the push prompt was denied")]
+    PushDenied,
     /// The key URI could not be built (issuer or display name unusable).
     #[error("could not build the key uri")]
     KeyUri,

@@ -16,13 +16,14 @@ mod throttle;
 
 pub use audit::{AuditEvent, AuditKind, MaskedDestination};
 pub use effect::{
-    Dispatch, Effect, NotMobileDialog, Notice, Notification, Outcome, ProvisioningUri, Transition,
+    Dispatch, Effect, NotMobileDialog, Notice, Notification, Outcome, ProvisioningUri,
+    PushDispatch, Transition,
 };
 pub use error::EnrollmentError;
 pub use machine::{
     Enrolled, Enrollment, EnrollmentState, Event, EventKind, LoginAccepted, LoginAttempt,
-    LoginRejected, NotMobileAnswer, PendingKind, PendingSetup, PhoneSetup, SetupChoice, StateKind,
-    SubmittedCode,
+    LoginRejected, NotMobileAnswer, PendingKind, PendingSetup, PhoneSetup, PushTarget, SetupChoice,
+    StateKind, SubmittedCode,
 };
 pub use method::{
     DisplayName, DisplayNameError, EnrolledMethod, Factor, MAX_DISPLAY_NAME_CHARS, MethodId,

@@ -9,12 +9,14 @@ use twofa_delivery::{
     LineType, OobChallenge, OutboundMessage, PhoneNumber, PreparedSend, Purpose, ResendOption,
     ResendPlan, TransactionId, UserId,
 };
+use twofa_delivery::{PushError, PushRequest, PushResponse, PushSendLog, PushStatus};
 use twofa_otp::{Algorithm, KeyUri, Rejected, Secret, Totp};
 use zeroize::Zeroizing;
 
 use crate::audit::{AuditEvent, AuditKind};
 use crate::effect::{
-    Dispatch, Effect, NotMobileDialog, Notice, Notification, Outcome, ProvisioningUri, Transition,
+    Dispatch, Effect, NotMobileDialog, Notice, Notification, Outcome, ProvisioningUri,
+    PushDispatch, Transition,
 };
 use crate::error::EnrollmentError;
 use crate::method::{
@@ -147,6 +149,9 @@ pub enum Event {
     RegenerateRecoveryCodes,
     /// Redeem a recovery code (lifts a suspension).
     UseRecoveryCode(SubmittedCode),
+    /// The paired push device answered the latest prompt (set-up or
+    /// login).
+    PushResponse(PushResponse),
     /// An administrator clears the enrollment.
     AdminReset,
 }
@@ -177,6 +182,8 @@ pub enum EventKind {
     RegenerateRecoveryCodes,
     /// [`Event::UseRecoveryCode`].
     UseRecoveryCode,
+    /// [`Event::PushResponse`].
+    PushResponse,
     /// [`Event::AdminReset`].
     AdminReset,
 }
@@ -195,6 +202,7 @@ impl fmt::Display for EventKind {
             Self::SetPrimary => "set primary",
             Self::RegenerateRecoveryCodes => "regenerate recovery codes",
             Self::UseRecoveryCode => "use recovery code",
+            Self::PushResponse => "push response",
             Self::AdminReset => "admin reset",
         })
     }
@@ -216,6 +224,7 @@ impl Event {
             Self::SetPrimary(_) => EventKind::SetPrimary,
             Self::RegenerateRecoveryCodes => EventKind::RegenerateRecoveryCodes,
             Self::UseRecoveryCode(_) => EventKind::UseRecoveryCode,
+            Self::PushResponse(_) => EventKind::PushResponse,
             Self::AdminReset => EventKind::AdminReset,
         }
     }
@@ -255,10 +264,13 @@ pub enum PendingKind {
         /// The secret (redacted in `Debug`).
         secret: Secret,
     },
-    /// A push/token app: the token secret.
+    /// A push/token app: the token secret, and the approval prompt sent
+    /// to the paired device, if any.
     Push {
         /// The secret (redacted in `Debug`).
         secret: Secret,
+        /// The latest approval prompt.
+        request: Option<PushRequest>,
     },
     /// SMS or voice: the out-of-band challenge sent to the number.
     Phone {
@@ -342,6 +354,7 @@ pub struct Enrolled {
     pub(crate) change: Option<PendingSetup>,
     pub(crate) next_id: u32,
     pub(crate) login_challenge: Option<OobChallenge>,
+    pub(crate) push_request: Option<PushRequest>,
 }
 
 impl Enrolled {
@@ -379,6 +392,12 @@ impl Enrolled {
     #[must_use]
     pub fn login_challenge(&self) -> Option<&OobChallenge> {
         self.login_challenge.as_ref()
+    }
+
+    /// The outstanding login push prompt, if any.
+    #[must_use]
+    pub fn push_request(&self) -> Option<&PushRequest> {
+        self.push_request.as_ref()
     }
 
     /// The method with this id.
@@ -461,6 +480,7 @@ pub struct Enrollment {
     pub(crate) deferrals_used: u32,
     pub(crate) failures: Failures,
     pub(crate) last_second_factor_at: Option<DateTime<Utc>>,
+    pub(crate) push_log: PushSendLog,
 }
 
 /// The second factor was accepted at login.
@@ -498,6 +518,22 @@ pub enum LoginAttempt {
     },
     /// A recovery code.
     RecoveryCode(SubmittedCode),
+    /// Approval of the push prompt sent by [`Enrollment::send_push`] for
+    /// this login.
+    Push {
+        /// The push method.
+        method: MethodId,
+    },
+}
+
+/// Where a push prompt goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PushTarget {
+    /// The device being paired by a pending push set-up.
+    PendingSetup,
+    /// An enrolled push method, for a login.
+    Method(MethodId),
 }
 
 /// The result of evaluating a code against a pending verification.
@@ -522,6 +558,7 @@ impl Enrollment {
             deferrals_used: 0,
             failures: Failures::default(),
             last_second_factor_at: None,
+            push_log: PushSendLog::new(),
         }
     }
 
@@ -573,6 +610,12 @@ impl Enrollment {
     #[must_use]
     pub fn last_second_factor_at(&self) -> Option<DateTime<Utc>> {
         self.last_second_factor_at
+    }
+
+    /// Recent push prompts, for the push rate limit.
+    #[must_use]
+    pub fn push_log(&self) -> &PushSendLog {
+        &self.push_log
     }
 
     /// Applies `event` at `now`.
@@ -656,6 +699,7 @@ impl Enrollment {
                     Err(LoginRejected { reason, .. }) => Err(reason),
                 }
             }
+            Event::PushResponse(response) => self.push_response(response, ctx, now, rng),
             Event::AdminReset => {
                 let mut next = self.clone();
                 next.state = EnrollmentState::NotEnrolled;
@@ -787,7 +831,10 @@ impl Enrollment {
                 let kind = if matches!(choice, SetupChoice::App) {
                     PendingKind::App { secret }
                 } else {
-                    PendingKind::Push { secret }
+                    PendingKind::Push {
+                        secret,
+                        request: None,
+                    }
                 };
                 (
                     kind,
@@ -960,7 +1007,7 @@ impl Enrollment {
                 secret: secret.clone(),
                 last_step,
             }),
-            PendingKind::Push { secret } => Factor::Push(TotpFactor {
+            PendingKind::Push { secret, .. } => Factor::Push(TotpFactor {
                 secret: secret.clone(),
                 last_step,
             }),
@@ -1045,6 +1092,7 @@ impl Enrollment {
                     change: None,
                     next_id: 2,
                     login_challenge: None,
+                    push_request: None,
                 });
                 let mut audit = self
                     .audit(AuditKind::EnrollmentVerified, now)
@@ -1446,6 +1494,9 @@ impl Enrollment {
                     });
             }
             LoginAttempt::Code { method, code } => (*method, code),
+            LoginAttempt::Push { method } => {
+                return self.verify_push(*method, transaction, now).map_err(refuse);
+            }
         };
         let enrolled = self.enrolled(EventKind::SubmitCode).map_err(refuse)?;
         let method = enrolled
@@ -1547,6 +1598,224 @@ impl Enrollment {
     }
 }
 
+impl Enrollment {
+    /// Prepares a push prompt to the paired device: the one being set up
+    /// ([`PushTarget::PendingSetup`]) or an enrolled push method for a
+    /// login. Subject to the push rate limit of the policy.
+    ///
+    /// # Errors
+    ///
+    /// [`EnrollmentError`]: no such push method or set-up, suspension, or
+    /// the delivery crate's refusal ([`EnrollmentError::Push`]).
+    pub fn send_push(
+        &self,
+        target: PushTarget,
+        transaction: &TransactionId,
+        ctx: &Context<'_>,
+        now: DateTime<Utc>,
+        rng: &mut impl CryptoRng,
+    ) -> Result<PushDispatch, EnrollmentError> {
+        self.suspension_check()?;
+        let method_id = match target {
+            PushTarget::PendingSetup => {
+                let pending = self.pending_of(EventKind::PushResponse)?;
+                if !matches!(pending.kind, PendingKind::Push { .. }) {
+                    return Err(EnrollmentError::NotAPushMethod { id: None });
+                }
+                if let Some(expires_at) = pending.expires_at(ctx)
+                    && now >= expires_at
+                {
+                    return Err(EnrollmentError::PendingExpired {
+                        expired_at: expires_at,
+                    });
+                }
+                None
+            }
+            PushTarget::Method(id) => {
+                let enrolled = self.enrolled(EventKind::PushResponse)?;
+                let method = enrolled
+                    .method(id)
+                    .ok_or(EnrollmentError::UnknownMethod { id })?;
+                if !matches!(method.factor, Factor::Push(_)) {
+                    return Err(EnrollmentError::NotAPushMethod { id: Some(id) });
+                }
+                Some(id)
+            }
+        };
+        let prepared = PushRequest::prepare(
+            self.user.clone(),
+            transaction.clone(),
+            ctx.issuer(),
+            ctx.policy().push(),
+            &self.push_log,
+            now,
+            rng,
+        )
+        .map_err(EnrollmentError::Push)?;
+        let message = prepared.message().clone();
+        let match_number = prepared.match_number();
+        let (request, log) = prepared.commit();
+        let mut next = self.clone();
+        next.push_log = log;
+        match (&mut next.state, method_id) {
+            (EnrollmentState::Enrolled(e), Some(_)) => e.push_request = Some(request),
+            (EnrollmentState::Pending(p), None)
+            | (
+                EnrollmentState::Enrolled(Enrolled {
+                    change: Some(p), ..
+                }),
+                None,
+            ) => {
+                if let PendingKind::Push { request: slot, .. } = &mut p.kind {
+                    *slot = Some(request);
+                }
+            }
+            _ => return Err(self.not_allowed(EventKind::PushResponse)),
+        }
+        let mut audit = self
+            .audit(AuditKind::PushSent, now)
+            .method(MethodKind::Push);
+        if let Some(id) = method_id {
+            audit = audit.method_id(id);
+        }
+        Ok(PushDispatch::new(
+            message,
+            match_number,
+            Outcome::new(next, vec![Effect::Audit(audit)]),
+        ))
+    }
+
+    fn push_response(
+        &self,
+        response: PushResponse,
+        ctx: &Context<'_>,
+        now: DateTime<Utc>,
+        rng: &mut impl CryptoRng,
+    ) -> Result<Transition, EnrollmentError> {
+        self.suspension_check()?;
+        let map_push = |error| match error {
+            PushError::Expired { expired_at } => EnrollmentError::PendingExpired { expired_at },
+            _ => EnrollmentError::PushAlreadyAnswered,
+        };
+        // A pending push set-up takes the answer first.
+        if let Ok(pending) = self.pending_of(EventKind::PushResponse)
+            && let PendingKind::Push {
+                secret,
+                request: Some(request),
+            } = &pending.kind
+        {
+            if let Some(expires_at) = pending.expires_at(ctx)
+                && now >= expires_at
+            {
+                return Err(EnrollmentError::PendingExpired {
+                    expired_at: expires_at,
+                });
+            }
+            let answered = request.respond(response, now).map_err(map_push)?;
+            if matches!(answered.status(now), PushStatus::Approved { .. }) {
+                return self.activate(pending, None, ctx, now, rng);
+            }
+            let (mut next, mut effects) = self.with_failure(
+                ctx,
+                now,
+                AuditKind::EnrollmentCodeRejected,
+                Some(MethodKind::Push),
+            );
+            let failed_attempts = pending.failed_attempts.saturating_add(1);
+            next.replace_pending(PendingSetup {
+                kind: PendingKind::Push {
+                    secret: secret.clone(),
+                    request: Some(answered),
+                },
+                started_at: pending.started_at,
+                failed_attempts,
+                replaces: pending.replaces,
+            });
+            effects.insert(
+                0,
+                Effect::CodeRejected {
+                    attempts_left: ctx
+                        .policy()
+                        .max_wrong_codes()
+                        .saturating_sub(failed_attempts),
+                },
+            );
+            return Ok(save(next, effects));
+        }
+        let EnrollmentState::Enrolled(Enrolled {
+            push_request: Some(request),
+            ..
+        }) = &self.state
+        else {
+            return Err(match self.state {
+                EnrollmentState::Pending(_) | EnrollmentState::Enrolled(_) => {
+                    EnrollmentError::NoPushOutstanding
+                }
+                _ => self.not_allowed(EventKind::PushResponse),
+            });
+        };
+        let answered = request.respond(response, now).map_err(map_push)?;
+        let approved = matches!(answered.status(now), PushStatus::Approved { .. });
+        let (mut next, effects) = if approved {
+            // The login consumes the approval (`verify_login`).
+            (self.clone(), Vec::new())
+        } else {
+            self.with_failure(ctx, now, AuditKind::LoginFailed, Some(MethodKind::Push))
+        };
+        if let EnrollmentState::Enrolled(e) = &mut next.state {
+            e.push_request = Some(answered);
+        }
+        Ok(save(next, effects))
+    }
+
+    fn verify_push(
+        &self,
+        id: MethodId,
+        transaction: &TransactionId,
+        now: DateTime<Utc>,
+    ) -> Result<LoginAccepted, EnrollmentError> {
+        let enrolled = self.enrolled(EventKind::PushResponse)?;
+        let method = enrolled
+            .method(id)
+            .ok_or(EnrollmentError::UnknownMethod { id })?;
+        if !matches!(method.factor, Factor::Push(_)) {
+            return Err(EnrollmentError::NotAPushMethod { id: Some(id) });
+        }
+        self.suspension_check()?;
+        let request = enrolled
+            .push_request
+            .as_ref()
+            .filter(|r| r.transaction() == transaction)
+            .ok_or(EnrollmentError::NoPushOutstanding)?;
+        match request.status(now) {
+            PushStatus::Approved { .. } => {}
+            PushStatus::Pending { .. } => return Err(EnrollmentError::PushPending),
+            PushStatus::Expired { expired_at } => {
+                return Err(EnrollmentError::PendingExpired { expired_at });
+            }
+            _ => return Err(EnrollmentError::PushDenied),
+        }
+        let mut next = self.clone();
+        next.failures = Failures::default();
+        next.last_second_factor_at = Some(now);
+        if let EnrollmentState::Enrolled(e) = &mut next.state {
+            // Consumed: one approval completes one login.
+            e.push_request = None;
+            if let Some(m) = e.method_mut(id) {
+                m.last_used_at = Some(now);
+            }
+        }
+        let audit = self
+            .audit(AuditKind::LoginSucceeded, now)
+            .method(MethodKind::Push)
+            .method_id(id);
+        Ok(LoginAccepted {
+            outcome: Outcome::new(next, vec![Effect::Audit(audit)]),
+            method: Some(id),
+        })
+    }
+}
+
 fn unix_seconds(now: DateTime<Utc>) -> Result<u64, EnrollmentError> {
     u64::try_from(now.timestamp()).map_err(|_| EnrollmentError::TimeOutOfRange)
 }
@@ -1582,7 +1851,7 @@ fn check_pending(
     now: DateTime<Utc>,
 ) -> Result<CodeCheck, EnrollmentError> {
     match &pending.kind {
-        PendingKind::App { secret } | PendingKind::Push { secret } => {
+        PendingKind::App { secret } | PendingKind::Push { secret, .. } => {
             let seconds = unix_seconds(now)?;
             match Totp::new(secret, Algorithm::Sha1).verify(
                 code.expose_secret(),

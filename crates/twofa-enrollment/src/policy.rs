@@ -2,7 +2,7 @@
 //! the per-call context.
 
 use chrono::TimeDelta;
-use twofa_delivery::{ChallengePolicy, Issuer, MessageTemplates, ServerKey};
+use twofa_delivery::{ChallengePolicy, Issuer, MessageTemplates, PushPolicy, ServerKey};
 use twofa_otp::Window;
 
 /// Whether the user's company requires 2FA of every user.
@@ -222,6 +222,7 @@ pub struct EnrollmentPolicy {
     deferral: TimeDelta,
     deferral_cap: DeferralCap,
     challenge: ChallengePolicy,
+    push: PushPolicy,
     app_pending_lifetime: TimeDelta,
     max_wrong_codes: u32,
     step_up_freshness: TimeDelta,
@@ -231,7 +232,8 @@ pub struct EnrollmentPolicy {
 
 impl Default for EnrollmentPolicy {
     /// Deferral 48 h, at most 3 deferrals, out-of-band codes per
-    /// [`ChallengePolicy::default`] (10 min), app set-up 30 min, 5 wrong
+    /// [`ChallengePolicy::default`] (10 min), push prompts per
+    /// [`PushPolicy::default`], app set-up 30 min, 5 wrong
     /// codes per pending verification, step-up freshness 10 min,
     /// [`ThrottlePolicy::default`], TOTP window ±1 step.
     fn default() -> Self {
@@ -239,6 +241,7 @@ impl Default for EnrollmentPolicy {
             deferral: TimeDelta::hours(48),
             deferral_cap: DeferralCap::Limited(3),
             challenge: ChallengePolicy::default(),
+            push: PushPolicy::default(),
             app_pending_lifetime: TimeDelta::minutes(30),
             max_wrong_codes: 5,
             step_up_freshness: TimeDelta::minutes(10),
@@ -270,6 +273,13 @@ impl EnrollmentPolicy {
     #[must_use]
     pub fn with_challenge(mut self, challenge: ChallengePolicy) -> Self {
         self.challenge = challenge;
+        self
+    }
+
+    /// The push prompt policy (lifetime, rate limit).
+    #[must_use]
+    pub fn with_push(mut self, push: PushPolicy) -> Self {
+        self.push = push;
         self
     }
 
@@ -339,6 +349,12 @@ impl EnrollmentPolicy {
     #[must_use]
     pub fn challenge(&self) -> &ChallengePolicy {
         &self.challenge
+    }
+
+    /// The push prompt policy.
+    #[must_use]
+    pub fn push(&self) -> &PushPolicy {
+        &self.push
     }
 
     /// How long an app set-up stays open.
@@ -432,5 +448,60 @@ impl<'a> Context<'a> {
     #[must_use]
     pub fn issuer(&self) -> &'a Issuer {
         self.issuer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_follow_the_documented_schedule() {
+        let policy = ThrottlePolicy::default();
+        // (consecutive failures, wait before the next attempt)
+        let table = [
+            (0, 0),
+            (1, 0),
+            (5, 0),
+            (6, 1),
+            (7, 2),
+            (8, 4),
+            (14, 256),
+            (15, 512),
+            (16, 900),
+            (100, 900),
+            (u32::MAX, 900),
+        ];
+        for (failures, seconds) in table {
+            assert_eq!(
+                policy.delay_after(failures),
+                TimeDelta::seconds(seconds),
+                "after {failures} failures"
+            );
+        }
+        let none_free = policy.with_free_failures(0);
+        assert_eq!(none_free.delay_after(0), TimeDelta::zero());
+        assert_eq!(none_free.delay_after(1), TimeDelta::seconds(1));
+    }
+
+    #[test]
+    fn deferral_cap_counts() {
+        assert!(DeferralCap::Limited(3).allows_another(2));
+        assert!(!DeferralCap::Limited(3).allows_another(3));
+        assert!(!DeferralCap::Limited(0).allows_another(0));
+        assert_eq!(DeferralCap::Limited(3).remaining(5), Some(0));
+        assert!(DeferralCap::Unlimited.allows_another(u32::MAX));
+        assert_eq!(DeferralCap::Unlimited.remaining(7), None);
+    }
+
+    #[test]
+    fn suspension_threshold_is_bounded_by_nist() {
+        assert!(ThrottlePolicy::default().with_suspend_after(100).is_ok());
+        assert_eq!(
+            ThrottlePolicy::default().with_suspend_after(0),
+            Err(PolicyError::Zero {
+                setting: "suspension threshold"
+            })
+        );
     }
 }

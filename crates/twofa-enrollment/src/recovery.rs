@@ -13,8 +13,9 @@ use zeroize::Zeroizing;
 /// Codes in a set.
 pub const RECOVERY_CODE_COUNT: usize = 10;
 
-/// Random bytes per code: 80 bits, above the 64 bits NIST SP 800-63B-4
-/// requires of a look-up secret drawn by the verifier.
+/// Random bytes per code: 80 bits. NIST SP 800-63B (look-up secrets)
+/// treats secrets of 64 bits or more as strong enough not to need rate
+/// limiting of their own; attempts are throttled here all the same.
 const CODE_BYTES: usize = 10;
 
 /// Base32 characters per code (80 bits / 5 bits).

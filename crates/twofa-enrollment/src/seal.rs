@@ -11,7 +11,9 @@ use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
 use chrono::{DateTime, Utc};
 use rand_core::CryptoRng;
-use twofa_delivery::{EmailAddress, LineType, OobChallenge, PhoneNumber, UserId};
+use twofa_delivery::{
+    EmailAddress, LineType, OobChallenge, PhoneNumber, PushRequest, PushSendLog, UserId,
+};
 use twofa_otp::Secret;
 use zeroize::Zeroizing;
 
@@ -199,16 +201,13 @@ impl fmt::Debug for SealedBytes {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "mirrors the record's own layout; converted once per load or save"
-)]
 enum SealedPendingKind {
     App {
         secret: SealedBytes,
     },
     Push {
         secret: SealedBytes,
+        request: Option<PushRequest>,
     },
     Phone {
         number: PhoneNumber,
@@ -263,6 +262,7 @@ struct SealedEnrolled {
     change: Option<SealedPending>,
     next_id: u32,
     login_challenge: Option<OobChallenge>,
+    push_request: Option<PushRequest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -294,6 +294,7 @@ pub struct SealedEnrollment {
     deferrals_used: u32,
     failures: Failures,
     last_second_factor_at: Option<DateTime<Utc>>,
+    push_log: PushSendLog,
 }
 
 struct SealCtx<'a> {
@@ -334,8 +335,9 @@ impl SealCtx<'_> {
             PendingKind::App { secret } => SealedPendingKind::App {
                 secret: self.seal(field, secret, rng)?,
             },
-            PendingKind::Push { secret } => SealedPendingKind::Push {
+            PendingKind::Push { secret, request } => SealedPendingKind::Push {
                 secret: self.seal(field, secret, rng)?,
+                request: request.clone(),
             },
             PendingKind::Phone {
                 number,
@@ -366,8 +368,9 @@ impl SealCtx<'_> {
             SealedPendingKind::App { secret } => PendingKind::App {
                 secret: self.open(field, secret)?,
             },
-            SealedPendingKind::Push { secret } => PendingKind::Push {
+            SealedPendingKind::Push { secret, request } => PendingKind::Push {
                 secret: self.open(field, secret)?,
+                request: request.clone(),
             },
             SealedPendingKind::Phone {
                 number,
@@ -455,6 +458,7 @@ impl Enrollment {
                     change,
                     next_id: enrolled.next_id,
                     login_challenge: enrolled.login_challenge.clone(),
+                    push_request: enrolled.push_request.clone(),
                 })
             }
         };
@@ -466,6 +470,7 @@ impl Enrollment {
             deferrals_used: self.deferrals_used,
             failures: self.failures,
             last_second_factor_at: self.last_second_factor_at,
+            push_log: self.push_log.clone(),
         })
     }
 }
@@ -540,6 +545,7 @@ impl SealedEnrollment {
                     change,
                     next_id: enrolled.next_id,
                     login_challenge: enrolled.login_challenge.clone(),
+                    push_request: enrolled.push_request.clone(),
                 })
             }
         };
@@ -551,6 +557,7 @@ impl SealedEnrollment {
             deferrals_used: self.deferrals_used,
             failures: self.failures,
             last_second_factor_at: self.last_second_factor_at,
+            push_log: self.push_log.clone(),
         })
     }
 }

@@ -27,10 +27,18 @@ pub struct EnrollmentSummary {
     pub methods: Vec<MethodSummary>,
     /// The primary method, when enrolled.
     pub primary: Option<MethodId>,
+    /// When the first active method was activated.
+    pub enrolled_since: Option<DateTime<Utc>>,
     /// The method of a pending first set-up.
     pub pending: Option<MethodKind>,
-    /// The end of a deferral still running at the summary's instant.
+    /// When the pending first set-up started.
+    pub pending_since: Option<DateTime<Utc>>,
+    /// The end (exclusive) of the deferral, when the state is deferred,
+    /// whether or not it is still running.
     pub deferred_until: Option<DateTime<Utc>>,
+    /// Whether a deferral is running at the summary's instant (ignoring
+    /// enforcement, which voids it: see [`Enrollment::setup_prompt`]).
+    pub deferral_running: bool,
     /// Deferrals used.
     pub deferrals_used: u32,
     /// When the user last completed a second factor.
@@ -89,37 +97,45 @@ impl Enrollment {
     /// The record as plain values at `now`.
     #[must_use]
     pub fn summary(&self, now: DateTime<Utc>) -> EnrollmentSummary {
-        let (methods, primary, pending, deferred_until, remaining) = match &self.state {
-            EnrollmentState::NotEnrolled => (Vec::new(), None, None, None, 0),
+        let mut summary = EnrollmentSummary {
+            methods: Vec::new(),
+            primary: None,
+            enrolled_since: None,
+            pending: None,
+            pending_since: None,
+            deferred_until: None,
+            deferral_running: false,
+            deferrals_used: self.deferrals_used,
+            last_second_factor_at: self.last_second_factor_at,
+            suspended_since: self.failures.suspended_since(),
+            recovery_codes_remaining: 0,
+        };
+        match &self.state {
+            EnrollmentState::NotEnrolled => {}
             EnrollmentState::Deferred { until } => {
-                (Vec::new(), None, None, (now < *until).then_some(*until), 0)
+                summary.deferred_until = Some(*until);
+                summary.deferral_running = now < *until;
             }
-            EnrollmentState::Pending(p) => (Vec::new(), None, Some(p.kind().method()), None, 0),
-            EnrollmentState::Enrolled(e) => (
-                e.methods()
+            EnrollmentState::Pending(p) => {
+                summary.pending = Some(p.kind().method());
+                summary.pending_since = Some(p.started_at());
+            }
+            EnrollmentState::Enrolled(e) => {
+                summary.methods = e
+                    .methods()
                     .iter()
                     .map(|m| MethodSummary {
                         id: m.id(),
                         kind: m.kind(),
                         since: m.enrolled_at(),
                     })
-                    .collect(),
-                Some(e.primary()),
-                None,
-                None,
-                e.recovery_codes().remaining(),
-            ),
-        };
-        EnrollmentSummary {
-            methods,
-            primary,
-            pending,
-            deferred_until,
-            deferrals_used: self.deferrals_used,
-            last_second_factor_at: self.last_second_factor_at,
-            suspended_since: self.failures.suspended_since(),
-            recovery_codes_remaining: remaining,
+                    .collect();
+                summary.primary = Some(e.primary());
+                summary.enrolled_since = Some(e.enrolled_at());
+                summary.recovery_codes_remaining = e.recovery_codes().remaining();
+            }
         }
+        summary
     }
 
     /// The portal's decision after the password: set-up needed, deferred,

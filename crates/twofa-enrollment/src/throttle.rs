@@ -105,3 +105,73 @@ pub(crate) enum PassesSuspension {
     Yes,
     No,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH + TimeDelta::seconds(1_700_000_000 + seconds)
+    }
+
+    #[test]
+    fn gate_opens_exactly_at_the_next_attempt_time() {
+        let policy = ThrottlePolicy::default();
+        let mut failures = Failures::default();
+        for _ in 0..6 {
+            failures = failures.after_failure(&policy, at(0));
+        }
+        assert_eq!(failures.next_attempt_at(&policy), Some(at(1)));
+        assert_eq!(
+            failures.gate(&policy, at(0), PassesSuspension::No),
+            Err(Gate::RetryAfter(at(1)))
+        );
+        assert_eq!(failures.gate(&policy, at(1), PassesSuspension::No), Ok(()));
+        assert_eq!(failures.gate(&policy, at(2), PassesSuspension::No), Ok(()));
+    }
+
+    #[test]
+    fn suspension_starts_at_the_threshold_and_only_recovery_passes() {
+        let policy = ThrottlePolicy::default().with_suspend_after(3).unwrap();
+        let mut failures = Failures::default();
+        failures = failures.after_failure(&policy, at(0));
+        failures = failures.after_failure(&policy, at(1));
+        assert_eq!(failures.suspended_since(), None);
+        let before = failures;
+        failures = failures.after_failure(&policy, at(2));
+        assert!(failures.newly_suspended(&before));
+        assert_eq!(failures.suspended_since(), Some(at(2)));
+        assert_eq!(
+            failures.gate(&policy, at(1000), PassesSuspension::No),
+            Err(Gate::Suspended(at(2)))
+        );
+        assert_eq!(
+            failures.gate(&policy, at(1000), PassesSuspension::Yes),
+            Ok(())
+        );
+        // Later failures keep the original suspension time.
+        let later = failures.after_failure(&policy, at(5));
+        assert_eq!(later.suspended_since(), Some(at(2)));
+        assert!(!later.newly_suspended(&failures));
+    }
+
+    #[test]
+    fn the_counter_saturates() {
+        let policy = ThrottlePolicy::default();
+        let mut failures = Failures {
+            consecutive: u32::MAX,
+            last_failure_at: Some(at(0)),
+            suspended_at: Some(at(0)),
+        };
+        failures = failures.after_failure(&policy, at(1));
+        assert_eq!(failures.consecutive(), u32::MAX);
+        let far = Failures {
+            consecutive: 50,
+            last_failure_at: Some(DateTime::<Utc>::MAX_UTC),
+            suspended_at: None,
+        };
+        // Out-of-range arithmetic never opens the gate early.
+        assert_eq!(far.next_attempt_at(&policy), Some(DateTime::<Utc>::MAX_UTC));
+    }
+}

@@ -16,9 +16,9 @@ use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use twofa_delivery::{
-    ChallengePolicy, CodeChannel, Destination, EmailAddress, Issuer, LineType, MessageTemplates,
-    NotMobileKind, OutboundMessage, PhoneNumber, ResendOption, ServerKey, TransactionId,
-    UnknownReason, UserId,
+    ChallengePolicy, CodeChannel, Destination, EmailAddress, Issuer, LineType, MatchNumber,
+    MessageTemplates, NotMobileKind, OutboundMessage, PhoneNumber, PushResponse, ResendOption,
+    ServerKey, TransactionId, UnknownReason, UserId,
 };
 use twofa_enrollment::*;
 use twofa_otp::{Algorithm, Secret, Totp};
@@ -183,7 +183,7 @@ fn pending_secret(record: &Enrollment) -> Secret {
         other => panic!("not pending: {other:?}"),
     };
     match pending.kind() {
-        PendingKind::App { secret } | PendingKind::Push { secret } => secret.clone(),
+        PendingKind::App { secret } | PendingKind::Push { secret, .. } => secret.clone(),
         other => panic!("not an app: {other:?}"),
     }
 }
@@ -700,6 +700,7 @@ fn deferral_lasts_48_hours_to_the_second_and_is_capped() {
         SetupPrompt::Deferred { until }
     );
     assert_eq!(deferred.summary(before).deferred_until, Some(until));
+    assert!(deferred.summary(before).deferral_running);
     assert_eq!(
         apply(&deferred, Event::Defer, &ctx, before).unwrap_err(),
         EnrollmentError::AlreadyDeferred { until }
@@ -712,7 +713,7 @@ fn deferral_lasts_48_hours_to_the_second_and_is_capped() {
                 deferral: DeferralOffer::Available { remaining: Some(2) }
             }
         );
-        assert_eq!(deferred.summary(at).deferred_until, None);
+        assert!(!deferred.summary(at).deferral_running);
     }
     let (second, _) = saved(apply(&deferred, Event::Defer, &ctx, until).unwrap());
     let later = until + TimeDelta::hours(48);
@@ -1197,6 +1198,194 @@ fn sms_login_codes_are_bound_to_the_transaction_and_single_use() {
     assert!(login(&after, 1, &c, &env.optional(), at).is_err());
 }
 
+// ---------------------------------------------------------------- push
+
+fn other_number(number: MatchNumber) -> MatchNumber {
+    MatchNumber::new(if number.value() == 10 { 11 } else { 10 }).unwrap()
+}
+
+#[test]
+fn push_setup_is_approved_on_the_paired_device() {
+    let env = Env::new();
+    let ctx = env.optional();
+    let (pending, effects) =
+        saved(apply(&record(), Event::StartSetup(SetupChoice::Push), &ctx, t0()).unwrap());
+    assert!(effects.iter().any(|e| matches!(e, Effect::ShowKeyUri(_))));
+    assert_eq!(
+        apply(
+            &pending,
+            Event::PushResponse(PushResponse::Deny),
+            &ctx,
+            t0()
+        )
+        .unwrap_err(),
+        EnrollmentError::NoPushOutstanding
+    );
+    let dispatch = pending
+        .send_push(PushTarget::PendingSetup, &tx(), &ctx, t0(), &mut rng())
+        .unwrap();
+    let number = dispatch.match_number();
+    assert!(dispatch.message().choices.contains(&number));
+    let (prompted, effects) = dispatch.sent().into_parts();
+    assert_eq!(audits(&effects), ["push.sent"]);
+    // The wrong number counts as a failed attempt.
+    let (denied, effects) = saved(
+        apply(
+            &prompted,
+            Event::PushResponse(PushResponse::Approve {
+                number: other_number(number),
+            }),
+            &ctx,
+            t0() + secs(5),
+        )
+        .unwrap(),
+    );
+    assert!(matches!(
+        effects[0],
+        Effect::CodeRejected { attempts_left: 4 }
+    ));
+    assert_eq!(denied.failures().consecutive(), 1);
+    assert_eq!(denied.state().kind(), StateKind::Pending);
+    // A fresh prompt, approved with the right number, activates.
+    let dispatch = denied
+        .send_push(
+            PushTarget::PendingSetup,
+            &tx(),
+            &ctx,
+            t0() + secs(10),
+            &mut rng(),
+        )
+        .unwrap();
+    let number = dispatch.match_number();
+    let (prompted, _) = dispatch.sent().into_parts();
+    let (enrolled, effects) = saved(
+        apply(
+            &prompted,
+            Event::PushResponse(PushResponse::Approve { number }),
+            &ctx,
+            t0() + secs(15),
+        )
+        .unwrap(),
+    );
+    assert_eq!(enrolled.summary(t0()).methods[0].kind, MethodKind::Push);
+    assert_eq!(enrolled.failures().consecutive(), 0);
+    assert!(audits(&effects).contains(&"enrollment.verified"));
+    // The token works too.
+    let at = t0() + secs(60);
+    let c = totp_code(&method_secret(&enrolled, 1), at);
+    assert!(login(&enrolled, 1, &c, &ctx, at).is_ok());
+}
+
+#[test]
+fn push_login_needs_an_approval_for_this_transaction_and_consumes_it() {
+    let env = Env::new();
+    let ctx = env.optional();
+    let pending =
+        saved(apply(&record(), Event::StartSetup(SetupChoice::Push), &ctx, t0()).unwrap()).0;
+    let c = totp_code(&pending_secret(&pending), t0());
+    let enrolled = saved(apply(&pending, Event::SubmitCode(code(&c)), &ctx, t0()).unwrap()).0;
+    let at = t0() + TimeDelta::hours(1);
+    let push = LoginAttempt::Push {
+        method: MethodId::new(1),
+    };
+    assert_eq!(
+        enrolled
+            .verify_login(&push, &tx(), &ctx, at)
+            .unwrap_err()
+            .reason,
+        EnrollmentError::NoPushOutstanding
+    );
+    let dispatch = enrolled
+        .send_push(
+            PushTarget::Method(MethodId::new(1)),
+            &tx(),
+            &ctx,
+            at,
+            &mut rng(),
+        )
+        .unwrap();
+    let number = dispatch.match_number();
+    let (prompted, _) = dispatch.sent().into_parts();
+    assert_eq!(
+        prompted
+            .verify_login(&push, &tx(), &ctx, at)
+            .unwrap_err()
+            .reason,
+        EnrollmentError::PushPending
+    );
+    // The prompt lives two minutes: an answer at expiry is refused.
+    let expiry = at + TimeDelta::minutes(2);
+    assert_eq!(
+        apply(
+            &prompted,
+            Event::PushResponse(PushResponse::Approve { number }),
+            &ctx,
+            expiry
+        )
+        .unwrap_err(),
+        EnrollmentError::PendingExpired { expired_at: expiry }
+    );
+    let answered = saved(
+        apply(
+            &prompted,
+            Event::PushResponse(PushResponse::Approve { number }),
+            &ctx,
+            expiry - secs(1),
+        )
+        .unwrap(),
+    )
+    .0;
+    let other = TransactionId::new("login-2").unwrap();
+    assert_eq!(
+        answered
+            .verify_login(&push, &other, &ctx, expiry - secs(1))
+            .unwrap_err()
+            .reason,
+        EnrollmentError::NoPushOutstanding
+    );
+    let accepted = answered
+        .verify_login(&push, &tx(), &ctx, expiry - secs(1))
+        .unwrap();
+    let (after, _) = accepted.outcome.into_parts();
+    assert_eq!(after.last_second_factor_at(), Some(expiry - secs(1)));
+    assert_eq!(
+        after
+            .verify_login(&push, &tx(), &ctx, expiry - secs(1))
+            .unwrap_err()
+            .reason,
+        EnrollmentError::NoPushOutstanding
+    );
+    // A denial is a counted failure.
+    let dispatch = after
+        .send_push(
+            PushTarget::Method(MethodId::new(1)),
+            &tx(),
+            &ctx,
+            expiry,
+            &mut rng(),
+        )
+        .unwrap();
+    let (prompted, _) = dispatch.sent().into_parts();
+    let (denied, effects) = saved(
+        apply(
+            &prompted,
+            Event::PushResponse(PushResponse::Deny),
+            &ctx,
+            expiry,
+        )
+        .unwrap(),
+    );
+    assert_eq!(denied.failures().consecutive(), 1);
+    assert_eq!(audits(&effects), ["login.failed"]);
+    assert_eq!(
+        denied
+            .verify_login(&push, &tx(), &ctx, expiry)
+            .unwrap_err()
+            .reason,
+        EnrollmentError::PushDenied
+    );
+}
+
 // ---------------------------------------------------------------- sealing
 
 #[test]
@@ -1295,6 +1484,7 @@ fn all_events() -> Vec<Event> {
         Event::RegenerateRecoveryCodes,
         Event::UseRecoveryCode(code("abc")),
         Event::AdminReset,
+        Event::PushResponse(PushResponse::Deny),
     ]
 }
 
@@ -1331,8 +1521,9 @@ fn every_state_event_pair_has_its_expected_result() {
     let _ = pe;
     // Columns: StartSetup(App), SubmitCode(malformed), Resend(Sms), Defer,
     // Cancel, ChangeDisplayName, StartNumberChange, RemoveMethod, SetPrimary,
-    // RegenerateRecoveryCodes, UseRecoveryCode(malformed), AdminReset.
-    let table: Vec<(&str, &Enrollment, [Expect; 12])> = vec![
+    // RegenerateRecoveryCodes, UseRecoveryCode(malformed), AdminReset,
+    // PushResponse(Deny).
+    let table: Vec<(&str, &Enrollment, [Expect; 13])> = vec![
         (
             "not enrolled",
             &fresh,
@@ -1349,6 +1540,7 @@ fn every_state_event_pair_has_its_expected_result() {
                 not_allowed(ne, EventKind::RegenerateRecoveryCodes),
                 not_allowed(ne, EventKind::UseRecoveryCode),
                 Save,
+                not_allowed(ne, EventKind::PushResponse),
             ],
         ),
         (
@@ -1367,6 +1559,7 @@ fn every_state_event_pair_has_its_expected_result() {
                 not_allowed(de, EventKind::RegenerateRecoveryCodes),
                 not_allowed(de, EventKind::UseRecoveryCode),
                 Save,
+                not_allowed(de, EventKind::PushResponse),
             ],
         ),
         (
@@ -1385,6 +1578,7 @@ fn every_state_event_pair_has_its_expected_result() {
                 not_allowed(pe, EventKind::RegenerateRecoveryCodes),
                 not_allowed(pe, EventKind::UseRecoveryCode),
                 Save,
+                Err(E::NoPushOutstanding),
             ],
         ),
         (
@@ -1403,6 +1597,7 @@ fn every_state_event_pair_has_its_expected_result() {
                 not_allowed(pe, EventKind::RegenerateRecoveryCodes),
                 not_allowed(pe, EventKind::UseRecoveryCode),
                 Save,
+                Err(E::NoPushOutstanding),
             ],
         ),
         (
@@ -1421,6 +1616,7 @@ fn every_state_event_pair_has_its_expected_result() {
                 Save,
                 Err(E::MalformedCode),
                 Save,
+                Err(E::NoPushOutstanding),
             ],
         ),
         (
@@ -1439,6 +1635,7 @@ fn every_state_event_pair_has_its_expected_result() {
                 Save,
                 Err(E::MalformedCode),
                 Save,
+                Err(E::NoPushOutstanding),
             ],
         ),
     ];
@@ -1561,7 +1758,7 @@ fn right_code(model: &Model) -> Option<String> {
         _ => return None,
     };
     match pending.kind() {
-        PendingKind::App { secret } | PendingKind::Push { secret } => {
+        PendingKind::App { secret } | PendingKind::Push { secret, .. } => {
             Some(totp_code(secret, model.now))
         }
         PendingKind::Phone { .. } => model.last_code.clone(),
@@ -1768,7 +1965,7 @@ fn step(model: &mut Model, op: &Op, env: &Env, r: &mut StdRng) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(32))]
 
     #[test]
     fn random_event_sequences_keep_the_invariants(ops in proptest::collection::vec(op(), 1..40), seed in any::<u64>()) {
@@ -1786,4 +1983,27 @@ proptest! {
             step(&mut model, op, &env, &mut r);
         }
     }
+}
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Enrollment>();
+    check::<SealedEnrollment>();
+    check::<Transition>();
+    check::<Dispatch>();
+    check::<PushDispatch>();
+    check::<Effect>();
+    check::<Event>();
+    check::<EnrollmentError>();
+    check::<LoginAccepted>();
+    check::<LoginRejected>();
+    check::<XChaChaSealer>();
+    check::<Context<'static>>();
+    check::<EnrollmentSummary>();
+    check::<RecoveryCodeSheet>();
+    assert_eq!(
+        format!("{:?}", XChaChaSealer::from_bytes(&[1; 32]).unwrap()),
+        "XChaChaSealer([REDACTED])"
+    );
 }

@@ -19,7 +19,6 @@
 //! [`Keyed`] value is dropped. Per-candidate copies are overwritten in place
 //! by the compression and hold only hash values of the counter afterwards.
 
-use sha1::Digest;
 use zeroize::Zeroize;
 
 use crate::params::Algorithm;
@@ -33,7 +32,13 @@ const IPAD: u8 = 0x36;
 const OPAD: u8 = 0x5c;
 
 /// FIPS 180-4 §5.3.1: SHA-1 initial hash value.
-const SHA1_IV: [u32; 5] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476, 0xc3d2_e1f0];
+const SHA1_IV: [u32; 5] = [
+    0x6745_2301,
+    0xefcd_ab89,
+    0x98ba_dcfe,
+    0x1032_5476,
+    0xc3d2_e1f0,
+];
 /// FIPS 180-4 §5.3.3: SHA-256 initial hash value.
 const SHA256_IV: [u32; 8] = [
     0x6a09_e667,
@@ -85,56 +90,58 @@ impl Drop for Keyed {
     }
 }
 
-/// RFC 2104 §2 steps 1–2: the key padded (or first hashed) to the block
-/// size `B`, XORed with `pad`.
-fn padded_key<const B: usize>(key: &[u8], hashed: &[u8], pad: u8) -> [u8; B] {
+// RFC 2104 §2 step 1 hashes a key longer than the block size B. A secret
+// is at most 64 bytes, which is not longer than any block here (64 bytes for
+// SHA-1 and SHA-256, 128 for SHA-512), so keys are only ever zero-padded.
+const _: () = assert!(
+    Secret::MAX_BYTES <= 64,
+    "keys longer than a block would need hashing"
+);
+
+/// RFC 2104 §2 steps 1–2 (and 5): the key zero-padded to the block size
+/// `B`, XORed with `pad`.
+fn padded_key<const B: usize>(key: &[u8], pad: u8) -> [u8; B] {
     let mut block = [pad; B];
-    let source = if key.len() > B { hashed } else { key };
-    for (byte, k) in block.iter_mut().zip(source) {
+    for (byte, k) in block.iter_mut().zip(key) {
         *byte ^= k;
     }
     block
 }
 
 impl Keyed {
-    /// Absorbs the key (RFC 2104 §2 steps 1–2 and 5, precomputed).
+    /// Absorbs the key: compresses `K ^ ipad` and `K ^ opad` from the
+    /// initial hash value (RFC 2104 §2 steps 1–2 and 5, precomputed).
     pub(crate) fn new(secret: &Secret, algorithm: Algorithm) -> Self {
         let key = secret.expose_secret();
         match algorithm {
             Algorithm::Sha1 => {
-                let mut hashed = sha1::Sha1::digest(key);
-                let mut ipad = padded_key::<64>(key, &hashed, IPAD);
-                let mut opad = padded_key::<64>(key, &hashed, OPAD);
+                let mut ipad = padded_key::<64>(key, IPAD);
+                let mut opad = padded_key::<64>(key, OPAD);
                 let (mut inner, mut outer) = (SHA1_IV, SHA1_IV);
-                sha1::block_api::compress(&mut inner, &[ipad]);
-                sha1::block_api::compress(&mut outer, &[opad]);
+                sha1::block_api::compress(&mut inner, core::slice::from_ref(&ipad));
+                sha1::block_api::compress(&mut outer, core::slice::from_ref(&opad));
                 ipad.zeroize();
                 opad.zeroize();
-                hashed.as_mut_slice().zeroize();
                 Self::Sha1 { inner, outer }
             }
             Algorithm::Sha256 => {
-                let mut hashed = sha2::Sha256::digest(key);
-                let mut ipad = padded_key::<64>(key, &hashed, IPAD);
-                let mut opad = padded_key::<64>(key, &hashed, OPAD);
+                let mut ipad = padded_key::<64>(key, IPAD);
+                let mut opad = padded_key::<64>(key, OPAD);
                 let (mut inner, mut outer) = (SHA256_IV, SHA256_IV);
-                sha2::block_api::compress256(&mut inner, &[ipad]);
-                sha2::block_api::compress256(&mut outer, &[opad]);
+                sha2::block_api::compress256(&mut inner, core::slice::from_ref(&ipad));
+                sha2::block_api::compress256(&mut outer, core::slice::from_ref(&opad));
                 ipad.zeroize();
                 opad.zeroize();
-                hashed.as_mut_slice().zeroize();
                 Self::Sha256 { inner, outer }
             }
             Algorithm::Sha512 => {
-                let mut hashed = sha2::Sha512::digest(key);
-                let mut ipad = padded_key::<128>(key, &hashed, IPAD);
-                let mut opad = padded_key::<128>(key, &hashed, OPAD);
+                let mut ipad = padded_key::<128>(key, IPAD);
+                let mut opad = padded_key::<128>(key, OPAD);
                 let (mut inner, mut outer) = (SHA512_IV, SHA512_IV);
-                sha2::block_api::compress512(&mut inner, &[ipad]);
-                sha2::block_api::compress512(&mut outer, &[opad]);
+                sha2::block_api::compress512(&mut inner, core::slice::from_ref(&ipad));
+                sha2::block_api::compress512(&mut outer, core::slice::from_ref(&opad));
                 ipad.zeroize();
                 opad.zeroize();
-                hashed.as_mut_slice().zeroize();
                 Self::Sha512 { inner, outer }
             }
         }
@@ -434,7 +441,12 @@ mod tests {
             seed
         };
         for _ in 0..2000 {
-            let w32: [u32; 8] = core::array::from_fn(|_| next().to_be_bytes()[0..4].try_into().map(u32::from_be_bytes).unwrap());
+            let w32: [u32; 8] = core::array::from_fn(|_| {
+                next().to_be_bytes()[0..4]
+                    .try_into()
+                    .map(u32::from_be_bytes)
+                    .unwrap()
+            });
             let mut bytes = [0u8; 32];
             for (chunk, word) in bytes.chunks_exact_mut(4).zip(w32) {
                 chunk.copy_from_slice(&word.to_be_bytes());

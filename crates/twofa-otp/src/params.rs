@@ -68,6 +68,20 @@ impl Algorithm {
     }
 }
 
+impl core::str::FromStr for Algorithm {
+    type Err = ConfigError;
+
+    /// Parses `SHA1`, `SHA256` or `SHA512` in any ASCII case (`sha256`
+    /// too), for command lines and configuration files. Key URIs use the
+    /// exact [`Algorithm::from_name`].
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|algorithm| text.eq_ignore_ascii_case(algorithm.name()))
+            .ok_or(ConfigError::UnknownAlgorithm)
+    }
+}
+
 impl fmt::Display for Algorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

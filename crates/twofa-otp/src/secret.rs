@@ -27,7 +27,7 @@ pub enum SecretStrength {
     },
 }
 
-/// An HOTP/TOTP shared secret of 16 to 128 bytes (or 10 to 128 bytes
+/// An HOTP/TOTP shared secret of 16 to 64 bytes (or 10 to 64 bytes
 /// through the `*_weak` constructors).
 ///
 /// # Security
@@ -62,10 +62,10 @@ impl Secret {
     pub const MIN_BYTES: usize = 16;
     /// The minimum length of the `*_weak` constructors: 80 bits.
     pub const LEGACY_MIN_BYTES: usize = 10;
-    /// The maximum length: the HMAC-SHA-512 block size. A longer HMAC key is
-    /// hashed down to the output size (RFC 2104 §2), so more bytes add no
+    /// The maximum length: 64 bytes, the longest HMAC output (SHA-512).
+    /// RFC 2104 §3: keys longer than the output add no significant
     /// strength.
-    pub const MAX_BYTES: usize = 128;
+    pub const MAX_BYTES: usize = 64;
 
     /// A secret of at least 128 bits from raw bytes.
     ///
@@ -141,6 +141,7 @@ impl Secret {
     }
 
     /// Decodes base32 text into a secret of at least 80 bits.
+    #[inline(always)]
     fn decode_base32(text: &str) -> Result<Self, SecretError> {
         let mut secret = Self::zeroed();
         // Decoding into the secret's own storage avoids a second copy of the
@@ -338,25 +339,19 @@ mod tests {
         );
         let (_, strength) = Secret::from_bytes_weak(&[7; 10]).unwrap();
         assert_eq!(strength, SecretStrength::Legacy { bits: 80 });
-        assert!(Secret::from_bytes(&[7; 128]).is_ok());
+        assert!(Secret::from_bytes(&[7; 64]).is_ok());
         assert_eq!(
-            Secret::from_bytes(&[7; 129]).err(),
-            Some(SecretError::TooLong {
-                bytes: 129,
-                max: 128
-            })
+            Secret::from_bytes(&[7; 65]).err(),
+            Some(SecretError::TooLong { bytes: 65, max: 64 })
         );
     }
 
     #[test]
     fn oversized_base32_is_too_long() {
-        let text = "A".repeat(208); // 130 bytes
+        let text = "A".repeat(112); // 70 bytes
         assert_eq!(
             Secret::from_base32(&text).err(),
-            Some(SecretError::TooLong {
-                bytes: 130,
-                max: 128
-            })
+            Some(SecretError::TooLong { bytes: 70, max: 64 })
         );
     }
 }

@@ -67,7 +67,8 @@ pub enum ParseMode {
     /// Import of URIs from other issuers, which several large vendors emit
     /// slightly off the format:
     ///
-    /// - the label separator is the first `:` or `%3A`;
+    /// - the label separator is the first `:` or `%3A` (later ones stay in
+    ///   the account name; a colon in the issuer is still refused);
     /// - when the label issuer and `issuer=` disagree, the `issuer=`
     ///   parameter wins (it is the one the format calls authoritative); an
     ///   empty issuer counts as absent;
@@ -133,7 +134,7 @@ pub enum UriError {
     /// The issuer is present but empty.
     #[error("issuer is empty")]
     EmptyIssuer,
-    /// A colon inside the issuer (strict mode, and when building).
+    /// A colon inside the issuer (both modes, and when building).
     #[error("issuer contains a colon")]
     ColonInIssuer,
     /// A colon inside the account name (strict mode, and when building).
@@ -492,6 +493,11 @@ impl KeyUri {
         if let Some(issuer) = &self.issuer {
             percent_encode(issuer, out);
             out.push(':');
+        } else if self.account.contains(':') {
+            // Only a lenient parse yields this (`:a:b`, empty issuer): an
+            // empty issuer keeps the account's colons from being read as a
+            // separator.
+            out.push(':');
         }
         percent_encode(&self.account, out);
         out.push_str("?secret=");
@@ -535,10 +541,11 @@ impl KeyUri {
             Some((before, _)) => before,
             None => rest,
         };
-        let (type_name, rest) = match rest.find(['/', '?']) {
-            Some(index) => rest.split_at(index),
-            None => (rest, ""),
-        };
+        let type_end = rest
+            .bytes()
+            .position(|b| b == b'/' || b == b'?')
+            .unwrap_or(rest.len());
+        let (type_name, rest) = rest.split_at_checked(type_end).unwrap_or((rest, ""));
         let is_totp = if type_name == "totp" || (lenient && type_name.eq_ignore_ascii_case("totp"))
         {
             true
@@ -562,8 +569,12 @@ impl KeyUri {
             Some(raw) => Some(percent_decode(raw, UriPart::Issuer, false)?),
             None => None,
         };
-        let decoded_account = percent_decode(raw_account, UriPart::Account, false)?;
-        let account = String::from(decoded_account.trim_start_matches(' '));
+        let mut account = percent_decode(raw_account, UriPart::Account, false)?;
+        // Key Uri Format: optional spaces may precede the account name.
+        let spaces = account
+            .len()
+            .saturating_sub(account.trim_start_matches(' ').len());
+        account.drain(..spaces);
 
         let params = Params::parse(query, lenient)?;
 
@@ -589,7 +600,10 @@ impl KeyUri {
         };
         if let Some(issuer) = &issuer {
             check_text(issuer, UriPart::Issuer)?;
-            if !lenient && issuer.contains(':') {
+            // Refused in both modes: a label issuer never has one (the label
+            // splits at the first colon), and an `issuer=` with one could
+            // not be written back unambiguously.
+            if issuer.contains(':') {
                 return Err(UriError::ColonInIssuer);
             }
         }
@@ -834,14 +848,21 @@ fn percent_encode(text: &str, out: &mut String) {
 /// RFC 3986 §2.1 percent-decoding, optionally with `+` as a space.
 fn percent_decode(raw: &str, part: UriPart, plus_is_space: bool) -> Result<String, UriError> {
     let bytes = raw.as_bytes();
+    let is_special = |b: &u8| *b == b'%' || (plus_is_space && *b == b'+');
+    // Most values have nothing to decode: copy them in one go.
+    let Some(first) = bytes.iter().position(is_special) else {
+        return Ok(String::from(raw));
+    };
     let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0usize;
+    out.extend_from_slice(bytes.get(..first).unwrap_or(&[]));
+    let mut index = first;
     while let Some(&byte) = bytes.get(index) {
         match byte {
             b'%' => {
                 let high = bytes.get(index.wrapping_add(1)).and_then(|&b| hex_value(b));
                 let low = bytes.get(index.wrapping_add(2)).and_then(|&b| hex_value(b));
                 let (Some(high), Some(low)) = (high, low) else {
+                    zeroize::Zeroize::zeroize(&mut out);
                     return Err(UriError::InvalidPercentEncoding { part });
                 };
                 out.push((high << 4) | low);

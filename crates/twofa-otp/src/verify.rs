@@ -78,8 +78,9 @@ pub(crate) fn scan<F: FnMut(u64, u32)>(
             };
         }
     }
-    const _: () = assert!(LANES == 3, "scan groups counters in threes");
 }
+
+const _: () = assert!(LANES == 3, "scan groups counters in threes");
 
 /// The constant-time bookkeeping of a window scan.
 ///

@@ -89,6 +89,36 @@ fn digits(n: u32) -> Digits {
     Digits::new(n).unwrap()
 }
 
+/// Every public type is `Send + Sync` (checked at compile time).
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Secret>();
+    send_sync::<SecretStrength>();
+    send_sync::<Code>();
+    send_sync::<twofa_otp::CodeText>();
+    send_sync::<Totp>();
+    send_sync::<Hotp>();
+    send_sync::<TotpAccepted>();
+    send_sync::<HotpAccepted>();
+    send_sync::<Rejected>();
+    send_sync::<KeyUri>();
+    send_sync::<OtpKind>();
+    send_sync::<ParseMode>();
+    send_sync::<UriError>();
+    send_sync::<CompatibilityWarning>();
+    send_sync::<Algorithm>();
+    send_sync::<Digits>();
+    send_sync::<Step>();
+    send_sync::<Window>();
+    send_sync::<LookAhead>();
+    send_sync::<ResyncWindow>();
+    send_sync::<ConfigError>();
+    send_sync::<SecretError>();
+    send_sync::<Base32Error>();
+    send_sync::<CodeError>();
+    send_sync::<TimeError>();
+};
+
 // ---------------------------------------------------------------------------
 // RFC 4226 Appendix D
 
@@ -351,6 +381,13 @@ fn parameters_are_validated() {
         Algorithm::from_name("sha1"),
         Err(ConfigError::UnknownAlgorithm)
     );
+    assert_eq!("sha256".parse::<Algorithm>(), Ok(Algorithm::Sha256));
+    assert_eq!("SHA1".parse::<Algorithm>(), Ok(Algorithm::Sha1));
+    assert_eq!(
+        "sha-1".parse::<Algorithm>(),
+        Err(ConfigError::UnknownAlgorithm)
+    );
+    assert_eq!(Algorithm::Sha512.to_string(), "SHA512");
 }
 
 // ---------------------------------------------------------------------------
@@ -736,16 +773,10 @@ fn secrets_are_generated_at_hash_length() {
         Some(SecretError::TooShort { bits: 120 })
     );
     assert_eq!(
-        Secret::generate_with_len(&mut rng, 129).err(),
-        Some(SecretError::TooLong {
-            bytes: 129,
-            max: 128
-        })
+        Secret::generate_with_len(&mut rng, 65).err(),
+        Some(SecretError::TooLong { bytes: 65, max: 64 })
     );
-    assert_eq!(
-        Secret::generate_with_len(&mut rng, 128).unwrap().bits(),
-        1024
-    );
+    assert_eq!(Secret::generate_with_len(&mut rng, 64).unwrap().bits(), 512);
 }
 
 #[test]
@@ -1435,6 +1466,40 @@ proptest! {
             prop_assert_eq!(parsed.image(), uri.image());
             let again = parsed.to_uri();
             prop_assert_eq!(again.as_str(), text.as_str());
+        }
+    }
+
+    #[test]
+    fn uri_lenient_parse_then_build_then_parse(
+        issuer in "(A|b|%20| |\\+|:|%3A|%3a|é|%C3%A9){0,4}",
+        separator in "(:|%3A|%3a|)",
+        account in "(x|Y|%20| |\\+|:|%3A|@){0,5}",
+        parameter in proptest::option::of("(P|%20|\\+|%3A|:){0,3}"),
+        digits_param in proptest::option::of(6u32..=8),
+    ) {
+        let mut text = format!("otpauth://totp/{issuer}{separator}{account}?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP");
+        if let Some(parameter) = parameter {
+            text.push_str(&format!("&issuer={parameter}"));
+        }
+        if let Some(n) = digits_param {
+            text.push_str(&format!("&digits={n}"));
+        }
+        if let Ok(first) = KeyUri::parse(&text, ParseMode::Lenient) {
+            let written = first.to_uri();
+            let second = KeyUri::parse(&written, ParseMode::Lenient).unwrap();
+            prop_assert_eq!(second.issuer(), first.issuer());
+            prop_assert_eq!(second.account(), first.account());
+            prop_assert_eq!(second.digits(), first.digits());
+            prop_assert_eq!(second.kind(), first.kind());
+            prop_assert!(second.secret().ct_eq(first.secret()));
+            let again = second.to_uri();
+            prop_assert_eq!(again.as_str(), written.as_str());
+            // What strict mode accepts, lenient mode reads the same way,
+            // except `+`, which only lenient mode reads as a space.
+            if let (false, Ok(strict)) = (text.contains('+'), KeyUri::parse(&text, ParseMode::Strict)) {
+                prop_assert_eq!(strict.issuer(), first.issuer());
+                prop_assert_eq!(strict.account(), first.account());
+            }
         }
     }
 

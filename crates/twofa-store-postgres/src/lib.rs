@@ -35,7 +35,10 @@ const WAIT_TIMEOUT: Duration = Duration::from_secs(10);
 const RECYCLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Connections per pool when [`PostgresStores::connect`] is not told.
-const DEFAULT_MAX_CONNECTIONS: NonZeroUsize = NonZeroUsize::new(16).unwrap_or(NonZeroUsize::MIN);
+const DEFAULT_MAX_CONNECTIONS: NonZeroUsize = match NonZeroUsize::new(16) {
+    Some(size) => size,
+    None => NonZeroUsize::MIN,
+};
 
 /// All five `twofa` stores on one PostgreSQL connection pool.
 ///

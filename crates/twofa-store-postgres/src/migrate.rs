@@ -6,7 +6,7 @@
 //! apply the migrations one after the other: the first applies them, the
 //! others wait for its commit, then find nothing left to do.
 
-use deadpool_postgres::Pool;
+use deadpool_postgres::{Object, Pool};
 
 use crate::error::MigrateError;
 
@@ -55,6 +55,16 @@ impl Migrated {
 
 pub(crate) async fn migrate(pool: &Pool) -> Result<Migrated, MigrateError> {
     let mut client = pool.get().await.map_err(|_| MigrateError::Unavailable)?;
+    let result = apply(&mut client).await;
+    if result.is_err() {
+        // The connection may be broken, or inside a transaction the server
+        // has not rolled back yet: do not hand it to the next operation.
+        drop(Object::take(client));
+    }
+    result
+}
+
+async fn apply(client: &mut Object) -> Result<Migrated, MigrateError> {
     let transaction = client
         .transaction()
         .await

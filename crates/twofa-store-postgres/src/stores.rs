@@ -12,7 +12,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
-use deadpool_postgres::Pool;
+use deadpool_postgres::{Object, Pool};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio_postgres::Row;
@@ -33,25 +33,45 @@ type Params<'p> = [&'p (dyn ToSql + Sync)];
 /// Runs one statement that returns at most one row.
 async fn query_opt(pool: &Pool, sql: &str, params: &Params<'_>) -> Result<Option<Row>, StoreError> {
     let client = pool.get().await.map_err(unavailable)?;
-    let statement = client.prepare_cached(sql).await.map_err(unavailable)?;
-    client
-        .query_opt(&statement, params)
-        .await
-        .map_err(unavailable)
+    let result = async {
+        let statement = client.prepare_cached(sql).await?;
+        client.query_opt(&statement, params).await
+    }
+    .await;
+    settle(client, result)
 }
 
 /// Runs one statement and returns its rows.
 async fn query(pool: &Pool, sql: &str, params: &Params<'_>) -> Result<Vec<Row>, StoreError> {
     let client = pool.get().await.map_err(unavailable)?;
-    let statement = client.prepare_cached(sql).await.map_err(unavailable)?;
-    client.query(&statement, params).await.map_err(unavailable)
+    let result = async {
+        let statement = client.prepare_cached(sql).await?;
+        client.query(&statement, params).await
+    }
+    .await;
+    settle(client, result)
 }
 
 /// Runs one statement and returns how many rows it touched.
 async fn execute(pool: &Pool, sql: &str, params: &Params<'_>) -> Result<u64, StoreError> {
     let client = pool.get().await.map_err(unavailable)?;
-    let statement = client.prepare_cached(sql).await.map_err(unavailable)?;
-    client.execute(&statement, params).await.map_err(unavailable)
+    let result = async {
+        let statement = client.prepare_cached(sql).await?;
+        client.execute(&statement, params).await
+    }
+    .await;
+    settle(client, result)
+}
+
+/// Returns the connection to the pool after a success; after an error,
+/// closes it instead. A connection the server terminated may not look
+/// closed yet when it is returned, and would fail the next operation too;
+/// errors are rare enough that reconnecting after each costs nothing.
+fn settle<T>(client: Object, result: Result<T, tokio_postgres::Error>) -> Result<T, StoreError> {
+    result.map_err(|error| {
+        drop(Object::take(client));
+        unavailable(error)
+    })
 }
 
 fn version_from_column(row: &Row) -> Result<Version, StoreError> {

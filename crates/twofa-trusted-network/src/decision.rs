@@ -466,6 +466,7 @@ impl TrustGrant {
     }
 
     /// Ends the grant.
+    #[must_use]
     pub fn revoke(self, reason: RevocationReason, at: DateTime<Utc>) -> RevokedGrant {
         RevokedGrant {
             grant: self,

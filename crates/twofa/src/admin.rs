@@ -290,7 +290,7 @@ impl Twofa {
         let company = self.load_company(record.company()).await?.record;
         self.update_user(user, &company, now, |e, ctx, rng| {
             match e.apply(Event::AdminReset, ctx, now, rng) {
-                Ok(Transition::Save(outcome)) => Change::Save(outcome, ()),
+                Ok(Transition::Save(outcome)) => Change::Save(outcome),
                 Ok(Transition::Send(_)) => Change::Refuse(
                     None,
                     Failure::start_over(RejectionDetail::InconsistentRecord),

@@ -14,6 +14,7 @@
 //! conformance::audit_log(&InMemoryAuditLog::new()).await?;
 //! # Ok(())
 //! # }
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(run()).unwrap();
 //! ```
 
 use std::fmt::Debug;

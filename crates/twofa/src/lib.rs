@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+mod account;
 mod admin;
 mod audit;
 mod clock;
@@ -8,6 +9,7 @@ mod clock;
 pub mod conformance;
 mod login;
 pub mod memory;
+mod push;
 mod random;
 mod records;
 mod service;
@@ -17,6 +19,7 @@ mod store;
 pub use admin::AdminError;
 pub use audit::{AllowedBy, AuditEvent, RejectionDetail};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use push::{PushPoll, PushSent};
 pub use random::{OsRandom, RandomSource, RandomUnavailable, SeededRandom};
 pub use records::{
     AuditEntry, CompanyRecord, LoginStage, LoginTicket, PendingLogin, TicketParseError, UserRecord,

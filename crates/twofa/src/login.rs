@@ -10,8 +10,8 @@ use twofa_enforcement::{
     AccountKind, GateDecision, Method, MethodSet, ResendChannel, UserId, gate,
 };
 use twofa_enrollment::{
-    Effect, Enrollment, EnrollmentState, Event, LoginAttempt, MethodId, MethodKind, PhoneSetup,
-    SetupChoice, SubmittedCode, Transition,
+    Effect, Enrollment, EnrollmentState, Event, LoginAttempt, MethodId, MethodKind,
+    NotMobileAnswer, PhoneSetup, SetupChoice, SubmittedCode, Transition,
 };
 use twofa_trusted_network::{
     ClientAddress, Decision, EnrollmentSummary, ForwardingHeaders, LoginFacts, RevocationReason,
@@ -20,10 +20,10 @@ use twofa_trusted_network::{
 
 use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};
 use crate::records::{CompanyRecord, LoginStage, LoginTicket, PendingLogin, UserRecord};
-use crate::service::{Change, Failure, Twofa, enrollment_failure, method_of};
+use crate::service::{Change, Failure, Twofa, Updated, enrollment_failure, method_of};
 use crate::steps::{
-    Allowed, ChallengeScreen, ClientContext, LoginStep, MethodChoice, Rejected, Resent,
-    RetryAdvice, SetUpProgress, SetUpScreen,
+    Allowed, ChallengeScreen, ClientContext, LoginStep, MethodChoice, PhoneChoice, Rejected,
+    Resent, RetryAdvice, SetUpProgress, SetUpScreen,
 };
 use crate::store::{SaveError, Versioned};
 
@@ -39,6 +39,22 @@ fn network_kind(kind: AccountKind) -> twofa_trusted_network::AccountKind {
 fn transaction(ticket: &LoginTicket) -> Result<TransactionId, Failure> {
     TransactionId::new(&ticket.to_string())
         .map_err(|_| Failure::start_over(RejectionDetail::InconsistentRecord))
+}
+
+/// The screen after a set-up step: the code sent, the QR code or the
+/// dialog.
+pub(crate) fn progress(updated: Updated) -> Result<SetUpProgress, Failure> {
+    if let Some(sent) = updated.sent {
+        return Ok(SetUpProgress::CodeSent(sent));
+    }
+    for effect in updated.effects {
+        match effect {
+            Effect::ShowKeyUri(uri) => return Ok(SetUpProgress::ScanQrCode(uri)),
+            Effect::ShowNotMobileDialog(dialog) => return Ok(SetUpProgress::NotMobile(dialog)),
+            _ => {}
+        }
+    }
+    Err(Failure::start_over(RejectionDetail::InconsistentRecord))
 }
 
 fn is_enrolled(enrollment: &Enrollment) -> bool {
@@ -84,10 +100,8 @@ impl Twofa {
         }
         let allowed = company.policy().resend_channels();
         let mut options = Vec::new();
+        // A number set up for calls may be a landline: no SMS re-send.
         if allowed.contains(ResendChannel::Sms) && kind == MethodKind::Sms {
-            options.push(ResendOption::Sms);
-        }
-        if allowed.contains(ResendChannel::Sms) && kind == MethodKind::Voice {
             options.push(ResendOption::Sms);
         }
         if allowed.contains(ResendChannel::VoiceCall) {
@@ -140,9 +154,12 @@ impl Twofa {
         let address = self.resolve_client(client);
         let client_ip = address.ip();
         match gate(&status, company.settings(), company.policy(), now) {
-            GateDecision::ChallengeSecondFactor { .. }
-            | GateDecision::ChallengeThenReplaceMethod { .. } => {
-                let suspended = enrollment.failures().suspended_since().is_some();
+            decision @ (GateDecision::ChallengeSecondFactor { .. }
+            | GateDecision::ChallengeThenReplaceMethod { .. }) => {
+                // A suspended factor, or methods the company has switched
+                // off, are never skipped by a trusted network.
+                let never_skip = enrollment.failures().suspended_since().is_some()
+                    || matches!(decision, GateDecision::ChallengeThenReplaceMethod { .. });
                 let grant = self.stores.grants.load(user).await?;
                 let facts = LoginFacts::new(
                     network_kind(record.kind()),
@@ -161,7 +178,7 @@ impl Twofa {
                         network,
                     },
                     false,
-                ) = (policy.decide(&facts, now), suspended)
+                ) = (policy.decide(&facts, now), never_skip)
                 {
                     let by = AllowedBy::TrustedNetwork {
                         network,
@@ -290,7 +307,7 @@ impl Twofa {
             let updated = self
                 .update_user(record.user(), company, now, |e, ctx, rng| {
                     match e.send_login_code(method, None, &transaction, ctx, now, rng) {
-                        Ok(dispatch) => Change::Send(dispatch, ()),
+                        Ok(dispatch) => Change::Send(dispatch),
                         Err(error) => Change::Refuse(None, enrollment_failure(error)),
                     }
                 })
@@ -306,7 +323,7 @@ impl Twofa {
     }
 
     /// Loads a ticket that `user` may still use at `now`.
-    async fn load_ticket(
+    pub(crate) async fn load_ticket_for(
         &self,
         user: &UserId,
         ticket: &LoginTicket,
@@ -338,7 +355,7 @@ impl Twofa {
         now: DateTime<Utc>,
     ) -> Result<(), Failure> {
         for _ in 0..self.max_store_attempts {
-            let loaded = self.load_ticket(user, ticket, now).await?;
+            let loaded = self.load_ticket_for(user, ticket, now).await?;
             let done = loaded.record.with_stage(LoginStage::Completed { at: now });
             match self
                 .stores
@@ -357,7 +374,7 @@ impl Twofa {
     /// Completes a login: the ticket is used up, a trusted-network grant
     /// is issued when the login came from one, and the allowance is
     /// audited. Any failure here refuses the login.
-    async fn finish(
+    pub(crate) async fn finish_login(
         &self,
         pending: &PendingLogin,
         ticket: &LoginTicket,
@@ -479,7 +496,7 @@ impl Twofa {
         choice: MethodChoice,
         now: DateTime<Utc>,
     ) -> Result<SetUpProgress, Failure> {
-        let pending = self.load_ticket(user, ticket, now).await?.record;
+        let pending = self.load_ticket_for(user, ticket, now).await?.record;
         let LoginStage::SetUp { methods, .. } = *pending.stage() else {
             return Err(Failure::start_over(RejectionDetail::WrongStage));
         };
@@ -493,46 +510,44 @@ impl Twofa {
             }
             MethodChoice::PushApp if allowed.contains(Method::PushApp) => SetupChoice::Push,
             MethodChoice::Phone(phone) => {
-                if !allowed.contains(method_of(phone.channel.kind())) {
+                // "Call me instead" in the dialog turns the choice into a
+                // voice method.
+                let kind = match phone.answer {
+                    NotMobileAnswer::ContinueWithVoice => MethodKind::Voice,
+                    _ => phone.channel.kind(),
+                };
+                if !allowed.contains(method_of(kind)) {
                     return Err(not_offered);
                 }
-                let bad_number =
-                    Failure::new(RejectionDetail::InvalidDestination, RetryAdvice::CheckInput);
-                let number = match &self.region {
-                    Some(region) => PhoneNumber::parse(&phone.number, region.clone()),
-                    None => PhoneNumber::from_e164(&phone.number),
-                }
-                .map_err(|_| bad_number)?;
-                let line_type = match &self.carrier {
-                    Some(lookup) => classify_with_lookup(&number, &**lookup).await,
-                    None => classify_offline(&number),
-                };
-                SetupChoice::Phone(
-                    PhoneSetup::new(number, line_type, phone.channel).with_answer(phone.answer),
-                )
+                SetupChoice::Phone(self.phone_setup(&phone).await?)
             }
             _ => return Err(not_offered),
         };
         let updated = self
             .update_user(user, &company, now, |e, ctx, rng| {
                 match e.apply(Event::StartSetup(setup.clone()), ctx, now, rng) {
-                    Ok(Transition::Save(outcome)) => Change::Save(outcome, ()),
-                    Ok(Transition::Send(dispatch)) => Change::Send(dispatch, ()),
+                    Ok(Transition::Save(outcome)) => Change::Save(outcome),
+                    Ok(Transition::Send(dispatch)) => Change::Send(dispatch),
                     Err(error) => Change::Refuse(None, enrollment_failure(error)),
                 }
             })
             .await?;
-        if let Some(sent) = updated.sent {
-            return Ok(SetUpProgress::CodeSent(sent));
+        progress(updated)
+    }
+
+    /// Parses and classifies a phone number typed by the user.
+    pub(crate) async fn phone_setup(&self, phone: &PhoneChoice) -> Result<PhoneSetup, Failure> {
+        let bad_number = Failure::new(RejectionDetail::InvalidDestination, RetryAdvice::CheckInput);
+        let number = match &self.region {
+            Some(region) => PhoneNumber::parse(&phone.number, *region),
+            None => PhoneNumber::from_e164(&phone.number),
         }
-        for effect in updated.effects {
-            match effect {
-                Effect::ShowKeyUri(uri) => return Ok(SetUpProgress::ScanQrCode(uri)),
-                Effect::ShowNotMobileDialog(dialog) => return Ok(SetUpProgress::NotMobile(dialog)),
-                _ => {}
-            }
-        }
-        Err(Failure::start_over(RejectionDetail::InconsistentRecord))
+        .map_err(|_| bad_number)?;
+        let line_type = match &self.carrier {
+            Some(lookup) => classify_with_lookup(&number, &**lookup).await,
+            None => classify_offline(&number),
+        };
+        Ok(PhoneSetup::new(number, line_type, phone.channel).with_answer(phone.answer))
     }
 
     /// The user typed a code: the first code of a method being set up
@@ -567,7 +582,7 @@ impl Twofa {
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<Allowed, Failure> {
-        let pending = self.load_ticket(user, ticket, now).await?.record;
+        let pending = self.load_ticket_for(user, ticket, now).await?.record;
         let company = self.load_company(pending.company()).await?.record;
         let submitted = SubmittedCode::new(code);
         match pending.stage() {
@@ -596,9 +611,7 @@ impl Twofa {
                                             Failure::new(RejectionDetail::WrongCode, advice),
                                         )
                                     }
-                                    None if is_enrolled(outcome.record()) => {
-                                        Change::Save(outcome, ())
-                                    }
+                                    None if is_enrolled(outcome.record()) => Change::Save(outcome),
                                     None => Change::Refuse(
                                         None,
                                         Failure::start_over(RejectionDetail::InconsistentRecord),
@@ -620,7 +633,7 @@ impl Twofa {
                     _ => None,
                 });
                 let by = self
-                    .finish(&pending, ticket, AllowedBy::SecondFactor { method }, now)
+                    .finish_login(&pending, ticket, AllowedBy::SecondFactor { method }, now)
                     .await?;
                 Ok(Allowed { by, recovery_codes })
             }
@@ -634,7 +647,7 @@ impl Twofa {
                 let updated = self
                     .update_user(user, &company, now, |e, ctx, _rng| {
                         match e.verify_login(&attempt, &transaction, ctx, now) {
-                            Ok(accepted) => Change::Save(accepted.outcome, ()),
+                            Ok(accepted) => Change::Save(accepted.outcome),
                             Err(rejected) => Change::Refuse(
                                 rejected.outcome.map(|outcome| *outcome),
                                 enrollment_failure(rejected.reason),
@@ -645,7 +658,7 @@ impl Twofa {
                 let kind = method_kind(&updated.record, method)
                     .ok_or(Failure::start_over(RejectionDetail::InconsistentRecord))?;
                 let by = self
-                    .finish(
+                    .finish_login(
                         &pending,
                         ticket,
                         AllowedBy::SecondFactor {
@@ -691,14 +704,14 @@ impl Twofa {
         option: ResendOption,
         now: DateTime<Utc>,
     ) -> Result<Resent, Failure> {
-        let pending = self.load_ticket(user, ticket, now).await?.record;
+        let pending = self.load_ticket_for(user, ticket, now).await?.record;
         let company = self.load_company(pending.company()).await?.record;
         let updated = match pending.stage() {
             LoginStage::SetUp { .. } => {
                 self.update_user(user, &company, now, |e, ctx, rng| {
                     match e.apply(Event::Resend(option), ctx, now, rng) {
-                        Ok(Transition::Save(outcome)) => Change::Save(outcome, ()),
-                        Ok(Transition::Send(dispatch)) => Change::Send(dispatch, ()),
+                        Ok(Transition::Save(outcome)) => Change::Save(outcome),
+                        Ok(Transition::Send(dispatch)) => Change::Send(dispatch),
                         Err(error) => Change::Refuse(None, enrollment_failure(error)),
                     }
                 })
@@ -720,7 +733,7 @@ impl Twofa {
                 let transaction = transaction(ticket)?;
                 self.update_user(user, &company, now, |e, ctx, rng| {
                     match e.send_login_code(method, Some(channel), &transaction, ctx, now, rng) {
-                        Ok(dispatch) => Change::Send(dispatch, ()),
+                        Ok(dispatch) => Change::Send(dispatch),
                         Err(error) => Change::Refuse(None, enrollment_failure(error)),
                     }
                 })
@@ -753,7 +766,7 @@ impl Twofa {
         ticket: &LoginTicket,
         now: DateTime<Utc>,
     ) -> Result<Allowed, Failure> {
-        let pending = self.load_ticket(user, ticket, now).await?.record;
+        let pending = self.load_ticket_for(user, ticket, now).await?.record;
         if !matches!(
             pending.stage(),
             LoginStage::SetUp {
@@ -776,7 +789,7 @@ impl Twofa {
                     return Change::Refuse(None, Failure::start_over(RejectionDetail::WrongStage));
                 }
                 match e.apply(Event::Defer, ctx, now, rng) {
-                    Ok(Transition::Save(outcome)) => Change::Save(outcome, ()),
+                    Ok(Transition::Save(outcome)) => Change::Save(outcome),
                     Ok(_) => Change::Refuse(
                         None,
                         Failure::start_over(RejectionDetail::InconsistentRecord),
@@ -796,7 +809,7 @@ impl Twofa {
         )
         .await;
         let by = self
-            .finish(&pending, ticket, AllowedBy::Deferred { until }, now)
+            .finish_login(&pending, ticket, AllowedBy::Deferred { until }, now)
             .await?;
         Ok(Allowed {
             by,
@@ -830,7 +843,7 @@ impl Twofa {
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<Allowed, Failure> {
-        let pending = self.load_ticket(user, ticket, now).await?.record;
+        let pending = self.load_ticket_for(user, ticket, now).await?.record;
         if !matches!(pending.stage(), LoginStage::Challenge { .. }) {
             return Err(Failure::start_over(RejectionDetail::WrongStage));
         }
@@ -839,7 +852,7 @@ impl Twofa {
         let attempt = LoginAttempt::RecoveryCode(SubmittedCode::new(code));
         self.update_user(user, &company, now, |e, ctx, _rng| {
             match e.verify_login(&attempt, &transaction, ctx, now) {
-                Ok(accepted) => Change::Save(accepted.outcome, ()),
+                Ok(accepted) => Change::Save(accepted.outcome),
                 Err(rejected) => {
                     let mut failure = enrollment_failure(rejected.reason);
                     if failure.detail == RejectionDetail::WrongCode {
@@ -853,7 +866,7 @@ impl Twofa {
         self.revoke_grant(user, RevocationReason::RecoveryCodeUsed, now)
             .await?;
         let by = self
-            .finish(&pending, ticket, AllowedBy::RecoveryCode, now)
+            .finish_login(&pending, ticket, AllowedBy::RecoveryCode, now)
             .await?;
         Ok(Allowed {
             by,

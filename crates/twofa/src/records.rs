@@ -30,6 +30,7 @@ pub struct UserRecord {
     email: Option<EmailAddress>,
     enrollment: Option<SealedEnrollment>,
     push_log: PushSendLog,
+    push_ticket: Option<LoginTicket>,
 }
 
 impl UserRecord {
@@ -49,6 +50,7 @@ impl UserRecord {
             email: None,
             enrollment: None,
             push_log: PushSendLog::new(),
+            push_ticket: None,
         }
     }
 
@@ -106,8 +108,15 @@ impl UserRecord {
         self
     }
 
-    pub(crate) fn with_push_log(mut self, log: PushSendLog) -> Self {
+    /// The login whose push prompt the user's device may answer.
+    #[must_use]
+    pub fn push_ticket(&self) -> Option<&LoginTicket> {
+        self.push_ticket.as_ref()
+    }
+
+    pub(crate) fn with_push(mut self, log: PushSendLog, ticket: LoginTicket) -> Self {
         self.push_log = log;
+        self.push_ticket = Some(ticket);
         self
     }
 }
@@ -258,6 +267,14 @@ impl From<LoginTicket> for String {
 }
 
 /// Where a login in progress stands.
+///
+/// ```text
+///  begin_login ─┬─▶ SetUp ──(first code accepted, or "remind me later")──▶ Completed
+///               └─▶ Challenge ──(code, recovery code or push approved)───▶ Completed
+/// ```
+///
+/// A ticket is refused in every stage from its `expires_at`, and for good
+/// once `Completed`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
@@ -406,5 +423,32 @@ impl AuditEntry {
     #[must_use]
     pub fn event(&self) -> &AuditEvent {
         &self.event
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tickets_round_trip_through_lower_case_hex_only() {
+        let ticket: LoginTicket = "00ff10a0b1c2d3e4f5061728394a5b6c".parse().unwrap();
+        assert_eq!(ticket.to_string(), "00ff10a0b1c2d3e4f5061728394a5b6c");
+        for bad in [
+            "",
+            "00ff10a0b1c2d3e4f5061728394a5b6",
+            "00ff10a0b1c2d3e4f5061728394a5b6c0",
+            "00FF10A0B1C2D3E4F5061728394A5B6C",
+            "00ff10a0b1c2d3e4f5061728394a5b6g",
+            "00ff10a0b1c2d3e4 5061728394a5b6c",
+        ] {
+            assert_eq!(bad.parse::<LoginTicket>(), Err(TicketParseError), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ticket_debug_shows_only_a_prefix() {
+        let ticket: LoginTicket = "abcdef0123456789abcdef0123456789".parse().unwrap();
+        assert_eq!(format!("{ticket:?}"), "LoginTicket(ab…)");
     }
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rand::rngs::StdRng;
 use twofa_delivery::{
     CarrierLookup, CodeChannel, EmailSender, Issuer, MessageTemplates, OutboundMessage, Outbox,
-    PushSender, Region, ServerKey, SmsSender, VoiceCaller,
+    PushPolicy, PushSender, Region, ServerKey, SmsSender, VoiceCaller,
 };
 use twofa_enforcement::{CompanyId, Method, MethodSet, UserId, UserStatus};
 use twofa_enrollment::{
@@ -160,6 +160,7 @@ pub struct TwofaBuilder {
     random: Arc<dyn RandomSource>,
     carrier: Option<Arc<dyn CarrierLookup>>,
     enrollment_policy: EnrollmentPolicy,
+    push_policy: PushPolicy,
     proxies: TrustedProxies,
     region: Option<Region>,
     ticket_lifetime: TimeDelta,
@@ -215,6 +216,14 @@ impl TwofaBuilder {
         self
     }
 
+    /// The push prompt lifetime and rate limit (default: 2 minutes, 3
+    /// prompts per 10 minutes).
+    #[must_use]
+    pub fn with_push_policy(mut self, policy: PushPolicy) -> Self {
+        self.push_policy = policy;
+        self
+    }
+
     /// The reverse proxies whose forwarding headers are believed.
     #[must_use]
     pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
@@ -267,6 +276,7 @@ impl TwofaBuilder {
             random: self.random,
             carrier: self.carrier,
             enrollment_policy: self.enrollment_policy,
+            push_policy: self.push_policy,
             proxies: self.proxies,
             region: self.region,
             ticket_lifetime: self.ticket_lifetime,
@@ -291,6 +301,7 @@ pub struct Twofa {
     pub(crate) random: Arc<dyn RandomSource>,
     pub(crate) carrier: Option<Arc<dyn CarrierLookup>>,
     pub(crate) enrollment_policy: EnrollmentPolicy,
+    pub(crate) push_policy: PushPolicy,
     pub(crate) proxies: TrustedProxies,
     pub(crate) region: Option<Region>,
     pub(crate) ticket_lifetime: TimeDelta,
@@ -373,18 +384,17 @@ pub(crate) fn enrollment_failure(error: EnrollmentError) -> Failure {
 }
 
 /// What one evaluation of a user's enrollment asks the retry loop to do.
-pub(crate) enum Change<T> {
-    /// Save this outcome, then succeed with the value.
-    Save(Outcome, T),
-    /// Send, then save, then succeed with the value.
-    Send(Dispatch, T),
+pub(crate) enum Change {
+    /// Save this outcome, then succeed.
+    Save(Outcome),
+    /// Send, then save, then succeed.
+    Send(Dispatch),
     /// Save the outcome if there is one (a counted failure), then refuse.
     Refuse(Option<Outcome>, Failure),
 }
 
 /// The result of a successful update of a user's enrollment.
-pub(crate) struct Updated<T> {
-    pub(crate) value: T,
+pub(crate) struct Updated {
     pub(crate) record: Enrollment,
     pub(crate) effects: Vec<Effect>,
     pub(crate) sent: Option<CodeSent>,
@@ -464,6 +474,7 @@ impl Twofa {
             random: Arc::new(OsRandom),
             carrier: None,
             enrollment_policy: EnrollmentPolicy::default(),
+            push_policy: PushPolicy::default(),
             proxies: TrustedProxies::none(),
             region: None,
             ticket_lifetime: TimeDelta::minutes(30),
@@ -546,10 +557,7 @@ impl Twofa {
         if let Ok(with_deferral) = out.clone().with_deferral(policy.deferral_length()) {
             out = with_deferral;
         }
-        if let Ok(challenge) = out
-            .challenge()
-            .clone()
-            .with_lifetime(policy.out_of_band_code_lifetime())
+        if let Ok(challenge) = (*out.challenge()).with_lifetime(policy.out_of_band_code_lifetime())
         {
             out = out.with_challenge(challenge);
         }
@@ -619,13 +627,13 @@ impl Twofa {
     ///
     /// Nothing is saved when `step` refuses without a record, when the
     /// send fails, or when sealing fails.
-    pub(crate) async fn update_user<T>(
+    pub(crate) async fn update_user(
         &self,
         user: &UserId,
         company: &CompanyRecord,
         now: DateTime<Utc>,
-        mut step: impl FnMut(&Enrollment, &Context<'_>, &mut StdRng) -> Change<T> + Send,
-    ) -> Result<Updated<T>, Failure> {
+        mut step: impl FnMut(&Enrollment, &Context<'_>, &mut StdRng) -> Change + Send,
+    ) -> Result<Updated, Failure> {
         let policy = self.policy_for(company);
         let enforcement = if company.settings().is_enforced() {
             Enforcement::Required
@@ -647,12 +655,16 @@ impl Twofa {
                 step(&enrollment, &ctx, &mut rng)
             };
             let (outcome, result, sent) = match change {
-                Change::Save(outcome, value) => (outcome, Ok(value), None),
-                Change::Send(dispatch, value) => {
+                Change::Save(outcome) => (outcome, Ok(()), None),
+                Change::Send(dispatch) => {
+                    // The send happens before the save (a code is never
+                    // recorded as delivered unless it was). If the save then
+                    // conflicts, the next attempt re-evaluates and may send
+                    // again; only the code of the saved record verifies.
                     let sent = self
                         .send(dispatch.message(), now, company.company(), user)
                         .await?;
-                    (dispatch.sent(), Ok(value), Some(sent))
+                    (dispatch.sent(), Ok(()), Some(sent))
                 }
                 Change::Refuse(Some(outcome), failure) => (outcome, Err(failure), None),
                 Change::Refuse(None, failure) => return Err(failure),
@@ -671,8 +683,7 @@ impl Twofa {
                 Ok(_) => {
                     self.record_effects(now, company.company(), user, &effects)
                         .await;
-                    return result.map(|value| Updated {
-                        value,
+                    return result.map(|()| Updated {
                         record,
                         effects,
                         sent,

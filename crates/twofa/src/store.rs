@@ -85,6 +85,10 @@ pub enum SaveError {
 /// `save(key, record, None)` inserts and fails with
 /// [`SaveError::Conflict`] if the key exists; `save(key, record,
 /// Some(version))` replaces only a record still at `version`.
+#[expect(
+    clippy::type_complexity,
+    reason = "the boxed-future signature is spelled out: the public API has no type aliases"
+)]
 pub trait UserStore: Send + Sync + std::fmt::Debug {
     /// Loads a user.
     ///
@@ -121,6 +125,10 @@ pub trait UserStore: Send + Sync + std::fmt::Debug {
 }
 
 /// Companies: enforcement settings, policy and trusted-network allowlist.
+#[expect(
+    clippy::type_complexity,
+    reason = "the boxed-future signature is spelled out: the public API has no type aliases"
+)]
 pub trait CompanyStore: Send + Sync + std::fmt::Debug {
     /// Loads a company.
     ///
@@ -149,6 +157,10 @@ pub trait CompanyStore: Send + Sync + std::fmt::Debug {
 
 /// Pending logins, keyed by their opaque ticket: the login's stage and its
 /// out-of-band code challenge or push request.
+#[expect(
+    clippy::type_complexity,
+    reason = "the boxed-future signature is spelled out: the public API has no type aliases"
+)]
 pub trait ChallengeStore: Send + Sync + std::fmt::Debug {
     /// Loads a pending login.
     ///
@@ -189,6 +201,10 @@ pub trait ChallengeStore: Send + Sync + std::fmt::Debug {
 }
 
 /// Trusted-network grants, one per user.
+#[expect(
+    clippy::type_complexity,
+    reason = "the boxed-future signature is spelled out: the public API has no type aliases"
+)]
 pub trait TrustGrantStore: Send + Sync + std::fmt::Debug {
     /// Loads a user's grant.
     ///

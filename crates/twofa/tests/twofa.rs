@@ -27,9 +27,8 @@ use twofa::trusted_network::{Cidr, TrustGrantRecord};
 use twofa::{
     AllowedBy, AuditEntry, AuditEvent, AuditLog, ChallengeStore, Channels, ClientContext,
     CompanyRecord, CompanyStore, LoginStep, LoginTicket, ManualClock, MethodChoice, PendingLogin,
-    PhoneChoice, Rejected, RejectionDetail, Resent, RetryAdvice, SaveError, SeededRandom,
-    SetUpProgress, StoreError, Stores, TrustGrantStore, Twofa, UserRecord, UserStore, Version,
-    Versioned,
+    PhoneChoice, RejectionDetail, Resent, RetryAdvice, SaveError, SeededRandom, SetUpProgress,
+    StoreError, Stores, TrustGrantStore, Twofa, UserRecord, UserStore, Version, Versioned,
 };
 
 const OFFICE: &str = "198.51.100.0/24";
@@ -487,6 +486,38 @@ async fn a_failed_send_saves_nothing_and_never_allows() {
 }
 
 #[tokio::test]
+async fn a_login_whose_code_cannot_be_sent_is_refused() {
+    let portal = Portal::new().await;
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    let screen = set_up(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    portal
+        .twofa
+        .choose_method(
+            &bob,
+            &screen.ticket,
+            MethodChoice::Phone(PhoneChoice::new("+44 7400 123456", PhoneChannel::Sms)),
+        )
+        .await
+        .unwrap();
+    let code = portal.last_code();
+    portal
+        .twofa
+        .submit_code(&bob, &screen.ticket, &code)
+        .await
+        .unwrap();
+    portal.advance(TimeDelta::minutes(1));
+    portal
+        .outbox
+        .fail_next(1, SendError::Permanent(FailureCause::Unreachable));
+    let refused = portal.twofa.begin_login(&bob, &home()).await.unwrap_err();
+    assert_eq!(refused.advice(), RetryAdvice::TryLater);
+    assert!(portal.audit().await.iter().any(|e| *e.event()
+        == AuditEvent::Rejected {
+            detail: RejectionDetail::ProviderFailed
+        }));
+}
+
+#[tokio::test]
 async fn invalid_phone_numbers_are_refused_as_input_errors() {
     let portal = Portal::new().await;
     let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
@@ -523,6 +554,8 @@ async fn a_deferral_lasts_exactly_48_hours() {
     portal.clock.set(until);
     let screen = set_up(portal.twofa.begin_login(&bob, &home()).await.unwrap());
     assert_eq!(screen.remind_me_until, Some(until + TimeDelta::hours(48)));
+    portal.clock.set(until + TimeDelta::seconds(1));
+    set_up(portal.twofa.begin_login(&bob, &home()).await.unwrap());
 }
 
 // --- Feature 7: enforcement ------------------------------------------------
@@ -629,6 +662,8 @@ async fn a_trusted_network_skips_the_prompt_for_21_days_to_the_second() {
     // From home the prompt is there.
     challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
 
+    portal.clock.set(expiry + TimeDelta::seconds(1));
+    challenge(portal.twofa.begin_login(&bob, &office()).await.unwrap());
     portal.clock.set(expiry);
     let screen = challenge(portal.twofa.begin_login(&bob, &office()).await.unwrap());
     let code = totp_code(&uri, portal.clock.now());
@@ -748,6 +783,75 @@ async fn a_recovery_code_logs_in_once() {
 }
 
 #[tokio::test]
+async fn a_suspended_factor_is_lifted_by_a_recovery_code_or_an_admin_reset() {
+    let policy = EnrollmentPolicy::default().with_throttle(
+        ThrottlePolicy::default()
+            .with_free_failures(10)
+            .with_suspend_after(3)
+            .unwrap(),
+    );
+    let portal = Portal::with(Stores::in_memory(), policy).await;
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    let (uri, recovery) = portal.enroll_app(&bob).await;
+    portal.advance(TimeDelta::minutes(1));
+    let right = totp_code(&uri, portal.clock.now());
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let screen = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    for _ in 0..3 {
+        assert!(
+            portal
+                .twofa
+                .submit_code(&bob, &screen.ticket, wrong)
+                .await
+                .is_err()
+        );
+    }
+    let suspended = portal
+        .twofa
+        .submit_code(&bob, &screen.ticket, &right)
+        .await
+        .unwrap_err();
+    assert_eq!(suspended.advice(), RetryAdvice::TryLater);
+    // A recovery code still works and lifts the suspension.
+    portal
+        .twofa
+        .use_recovery_code(&bob, &screen.ticket, &recovery[1])
+        .await
+        .unwrap();
+    portal.advance(TimeDelta::seconds(30));
+    let screen = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    let code = totp_code(&uri, portal.clock.now());
+    portal
+        .twofa
+        .submit_code(&bob, &screen.ticket, &code)
+        .await
+        .unwrap();
+
+    // Suspended again, then reset by the administrator.
+    portal.advance(TimeDelta::seconds(30));
+    let screen = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    for _ in 0..3 {
+        assert!(
+            portal
+                .twofa
+                .submit_code(&bob, &screen.ticket, wrong)
+                .await
+                .is_err()
+        );
+    }
+    portal
+        .twofa
+        .reset_factor(&portal.admin, &bob)
+        .await
+        .unwrap();
+    set_up(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+}
+
+#[tokio::test]
 async fn an_admin_reset_sends_the_user_back_to_set_up() {
     let portal = Portal::new().await;
     let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
@@ -769,8 +873,14 @@ async fn tickets_are_bound_to_their_user_and_expire() {
     let eve = portal.add_user("eve", AccountKind::PartnerEmployee).await;
     let screen = set_up(portal.twofa.begin_login(&bob, &home()).await.unwrap());
     assert!(portal.twofa.defer(&eve, &screen.ticket).await.is_err());
+    // Usable until one second before the 30-minute lifetime ends.
     portal.advance(TimeDelta::minutes(30));
     assert!(portal.twofa.defer(&bob, &screen.ticket).await.is_err());
+    portal.advance(TimeDelta::seconds(1));
+    assert!(portal.twofa.defer(&bob, &screen.ticket).await.is_err());
+    let screen = set_up(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    portal.advance(TimeDelta::minutes(30) - TimeDelta::seconds(1));
+    portal.twofa.defer(&bob, &screen.ticket).await.unwrap();
     let text = screen.ticket.to_string();
     assert_eq!(text.len(), 32);
     assert_eq!(text.parse::<LoginTicket>().unwrap(), screen.ticket);
@@ -881,9 +991,9 @@ impl Flaky {
             return Fault::None;
         }
         let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
-        if call % every != 0 {
+        if !call.is_multiple_of(every) {
             Fault::None
-        } else if (call / every) % 2 == 0 {
+        } else if (call / every).is_multiple_of(2) {
             Fault::Before
         } else {
             Fault::After
@@ -1132,4 +1242,271 @@ async fn failing_stores_never_grant_an_acceptance_and_leave_whole_records() {
     }
     // The faults are not so dense that nothing ever succeeds.
     assert!(accepted_total > 0);
+}
+
+// --- Feature 6: the name and number used for 2FA -------------------------------
+
+#[tokio::test]
+async fn a_new_number_is_verified_before_it_replaces_the_old_one() {
+    let portal = Portal::new().await;
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    let screen = set_up(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    portal
+        .twofa
+        .choose_method(
+            &bob,
+            &screen.ticket,
+            MethodChoice::Phone(PhoneChoice::new("+44 7400 123456", PhoneChannel::Sms)),
+        )
+        .await
+        .unwrap();
+    let code = portal.last_code();
+    portal
+        .twofa
+        .submit_code(&bob, &screen.ticket, &code)
+        .await
+        .unwrap();
+    portal
+        .twofa
+        .change_display_name(&bob, "Bob B.")
+        .await
+        .unwrap();
+    assert!(portal.twofa.change_display_name(&bob, "").await.is_err());
+
+    // Just after a second factor, Bob starts the change: the code goes to
+    // the new number.
+    let SetUpProgress::CodeSent(sent) = portal
+        .twofa
+        .start_phone_change(&bob, PhoneChoice::new("+44 7400 654321", PhoneChannel::Sms))
+        .await
+        .unwrap()
+    else {
+        panic!("expected a code to the new number");
+    };
+    assert_eq!(sent.to, "+44 ••• ••• 4321");
+    let new_code = portal.last_code();
+    assert!(
+        portal
+            .twofa
+            .confirm_phone_change(&bob, "000000")
+            .await
+            .is_err()
+            || new_code == "000000"
+    );
+    portal
+        .twofa
+        .confirm_phone_change(&bob, &new_code)
+        .await
+        .unwrap();
+
+    portal.advance(TimeDelta::minutes(1));
+    let login = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    assert_eq!(login.sent_to.as_deref(), Some("+44 ••• ••• 4321"));
+}
+
+#[tokio::test]
+async fn a_number_change_needs_a_recent_second_factor_and_keeps_the_old_number_until_confirmed() {
+    let portal = Portal::new().await;
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    let screen = set_up(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    portal
+        .twofa
+        .choose_method(
+            &bob,
+            &screen.ticket,
+            MethodChoice::Phone(PhoneChoice::new("+44 7400 123456", PhoneChannel::Sms)),
+        )
+        .await
+        .unwrap();
+    let code = portal.last_code();
+    portal
+        .twofa
+        .submit_code(&bob, &screen.ticket, &code)
+        .await
+        .unwrap();
+    portal
+        .twofa
+        .start_phone_change(&bob, PhoneChoice::new("+44 7400 654321", PhoneChannel::Sms))
+        .await
+        .unwrap();
+    // Not confirmed: logins still go to the old number.
+    portal.advance(TimeDelta::minutes(1));
+    let login = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    assert_eq!(login.sent_to.as_deref(), Some("+44 ••• ••• 3456"));
+    // An hour later the step-up is stale.
+    portal.advance(TimeDelta::hours(1));
+    let stale = portal
+        .twofa
+        .start_phone_change(&bob, PhoneChoice::new("+44 7400 999999", PhoneChannel::Sms))
+        .await
+        .unwrap_err();
+    assert_eq!(stale.advice(), RetryAdvice::StartOver);
+}
+
+// --- Push approval ----------------------------------------------------------------
+
+#[tokio::test]
+async fn a_push_approval_with_the_right_number_completes_one_login() {
+    let portal = Portal::new().await;
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    let screen = set_up(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    let SetUpProgress::ScanQrCode(uri) = portal
+        .twofa
+        .choose_method(&bob, &screen.ticket, MethodChoice::PushApp)
+        .await
+        .unwrap()
+    else {
+        panic!("expected a QR code");
+    };
+    let code = totp_code(&uri, portal.clock.now());
+    portal
+        .twofa
+        .submit_code(&bob, &screen.ticket, &code)
+        .await
+        .unwrap();
+
+    portal.advance(TimeDelta::minutes(1));
+    let login = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    assert_eq!(login.method, MethodKind::Push);
+    let sent = portal.twofa.send_push(&bob, &login.ticket).await.unwrap();
+    let Some(SentMessage::Push(message)) = portal.outbox.last() else {
+        panic!("expected a push message");
+    };
+    assert!(
+        message
+            .choices
+            .iter()
+            .any(|n| n.value() == sent.match_number)
+    );
+    assert!(matches!(
+        portal.twofa.poll_push(&bob, &login.ticket).await.unwrap(),
+        twofa::PushPoll::Waiting { .. }
+    ));
+    let number = twofa::delivery::MatchNumber::new(sent.match_number).unwrap();
+    portal
+        .twofa
+        .respond_to_push(
+            &bob,
+            message.request,
+            twofa::delivery::PushResponse::Approve { number },
+        )
+        .await
+        .unwrap();
+    let twofa::PushPoll::Allowed(allowed) =
+        portal.twofa.poll_push(&bob, &login.ticket).await.unwrap()
+    else {
+        panic!("expected the login to complete");
+    };
+    assert_eq!(
+        allowed.by,
+        AllowedBy::SecondFactor {
+            method: Method::PushApp
+        }
+    );
+    // The approval completed that login only.
+    assert!(portal.twofa.poll_push(&bob, &login.ticket).await.is_err());
+
+    // A wrong number denies.
+    let login = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    let sent = portal.twofa.send_push(&bob, &login.ticket).await.unwrap();
+    let Some(SentMessage::Push(message)) = portal.outbox.last() else {
+        panic!("expected a push message");
+    };
+    let wrong = message
+        .choices
+        .iter()
+        .find(|n| n.value() != sent.match_number)
+        .copied()
+        .unwrap();
+    portal
+        .twofa
+        .respond_to_push(
+            &bob,
+            message.request,
+            twofa::delivery::PushResponse::Approve { number: wrong },
+        )
+        .await
+        .unwrap();
+    assert!(portal.twofa.poll_push(&bob, &login.ticket).await.is_err());
+}
+
+// --- Records for database stores ---------------------------------------------------
+
+#[cfg(feature = "serde")]
+#[tokio::test]
+async fn stored_records_round_trip_through_serde_without_secrets() {
+    let portal = Portal::new().await;
+    portal
+        .twofa
+        .add_trusted_network(&portal.admin, Cidr::parse(OFFICE).unwrap(), "Head office")
+        .await
+        .unwrap();
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    let (uri, _) = portal.enroll_app(&bob).await;
+    portal.advance(TimeDelta::minutes(1));
+    let login = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    let stores = portal.twofa.stores();
+
+    let user = stores.users().load(&bob).await.unwrap().unwrap().record;
+    let json = serde_json::to_string(&user).unwrap();
+    let secret = uri.key_uri().secret().to_base32();
+    assert!(!json.contains(secret.as_str()), "the TOTP secret is sealed");
+    assert_eq!(serde_json::from_str::<UserRecord>(&json).unwrap(), user);
+
+    let company = stores
+        .companies()
+        .load(&portal.acme)
+        .await
+        .unwrap()
+        .unwrap()
+        .record;
+    let json = serde_json::to_string(&company).unwrap();
+    assert_eq!(
+        serde_json::from_str::<CompanyRecord>(&json).unwrap(),
+        company
+    );
+
+    let pending = stores
+        .challenges()
+        .load(&login.ticket)
+        .await
+        .unwrap()
+        .unwrap()
+        .record;
+    let json = serde_json::to_string(&pending).unwrap();
+    assert_eq!(
+        serde_json::from_str::<PendingLogin>(&json).unwrap(),
+        pending
+    );
+
+    let grant = stores.grants().load(&bob).await.unwrap().unwrap().record;
+    let json = serde_json::to_string(&grant).unwrap();
+    assert_eq!(
+        serde_json::from_str::<TrustGrantRecord>(&json).unwrap(),
+        grant
+    );
+
+    for entry in portal.audit().await {
+        let json = serde_json::to_string(&entry).unwrap();
+        assert_eq!(serde_json::from_str::<AuditEntry>(&json).unwrap(), entry);
+    }
+}
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Twofa>();
+    assert_send_sync::<Stores>();
+    assert_send_sync::<Channels>();
+    assert_send_sync::<LoginStep>();
+    assert_send_sync::<twofa::Allowed>();
+    assert_send_sync::<twofa::Rejected>();
+    assert_send_sync::<SetUpProgress>();
+    assert_send_sync::<twofa::PushPoll>();
+    assert_send_sync::<UserRecord>();
+    assert_send_sync::<PendingLogin>();
+    assert_send_sync::<AuditEntry>();
+    assert_send_sync::<twofa::AdminError>();
+    assert_send_sync::<ManualClock>();
+    assert_send_sync::<SeededRandom>();
 }

@@ -62,7 +62,10 @@ pub(crate) fn run(mode: DemoMode) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             // The failure goes to the same stream as the screens, in order.
-            let _ignored = writeln!(out, "\n✘ {failure}\n\nThe demo stopped: the portal did not behave as it should.");
+            let _ignored = writeln!(
+                out,
+                "\n✘ {failure}\n\nThe demo stopped: the portal did not behave as it should."
+            );
             ExitCode::FAILURE
         }
     }
@@ -154,7 +157,11 @@ impl Portal<'_> {
             .max()
             .unwrap_or(0)
             .saturating_add(2);
-        let rule = "─".repeat(width.saturating_sub(title.chars().count()).saturating_sub(3));
+        let rule = "─".repeat(
+            width
+                .saturating_sub(title.chars().count())
+                .saturating_sub(3),
+        );
         self.say(format!("  ┌─ {title} {rule}┐"));
         for line in lines {
             let pad = " ".repeat(width.saturating_sub(line.chars().count()));
@@ -173,7 +180,12 @@ impl Portal<'_> {
         }
     }
 
-    async fn add_user(&mut self, id: &str, name: &str, kind: AccountKind) -> Result<UserId, StepFailed> {
+    async fn add_user(
+        &mut self,
+        id: &str,
+        name: &str,
+        kind: AccountKind,
+    ) -> Result<UserId, StepFailed> {
         let user = UserId::new(id).map_err(|e| unexpected("user id", e))?;
         let email = EmailAddress::parse(&format!("{id}@acme.example"))
             .map_err(|e| unexpected("email", e))?;
@@ -243,7 +255,10 @@ impl Portal<'_> {
             ),
             _ => "allowed".to_owned(),
         };
-        let mut lines = vec!["Welcome to the Partner Portal.".to_owned(), format!("({why})")];
+        let mut lines = vec![
+            "Welcome to the Partner Portal.".to_owned(),
+            format!("({why})"),
+        ];
         if let Some(sheet) = &allowed.recovery_codes {
             lines.push(String::new());
             lines.push("2FA is active. Save these recovery codes; each works once:".to_owned());
@@ -282,14 +297,22 @@ impl Portal<'_> {
         );
     }
 
-    async fn login(&mut self, user: &UserId, client: &ClientContext) -> Result<LoginStep, StepFailed> {
+    async fn login(
+        &mut self,
+        user: &UserId,
+        client: &ClientContext,
+    ) -> Result<LoginStep, StepFailed> {
         self.twofa
             .begin_login(user, client)
             .await
             .map_err(|e| unexpected("login", e))
     }
 
-    async fn expect_set_up(&mut self, user: &UserId, client: &ClientContext) -> Result<SetUpScreen, StepFailed> {
+    async fn expect_set_up(
+        &mut self,
+        user: &UserId,
+        client: &ClientContext,
+    ) -> Result<SetUpScreen, StepFailed> {
         match self.login(user, client).await? {
             LoginStep::SetUp(screen) => {
                 self.show_set_up(&screen);
@@ -313,7 +336,11 @@ impl Portal<'_> {
         }
     }
 
-    async fn expect_allowed(&mut self, user: &UserId, client: &ClientContext) -> Result<Allowed, StepFailed> {
+    async fn expect_allowed(
+        &mut self,
+        user: &UserId,
+        client: &ClientContext,
+    ) -> Result<Allowed, StepFailed> {
         match self.login(user, client).await? {
             LoginStep::Allowed(allowed) => {
                 self.show_allowed(&allowed);
@@ -326,7 +353,9 @@ impl Portal<'_> {
     /// Bob's phone: the authenticator app computes the current code.
     fn phone_code(&mut self, uri: &ProvisioningUri) -> Result<String, StepFailed> {
         let code = app_code(uri, self.clock_now())?;
-        self.say(format!("  📱 The authenticator app shows {code}; the user types it."));
+        self.say(format!(
+            "  📱 The authenticator app shows {code}; the user types it."
+        ));
         Ok(code)
     }
 }
@@ -382,7 +411,8 @@ fn client(ip: &str) -> Result<ClientContext, StepFailed> {
 fn service(clock: Arc<ManualClock>, outbox: &Arc<Outbox>) -> Result<Twofa, StepFailed> {
     // Fixed demo keys: a real service loads them from its secret store.
     let server_key = ServerKey::from_bytes(&[0x5a; 32]).map_err(|e| unexpected("server key", e))?;
-    let sealer = XChaChaSealer::from_bytes(&[0xa5; 32]).map_err(|e| unexpected("sealing key", e))?;
+    let sealer =
+        XChaChaSealer::from_bytes(&[0xa5; 32]).map_err(|e| unexpected("sealing key", e))?;
     let issuer = Issuer::new(PORTAL).map_err(|e| unexpected("issuer", e))?;
     Ok(Twofa::builder(
         Stores::in_memory(),
@@ -396,7 +426,10 @@ fn service(clock: Arc<ManualClock>, outbox: &Arc<Outbox>) -> Result<Twofa, StepF
     .build())
 }
 
-#[expect(clippy::too_many_lines, reason = "the walkthrough reads as one script, step by step")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "the walkthrough reads as one script, step by step"
+)]
 async fn scripted(out: &mut dyn Write) -> Result<(), StepFailed> {
     let start = Utc
         .with_ymd_and_hms(2026, 3, 2, 9, 0, 0)
@@ -427,8 +460,11 @@ async fn scripted(out: &mut dyn Write) -> Result<(), StepFailed> {
     p.say("Every screen below comes from the twofa crates; every ✔ is a checked behaviour.");
     let home = client("203.0.113.9")?;
     let office = client("198.51.100.7")?;
-    p.add_user("alice", "Alice Admin", AccountKind::PartnerEmployee).await?;
-    let bob = p.add_user("bob", "Bob Baker", AccountKind::PartnerEmployee).await?;
+    p.add_user("alice", "Alice Admin", AccountKind::PartnerEmployee)
+        .await?;
+    let bob = p
+        .add_user("bob", "Bob Baker", AccountKind::PartnerEmployee)
+        .await?;
 
     // 1. The password was accepted; 2FA is not set up yet.
     p.heading(1, "Bob logs in: the portal asks him to set up 2FA");
@@ -474,8 +510,14 @@ async fn scripted(out: &mut dyn Write) -> Result<(), StepFailed> {
         .map_err(|e| unexpected("activation", e))?;
     p.show_allowed(&allowed);
     p.check(
-        allowed.by == AllowedBy::SecondFactor { method: Method::AuthenticatorApp }
-            && allowed.recovery_codes.as_ref().is_some_and(|s| s.len() == 10),
+        allowed.by
+            == AllowedBy::SecondFactor {
+                method: Method::AuthenticatorApp,
+            }
+            && allowed
+                .recovery_codes
+                .as_ref()
+                .is_some_and(|s| s.len() == 10),
         "the correct code activates the app and ten recovery codes are shown once",
     )?;
     let recovery: Vec<String> = allowed
@@ -491,7 +533,10 @@ async fn scripted(out: &mut dyn Write) -> Result<(), StepFailed> {
     match p.twofa.submit_code(&bob, &again.ticket, &first).await {
         Err(rejected) => {
             p.show_rejected(rejected);
-            p.check(true, "a code that was already accepted is refused (RFC 6238 §5.2)")?;
+            p.check(
+                true,
+                "a code that was already accepted is refused (RFC 6238 §5.2)",
+            )?;
         }
         Ok(_) => return fail("a replayed code was accepted"),
     }
@@ -507,7 +552,9 @@ async fn scripted(out: &mut dyn Write) -> Result<(), StepFailed> {
 
     // 5. SMS enrollment and a re-send by phone call.
     p.heading(5, "Carol sets up SMS, then asks for a phone call instead");
-    let carol = p.add_user("carol", "Carol Chen", AccountKind::PartnerEmployee).await?;
+    let carol = p
+        .add_user("carol", "Carol Chen", AccountKind::PartnerEmployee)
+        .await?;
     let screen = p.expect_set_up(&carol, &home).await?;
     let progress = p
         .twofa
@@ -549,7 +596,10 @@ async fn scripted(out: &mut dyn Write) -> Result<(), StepFailed> {
     )?;
     if call_code != sms_code {
         let stale = p.twofa.submit_code(&carol, &screen.ticket, &sms_code).await;
-        p.check(stale.is_err(), "the SMS code stopped working when the call brought a new one")?;
+        p.check(
+            stale.is_err(),
+            "the SMS code stopped working when the call brought a new one",
+        )?;
     }
     let allowed = p
         .twofa
@@ -558,12 +608,18 @@ async fn scripted(out: &mut dyn Write) -> Result<(), StepFailed> {
         .map_err(|e| unexpected("SMS activation", e))?;
     p.show_allowed(&allowed);
     p.check(
-        allowed.by == AllowedBy::SecondFactor { method: Method::Sms },
+        allowed.by
+            == AllowedBy::SecondFactor {
+                method: Method::Sms,
+            },
         "the code from the call activates SMS 2FA",
     )?;
 
     // 6. Numbers that are not mobiles.
-    p.heading(6, "Numbers that are not (known to be) mobiles get the dialog");
+    p.heading(
+        6,
+        "Numbers that are not (known to be) mobiles get the dialog",
+    );
     for (id, name, number, region) in [
         ("dave", "Dave Dunn", "+44 121 234 5678", "a UK landline"),
         ("dirk", "Dirk Weber", "+49 30 123456", "a Berlin landline"),
@@ -582,7 +638,9 @@ async fn scripted(out: &mut dyn Write) -> Result<(), StepFailed> {
             .await
             .map_err(|e| unexpected("choosing SMS", e))?;
         let SetUpProgress::NotMobile(dialog) = progress else {
-            return fail(format!("expected the not-a-mobile dialog for {number}, got {progress:?}"));
+            return fail(format!(
+                "expected the not-a-mobile dialog for {number}, got {progress:?}"
+            ));
         };
         p.show_dialog(number, &dialog);
         p.check(
@@ -613,7 +671,9 @@ async fn scripted(out: &mut dyn Write) -> Result<(), StepFailed> {
 
     // 7. Remind me in 48 hours.
     p.heading(7, "Frank chooses \"Remind me in 48 hours\"");
-    let frank = p.add_user("frank", "Frank Fox", AccountKind::PartnerEmployee).await?;
+    let frank = p
+        .add_user("frank", "Frank Fox", AccountKind::PartnerEmployee)
+        .await?;
     let screen = p.expect_set_up(&frank, &home).await?;
     let deferred_at = p.clock_now();
     let allowed = p
@@ -694,7 +754,8 @@ async fn scripted(out: &mut dyn Write) -> Result<(), StepFailed> {
         matches!(allowed.by, AllowedBy::TrustedNetwork { .. }),
         "20 days later on the trusted network: no prompt",
     )?;
-    p.clock.set(granted + TimeDelta::days(21) - TimeDelta::seconds(1));
+    p.clock
+        .set(granted + TimeDelta::days(21) - TimeDelta::seconds(1));
     let last_second = p.login(&bob, &office).await?;
     p.check(
         matches!(last_second, LoginStep::Allowed(_)),
@@ -707,7 +768,9 @@ async fn scripted(out: &mut dyn Write) -> Result<(), StepFailed> {
 
     // 10. Client accounts.
     p.heading(10, "Grace, an end-user client, always answers the prompt");
-    let grace = p.add_user("grace", "Grace Hill", AccountKind::EndUserClient).await?;
+    let grace = p
+        .add_user("grace", "Grace Hill", AccountKind::EndUserClient)
+        .await?;
     let screen = p.expect_set_up(&grace, &office).await?;
     let SetUpProgress::ScanQrCode(grace_uri) = p
         .twofa
@@ -725,7 +788,10 @@ async fn scripted(out: &mut dyn Write) -> Result<(), StepFailed> {
     p.clock.advance(TimeDelta::hours(1));
     p.say("  An hour later, from the same trusted office network:");
     p.expect_challenge(&grace, &office).await?;
-    p.check(true, "client accounts cannot use trusted networks: prompted at every login")?;
+    p.check(
+        true,
+        "client accounts cannot use trusted networks: prompted at every login",
+    )?;
 
     // 11. A recovery code.
     p.heading(11, "Bob lost his phone: he uses a recovery code");
@@ -741,7 +807,10 @@ async fn scripted(out: &mut dyn Write) -> Result<(), StepFailed> {
         .await
         .map_err(|e| unexpected("recovery code", e))?;
     p.show_allowed(&allowed);
-    p.check(allowed.by == AllowedBy::RecoveryCode, "a recovery code completes the login")?;
+    p.check(
+        allowed.by == AllowedBy::RecoveryCode,
+        "a recovery code completes the login",
+    )?;
     let screen = p.expect_challenge(&bob, &home).await?;
     let reused = p.twofa.use_recovery_code(&bob, &screen.ticket, &code).await;
     p.check(reused.is_err(), "the same recovery code never works twice")?;
@@ -772,7 +841,11 @@ async fn scripted(out: &mut dyn Write) -> Result<(), StepFailed> {
     let totals = report.totals();
     lines.push(format!(
         "enrolled {} · pending {} · deferred {} · not enrolled {} · total {}",
-        totals.enrolled, totals.pending_verification, totals.deferred, totals.not_enrolled, totals.total
+        totals.enrolled,
+        totals.pending_verification,
+        totals.deferred,
+        totals.not_enrolled,
+        totals.total
     ));
     p.screen(&format!("{PORTAL} · User Settings · 2FA status"), &lines);
     p.check(
@@ -781,7 +854,9 @@ async fn scripted(out: &mut dyn Write) -> Result<(), StepFailed> {
     )?;
 
     let checks = p.checks;
-    p.say(format!("\nAll {checks} checks passed: the portal behaved as it should."));
+    p.say(format!(
+        "\nAll {checks} checks passed: the portal behaved as it should."
+    ));
     Ok(())
 }
 
@@ -794,7 +869,8 @@ async fn interactive(out: &mut dyn Write, input: &mut dyn io::BufRead) -> Result
     };
     let outbox = Arc::new(Outbox::new());
     let server_key = ServerKey::from_bytes(&[0x5a; 32]).map_err(|e| unexpected("server key", e))?;
-    let sealer = XChaChaSealer::from_bytes(&[0xa5; 32]).map_err(|e| unexpected("sealing key", e))?;
+    let sealer =
+        XChaChaSealer::from_bytes(&[0xa5; 32]).map_err(|e| unexpected("sealing key", e))?;
     let issuer = Issuer::new(PORTAL).map_err(|e| unexpected("issuer", e))?;
     // The real clock and the operating system's randomness: the codes come
     // from a real authenticator app.
@@ -847,7 +923,10 @@ async fn interactive(out: &mut dyn Write, input: &mut dyn io::BufRead) -> Result
         .to_qr_terminal(TerminalBackground::Dark)
         .map_err(|e| unexpected("QR code", e))?;
     say(qr.as_str());
-    say(&format!("Or enter the key URI by hand: {}", uri.expose_secret().as_str()));
+    say(&format!(
+        "Or enter the key URI by hand: {}",
+        uri.expose_secret().as_str()
+    ));
 
     let mut activated = false;
     for _ in 0..5 {
@@ -861,7 +940,10 @@ async fn interactive(out: &mut dyn Write, input: &mut dyn io::BufRead) -> Result
                 activated = true;
                 break;
             }
-            Err(rejected) => say(&format!("✘ Not accepted ({:?}); try again.", rejected.advice())),
+            Err(rejected) => say(&format!(
+                "✘ Not accepted ({:?}); try again.",
+                rejected.advice()
+            )),
         }
     }
     if !activated {
@@ -886,7 +968,10 @@ async fn interactive(out: &mut dyn Write, input: &mut dyn io::BufRead) -> Result
                 say("✔ Logged in with your authenticator app.");
                 return Ok(());
             }
-            Err(rejected) => say(&format!("✘ Not accepted ({:?}); try again.", rejected.advice())),
+            Err(rejected) => say(&format!(
+                "✘ Not accepted ({:?}); try again.",
+                rejected.advice()
+            )),
         }
     }
     fail("no login code was accepted in five tries")

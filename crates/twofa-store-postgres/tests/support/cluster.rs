@@ -21,11 +21,11 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use twofa_store_postgres::deadpool_postgres::tokio_postgres::{self, NoTls};
+use tokio_postgres::NoTls;
 
 /// Why the server could not be provided.
 #[derive(Debug)]
-pub struct HarnessError(String);
+pub(crate) struct HarnessError(String);
 
 impl fmt::Display for HarnessError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -40,7 +40,7 @@ fn fail(what: impl Into<String>) -> HarnessError {
 }
 
 /// The server shared by every test of this process.
-pub struct Cluster {
+pub(crate) struct Cluster {
     /// Connection string of the maintenance database, without `dbname`.
     base: String,
     /// Keeps the watchdog's pipe open while the process lives.
@@ -52,7 +52,7 @@ static DATABASES: AtomicU32 = AtomicU32::new(0);
 
 impl Cluster {
     /// The shared server, started on first use.
-    pub fn shared() -> Result<&'static Cluster, HarnessError> {
+    pub(crate) fn shared() -> Result<&'static Cluster, HarnessError> {
         CLUSTER
             .get_or_init(|| Self::start().map_err(|error| error.0))
             .as_ref()
@@ -105,7 +105,7 @@ impl Cluster {
     }
 
     /// The connection string of a new, empty database of its own.
-    pub async fn database(&self, name: &str) -> Result<String, HarnessError> {
+    pub(crate) async fn database(&self, name: &str) -> Result<String, HarnessError> {
         let serial = DATABASES.fetch_add(1, Ordering::Relaxed);
         let database = format!("twofa_test_{name}_{serial}");
         let admin = self.connect_admin().await?;
@@ -121,7 +121,7 @@ impl Cluster {
     }
 
     /// The connection string of `database` on this server.
-    pub fn url(&self, database: &str) -> String {
+    pub(crate) fn url(&self, database: &str) -> String {
         if let Some((scheme, rest)) = self.base.split_once("://") {
             // scheme://authority/dbname?params: replace only the dbname.
             let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
@@ -145,7 +145,7 @@ impl Cluster {
 
 /// A plain driver connection, its connection task spawned on the current
 /// runtime.
-pub async fn connect(url: &str) -> Result<tokio_postgres::Client, HarnessError> {
+pub(crate) async fn connect(url: &str) -> Result<tokio_postgres::Client, HarnessError> {
     let (client, connection) = tokio_postgres::connect(url, NoTls)
         .await
         .map_err(|e| fail(format!("connecting: {e}")))?;

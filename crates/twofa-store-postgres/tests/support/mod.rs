@@ -1,0 +1,3 @@
+//! Shared by the tests and the bench.
+
+pub(crate) mod cluster;

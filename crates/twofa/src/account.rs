@@ -1,0 +1,148 @@
+//! The user's own settings: the name and the phone number used for 2FA.
+//!
+//! These run on the account settings page of a user who is logged in; a
+//! change of number needs a recent second factor (the enrollment policy's
+//! step-up freshness, 10 minutes by default) and takes effect only once a
+//! code sent to the new number comes back.
+
+use chrono::{DateTime, Utc};
+use twofa_enforcement::UserId;
+use twofa_enrollment::{DisplayName, EnrollmentState, Event, Factor, SubmittedCode, Transition};
+
+use crate::audit::RejectionDetail;
+use crate::login::progress;
+use crate::service::{Change, Failure, Twofa, enrollment_failure};
+use crate::steps::{PhoneChoice, Rejected, RetryAdvice, SetUpProgress};
+
+impl Twofa {
+    /// Changes the name shown for the user in authenticator apps set up
+    /// from now on, in notifications and in reports of the enrollment.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] with [`RetryAdvice::CheckInput`] for an empty or
+    /// over-long name or one with control characters; on store failure.
+    pub async fn change_display_name(&self, user: &UserId, name: &str) -> Result<(), Rejected> {
+        let now = self.clock.now();
+        let result = async {
+            let name = DisplayName::new(name).map_err(|_| {
+                Failure::new(RejectionDetail::InvalidDestination, RetryAdvice::CheckInput)
+            })?;
+            let record = self.load_user(user).await?.record;
+            let company = self.load_company(record.company()).await?.record;
+            self.update_user(user, &company, now, |e, ctx, rng| {
+                match e.apply(Event::ChangeDisplayName(name.clone()), ctx, now, rng) {
+                    Ok(Transition::Save(outcome)) => Change::Save(outcome),
+                    Ok(Transition::Send(dispatch)) => Change::Send(dispatch),
+                    Err(error) => Change::Refuse(None, enrollment_failure(error)),
+                }
+            })
+            .await
+            .map(|_| ())
+        }
+        .await;
+        self.settle(user, now, result).await
+    }
+
+    /// Starts replacing the number of the user's phone method: a code goes
+    /// to the new number (or the not-a-mobile dialog comes back). The old
+    /// number keeps working until [`Twofa::confirm_phone_change`].
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`]: no phone method, no second factor in the last minutes
+    /// ([`RetryAdvice::StartOver`]: log in again), an invalid number, a
+    /// failed send (nothing is saved), a store failure.
+    pub async fn start_phone_change(
+        &self,
+        user: &UserId,
+        phone: PhoneChoice,
+    ) -> Result<SetUpProgress, Rejected> {
+        let now = self.clock.now();
+        let result = async {
+            let record = self.load_user(user).await?.record;
+            let company = self.load_company(record.company()).await?.record;
+            let enrollment = self.open(&record)?;
+            let method = match enrollment.state() {
+                EnrollmentState::Enrolled(enrolled) => enrolled
+                    .methods()
+                    .iter()
+                    .find(|m| matches!(m.factor(), Factor::Phone(_)))
+                    .map(|m| m.id()),
+                _ => None,
+            }
+            .ok_or(Failure::start_over(RejectionDetail::MethodNotAvailable))?;
+            let setup = self.phone_setup(&phone).await?;
+            let updated = self
+                .update_user(user, &company, now, |e, ctx, rng| {
+                    let event = Event::StartNumberChange {
+                        method,
+                        phone: setup.clone(),
+                    };
+                    match e.apply(event, ctx, now, rng) {
+                        Ok(Transition::Save(outcome)) => Change::Save(outcome),
+                        Ok(Transition::Send(dispatch)) => Change::Send(dispatch),
+                        Err(error) => Change::Refuse(None, enrollment_failure(error)),
+                    }
+                })
+                .await?;
+            progress(updated)
+        }
+        .await;
+        self.settle(user, now, result).await
+    }
+
+    /// The code sent to the new number came back: the new number replaces
+    /// the old one.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] for a wrong (counted) or expired code, no change in
+    /// progress, or a store failure.
+    pub async fn confirm_phone_change(&self, user: &UserId, code: &str) -> Result<(), Rejected> {
+        let now = self.clock.now();
+        let submitted = SubmittedCode::new(code);
+        let result = async {
+            let record = self.load_user(user).await?.record;
+            let company = self.load_company(record.company()).await?.record;
+            self.update_user(user, &company, now, |e, ctx, rng| {
+                match e.apply(Event::SubmitCode(submitted.clone()), ctx, now, rng) {
+                    Ok(Transition::Save(outcome)) => {
+                        let wrong = outcome.effects().iter().any(|effect| {
+                            matches!(effect, twofa_enrollment::Effect::CodeRejected { .. })
+                        });
+                        if wrong {
+                            Change::Refuse(
+                                Some(outcome),
+                                Failure::new(
+                                    RejectionDetail::WrongCode,
+                                    RetryAdvice::IncorrectCode,
+                                ),
+                            )
+                        } else {
+                            Change::Save(outcome)
+                        }
+                    }
+                    Ok(Transition::Send(dispatch)) => Change::Send(dispatch),
+                    Err(error) => Change::Refuse(None, enrollment_failure(error)),
+                }
+            })
+            .await
+            .map(|_| ())
+        }
+        .await;
+        self.settle(user, now, result).await
+    }
+
+    async fn settle<T>(
+        &self,
+        user: &UserId,
+        now: DateTime<Utc>,
+        result: Result<T, Failure>,
+    ) -> Result<T, Rejected> {
+        match result {
+            Ok(value) => Ok(value),
+            Err(failure) => Err(self.reject(now, Some(user), failure).await),
+        }
+    }
+}

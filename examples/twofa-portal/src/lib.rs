@@ -1,0 +1,313 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod accounts;
+mod device;
+mod pages;
+mod session;
+mod views;
+mod web;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use twofa::delivery::{Issuer, Outbox, Region, ServerKey};
+use twofa::enforcement::{CompanyId, UserId};
+use twofa::enrollment::XChaChaSealer;
+use twofa::trusted_network::TrustedProxies;
+use twofa::{Channels, Clock, CompanyRecord, ManualClock, Stores, SystemClock, Twofa, UserRecord};
+
+pub use accounts::{DEMO_ACCOUNTS, DEMO_COMPANY, DemoAccount, check_password};
+
+use crate::session::SessionStore;
+
+/// Whether session cookies carry the `Secure` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CookieSecurity {
+    /// `Secure` (and the `__Host-` name prefix): the browser sends the
+    /// cookie over HTTPS only. For any deployment behind a TLS proxy.
+    Secure,
+    /// No `Secure` attribute, for a browser talking plain HTTP to a portal
+    /// bound to a loopback address on the same machine. Nothing leaves
+    /// the machine, so there is no network to protect the cookie from.
+    PlainHttpLocalhost,
+}
+
+impl CookieSecurity {
+    /// The default for a listening address: plain HTTP is tolerated only
+    /// on a loopback address; every other address gets `Secure`.
+    #[must_use]
+    pub fn default_for(listen: SocketAddr) -> Self {
+        if listen.ip().is_loopback() {
+            Self::PlainHttpLocalhost
+        } else {
+            Self::Secure
+        }
+    }
+}
+
+/// How the portal runs.
+#[derive(Debug, Clone)]
+pub struct PortalOptions {
+    cookies: CookieSecurity,
+    demo_clock: Option<DateTime<Utc>>,
+    proxies: TrustedProxies,
+    access_log: bool,
+}
+
+impl Default for PortalOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PortalOptions {
+    /// Secure cookies, the system clock, no trusted proxies, no access
+    /// log.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            cookies: CookieSecurity::Secure,
+            demo_clock: None,
+            proxies: TrustedProxies::none(),
+            access_log: false,
+        }
+    }
+
+    /// The cookie attributes (see [`CookieSecurity::default_for`]).
+    #[must_use]
+    pub fn with_cookies(mut self, cookies: CookieSecurity) -> Self {
+        self.cookies = cookies;
+        self
+    }
+
+    /// A demo clock starting at `start` instead of the system clock: the
+    /// device side gets a page that moves it forward, so that the 48-hour
+    /// and 21-day behaviours can be seen. Never for production.
+    #[must_use]
+    pub fn with_demo_clock(mut self, start: DateTime<Utc>) -> Self {
+        self.demo_clock = Some(start);
+        self
+    }
+
+    /// The reverse proxies whose `X-Forwarded-For` / `Forwarded` headers
+    /// are believed. From any other peer the headers are ignored and the
+    /// socket address is the client.
+    #[must_use]
+    pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.proxies = proxies;
+        self
+    }
+
+    /// One line per request on standard error: method, path, status and
+    /// duration (never a query string, form field, cookie or header).
+    #[must_use]
+    pub fn with_access_log(mut self) -> Self {
+        self.access_log = true;
+        self
+    }
+}
+
+/// The portal could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PortalError {
+    /// The operating system's random generator failed (keys and session
+    /// identifiers need it).
+    #[error("the random generator is unavailable")]
+    Random,
+    /// A demo record could not be built or stored.
+    #[error("the demo data could not be seeded")]
+    Seed,
+}
+
+/// The portal: the 2FA service, the recording outbox, the sessions.
+#[derive(Debug, Clone)]
+pub struct Portal {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) twofa: Twofa,
+    pub(crate) outbox: Arc<Outbox>,
+    pub(crate) sealer: Arc<XChaChaSealer>,
+    pub(crate) clock: Option<Arc<ManualClock>>,
+    pub(crate) sessions: SessionStore,
+    pub(crate) device_sessions: SessionStore,
+    pub(crate) cookies: CookieSecurity,
+    pub(crate) access_log: bool,
+    pub(crate) company: CompanyId,
+}
+
+fn random_key() -> Result<[u8; 32], PortalError> {
+    let mut key = [0_u8; 32];
+    getrandom::fill(&mut key).map_err(|_| PortalError::Random)?;
+    Ok(key)
+}
+
+impl Portal {
+    /// A portal with in-memory stores, seeded with [`DEMO_ACCOUNTS`] in
+    /// the company [`DEMO_COMPANY`], every message recorded in an outbox.
+    ///
+    /// # Errors
+    ///
+    /// [`PortalError`] if the random generator fails or seeding fails.
+    pub async fn new(options: PortalOptions) -> Result<Self, PortalError> {
+        let outbox = Arc::new(Outbox::new());
+        // Keys live as long as the process, like the in-memory stores
+        // they protect. A real portal loads them from its secret store.
+        let mut server_key = random_key()?;
+        let mut sealing_key = random_key()?;
+        let key = ServerKey::from_bytes(&server_key).map_err(|_| PortalError::Random)?;
+        let sealer =
+            Arc::new(XChaChaSealer::from_bytes(&sealing_key).map_err(|_| PortalError::Random)?);
+        server_key.fill(0);
+        sealing_key.fill(0);
+        let issuer = Issuer::new("Partner Portal").map_err(|_| PortalError::Seed)?;
+        let clock = options.demo_clock.map(|start| Arc::new(ManualClock::new(start)));
+        let clock_source: Arc<dyn Clock> = match &clock {
+            Some(manual) => manual.clone(),
+            None => Arc::new(SystemClock),
+        };
+        let region = Region::new("US").map_err(|_| PortalError::Seed)?;
+        let twofa = Twofa::builder(
+            Stores::in_memory(),
+            Channels::outbox(&outbox),
+            key,
+            sealer.clone(),
+            issuer,
+        )
+        .with_clock(clock_source)
+        .with_trusted_proxies(options.proxies)
+        .with_default_region(region)
+        .build();
+        let company = CompanyId::new(DEMO_COMPANY).map_err(|_| PortalError::Seed)?;
+        seed(&twofa, &company).await?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                twofa,
+                outbox,
+                sealer,
+                clock,
+                sessions: SessionStore::default(),
+                device_sessions: SessionStore::default(),
+                cookies: options.cookies,
+                access_log: options.access_log,
+                company,
+            }),
+        })
+    }
+
+    /// The recording outbox: every SMS, call, email and push the portal
+    /// would have sent.
+    #[must_use]
+    pub fn outbox(&self) -> &Outbox {
+        &self.inner.outbox
+    }
+
+    /// The demo clock, if the portal runs on one.
+    #[must_use]
+    pub fn demo_clock(&self) -> Option<&ManualClock> {
+        self.inner.clock.as_deref()
+    }
+
+    /// The 2FA service.
+    #[must_use]
+    pub fn twofa(&self) -> &Twofa {
+        &self.inner.twofa
+    }
+
+    /// The HTTP routes, with the security headers on every response. Serve
+    /// it with the peer address available
+    /// (`into_make_service_with_connect_info::<SocketAddr>()`), which is
+    /// where the client address comes from.
+    #[must_use]
+    pub fn router(&self) -> Router {
+        let portal = Router::new()
+            .route("/", get(pages::root))
+            .route("/login", get(pages::login_page).post(pages::login))
+            .route("/logout", post(pages::logout))
+            .route("/login/2fa", get(pages::second_factor))
+            .route("/login/2fa/method", post(pages::choose_method))
+            .route("/login/2fa/verify", post(pages::verify))
+            .route("/login/2fa/resend", post(pages::resend))
+            .route("/login/2fa/defer", post(pages::defer))
+            .route("/login/2fa/recovery", post(pages::recovery))
+            .route("/login/2fa/push", post(pages::send_push))
+            .route("/login/2fa/push/poll", post(pages::poll_push))
+            .route("/home", get(pages::home))
+            .route("/settings", get(pages::settings))
+            .route("/settings/name", post(pages::change_name))
+            .route("/settings/phone", post(pages::change_phone))
+            .route("/settings/phone/confirm", post(pages::confirm_phone))
+            .route("/company", get(pages::company))
+            .route("/company/enforce", post(pages::enforce))
+            .route("/company/networks", post(pages::add_network))
+            .route("/company/networks/remove", post(pages::remove_network))
+            .route("/company/status", get(pages::status))
+            .route("/company/status.csv", get(pages::status_csv))
+            .route("/device/outbox", get(device::outbox))
+            .route("/device/phone", get(device::phone).post(device::answer_push))
+            .route("/device/clock", get(device::clock).post(device::move_clock))
+            .route("/static/portal.css", get(web::stylesheet))
+            .route("/static/push.js", get(web::push_script))
+            .fallback(web::not_found);
+        portal
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                web::security_headers,
+            ))
+            .with_state(self.clone())
+    }
+
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+/// Serves `portal` on `listener` until the task is dropped.
+///
+/// # Errors
+///
+/// An I/O error of the listener.
+pub async fn serve(listener: tokio::net::TcpListener, portal: &Portal) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        portal
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+}
+
+async fn seed(twofa: &Twofa, company: &CompanyId) -> Result<(), PortalError> {
+    let stores = twofa.stores();
+    stores
+        .companies()
+        .save(company, CompanyRecord::new(company.clone()), None)
+        .await
+        .map_err(|_| PortalError::Seed)?;
+    for account in DEMO_ACCOUNTS {
+        let user = UserId::new(account.login).map_err(|_| PortalError::Seed)?;
+        let email = twofa::delivery::EmailAddress::parse(account.email)
+            .map_err(|_| PortalError::Seed)?;
+        let record = UserRecord::new(
+            user.clone(),
+            company.clone(),
+            account.kind,
+            account.display_name,
+        )
+        .with_email(email);
+        stores
+            .users()
+            .save(&user, record, None)
+            .await
+            .map_err(|_| PortalError::Seed)?;
+    }
+    Ok(())
+}

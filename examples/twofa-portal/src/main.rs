@@ -1,0 +1,93 @@
+//! `twofa-portal`: runs the example portal and prints where to find it.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::Parser;
+use twofa::trusted_network::{Cidr, TrustedProxies};
+use twofa::{Clock, SystemClock};
+use twofa_portal::{CookieSecurity, DEMO_ACCOUNTS, Portal, PortalOptions, serve};
+
+/// A partner portal's login with two-factor authentication (example).
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on. Anything but a loopback address must sit
+    /// behind a TLS-terminating proxy: cookies are then `Secure`.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Mark cookies `Secure` even on a loopback address (for a TLS proxy
+    /// on the same machine). Off-loopback they always are.
+    #[arg(long)]
+    secure_cookies: bool,
+    /// Start a demo clock that the device pages can move forward (to see
+    /// the 48-hour and 21-day behaviours). Never in production.
+    #[arg(long)]
+    demo_clock: bool,
+    /// A reverse proxy (CIDR) whose X-Forwarded-For / Forwarded headers
+    /// are believed; repeat for several. Without one, the socket peer is
+    /// the client.
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    trusted_proxies: Vec<String>,
+}
+
+#[expect(clippy::print_stdout, reason = "the server prints its address and demo accounts")]
+fn announce(listen: SocketAddr, cookies: CookieSecurity, demo_clock: bool) {
+    println!("Partner Portal (twofa example) listening on http://{listen}/");
+    println!("  cookies: {cookies:?}; demo clock: {}", if demo_clock { "on" } else { "off" });
+    println!("  device side: http://{listen}/device/outbox  http://{listen}/device/phone");
+    println!("Demo accounts:");
+    for account in DEMO_ACCOUNTS {
+        println!(
+            "  {:<6} password {:<22} {} ({})",
+            account.login,
+            account.password,
+            account.display_name,
+            account.description()
+        );
+    }
+}
+
+#[expect(clippy::print_stderr, reason = "start-up errors go to standard error")]
+fn fail(message: &str) -> ExitCode {
+    eprintln!("twofa-portal: {message}");
+    ExitCode::FAILURE
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let mut proxies = Vec::new();
+    for text in &args.trusted_proxies {
+        match Cidr::parse(text) {
+            Ok(cidr) => proxies.push(cidr),
+            Err(error) => return fail(&format!("--trusted-proxy {text}: {error}")),
+        }
+    }
+    let cookies = if args.secure_cookies {
+        CookieSecurity::Secure
+    } else {
+        CookieSecurity::default_for(args.listen)
+    };
+    let mut options = PortalOptions::new()
+        .with_cookies(cookies)
+        .with_trusted_proxies(TrustedProxies::new(proxies))
+        .with_access_log();
+    if args.demo_clock {
+        options = options.with_demo_clock(SystemClock.now());
+    }
+    let portal = match Portal::new(options).await {
+        Ok(portal) => portal,
+        Err(error) => return fail(&error.to_string()),
+    };
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(listener) => listener,
+        Err(error) => return fail(&format!("cannot listen on {}: {error}", args.listen)),
+    };
+    let listen = listener.local_addr().unwrap_or(args.listen);
+    announce(listen, cookies, args.demo_clock);
+    match serve(listener, &portal).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error.to_string()),
+    }
+}

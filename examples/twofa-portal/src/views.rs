@@ -1,0 +1,188 @@
+//! The page templates (askama, HTML-escaped by default).
+
+use askama::Template;
+
+/// What every portal page shows around its content.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Chrome {
+    pub(crate) title: &'static str,
+    pub(crate) csrf: String,
+    /// The logged-in user's name; `None` on the login and 2FA screens.
+    pub(crate) who: Option<String>,
+    pub(crate) admin: bool,
+    /// A message at the top of the page.
+    pub(crate) notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub(crate) struct ErrorPage {
+    pub(crate) message: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub(crate) struct LoginPage {
+    pub(crate) page: Chrome,
+}
+
+/// One method on the set-up screen.
+#[derive(Debug, Clone)]
+pub(crate) struct MethodOption {
+    pub(crate) value: &'static str,
+    pub(crate) label: &'static str,
+    pub(crate) hint: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+pub(crate) struct SetUpPage {
+    pub(crate) page: Chrome,
+    pub(crate) methods: Vec<MethodOption>,
+    pub(crate) phone: bool,
+    pub(crate) remind_me_until: Option<String>,
+    pub(crate) pending: Option<&'static str>,
+    pub(crate) dialog: Option<DialogView>,
+}
+
+/// The not-a-mobile dialog.
+#[derive(Debug, Clone)]
+pub(crate) struct DialogView {
+    pub(crate) number: String,
+    pub(crate) reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "qr.html")]
+pub(crate) struct QrPage {
+    pub(crate) page: Chrome,
+    pub(crate) method: &'static str,
+    pub(crate) svg: String,
+    pub(crate) key_groups: String,
+}
+
+/// A re-send button.
+#[derive(Debug, Clone)]
+pub(crate) struct ResendButton {
+    pub(crate) value: &'static str,
+    pub(crate) label: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "verify.html")]
+pub(crate) struct VerifyPage {
+    pub(crate) page: Chrome,
+    pub(crate) method: &'static str,
+    pub(crate) sent_to: Option<String>,
+    pub(crate) resend: Vec<ResendButton>,
+    pub(crate) read_device: bool,
+    pub(crate) push: bool,
+    pub(crate) push_number: Option<u8>,
+    pub(crate) setting_up: bool,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub(crate) struct HomePage {
+    pub(crate) page: Chrome,
+    pub(crate) status: String,
+    pub(crate) recovery_codes: Vec<String>,
+}
+
+/// An enrolled method on the settings page.
+#[derive(Debug, Clone)]
+pub(crate) struct MethodRow {
+    pub(crate) kind: &'static str,
+    pub(crate) detail: String,
+    pub(crate) since: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+pub(crate) struct SettingsPage {
+    pub(crate) page: Chrome,
+    pub(crate) display_name: String,
+    pub(crate) methods: Vec<MethodRow>,
+    pub(crate) has_phone: bool,
+    pub(crate) recovery_remaining: Option<String>,
+    pub(crate) phone_change_pending: bool,
+    pub(crate) dialog: Option<DialogView>,
+}
+
+/// A trusted network on the company page.
+#[derive(Debug, Clone)]
+pub(crate) struct NetworkRow {
+    pub(crate) network: String,
+    pub(crate) label: String,
+    pub(crate) added_by: String,
+    pub(crate) added_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "company.html")]
+pub(crate) struct CompanyPage {
+    pub(crate) page: Chrome,
+    pub(crate) enforced: bool,
+    pub(crate) confirm: bool,
+    pub(crate) networks: Vec<NetworkRow>,
+}
+
+/// One employee on the status page.
+#[derive(Debug, Clone)]
+pub(crate) struct StatusRow {
+    pub(crate) name: String,
+    pub(crate) email: String,
+    pub(crate) kind: &'static str,
+    pub(crate) status: &'static str,
+    pub(crate) last: String,
+}
+
+#[derive(Template)]
+#[template(path = "status.html")]
+pub(crate) struct StatusPage {
+    pub(crate) page: Chrome,
+    pub(crate) rows: Vec<StatusRow>,
+}
+
+/// One message in the outbox.
+#[derive(Debug, Clone)]
+pub(crate) struct OutboxRow {
+    pub(crate) channel: &'static str,
+    pub(crate) to: String,
+    pub(crate) subject: String,
+    pub(crate) body: String,
+}
+
+#[derive(Template)]
+#[template(path = "outbox.html")]
+pub(crate) struct OutboxPage {
+    pub(crate) page: Chrome,
+    pub(crate) messages: Vec<OutboxRow>,
+    pub(crate) clock: bool,
+}
+
+/// One push prompt on the simulated phone.
+#[derive(Debug, Clone)]
+pub(crate) struct PushRow {
+    pub(crate) user: String,
+    pub(crate) request: String,
+    pub(crate) issuer: String,
+    pub(crate) choices: Vec<u8>,
+    pub(crate) expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "phone.html")]
+pub(crate) struct PhonePage {
+    pub(crate) page: Chrome,
+    pub(crate) prompts: Vec<PushRow>,
+    pub(crate) clock: bool,
+}
+
+#[derive(Template)]
+#[template(path = "clock.html")]
+pub(crate) struct ClockPage {
+    pub(crate) page: Chrome,
+    pub(crate) now: String,
+    pub(crate) clock: bool,
+}

@@ -1,0 +1,516 @@
+//! The portal end to end: HTTP-level tests against the in-process server
+//! (always), and browser walks in a real headless Chromium (with
+//! `TWOFA_BROWSER_TESTS=1`, see `browser.rs`).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers: a failed unwrap is a failed test"
+)]
+
+#[cfg(browser_tests)]
+mod browser;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use chrono::{DateTime, TimeDelta, Utc};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use twofa::otp::{KeyUri, Secret};
+use twofa_portal::{CookieSecurity, Portal, PortalOptions, serve};
+
+/// The demo clock's start in every test (a fixed instant, never the wall
+/// clock).
+fn start_instant() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+}
+
+/// The portal served on a free loopback port.
+struct Server {
+    addr: SocketAddr,
+    portal: Portal,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn start(options: PortalOptions) -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let portal = Portal::new(options.with_demo_clock(start_instant()))
+        .await
+        .unwrap();
+    let served = portal.clone();
+    let task = tokio::spawn(async move {
+        serve(listener, &served).await.unwrap();
+    });
+    Server { addr, portal, task }
+}
+
+async fn start_local() -> Server {
+    start(PortalOptions::new().with_cookies(CookieSecurity::PlainHttpLocalhost)).await
+}
+
+/// A response, read whole.
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map_or("", |value| value.to_str().unwrap())
+    }
+
+    fn location(&self) -> &str {
+        self.header("location")
+    }
+
+    /// The CSRF token of the first form on the page.
+    fn csrf(&self) -> String {
+        let marker = "name=\"csrf\" value=\"";
+        let start = self.body.find(marker).expect("a form with a CSRF token") + marker.len();
+        let end = self.body[start..].find('"').unwrap();
+        self.body[start..start + end].to_owned()
+    }
+}
+
+/// A browser stand-in: one cookie jar, no redirects followed.
+struct Browser {
+    client: Client<HttpConnector, Body>,
+    base: String,
+    cookies: HashMap<String, String>,
+    forwarded_for: Option<String>,
+}
+
+fn form_encode(pairs: &[(&str, &str)]) -> String {
+    let encode = |text: &str| {
+        text.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+impl Browser {
+    fn new(server: &Server) -> Self {
+        Self {
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            base: format!("http://{}", server.addr),
+            cookies: HashMap::new(),
+            forwarded_for: None,
+        }
+    }
+
+    fn cookie(&self, name: &str) -> Option<&String> {
+        self.cookies.get(name)
+    }
+
+    async fn send(&mut self, request: axum::http::request::Builder, body: Body) -> Reply {
+        let mut request = request;
+        if !self.cookies.is_empty() {
+            let line = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            request = request.header(header::COOKIE, line);
+        }
+        if let Some(forwarded) = &self.forwarded_for {
+            request = request.header("x-forwarded-for", forwarded.as_str());
+        }
+        let response = self.client.request(request.body(body).unwrap()).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        for value in headers.get_all(header::SET_COOKIE) {
+            let text = value.to_str().unwrap();
+            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attributes.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let bytes = axum::body::to_bytes(Body::new(response.into_body()), 1 << 20)
+            .await
+            .unwrap();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8(bytes.to_vec()).unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Reply {
+        let request = Request::get(format!("{}{path}", self.base));
+        self.send(request, Body::empty()).await
+    }
+
+    async fn post(&mut self, path: &str, pairs: &[(&str, &str)]) -> Reply {
+        let request = Request::post(format!("{}{path}", self.base))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        self.send(request, Body::from(form_encode(pairs))).await
+    }
+
+    /// Posts a form of the page at `page`, with that page's CSRF token.
+    async fn submit(&mut self, page: &str, action: &str, fields: &[(&str, &str)]) -> Reply {
+        let csrf = self.get(page).await.csrf();
+        let mut pairs = vec![("csrf", csrf.as_str())];
+        pairs.extend_from_slice(fields);
+        self.post(action, &pairs).await
+    }
+
+    async fn log_in(&mut self, login: &str, password: &str) -> Reply {
+        self.submit(
+            "/login",
+            "/login",
+            &[("login", login), ("password", password)],
+        )
+        .await
+    }
+}
+
+/// The current TOTP code of a manual key read from the QR page.
+fn totp_code(manual_key: &str, now: DateTime<Utc>) -> String {
+    let secret = Secret::from_base32(manual_key).unwrap();
+    let uri = KeyUri::totp("Partner Portal", "test", secret).unwrap();
+    let totp = uri.to_totp().unwrap();
+    let code = totp.generate(u64::try_from(now.timestamp()).unwrap()).unwrap();
+    code.expose_secret().as_str().to_owned()
+}
+
+fn manual_key(page: &str) -> String {
+    let marker = "id=\"manual-key\">";
+    let start = page.find(marker).expect("the manual key on the page") + marker.len();
+    let end = page[start..].find('<').unwrap();
+    page[start..start + end].to_owned()
+}
+
+/// Logs `login` in and sets up the authenticator app; returns the manual
+/// key.
+async fn enroll_app(browser: &mut Browser, server: &Server, login: &str, password: &str) -> String {
+    let reply = browser.log_in(login, password).await;
+    assert_eq!(reply.location(), "/login/2fa");
+    let reply = browser
+        .submit("/login/2fa", "/login/2fa/method", &[("method", "app")])
+        .await;
+    assert_eq!(reply.location(), "/login/2fa");
+    let page = browser.get("/login/2fa").await;
+    assert!(page.body.contains("<svg"), "the QR code is inline SVG");
+    let key = manual_key(&page.body);
+    let now = server.portal.twofa().now();
+    let code = totp_code(&key, now);
+    let reply = browser
+        .submit("/login/2fa", "/login/2fa/verify", &[("code", &code)])
+        .await;
+    assert_eq!(reply.location(), "/home");
+    key
+}
+
+#[tokio::test]
+async fn every_page_carries_the_security_headers() {
+    let server = start_local().await;
+    let mut browser = Browser::new(&server);
+    for path in ["/login", "/device/outbox", "/no-such-page", "/static/portal.css"] {
+        let reply = browser.get(path).await;
+        let csp = reply.header("content-security-policy");
+        assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}");
+        assert!(!csp.contains("unsafe-inline"), "{path}");
+        assert_eq!(reply.header("x-frame-options"), "DENY", "{path}");
+        assert_eq!(reply.header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(reply.header("referrer-policy"), "no-referrer", "{path}");
+    }
+    assert_eq!(browser.get("/login").await.header("cache-control"), "no-store");
+    let page = browser.get("/login").await;
+    assert!(!page.body.contains("<script>"), "no inline script");
+    assert!(!page.body.contains("style="), "no inline style");
+}
+
+#[tokio::test]
+async fn cookies_are_http_only_same_site_strict_and_secure_off_localhost() {
+    let local = start_local().await;
+    let reply = Browser::new(&local).get("/login").await;
+    let cookie = reply.header("set-cookie");
+    assert!(cookie.starts_with("portal="), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    assert!(!cookie.contains("Secure"), "plain HTTP on loopback: {cookie}");
+
+    let secure = start(PortalOptions::new()).await;
+    let reply = Browser::new(&secure).get("/login").await;
+    let cookie = reply.header("set-cookie");
+    assert!(cookie.starts_with("__Host-portal="), "{cookie}");
+    assert!(cookie.contains("; Secure") && cookie.contains("HttpOnly"));
+    assert!(cookie.contains("SameSite=Strict") && cookie.contains("Path=/;"));
+    assert!(!reply.header("strict-transport-security").is_empty());
+}
+
+#[test]
+fn plain_http_is_the_default_only_on_loopback() {
+    let at = |text: &str| CookieSecurity::default_for(text.parse().unwrap());
+    assert_eq!(at("127.0.0.1:8080"), CookieSecurity::PlainHttpLocalhost);
+    assert_eq!(at("[::1]:8080"), CookieSecurity::PlainHttpLocalhost);
+    assert_eq!(at("0.0.0.0:8080"), CookieSecurity::Secure);
+    assert_eq!(at("192.0.2.10:443"), CookieSecurity::Secure);
+}
+
+#[tokio::test]
+async fn forms_without_the_sessions_csrf_token_are_refused() {
+    let server = start_local().await;
+    let mut browser = Browser::new(&server);
+    let page = browser.get("/login").await;
+    let good = page.csrf();
+    let mut tampered = good.clone();
+    tampered.replace_range(0..1, if good.starts_with('0') { "1" } else { "0" });
+    let fields = |csrf: &'static str| vec![("csrf", csrf)];
+    let _ = fields;
+    for csrf in ["", tampered.as_str()] {
+        let reply = browser
+            .post(
+                "/login",
+                &[("csrf", csrf), ("login", "admin"), ("password", "admin-demo-password")],
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "csrf {csrf:?}");
+    }
+    // A token from another session is refused too.
+    let mut other = Browser::new(&server);
+    let foreign = other.get("/login").await.csrf();
+    let reply = browser
+        .post(
+            "/login",
+            &[("csrf", &foreign), ("login", "admin"), ("password", "admin-demo-password")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    // The right one is accepted.
+    let reply = browser
+        .post(
+            "/login",
+            &[("csrf", &good), ("login", "admin"), ("password", "admin-demo-password")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert_eq!(reply.location(), "/login/2fa");
+}
+
+#[tokio::test]
+async fn wrong_passwords_and_unknown_users_get_the_same_answer() {
+    let server = start_local().await;
+    let mut browser = Browser::new(&server);
+    let mut messages = Vec::new();
+    for (login, password) in [("admin", "wrong"), ("nobody", "wrong"), ("admin", "")] {
+        let reply = browser.log_in(login, password).await;
+        assert_eq!(reply.location(), "/login");
+        let page = browser.get("/login").await;
+        let start = page.body.find("id=\"notice\"").unwrap();
+        messages.push(page.body[start..start + 80].to_owned());
+    }
+    assert!(messages.windows(2).all(|w| w[0] == w[1]), "{messages:?}");
+}
+
+#[tokio::test]
+async fn the_session_identifier_changes_at_each_authentication_step() {
+    let server = start_local().await;
+    let mut browser = Browser::new(&server);
+    browser.get("/login").await;
+    let anonymous = browser.cookie("portal").unwrap().clone();
+    let reply = browser.log_in("alice", "alice-demo-password").await;
+    assert_eq!(reply.location(), "/login/2fa");
+    let partial = browser.cookie("portal").unwrap().clone();
+    assert_ne!(anonymous, partial);
+
+    // The pre-login identifier is dead.
+    let mut fixated = Browser::new(&server);
+    fixated.cookies.insert("portal".into(), anonymous);
+    assert_eq!(fixated.get("/login/2fa").await.location(), "/login");
+
+    let reply = browser
+        .submit("/login/2fa", "/login/2fa/method", &[("method", "app")])
+        .await;
+    assert_eq!(reply.location(), "/login/2fa");
+    let key = manual_key(&browser.get("/login/2fa").await.body);
+    let code = totp_code(&key, server.portal.twofa().now());
+    let reply = browser
+        .submit("/login/2fa", "/login/2fa/verify", &[("code", &code)])
+        .await;
+    assert_eq!(reply.location(), "/home");
+    let full = browser.cookie("portal").unwrap().clone();
+    assert_ne!(partial, full);
+    let mut stale = Browser::new(&server);
+    stale.cookies.insert("portal".into(), partial);
+    assert_eq!(stale.get("/home").await.location(), "/login");
+}
+
+#[tokio::test]
+async fn a_half_logged_in_session_reaches_only_the_second_factor_screens() {
+    let server = start_local().await;
+    let mut browser = Browser::new(&server);
+    let reply = browser.log_in("admin", "admin-demo-password").await;
+    assert_eq!(reply.location(), "/login/2fa");
+    for path in [
+        "/home",
+        "/settings",
+        "/company",
+        "/company/status",
+        "/company/status.csv",
+        "/login",
+        "/",
+    ] {
+        let reply = browser.get(path).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(reply.location(), "/login/2fa", "{path}");
+    }
+    let page = browser.get("/login/2fa").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.header("cache-control"), "no-store");
+    // Admin actions are not reachable either, even with a valid token.
+    let csrf = page.csrf();
+    let reply = browser
+        .post("/company/enforce", &[("csrf", &csrf), ("confirmed", "yes")])
+        .await;
+    assert_eq!(reply.location(), "/login/2fa");
+    let company = server
+        .portal
+        .twofa()
+        .stores()
+        .companies()
+        .load(&twofa::enforcement::CompanyId::new(twofa_portal::DEMO_COMPANY).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!company.record.settings().is_enforced());
+}
+
+#[tokio::test]
+async fn an_authenticator_code_is_accepted_once_and_a_replay_is_refused() {
+    let server = start_local().await;
+    let mut browser = Browser::new(&server);
+    let key = enroll_app(&mut browser, &server, "bob", "bob-demo-password").await;
+    let home = browser.get("/home").await;
+    assert!(home.body.contains("id=\"recovery-codes\""), "codes shown once");
+    assert!(!browser.get("/home").await.body.contains("id=\"recovery-codes\""));
+
+    // Log out, 30 seconds later log in again: challenged.
+    browser.submit("/home", "/logout", &[]).await;
+    server.portal.demo_clock().unwrap().advance(TimeDelta::seconds(30));
+    let reply = browser.log_in("bob", "bob-demo-password").await;
+    assert_eq!(reply.location(), "/login/2fa");
+    let page = browser.get("/login/2fa").await;
+    assert!(page.body.contains("2FA Verification"));
+    let code = totp_code(&key, server.portal.twofa().now());
+    let reply = browser
+        .submit("/login/2fa", "/login/2fa/verify", &[("code", &code)])
+        .await;
+    assert_eq!(reply.location(), "/home");
+
+    // The same code in a second login is refused.
+    browser.submit("/home", "/logout", &[]).await;
+    browser.log_in("bob", "bob-demo-password").await;
+    let reply = browser
+        .submit("/login/2fa", "/login/2fa/verify", &[("code", &code)])
+        .await;
+    assert_eq!(reply.location(), "/login/2fa");
+    let page = browser.get("/login/2fa").await;
+    assert!(page.body.contains("That code is not right"), "replay refused");
+    assert_eq!(browser.get("/home").await.location(), "/login/2fa");
+}
+
+#[tokio::test]
+async fn members_do_not_see_the_company_pages() {
+    let server = start_local().await;
+    let mut browser = Browser::new(&server);
+    enroll_app(&mut browser, &server, "alice", "alice-demo-password").await;
+    for path in ["/company", "/company/status", "/company/status.csv"] {
+        let reply = browser.get(path).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let missing = browser.get("/no-such-page").await;
+    let hidden = browser.get("/company").await;
+    assert_eq!(missing.body, hidden.body, "the same answer as a missing page");
+}
+
+/// Logs the admin in with the app and adds a trusted network.
+async fn admin_adds_network(server: &Server, network: &str) {
+    let mut admin = Browser::new(server);
+    enroll_app(&mut admin, server, "admin", "admin-demo-password").await;
+    let reply = admin
+        .submit(
+            "/company",
+            "/company/networks",
+            &[("network", network), ("label", "Head office")],
+        )
+        .await;
+    assert_eq!(reply.location(), "/company");
+    assert!(admin.get("/company").await.body.contains(network));
+}
+
+#[tokio::test]
+async fn forwarded_headers_count_only_from_trusted_proxies() {
+    for (proxies, spared) in [(Vec::new(), false), (vec!["127.0.0.1/32"], true)] {
+        let cidrs = proxies
+            .iter()
+            .map(|p| twofa::trusted_network::Cidr::parse(p).unwrap());
+        let server = start(
+            PortalOptions::new()
+                .with_cookies(CookieSecurity::PlainHttpLocalhost)
+                .with_trusted_proxies(twofa::trusted_network::TrustedProxies::new(cidrs)),
+        )
+        .await;
+        admin_adds_network(&server, "203.0.113.0/24").await;
+        // Alice, claiming (through the header) to be on the trusted
+        // network, sets up her app; the grant is earned only if the
+        // header was believed.
+        let mut alice = Browser::new(&server);
+        alice.forwarded_for = Some("203.0.113.5".into());
+        let key = enroll_app(&mut alice, &server, "alice", "alice-demo-password").await;
+        alice.submit("/home", "/logout", &[]).await;
+        server.portal.demo_clock().unwrap().advance(TimeDelta::days(1));
+        let reply = alice.log_in("alice", "alice-demo-password").await;
+        let expected = if spared { "/home" } else { "/login/2fa" };
+        assert_eq!(reply.location(), expected, "proxies {proxies:?}");
+        let _ = key;
+    }
+}
+
+#[tokio::test]
+async fn the_status_csv_lists_every_account() {
+    let server = start_local().await;
+    let mut admin = Browser::new(&server);
+    enroll_app(&mut admin, &server, "admin", "admin-demo-password").await;
+    let page = admin.get("/company/status").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csv = admin.get("/company/status.csv").await;
+    assert!(csv.header("content-type").starts_with("text/csv"));
+    assert!(csv.header("content-disposition").contains("attachment"));
+    for account in twofa_portal::DEMO_ACCOUNTS {
+        assert!(csv.body.contains(account.email), "{}", account.login);
+    }
+    let admin_line = csv.body.lines().find(|l| l.contains("ada@")).unwrap();
+    assert!(admin_line.contains("enrolled"), "{admin_line}");
+}

@@ -152,7 +152,13 @@ struct Floor {
 
 impl Floor {
     /// FIPS 180-4 §5.3.1 initial hash value.
-    const H0: [u32; 5] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0];
+    const H0: [u32; 5] = [
+        0x6745_2301,
+        0xEFCD_AB89,
+        0x98BA_DCFE,
+        0x1032_5476,
+        0xC3D2_E1F0,
+    ];
 
     fn new(key: &[u8]) -> Self {
         let mut ipad = [0x36_u8; 64];
@@ -226,7 +232,9 @@ fn verify_wrong(c: &mut Criterion) {
                 // Compute all three, then compare, as a careful caller would.
                 let codes = [now - STEP, now, now + STEP]
                     .map(|time| totp_lite_code(algorithm, STEP, black_box(&secret), time));
-                codes.iter().fold(false, |found, code| found | (*code == wrong))
+                codes
+                    .iter()
+                    .fold(false, |found, code| found | (*code == wrong))
             });
         });
         group.bench_function("libreauth", |b| {
@@ -285,7 +293,11 @@ fn hotp_resync(c: &mut Criterion) {
     let peer = totp_rs(&secret, algorithm, 1, 500);
     assert_eq!(peer.check(&codes[1000], 500), Some(1000));
     assert_eq!(peer.check(&first, 500), None);
-    let libre = HOTPBuilder::new().key(&secret).counter(0).finalize().unwrap();
+    let libre = HOTPBuilder::new()
+        .key(&secret)
+        .counter(0)
+        .finalize()
+        .unwrap();
     assert_eq!(libre.generate(), codes[0]);
     assert_eq!(totp_lite_code(algorithm, 1, &secret, 1000), codes[1000]);
 
@@ -353,7 +365,9 @@ fn base32_decode(c: &mut Criterion) {
     let alphabet = base32::Alphabet::Rfc4648 { padding: false };
     assert_eq!(base32::decode(alphabet, SECRET_B32).unwrap(), expected);
     assert_eq!(
-        totp_rs::Secret::try_from_base32(SECRET_B32).unwrap().as_bytes(),
+        totp_rs::Secret::try_from_base32(SECRET_B32)
+            .unwrap()
+            .as_bytes(),
         expected.as_slice()
     );
 

@@ -1717,6 +1717,9 @@ enum Op {
     LoginRight,
     LoginWrong,
     LoginReplay,
+    StartPush,
+    SendPush(bool),
+    PushAnswer(bool),
     Enforce(bool),
 }
 
@@ -1738,6 +1741,9 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::LoginRight),
         2 => Just(Op::LoginWrong),
         1 => Just(Op::LoginReplay),
+        1 => Just(Op::StartPush),
+        1 => any::<bool>().prop_map(Op::SendPush),
+        2 => any::<bool>().prop_map(Op::PushAnswer),
         1 => any::<bool>().prop_map(Op::Enforce),
     ]
 }
@@ -1749,6 +1755,7 @@ struct Model {
     last_code: Option<String>,
     recovery: Vec<String>,
     burned: Option<(String, DateTime<Utc>)>,
+    push_number: Option<MatchNumber>,
 }
 
 fn right_code(model: &Model) -> Option<String> {
@@ -1854,6 +1861,38 @@ fn step(model: &mut Model, op: &Op, env: &Env, r: &mut StdRng) {
                 );
             }
             result
+        }
+        Op::StartPush => {
+            model
+                .record
+                .apply(Event::StartSetup(SetupChoice::Push), &ctx, model.now, r)
+        }
+        Op::SendPush(login) => {
+            let target = if *login {
+                PushTarget::Method(MethodId::new(1))
+            } else {
+                PushTarget::PendingSetup
+            };
+            if let Ok(dispatch) = model.record.send_push(target, &tx(), &ctx, model.now, r) {
+                model.push_number = Some(dispatch.match_number());
+                let (next, _) = dispatch.sent().into_parts();
+                assert_eq!(next.failures(), before.failures());
+                model.record = next;
+            }
+            return;
+        }
+        Op::PushAnswer(right) => {
+            let Some(number) = model.push_number else {
+                return;
+            };
+            let number = if *right { number } else { other_number(number) };
+            submitted_right = *right;
+            model.record.apply(
+                Event::PushResponse(PushResponse::Approve { number }),
+                &ctx,
+                model.now,
+                r,
+            )
         }
         Op::Defer => model.record.apply(Event::Defer, &ctx, model.now, r),
         Op::Cancel => model.record.apply(Event::Cancel, &ctx, model.now, r),
@@ -1978,6 +2017,7 @@ proptest! {
             last_code: None,
             recovery: Vec::new(),
             burned: None,
+            push_number: None,
         };
         for op in &ops {
             step(&mut model, op, &env, &mut r);

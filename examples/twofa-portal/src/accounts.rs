@@ -111,12 +111,6 @@ pub fn check_password(login: &str, password: &str) -> Option<&'static DemoAccoun
     account.filter(|_| same)
 }
 
-/// The account with this login.
-#[must_use]
-pub fn account(login: &str) -> Option<&'static DemoAccount> {
-    DEMO_ACCOUNTS.iter().find(|a| a.login == login)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -337,24 +337,23 @@ fn method_options(methods: twofa::enforcement::MethodSet) -> Vec<MethodOption> {
 fn resend_buttons(options: &[ResendOption]) -> Vec<ResendButton> {
     options
         .iter()
-        .filter_map(|option| match option {
-            ResendOption::Sms => Some(ResendButton {
+        .map(|option| match option {
+            ResendOption::Sms => ResendButton {
                 value: "sms",
                 label: "SMS",
-            }),
-            ResendOption::Voice => Some(ResendButton {
+            },
+            ResendOption::Voice => ResendButton {
                 value: "voice",
                 label: "Phone call",
-            }),
-            ResendOption::Email => Some(ResendButton {
+            },
+            ResendOption::Email => ResendButton {
                 value: "email",
                 label: "Email",
-            }),
-            ResendOption::App => Some(ResendButton {
+            },
+            ResendOption::App => ResendButton {
                 value: "app",
                 label: "Check my device for a new code",
-            }),
-            _ => None,
+            },
         })
         .collect()
 }
@@ -563,7 +562,7 @@ pub(crate) async fn verify(
     headers: HeaderMap,
     form: Result<Form<CodeForm>, FormRejection>,
 ) -> Response {
-    let mut current = session!(portal, headers);
+    let current = session!(portal, headers);
     let form = checked_form!(current, form);
     let partial = match partial(&current) {
         Ok(partial) => partial,
@@ -591,7 +590,7 @@ pub(crate) async fn recovery(
     headers: HeaderMap,
     form: Result<Form<CodeForm>, FormRejection>,
 ) -> Response {
-    let mut current = session!(portal, headers);
+    let current = session!(portal, headers);
     let form = checked_form!(current, form);
     let partial = match partial(&current) {
         Ok(partial) => partial,
@@ -675,7 +674,7 @@ pub(crate) async fn defer(
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    let mut current = session!(portal, headers);
+    let current = session!(portal, headers);
     let _form = checked_form!(current, form);
     let partial = match partial(&current) {
         Ok(partial) => partial,

@@ -359,7 +359,7 @@ fn hotp_resync(c: &mut Criterion) {
 fn base32_decode(c: &mut Criterion) {
     let mut group = c.benchmark_group("base32 decode, 32 symbols");
     let expected = seed(Algorithm::Sha1);
-    let mut buffer = [0_u8; 128];
+    let mut buffer = [0_u8; Secret::MAX_BYTES];
     let written = twofa_base32::decode_into(SECRET_B32, &mut buffer).unwrap();
     assert_eq!(&buffer[..written], expected.as_slice());
     let alphabet = base32::Alphabet::Rfc4648 { padding: false };
@@ -373,7 +373,7 @@ fn base32_decode(c: &mut Criterion) {
 
     group.bench_function("twofa-otp decode_into", |b| {
         b.iter(|| {
-            let mut buffer = [0_u8; 128];
+            let mut buffer = [0_u8; Secret::MAX_BYTES];
             let written = twofa_base32::decode_into(black_box(SECRET_B32), &mut buffer);
             black_box(buffer);
             written

@@ -1,5 +1,2 @@
-//! Benchmarks of the twofa crates against peer crates; run them with
-//! `cargo bench -p twofa-benches`. The library itself is empty: the benches
-//! live in `benches/`.
-
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]

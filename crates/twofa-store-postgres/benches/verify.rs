@@ -7,7 +7,7 @@
 //! Starts its own throwaway cluster (or uses `DATABASE_URL`) like the tests.
 //! Run with `cargo bench -p twofa-store-postgres --bench verify`; it prints a
 //! Markdown table. `VERIFY_BENCH_ROUNDS` sets the verifications per worker
-//! and configuration (default 40).
+//! and configuration (default 100; the floor runs ten times as many).
 
 #![allow(
     clippy::unwrap_used,
@@ -23,8 +23,11 @@
 #[allow(dead_code, reason = "the bench uses only part of the test harness")]
 mod cluster;
 
+use std::future::Future;
 use std::num::NonZeroUsize;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -32,9 +35,12 @@ use cluster::{Cluster, connect};
 use twofa::delivery::{Issuer, Outbox, ServerKey};
 use twofa::enforcement::{AccountKind, CompanyId, UserId};
 use twofa::enrollment::{ProvisioningUri, XChaChaSealer};
+use twofa::trusted_network::TrustGrantRecord;
 use twofa::{
-    Channels, ClientContext, CompanyRecord, CompanyStore, LoginStep, LoginTicket, ManualClock,
-    MethodChoice, SeededRandom, SetUpProgress, Twofa, UserRecord, UserStore,
+    AuditEntry, AuditLog, ChallengeStore, Channels, ClientContext, CompanyRecord, CompanyStore,
+    LoginStep, LoginTicket, ManualClock, MethodChoice, PendingLogin, SaveError, SeededRandom,
+    SetUpProgress, StoreError, Stores, TrustGrantStore, Twofa, UserRecord, UserStore, Version,
+    Versioned,
 };
 use twofa_store_postgres::PostgresStores;
 
@@ -49,7 +55,7 @@ fn rounds() -> usize {
         .ok()
         .and_then(|value| value.parse().ok())
         .filter(|rounds| *rounds > 0)
-        .unwrap_or(40)
+        .unwrap_or(100)
 }
 
 fn start() -> DateTime<Utc> {
@@ -68,6 +74,149 @@ fn totp_code(uri: &ProvisioningUri, now: DateTime<Utc>) -> String {
         .expose_secret()
         .as_str()
         .to_owned()
+}
+
+type Fut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A store that counts the calls it passes on: each is one statement, one
+/// round trip.
+#[derive(Debug)]
+struct Counting<S> {
+    inner: S,
+    tally: Arc<Tally>,
+}
+
+impl<S> Counting<S> {
+    /// Counts the call and adds the time until its future completes.
+    fn timed<'a, T: Send + 'a>(&self, call: Fut<'a, T>) -> Fut<'a, T> {
+        let tally = self.tally.clone();
+        tally.calls.fetch_add(1, Ordering::Relaxed);
+        Box::pin(async move {
+            let began = Instant::now();
+            let output = call.await;
+            let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            tally.nanos.fetch_add(nanos, Ordering::Relaxed);
+            output
+        })
+    }
+}
+
+/// Store calls and the time spent in them.
+#[derive(Debug, Default)]
+struct Tally {
+    calls: AtomicU64,
+    nanos: AtomicU64,
+}
+
+impl<S: UserStore> UserStore for Counting<S> {
+    fn load<'a>(
+        &'a self,
+        user: &'a UserId,
+    ) -> Fut<'a, Result<Option<Versioned<UserRecord>>, StoreError>> {
+        self.timed(self.inner.load(user))
+    }
+    fn save<'a>(
+        &'a self,
+        user: &'a UserId,
+        record: UserRecord,
+        expected: Option<Version>,
+    ) -> Fut<'a, Result<Version, SaveError>> {
+        self.timed(self.inner.save(user, record, expected))
+    }
+    fn list_company<'a>(
+        &'a self,
+        company: &'a CompanyId,
+    ) -> Fut<'a, Result<Vec<Versioned<UserRecord>>, StoreError>> {
+        self.timed(self.inner.list_company(company))
+    }
+}
+
+impl<S: CompanyStore> CompanyStore for Counting<S> {
+    fn load<'a>(
+        &'a self,
+        company: &'a CompanyId,
+    ) -> Fut<'a, Result<Option<Versioned<CompanyRecord>>, StoreError>> {
+        self.timed(self.inner.load(company))
+    }
+    fn save<'a>(
+        &'a self,
+        company: &'a CompanyId,
+        record: CompanyRecord,
+        expected: Option<Version>,
+    ) -> Fut<'a, Result<Version, SaveError>> {
+        self.timed(self.inner.save(company, record, expected))
+    }
+}
+
+impl<S: ChallengeStore> ChallengeStore for Counting<S> {
+    fn load<'a>(
+        &'a self,
+        ticket: &'a LoginTicket,
+    ) -> Fut<'a, Result<Option<Versioned<PendingLogin>>, StoreError>> {
+        self.timed(self.inner.load(ticket))
+    }
+    fn save<'a>(
+        &'a self,
+        ticket: &'a LoginTicket,
+        record: PendingLogin,
+        expected: Option<Version>,
+    ) -> Fut<'a, Result<Version, SaveError>> {
+        self.timed(self.inner.save(ticket, record, expected))
+    }
+    fn remove<'a>(
+        &'a self,
+        ticket: &'a LoginTicket,
+        expected: Version,
+    ) -> Fut<'a, Result<(), SaveError>> {
+        self.timed(self.inner.remove(ticket, expected))
+    }
+}
+
+impl<S: TrustGrantStore> TrustGrantStore for Counting<S> {
+    fn load<'a>(
+        &'a self,
+        user: &'a UserId,
+    ) -> Fut<'a, Result<Option<Versioned<TrustGrantRecord>>, StoreError>> {
+        self.timed(self.inner.load(user))
+    }
+    fn save<'a>(
+        &'a self,
+        user: &'a UserId,
+        record: TrustGrantRecord,
+        expected: Option<Version>,
+    ) -> Fut<'a, Result<Version, SaveError>> {
+        self.timed(self.inner.save(user, record, expected))
+    }
+}
+
+impl<S: AuditLog> AuditLog for Counting<S> {
+    fn append<'a>(&'a self, entry: AuditEntry) -> Fut<'a, Result<(), StoreError>> {
+        self.timed(self.inner.append(entry))
+    }
+    fn read<'a>(
+        &'a self,
+        skip: usize,
+        limit: usize,
+    ) -> Fut<'a, Result<Vec<AuditEntry>, StoreError>> {
+        self.timed(self.inner.read(skip, limit))
+    }
+}
+
+/// The stores of `postgres`, counting into `calls`.
+fn counting(postgres: &PostgresStores, calls: &Arc<Tally>) -> Stores {
+    fn wrap<S>(inner: S, calls: &Arc<Tally>) -> Arc<Counting<S>> {
+        Arc::new(Counting {
+            inner,
+            tally: calls.clone(),
+        })
+    }
+    Stores::new(
+        wrap(postgres.users(), calls),
+        wrap(postgres.companies(), calls),
+        wrap(postgres.challenges(), calls),
+        wrap(postgres.trust_grants(), calls),
+        wrap(postgres.audit_log(), calls),
+    )
 }
 
 /// The floor: `workers` connections, each updating its own row with one
@@ -134,12 +283,17 @@ struct Worker {
     tickets: Vec<LoginTicket>,
 }
 
-async fn prepare_worker(stores: &PostgresStores, index: usize, rounds: usize) -> Worker {
+async fn prepare_worker(
+    stores: &PostgresStores,
+    calls: &Arc<Tally>,
+    index: usize,
+    rounds: usize,
+) -> Worker {
     let clock = Arc::new(ManualClock::new(start()));
     let outbox = Arc::new(Outbox::new());
     let seed = u8::try_from(index % 250).unwrap().saturating_add(1);
     let twofa = Twofa::builder(
-        stores.stores(),
+        counting(stores, calls),
         Channels::outbox(&outbox),
         ServerKey::from_bytes(&[7u8; 32]).unwrap(),
         Arc::new(XChaChaSealer::from_bytes(&[9u8; 32]).unwrap()),
@@ -192,8 +346,10 @@ async fn prepare_worker(stores: &PostgresStores, index: usize, rounds: usize) ->
 }
 
 /// `workers` workers, one pooled connection each, submitting a correct
-/// code on a pending login per iteration. Returns verifications per second.
-async fn flow(url: &str, workers: usize, rounds: usize) -> f64 {
+/// code on a pending login per iteration. Returns verifications per second,
+/// the store calls (statements) per verification and the share of the
+/// workers' time spent waiting for store calls.
+async fn flow(url: &str, workers: usize, rounds: usize) -> (f64, f64, f64) {
     let size = NonZeroUsize::new(workers).unwrap();
     let stores = PostgresStores::connect_with_max_connections(url, size)
         .await
@@ -205,10 +361,13 @@ async fn flow(url: &str, workers: usize, rounds: usize) -> f64 {
         .save(&acme, CompanyRecord::new(acme.clone()), None)
         .await
         .unwrap();
+    let calls = Arc::new(Tally::default());
     let mut prepared = Vec::with_capacity(workers);
     for index in 0..workers {
-        prepared.push(prepare_worker(&stores, index, rounds).await);
+        prepared.push(prepare_worker(&stores, &calls, index, rounds).await);
     }
+    let calls_before = calls.calls.load(Ordering::Relaxed);
+    let nanos_before = calls.nanos.load(Ordering::Relaxed);
     let began = Instant::now();
     let tasks: Vec<_> = prepared
         .into_iter()
@@ -229,7 +388,15 @@ async fn flow(url: &str, workers: usize, rounds: usize) -> f64 {
     for task in tasks {
         task.await.unwrap();
     }
-    per_second(workers * rounds, began.elapsed())
+    let elapsed = began.elapsed();
+    let verifications = workers * rounds;
+    let statements = calls.calls.load(Ordering::Relaxed) - calls_before;
+    let waited = Duration::from_nanos(calls.nanos.load(Ordering::Relaxed) - nanos_before);
+    (
+        per_second(verifications, elapsed),
+        statements as f64 / verifications as f64,
+        waited.as_secs_f64() / (elapsed.as_secs_f64() * workers as f64),
+    )
 }
 
 fn per_second(operations: usize, elapsed: Duration) -> f64 {
@@ -250,16 +417,20 @@ fn main() {
     let rounds = rounds();
     runtime.block_on(async {
         let cluster = Cluster::shared().unwrap();
-        println!("| connections | floor: conditional UPDATE/s | flow: submit_code/s | flow / floor |");
-        println!("|---:|---:|---:|---:|");
+        println!(
+            "| connections | floor: conditional UPDATE/s | flow: submit_code/s | flow / floor \
+             | store calls per submit_code | time in store calls |"
+        );
+        println!("|---:|---:|---:|---:|---:|---:|");
         for workers in CONNECTIONS {
             let floor_url = cluster.database(&format!("floor_{workers}")).await.unwrap();
-            let floor = floor(&floor_url, workers, rounds * 5).await;
+            let floor = floor(&floor_url, workers, rounds * 10).await;
             let flow_url = cluster.database(&format!("flow_{workers}")).await.unwrap();
-            let flow = flow(&flow_url, workers, rounds).await;
+            let (flow, statements, waited) = flow(&flow_url, workers, rounds).await;
             println!(
-                "| {workers} | {floor:.0} | {flow:.0} | {:.2} |",
-                flow / floor
+                "| {workers} | {floor:.0} | {flow:.0} | {:.2} | {statements:.1} | {:.0} % |",
+                flow / floor,
+                waited * 100.0
             );
         }
     });

@@ -97,7 +97,10 @@ async fn apply(client: &mut Object) -> Result<Migrated, MigrateError> {
         let refused = |_| MigrateError::Refused {
             version: migration.version,
         };
-        transaction.batch_execute(migration.sql).await.map_err(refused)?;
+        transaction
+            .batch_execute(migration.sql)
+            .await
+            .map_err(refused)?;
         let version = i32::try_from(migration.version).map_err(|_| MigrateError::Corrupt)?;
         transaction
             .execute(

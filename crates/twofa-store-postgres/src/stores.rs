@@ -261,7 +261,12 @@ impl CompanyStore for PostgresCompanyStore {
                     // A record that would turn enforcement off is refused by
                     // the database's trigger: the save fails as a refusal
                     // (`Unavailable`), not as a conflict, and changes nothing.
-                    write(&self.pool, COMPANY_UPDATE, &[&key, &version, &enforced, &json]).await
+                    write(
+                        &self.pool,
+                        COMPANY_UPDATE,
+                        &[&key, &version, &enforced, &json],
+                    )
+                    .await
                 }
             }
         })
@@ -297,7 +302,12 @@ impl ChallengeStore for PostgresChallengeStore {
             let json = self::record(&record);
             match expected {
                 None => {
-                    write(&self.pool, CHALLENGE_INSERT, &[&key, &user, &expires_at, &json]).await
+                    write(
+                        &self.pool,
+                        CHALLENGE_INSERT,
+                        &[&key, &user, &expires_at, &json],
+                    )
+                    .await
                 }
                 Some(version) => {
                     let version = version_to_column(version)?;

@@ -21,7 +21,10 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use deadpool_postgres::{Manager, Pool, Runtime};
 use support::cluster::{Cluster, connect};
+use tokio_postgres::Client;
+use tokio_postgres::error::SqlState;
 use twofa::delivery::{Issuer, Outbox, ServerKey};
 use twofa::enforcement::{AccountKind, Actor, CompanyId, CompanyRole, UserId};
 use twofa::enrollment::{EnrollmentPolicy, ProvisioningUri, ThrottlePolicy, XChaChaSealer};
@@ -30,9 +33,6 @@ use twofa::{
     MethodChoice, RetryAdvice, SaveError, SeededRandom, SetUpProgress, StoreError, Twofa,
     UserRecord, UserStore, Version, conformance,
 };
-use deadpool_postgres::{Manager, Pool, Runtime};
-use tokio_postgres::Client;
-use tokio_postgres::error::SqlState;
 use twofa_store_postgres::{ConnectError, MigrateError, Migrated, PostgresStores};
 
 /// A fresh database with the schema, and stores on it.
@@ -266,12 +266,17 @@ async fn no_column_is_meant_for_a_secret_a_code_or_a_phone_number() {
 
 /// A company record that enforces 2FA, through the facade's admin API.
 async fn enforced_company(stores: &PostgresStores) -> CompanyId {
-    let portal = Portal::on(&[stores.clone()], EnrollmentPolicy::default()).await;
+    let portal = Portal::on(std::slice::from_ref(stores), EnrollmentPolicy::default()).await;
     portal.servers[0]
         .enforce_two_factor(&portal.admin)
         .await
         .unwrap();
-    let stored = stores.companies().load(&portal.acme).await.unwrap().unwrap();
+    let stored = stores
+        .companies()
+        .load(&portal.acme)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(stored.record.settings().is_enforced());
     portal.acme
 }
@@ -301,7 +306,11 @@ async fn enforcement_cannot_be_turned_off_even_by_raw_sql() {
     ];
     for statement in refused {
         let error = raw.batch_execute(statement).await.unwrap_err();
-        assert_eq!(error.code(), Some(&SqlState::CHECK_VIOLATION), "{statement}");
+        assert_eq!(
+            error.code(),
+            Some(&SqlState::CHECK_VIOLATION),
+            "{statement}"
+        );
     }
 
     // Through the store: a not-enforced record at the current version.
@@ -309,7 +318,11 @@ async fn enforcement_cannot_be_turned_off_even_by_raw_sql() {
     assert_eq!(
         stores
             .companies()
-            .save(&acme, CompanyRecord::new(acme.clone()), Some(current.version))
+            .save(
+                &acme,
+                CompanyRecord::new(acme.clone()),
+                Some(current.version)
+            )
             .await,
         Err(SaveError::Store(StoreError::Unavailable))
     );
@@ -341,7 +354,10 @@ async fn a_company_that_does_not_enforce_may_be_rewritten_and_deleted() {
         .await
         .unwrap();
     let raw = connect(&url).await.unwrap();
-    let deleted = raw.execute("DELETE FROM twofa_companies", &[]).await.unwrap();
+    let deleted = raw
+        .execute("DELETE FROM twofa_companies", &[])
+        .await
+        .unwrap();
     assert_eq!(deleted, 1);
 }
 
@@ -370,7 +386,11 @@ async fn audit_entries_cannot_be_rewritten() {
 
 #[tokio::test]
 async fn migrating_again_changes_nothing() {
-    let url = Cluster::shared().unwrap().database("migrate_again").await.unwrap();
+    let url = Cluster::shared()
+        .unwrap()
+        .database("migrate_again")
+        .await
+        .unwrap();
     let stores = PostgresStores::connect(&url).await.unwrap();
     let latest = Migrated::latest();
     let first = stores.migrate().await.unwrap();
@@ -481,7 +501,9 @@ async fn a_refused_migration_leaves_the_database_as_it_was() {
 #[tokio::test]
 async fn an_invalid_url_and_an_unreachable_server_are_told_apart() {
     assert_eq!(
-        PostgresStores::connect("postgresql://[::1").await.unwrap_err(),
+        PostgresStores::connect("postgresql://[::1")
+            .await
+            .unwrap_err(),
         ConnectError::InvalidUrl
     );
     // A port nobody listens on.
@@ -506,7 +528,10 @@ async fn an_invalid_url_and_an_unreachable_server_are_told_apart() {
         .unwrap();
     let stores = PostgresStores::from_pool(pool);
     let ada = user_id("u-ada");
-    assert_eq!(stores.users().load(&ada).await, Err(StoreError::Unavailable));
+    assert_eq!(
+        stores.users().load(&ada).await,
+        Err(StoreError::Unavailable)
+    );
     assert_eq!(
         stores
             .users()
@@ -523,7 +548,11 @@ async fn an_invalid_url_and_an_unreachable_server_are_told_apart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_save_killed_on_its_connection_fails_whole_and_the_pool_recovers() {
-    let url = Cluster::shared().unwrap().database("killed_save").await.unwrap();
+    let url = Cluster::shared()
+        .unwrap()
+        .database("killed_save")
+        .await
+        .unwrap();
     // One connection: the call after the kill must get a new one.
     let stores = PostgresStores::connect_with_max_connections(&url, NonZeroUsize::MIN)
         .await
@@ -685,7 +714,11 @@ impl Portal {
     }
 
     async fn challenge_ticket(&self, server: usize, user: &UserId) -> twofa::LoginTicket {
-        match self.servers[server].begin_login(user, &home()).await.unwrap() {
+        match self.servers[server]
+            .begin_login(user, &home())
+            .await
+            .unwrap()
+        {
             LoginStep::Challenge(screen) => screen.ticket,
             other => panic!("expected a challenge, got {other:?}"),
         }
@@ -756,7 +789,11 @@ async fn wrong_codes_sent_to_two_servers_at_once_are_each_counted() {
     let (uri, _) = portal.enroll_app(&bob).await;
     portal.clock.advance(TimeDelta::minutes(1));
     let right = totp_code(&uri, portal.now());
-    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
     let ticket = portal.challenge_ticket(0, &bob).await;
     let tasks: Vec<_> = (0..32)
         .map(|n| {
@@ -796,7 +833,8 @@ async fn a_verification_killed_mid_save_is_refused_whole_and_its_retry_is_accept
         .await
         .unwrap();
     stores.migrate().await.unwrap();
-    let portal = Arc::new(Portal::on(&[stores.clone()], EnrollmentPolicy::default()).await);
+    let portal =
+        Arc::new(Portal::on(std::slice::from_ref(&stores), EnrollmentPolicy::default()).await);
     let bob = portal.add_user("bob").await;
     let (uri, _) = portal.enroll_app(&bob).await;
     portal.clock.advance(TimeDelta::minutes(1));
@@ -873,7 +911,10 @@ async fn the_database_holds_neither_the_totp_secret_nor_the_recovery_codes() {
         "twofa_audit_log",
     ] {
         let text: Option<String> = raw
-            .query_one(&format!("SELECT string_agg(t::text, ' ') FROM {table} t"), &[])
+            .query_one(
+                &format!("SELECT string_agg(t::text, ' ') FROM {table} t"),
+                &[],
+            )
             .await
             .unwrap()
             .get(0);
@@ -905,7 +946,7 @@ async fn the_database_holds_neither_the_totp_secret_nor_the_recovery_codes() {
 #[tokio::test]
 async fn expired_logins_are_purged_from_their_expiry_instant_on() {
     let (stores, _) = fresh("purge").await;
-    let portal = Portal::on(&[stores.clone()], EnrollmentPolicy::default()).await;
+    let portal = Portal::on(std::slice::from_ref(&stores), EnrollmentPolicy::default()).await;
     let bob = portal.add_user("bob").await;
     let LoginStep::SetUp(screen) = portal.servers[0].begin_login(&bob, &home()).await.unwrap()
     else {
@@ -918,9 +959,15 @@ async fn expired_logins_are_purged_from_their_expiry_instant_on() {
     let expiry = pending.record.expires_at();
     assert!(expiry > portal.now());
     let second = TimeDelta::seconds(1);
-    assert_eq!(stores.purge_expired_logins(expiry - second).await.unwrap(), 0);
+    assert_eq!(
+        stores.purge_expired_logins(expiry - second).await.unwrap(),
+        0
+    );
     assert_eq!(stores.purge_expired_logins(expiry).await.unwrap(), 1);
-    assert_eq!(stores.purge_expired_logins(expiry + second).await.unwrap(), 0);
+    assert_eq!(
+        stores.purge_expired_logins(expiry + second).await.unwrap(),
+        0
+    );
     assert!(
         twofa::ChallengeStore::load(&stores.challenges(), &screen.ticket)
             .await

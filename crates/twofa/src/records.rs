@@ -446,6 +446,19 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_lower_case_hex_ticket_round_trips(text in "[0-9a-f]{32}") {
+            let ticket: LoginTicket = text.parse().unwrap();
+            proptest::prop_assert_eq!(ticket.to_string(), text);
+        }
+
+        #[test]
+        fn parsing_never_panics(text in "\\PC{0,40}") {
+            let _ = text.parse::<LoginTicket>();
+        }
+    }
+
     #[test]
     fn ticket_debug_shows_only_a_prefix() {
         let ticket: LoginTicket = "abcdef0123456789abcdef0123456789".parse().unwrap();

@@ -31,14 +31,19 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Print the code for a time (TOTP, the default) or a counter (HOTP).
+    // Negative numbers are read as values, so that `--time -5` gets the
+    // tool's own "not a whole number" error.
+    #[command(allow_negative_numbers = true)]
     Code(CodeArgs),
     /// Check a code: print the matched step (TOTP) or the next counter (HOTP).
+    #[command(allow_negative_numbers = true)]
     Verify(VerifyArgs),
     /// Build or read otpauth:// key URIs.
     #[command(subcommand)]
     Uri(UriCommand),
     /// Create a fresh key and show everything a person needs to add it to an
     /// authenticator app: URI, QR code, key for manual entry, current code.
+    #[command(allow_negative_numbers = true)]
     Provision(ProvisionArgs),
 }
 
@@ -54,7 +59,9 @@ enum UriCommand {
 #[derive(Debug, Args)]
 struct KeyArgs {
     /// The secret in base32, or `-` to read it from standard input.
-    #[arg(long, value_name = "B32")]
+    // Hyphen values allowed: a secret is never parsed as an option, so it
+    // cannot end up quoted in an "unexpected argument" error.
+    #[arg(long, value_name = "B32", allow_hyphen_values = true)]
     secret: String,
     #[command(flatten)]
     shape: ShapeArgs,
@@ -185,7 +192,7 @@ struct UriNewArgs {
     key: NewKeyArgs,
     /// The secret in base32, or `-` to read it from standard input
     /// (default: a fresh secret from the operating system's generator).
-    #[arg(long, value_name = "B32")]
+    #[arg(long, value_name = "B32", allow_hyphen_values = true)]
     secret: Option<String>,
     /// Also draw the URI as a QR code in the terminal.
     #[arg(long)]
@@ -483,10 +490,8 @@ fn shape(args: &ShapeArgs) -> Result<(Algorithm, Digits), Failure> {
 
 /// `sha1`, `sha256` or `sha512`, in any case (`SHA1` as in key URIs too).
 fn algorithm(text: &str) -> Result<Algorithm, Failure> {
-    Algorithm::ALL
-        .into_iter()
-        .find(|algorithm| algorithm.name().eq_ignore_ascii_case(text))
-        .ok_or_else(|| Failure::invalid("--algorithm", "algorithm must be sha1, sha256 or sha512"))
+    text.parse()
+        .map_err(|_| Failure::invalid("--algorithm", "algorithm must be sha1, sha256 or sha512"))
 }
 
 fn digits(text: &str) -> Result<Digits, Failure> {

@@ -694,7 +694,7 @@ fn provision_shows_a_uri_that_parses_and_a_code_that_verifies() {
     let current = line("Current code: ");
     let (code, rest) = current.split_once(' ').unwrap();
     assert_eq!(rest, "(valid for 21 more seconds)");
-    let run = twofa(&[
+    let verified = twofa(&[
         "verify",
         "--secret",
         &secret,
@@ -707,29 +707,68 @@ fn provision_shows_a_uri_that_parses_and_a_code_that_verifies() {
         "--ahead",
         "0",
     ]);
-    assert_prints(&run, "41152263");
-    let run = twofa(&["code", "--secret", &secret, "--time", "1234567899"]);
-    assert_prints(&run, code);
-    // The QR code sits between the URI and the key.
-    assert!(run_has_qr(&uri));
+    assert_prints(&verified, "41152263");
+    let again = twofa(&["code", "--secret", &secret, "--time", "1234567899"]);
+    assert_prints(&again, code);
+    // The QR code: a block of half-block characters between the URI and the
+    // key.
+    let qr_lines = run
+        .stdout
+        .lines()
+        .filter(|line| !line.is_empty() && line.chars().all(|c| " ▀▄█".contains(c)))
+        .count();
+    assert!(qr_lines > 10, "{}", run.stdout);
 }
 
-fn run_has_qr(uri: &str) -> bool {
+/// The seconds left run from the full step at its first second down to 1 at
+/// its last.
+#[test]
+fn provision_counts_the_seconds_left_in_the_step() {
+    for (time, left) in [
+        ("1234567889", 1),
+        ("1234567890", 30),
+        ("1234567891", 29),
+        ("1234567919", 1),
+        ("1234567920", 30),
+    ] {
+        let run = twofa(&[
+            "provision",
+            "--issuer",
+            "ACME",
+            "--account",
+            "a",
+            "--time",
+            time,
+        ]);
+        assert_eq!(run.status, 0, "{}", run.stderr);
+        let expected = format!("(valid for {left} more seconds)");
+        assert!(
+            run.stdout
+                .lines()
+                .any(|line| line.starts_with("Current code: ") && line.ends_with(&expected)),
+            "{time}: {}",
+            run.stdout
+        );
+    }
+    // A 60 s period.
     let run = twofa(&[
         "provision",
         "--issuer",
-        "Example Portal",
+        "ACME",
         "--account",
-        "alice@example.com",
+        "a",
+        "--period",
+        "60",
+        "--time",
+        "1234567890",
     ]);
-    assert_eq!(run.status, 0);
-    !uri.is_empty()
-        && run
-            .stdout
-            .lines()
-            .filter(|line| !line.is_empty() && line.chars().all(|c| " ▀▄█".contains(c)))
-            .count()
-            > 10
+    assert!(
+        run.stdout.contains("(valid for 30 more seconds)"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.starts_with("warning: "));
 }
 
 #[test]
@@ -836,7 +875,7 @@ fn every_invalid_input_is_one_line_and_status_2() {
                 "--last-step",
                 "-1",
             ],
-            "",
+            "--last-step",
         ),
         (
             &[
@@ -973,6 +1012,11 @@ fn every_invalid_input_is_one_line_and_status_2() {
             "--time",
         ),
         (&["provision", "--account", "a"], "--issuer"),
+        (
+            &["code", "--secret", s, "--time", "-5"],
+            "--time: not a whole number",
+        ),
+        (&["code", "--secret", "-GEZDGNBVGY3TQOJQ!"], "--secret"),
         (&["frobnicate"], "frobnicate"),
         (&[], "command"),
     ];

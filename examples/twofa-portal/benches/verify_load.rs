@@ -1,2 +1,274 @@
-//! stub
-fn main() {}
+//! Load bench: second-factor verifications per second and their latency
+//! through the full HTTP stack (hyper, axum, sessions, CSRF check, the
+//! facade, the in-memory stores), on loopback only.
+//!
+//! `cargo bench -p twofa-portal --bench verify_load`
+//!
+//! Set-up (not measured): the portal starts in-process on `127.0.0.1:0`
+//! with generated accounts, each enrolls an authenticator app over HTTP.
+//! Then, per round: every account logs in with its password (not
+//! measured) and the load generator sends every account's verification
+//! request — a fresh, correct TOTP code — with a fixed number of
+//! connections in flight; each request's latency is recorded. Between
+//! rounds the portal's demo clock moves 30 seconds so that each code is
+//! new. The run is bounded in rounds and in time, and stops by itself.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::print_stdout,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "a bench binary: failures abort it and it prints its figures"
+)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, header};
+use chrono::{DateTime, TimeDelta, Utc};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use twofa::otp::{KeyUri, Secret};
+use twofa_portal::{CookieSecurity, LOAD_PASSWORD, Portal, PortalOptions, serve};
+
+/// Accounts, each verifying once per round.
+const ACCOUNTS: u16 = 1_000;
+/// Rounds of verifications.
+const ROUNDS: u32 = 5;
+/// Requests in flight at once.
+const IN_FLIGHT: usize = 32;
+/// The whole run stops after this long, whatever is left.
+const TIME_LIMIT: Duration = Duration::from_secs(120);
+
+type HttpClient = Client<HttpConnector, Body>;
+
+struct Reply {
+    location: String,
+    cookie: Option<String>,
+    body: String,
+}
+
+async fn send(
+    client: &HttpClient,
+    method: &str,
+    url: &str,
+    cookie: &str,
+    form: Option<String>,
+) -> Reply {
+    let mut request = Request::builder().method(method).uri(url);
+    if !cookie.is_empty() {
+        request = request.header(header::COOKIE, cookie);
+    }
+    let body = match form {
+        Some(form) => {
+            request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            Body::from(form)
+        }
+        None => Body::empty(),
+    };
+    let response = client.request(request.body(body).unwrap()).await.unwrap();
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .map_or_else(String::new, |v| v.to_str().unwrap().to_owned());
+    let cookie = response
+        .headers()
+        .get(header::SET_COOKIE)
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned());
+    let bytes = axum::body::to_bytes(Body::new(response.into_body()), 1 << 20)
+        .await
+        .unwrap();
+    Reply {
+        location,
+        cookie,
+        body: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}
+
+fn between<'a>(text: &'a str, before: &str, after: &str) -> &'a str {
+    let start = text.find(before).unwrap() + before.len();
+    let end = text[start..].find(after).unwrap();
+    &text[start..start + end]
+}
+
+fn code(key: &str, now: DateTime<Utc>) -> String {
+    let secret = Secret::from_base32(key).unwrap();
+    let totp = KeyUri::totp("Partner Portal", "load", secret)
+        .unwrap()
+        .to_totp()
+        .unwrap();
+    let code = totp
+        .generate(u64::try_from(now.timestamp()).unwrap())
+        .unwrap();
+    code.expose_secret().as_str().to_owned()
+}
+
+/// One account's partial login, ready to verify.
+struct Pending {
+    cookie: String,
+    csrf: String,
+}
+
+/// Logs an account in with its password; returns the session on the
+/// verification screen.
+async fn log_in(client: &HttpClient, base: &str, login: &str) -> Pending {
+    let page = send(client, "GET", &format!("{base}/login"), "", None).await;
+    let cookie = page.cookie.unwrap();
+    let csrf = between(&page.body, "name=\"csrf\" value=\"", "\"").to_owned();
+    let form = format!("csrf={csrf}&login={login}&password={LOAD_PASSWORD}");
+    let reply = send(
+        client,
+        "POST",
+        &format!("{base}/login"),
+        &cookie,
+        Some(form),
+    )
+    .await;
+    assert_eq!(reply.location, "/login/2fa", "{login}");
+    let cookie = reply.cookie.unwrap();
+    let page = send(client, "GET", &format!("{base}/login/2fa"), &cookie, None).await;
+    let csrf = between(&page.body, "name=\"csrf\" value=\"", "\"").to_owned();
+    Pending { cookie, csrf }
+}
+
+/// Enrolls an authenticator app; returns its key.
+async fn enroll(client: &HttpClient, base: &str, login: &str, portal: &Portal) -> String {
+    let pending = log_in(client, base, login).await;
+    let form = format!("csrf={}&method=app", pending.csrf);
+    let reply = send(
+        client,
+        "POST",
+        &format!("{base}/login/2fa/method"),
+        &pending.cookie,
+        Some(form),
+    )
+    .await;
+    assert_eq!(reply.location, "/login/2fa");
+    let page = send(
+        client,
+        "GET",
+        &format!("{base}/login/2fa"),
+        &pending.cookie,
+        None,
+    )
+    .await;
+    let key = between(&page.body, "id=\"manual-key\">", "<").replace(' ', "");
+    let form = format!(
+        "csrf={}&code={}",
+        pending.csrf,
+        code(&key, portal.twofa().now())
+    );
+    let reply = send(
+        client,
+        "POST",
+        &format!("{base}/login/2fa/verify"),
+        &pending.cookie,
+        Some(form),
+    )
+    .await;
+    assert_eq!(reply.location, "/home", "{login} enrolled");
+    key
+}
+
+fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+async fn run() {
+    let started = Instant::now();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let start = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let portal = Portal::new(
+        PortalOptions::new()
+            .with_cookies(CookieSecurity::PlainHttpLocalhost)
+            .with_demo_clock(start)
+            .with_load_accounts(ACCOUNTS),
+    )
+    .await
+    .unwrap();
+    let served = portal.clone();
+    let server = tokio::spawn(async move { serve(listener, &served).await.unwrap() });
+    let client: HttpClient = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(IN_FLIGHT)
+        .build_http();
+    let logins: Vec<String> = (1..=ACCOUNTS).map(|n| format!("load-{n:05}")).collect();
+    let mut keys = Vec::with_capacity(logins.len());
+    for login in &logins {
+        keys.push(enroll(&client, &base, login, &portal).await);
+    }
+    println!(
+        "enrolled {} accounts over HTTP in {:.1} s",
+        keys.len(),
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut latencies = Vec::new();
+    let mut busy = Duration::ZERO;
+    for _ in 0..ROUNDS {
+        if started.elapsed() > TIME_LIMIT {
+            println!("time limit reached");
+            break;
+        }
+        portal.demo_clock().unwrap().advance(TimeDelta::seconds(30));
+        let now = portal.twofa().now();
+        let mut pending = Vec::with_capacity(logins.len());
+        for login in &logins {
+            pending.push(log_in(&client, &base, login).await);
+        }
+        let jobs: Vec<(Pending, String)> = pending
+            .into_iter()
+            .zip(keys.iter().map(|key| code(key, now)))
+            .collect();
+        let queue = Arc::new(std::sync::Mutex::new(jobs));
+        let round = Instant::now();
+        let mut workers = Vec::new();
+        for _ in 0..IN_FLIGHT {
+            let queue = queue.clone();
+            let client = client.clone();
+            let url = format!("{base}/login/2fa/verify");
+            workers.push(tokio::spawn(async move {
+                let mut times = Vec::new();
+                loop {
+                    let job = queue.lock().unwrap().pop();
+                    let Some((pending, code)) = job else { break };
+                    let form = format!("csrf={}&code={code}", pending.csrf);
+                    let sent = Instant::now();
+                    let reply = send(&client, "POST", &url, &pending.cookie, Some(form)).await;
+                    times.push(sent.elapsed());
+                    assert_eq!(reply.location, "/home", "verification accepted");
+                }
+                times
+            }));
+        }
+        for worker in workers {
+            latencies.extend(worker.await.unwrap());
+        }
+        busy += round.elapsed();
+    }
+    server.abort();
+    latencies.sort_unstable();
+    let count = latencies.len();
+    println!(
+        "{count} verifications, {IN_FLIGHT} in flight: {:.0} per second, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        count as f64 / busy.as_secs_f64(),
+        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.last().unwrap().as_secs_f64() * 1e3,
+    );
+}
+
+fn main() {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(run());
+}

@@ -9,7 +9,7 @@ use subtle::ConstantTimeEq;
 use twofa::enforcement::{AccountKind, CompanyRole};
 
 /// One seeded account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DemoAccount {
     /// The login name typed on the login page (also the user id).
@@ -24,6 +24,16 @@ pub struct DemoAccount {
     pub kind: AccountKind,
     /// Administrator of the company or not.
     pub role: CompanyRole,
+}
+
+impl std::fmt::Debug for DemoAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoAccount")
+            .field("login", &self.login)
+            .field("kind", &self.kind)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DemoAccount {
@@ -94,7 +104,7 @@ fn padded(password: &str) -> Option<[u8; MAX_PASSWORD + 1]> {
     Some(out)
 }
 
-/// The account whose login and password were typed, or `None`.
+/// The demo account whose login and password were typed, or `None`.
 ///
 /// # Security
 ///
@@ -103,12 +113,47 @@ fn padded(password: &str) -> Option<[u8; MAX_PASSWORD + 1]> {
 /// which logins exist; the caller shows one message for every failure.
 #[must_use]
 pub fn check_password(login: &str, password: &str) -> Option<&'static DemoAccount> {
-    let account = DEMO_ACCOUNTS.iter().find(|a| a.login == login);
+    check_password_in(DEMO_ACCOUNTS.iter(), login, password)
+}
+
+/// [`check_password`] over any set of accounts.
+pub(crate) fn check_password_in<'a>(
+    mut accounts: impl Iterator<Item = &'a DemoAccount>,
+    login: &str,
+    password: &str,
+) -> Option<&'a DemoAccount> {
+    let account = accounts.find(|a| a.login == login);
     let expected = account.map_or("\u{0}unknown account", |a| a.password);
     let typed = padded(password)?;
     let wanted = padded(expected)?;
     let same = bool::from(typed.ct_eq(&wanted));
     account.filter(|_| same)
+}
+
+/// The password of every generated load-test account.
+pub const LOAD_PASSWORD: &str = "load-demo-password";
+
+/// `count` generated partner employees (`load-00001`, ...), for the load
+/// bench. Allocated once for the life of the process, like the demo
+/// accounts.
+pub(crate) fn load_accounts(count: u16) -> Vec<&'static DemoAccount> {
+    (1..=count)
+        .map(|n| {
+            let login: &'static str = Box::leak(format!("load-{n:05}").into_boxed_str());
+            let display_name: &'static str = Box::leak(format!("Load Test {n}").into_boxed_str());
+            let email: &'static str =
+                Box::leak(format!("load-{n:05}@acme-it.example").into_boxed_str());
+            let account: &'static DemoAccount = Box::leak(Box::new(DemoAccount {
+                login,
+                password: LOAD_PASSWORD,
+                display_name,
+                email,
+                kind: AccountKind::PartnerEmployee,
+                role: CompanyRole::Member,
+            }));
+            account
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -178,7 +178,11 @@ pub(crate) async fn clock(State(portal): State<Portal>, headers: HeaderMap) -> R
     current.save(&portal);
     current.respond(render(&ClockPage {
         page,
-        now: portal.twofa().now().format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        now: portal
+            .twofa()
+            .now()
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
         clock: true,
     }))
 }
@@ -216,7 +220,10 @@ pub(crate) async fn move_clock(
     current.session.flash = Some(match hours.and_then(TimeDelta::try_hours) {
         Some(delta) => {
             let now = clock.advance(delta);
-            format!("The clock moved to {}.", now.format("%Y-%m-%d %H:%M:%S UTC"))
+            format!(
+                "The clock moved to {}.",
+                now.format("%Y-%m-%d %H:%M:%S UTC")
+            )
         }
         None => format!("Enter a whole number of hours from 1 to {MAX_HOURS}."),
     });

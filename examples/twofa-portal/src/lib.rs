@@ -20,7 +20,7 @@ use twofa::enrollment::XChaChaSealer;
 use twofa::trusted_network::TrustedProxies;
 use twofa::{Channels, Clock, CompanyRecord, ManualClock, Stores, SystemClock, Twofa, UserRecord};
 
-pub use accounts::{DEMO_ACCOUNTS, DEMO_COMPANY, DemoAccount, check_password};
+pub use accounts::{DEMO_ACCOUNTS, DEMO_COMPANY, DemoAccount, LOAD_PASSWORD, check_password};
 
 use crate::session::SessionStore;
 
@@ -57,6 +57,7 @@ pub struct PortalOptions {
     demo_clock: Option<DateTime<Utc>>,
     proxies: TrustedProxies,
     access_log: bool,
+    load_accounts: u16,
 }
 
 impl Default for PortalOptions {
@@ -75,6 +76,7 @@ impl PortalOptions {
             demo_clock: None,
             proxies: TrustedProxies::none(),
             access_log: false,
+            load_accounts: 0,
         }
     }
 
@@ -100,6 +102,14 @@ impl PortalOptions {
     #[must_use]
     pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
         self.proxies = proxies;
+        self
+    }
+
+    /// Seeds `count` more partner employees, `load-00001` and on, all with
+    /// the password [`LOAD_PASSWORD`] (for the load bench).
+    #[must_use]
+    pub fn with_load_accounts(mut self, count: u16) -> Self {
+        self.load_accounts = count;
         self
     }
 
@@ -142,6 +152,7 @@ pub(crate) struct Inner {
     pub(crate) cookies: CookieSecurity,
     pub(crate) access_log: bool,
     pub(crate) company: CompanyId,
+    pub(crate) accounts: Vec<&'static DemoAccount>,
 }
 
 fn random_key() -> Result<[u8; 32], PortalError> {
@@ -169,7 +180,9 @@ impl Portal {
         server_key.fill(0);
         sealing_key.fill(0);
         let issuer = Issuer::new("Partner Portal").map_err(|_| PortalError::Seed)?;
-        let clock = options.demo_clock.map(|start| Arc::new(ManualClock::new(start)));
+        let clock = options
+            .demo_clock
+            .map(|start| Arc::new(ManualClock::new(start)));
         let clock_source: Arc<dyn Clock> = match &clock {
             Some(manual) => manual.clone(),
             None => Arc::new(SystemClock),
@@ -187,7 +200,9 @@ impl Portal {
         .with_default_region(region)
         .build();
         let company = CompanyId::new(DEMO_COMPANY).map_err(|_| PortalError::Seed)?;
-        seed(&twofa, &company).await?;
+        let mut accounts: Vec<&'static DemoAccount> = DEMO_ACCOUNTS.iter().collect();
+        accounts.extend(accounts::load_accounts(options.load_accounts));
+        seed(&twofa, &company, &accounts).await?;
         Ok(Self {
             inner: Arc::new(Inner {
                 twofa,
@@ -199,6 +214,7 @@ impl Portal {
                 cookies: options.cookies,
                 access_log: options.access_log,
                 company,
+                accounts,
             }),
         })
     }
@@ -226,7 +242,6 @@ impl Portal {
     /// it with the peer address available
     /// (`into_make_service_with_connect_info::<SocketAddr>()`), which is
     /// where the client address comes from.
-    #[must_use]
     pub fn router(&self) -> Router {
         let portal = Router::new()
             .route("/", get(pages::root))
@@ -252,7 +267,10 @@ impl Portal {
             .route("/company/status", get(pages::status))
             .route("/company/status.csv", get(pages::status_csv))
             .route("/device/outbox", get(device::outbox))
-            .route("/device/phone", get(device::phone).post(device::answer_push))
+            .route(
+                "/device/phone",
+                get(device::phone).post(device::answer_push),
+            )
             .route("/device/clock", get(device::clock).post(device::move_clock))
             .route("/static/portal.css", get(web::stylesheet))
             .route("/static/push.js", get(web::push_script))
@@ -285,17 +303,21 @@ pub async fn serve(listener: tokio::net::TcpListener, portal: &Portal) -> std::i
     .await
 }
 
-async fn seed(twofa: &Twofa, company: &CompanyId) -> Result<(), PortalError> {
+async fn seed(
+    twofa: &Twofa,
+    company: &CompanyId,
+    accounts: &[&'static DemoAccount],
+) -> Result<(), PortalError> {
     let stores = twofa.stores();
     stores
         .companies()
         .save(company, CompanyRecord::new(company.clone()), None)
         .await
         .map_err(|_| PortalError::Seed)?;
-    for account in DEMO_ACCOUNTS {
+    for account in accounts {
         let user = UserId::new(account.login).map_err(|_| PortalError::Seed)?;
-        let email = twofa::delivery::EmailAddress::parse(account.email)
-            .map_err(|_| PortalError::Seed)?;
+        let email =
+            twofa::delivery::EmailAddress::parse(account.email).map_err(|_| PortalError::Seed)?;
         let record = UserRecord::new(
             user.clone(),
             company.clone(),

@@ -31,10 +31,16 @@ struct Args {
     trusted_proxies: Vec<String>,
 }
 
-#[expect(clippy::print_stdout, reason = "the server prints its address and demo accounts")]
+#[expect(
+    clippy::print_stdout,
+    reason = "the server prints its address and demo accounts"
+)]
 fn announce(listen: SocketAddr, cookies: CookieSecurity, demo_clock: bool) {
     println!("Partner Portal (twofa example) listening on http://{listen}/");
-    println!("  cookies: {cookies:?}; demo clock: {}", if demo_clock { "on" } else { "off" });
+    println!(
+        "  cookies: {cookies:?}; demo clock: {}",
+        if demo_clock { "on" } else { "off" }
+    );
     println!("  device side: http://{listen}/device/outbox  http://{listen}/device/phone");
     println!("Demo accounts:");
     for account in DEMO_ACCOUNTS {

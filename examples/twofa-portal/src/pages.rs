@@ -22,7 +22,7 @@ use twofa::{
 };
 
 use crate::Portal;
-use crate::accounts::{DemoAccount, check_password};
+use crate::accounts::{DemoAccount, check_password_in};
 use crate::session::{
     LoggedIn, NotMobileView, Partial, QrView, Screen, SetUpView, Stage, VerifyView,
 };
@@ -137,7 +137,8 @@ pub(crate) async fn login(
     if !matches!(current.session.stage, Stage::Anonymous) {
         return to_own_place(&current);
     }
-    let Some(account) = check_password(form.login.trim(), &form.password) else {
+    let accounts = portal.inner().accounts.iter().copied();
+    let Some(account) = check_password_in(accounts, form.login.trim(), &form.password) else {
         // One message for an unknown login and a wrong password.
         current.session.flash = Some("The username or password is not right.".to_owned());
         current.save(&portal);
@@ -214,22 +215,20 @@ fn complete(
         .recovery_codes
         .as_ref()
         .map(|sheet| sheet.expose_secret().map(str::to_owned).collect());
-    current.session.flash = Some(
-        match allowed.by {
-            AllowedBy::TrustedNetwork { until, .. } => format!(
-                "You are on a trusted network: no second factor needed until {}.",
-                format_time(until)
-            ),
-            AllowedBy::DeferralRunning { until } => format!(
-                "Two-factor set-up postponed: we will remind you at {}.",
-                format_time(until)
-            ),
-            AllowedBy::RecoveryCode => {
-                "Logged in with a recovery code. That code cannot be used again.".to_owned()
-            }
-            _ => "Two-factor authentication complete.".to_owned(),
-        },
-    );
+    current.session.flash = Some(match allowed.by {
+        AllowedBy::TrustedNetwork { until, .. } => format!(
+            "You are on a trusted network: no second factor needed until {}.",
+            format_time(until)
+        ),
+        AllowedBy::DeferralRunning { until } => format!(
+            "Two-factor set-up postponed: we will remind you at {}.",
+            format_time(until)
+        ),
+        AllowedBy::RecoveryCode => {
+            "Logged in with a recovery code. That code cannot be used again.".to_owned()
+        }
+        _ => "Two-factor authentication complete.".to_owned(),
+    });
     current.session.stage = Stage::LoggedIn(LoggedIn {
         account,
         recovery_codes,
@@ -265,6 +264,10 @@ pub(crate) async fn logout(
 }
 
 /// The partial login of the session, or the way back to where it belongs.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the HTTP response itself, built once per request"
+)]
 fn partial(current: &Current) -> Result<Partial, Response> {
     match &current.session.stage {
         Stage::SecondFactor(partial) => Ok(partial.clone()),
@@ -369,7 +372,9 @@ pub(crate) async fn second_factor(State(portal): State<Portal>, headers: HeaderM
         Screen::SetUp(view) => {
             let page = chrome(&mut current, "Enable two-factor authentication");
             let methods = method_options(view.methods);
-            let phone = methods.iter().any(|m| m.value == "sms" || m.value == "voice");
+            let phone = methods
+                .iter()
+                .any(|m| m.value == "sms" || m.value == "voice");
             render(&SetUpPage {
                 page,
                 methods,
@@ -652,7 +657,8 @@ pub(crate) async fn resend(
                 CodeChannel::Email => "email",
                 _ => "text message",
             };
-            current.session.flash = Some(format!("A new code is on its way by {by} to {}.", sent.to));
+            current.session.flash =
+                Some(format!("A new code is on its way by {by} to {}.", sent.to));
             if let Screen::Verify(view) = &mut partial.screen {
                 view.sent_to = Some(sent.to);
             }
@@ -754,6 +760,10 @@ pub(crate) async fn poll_push(
 }
 
 /// The fully logged-in session, or the way back to where it belongs.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the HTTP response itself, built once per request"
+)]
 fn logged_in(current: &Current) -> Result<LoggedIn, Response> {
     match &current.session.stage {
         Stage::LoggedIn(logged_in) => Ok(logged_in.clone()),
@@ -762,6 +772,10 @@ fn logged_in(current: &Current) -> Result<LoggedIn, Response> {
 }
 
 /// The administrator acting, or the uniform "nothing here".
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the HTTP response itself, built once per request"
+)]
 fn admin(current: &Current, portal: &Portal) -> Result<(LoggedIn, Actor), Response> {
     let logged_in = logged_in(current)?;
     let user = logged_in.user().ok_or_else(unavailable)?;
@@ -773,7 +787,14 @@ fn admin(current: &Current, portal: &Portal) -> Result<(LoggedIn, Actor), Respon
 }
 
 async fn enrollment_of(portal: &Portal, user: &UserId) -> Option<Enrollment> {
-    let loaded = portal.inner().twofa.stores().users().load(user).await.ok()??;
+    let loaded = portal
+        .inner()
+        .twofa
+        .stores()
+        .users()
+        .load(user)
+        .await
+        .ok()??;
     let sealed = loaded.record.enrollment()?;
     sealed.open(&*portal.inner().sealer).ok()
 }
@@ -784,11 +805,12 @@ fn status_line(enrollment: Option<&Enrollment>, now: DateTime<Utc>) -> String {
     };
     let summary = enrollment.summary(now);
     if summary.has_active_method() {
-        let kinds: Vec<&str> = summary.methods.iter().map(|m| method_name(m.kind)).collect();
-        return format!(
-            "Two-factor authentication is on ({}).",
-            kinds.join(", ")
-        );
+        let kinds: Vec<&str> = summary
+            .methods
+            .iter()
+            .map(|m| method_name(m.kind))
+            .collect();
+        return format!("Two-factor authentication is on ({}).", kinds.join(", "));
     }
     match summary.deferred_until {
         Some(until) => format!(
@@ -834,7 +856,6 @@ pub(crate) async fn settings(State(portal): State<Portal>, headers: HeaderMap) -
         return current.respond(unavailable());
     };
     let enrollment = enrollment_of(&portal, &user).await;
-    let now = portal.inner().twofa.now();
     let mut methods = Vec::new();
     let mut has_phone = false;
     let mut recovery_remaining = None;
@@ -863,7 +884,6 @@ pub(crate) async fn settings(State(portal): State<Portal>, headers: HeaderMap) -
             enrolled.recovery_codes().total()
         ));
     }
-    let _ = now;
     let dialog = logged_in.not_mobile.as_ref().map(|d| DialogView {
         number: d.number.clone(),
         reason: d.reason.clone(),
@@ -1012,7 +1032,8 @@ pub(crate) async fn confirm_phone(
     {
         Ok(()) => {
             logged_in.phone_change_pending = false;
-            current.session.flash = Some("Your new phone number is verified and in use.".to_owned());
+            current.session.flash =
+                Some("Your new phone number is verified and in use.".to_owned());
         }
         Err(rejected) => {
             current.session.flash = Some(advice_text(rejected.advice()).to_owned());

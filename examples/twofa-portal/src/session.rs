@@ -39,7 +39,9 @@ impl Token {
     /// shape of a generated token is refused before any lookup.
     pub(crate) fn parse(text: &str) -> Option<Self> {
         let well_formed = text.len() == TOKEN_BYTES * 2
-            && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         well_formed.then(|| Self(text.to_owned()))
     }
 
@@ -63,7 +65,12 @@ impl fmt::Debug for Token {
 }
 
 fn hex_digit(nibble: u8) -> char {
-    char::from(b"0123456789abcdef".get(usize::from(nibble)).copied().unwrap_or(b'0'))
+    char::from(
+        b"0123456789abcdef"
+            .get(usize::from(nibble))
+            .copied()
+            .unwrap_or(b'0'),
+    )
 }
 
 /// Where the session stands in the login.
@@ -299,7 +306,11 @@ impl SessionStore {
             // Expired sessions go first; if none has expired, the least
             // recently used one.
             let idle = self.policy.idle;
-            sessions.retain(|_, s| s.touched_at.checked_add_signed(idle).is_some_and(|end| now < end));
+            sessions.retain(|_, s| {
+                s.touched_at
+                    .checked_add_signed(idle)
+                    .is_some_and(|end| now < end)
+            });
             if sessions.len() >= self.policy.capacity
                 && let Some(oldest) = sessions
                     .iter()

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use askama::Template;
 use axum::extract::{Request, State};
-use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::StatusCode;
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use twofa::ClientContext;
@@ -158,6 +158,10 @@ fn set_cookie(security: CookieSecurity, jar: Jar, value: &str, max_age: Option<u
 
 impl Current {
     /// The request's session, or a new anonymous one.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the error is the HTTP response itself, built once per request"
+    )]
     pub(crate) fn load(portal: &Portal, headers: &HeaderMap, jar: Jar) -> Result<Self, Response> {
         let inner = portal.inner();
         let now = inner.twofa.now();
@@ -191,10 +195,16 @@ impl Current {
 
     /// Saves the session's state.
     pub(crate) fn save(&self, portal: &Portal) {
-        self.jar.store(portal.inner()).save(&self.id, self.session.clone());
+        self.jar
+            .store(portal.inner())
+            .save(&self.id, self.session.clone());
     }
 
     /// Saves the session under a fresh identifier with a fresh CSRF token.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the error is the HTTP response itself, built once per request"
+    )]
     pub(crate) fn rotate(&mut self, portal: &Portal) -> Result<(), Response> {
         let inner = portal.inner();
         let id = self
@@ -328,7 +338,12 @@ mod tests {
             secure,
             "__Host-portal=abc; Path=/; HttpOnly; SameSite=Strict; Secure"
         );
-        let local = set_cookie(CookieSecurity::PlainHttpLocalhost, Jar::Device, "abc", Some(0));
+        let local = set_cookie(
+            CookieSecurity::PlainHttpLocalhost,
+            Jar::Device,
+            "abc",
+            Some(0),
+        );
         assert_eq!(
             local,
             "device=abc; Path=/device; HttpOnly; SameSite=Strict; Max-Age=0"

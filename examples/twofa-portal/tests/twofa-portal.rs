@@ -143,7 +143,11 @@ impl Browser {
         if let Some(forwarded) = &self.forwarded_for {
             request = request.header("x-forwarded-for", forwarded.as_str());
         }
-        let response = self.client.request(request.body(body).unwrap()).await.unwrap();
+        let response = self
+            .client
+            .request(request.body(body).unwrap())
+            .await
+            .unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         for value in headers.get_all(header::SET_COOKIE) {
@@ -200,7 +204,9 @@ fn totp_code(manual_key: &str, now: DateTime<Utc>) -> String {
     let secret = Secret::from_base32(manual_key).unwrap();
     let uri = KeyUri::totp("Partner Portal", "test", secret).unwrap();
     let totp = uri.to_totp().unwrap();
-    let code = totp.generate(u64::try_from(now.timestamp()).unwrap()).unwrap();
+    let code = totp
+        .generate(u64::try_from(now.timestamp()).unwrap())
+        .unwrap();
     code.expose_secret().as_str().to_owned()
 }
 
@@ -236,7 +242,12 @@ async fn enroll_app(browser: &mut Browser, server: &Server, login: &str, passwor
 async fn every_page_carries_the_security_headers() {
     let server = start_local().await;
     let mut browser = Browser::new(&server);
-    for path in ["/login", "/device/outbox", "/no-such-page", "/static/portal.css"] {
+    for path in [
+        "/login",
+        "/device/outbox",
+        "/no-such-page",
+        "/static/portal.css",
+    ] {
         let reply = browser.get(path).await;
         let csp = reply.header("content-security-policy");
         assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
@@ -246,7 +257,10 @@ async fn every_page_carries_the_security_headers() {
         assert_eq!(reply.header("x-content-type-options"), "nosniff", "{path}");
         assert_eq!(reply.header("referrer-policy"), "no-referrer", "{path}");
     }
-    assert_eq!(browser.get("/login").await.header("cache-control"), "no-store");
+    assert_eq!(
+        browser.get("/login").await.header("cache-control"),
+        "no-store"
+    );
     let page = browser.get("/login").await;
     assert!(!page.body.contains("<script>"), "no inline script");
     assert!(!page.body.contains("style="), "no inline style");
@@ -259,7 +273,10 @@ async fn cookies_are_http_only_same_site_strict_and_secure_off_localhost() {
     let cookie = reply.header("set-cookie");
     assert!(cookie.starts_with("portal="), "{cookie}");
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
-    assert!(!cookie.contains("Secure"), "plain HTTP on loopback: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP on loopback: {cookie}"
+    );
 
     let secure = start(PortalOptions::new()).await;
     let reply = Browser::new(&secure).get("/login").await;
@@ -287,13 +304,15 @@ async fn forms_without_the_sessions_csrf_token_are_refused() {
     let good = page.csrf();
     let mut tampered = good.clone();
     tampered.replace_range(0..1, if good.starts_with('0') { "1" } else { "0" });
-    let fields = |csrf: &'static str| vec![("csrf", csrf)];
-    let _ = fields;
     for csrf in ["", tampered.as_str()] {
         let reply = browser
             .post(
                 "/login",
-                &[("csrf", csrf), ("login", "admin"), ("password", "admin-demo-password")],
+                &[
+                    ("csrf", csrf),
+                    ("login", "admin"),
+                    ("password", "admin-demo-password"),
+                ],
             )
             .await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "csrf {csrf:?}");
@@ -304,7 +323,11 @@ async fn forms_without_the_sessions_csrf_token_are_refused() {
     let reply = browser
         .post(
             "/login",
-            &[("csrf", &foreign), ("login", "admin"), ("password", "admin-demo-password")],
+            &[
+                ("csrf", &foreign),
+                ("login", "admin"),
+                ("password", "admin-demo-password"),
+            ],
         )
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
@@ -312,7 +335,11 @@ async fn forms_without_the_sessions_csrf_token_are_refused() {
     let reply = browser
         .post(
             "/login",
-            &[("csrf", &good), ("login", "admin"), ("password", "admin-demo-password")],
+            &[
+                ("csrf", &good),
+                ("login", "admin"),
+                ("password", "admin-demo-password"),
+            ],
         )
         .await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
@@ -413,12 +440,25 @@ async fn an_authenticator_code_is_accepted_once_and_a_replay_is_refused() {
     let mut browser = Browser::new(&server);
     let key = enroll_app(&mut browser, &server, "bob", "bob-demo-password").await;
     let home = browser.get("/home").await;
-    assert!(home.body.contains("id=\"recovery-codes\""), "codes shown once");
-    assert!(!browser.get("/home").await.body.contains("id=\"recovery-codes\""));
+    assert!(
+        home.body.contains("id=\"recovery-codes\""),
+        "codes shown once"
+    );
+    assert!(
+        !browser
+            .get("/home")
+            .await
+            .body
+            .contains("id=\"recovery-codes\"")
+    );
 
     // Log out, 30 seconds later log in again: challenged.
     browser.submit("/home", "/logout", &[]).await;
-    server.portal.demo_clock().unwrap().advance(TimeDelta::seconds(30));
+    server
+        .portal
+        .demo_clock()
+        .unwrap()
+        .advance(TimeDelta::seconds(30));
     let reply = browser.log_in("bob", "bob-demo-password").await;
     assert_eq!(reply.location(), "/login/2fa");
     let page = browser.get("/login/2fa").await;
@@ -437,7 +477,10 @@ async fn an_authenticator_code_is_accepted_once_and_a_replay_is_refused() {
         .await;
     assert_eq!(reply.location(), "/login/2fa");
     let page = browser.get("/login/2fa").await;
-    assert!(page.body.contains("That code is not right"), "replay refused");
+    assert!(
+        page.body.contains("That code is not right"),
+        "replay refused"
+    );
     assert_eq!(browser.get("/home").await.location(), "/login/2fa");
 }
 
@@ -452,7 +495,10 @@ async fn members_do_not_see_the_company_pages() {
     }
     let missing = browser.get("/no-such-page").await;
     let hidden = browser.get("/company").await;
-    assert_eq!(missing.body, hidden.body, "the same answer as a missing page");
+    assert_eq!(
+        missing.body, hidden.body,
+        "the same answer as a missing page"
+    );
 }
 
 /// Logs the admin in with the app and adds a trusted network.
@@ -488,13 +534,16 @@ async fn forwarded_headers_count_only_from_trusted_proxies() {
         // header was believed.
         let mut alice = Browser::new(&server);
         alice.forwarded_for = Some("203.0.113.5".into());
-        let key = enroll_app(&mut alice, &server, "alice", "alice-demo-password").await;
+        enroll_app(&mut alice, &server, "alice", "alice-demo-password").await;
         alice.submit("/home", "/logout", &[]).await;
-        server.portal.demo_clock().unwrap().advance(TimeDelta::days(1));
+        server
+            .portal
+            .demo_clock()
+            .unwrap()
+            .advance(TimeDelta::days(1));
         let reply = alice.log_in("alice", "alice-demo-password").await;
         let expected = if spared { "/home" } else { "/login/2fa" };
         assert_eq!(reply.location(), expected, "proxies {proxies:?}");
-        let _ = key;
     }
 }
 

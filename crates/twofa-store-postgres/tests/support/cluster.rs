@@ -78,12 +78,20 @@ impl Cluster {
         let data = dir.join("data");
         let watchdog = spawn_watchdog(&bin, &dir, &data, as_postgres)?;
         if as_postgres {
-            run(Command::new("chown").arg("-R").arg("postgres:postgres").arg(&dir))?;
+            run(Command::new("chown")
+                .arg("-R")
+                .arg("postgres:postgres")
+                .arg(&dir))?;
         }
         run(server_command(&bin.join("initdb"), as_postgres)
             .arg("-D")
             .arg(&data)
-            .args(["--username=postgres", "--auth=trust", "--encoding=UTF8", "--no-sync"])
+            .args([
+                "--username=postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-sync",
+            ])
             .stdout(Stdio::null()))?;
         let port = free_port()?;
         let options = format!(
@@ -224,7 +232,11 @@ fn spawn_watchdog(
 ) -> Result<(Child, ChildStdin), HarnessError> {
     use std::os::unix::process::CommandExt;
 
-    let as_user = if as_postgres { "runuser -u postgres -- " } else { "" };
+    let as_user = if as_postgres {
+        "runuser -u postgres -- "
+    } else {
+        ""
+    };
     let script = format!(
         "cat >/dev/null; {as_user}'{pg_ctl}' -D '{data}' -m immediate -w stop >/dev/null 2>&1; rm -rf '{dir}'",
         pg_ctl = bin.join("pg_ctl").display(),

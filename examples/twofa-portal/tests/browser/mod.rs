@@ -1,0 +1,501 @@
+//! Walks through the portal in a real headless Chromium, driven over
+//! WebDriver (chromedriver), one screenshot per screen.
+//!
+//! Compiled only with `TWOFA_BROWSER_TESTS=1` (see `build.rs`). With the
+//! opt-in, a missing `/usr/bin/chromium` or `/usr/bin/chromedriver` fails
+//! every walk with a message saying what to install.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use chrono::TimeDelta;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+
+use super::{Server, manual_key, start_local, totp_code};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// One browser at a time: the machine has two cores.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// chromedriver, killed when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn require(path: &str) {
+    assert!(
+        Path::new(path).exists(),
+        "TWOFA_BROWSER_TESTS=1 but {path} is missing: install Debian's chromium and \
+         chromium-driver (apt-get install -y chromium chromium-driver), or unset \
+         TWOFA_BROWSER_TESTS to run the HTTP-level tests only"
+    );
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+async fn start_driver() -> Driver {
+    require(CHROMIUM);
+    require(CHROMEDRIVER);
+    let port = free_port();
+    let mut child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .arg("--allowed-ips=127.0.0.1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let stdout = child.stdout.take().unwrap();
+    // chromedriver announces on standard output once it listens.
+    let ready = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .any(|line| line.contains("started successfully"))
+    })
+    .await
+    .unwrap();
+    assert!(ready, "chromedriver did not start");
+    Driver { child, port }
+}
+
+/// A browser session walking the portal, saving a screenshot per screen.
+pub(super) struct Walk {
+    client: Client,
+    base: String,
+    shots: PathBuf,
+    count: u32,
+    profile: PathBuf,
+    _driver: Driver,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
+impl Walk {
+    async fn start(server: &Server, name: &str) -> Self {
+        let turn = ONE_BROWSER.lock().await;
+        let driver = start_driver().await;
+        let profile = std::env::temp_dir().join(format!(
+            "twofa-portal-chromium-{}-{name}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&profile);
+        std::fs::create_dir_all(&profile).unwrap();
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=1200,900",
+            &format!("--user-data-dir={}", profile.display()),
+        ];
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".into(), "chrome".into());
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({ "binary": CHROMIUM, "args": args }),
+        );
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", driver.port))
+            .await
+            .expect("a Chromium session");
+        let shots = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("screenshots")
+            .join(name);
+        let _ = std::fs::remove_dir_all(&shots);
+        std::fs::create_dir_all(&shots).unwrap();
+        Self {
+            client,
+            base: format!("http://{}", server.addr),
+            shots,
+            count: 0,
+            profile,
+            _driver: driver,
+            _turn: turn,
+        }
+    }
+
+    async fn goto(&mut self, path: &str, shot: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap();
+        self.shot(shot).await;
+    }
+
+    /// Saves a screenshot of the current screen.
+    async fn shot(&mut self, label: &str) {
+        self.count += 1;
+        let png = self.client.screenshot().await.unwrap();
+        let file = self.shots.join(format!("{:02}-{label}.png", self.count));
+        std::fs::write(file, png).unwrap();
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let field = self.client.find(Locator::Css(css)).await.unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    /// Clicks and screenshots the screen it leads to.
+    async fn click(&mut self, css: &str, shot: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|_| panic!("{css} on the page"))
+            .click()
+            .await
+            .unwrap();
+        self.shot(shot).await;
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|_| panic!("{css} on the page"))
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn has(&self, css: &str) -> bool {
+        !self
+            .client
+            .find_all(Locator::Css(css))
+            .await
+            .unwrap()
+            .is_empty()
+    }
+
+    async fn path(&self) -> String {
+        self.client.current_url().await.unwrap().path().to_owned()
+    }
+
+    async fn log_in(&mut self, login: &str, password: &str, shot: &str) {
+        self.goto("/login", "login").await;
+        self.fill("#login", login).await;
+        self.fill("#password", password).await;
+        self.click("#log-in", shot).await;
+    }
+
+    async fn log_out(&mut self) {
+        self.click("#logout", "logged-out").await;
+        assert_eq!(self.path().await, "/login");
+    }
+
+    async fn finish(self) {
+        self.client.close().await.unwrap();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// The latest code in the outbox page's newest message of `channel`.
+async fn code_from_outbox(walk: &mut Walk, channel: &str) -> String {
+    walk.goto("/device/outbox", &format!("outbox-{channel}"))
+        .await;
+    let body = walk.text(&format!("#messages li.{channel} pre.body")).await;
+    // The first run of six digits (a call script separates them with
+    // spaces or commas).
+    let digits: String = body
+        .split(|c: char| !(c.is_ascii_digit() || c == ' ' || c == ','))
+        .map(|run| run.chars().filter(char::is_ascii_digit).collect::<String>())
+        .find(|run| run.len() == 6)
+        .unwrap_or_else(|| panic!("a six-digit code in {body:?}"));
+    digits
+}
+
+#[tokio::test]
+async fn walk_authenticator_app_setup_login_and_replay() {
+    let server = start_local().await;
+    let mut walk = Walk::start(&server, "authenticator-app").await;
+    walk.log_in("bob", "bob-demo-password", "setup-prompt")
+        .await;
+    assert_eq!(walk.path().await, "/login/2fa");
+    assert!(walk.has("#remind-me").await, "deferral offered");
+    walk.click("#method-app", "method-app-chosen").await;
+    walk.click("#enable-2fa", "qr-code").await;
+    assert!(walk.has("#qr svg").await);
+    let key = manual_key(&walk.client.source().await.unwrap());
+    let code = totp_code(&key, server.portal.twofa().now());
+    walk.fill("#code", &code).await;
+    walk.click("#submit-code", "home-with-recovery-codes").await;
+    assert_eq!(walk.path().await, "/home");
+    assert!(walk.has("#recovery-codes li").await);
+    walk.log_out().await;
+
+    server
+        .portal
+        .demo_clock()
+        .unwrap()
+        .advance(TimeDelta::seconds(30));
+    walk.log_in("bob", "bob-demo-password", "challenged").await;
+    assert!(walk.text("h1").await.contains("2FA Verification"));
+    let code = totp_code(&key, server.portal.twofa().now());
+    walk.fill("#code", &code).await;
+    walk.click("#submit-code", "home").await;
+    assert_eq!(walk.path().await, "/home");
+    walk.log_out().await;
+
+    walk.log_in("bob", "bob-demo-password", "challenged-again")
+        .await;
+    walk.fill("#code", &code).await;
+    walk.click("#submit-code", "replay-refused").await;
+    assert_eq!(walk.path().await, "/login/2fa");
+    assert!(walk.text("#notice").await.contains("not right"));
+    walk.finish().await;
+}
+
+#[tokio::test]
+async fn walk_sms_setup_with_a_resend_by_phone_call() {
+    let server = start_local().await;
+    let mut walk = Walk::start(&server, "sms").await;
+    walk.log_in("alice", "alice-demo-password", "setup-prompt")
+        .await;
+    walk.click("#method-sms", "method-sms-chosen").await;
+    walk.fill("#number", "+44 7400 123456").await;
+    walk.click("#enable-2fa", "verification-form").await;
+    assert_eq!(walk.path().await, "/login/2fa");
+    assert!(walk.text("#sent-to").await.contains("+44"));
+    let sms_code = code_from_outbox(&mut walk, "sms").await;
+    walk.goto("/login/2fa", "verification-form-again").await;
+    // Within the 30-second resend cooldown a second code is refused.
+    walk.click("#resend-voice", "resend-too-soon").await;
+    assert!(walk.text("#notice").await.contains("wait"));
+    server
+        .portal
+        .demo_clock()
+        .unwrap()
+        .advance(TimeDelta::seconds(30));
+    walk.click("#resend-voice", "resent-by-call").await;
+    assert!(walk.text("#notice").await.contains("phone call"));
+    let call_code = code_from_outbox(&mut walk, "call").await;
+    assert_ne!(sms_code, call_code, "a fresh code");
+    walk.goto("/login/2fa", "verification-form-call").await;
+    walk.fill("#code", &call_code).await;
+    walk.click("#submit-code", "home").await;
+    assert_eq!(walk.path().await, "/home");
+    walk.finish().await;
+}
+
+#[tokio::test]
+async fn walk_not_mobile_and_canadian_numbers_show_the_dialog() {
+    let server = start_local().await;
+    let mut walk = Walk::start(&server, "not-mobile").await;
+    walk.log_in("alice", "alice-demo-password", "setup-prompt")
+        .await;
+    walk.click("#method-sms", "method-sms-chosen").await;
+    walk.fill("#number", "+44 20 7946 0018").await;
+    walk.click("#enable-2fa", "landline-dialog").await;
+    assert!(walk.has("#not-mobile-dialog").await);
+    assert!(walk.text("#not-mobile-dialog").await.contains("landline"));
+
+    walk.goto("/login/2fa", "setup-prompt-again").await;
+    walk.click("#method-sms", "method-sms-chosen-again").await;
+    walk.fill("#number", "+1 416 979 1234").await;
+    walk.click("#enable-2fa", "canadian-dialog").await;
+    let dialog = walk.text("#not-mobile-dialog").await;
+    assert!(dialog.contains("Canada"), "{dialog}");
+    // The dialog's way out: the app.
+    walk.click("#dialog-use-app", "app-instead").await;
+    assert!(walk.has("#qr svg").await);
+    walk.finish().await;
+}
+
+#[tokio::test]
+async fn walk_remind_me_in_48_hours_and_its_expiry() {
+    let server = start_local().await;
+    let mut walk = Walk::start(&server, "remind-me").await;
+    walk.log_in("bob", "bob-demo-password", "setup-prompt")
+        .await;
+    walk.click("#remind-me", "home-deferred").await;
+    assert_eq!(walk.path().await, "/home");
+    walk.log_out().await;
+    // Within the 48 hours: straight in.
+    server
+        .portal
+        .demo_clock()
+        .unwrap()
+        .advance(TimeDelta::hours(47));
+    walk.log_in("bob", "bob-demo-password", "still-deferred")
+        .await;
+    assert_eq!(walk.path().await, "/home");
+    walk.log_out().await;
+    // Moved past the deferral with the demo clock page.
+    walk.goto("/device/clock", "clock").await;
+    walk.fill("#hours", "2").await;
+    walk.click("#advance", "clock-moved").await;
+    walk.log_in("bob", "bob-demo-password", "prompted-again")
+        .await;
+    assert_eq!(walk.path().await, "/login/2fa");
+    assert!(walk.has("#enable-2fa").await);
+    walk.finish().await;
+}
+
+/// Sets up the app for the logged-in walk on the set-up screen.
+async fn set_up_app(walk: &mut Walk, server: &Server) -> String {
+    walk.click("#method-app", "method-app-chosen").await;
+    walk.click("#enable-2fa", "qr-code").await;
+    let key = manual_key(&walk.client.source().await.unwrap());
+    let code = totp_code(&key, server.portal.twofa().now());
+    walk.fill("#code", &code).await;
+    walk.click("#submit-code", "home").await;
+    assert_eq!(walk.path().await, "/home");
+    key
+}
+
+#[tokio::test]
+async fn walk_admin_enforces_2fa_and_the_deferral_disappears() {
+    let server = start_local().await;
+    let mut walk = Walk::start(&server, "enforcement").await;
+    walk.log_in("admin", "admin-demo-password", "admin-setup-prompt")
+        .await;
+    assert!(walk.has("#remind-me").await);
+    set_up_app(&mut walk, &server).await;
+    walk.goto("/company", "company-settings").await;
+    walk.click("#enforce", "enforce-confirmation").await;
+    assert!(
+        walk.text("#enforce-confirm")
+            .await
+            .contains("cannot disable")
+    );
+    walk.click("#enforce-yes", "enforced").await;
+    assert!(walk.text("#enforcement-on").await.contains("permanent"));
+    assert!(!walk.has("#enforce").await, "no way back");
+    walk.log_out().await;
+    for login in ["alice", "carol"] {
+        let password = format!("{login}-demo-password");
+        walk.log_in(login, &password, &format!("{login}-must-set-up"))
+            .await;
+        assert_eq!(walk.path().await, "/login/2fa");
+        assert!(!walk.has("#remind-me").await, "{login}: no deferral");
+        walk.click("#cancel", "cancelled").await;
+    }
+    walk.finish().await;
+}
+
+#[tokio::test]
+async fn walk_trusted_network_20_and_21_days_and_the_client_account() {
+    let server = start_local().await;
+    let clock = || server.portal.demo_clock().unwrap();
+    let mut walk = Walk::start(&server, "trusted-network").await;
+    walk.log_in("admin", "admin-demo-password", "admin-setup-prompt")
+        .await;
+    set_up_app(&mut walk, &server).await;
+    walk.goto("/company", "company-settings").await;
+    walk.fill("#network", "127.0.0.0/8").await;
+    walk.fill("#label", "This machine").await;
+    walk.click("#add-network", "network-added").await;
+    assert!(walk.text("#trusted-networks").await.contains("127.0.0.0/8"));
+    walk.log_out().await;
+
+    // Alice sets up her app on the trusted network: that login earns the
+    // grant.
+    walk.log_in("alice", "alice-demo-password", "alice-setup-prompt")
+        .await;
+    set_up_app(&mut walk, &server).await;
+    walk.log_out().await;
+    clock().advance(TimeDelta::days(20));
+    walk.log_in("alice", "alice-demo-password", "alice-day-20")
+        .await;
+    assert_eq!(walk.path().await, "/home", "no prompt on day 20");
+    assert!(walk.text("#notice").await.contains("trusted network"));
+    walk.log_out().await;
+    clock().advance(TimeDelta::days(1));
+    walk.log_in("alice", "alice-demo-password", "alice-day-21")
+        .await;
+    assert_eq!(walk.path().await, "/login/2fa", "prompted on day 21");
+    walk.click("#cancel", "cancelled").await;
+
+    // Carol, an end-user client, is asked at every login.
+    walk.log_in("carol", "carol-demo-password", "carol-setup-prompt")
+        .await;
+    let key = set_up_app(&mut walk, &server).await;
+    walk.log_out().await;
+    clock().advance(TimeDelta::minutes(1));
+    walk.log_in("carol", "carol-demo-password", "carol-prompted")
+        .await;
+    assert_eq!(walk.path().await, "/login/2fa");
+    let code = totp_code(&key, server.portal.twofa().now());
+    walk.fill("#code", &code).await;
+    walk.click("#submit-code", "carol-home").await;
+    walk.log_out().await;
+    clock().advance(TimeDelta::minutes(1));
+    walk.log_in("carol", "carol-demo-password", "carol-prompted-again")
+        .await;
+    assert_eq!(walk.path().await, "/login/2fa");
+    walk.finish().await;
+}
+
+#[tokio::test]
+async fn walk_push_approval_with_number_matching() {
+    let server = start_local().await;
+    let mut walk = Walk::start(&server, "push").await;
+    walk.log_in("bob", "bob-demo-password", "setup-prompt")
+        .await;
+    walk.click("#method-push", "method-push-chosen").await;
+    walk.click("#enable-2fa", "qr-code").await;
+    let key = manual_key(&walk.client.source().await.unwrap());
+    let code = totp_code(&key, server.portal.twofa().now());
+    walk.fill("#code", &code).await;
+    walk.click("#submit-code", "home").await;
+    walk.log_out().await;
+    server
+        .portal
+        .demo_clock()
+        .unwrap()
+        .advance(TimeDelta::seconds(30));
+    walk.log_in("bob", "bob-demo-password", "challenged").await;
+    walk.click("#send-push", "push-sent").await;
+    let number = walk.text("#match-number").await;
+    walk.goto("/device/phone", "phone-prompt").await;
+    walk.click(&format!("#approve-{number}"), "phone-approved")
+        .await;
+    assert!(walk.text("#notice").await.contains("approved"));
+    walk.goto("/login/2fa", "waiting-page").await;
+    walk.click("#push-continue", "home-after-push").await;
+    assert_eq!(walk.path().await, "/home");
+    walk.finish().await;
+}
+
+#[tokio::test]
+async fn walk_enrollment_status_page_and_csv() {
+    let server = start_local().await;
+    let mut walk = Walk::start(&server, "status").await;
+    walk.log_in("admin", "admin-demo-password", "admin-setup-prompt")
+        .await;
+    set_up_app(&mut walk, &server).await;
+    walk.goto("/company/status", "status-page").await;
+    let table = walk.text("#status-table").await;
+    assert!(table.contains("Ada Admin") && table.contains("Carol Customer"));
+    let href = walk
+        .client
+        .find(Locator::Css("#download-csv"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(href, "/company/status.csv");
+    walk.finish().await;
+}

@@ -1,9 +1,12 @@
-//! Sealing of secret fields for storage (issue item 9).
+//! Sealing of secret and personal fields for storage (issue item 9).
 //!
-//! A record's serialised form never contains a raw secret: every TOTP
-//! secret is encrypted with an AEAD under a key the application holds,
-//! with the user id and the field's name as associated data, so a
-//! ciphertext moved to another user or another field fails to open.
+//! A record's serialised form never contains a raw secret, a code or a
+//! full phone number: TOTP secrets, phone numbers and whole out-of-band
+//! challenges (whose destination is the full number) are encrypted with
+//! an AEAD under a key the application holds, with the user id and the
+//! field's name as associated data, so a ciphertext moved to another user
+//! or another field fails to open. A phone number keeps only its masked
+//! form readable, for reports and administration views.
 
 use core::fmt;
 
@@ -45,7 +48,8 @@ pub enum SealError {
         /// The required length.
         expected: usize,
     },
-    /// Encryption failed (input too long for the AEAD).
+    /// Encryption failed (input too long for the AEAD), or a challenge
+    /// could not be encoded for sealing.
     #[error("sealing failed")]
     Seal,
     /// The ciphertext did not authenticate: wrong key, tampered, or moved
@@ -58,6 +62,12 @@ pub enum SealError {
     /// The opened bytes are not a valid secret.
     #[error("opened field is not a valid secret")]
     InvalidSecret,
+    /// The opened bytes are not a phone number in E.164 form.
+    #[error("opened field is not a valid phone number")]
+    InvalidPhoneNumber,
+    /// The opened bytes are not an out-of-band challenge.
+    #[error("opened field is not a valid challenge")]
+    InvalidChallenge,
     /// The record refers to something it does not hold.
     #[error("sealed record is inconsistent")]
     Inconsistent,
@@ -188,7 +198,7 @@ fn associated_data(user: &UserId, field: &str) -> Vec<u8> {
     aad
 }
 
-/// A sealed secret: `nonce ‖ ciphertext ‖ tag` (hex in serde).
+/// A sealed field: `nonce ‖ ciphertext ‖ tag` (hex in serde).
 #[derive(Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 struct SealedBytes(#[cfg_attr(feature = "serde", serde(with = "crate::hex::bytes"))] Vec<u8>);
@@ -197,6 +207,20 @@ impl fmt::Debug for SealedBytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SealedBytes({} bytes)", self.0.len())
     }
+}
+
+/// A phone number as stored: the E.164 form sealed, the masked form
+/// readable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+struct SealedNumber {
+    /// [`PhoneNumber::masked`] (`+44 ••• ••• 3456`), for reports and
+    /// administration views that read the record without the key. It is
+    /// not authenticated: opening ignores it, and every seal writes it
+    /// afresh from the opened number.
+    masked: String,
+    /// The E.164 number.
+    sealed: SealedBytes,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,10 +234,11 @@ enum SealedPendingKind {
         request: Option<PushRequest>,
     },
     Phone {
-        number: PhoneNumber,
+        number: SealedNumber,
         channel: PhoneChannel,
         line_type: LineType,
-        challenge: OobChallenge,
+        /// The whole challenge: its destination is the full number.
+        challenge: SealedBytes,
     },
 }
 
@@ -238,7 +263,7 @@ enum SealedFactor {
         last_step: Option<u64>,
     },
     Phone {
-        number: PhoneNumber,
+        number: SealedNumber,
         channel: PhoneChannel,
     },
 }
@@ -261,7 +286,7 @@ struct SealedEnrolled {
     recovery: RecoveryCodes,
     change: Option<SealedPending>,
     next_id: u32,
-    login_challenge: Option<OobChallenge>,
+    login_challenge: Option<SealedBytes>,
     push_request: Option<PushRequest>,
 }
 
@@ -278,12 +303,22 @@ enum SealedState {
     Enrolled(SealedEnrolled),
 }
 
-/// An [`Enrollment`] with every secret sealed: the form to store.
+/// An [`Enrollment`] with every secret and phone number sealed: the form
+/// to store.
 ///
-/// Serialisable with serde (feature `serde`). Phone numbers, email and
-/// the out-of-band challenge (which holds only a keyed hash of its code)
-/// stay readable so that a store can index and display them; recovery
-/// codes are stored as keyed hashes.
+/// Serialisable with serde (feature `serde`).
+///
+/// # Security
+///
+/// Sealed (AEAD, bound to the user id and the field): TOTP secrets, phone
+/// numbers (`method/<id>/number`, `pending/number`, `change/number`) and
+/// out-of-band challenges (`pending/challenge`, `change/challenge`,
+/// `login/challenge`), which hold a keyed hash of the code and the full
+/// number or email address it went to. Recovery codes are stored as keyed
+/// hashes. Readable: the user id, display name and email address, each
+/// phone number's masked form ([`PhoneNumber::masked`]), method ids,
+/// kinds and channels, line types, times and counters, and push prompts
+/// (transaction id and the match number shown on the login page).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SealedEnrollment {
@@ -303,40 +338,90 @@ struct SealCtx<'a> {
 }
 
 impl SealCtx<'_> {
-    fn seal(
+    fn seal_bytes(
+        &self,
+        field: &str,
+        plaintext: &[u8],
+        rng: &mut dyn CryptoRng,
+    ) -> Result<SealedBytes, SealError> {
+        self.sealer
+            .seal(&associated_data(self.user, field), plaintext, rng)
+            .map(SealedBytes)
+    }
+
+    fn open_bytes(
+        &self,
+        field: &str,
+        sealed: &SealedBytes,
+    ) -> Result<Zeroizing<Vec<u8>>, SealError> {
+        self.sealer
+            .open(&associated_data(self.user, field), &sealed.0)
+    }
+
+    fn seal_secret(
         &self,
         field: &str,
         secret: &Secret,
         rng: &mut dyn CryptoRng,
     ) -> Result<SealedBytes, SealError> {
-        self.sealer
-            .seal(
-                &associated_data(self.user, field),
-                secret.expose_secret(),
-                rng,
-            )
-            .map(SealedBytes)
+        self.seal_bytes(field, secret.expose_secret(), rng)
     }
 
-    fn open(&self, field: &str, sealed: &SealedBytes) -> Result<Secret, SealError> {
-        let bytes = self
-            .sealer
-            .open(&associated_data(self.user, field), &sealed.0)?;
+    fn open_secret(&self, field: &str, sealed: &SealedBytes) -> Result<Secret, SealError> {
+        let bytes = self.open_bytes(field, sealed)?;
         Secret::from_bytes(&bytes).map_err(|_| SealError::InvalidSecret)
+    }
+
+    fn seal_number(
+        &self,
+        field: &str,
+        number: &PhoneNumber,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<SealedNumber, SealError> {
+        Ok(SealedNumber {
+            masked: number.masked(),
+            sealed: self.seal_bytes(field, number.expose_e164().as_bytes(), rng)?,
+        })
+    }
+
+    fn open_number(&self, field: &str, sealed: &SealedNumber) -> Result<PhoneNumber, SealError> {
+        let bytes = self.open_bytes(field, &sealed.sealed)?;
+        let text = core::str::from_utf8(&bytes).map_err(|_| SealError::InvalidPhoneNumber)?;
+        // The stored-record reading: syntax checked, but a number whose
+        // range a later numbering-plan update retired still opens.
+        PhoneNumber::try_from(text.to_owned()).map_err(|_| SealError::InvalidPhoneNumber)
+    }
+
+    /// Seals the challenge's serde form. The type has no other encoding,
+    /// and sealing it whole keeps its destination (the full number) and
+    /// the keyed hash of its code out of the readable record alike.
+    fn seal_challenge(
+        &self,
+        field: &str,
+        challenge: &OobChallenge,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<SealedBytes, SealError> {
+        let encoded = Zeroizing::new(serde_json::to_vec(challenge).map_err(|_| SealError::Seal)?);
+        self.seal_bytes(field, &encoded, rng)
+    }
+
+    fn open_challenge(&self, field: &str, sealed: &SealedBytes) -> Result<OobChallenge, SealError> {
+        let bytes = self.open_bytes(field, sealed)?;
+        serde_json::from_slice(&bytes).map_err(|_| SealError::InvalidChallenge)
     }
 
     fn seal_pending(
         &self,
-        field: &str,
+        fields: PendingFields,
         pending: &PendingSetup,
         rng: &mut dyn CryptoRng,
     ) -> Result<SealedPending, SealError> {
         let kind = match &pending.kind {
             PendingKind::App { secret } => SealedPendingKind::App {
-                secret: self.seal(field, secret, rng)?,
+                secret: self.seal_secret(fields.secret, secret, rng)?,
             },
             PendingKind::Push { secret, request } => SealedPendingKind::Push {
-                secret: self.seal(field, secret, rng)?,
+                secret: self.seal_secret(fields.secret, secret, rng)?,
                 request: request.clone(),
             },
             PendingKind::Phone {
@@ -345,10 +430,10 @@ impl SealCtx<'_> {
                 line_type,
                 challenge,
             } => SealedPendingKind::Phone {
-                number: number.clone(),
+                number: self.seal_number(fields.number, number, rng)?,
                 channel: *channel,
                 line_type: *line_type,
-                challenge: challenge.clone(),
+                challenge: self.seal_challenge(fields.challenge, challenge, rng)?,
             },
         };
         Ok(SealedPending {
@@ -361,15 +446,15 @@ impl SealCtx<'_> {
 
     fn open_pending(
         &self,
-        field: &str,
+        fields: PendingFields,
         pending: &SealedPending,
     ) -> Result<PendingSetup, SealError> {
         let kind = match &pending.kind {
             SealedPendingKind::App { secret } => PendingKind::App {
-                secret: self.open(field, secret)?,
+                secret: self.open_secret(fields.secret, secret)?,
             },
             SealedPendingKind::Push { secret, request } => PendingKind::Push {
-                secret: self.open(field, secret)?,
+                secret: self.open_secret(fields.secret, secret)?,
                 request: request.clone(),
             },
             SealedPendingKind::Phone {
@@ -378,10 +463,10 @@ impl SealCtx<'_> {
                 line_type,
                 challenge,
             } => PendingKind::Phone {
-                number: number.clone(),
+                number: self.open_number(fields.number, number)?,
                 channel: *channel,
                 line_type: *line_type,
-                challenge: challenge.clone(),
+                challenge: self.open_challenge(fields.challenge, challenge)?,
             },
         };
         Ok(PendingSetup {
@@ -393,15 +478,43 @@ impl SealCtx<'_> {
     }
 }
 
-fn method_field(id: MethodId) -> String {
+/// The associated-data field names of a pending verification's sealed
+/// values.
+#[derive(Clone, Copy)]
+struct PendingFields {
+    secret: &'static str,
+    number: &'static str,
+    challenge: &'static str,
+}
+
+/// A first method's set-up.
+const PENDING_FIELDS: PendingFields = PendingFields {
+    secret: "pending/secret",
+    number: "pending/number",
+    challenge: "pending/challenge",
+};
+
+/// A method being added, or a number being changed, by an enrolled user.
+const CHANGE_FIELDS: PendingFields = PendingFields {
+    secret: "change/secret",
+    number: "change/number",
+    challenge: "change/challenge",
+};
+
+/// The outstanding login code.
+const LOGIN_CHALLENGE_FIELD: &str = "login/challenge";
+
+fn method_secret_field(id: MethodId) -> String {
     format!("method/{id}/secret")
 }
 
-const PENDING_FIELD: &str = "pending/secret";
-const CHANGE_FIELD: &str = "change/secret";
+fn method_number_field(id: MethodId) -> String {
+    format!("method/{id}/number")
+}
 
 impl Enrollment {
-    /// The record with every secret sealed, ready to serialise.
+    /// The record with every secret and phone number sealed, ready to
+    /// serialise (see [`SealedEnrollment`] for what stays readable).
     ///
     /// # Errors
     ///
@@ -419,23 +532,34 @@ impl Enrollment {
             EnrollmentState::NotEnrolled => SealedState::NotEnrolled,
             EnrollmentState::Deferred { until } => SealedState::Deferred { until: *until },
             EnrollmentState::Pending(pending) => {
-                SealedState::Pending(ctx.seal_pending(PENDING_FIELD, pending, rng)?)
+                SealedState::Pending(ctx.seal_pending(PENDING_FIELDS, pending, rng)?)
             }
             EnrollmentState::Enrolled(enrolled) => {
                 let mut methods = Vec::with_capacity(enrolled.methods.len());
                 for method in &enrolled.methods {
-                    let field = method_field(method.id);
                     let factor = match &method.factor {
                         Factor::App(totp) => SealedFactor::App {
-                            secret: ctx.seal(&field, &totp.secret, rng)?,
+                            secret: ctx.seal_secret(
+                                &method_secret_field(method.id),
+                                &totp.secret,
+                                rng,
+                            )?,
                             last_step: totp.last_step,
                         },
                         Factor::Push(totp) => SealedFactor::Push {
-                            secret: ctx.seal(&field, &totp.secret, rng)?,
+                            secret: ctx.seal_secret(
+                                &method_secret_field(method.id),
+                                &totp.secret,
+                                rng,
+                            )?,
                             last_step: totp.last_step,
                         },
                         Factor::Phone(phone) => SealedFactor::Phone {
-                            number: phone.number.clone(),
+                            number: ctx.seal_number(
+                                &method_number_field(method.id),
+                                &phone.number,
+                                rng,
+                            )?,
                             channel: phone.channel,
                         },
                     };
@@ -447,7 +571,13 @@ impl Enrollment {
                     });
                 }
                 let change = match &enrolled.change {
-                    Some(change) => Some(ctx.seal_pending(CHANGE_FIELD, change, rng)?),
+                    Some(change) => Some(ctx.seal_pending(CHANGE_FIELDS, change, rng)?),
+                    None => None,
+                };
+                let login_challenge = match &enrolled.login_challenge {
+                    Some(challenge) => {
+                        Some(ctx.seal_challenge(LOGIN_CHALLENGE_FIELD, challenge, rng)?)
+                    }
                     None => None,
                 };
                 SealedState::Enrolled(SealedEnrolled {
@@ -457,7 +587,7 @@ impl Enrollment {
                     recovery: enrolled.recovery.clone(),
                     change,
                     next_id: enrolled.next_id,
-                    login_challenge: enrolled.login_challenge.clone(),
+                    login_challenge,
                     push_request: enrolled.push_request.clone(),
                 })
             }
@@ -488,7 +618,8 @@ impl SealedEnrollment {
     ///
     /// [`SealError::Open`] when a field does not authenticate (wrong key,
     /// tampering, or a ciphertext moved between users or fields),
-    /// [`SealError::InvalidSecret`], [`SealError::Malformed`], or
+    /// [`SealError::InvalidSecret`], [`SealError::InvalidPhoneNumber`],
+    /// [`SealError::InvalidChallenge`], [`SealError::Malformed`], or
     /// [`SealError::Inconsistent`] for a record that violates the state
     /// invariants (no methods, unknown primary).
     pub fn open(&self, sealer: &dyn Sealer) -> Result<Enrollment, SealError> {
@@ -500,23 +631,22 @@ impl SealedEnrollment {
             SealedState::NotEnrolled => EnrollmentState::NotEnrolled,
             SealedState::Deferred { until } => EnrollmentState::Deferred { until: *until },
             SealedState::Pending(pending) => {
-                EnrollmentState::Pending(ctx.open_pending(PENDING_FIELD, pending)?)
+                EnrollmentState::Pending(ctx.open_pending(PENDING_FIELDS, pending)?)
             }
             SealedState::Enrolled(enrolled) => {
                 let mut methods = Vec::with_capacity(enrolled.methods.len());
                 for method in &enrolled.methods {
-                    let field = method_field(method.id);
                     let factor = match &method.factor {
                         SealedFactor::App { secret, last_step } => Factor::App(TotpFactor {
-                            secret: ctx.open(&field, secret)?,
+                            secret: ctx.open_secret(&method_secret_field(method.id), secret)?,
                             last_step: *last_step,
                         }),
                         SealedFactor::Push { secret, last_step } => Factor::Push(TotpFactor {
-                            secret: ctx.open(&field, secret)?,
+                            secret: ctx.open_secret(&method_secret_field(method.id), secret)?,
                             last_step: *last_step,
                         }),
                         SealedFactor::Phone { number, channel } => Factor::Phone(PhoneFactor {
-                            number: number.clone(),
+                            number: ctx.open_number(&method_number_field(method.id), number)?,
                             channel: *channel,
                         }),
                     };
@@ -534,7 +664,11 @@ impl SealedEnrollment {
                     return Err(SealError::Inconsistent);
                 }
                 let change = match &enrolled.change {
-                    Some(change) => Some(ctx.open_pending(CHANGE_FIELD, change)?),
+                    Some(change) => Some(ctx.open_pending(CHANGE_FIELDS, change)?),
+                    None => None,
+                };
+                let login_challenge = match &enrolled.login_challenge {
+                    Some(sealed) => Some(ctx.open_challenge(LOGIN_CHALLENGE_FIELD, sealed)?),
                     None => None,
                 };
                 EnrollmentState::Enrolled(Enrolled {
@@ -544,7 +678,7 @@ impl SealedEnrollment {
                     recovery: enrolled.recovery.clone(),
                     change,
                     next_id: enrolled.next_id,
-                    login_challenge: enrolled.login_challenge.clone(),
+                    login_challenge,
                     push_request: enrolled.push_request.clone(),
                 })
             }
@@ -559,5 +693,91 @@ impl SealedEnrollment {
             last_second_factor_at: self.last_second_factor_at,
             push_log: self.push_log.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    use super::*;
+
+    fn ctx_parts() -> (XChaChaSealer, UserId, StdRng) {
+        let mut rng = StdRng::seed_from_u64(3);
+        (
+            XChaChaSealer::generate(&mut rng),
+            UserId::new("user-1").unwrap(),
+            rng,
+        )
+    }
+
+    #[test]
+    fn a_sealed_number_opens_only_as_a_number() {
+        let (sealer, user, mut rng) = ctx_parts();
+        let ctx = SealCtx {
+            sealer: &sealer,
+            user: &user,
+        };
+        let number = PhoneNumber::from_e164("+447400123456").unwrap();
+        let sealed = ctx
+            .seal_number("pending/number", &number, &mut rng)
+            .unwrap();
+        assert_eq!(sealed.masked, number.masked());
+        assert_eq!(ctx.open_number("pending/number", &sealed).unwrap(), number);
+        assert_eq!(
+            ctx.open_number("change/number", &sealed).unwrap_err(),
+            SealError::Open
+        );
+        // Authentic bytes that are not an E.164 number.
+        for bytes in [&b"447400123456"[..], b"+44 not a number", &[0xff, 0xfe]] {
+            let garbage = SealedNumber {
+                masked: number.masked(),
+                sealed: ctx.seal_bytes("pending/number", bytes, &mut rng).unwrap(),
+            };
+            assert_eq!(
+                ctx.open_number("pending/number", &garbage).unwrap_err(),
+                SealError::InvalidPhoneNumber
+            );
+        }
+    }
+
+    #[test]
+    fn a_sealed_challenge_opens_only_as_a_challenge() {
+        let (sealer, user, mut rng) = ctx_parts();
+        let ctx = SealCtx {
+            sealer: &sealer,
+            user: &user,
+        };
+        for bytes in [&b"{}"[..], b"null", b"\"+447400123456\"", &[0xff]] {
+            let garbage = ctx.seal_bytes("login/challenge", bytes, &mut rng).unwrap();
+            assert_eq!(
+                ctx.open_challenge("login/challenge", &garbage).unwrap_err(),
+                SealError::InvalidChallenge
+            );
+        }
+    }
+
+    #[test]
+    fn associated_data_separates_users_and_fields() {
+        let alice = UserId::new("alice").unwrap();
+        let bob = UserId::new("bob").unwrap();
+        let fields = [
+            "pending/secret",
+            "pending/number",
+            "pending/challenge",
+            "change/number",
+            "change/challenge",
+            "login/challenge",
+            &method_number_field(MethodId::new(1)),
+            &method_secret_field(MethodId::new(1)),
+            &method_number_field(MethodId::new(2)),
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for user in [&alice, &bob] {
+            for field in fields {
+                assert!(seen.insert(associated_data(user, field)), "{field}");
+            }
+        }
     }
 }

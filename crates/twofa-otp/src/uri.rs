@@ -82,6 +82,26 @@ pub enum ParseMode {
     Lenient,
 }
 
+/// The weakest secret a parse accepts.
+#[derive(Clone, Copy)]
+enum SecretFloor {
+    /// 128 bits, the minimum of RFC 4226 §4 requirement R6.
+    Full,
+    /// 80 bits, the legacy length some sites still issue.
+    Legacy,
+}
+
+impl SecretFloor {
+    /// [`ParseMode::Strict`] wants a full-strength secret; an import in
+    /// [`ParseMode::Lenient`] takes what the issuer gave.
+    const fn for_mode(mode: ParseMode) -> Self {
+        match mode {
+            ParseMode::Strict => Self::Full,
+            ParseMode::Lenient => Self::Legacy,
+        }
+    }
+}
+
 /// The part of a key URI an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -534,6 +554,29 @@ impl KeyUri {
     ///
     /// A [`UriError`] naming the malformed piece.
     pub fn parse(uri: &str, mode: ParseMode) -> Result<Self, UriError> {
+        Self::parse_with(uri, mode, SecretFloor::for_mode(mode))
+    }
+
+    /// Parses a key URI whose secret may be a legacy one of 80 to 127 bits,
+    /// in either mode, and reports its strength.
+    ///
+    /// Many sites still issue 80-bit secrets (the Key Uri Format's own
+    /// example has one). Importing such a key is the caller's informed
+    /// choice: the returned [`SecretStrength`] says how weak it is, as
+    /// [`Secret::from_base32_weak`] does. Every other rule of `mode`
+    /// applies unchanged.
+    ///
+    /// # Errors
+    ///
+    /// A [`UriError`] naming the malformed piece; a secret under 80 bits is
+    /// refused.
+    pub fn parse_weak(uri: &str, mode: ParseMode) -> Result<(Self, SecretStrength), UriError> {
+        let key = Self::parse_with(uri, mode, SecretFloor::Legacy)?;
+        let strength = key.secret_strength();
+        Ok((key, strength))
+    }
+
+    fn parse_with(uri: &str, mode: ParseMode, floor: SecretFloor) -> Result<Self, UriError> {
         let lenient = mode == ParseMode::Lenient;
         let rest = strip_prefix_ignore_case(uri, "otpauth://").ok_or(UriError::Scheme)?;
         let rest = match rest.split_once('#') {
@@ -617,10 +660,9 @@ impl KeyUri {
 
         let raw_secret = params.secret.ok_or(UriError::MissingSecret)?;
         let secret_text = Zeroizing::new(percent_decode(raw_secret, UriPart::Secret, lenient)?);
-        let secret = if lenient {
-            Secret::from_base32_weak(&secret_text)?.0
-        } else {
-            Secret::from_base32(&secret_text)?
+        let secret = match floor {
+            SecretFloor::Legacy => Secret::from_base32_weak(&secret_text)?.0,
+            SecretFloor::Full => Secret::from_base32(&secret_text)?,
         };
 
         let algorithm = match params.algorithm {

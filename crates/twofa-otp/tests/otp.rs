@@ -968,6 +968,27 @@ fn uri_strict_and_lenient_differ_as_documented() {
     );
     let uri = KeyUri::parse(weak, ParseMode::Lenient).unwrap();
     assert_eq!(uri.secret_strength(), SecretStrength::Legacy { bits: 80 });
+    // The explicitly named import takes a legacy secret in strict mode too,
+    // and still applies every strict format rule.
+    let (uri, strength) = KeyUri::parse_weak(weak, ParseMode::Strict).unwrap();
+    assert_eq!(strength, SecretStrength::Legacy { bits: 80 });
+    assert_eq!(uri.issuer(), Some("Example"));
+    let weak_mismatch = "otpauth://totp/Example:alice?secret=JBSWY3DPEHPK3PXP&issuer=Other";
+    assert_eq!(
+        KeyUri::parse_weak(weak_mismatch, ParseMode::Strict).err(),
+        Some(UriError::IssuerMismatch)
+    );
+    let too_weak = "otpauth://totp/Example:alice?secret=JBSWY3DPEHPK3P&issuer=Example";
+    assert!(matches!(
+        KeyUri::parse_weak(too_weak, ParseMode::Strict).err(),
+        Some(UriError::Secret(_))
+    ));
+    let (_, strength) = KeyUri::parse_weak(
+        "otpauth://totp/Example:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Example",
+        ParseMode::Strict,
+    )
+    .unwrap();
+    assert_eq!(strength, SecretStrength::Full);
 
     let raw_space =
         "otpauth://totp/ACME Co:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=ACME+Co";

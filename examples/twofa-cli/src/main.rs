@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+mod demo;
+
 use std::fmt::Write as _;
 use std::io::{self, Read as _, Write as _};
 use std::process::ExitCode;
@@ -45,6 +47,19 @@ enum Command {
     /// authenticator app: URI, QR code, key for manual entry, current code.
     #[command(allow_negative_numbers = true)]
     Provision(ProvisionArgs),
+    /// Play the partner portal's two-factor authentication end to end on a
+    /// simulated clock, checking every step; `--interactive` enrolls a real
+    /// authenticator app instead.
+    Demo(DemoArgs),
+}
+
+/// Options of `demo`.
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Enroll a real authenticator app: scan the terminal QR code and type
+    /// the codes it shows.
+    #[arg(long)]
+    interactive: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,6 +244,16 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return clap_exit(&error),
     };
+    if let Command::Demo(args) = &cli.command {
+        // The demo reports its own exit status: success only if every step
+        // behaved as the portal should.
+        let mode = if args.interactive {
+            demo::DemoMode::Interactive
+        } else {
+            demo::DemoMode::Scripted
+        };
+        return demo::run(mode);
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Invalid(message)) => {
@@ -249,6 +274,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Uri(UriCommand::Parse(args)) => uri_parse(&args),
         Command::Uri(UriCommand::New(args)) => uri_new(&args),
         Command::Provision(args) => provision(&args),
+        // Run by `main`, which returns the demo's own exit status.
+        Command::Demo(_) => Ok(()),
     }
 }
 
@@ -355,8 +382,11 @@ fn uri_parse(args: &UriParseArgs) -> Result<(), Failure> {
     } else {
         ParseMode::Strict
     };
-    let uri = KeyUri::parse(&text, mode).map_err(|error| Failure::invalid("URI", error))?;
-    warn_strength(uri.secret_strength());
+    // Importing a key someone else issued: a legacy 80-bit secret is
+    // accepted with a warning, as `code` and `verify` accept it.
+    let (uri, strength) =
+        KeyUri::parse_weak(&text, mode).map_err(|error| Failure::invalid("URI", error))?;
+    warn_strength(strength);
     let secret = uri.secret().to_base32();
     let fields = UriFields {
         kind: uri.kind().name(),

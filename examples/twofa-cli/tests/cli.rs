@@ -565,6 +565,27 @@ fn uri_parse_lenient_accepts_vendor_deviations() {
 }
 
 #[test]
+fn uri_parse_strict_imports_a_legacy_secret_with_a_warning() {
+    // The Key Uri Format's own example carries an 80-bit secret.
+    let uri = "otpauth://totp/Example:alice@google.com?secret=JBSWY3DPEHPK3PXP&issuer=Example";
+    let run = twofa(&["uri", "parse", uri]);
+    let fields = json(&run);
+    assert_eq!(fields["issuer"], "Example");
+    assert_eq!(fields["account"], "alice@google.com");
+    assert_eq!(fields["secret"], "JBSWY3DPEHPK3PXP");
+    assert_eq!(run.stderr.lines().count(), 1);
+    assert!(run.stderr.contains("80 bits"), "{}", run.stderr);
+    assert!(!run.stderr.contains("JBSWY3DPEHPK3PXP"));
+    // Under 80 bits it is still refused.
+    let run = twofa(&[
+        "uri",
+        "parse",
+        "otpauth://totp/Example:alice?secret=JBSWY3DPEHPK3P&issuer=Example",
+    ]);
+    assert_invalid(&run, "URI", &["JBSWY3DPEHPK3P"]);
+}
+
+#[test]
 fn uri_new_round_trips_through_uri_parse() {
     let run = twofa(&[
         "uri",
@@ -1038,4 +1059,50 @@ fn help_and_version_succeed() {
         assert_eq!(run.status, 0, "{args:?}: {}", run.stderr);
         assert!(!run.stdout.is_empty());
     }
+}
+
+// ---- demo ------------------------------------------------------------------
+
+#[test]
+fn demo_plays_every_portal_feature_and_exits_zero() {
+    let run = twofa(&["demo"]);
+    assert_eq!(run.status, 0, "{}{}", run.stdout, run.stderr);
+    for screen in [
+        "You must set up two-factor authentication.",
+        "[ Remind me in 48 hours ]",
+        "otpauth://totp/Partner%20Portal:Bob%20Baker?secret=",
+        "▄",
+        "2FA is active. Save these recovery codes",
+        "That code is not correct.",
+        "We sent a code to +44 ••• ••• 3456.",
+        "Call: Hello. This is Partner Portal.",
+        "This looks like a landline",
+        "We cannot tell whether this number is a mobile",
+        "47 h 59 min 59 s later",
+        "Two-factor authentication is required for all users.",
+        "no prompt until",
+        "21 days later",
+        "recovery code accepted",
+        "2FA status",
+        "checks passed: the portal behaved as it should.",
+    ] {
+        assert!(
+            run.stdout.contains(screen),
+            "missing {screen:?} in:\n{}",
+            run.stdout
+        );
+    }
+    assert!(!run.stdout.contains('✘'), "{}", run.stdout);
+}
+
+#[test]
+fn interactive_demo_shows_the_qr_code_and_refuses_what_the_app_did_not_show() {
+    let run = twofa_stdin(&["demo", "--interactive"], "abc\n");
+    assert_ne!(run.status, 0);
+    assert!(
+        run.stdout.contains("otpauth://totp/Partner%20Portal:"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("Not accepted"), "{}", run.stdout);
 }

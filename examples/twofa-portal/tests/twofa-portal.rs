@@ -563,3 +563,44 @@ async fn the_status_csv_lists_every_account() {
     let admin_line = csv.body.lines().find(|l| l.contains("ada@")).unwrap();
     assert!(admin_line.contains("enrolled"), "{admin_line}");
 }
+
+#[tokio::test]
+async fn the_name_used_for_2fa_can_be_changed_and_bad_names_are_refused() {
+    let server = start_local().await;
+    let mut browser = Browser::new(&server);
+    enroll_app(&mut browser, &server, "bob", "bob-demo-password").await;
+    let reply = browser
+        .submit("/settings", "/settings/name", &[("name", "Robert Tech")])
+        .await;
+    assert_eq!(reply.location(), "/settings");
+    let page = browser.get("/settings").await;
+    assert!(page.body.contains("value=\"Robert Tech\""));
+    assert!(page.body.contains("Your name was saved"));
+    let reply = browser
+        .submit("/settings", "/settings/name", &[("name", "Robert: Tech")])
+        .await;
+    assert_eq!(reply.location(), "/settings");
+    let page = browser.get("/settings").await;
+    assert!(page.body.contains("cannot be used"));
+    assert!(page.body.contains("value=\"Robert Tech\""), "unchanged");
+}
+
+#[tokio::test]
+async fn the_device_pages_have_their_own_session_and_csrf_token() {
+    let server = start_local().await;
+    let mut browser = Browser::new(&server);
+    let clock = browser.get("/device/clock").await;
+    assert!(browser.cookie("device").is_some());
+    assert!(browser.cookie("portal").is_none(), "no login session");
+    let before = server.portal.twofa().now();
+    let reply = browser
+        .post("/device/clock", &[("csrf", "0"), ("hours", "48")])
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(server.portal.twofa().now(), before);
+    let reply = browser
+        .post("/device/clock", &[("csrf", &clock.csrf()), ("hours", "48")])
+        .await;
+    assert_eq!(reply.location(), "/device/clock");
+    assert_eq!(server.portal.twofa().now(), before + TimeDelta::hours(48));
+}

@@ -40,7 +40,8 @@ pub enum MigrateError {
     /// conflicting object of the same name, ...).
     #[error("migration to schema version {version} was refused by the server")]
     Refused {
-        /// The migration that failed.
+        /// The migration that failed (0: creating the bookkeeping table
+        /// `twofa_schema_migrations`).
         version: u32,
     },
     /// The migration bookkeeping table holds a value this crate never writes.

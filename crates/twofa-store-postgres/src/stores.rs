@@ -113,7 +113,7 @@ async fn write(pool: &Pool, sql: &str, params: &Params<'_>) -> Result<Version, S
     }
 }
 
-fn record<T: Serialize>(record: &T) -> Json<&T> {
+fn as_json<T: Serialize>(record: &T) -> Json<&T> {
     Json(record)
 }
 
@@ -205,7 +205,7 @@ impl UserStore for PostgresUserStore {
         Box::pin(async move {
             let key = user.as_str();
             let company = record.company().as_str();
-            let json = self::record(&record);
+            let json = as_json(&record);
             match expected {
                 None => write(&self.pool, USER_INSERT, &[&key, &company, &json]).await,
                 Some(version) => {
@@ -253,7 +253,7 @@ impl CompanyStore for PostgresCompanyStore {
         Box::pin(async move {
             let key = company.as_str();
             let enforced = record.settings().is_enforced();
-            let json = self::record(&record);
+            let json = as_json(&record);
             match expected {
                 None => write(&self.pool, COMPANY_INSERT, &[&key, &enforced, &json]).await,
                 Some(version) => {
@@ -299,7 +299,7 @@ impl ChallengeStore for PostgresChallengeStore {
             let key = ticket.to_string();
             let user = record.user().as_str();
             let expires_at = record.expires_at();
-            let json = self::record(&record);
+            let json = as_json(&record);
             match expected {
                 None => {
                     write(
@@ -356,7 +356,7 @@ impl TrustGrantStore for PostgresTrustGrantStore {
     ) -> BoxFuture<'a, Result<Version, SaveError>> {
         Box::pin(async move {
             let key = user.as_str();
-            let json = self::record(&record);
+            let json = as_json(&record);
             match expected {
                 None => write(&self.pool, GRANT_INSERT, &[&key, &json]).await,
                 Some(version) => {
@@ -378,7 +378,7 @@ impl AuditLog for PostgresAuditLog {
             let at = entry.at();
             let company = entry.company().map(CompanyId::as_str);
             let user = entry.user().map(UserId::as_str);
-            let json = record(&entry);
+            let json = as_json(&entry);
             execute(&self.pool, AUDIT_APPEND, &[&at, &company, &user, &json])
                 .await
                 .map(drop)

@@ -25,13 +25,15 @@ use deadpool_postgres::{Manager, Pool, Runtime};
 use support::cluster::{Cluster, connect};
 use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
-use twofa::delivery::{Issuer, Outbox, ServerKey};
+use twofa::delivery::{Issuer, Outbox, SentMessage, ServerKey};
 use twofa::enforcement::{AccountKind, Actor, CompanyId, CompanyRole, UserId};
-use twofa::enrollment::{EnrollmentPolicy, ProvisioningUri, ThrottlePolicy, XChaChaSealer};
+use twofa::enrollment::{
+    EnrollmentPolicy, PhoneChannel, ProvisioningUri, ThrottlePolicy, XChaChaSealer,
+};
 use twofa::{
     AuditLog, Channels, ClientContext, CompanyRecord, CompanyStore, LoginStep, ManualClock,
-    MethodChoice, RetryAdvice, SaveError, SeededRandom, SetUpProgress, StoreError, Twofa,
-    UserRecord, UserStore, Version, conformance,
+    MethodChoice, PhoneChoice, RetryAdvice, SaveError, SeededRandom, SetUpProgress, StoreError,
+    Twofa, UserRecord, UserStore, Version, conformance,
 };
 use twofa_store_postgres::{ConnectError, MigrateError, Migrated, PostgresStores};
 
@@ -614,6 +616,7 @@ fn home() -> ClientContext {
 struct Portal {
     servers: Vec<Arc<Twofa>>,
     clock: Arc<ManualClock>,
+    outbox: Arc<Outbox>,
     acme: CompanyId,
     admin: Actor,
 }
@@ -668,6 +671,7 @@ impl Portal {
         Self {
             servers,
             clock,
+            outbox,
             acme,
             admin,
         }
@@ -895,13 +899,9 @@ async fn a_verification_killed_mid_save_is_refused_whole_and_its_retry_is_accept
         .unwrap();
 }
 
-#[tokio::test]
-async fn the_database_holds_neither_the_totp_secret_nor_the_recovery_codes() {
-    let (stores, url) = fresh("sealed_at_rest").await;
-    let portal = Portal::on(&[stores], EnrollmentPolicy::default()).await;
-    let bob = portal.add_user("bob").await;
-    let (uri, recovery) = portal.enroll_app(&bob).await;
-    let raw = connect(&url).await.unwrap();
+/// Every row of every table, as text.
+async fn dump(url: &str) -> String {
+    let raw = connect(url).await.unwrap();
     let mut everything = String::new();
     for table in [
         "twofa_users",
@@ -919,7 +919,18 @@ async fn the_database_holds_neither_the_totp_secret_nor_the_recovery_codes() {
             .unwrap()
             .get(0);
         everything.push_str(&text.unwrap_or_default());
+        everything.push('\n');
     }
+    everything
+}
+
+#[tokio::test]
+async fn the_database_holds_neither_the_totp_secret_nor_the_recovery_codes() {
+    let (stores, url) = fresh("sealed_at_rest").await;
+    let portal = Portal::on(&[stores], EnrollmentPolicy::default()).await;
+    let bob = portal.add_user("bob").await;
+    let (uri, recovery) = portal.enroll_app(&bob).await;
+    let everything = dump(&url).await;
     assert!(everything.contains("bob"), "the dump holds the records");
     let key_uri = uri.key_uri().to_uri();
     let base32 = key_uri
@@ -940,6 +951,60 @@ async fn the_database_holds_neither_the_totp_secret_nor_the_recovery_codes() {
     assert!(!recovery.is_empty());
     for code in &recovery {
         assert!(!everything.contains(code.as_str()));
+    }
+}
+
+/// The code in the last text message sent: the digits after "code" and
+/// the colon that follows it.
+fn last_sms_code(outbox: &Outbox) -> String {
+    let Some(SentMessage::Sms(sms)) = outbox.last() else {
+        panic!("expected a text message");
+    };
+    let text = sms.body.expose_secret();
+    let after = &text[text.find("code").unwrap()..];
+    after[after.find(':').unwrap()..]
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_database_holds_neither_a_full_phone_number_nor_a_sent_code() {
+    let (stores, url) = fresh("phone_at_rest").await;
+    let portal = Portal::on(&[stores], EnrollmentPolicy::default()).await;
+    let bob = portal.add_user("bob").await;
+    let server = &portal.servers[0];
+    let LoginStep::SetUp(screen) = server.begin_login(&bob, &home()).await.unwrap() else {
+        panic!("expected set-up");
+    };
+    let progress = server
+        .choose_method(
+            &bob,
+            &screen.ticket,
+            MethodChoice::Phone(PhoneChoice::new("+44 7400 123456", PhoneChannel::Sms)),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(progress, SetUpProgress::CodeSent(_)));
+    let code = last_sms_code(&portal.outbox);
+    assert_eq!(code.len(), 6);
+
+    // While the code is pending, and once the number is enrolled.
+    let pending = dump(&url).await;
+    server
+        .submit_code(&bob, &screen.ticket, &code)
+        .await
+        .unwrap();
+    let enrolled = dump(&url).await;
+    for everything in [pending, enrolled] {
+        assert!(everything.contains("bob"), "the dump holds the records");
+        let digits: String = everything.chars().filter(char::is_ascii_digit).collect();
+        // The masked form, with only the last digits, is there; the
+        // national number, whatever the spacing, is not.
+        assert!(everything.contains("3456"), "the masked number is stored");
+        assert!(!digits.contains("7400123456"));
+        assert!(!everything.contains(&code));
     }
 }
 

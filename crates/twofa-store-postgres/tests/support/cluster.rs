@@ -18,7 +18,6 @@ use std::fmt;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use tokio_postgres::NoTls;
@@ -48,7 +47,6 @@ pub(crate) struct Cluster {
 }
 
 static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
-static DATABASES: AtomicU32 = AtomicU32::new(0);
 
 impl Cluster {
     /// The shared server, started on first use.
@@ -112,10 +110,11 @@ impl Cluster {
         })
     }
 
-    /// The connection string of a new, empty database of its own.
+    /// The connection string of a new, empty database named after `name`
+    /// (unique per caller; on a shared server, a run replaces the database
+    /// the previous run left under that name).
     pub(crate) async fn database(&self, name: &str) -> Result<String, HarnessError> {
-        let serial = DATABASES.fetch_add(1, Ordering::Relaxed);
-        let database = format!("twofa_test_{name}_{serial}");
+        let database = format!("twofa_test_{name}");
         let admin = self.connect_admin().await?;
         admin
             .batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))

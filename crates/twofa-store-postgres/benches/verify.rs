@@ -38,9 +38,9 @@ use twofa::enrollment::{ProvisioningUri, XChaChaSealer};
 use twofa::trusted_network::TrustGrantRecord;
 use twofa::{
     AuditEntry, AuditLog, ChallengeStore, Channels, ClientContext, CompanyRecord, CompanyStore,
-    LoginStep, LoginTicket, ManualClock, MethodChoice, PendingLogin, SaveError, SeededRandom,
-    SetUpProgress, StoreError, Stores, TrustGrantStore, Twofa, UserRecord, UserStore, Version,
-    Versioned,
+    LoginCommit, LoginStep, LoginTicket, ManualClock, MethodChoice, PendingLogin, SaveError,
+    SeededRandom, SetUpProgress, StoreError, Stores, TrustGrantStore, Twofa, UnitOfWork,
+    UserRecord, UserStore, Version, Versioned,
 };
 use twofa_store_postgres::PostgresStores;
 
@@ -189,6 +189,16 @@ impl<S: TrustGrantStore> TrustGrantStore for Counting<S> {
     }
 }
 
+impl<S: UnitOfWork> UnitOfWork for Counting<S> {
+    fn commit_login<'a>(
+        &'a self,
+        stores: &'a Stores,
+        commit: LoginCommit,
+    ) -> Fut<'a, Result<(), SaveError>> {
+        self.timed(self.inner.commit_login(stores, commit))
+    }
+}
+
 impl<S: AuditLog> AuditLog for Counting<S> {
     fn append<'a>(&'a self, entry: AuditEntry) -> Fut<'a, Result<(), StoreError>> {
         self.timed(self.inner.append(entry))
@@ -217,6 +227,7 @@ fn counting(postgres: &PostgresStores, calls: &Arc<Tally>) -> Stores {
         wrap(postgres.trust_grants(), calls),
         wrap(postgres.audit_log(), calls),
     )
+    .with_unit_of_work(wrap(postgres.unit_of_work(), calls))
 }
 
 /// The floor: `workers` connections, each updating its own row with one

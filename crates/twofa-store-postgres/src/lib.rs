@@ -20,7 +20,7 @@ pub use error::{ConnectError, MigrateError};
 pub use migrate::Migrated;
 pub use stores::{
     PostgresAuditLog, PostgresChallengeStore, PostgresCompanyStore, PostgresTrustGrantStore,
-    PostgresUserStore,
+    PostgresUnitOfWork, PostgresUserStore,
 };
 
 /// The connection pool crate this store is built on, re-exported so that a
@@ -176,7 +176,14 @@ impl PostgresStores {
         PostgresAuditLog::new(self.pool.clone())
     }
 
-    /// The five stores as the facade's builder takes them.
+    /// The unit of work that completes a login in one statement.
+    #[must_use]
+    pub fn unit_of_work(&self) -> PostgresUnitOfWork {
+        PostgresUnitOfWork::new(self.pool.clone())
+    }
+
+    /// The five stores as the facade's builder takes them, with the login
+    /// commit as one statement ([`PostgresStores::unit_of_work`]).
     #[must_use]
     pub fn stores(&self) -> Stores {
         Stores::new(
@@ -186,6 +193,7 @@ impl PostgresStores {
             Arc::new(self.trust_grants()),
             Arc::new(self.audit_log()),
         )
+        .with_unit_of_work(Arc::new(self.unit_of_work()))
     }
 
     /// Deletes the logins in progress whose ticket expired at or before

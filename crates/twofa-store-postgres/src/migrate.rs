@@ -18,11 +18,18 @@ struct Migration {
 }
 
 /// Every migration, in version order starting at 1, without gaps.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial schema",
-    sql: include_str!("../migrations/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial schema",
+        sql: include_str!("../migrations/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "login commit",
+        sql: include_str!("../migrations/0002_login_commit.sql"),
+    },
+];
 
 /// Key of the advisory lock held while migrating: the ASCII bytes of
 /// `twofa_pg`, chosen to be unlikely to collide with an application's own

@@ -20,8 +20,9 @@ use tokio_postgres::types::{Json, ToSql};
 use twofa::enforcement::{CompanyId, UserId};
 use twofa::trusted_network::TrustGrantRecord;
 use twofa::{
-    AuditEntry, AuditLog, ChallengeStore, CompanyRecord, CompanyStore, LoginTicket, PendingLogin,
-    SaveError, StoreError, TrustGrantStore, UserRecord, UserStore, Version, Versioned,
+    AuditEntry, AuditLog, ChallengeStore, CompanyRecord, CompanyStore, LoginCommit, LoginTicket,
+    PendingLogin, SaveError, StoreError, Stores, TrustGrantStore, UnitOfWork, UserRecord,
+    UserStore, Version, Versioned,
 };
 
 use crate::error::{corrupt, unavailable};
@@ -403,6 +404,74 @@ impl AuditLog for PostgresAuditLog {
                         .map_err(corrupt)
                 })
                 .collect()
+        })
+    }
+}
+
+store_handle! {
+    /// [`UnitOfWork`] on the same tables: a login commit is one call of the
+    /// `twofa_commit_login` function, one statement and one round trip,
+    /// all or nothing.
+    ///
+    /// # Security
+    ///
+    /// It writes to the tables of its own pool: use it only with the user
+    /// store, challenge store and audit log of the same database, as
+    /// [`PostgresStores::stores`](crate::PostgresStores::stores) does.
+    PostgresUnitOfWork
+}
+
+const COMMIT_LOGIN: &str = "SELECT twofa_commit_login($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+     AS committed";
+
+impl UnitOfWork for PostgresUnitOfWork {
+    fn commit_login<'a>(
+        &'a self,
+        _stores: &'a Stores,
+        commit: LoginCommit,
+    ) -> BoxFuture<'a, Result<(), SaveError>> {
+        Box::pin(async move {
+            let user = commit.user.as_str();
+            let user_version = version_to_column(commit.user_version)?;
+            let company = commit.user_record.company().as_str();
+            let user_record = as_json(&commit.user_record);
+            let ticket = commit.ticket.to_string();
+            let ticket_version = version_to_column(commit.pending_version)?;
+            let expires_at = commit.pending.expires_at();
+            let pending = as_json(&commit.pending);
+            let audit_at: Vec<_> = commit.audit.iter().map(AuditEntry::at).collect();
+            let audit_company: Vec<Option<&str>> = commit
+                .audit
+                .iter()
+                .map(|entry| entry.company().map(CompanyId::as_str))
+                .collect();
+            let audit_user: Vec<Option<&str>> = commit
+                .audit
+                .iter()
+                .map(|entry| entry.user().map(UserId::as_str))
+                .collect();
+            let audit_entry: Vec<Json<&AuditEntry>> = commit.audit.iter().map(as_json).collect();
+            let params: &Params<'_> = &[
+                &user,
+                &user_version,
+                &company,
+                &user_record,
+                &ticket,
+                &ticket_version,
+                &expires_at,
+                &pending,
+                &audit_at,
+                &audit_company,
+                &audit_user,
+                &audit_entry,
+            ];
+            let row = query_opt(&self.pool, COMMIT_LOGIN, params)
+                .await?
+                .ok_or(SaveError::Store(StoreError::Corrupt))?;
+            match row.try_get::<_, bool>("committed").map_err(corrupt)? {
+                true => Ok(()),
+                false => Err(SaveError::Conflict),
+            }
         })
     }
 }

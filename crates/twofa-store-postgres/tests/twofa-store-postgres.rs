@@ -107,6 +107,8 @@ async fn every_store_meets_the_facade_conformance_suite() {
         .await
         .unwrap();
     conformance::audit_log(&stores.audit_log()).await.unwrap();
+    let (stores, _) = fresh("conformance_unit").await;
+    conformance::unit_of_work(&stores.stores()).await.unwrap();
 }
 
 #[tokio::test]
@@ -852,7 +854,8 @@ async fn a_verification_killed_mid_save_is_refused_whole_and_its_retry_is_accept
         .unwrap()
         .get(0);
 
-    // The save that burns the code waits on the row; kill it there.
+    // The commit that burns the code (one statement saving the user, the
+    // login and the audit entries) waits on the user's row; kill it there.
     let blocker = connect(&url).await.unwrap();
     blocker
         .batch_execute("BEGIN; SELECT 1 FROM twofa_users WHERE user_id = 'bob' FOR UPDATE")
@@ -864,7 +867,7 @@ async fn a_verification_killed_mid_save_is_refused_whole_and_its_retry_is_accept
         let code = code.clone();
         tokio::spawn(async move { portal.servers[0].submit_code(&bob, &ticket, &code).await })
     };
-    let pid = blocked_backend(&raw, "UPDATE twofa_users").await;
+    let pid = blocked_backend(&raw, "SELECT twofa_commit_login").await;
     terminate(&raw, pid).await;
     let refused = submit.await.unwrap().unwrap_err();
     assert_ne!(refused.advice(), RetryAdvice::IncorrectCode);

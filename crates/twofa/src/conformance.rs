@@ -457,3 +457,203 @@ pub async fn audit_log(log: &dyn AuditLog) -> Result<(), ConformanceFailure> {
         "reading past the end yields nothing",
     )
 }
+
+/// Checks the [`UnitOfWork`](crate::UnitOfWork) of a set of stores: a
+/// login commit is all or nothing when either version is stale, its audit
+/// entries are appended in order, and of several commits racing from the
+/// same versions exactly one wins and nothing of the others is written.
+///
+/// `stores` must be empty (the user, challenge and audit stores) and used
+/// by nothing else during the check.
+///
+/// # Errors
+///
+/// The first rule the stores break.
+pub async fn unit_of_work(stores: &crate::Stores) -> Result<(), ConformanceFailure> {
+    fn sample<E>(_: E) -> ConformanceFailure {
+        ConformanceFailure { rule: "sample ids" }
+    }
+    let fail = |_| ConformanceFailure {
+        rule: "operations on a healthy store succeed",
+    };
+    let user = UserId::new("u-ada").map_err(sample)?;
+    let company = CompanyId::new("c-acme").map_err(sample)?;
+    let ticket: LoginTicket = "00112233445566778899aabbccddeeff".parse().map_err(sample)?;
+    let missing: LoginTicket = "ffeeddccbbaa99887766554433221100".parse().map_err(sample)?;
+    let user_record = |n: usize| {
+        UserRecord::new(
+            user.clone(),
+            company.clone(),
+            AccountKind::PartnerEmployee,
+            format!("Ada {n}"),
+        )
+    };
+    let pending = |n: usize| {
+        let start = instant(i64::try_from(n).unwrap_or(0));
+        PendingLogin::new(
+            user.clone(),
+            company.clone(),
+            start,
+            start + TimeDelta::minutes(15),
+            None,
+            LoginStage::Challenge {
+                method: twofa_enrollment::MethodId::new(1),
+                push: None,
+            },
+        )
+    };
+    let completed = |n: usize| {
+        let at = instant(i64::try_from(n).unwrap_or(0));
+        pending(0).with_stage(LoginStage::Completed { at })
+    };
+    let entry = |n: usize| {
+        AuditEntry::new(
+            instant(i64::try_from(n).unwrap_or(0)),
+            Some(company.clone()),
+            Some(user.clone()),
+            AuditEvent::Rejected {
+                detail: RejectionDetail::Replayed,
+            },
+        )
+    };
+    let unit = stores.unit_of_work();
+    let audit_len = || async { stores.audit.read(0, usize::MAX).await.map(|all| all.len()) };
+
+    let v1 = stores
+        .users
+        .save(&user, user_record(0), None)
+        .await
+        .map_err(|_| ConformanceFailure {
+            rule: "inserting a new record succeeds",
+        })?;
+    let w1 = stores
+        .challenges
+        .save(&ticket, pending(0), None)
+        .await
+        .map_err(|_| ConformanceFailure {
+            rule: "inserting a new record succeeds",
+        })?;
+    let before = audit_len().await.map_err(fail)?;
+    let unchanged = || async {
+        let users = stores.users.load(&user).await.map_err(fail)?;
+        let tickets = stores.challenges.load(&ticket).await.map_err(fail)?;
+        let len = audit_len().await.map_err(fail)?;
+        Ok::<_, ConformanceFailure>(
+            users.map(|u| (u.record, u.version)) == Some((user_record(0), v1))
+                && tickets.map(|t| (t.record, t.version)) == Some((pending(0), w1))
+                && len == before,
+        )
+    };
+    let commit = |user_version, ticket: LoginTicket, pending_version, n: usize| {
+        crate::LoginCommit::new(
+            user.clone(),
+            user_record(n),
+            user_version,
+            ticket,
+            completed(n),
+            pending_version,
+        )
+        .with_audit(entry(n))
+        .with_audit(entry(n.saturating_add(1000)))
+    };
+
+    let stale_user = Version::new(v1.get().wrapping_add(1000));
+    check(
+        unit.commit_login(stores, commit(stale_user, ticket, w1, 1))
+            .await
+            == Err(SaveError::Conflict),
+        "a login commit with a stale user version is a conflict",
+    )?;
+    check(
+        unchanged().await?,
+        "a login commit with a stale user version writes nothing",
+    )?;
+    let stale_ticket = Version::new(w1.get().wrapping_add(1000));
+    check(
+        unit.commit_login(stores, commit(v1, ticket, stale_ticket, 2))
+            .await
+            == Err(SaveError::Conflict),
+        "a login commit with a stale pending-login version is a conflict",
+    )?;
+    check(
+        unchanged().await?,
+        "a login commit with a stale pending-login version writes nothing",
+    )?;
+    check(
+        unit.commit_login(stores, commit(v1, missing, w1, 3)).await == Err(SaveError::Conflict),
+        "a login commit for a missing pending login is a conflict",
+    )?;
+    check(
+        unchanged().await?,
+        "a login commit for a missing pending login writes nothing",
+    )?;
+
+    unit.commit_login(stores, commit(v1, ticket, w1, 4))
+        .await
+        .map_err(|_| ConformanceFailure {
+            rule: "a login commit at the loaded versions succeeds",
+        })?;
+    let v2 = stores
+        .users
+        .load(&user)
+        .await
+        .map_err(fail)?
+        .filter(|u| u.record == user_record(4) && u.version != v1)
+        .ok_or(ConformanceFailure {
+            rule: "a login commit saves the user's record at a new version",
+        })?
+        .version;
+    let w2 = stores
+        .challenges
+        .load(&ticket)
+        .await
+        .map_err(fail)?
+        .filter(|t| t.record == completed(4) && t.version != w1)
+        .ok_or(ConformanceFailure {
+            rule: "a login commit saves the pending login at a new version",
+        })?
+        .version;
+    let appended = stores.audit.read(before, usize::MAX).await.map_err(fail)?;
+    check(
+        appended == [entry(4), entry(1004)],
+        "a login commit appends its audit entries, in order",
+    )?;
+
+    // Every racer commits from (v2, w2): exactly one may win, and nothing
+    // of the losers may be written.
+    let before = audit_len().await.map_err(fail)?;
+    let racers: Vec<usize> = (10..10_usize.saturating_add(RACERS)).collect();
+    let futures = racers
+        .iter()
+        .map(|n| unit.commit_login(stores, commit(v2, ticket, w2, *n)))
+        .collect();
+    let results = join_all(futures).await;
+    let winners: Vec<usize> = results
+        .iter()
+        .zip(&racers)
+        .filter_map(|(result, n)| result.is_ok().then_some(*n))
+        .collect();
+    let [winner] = winners.as_slice() else {
+        return Err(ConformanceFailure {
+            rule: "concurrent login commits from the same versions have exactly one winner",
+        });
+    };
+    check(
+        results
+            .iter()
+            .all(|result| matches!(result, Ok(()) | Err(SaveError::Conflict))),
+        "the losers of a login-commit race get a conflict",
+    )?;
+    let users = stores.users.load(&user).await.map_err(fail)?;
+    let tickets = stores.challenges.load(&ticket).await.map_err(fail)?;
+    check(
+        users.is_some_and(|u| u.record == user_record(*winner))
+            && tickets.is_some_and(|t| t.record == completed(*winner)),
+        "the winner's records are what loads after a login-commit race",
+    )?;
+    let appended = stores.audit.read(before, usize::MAX).await.map_err(fail)?;
+    check(
+        appended == [entry(*winner), entry(winner.saturating_add(1000))],
+        "only the winner of a login-commit race appends audit entries",
+    )
+}

@@ -7,6 +7,7 @@ mod audit;
 mod clock;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod join;
 mod login;
 pub mod memory;
 mod push;
@@ -30,8 +31,8 @@ pub use steps::{
     Rejected, Resent, RetryAdvice, SetUpProgress, SetUpScreen,
 };
 pub use store::{
-    AuditLog, ChallengeStore, CompanyStore, SaveError, StoreError, TrustGrantStore, UserStore,
-    Version, Versioned,
+    AuditLog, ChallengeStore, CompanyStore, LoginCommit, SaveError, StoreError, TrustGrantStore,
+    UnitOfWork, UserStore, Version, Versioned,
 };
 
 pub use chrono;

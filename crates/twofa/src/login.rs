@@ -19,8 +19,9 @@ use twofa_trusted_network::{
 };
 
 use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};
+use crate::join::join;
 use crate::records::{CompanyRecord, LoginStage, LoginTicket, PendingLogin, UserRecord};
-use crate::service::{Change, Failure, Twofa, Updated, enrollment_failure, method_of};
+use crate::service::{Change, Failure, Finish, Twofa, Updated, enrollment_failure, method_of};
 use crate::steps::{
     Allowed, ChallengeScreen, ClientContext, LoginStep, MethodChoice, PhoneChoice, Rejected,
     Resent, RetryAdvice, SetUpProgress, SetUpScreen,
@@ -383,7 +384,7 @@ impl Twofa {
     ) -> Result<AllowedBy, Failure> {
         self.complete_ticket(pending.user(), ticket, now).await?;
         if matches!(by, AllowedBy::SecondFactor { .. }) {
-            self.issue_grant(pending, now).await;
+            self.load_and_issue_grant(pending, now).await;
         }
         self.audit_required(
             now,
@@ -395,27 +396,55 @@ impl Twofa {
         Ok(by)
     }
 
-    /// Issues a trust grant when the completed login came from a trusted
-    /// network. Best effort: without a grant the next login is prompted,
-    /// which is the safe side.
-    async fn issue_grant(&self, pending: &PendingLogin, now: DateTime<Utc>) {
+    /// [`Twofa::issue_grant`] for a flow that holds neither the company
+    /// nor the user: the company is read first, and the user only when the
+    /// login came from one of its trusted networks.
+    async fn load_and_issue_grant(&self, pending: &PendingLogin, now: DateTime<Utc>) {
         let Some(ip) = pending.client_ip() else {
-            return;
-        };
-        let Ok(user) = self.load_user(pending.user()).await else {
             return;
         };
         let Ok(company) = self.load_company(pending.company()).await else {
             return;
         };
+        if company.record.allowlist().lookup(ip).is_none() {
+            return;
+        }
+        let Ok(user) = self.load_user(pending.user()).await else {
+            return;
+        };
+        self.issue_grant(pending, &company.record, user.record.kind(), now)
+            .await;
+    }
+
+    /// Issues a trust grant when the completed login came from a trusted
+    /// network. Best effort: without a grant the next login is prompted,
+    /// which is the safe side.
+    ///
+    /// Whether a grant can apply is decided from the records the flow
+    /// already holds (the login's client address, the company's allowlist,
+    /// the account kind) before any store is asked: most logins do not
+    /// come from a trusted network and cost no store call here.
+    async fn issue_grant(
+        &self,
+        pending: &PendingLogin,
+        company: &CompanyRecord,
+        kind: AccountKind,
+        now: DateTime<Utc>,
+    ) {
+        let Some(ip) = pending.client_ip() else {
+            return;
+        };
+        if company.allowlist().lookup(ip).is_none() {
+            return;
+        }
         let address = ClientAddress::peer(ip);
         let facts = LoginFacts::new(
-            network_kind(user.record.kind()),
+            network_kind(kind),
             EnrollmentSummary::ActiveMethod,
-            company.record.allowlist(),
+            company.allowlist(),
             &address,
         );
-        let Ok(grant) = Self::trust_policy_for(&company.record).grant(&facts, now) else {
+        let Ok(grant) = Self::trust_policy_for(company).grant(&facts, now) else {
             return;
         };
         for _ in 0..self.max_store_attempts {
@@ -582,13 +611,38 @@ impl Twofa {
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<Allowed, Failure> {
-        let pending = self.load_ticket_for(user, ticket, now).await?.record;
-        let company = self.load_company(pending.company()).await?.record;
+        // The ticket and the user are independent reads: in flight together.
+        let (pending, loaded) = join(
+            self.load_ticket_for(user, ticket, now),
+            self.load_user(user),
+        )
+        .await;
+        let pending = pending?;
+        let loaded = loaded?;
+        let company = self.load_company(pending.record.company()).await?.record;
+        let kind = loaded.record.kind();
         let submitted = SubmittedCode::new(code);
-        match pending.stage() {
+        let login = pending.record.clone();
+        let updated = match login.stage() {
             LoginStage::SetUp { .. } => {
-                let updated = self
-                    .update_user(user, &company, now, |e, ctx, rng| {
+                let allowed_by = |e: &Enrollment| {
+                    is_enrolled(e).then(|| AllowedBy::SecondFactor {
+                        method: primary(e)
+                            .map_or(Method::AuthenticatorApp, |(_, kind)| method_of(kind)),
+                    })
+                };
+                let finish = Finish {
+                    ticket,
+                    pending,
+                    allowed_by: &allowed_by,
+                };
+                self.update_user_with(
+                    user,
+                    &company,
+                    now,
+                    Some(loaded),
+                    Some(finish),
+                    |e, ctx, rng| {
                         let event = Event::SubmitCode(submitted.clone());
                         match e.apply(event, ctx, now, rng) {
                             Ok(Transition::Save(outcome)) => {
@@ -624,18 +678,9 @@ impl Twofa {
                             ),
                             Err(error) => Change::Refuse(None, enrollment_failure(error)),
                         }
-                    })
-                    .await?;
-                let method = primary(&updated.record)
-                    .map_or(Method::AuthenticatorApp, |(_, kind)| method_of(kind));
-                let recovery_codes = updated.effects.into_iter().find_map(|effect| match effect {
-                    Effect::ShowRecoveryCodes(sheet) => Some(sheet),
-                    _ => None,
-                });
-                let by = self
-                    .finish_login(&pending, ticket, AllowedBy::SecondFactor { method }, now)
-                    .await?;
-                Ok(Allowed { by, recovery_codes })
+                    },
+                )
+                .await?
             }
             LoginStage::Challenge { method, .. } => {
                 let method = *method;
@@ -644,36 +689,44 @@ impl Twofa {
                     method,
                     code: submitted,
                 };
-                let updated = self
-                    .update_user(user, &company, now, |e, ctx, _rng| {
-                        match e.verify_login(&attempt, &transaction, ctx, now) {
-                            Ok(accepted) => Change::Save(accepted.outcome),
-                            Err(rejected) => Change::Refuse(
-                                rejected.outcome.map(|outcome| *outcome),
-                                enrollment_failure(rejected.reason),
-                            ),
-                        }
+                let allowed_by = |e: &Enrollment| {
+                    method_kind(e, method).map(|kind| AllowedBy::SecondFactor {
+                        method: method_of(kind),
                     })
-                    .await?;
-                let kind = method_kind(&updated.record, method)
-                    .ok_or(Failure::start_over(RejectionDetail::InconsistentRecord))?;
-                let by = self
-                    .finish_login(
-                        &pending,
-                        ticket,
-                        AllowedBy::SecondFactor {
-                            method: method_of(kind),
-                        },
-                        now,
-                    )
-                    .await?;
-                Ok(Allowed {
-                    by,
-                    recovery_codes: None,
-                })
+                };
+                let finish = Finish {
+                    ticket,
+                    pending,
+                    allowed_by: &allowed_by,
+                };
+                self.update_user_with(
+                    user,
+                    &company,
+                    now,
+                    Some(loaded),
+                    Some(finish),
+                    |e, ctx, _rng| match e.verify_login(&attempt, &transaction, ctx, now) {
+                        Ok(accepted) => Change::Save(accepted.outcome),
+                        Err(rejected) => Change::Refuse(
+                            rejected.outcome.map(|outcome| *outcome),
+                            enrollment_failure(rejected.reason),
+                        ),
+                    },
+                )
+                .await?
             }
-            _ => Err(Failure::start_over(RejectionDetail::WrongStage)),
-        }
+            _ => return Err(Failure::start_over(RejectionDetail::WrongStage)),
+        };
+        let by = updated
+            .allowed
+            .ok_or(Failure::start_over(RejectionDetail::InconsistentRecord))?;
+        // After the commit, best effort (see `issue_grant`).
+        self.issue_grant(&login, &company, kind, now).await;
+        let recovery_codes = updated.effects.into_iter().find_map(|effect| match effect {
+            Effect::ShowRecoveryCodes(sheet) => Some(sheet),
+            _ => None,
+        });
+        Ok(Allowed { by, recovery_codes })
     }
 
     /// The user pressed a re-send button: SMS, phone call or email get a

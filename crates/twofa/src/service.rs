@@ -18,18 +18,21 @@ use twofa_enrollment::{
 };
 use twofa_trusted_network::{TrustPolicy, TrustedProxies};
 
-use crate::audit::{AuditEvent, RejectionDetail};
+use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};
 use crate::clock::{Clock, SystemClock};
+use crate::join::join;
 use crate::memory::{
     InMemoryAuditLog, InMemoryChallengeStore, InMemoryCompanyStore, InMemoryTrustGrantStore,
     InMemoryUserStore,
 };
 use crate::random::{OsRandom, RandomSource, operation_rng};
-use crate::records::{AuditEntry, CompanyRecord, UserRecord};
+use crate::records::{
+    AuditEntry, CompanyRecord, LoginStage, LoginTicket, PendingLogin, UserRecord,
+};
 use crate::steps::{CodeSent, Rejected, RetryAdvice};
 use crate::store::{
-    AuditLog, ChallengeStore, CompanyStore, SaveError, StoreError, TrustGrantStore, UserStore,
-    Versioned,
+    AuditLog, ChallengeStore, CompanyStore, InOrder, LoginCommit, SaveError, StoreError,
+    TrustGrantStore, UnitOfWork, UserStore, Versioned,
 };
 
 /// The five stores the service works with.
@@ -40,6 +43,7 @@ pub struct Stores {
     pub(crate) challenges: Arc<dyn ChallengeStore>,
     pub(crate) grants: Arc<dyn TrustGrantStore>,
     pub(crate) audit: Arc<dyn AuditLog>,
+    pub(crate) unit: Arc<dyn UnitOfWork>,
 }
 
 impl Stores {
@@ -58,7 +62,20 @@ impl Stores {
             challenges,
             grants,
             audit,
+            unit: Arc::new(InOrder),
         }
+    }
+
+    /// Commits the writes that complete a login with `unit` instead of
+    /// the individual operations in order (see [`UnitOfWork`]).
+    ///
+    /// # Security
+    ///
+    /// `unit` must write to the same records as these stores.
+    #[must_use]
+    pub fn with_unit_of_work(mut self, unit: Arc<dyn UnitOfWork>) -> Self {
+        self.unit = unit;
+        self
     }
 
     /// Fresh in-memory stores.
@@ -101,6 +118,12 @@ impl Stores {
     #[must_use]
     pub fn audit(&self) -> &Arc<dyn AuditLog> {
         &self.audit
+    }
+
+    /// The unit of work that completes a login.
+    #[must_use]
+    pub fn unit_of_work(&self) -> &Arc<dyn UnitOfWork> {
+        &self.unit
     }
 }
 
@@ -398,6 +421,19 @@ pub(crate) struct Updated {
     pub(crate) record: Enrollment,
     pub(crate) effects: Vec<Effect>,
     pub(crate) sent: Option<CodeSent>,
+    /// Set when the login was completed in the same unit of work.
+    pub(crate) allowed: Option<AllowedBy>,
+}
+
+/// What [`Twofa::update_user_with`] needs to complete the login in the
+/// same unit of work as an accepted change.
+pub(crate) struct Finish<'f> {
+    pub(crate) ticket: &'f LoginTicket,
+    /// The pending login as last loaded.
+    pub(crate) pending: Versioned<PendingLogin>,
+    /// What allowed the login, read from the updated enrollment (`None`:
+    /// the record is inconsistent and nothing is saved).
+    pub(crate) allowed_by: &'f (dyn Fn(&Enrollment) -> Option<AllowedBy> + Send + Sync),
 }
 
 /// The enforcement method of an enrollment method kind.
@@ -632,6 +668,23 @@ impl Twofa {
         user: &UserId,
         company: &CompanyRecord,
         now: DateTime<Utc>,
+        step: impl FnMut(&Enrollment, &Context<'_>, &mut StdRng) -> Change + Send,
+    ) -> Result<Updated, Failure> {
+        self.update_user_with(user, company, now, None, None, step)
+            .await
+    }
+
+    /// [`Twofa::update_user`], starting from the record in `first` when
+    /// given (re-loaded only after a conflict) and, with `finish`,
+    /// completing the login in the same unit of work as the save of an
+    /// accepted change (see [`UnitOfWork`]).
+    pub(crate) async fn update_user_with(
+        &self,
+        user: &UserId,
+        company: &CompanyRecord,
+        now: DateTime<Utc>,
+        mut first: Option<Versioned<UserRecord>>,
+        mut finish: Option<Finish<'_>>,
         mut step: impl FnMut(&Enrollment, &Context<'_>, &mut StdRng) -> Change + Send,
     ) -> Result<Updated, Failure> {
         let policy = self.policy_for(company);
@@ -641,7 +694,21 @@ impl Twofa {
             Enforcement::Optional
         };
         for _ in 0..self.max_store_attempts {
-            let loaded = self.load_user(user).await?;
+            let loaded = match (first.take(), finish.as_mut()) {
+                (Some(loaded), _) => loaded,
+                (None, None) => self.load_user(user).await?,
+                (None, Some(finish)) => {
+                    // After a conflict either record may have changed:
+                    // both are read again, together.
+                    let (pending, loaded) = join(
+                        self.load_ticket_for(user, finish.ticket, now),
+                        self.load_user(user),
+                    )
+                    .await;
+                    finish.pending = pending?;
+                    loaded?
+                }
+            };
             let enrollment = self.open(&loaded.record)?;
             let mut rng = self.rng()?;
             let change = {
@@ -674,19 +741,43 @@ impl Twofa {
                 .seal(&*self.sealer, &mut rng)
                 .map_err(|_| Failure::start_over(RejectionDetail::SealingFailed))?;
             let updated = loaded.record.clone().with_enrollment(Some(sealed));
-            match self
-                .stores
-                .users
-                .save(user, updated, Some(loaded.version))
-                .await
-            {
-                Ok(_) => {
-                    self.record_effects(now, company.company(), user, &effects)
-                        .await;
+            let saved = match (&finish, &result) {
+                (Some(finish), Ok(())) => {
+                    let by = (finish.allowed_by)(&record)
+                        .ok_or(Failure::start_over(RejectionDetail::InconsistentRecord))?;
+                    let commit = Self::login_commit(
+                        user,
+                        company.company(),
+                        (updated, loaded.version),
+                        finish,
+                        &effects,
+                        by,
+                        now,
+                    );
+                    self.stores
+                        .unit
+                        .commit_login(&self.stores, commit)
+                        .await
+                        .map(|()| Some(by))
+                }
+                _ => self
+                    .stores
+                    .users
+                    .save(user, updated, Some(loaded.version))
+                    .await
+                    .map(|_| None),
+            };
+            match saved {
+                Ok(allowed) => {
+                    if allowed.is_none() {
+                        self.record_effects(now, company.company(), user, &effects)
+                            .await;
+                    }
                     return result.map(|()| Updated {
                         record,
                         effects,
                         sent,
+                        allowed,
                     });
                 }
                 Err(SaveError::Conflict) => {}
@@ -694,6 +785,39 @@ impl Twofa {
             }
         }
         Err(Failure::start_over(RejectionDetail::StoreContention))
+    }
+
+    /// The unit that saves the user's record, completes the login and
+    /// audits both.
+    fn login_commit(
+        user: &UserId,
+        company: &CompanyId,
+        (record, version): (UserRecord, crate::store::Version),
+        finish: &Finish<'_>,
+        effects: &[Effect],
+        by: AllowedBy,
+        now: DateTime<Utc>,
+    ) -> LoginCommit {
+        let completed = finish
+            .pending
+            .record
+            .clone()
+            .with_stage(LoginStage::Completed { at: now });
+        let entry = |event| AuditEntry::new(now, Some(company.clone()), Some(user.clone()), event);
+        let mut commit = LoginCommit::new(
+            user.clone(),
+            record,
+            version,
+            *finish.ticket,
+            completed,
+            finish.pending.version,
+        );
+        for effect in effects {
+            if let Effect::Audit(event) = effect {
+                commit = commit.with_audit(entry(AuditEvent::Enrollment(event.clone())));
+            }
+        }
+        commit.with_audit(entry(AuditEvent::LoginAllowed { by }))
     }
 
     async fn record_effects(

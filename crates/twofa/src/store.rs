@@ -16,6 +16,7 @@ use twofa_enforcement::{CompanyId, UserId};
 use twofa_trusted_network::TrustGrantRecord;
 
 use crate::records::{AuditEntry, CompanyRecord, LoginTicket, PendingLogin, UserRecord};
+use crate::service::Stores;
 
 /// The version of a stored record. A store gives a new record version 1 and
 /// increments it on every successful save.
@@ -258,4 +259,123 @@ pub trait AuditLog: Send + Sync + std::fmt::Debug {
         skip: usize,
         limit: usize,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send + 'a>>;
+}
+
+/// The writes that complete a login after an accepted second factor,
+/// committed together by [`UnitOfWork::commit_login`]: the user's record
+/// saved at the version it was loaded at, the pending login saved (as
+/// completed) at the version it was loaded at, and the audit entries that
+/// record the acceptance.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct LoginCommit {
+    /// The user whose record is saved.
+    pub user: UserId,
+    /// The user's new record.
+    pub user_record: UserRecord,
+    /// The version the user's record was loaded at.
+    pub user_version: Version,
+    /// The login's ticket.
+    pub ticket: LoginTicket,
+    /// The pending login's new record.
+    pub pending: PendingLogin,
+    /// The version the pending login was loaded at.
+    pub pending_version: Version,
+    /// Entries appended to the audit trail, in this order.
+    pub audit: Vec<AuditEntry>,
+}
+
+impl LoginCommit {
+    /// A unit saving `user_record` over version `user_version` and
+    /// `pending` over version `pending_version`, with no audit entries.
+    #[must_use]
+    pub fn new(
+        user: UserId,
+        user_record: UserRecord,
+        user_version: Version,
+        ticket: LoginTicket,
+        pending: PendingLogin,
+        pending_version: Version,
+    ) -> Self {
+        Self {
+            user,
+            user_record,
+            user_version,
+            ticket,
+            pending,
+            pending_version,
+            audit: Vec::new(),
+        }
+    }
+
+    /// Appends `entry` to the audit entries of the unit.
+    #[must_use]
+    pub fn with_audit(mut self, entry: AuditEntry) -> Self {
+        self.audit.push(entry);
+        self
+    }
+}
+
+/// Commits the writes that complete a login as one unit.
+///
+/// The default [`commit_login`](UnitOfWork::commit_login) performs the
+/// individual operations of the given [`Stores`] in the safe order: it
+/// checks the pending login's version, saves the user's record (the
+/// compare-and-swap that accepts the code), saves the pending login, then
+/// appends the audit entries. A store whose records live in one database
+/// overrides it with one transaction, so the unit is all or nothing even
+/// when a request races it.
+///
+/// # Security
+///
+/// Whichever implementation runs, a code is accepted at most once: the
+/// user's record is saved only at the version it was loaded at. An
+/// implementation that writes through its own connection must only be put
+/// in a [`Stores`] whose user store, challenge store and audit log are on
+/// that same database.
+pub trait UnitOfWork: Send + Sync + std::fmt::Debug {
+    /// Saves the user's record at `commit.user_version`, the pending login
+    /// at `commit.pending_version` and appends `commit.audit`.
+    ///
+    /// # Errors
+    ///
+    /// [`SaveError::Conflict`] when either record is no longer at its
+    /// version (or is missing); an atomic implementation then writes
+    /// nothing. [`SaveError::Store`] when a store fails; the login must be
+    /// refused.
+    fn commit_login<'a>(
+        &'a self,
+        stores: &'a Stores,
+        commit: LoginCommit,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SaveError>> + Send + 'a>> {
+        Box::pin(commit_in_order(stores, commit))
+    }
+}
+
+/// The default unit of work: the individual store operations in the safe
+/// order.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct InOrder;
+
+impl UnitOfWork for InOrder {}
+
+async fn commit_in_order(stores: &Stores, commit: LoginCommit) -> Result<(), SaveError> {
+    // Checked first so that a stale pending login changes nothing when no
+    // other request races this one.
+    match stores.challenges.load(&commit.ticket).await? {
+        Some(stored) if stored.version == commit.pending_version => {}
+        _ => return Err(SaveError::Conflict),
+    }
+    stores
+        .users
+        .save(&commit.user, commit.user_record, Some(commit.user_version))
+        .await?;
+    stores
+        .challenges
+        .save(&commit.ticket, commit.pending, Some(commit.pending_version))
+        .await?;
+    for entry in commit.audit {
+        stores.audit.append(entry).await?;
+    }
+    Ok(())
 }

@@ -1510,3 +1510,26 @@ fn public_types_are_send_and_sync() {
     assert_send_sync::<ManualClock>();
     assert_send_sync::<SeededRandom>();
 }
+
+// --- The store contract ----------------------------------------------------------
+
+#[cfg(feature = "conformance")]
+#[tokio::test]
+async fn the_in_memory_stores_meet_the_conformance_suite() {
+    use twofa::conformance;
+    let stores = Stores::in_memory();
+    conformance::user_store(&**stores.users()).await.unwrap();
+    conformance::company_store(&**stores.companies())
+        .await
+        .unwrap();
+    conformance::challenge_store(&**stores.challenges())
+        .await
+        .unwrap();
+    conformance::trust_grant_store(&**stores.grants())
+        .await
+        .unwrap();
+    conformance::audit_log(&**stores.audit()).await.unwrap();
+    conformance::unit_of_work(&Stores::in_memory())
+        .await
+        .unwrap();
+}

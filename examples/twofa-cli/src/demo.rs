@@ -8,6 +8,9 @@
 //!
 //! `--interactive` enrolls a real authenticator app instead: scan the QR
 //! code drawn in the terminal and type the codes the app shows.
+//!
+//! `--database-url` plays either on PostgreSQL (an empty database; the
+//! schema is created) instead of the in-memory stores.
 
 use std::fmt::Display;
 use std::future::Future;
@@ -32,9 +35,10 @@ use twofa::otp::TerminalBackground;
 use twofa::trusted_network::Cidr;
 use twofa::{
     Allowed, AllowedBy, ChallengeScreen, Channels, ClientContext, CompanyRecord, LoginStep,
-    ManualClock, MethodChoice, PhoneChoice, Rejected, Resent, RetryAdvice, SeededRandom,
+    ManualClock, MethodChoice, PhoneChoice, Rejected, Resent, RetryAdvice, SaveError, SeededRandom,
     SetUpProgress, SetUpScreen, Stores, SystemClock, Twofa, UserRecord,
 };
+use twofa_store_postgres::PostgresStores;
 
 /// How the demo runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,18 +49,15 @@ pub(crate) enum DemoMode {
     Interactive,
 }
 
-/// Runs the demo and returns the process exit status: success only if
+/// Runs the demo on the in-memory stores, or on the PostgreSQL database
+/// at `database_url`, and returns the process exit status: success only if
 /// every step behaved as the portal should.
-pub(crate) fn run(mode: DemoMode) -> ExitCode {
+pub(crate) fn run(mode: DemoMode, database_url: Option<&str>) -> ExitCode {
     let stdout = io::stdout();
     let mut out = stdout.lock();
-    let result = match mode {
-        DemoMode::Scripted => block_on(scripted(&mut out)),
-        DemoMode::Interactive => {
-            let stdin = io::stdin();
-            let mut input = stdin.lock();
-            block_on(interactive(&mut out, &mut input))
-        }
+    let result = match database_url {
+        None => block_on(play(mode, Stores::in_memory(), &mut out)),
+        Some(url) => on_postgres(mode, url, &mut out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -69,6 +70,37 @@ pub(crate) fn run(mode: DemoMode) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn play(mode: DemoMode, stores: Stores, out: &mut dyn Write) -> Result<(), StepFailed> {
+    match mode {
+        DemoMode::Scripted => scripted(out, stores).await,
+        DemoMode::Interactive => {
+            let stdin = io::stdin();
+            let mut input = stdin.lock();
+            interactive(out, &mut input, stores).await
+        }
+    }
+}
+
+/// Connects to PostgreSQL, creates or upgrades the schema and plays the
+/// demo on it. The driver needs a Tokio runtime; one thread is enough.
+fn on_postgres(mode: DemoMode, url: &str, out: &mut dyn Write) -> Result<(), StepFailed> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| unexpected("starting the async runtime", e))?;
+    runtime.block_on(async {
+        let postgres = PostgresStores::connect(url)
+            .await
+            .map_err(|e| StepFailed(format!("connecting to the database: {e}")))?;
+        postgres
+            .migrate()
+            .await
+            .map_err(|e| StepFailed(format!("creating the schema: {e}")))?;
+        let _ignored = writeln!(out, "Stores: PostgreSQL (schema migrated).");
+        play(mode, postgres.stores(), out).await
+    })
 }
 
 // ---- a minimal executor ---------------------------------------------------
@@ -408,14 +440,18 @@ fn client(ip: &str) -> Result<ClientContext, StepFailed> {
         .map_err(|e| unexpected("address", e))
 }
 
-fn service(clock: Arc<ManualClock>, outbox: &Arc<Outbox>) -> Result<Twofa, StepFailed> {
+fn service(
+    clock: Arc<ManualClock>,
+    outbox: &Arc<Outbox>,
+    stores: Stores,
+) -> Result<Twofa, StepFailed> {
     // Fixed demo keys: a real service loads them from its secret store.
     let server_key = ServerKey::from_bytes(&[0x5a; 32]).map_err(|e| unexpected("server key", e))?;
     let sealer =
         XChaChaSealer::from_bytes(&[0xa5; 32]).map_err(|e| unexpected("sealing key", e))?;
     let issuer = Issuer::new(PORTAL).map_err(|e| unexpected("issuer", e))?;
     Ok(Twofa::builder(
-        Stores::in_memory(),
+        stores,
         Channels::outbox(outbox),
         server_key,
         Arc::new(sealer),
@@ -426,27 +462,39 @@ fn service(clock: Arc<ManualClock>, outbox: &Arc<Outbox>) -> Result<Twofa, StepF
     .build())
 }
 
+/// Adds the demo's company; refuses a database that already holds it (the
+/// demo's accounts would not start from scratch).
+async fn provision_company(twofa: &Twofa, acme: &CompanyId) -> Result<(), StepFailed> {
+    match twofa
+        .stores()
+        .companies()
+        .save(acme, CompanyRecord::new(acme.clone()), None)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(SaveError::Conflict) => fail(
+            "the stores already hold the demo's company: run the demo on an empty database",
+        ),
+        Err(e) => Err(unexpected("provisioning the company", e)),
+    }
+}
+
 #[expect(
     clippy::too_many_lines,
     reason = "the walkthrough reads as one script, step by step"
 )]
-async fn scripted(out: &mut dyn Write) -> Result<(), StepFailed> {
+async fn scripted(out: &mut dyn Write, stores: Stores) -> Result<(), StepFailed> {
     let start = Utc
         .with_ymd_and_hms(2026, 3, 2, 9, 0, 0)
         .single()
         .ok_or_else(|| StepFailed("start time".to_owned()))?;
     let clock = Arc::new(ManualClock::new(start));
     let outbox = Arc::new(Outbox::new());
-    let twofa = service(clock.clone(), &outbox)?;
+    let twofa = service(clock.clone(), &outbox, stores)?;
     let acme = CompanyId::new("acme").map_err(|e| unexpected("company id", e))?;
     let alice = UserId::new("alice").map_err(|e| unexpected("user id", e))?;
     let admin = Actor::new(alice, acme.clone(), CompanyRole::Admin);
-    twofa
-        .stores()
-        .companies()
-        .save(&acme, CompanyRecord::new(acme.clone()), None)
-        .await
-        .map_err(|e| unexpected("provisioning the company", e))?;
+    provision_company(&twofa, &acme).await?;
     let mut p = Portal {
         twofa,
         clock,
@@ -862,7 +910,11 @@ async fn scripted(out: &mut dyn Write) -> Result<(), StepFailed> {
 
 // ---- interactive ----------------------------------------------------------
 
-async fn interactive(out: &mut dyn Write, input: &mut dyn io::BufRead) -> Result<(), StepFailed> {
+async fn interactive(
+    out: &mut dyn Write,
+    input: &mut dyn io::BufRead,
+    stores: Stores,
+) -> Result<(), StepFailed> {
     let mut say = |text: &str| {
         let _ignored = writeln!(out, "{text}");
         let _flushed = out.flush();
@@ -875,7 +927,7 @@ async fn interactive(out: &mut dyn Write, input: &mut dyn io::BufRead) -> Result
     // The real clock and the operating system's randomness: the codes come
     // from a real authenticator app.
     let twofa = Twofa::builder(
-        Stores::in_memory(),
+        stores,
         Channels::outbox(&outbox),
         server_key,
         Arc::new(sealer),
@@ -885,12 +937,7 @@ async fn interactive(out: &mut dyn Write, input: &mut dyn io::BufRead) -> Result
     .build();
     let acme = CompanyId::new("acme").map_err(|e| unexpected("company id", e))?;
     let you = UserId::new("you").map_err(|e| unexpected("user id", e))?;
-    twofa
-        .stores()
-        .companies()
-        .save(&acme, CompanyRecord::new(acme.clone()), None)
-        .await
-        .map_err(|e| unexpected("company", e))?;
+    provision_company(&twofa, &acme).await?;
     twofa
         .stores()
         .users()

@@ -60,6 +60,10 @@ struct DemoArgs {
     /// the codes it shows.
     #[arg(long)]
     interactive: bool,
+    /// Play on this PostgreSQL database (`postgresql://user@host/db`; an
+    /// empty database, whose schema is created) instead of in memory.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -252,7 +256,7 @@ fn main() -> ExitCode {
         } else {
             demo::DemoMode::Scripted
         };
-        return demo::run(mode);
+        return demo::run(mode, args.database_url.as_deref());
     }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,6 +12,10 @@
 //! connections in flight; each request's latency is recorded. Between
 //! rounds the portal's demo clock moves 30 seconds so that each code is
 //! new. The run is bounded in rounds and in time, and stops by itself.
+//!
+//! With `DATABASE_URL` set (a throwaway PostgreSQL database: the bench
+//! empties the twofa tables first), the same runs again on the PostgreSQL
+//! stores.
 
 #![allow(
     clippy::unwrap_used,
@@ -34,8 +38,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use twofa::Stores;
 use twofa::otp::{KeyUri, Secret};
 use twofa_portal::{CookieSecurity, LOAD_PASSWORD, Portal, PortalOptions, serve};
+use twofa_store_postgres::PostgresStores;
 
 /// Accounts, each verifying once per round.
 const ACCOUNTS: u16 = 1_000;
@@ -181,19 +187,20 @@ fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
     sorted[index.min(sorted.len() - 1)]
 }
 
-async fn run() {
+async fn run(stores: Option<Stores>, label: &str) {
+    println!("{label}:");
     let started = Instant::now();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let start = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-    let portal = Portal::new(
-        PortalOptions::new()
-            .with_cookies(CookieSecurity::PlainHttpLocalhost)
-            .with_demo_clock(start)
-            .with_load_accounts(ACCOUNTS),
-    )
-    .await
-    .unwrap();
+    let mut options = PortalOptions::new()
+        .with_cookies(CookieSecurity::PlainHttpLocalhost)
+        .with_demo_clock(start)
+        .with_load_accounts(ACCOUNTS);
+    if let Some(stores) = stores {
+        options = options.with_stores(stores);
+    }
+    let portal = Portal::new(options).await.unwrap();
     let served = portal.clone();
     let server = tokio::spawn(async move { serve(listener, &served).await.unwrap() });
     let client: HttpClient = Client::builder(TokioExecutor::new())
@@ -282,10 +289,35 @@ async fn measure(
     );
 }
 
+/// The PostgreSQL stores of `DATABASE_URL`, emptied.
+async fn postgres(url: &str) -> Stores {
+    let database = PostgresStores::connect(url).await.unwrap();
+    database.migrate().await.unwrap();
+    database
+        .pool()
+        .get()
+        .await
+        .unwrap()
+        .batch_execute(
+            "TRUNCATE twofa_users, twofa_companies, twofa_challenges, \
+             twofa_trust_grants, twofa_audit_log",
+        )
+        .await
+        .unwrap();
+    database.stores()
+}
+
 fn main() {
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .unwrap()
-        .block_on(run());
+        .unwrap();
+    runtime.block_on(run(None, "in-memory stores"));
+    match std::env::var("DATABASE_URL") {
+        Ok(url) => runtime.block_on(async {
+            let stores = postgres(&url).await;
+            run(Some(stores), "PostgreSQL stores").await;
+        }),
+        Err(_) => println!("PostgreSQL stores: not measured (DATABASE_URL is not set)"),
+    }
 }

@@ -18,7 +18,9 @@ use twofa::delivery::{Issuer, Outbox, Region, ServerKey};
 use twofa::enforcement::{CompanyId, UserId};
 use twofa::enrollment::XChaChaSealer;
 use twofa::trusted_network::TrustedProxies;
-use twofa::{Channels, Clock, CompanyRecord, ManualClock, Stores, SystemClock, Twofa, UserRecord};
+use twofa::{
+    Channels, Clock, CompanyRecord, ManualClock, SaveError, Stores, SystemClock, Twofa, UserRecord,
+};
 
 pub use accounts::{DEMO_ACCOUNTS, DEMO_COMPANY, DemoAccount, LOAD_PASSWORD, check_password};
 
@@ -50,6 +52,59 @@ impl CookieSecurity {
     }
 }
 
+/// The portal's two keys: the server key (keyed hashes of out-of-band and
+/// recovery codes) and the sealing key (TOTP secrets at rest). With a
+/// database the keys must outlive the process, or the stored enrollments
+/// cannot be read after a restart (logins then fail closed).
+#[derive(Clone)]
+pub struct PortalKeys {
+    bytes: zeroize::Zeroizing<[u8; 64]>,
+}
+
+impl std::fmt::Debug for PortalKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PortalKeys([REDACTED])")
+    }
+}
+
+impl PortalKeys {
+    /// Reads 128 hexadecimal digits: the 32-byte server key, then the
+    /// 32-byte sealing key.
+    ///
+    /// # Errors
+    ///
+    /// [`PortalError::Keys`] for any other length or a non-hex digit.
+    pub fn from_hex(text: &str) -> Result<Self, PortalError> {
+        let text = text.trim().as_bytes();
+        let mut bytes = zeroize::Zeroizing::new([0_u8; 64]);
+        if text.len() != 128 {
+            return Err(PortalError::Keys);
+        }
+        for (byte, pair) in bytes.iter_mut().zip(text.chunks_exact(2)) {
+            let digit = |c: u8| char::from(c).to_digit(16).ok_or(PortalError::Keys);
+            let value = digit(*pair.first().ok_or(PortalError::Keys)?)? * 16
+                + digit(*pair.get(1).ok_or(PortalError::Keys)?)?;
+            *byte = u8::try_from(value).map_err(|_| PortalError::Keys)?;
+        }
+        Ok(Self { bytes })
+    }
+
+    /// Fresh random keys (lost when the process ends).
+    fn generate() -> Result<Self, PortalError> {
+        let mut bytes = zeroize::Zeroizing::new([0_u8; 64]);
+        getrandom::fill(bytes.as_mut_slice()).map_err(|_| PortalError::Random)?;
+        Ok(Self { bytes })
+    }
+
+    fn server_key(&self) -> &[u8] {
+        self.bytes.get(..32).unwrap_or_default()
+    }
+
+    fn sealing_key(&self) -> &[u8] {
+        self.bytes.get(32..).unwrap_or_default()
+    }
+}
+
 /// How the portal runs.
 #[derive(Debug, Clone)]
 pub struct PortalOptions {
@@ -58,6 +113,8 @@ pub struct PortalOptions {
     proxies: TrustedProxies,
     access_log: bool,
     load_accounts: u16,
+    stores: Option<Stores>,
+    keys: Option<PortalKeys>,
 }
 
 impl Default for PortalOptions {
@@ -77,6 +134,8 @@ impl PortalOptions {
             proxies: TrustedProxies::none(),
             access_log: false,
             load_accounts: 0,
+            stores: None,
+            keys: None,
         }
     }
 
@@ -102,6 +161,23 @@ impl PortalOptions {
     #[must_use]
     pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
         self.proxies = proxies;
+        self
+    }
+
+    /// Keeps the records in `stores` (a database) instead of fresh
+    /// in-memory stores. The demo company and accounts are created there if
+    /// missing.
+    #[must_use]
+    pub fn with_stores(mut self, stores: Stores) -> Self {
+        self.stores = Some(stores);
+        self
+    }
+
+    /// Uses `keys` instead of random per-process keys (needed with a
+    /// database, see [`PortalKeys`]).
+    #[must_use]
+    pub fn with_keys(mut self, keys: PortalKeys) -> Self {
+        self.keys = Some(keys);
         self
     }
 
@@ -133,6 +209,9 @@ pub enum PortalError {
     /// A demo record could not be built or stored.
     #[error("the demo data could not be seeded")]
     Seed,
+    /// The keys are not 128 hexadecimal digits.
+    #[error("the keys must be 128 hexadecimal digits")]
+    Keys,
 }
 
 /// The portal: the 2FA service, the recording outbox, the sessions.
@@ -155,12 +234,6 @@ pub(crate) struct Inner {
     pub(crate) accounts: Vec<&'static DemoAccount>,
 }
 
-fn random_key() -> Result<[u8; 32], PortalError> {
-    let mut key = [0_u8; 32];
-    getrandom::fill(&mut key).map_err(|_| PortalError::Random)?;
-    Ok(key)
-}
-
 impl Portal {
     /// A portal with in-memory stores, seeded with [`DEMO_ACCOUNTS`] in
     /// the company [`DEMO_COMPANY`], every message recorded in an outbox.
@@ -170,15 +243,16 @@ impl Portal {
     /// [`PortalError`] if the random generator fails or seeding fails.
     pub async fn new(options: PortalOptions) -> Result<Self, PortalError> {
         let outbox = Arc::new(Outbox::new());
-        // Keys live as long as the process, like the in-memory stores
-        // they protect. A real portal loads them from its secret store.
-        let mut server_key = random_key()?;
-        let mut sealing_key = random_key()?;
-        let key = ServerKey::from_bytes(&server_key).map_err(|_| PortalError::Random)?;
+        // Without configured keys they live as long as the process, like
+        // the in-memory stores they protect. A real portal loads them from
+        // its secret store.
+        let keys = match options.keys {
+            Some(keys) => keys,
+            None => PortalKeys::generate()?,
+        };
+        let key = ServerKey::from_bytes(keys.server_key()).map_err(|_| PortalError::Keys)?;
         let sealer =
-            Arc::new(XChaChaSealer::from_bytes(&sealing_key).map_err(|_| PortalError::Random)?);
-        server_key.fill(0);
-        sealing_key.fill(0);
+            Arc::new(XChaChaSealer::from_bytes(keys.sealing_key()).map_err(|_| PortalError::Keys)?);
         let issuer = Issuer::new("Partner Portal").map_err(|_| PortalError::Seed)?;
         let clock = options
             .demo_clock
@@ -188,8 +262,9 @@ impl Portal {
             None => Arc::new(SystemClock),
         };
         let region = Region::new("US").map_err(|_| PortalError::Seed)?;
+        let stores = options.stores.unwrap_or_else(Stores::in_memory);
         let twofa = Twofa::builder(
-            Stores::in_memory(),
+            stores,
             Channels::outbox(&outbox),
             key,
             sealer.clone(),
@@ -309,11 +384,18 @@ async fn seed(
     accounts: &[&'static DemoAccount],
 ) -> Result<(), PortalError> {
     let stores = twofa.stores();
-    stores
-        .companies()
-        .save(company, CompanyRecord::new(company.clone()), None)
-        .await
-        .map_err(|_| PortalError::Seed)?;
+    // Records that already exist (a database seeded by an earlier run)
+    // are left as they are.
+    let kept = |result: Result<twofa::Version, SaveError>| match result {
+        Ok(_) | Err(SaveError::Conflict) => Ok(()),
+        Err(_) => Err(PortalError::Seed),
+    };
+    kept(
+        stores
+            .companies()
+            .save(company, CompanyRecord::new(company.clone()), None)
+            .await,
+    )?;
     for account in accounts {
         let user = UserId::new(account.login).map_err(|_| PortalError::Seed)?;
         let email =
@@ -325,11 +407,26 @@ async fn seed(
             account.display_name,
         )
         .with_email(email);
-        stores
-            .users()
-            .save(&user, record, None)
-            .await
-            .map_err(|_| PortalError::Seed)?;
+        kept(stores.users().save(&user, record, None).await)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_128_hex_digits() {
+        let hex: String = (0..64).map(|i| format!("{i:02x}")).collect();
+        let keys = PortalKeys::from_hex(&hex).unwrap();
+        assert_eq!(keys.server_key(), &(0..32).collect::<Vec<u8>>()[..]);
+        assert_eq!(keys.sealing_key(), &(32..64).collect::<Vec<u8>>()[..]);
+        assert_eq!(format!("{keys:?}"), "PortalKeys([REDACTED])");
+        let short = &hex[1..];
+        let odd = format!("{}g", &hex[1..]);
+        for bad in ["", short, odd.as_str()] {
+            assert!(matches!(PortalKeys::from_hex(bad), Err(PortalError::Keys)));
+        }
+    }
 }

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use twofa::trusted_network::{Cidr, TrustedProxies};
 use twofa::{Clock, SystemClock};
-use twofa_portal::{CookieSecurity, DEMO_ACCOUNTS, Portal, PortalOptions, serve};
+use twofa_portal::{CookieSecurity, DEMO_ACCOUNTS, Portal, PortalKeys, PortalOptions, serve};
+use twofa_store_postgres::PostgresStores;
 
 /// A partner portal's login with two-factor authentication (example).
 #[derive(Debug, Parser)]
@@ -29,18 +30,29 @@ struct Args {
     /// the client.
     #[arg(long = "trusted-proxy", value_name = "CIDR")]
     trusted_proxies: Vec<String>,
+    /// Keep the records in PostgreSQL (`postgres://user@host/db`) instead
+    /// of memory. The schema is created or upgraded at start. Set the keys
+    /// in `TWOFA_PORTAL_KEYS` (128 hex digits) so that the records stay
+    /// readable across restarts.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+/// The environment variable holding the server and sealing keys.
+const KEYS_VARIABLE: &str = "TWOFA_PORTAL_KEYS";
+
+#[expect(clippy::print_stderr, reason = "a start-up warning for the operator")]
+fn warn(message: &str) {
+    eprintln!("twofa-portal: warning: {message}");
 }
 
 #[expect(
     clippy::print_stdout,
     reason = "the server prints its address and demo accounts"
 )]
-fn announce(listen: SocketAddr, cookies: CookieSecurity, demo_clock: bool) {
+fn announce(listen: SocketAddr, cookies: CookieSecurity, clock: &str, stores: &str) {
     println!("Partner Portal (twofa example) listening on http://{listen}/");
-    println!(
-        "  cookies: {cookies:?}; demo clock: {}",
-        if demo_clock { "on" } else { "off" }
-    );
+    println!("  cookies: {cookies:?}; clock: {clock}; stores: {stores}");
     println!("  device side: http://{listen}/device/outbox  http://{listen}/device/phone");
     println!("Demo accounts:");
     for account in DEMO_ACCOUNTS {
@@ -82,6 +94,27 @@ async fn main() -> ExitCode {
     if args.demo_clock {
         options = options.with_demo_clock(SystemClock.now());
     }
+    match std::env::var(KEYS_VARIABLE) {
+        Ok(hex) => match PortalKeys::from_hex(&hex) {
+            Ok(keys) => options = options.with_keys(keys),
+            Err(error) => return fail(&format!("{KEYS_VARIABLE}: {error}")),
+        },
+        Err(_) if args.database_url.is_some() => warn(&format!(
+            "{KEYS_VARIABLE} is not set: random keys, so what this run stores \
+             cannot be read after a restart"
+        )),
+        Err(_) => {}
+    }
+    if let Some(url) = &args.database_url {
+        let database = match PostgresStores::connect(url).await {
+            Ok(database) => database,
+            Err(error) => return fail(&format!("--database-url: {error}")),
+        };
+        if let Err(error) = database.migrate().await {
+            return fail(&format!("database schema: {error}"));
+        }
+        options = options.with_stores(database.stores());
+    }
     let portal = match Portal::new(options).await {
         Ok(portal) => portal,
         Err(error) => return fail(&error.to_string()),
@@ -91,7 +124,16 @@ async fn main() -> ExitCode {
         Err(error) => return fail(&format!("cannot listen on {}: {error}", args.listen)),
     };
     let listen = listener.local_addr().unwrap_or(args.listen);
-    announce(listen, cookies, args.demo_clock);
+    announce(
+        listen,
+        cookies,
+        if args.demo_clock { "demo" } else { "system" },
+        if args.database_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "in memory"
+        },
+    );
     match serve(listener, &portal).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&error.to_string()),

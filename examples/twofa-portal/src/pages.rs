@@ -749,12 +749,20 @@ pub(crate) async fn poll_push(
             current.save(&portal);
             current.redirect("/login/2fa")
         }
-        Err(rejected) => {
+        Err(rejected) if rejected.advice() == RetryAdvice::StartOver => {
+            start_over(&portal, current, rejected)
+        }
+        Err(_) => {
             if let Screen::Verify(view) = &mut partial.screen {
                 view.push_number = None;
             }
             current.session.stage = Stage::SecondFactor(partial);
-            refused_step(&portal, current, rejected)
+            current.session.flash = Some(
+                "The request on your phone was not approved. Send a new push or enter a code."
+                    .to_owned(),
+            );
+            current.save(&portal);
+            current.redirect("/login/2fa")
         }
     }
 }

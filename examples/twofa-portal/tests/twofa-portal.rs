@@ -220,10 +220,22 @@ fn manual_key(page: &str) -> String {
 /// Logs `login` in and sets up the authenticator app; returns the manual
 /// key.
 async fn enroll_app(browser: &mut Browser, server: &Server, login: &str, password: &str) -> String {
+    enroll(browser, server, login, password, "app").await
+}
+
+/// Logs `login` in and sets up `method` (`app` or `push`, both scan a QR
+/// code); returns the manual key.
+async fn enroll(
+    browser: &mut Browser,
+    server: &Server,
+    login: &str,
+    password: &str,
+    method: &str,
+) -> String {
     let reply = browser.log_in(login, password).await;
     assert_eq!(reply.location(), "/login/2fa");
     let reply = browser
-        .submit("/login/2fa", "/login/2fa/method", &[("method", "app")])
+        .submit("/login/2fa", "/login/2fa/method", &[("method", method)])
         .await;
     assert_eq!(reply.location(), "/login/2fa");
     let page = browser.get("/login/2fa").await;
@@ -603,4 +615,104 @@ async fn the_device_pages_have_their_own_session_and_csrf_token() {
         .await;
     assert_eq!(reply.location(), "/device/clock");
     assert_eq!(server.portal.twofa().now(), before + TimeDelta::hours(48));
+}
+
+#[tokio::test]
+async fn trusted_networks_are_listed_added_with_a_label_and_removed() {
+    let server = start_local().await;
+    let mut admin = Browser::new(&server);
+    enroll_app(&mut admin, &server, "admin", "admin-demo-password").await;
+    let reply = admin
+        .submit(
+            "/company",
+            "/company/networks",
+            &[("network", "not-a-network"), ("label", "x")],
+        )
+        .await;
+    assert_eq!(reply.location(), "/company");
+    assert!(admin.get("/company").await.body.contains("not a network"));
+    admin
+        .submit(
+            "/company",
+            "/company/networks",
+            &[("network", "198.51.100.0/24"), ("label", "Branch office")],
+        )
+        .await;
+    let page = admin.get("/company").await;
+    assert!(page.body.contains("198.51.100.0/24") && page.body.contains("Branch office"));
+    admin
+        .submit(
+            "/company",
+            "/company/networks/remove",
+            &[("network", "198.51.100.0/24")],
+        )
+        .await;
+    let page = admin.get("/company").await;
+    assert!(page.body.contains("no longer a trusted network"));
+    assert!(!page.body.contains("Branch office"));
+}
+
+#[tokio::test]
+async fn a_push_approved_with_the_wrong_number_does_not_log_in() {
+    let server = start_local().await;
+    let mut browser = Browser::new(&server);
+    enroll(&mut browser, &server, "bob", "bob-demo-password", "push").await;
+    browser.submit("/home", "/logout", &[]).await;
+    server
+        .portal
+        .demo_clock()
+        .unwrap()
+        .advance(TimeDelta::seconds(30));
+    browser.log_in("bob", "bob-demo-password").await;
+    let reply = browser.submit("/login/2fa", "/login/2fa/push", &[]).await;
+    assert_eq!(reply.location(), "/login/2fa");
+    let page = browser.get("/login/2fa").await;
+    let shown: u8 = {
+        let marker = "id=\"match-number\">";
+        let start = page.body.find(marker).unwrap() + marker.len();
+        let end = page.body[start..].find('<').unwrap();
+        page.body[start..start + end].parse().unwrap()
+    };
+    assert!(
+        page.body.contains("/static/push.js"),
+        "the poller is a file"
+    );
+    let prompt = server
+        .portal
+        .outbox()
+        .sent()
+        .into_iter()
+        .find_map(|message| match message {
+            twofa::delivery::SentMessage::Push(push) => Some(push),
+            _ => None,
+        })
+        .unwrap();
+    let choices: Vec<u8> = prompt.choices.iter().map(|n| n.value()).collect();
+    assert!(choices.contains(&shown), "{choices:?} offer {shown}");
+    let wrong = choices.iter().find(|n| **n != shown).unwrap().to_string();
+    let request = prompt.request.to_string();
+    let reply = browser
+        .submit(
+            "/device/phone",
+            "/device/phone",
+            &[("user", "bob"), ("request", &request), ("answer", &wrong)],
+        )
+        .await;
+    assert_eq!(reply.location(), "/device/phone");
+    // The poller's request: no login.
+    let csrf = browser.get("/login/2fa").await.csrf();
+    let reply = browser
+        .post("/login/2fa/push/poll", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(reply.location(), "/login/2fa", "not let in");
+    let page = browser.get("/login/2fa").await;
+    assert!(
+        page.body.contains("was not approved"),
+        "denied, not waiting"
+    );
+    assert!(
+        page.body.contains("id=\"send-push\""),
+        "a new push may be sent"
+    );
+    assert_eq!(browser.get("/home").await.location(), "/login/2fa");
 }

@@ -294,6 +294,27 @@ async fn walk_sms_setup_with_a_resend_by_phone_call() {
     walk.fill("#code", &call_code).await;
     walk.click("#submit-code", "home").await;
     assert_eq!(walk.path().await, "/home");
+
+    // A new number, verified before it replaces the old one (the second
+    // factor was just given, so the step-up is fresh).
+    walk.goto("/settings", "settings").await;
+    assert!(walk.text("#methods").await.contains("3456"));
+    walk.fill("#new-number", "+44 7400 654321").await;
+    walk.click("#change-number", "number-change-code-sent")
+        .await;
+    assert!(
+        walk.text("#methods").await.contains("3456"),
+        "old number kept"
+    );
+    let change_code = code_from_outbox(&mut walk, "sms").await;
+    walk.goto("/settings", "settings-confirm").await;
+    walk.fill("#confirm-code", &change_code).await;
+    walk.click("#confirm-number", "number-changed").await;
+    let methods = walk.text("#methods").await;
+    assert!(
+        methods.contains("4321") && !methods.contains("3456"),
+        "{methods}"
+    );
     walk.finish().await;
 }
 

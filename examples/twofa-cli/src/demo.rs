@@ -472,9 +472,9 @@ async fn provision_company(twofa: &Twofa, acme: &CompanyId) -> Result<(), StepFa
         .await
     {
         Ok(_) => Ok(()),
-        Err(SaveError::Conflict) => fail(
-            "the stores already hold the demo's company: run the demo on an empty database",
-        ),
+        Err(SaveError::Conflict) => {
+            fail("the stores already hold the demo's company: run the demo on an empty database")
+        }
         Err(e) => Err(unexpected("provisioning the company", e)),
     }
 }

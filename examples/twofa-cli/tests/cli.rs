@@ -1137,7 +1137,10 @@ fn demo_on_an_unreachable_database_fails_without_playing() {
         "postgresql://nobody@127.0.0.1:1/nothing?connect_timeout=2",
     ]);
     assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("connecting to the database: database unavailable"));
+    assert!(
+        run.stdout
+            .contains("connecting to the database: database unavailable")
+    );
     assert!(!run.stdout.contains("Bob logs in"), "{}", run.stdout);
     assert!(!run.stdout.contains("nobody"), "{}", run.stdout);
 }

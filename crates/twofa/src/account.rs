@@ -3,11 +3,15 @@
 //! These run on the account settings page of a user who is logged in; a
 //! change of number needs a recent second factor (the enrollment policy's
 //! step-up freshness, 10 minutes by default) and takes effect only once a
-//! code sent to the new number comes back.
+//! code sent to the new number comes back. A new set of recovery codes
+//! needs the same recent second factor and replaces the whole old set.
 
 use chrono::{DateTime, Utc};
 use twofa_enforcement::UserId;
-use twofa_enrollment::{DisplayName, EnrollmentState, Event, Factor, SubmittedCode, Transition};
+use twofa_enrollment::{
+    DisplayName, Effect, EnrollmentState, Event, Factor, RecoveryCodeSheet, SubmittedCode,
+    Transition,
+};
 
 use crate::audit::RejectionDetail;
 use crate::login::progress;
@@ -92,6 +96,49 @@ impl Twofa {
         self.settle(user, now, result).await
     }
 
+    /// Replaces the user's recovery codes with a new set of ten: every
+    /// code of the old set, used or not, stops working. The new codes
+    /// come back once, in the sheet; only their hashes are kept.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`]: no method set up, no second factor in the last
+    /// minutes ([`RetryAdvice::StartOver`]: log in again), or a store
+    /// failure. Nothing is changed.
+    ///
+    /// # Security
+    ///
+    /// Show the sheet once (a page that is not cached) and do not keep it.
+    pub async fn regenerate_recovery_codes(
+        &self,
+        user: &UserId,
+    ) -> Result<RecoveryCodeSheet, Rejected> {
+        let now = self.clock.now();
+        let result = async {
+            let record = self.load_user(user).await?.record;
+            let company = self.load_company(record.company()).await?.record;
+            let updated = self
+                .update_user(user, &company, now, |e, ctx, rng| {
+                    match e.apply(Event::RegenerateRecoveryCodes, ctx, now, rng) {
+                        Ok(Transition::Save(outcome)) => Change::Save(outcome),
+                        Ok(Transition::Send(dispatch)) => Change::Send(dispatch),
+                        Err(error) => Change::Refuse(None, enrollment_failure(error)),
+                    }
+                })
+                .await?;
+            updated
+                .effects
+                .into_iter()
+                .find_map(|effect| match effect {
+                    Effect::ShowRecoveryCodes(sheet) => Some(sheet),
+                    _ => None,
+                })
+                .ok_or(Failure::start_over(RejectionDetail::InconsistentRecord))
+        }
+        .await;
+        self.settle(user, now, result).await
+    }
+
     /// The code sent to the new number came back: the new number replaces
     /// the old one.
     ///
@@ -109,7 +156,7 @@ impl Twofa {
                 match e.apply(Event::SubmitCode(submitted.clone()), ctx, now, rng) {
                     Ok(Transition::Save(outcome)) => {
                         let wrong = outcome.effects().iter().any(|effect| {
-                            matches!(effect, twofa_enrollment::Effect::CodeRejected { .. })
+                            matches!(effect, Effect::CodeRejected { .. })
                         });
                         if wrong {
                             Change::Refuse(

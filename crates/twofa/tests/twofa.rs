@@ -782,6 +782,83 @@ async fn a_recovery_code_logs_in_once() {
     );
 }
 
+/// The user's unused recovery codes, read from the sealed record.
+async fn recovery_remaining(portal: &Portal, user: &UserId) -> usize {
+    let stored = portal
+        .twofa
+        .stores()
+        .users()
+        .load(user)
+        .await
+        .unwrap()
+        .unwrap();
+    let enrollment = stored.record.enrollment().unwrap().open(&sealer()).unwrap();
+    enrollment
+        .summary(portal.clock.now())
+        .recovery_codes_remaining
+        .unwrap()
+}
+
+#[tokio::test]
+async fn new_recovery_codes_replace_the_whole_set_and_need_a_recent_second_factor() {
+    let portal = Portal::new().await;
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    let (_, old) = portal.enroll_app(&bob).await;
+    portal.advance(TimeDelta::minutes(1));
+    let sheet = portal.twofa.regenerate_recovery_codes(&bob).await.unwrap();
+    let new: Vec<String> = sheet.expose_secret().map(str::to_owned).collect();
+    assert_eq!(new.len(), 10);
+    assert!(new.iter().all(|code| !old.contains(code)));
+    assert_eq!(recovery_remaining(&portal, &bob).await, 10);
+    let generated = portal
+        .audit()
+        .await
+        .iter()
+        .filter(|e| {
+            matches!(e.event(), AuditEvent::Enrollment(event)
+                if event.kind == twofa::enrollment::AuditKind::RecoveryCodesGenerated)
+        })
+        .count();
+    assert_eq!(generated, 2, "one set at activation, one now");
+
+    // An hour later the second factor is no longer recent: refused, and
+    // the set just generated is still the one that works.
+    portal.advance(TimeDelta::hours(1));
+    let stale = portal
+        .twofa
+        .regenerate_recovery_codes(&bob)
+        .await
+        .unwrap_err();
+    assert_eq!(stale.advice(), RetryAdvice::StartOver);
+    assert_eq!(recovery_remaining(&portal, &bob).await, 10);
+
+    let screen = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    assert!(
+        portal
+            .twofa
+            .use_recovery_code(&bob, &screen.ticket, &old[1])
+            .await
+            .is_err(),
+        "a code of the old set"
+    );
+    let allowed = portal
+        .twofa
+        .use_recovery_code(&bob, &screen.ticket, &new[0])
+        .await
+        .unwrap();
+    assert_eq!(allowed.by, AllowedBy::RecoveryCode);
+    assert_eq!(recovery_remaining(&portal, &bob).await, 9);
+    let again = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    assert!(
+        portal
+            .twofa
+            .use_recovery_code(&bob, &again.ticket, &new[0])
+            .await
+            .is_err(),
+        "each code works once"
+    );
+}
+
 #[tokio::test]
 async fn a_suspended_factor_is_lifted_by_a_recovery_code_or_an_admin_reset() {
     let policy = EnrollmentPolicy::default().with_throttle(

@@ -155,9 +155,10 @@ impl Twofa {
             self.update_user(user, &company, now, |e, ctx, rng| {
                 match e.apply(Event::SubmitCode(submitted.clone()), ctx, now, rng) {
                     Ok(Transition::Save(outcome)) => {
-                        let wrong = outcome.effects().iter().any(|effect| {
-                            matches!(effect, Effect::CodeRejected { .. })
-                        });
+                        let wrong = outcome
+                            .effects()
+                            .iter()
+                            .any(|effect| matches!(effect, Effect::CodeRejected { .. }));
                         if wrong {
                             Change::Refuse(
                                 Some(outcome),

@@ -335,6 +335,10 @@ impl Portal {
             .route("/settings/name", post(pages::change_name))
             .route("/settings/phone", post(pages::change_phone))
             .route("/settings/phone/confirm", post(pages::confirm_phone))
+            .route(
+                "/settings/recovery-codes",
+                post(pages::regenerate_recovery_codes),
+            )
             .route("/company", get(pages::company))
             .route("/company/enforce", post(pages::enforce))
             .route("/company/networks", post(pages::add_network))

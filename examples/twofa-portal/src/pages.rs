@@ -856,7 +856,7 @@ pub(crate) async fn home(State(portal): State<Portal>, headers: HeaderMap) -> Re
 /// `GET /settings`.
 pub(crate) async fn settings(State(portal): State<Portal>, headers: HeaderMap) -> Response {
     let mut current = session!(portal, headers);
-    let logged_in = match logged_in(&current) {
+    let mut logged_in = match logged_in(&current) {
         Ok(logged_in) => logged_in,
         Err(response) => return response,
     };
@@ -864,6 +864,8 @@ pub(crate) async fn settings(State(portal): State<Portal>, headers: HeaderMap) -
         return current.respond(unavailable());
     };
     let enrollment = enrollment_of(&portal, &user).await;
+    // Shown once: the page is no-store and the codes leave the session.
+    let new_recovery_codes = logged_in.recovery_codes.take().unwrap_or_default();
     let mut methods = Vec::new();
     let mut has_phone = false;
     let mut recovery_remaining = None;
@@ -896,6 +898,8 @@ pub(crate) async fn settings(State(portal): State<Portal>, headers: HeaderMap) -
         number: d.number.clone(),
         reason: d.reason.clone(),
     });
+    let phone_change_pending = logged_in.phone_change_pending;
+    current.session.stage = Stage::LoggedIn(logged_in);
     let page = chrome(&mut current, "User settings");
     current.save(&portal);
     current.respond(render(&SettingsPage {
@@ -904,9 +908,60 @@ pub(crate) async fn settings(State(portal): State<Portal>, headers: HeaderMap) -
         methods,
         has_phone,
         recovery_remaining,
-        phone_change_pending: logged_in.phone_change_pending,
+        new_recovery_codes,
+        phone_change_pending,
         dialog,
     }))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct RecoveryCodesForm {
+    csrf: String,
+    confirm: String,
+}
+
+/// `POST /settings/recovery-codes`: a new set of recovery codes replaces
+/// the old one (step-up required); the new codes are shown once on the
+/// settings page.
+pub(crate) async fn regenerate_recovery_codes(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    form: Result<Form<RecoveryCodesForm>, FormRejection>,
+) -> Response {
+    let mut current = session!(portal, headers);
+    let form = checked_form!(current, form);
+    let mut logged_in = match logged_in(&current) {
+        Ok(logged_in) => logged_in,
+        Err(response) => return response,
+    };
+    let Some(user) = logged_in.user() else {
+        return current.respond(unavailable());
+    };
+    current.session.flash = Some(if form.confirm == "yes" {
+        match portal
+            .inner()
+            .twofa
+            .regenerate_recovery_codes(&user)
+            .await
+        {
+            Ok(sheet) => {
+                logged_in.recovery_codes =
+                    Some(sheet.expose_secret().map(str::to_owned).collect());
+                "New recovery codes generated: your old codes no longer work.".to_owned()
+            }
+            Err(rejected) => match rejected.advice() {
+                RetryAdvice::TryLater => advice_text(RetryAdvice::TryLater).to_owned(),
+                _ => "For your security, new recovery codes need a second factor from the last 10 minutes: log out and log in again, then generate them.".to_owned(),
+            },
+        }
+    } else {
+        "Nothing changed: tick the box to confirm that your old recovery codes will stop working."
+            .to_owned()
+    });
+    current.session.stage = Stage::LoggedIn(logged_in);
+    current.save(&portal);
+    current.redirect("/settings")
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -105,6 +105,8 @@ pub(crate) struct SettingsPage {
     pub(crate) methods: Vec<MethodRow>,
     pub(crate) has_phone: bool,
     pub(crate) recovery_remaining: Option<String>,
+    /// A new set of recovery codes, shown once.
+    pub(crate) new_recovery_codes: Vec<String>,
     pub(crate) phone_change_pending: bool,
     pub(crate) dialog: Option<DialogView>,
 }

@@ -597,6 +597,90 @@ async fn the_name_used_for_2fa_can_be_changed_and_bad_names_are_refused() {
     assert!(page.body.contains("value=\"Robert Tech\""), "unchanged");
 }
 
+/// The recovery codes listed on a page (`<ul class="codes">`).
+fn codes_on(page: &str) -> Vec<String> {
+    let marker = "<ul class=\"codes\">";
+    let Some(start) = page.find(marker) else {
+        return Vec::new();
+    };
+    let list = &page[start + marker.len()..];
+    let list = &list[..list.find("</ul>").unwrap()];
+    list.split("<li>")
+        .filter_map(|item| item.split_once("</li>").map(|(code, _)| code.to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn new_recovery_codes_are_shown_once_and_replace_the_old_ones() {
+    let server = start_local().await;
+    let mut browser = Browser::new(&server);
+    enroll_app(&mut browser, &server, "bob", "bob-demo-password").await;
+    let old = codes_on(&browser.get("/home").await.body);
+    assert_eq!(old.len(), 10);
+
+    // Without the confirmation box nothing happens.
+    let reply = browser
+        .submit("/settings", "/settings/recovery-codes", &[])
+        .await;
+    assert_eq!(reply.location(), "/settings");
+    let page = browser.get("/settings").await;
+    assert!(page.body.contains("Nothing changed"));
+    assert!(codes_on(&page.body).is_empty());
+
+    let reply = browser
+        .submit(
+            "/settings",
+            "/settings/recovery-codes",
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(reply.location(), "/settings");
+    let page = browser.get("/settings").await;
+    assert_eq!(page.header("cache-control"), "no-store");
+    assert!(page.body.contains("your old codes no longer work"));
+    assert!(page.body.contains("10 of 10 recovery codes unused."));
+    let new = codes_on(&page.body);
+    assert_eq!(new.len(), 10);
+    assert!(new.iter().all(|code| !old.contains(code)));
+    assert!(
+        codes_on(&browser.get("/settings").await.body).is_empty(),
+        "shown once"
+    );
+
+    // Eleven minutes later the second factor is no longer recent.
+    server
+        .portal
+        .demo_clock()
+        .unwrap()
+        .advance(TimeDelta::minutes(11));
+    browser
+        .submit(
+            "/settings",
+            "/settings/recovery-codes",
+            &[("confirm", "yes")],
+        )
+        .await;
+    let page = browser.get("/settings").await;
+    assert!(page.body.contains("log out and log in again"));
+    assert!(codes_on(&page.body).is_empty());
+
+    // An old code is refused at login, a new one (still the current set)
+    // is accepted.
+    browser.submit("/settings", "/logout", &[]).await;
+    browser.log_in("bob", "bob-demo-password").await;
+    let reply = browser
+        .submit("/login/2fa", "/login/2fa/recovery", &[("code", &old[0])])
+        .await;
+    assert_eq!(reply.location(), "/login/2fa");
+    assert_eq!(browser.get("/home").await.location(), "/login/2fa");
+    let reply = browser
+        .submit("/login/2fa", "/login/2fa/recovery", &[("code", &new[0])])
+        .await;
+    assert_eq!(reply.location(), "/home");
+    let page = browser.get("/settings").await;
+    assert!(page.body.contains("9 of 10 recovery codes unused."));
+}
+
 #[tokio::test]
 async fn the_device_pages_have_their_own_session_and_csrf_token() {
     let server = start_local().await;

@@ -10,10 +10,12 @@ use core::pin::Pin;
 use std::sync::{Mutex, PoisonError};
 
 use crate::message::{EmailMessage, SmsMessage, VoiceMessage};
+use crate::notice::NoticeMessage;
 use crate::push::PushMessage;
 
 /// What went wrong with a failing provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum FailureCause {
     /// The provider could not be reached or timed out.
@@ -25,6 +27,8 @@ pub enum FailureCause {
     Unreachable,
     /// The provider refused the message (content, account, blocklist).
     Rejected,
+    /// No adapter is configured for this kind of message.
+    NotConfigured,
 }
 
 impl core::fmt::Display for FailureCause {
@@ -34,6 +38,7 @@ impl core::fmt::Display for FailureCause {
             Self::Throttled => "provider throttled the request",
             Self::Unreachable => "destination unreachable on this channel",
             Self::Rejected => "provider rejected the message",
+            Self::NotConfigured => "no adapter configured for this message",
         })
     }
 }
@@ -44,6 +49,7 @@ impl core::fmt::Display for FailureCause {
 /// it was; a transient failure may be retried as is, a permanent one calls
 /// for another channel or destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum SendError {
     /// Worth retrying later.
@@ -106,6 +112,28 @@ pub trait PushSender: Send + Sync {
     ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
 }
 
+/// Sends security notices (a text message or an email that reports a
+/// change to the user's second factor; never a code).
+///
+/// One trait for both channels, apart from [`SmsSender`] and
+/// [`EmailSender`]: a notice belongs to no challenge and holds no secret,
+/// and it is sent after the change it reports was saved, on a best-effort
+/// basis. An adapter may hand it to the same providers as code messages,
+/// or to a queue that delivers it in the background.
+pub trait NoticeSender: Send + Sync {
+    /// Sends `message` (match on [`NoticeMessage`] for the channel).
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] when the message was not accepted; for a channel the
+    /// adapter does not serve,
+    /// `SendError::Permanent(FailureCause::NotConfigured)`.
+    fn send_notice<'a>(
+        &'a self,
+        message: &'a NoticeMessage,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
+}
+
 /// A message the [`Outbox`] accepted.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -118,6 +146,8 @@ pub enum SentMessage {
     Email(EmailMessage),
     /// A push notification.
     Push(PushMessage),
+    /// A security notice (text message or email, without a code).
+    Notice(NoticeMessage),
 }
 
 #[derive(Debug, Default)]
@@ -159,6 +189,19 @@ impl Outbox {
     #[must_use]
     pub fn last(&self) -> Option<SentMessage> {
         self.lock().sent.last().cloned()
+    }
+
+    /// Every accepted security notice, oldest first.
+    #[must_use]
+    pub fn notices(&self) -> Vec<NoticeMessage> {
+        self.lock()
+            .sent
+            .iter()
+            .filter_map(|message| match message {
+                SentMessage::Notice(notice) => Some(notice.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// How many messages were accepted.
@@ -229,6 +272,17 @@ impl PushSender for Outbox {
     ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>> {
         Box::pin(core::future::ready(
             self.record(SentMessage::Push(message.clone())),
+        ))
+    }
+}
+
+impl NoticeSender for Outbox {
+    fn send_notice<'a>(
+        &'a self,
+        message: &'a NoticeMessage,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>> {
+        Box::pin(core::future::ready(
+            self.record(SentMessage::Notice(message.clone())),
         ))
     }
 }

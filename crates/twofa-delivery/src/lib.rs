@@ -6,6 +6,7 @@ mod channel;
 mod destination;
 mod line_type;
 mod message;
+mod notice;
 mod policy;
 mod push;
 mod secret;
@@ -16,7 +17,8 @@ pub use challenge::{
     ResendError, ResendOption, ResendPlan, TransactionId, UserId, Verified,
 };
 pub use channel::{
-    EmailSender, FailureCause, Outbox, PushSender, SendError, SentMessage, SmsSender, VoiceCaller,
+    EmailSender, FailureCause, NoticeSender, Outbox, PushSender, SendError, SentMessage, SmsSender,
+    VoiceCaller,
 };
 pub use destination::{Destination, DestinationError, EmailAddress, PhoneNumber, Region};
 pub use line_type::{
@@ -26,6 +28,9 @@ pub use line_type::{
 pub use message::{
     EmailMessage, Issuer, MAX_ISSUER_LEN, MAX_TEMPLATE_LEN, MessageTemplates, OriginHost,
     OutboundMessage, SmsMessage, Template, TemplateError, VoiceMessage,
+};
+pub use notice::{
+    EmailNotice, Notice, NoticeKind, NoticeMessage, NoticeTemplate, NoticeTemplates, SmsNotice,
 };
 pub use policy::{
     ChallengePolicy, Channel, ChannelSet, CodeChannel, CodeLength, PolicyError, PushPolicy,

@@ -7,7 +7,8 @@ use chrono::TimeDelta;
 
 use crate::challenge::ChallengeId;
 use crate::channel::{EmailSender, SendError, SmsSender, VoiceCaller};
-use crate::destination::{EmailAddress, PhoneNumber};
+use crate::destination::{Destination, EmailAddress, PhoneNumber};
+use crate::notice::{EmailNotice, Notice, NoticeMessage, NoticeTemplates, SmsNotice};
 use crate::policy::CodeChannel;
 use crate::secret::{MessageText, OobCode};
 
@@ -26,7 +27,9 @@ pub enum TemplateError {
         /// The longest accepted length.
         max: usize,
     },
-    /// `{name}` where `name` is not `issuer`, `code` or `minutes`.
+    /// `{name}` where `name` is not a placeholder of this kind of template
+    /// (`issuer`, `code` and `minutes` for a [`Template`]; `issuer`,
+    /// `remaining` and `host` for a [`NoticeTemplate`](crate::NoticeTemplate)).
     #[error("unknown placeholder at byte {at}")]
     UnknownPlaceholder {
         /// Byte offset of the opening brace.
@@ -56,6 +59,13 @@ pub enum TemplateError {
     /// The origin host is not a lower-case DNS host name.
     #[error("origin host must be a DNS host name of letters, digits, '-' and '.'")]
     OriginHost,
+    /// A known placeholder in a text that has no value for it: `{remaining}`
+    /// outside the recovery-code notice, `{host}` outside the review line.
+    #[error("the {placeholder} placeholder cannot be used in this text")]
+    PlaceholderNotAllowed {
+        /// The placeholder's name, without braces.
+        placeholder: &'static str,
+    },
 }
 
 /// The name a message introduces itself with, e.g. `Example Portal`.
@@ -139,17 +149,135 @@ impl OriginHost {
     }
 }
 
+/// A slot in a template, filled when the message is rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Placeholder {
+pub(crate) enum Placeholder {
+    /// The issuer name.
     Issuer,
+    /// The one-time code (code messages only).
     Code,
+    /// The code lifetime in whole minutes (code messages only).
     Minutes,
+    /// Unused recovery codes left (the recovery-code notice only).
+    Remaining,
+    /// The origin host (the review line of notices only).
+    Host,
 }
 
+impl Placeholder {
+    /// The name between the braces.
+    pub(crate) const fn name(self) -> &'static str {
+        match self {
+            Self::Issuer => "issuer",
+            Self::Code => "code",
+            Self::Minutes => "minutes",
+            Self::Remaining => "remaining",
+            Self::Host => "host",
+        }
+    }
+}
+
+/// The placeholders of a code message template.
+const CODE_PLACEHOLDERS: &[Placeholder] =
+    &[Placeholder::Issuer, Placeholder::Code, Placeholder::Minutes];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Piece {
+pub(crate) enum Piece {
     Text(String),
     Slot(Placeholder),
+}
+
+/// Splits `text` into literal text and the placeholders in `accepted`.
+///
+/// Checks: 1 to [`MAX_TEMPLATE_LEN`] bytes, no control character except the
+/// line feed, balanced braces, known placeholders only.
+pub(crate) fn parse_pieces(
+    text: &str,
+    accepted: &[Placeholder],
+) -> Result<Vec<Piece>, TemplateError> {
+    if text.is_empty() || text.len() > MAX_TEMPLATE_LEN {
+        return Err(TemplateError::Length {
+            max: MAX_TEMPLATE_LEN,
+        });
+    }
+    if let Some((at, _)) = text
+        .char_indices()
+        .find(|(_, c)| c.is_control() && *c != '\n')
+    {
+        return Err(TemplateError::ControlCharacter { at });
+    }
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    let mut offset = 0usize;
+    while !rest.is_empty() {
+        let next = rest.find(['{', '}']);
+        let Some(index) = next else {
+            pieces.push(Piece::Text(rest.to_owned()));
+            break;
+        };
+        let at = offset.saturating_add(index);
+        let (before, from_brace) = rest.split_at(index);
+        if from_brace.starts_with('}') {
+            return Err(TemplateError::UnbalancedBrace { at });
+        }
+        let Some(close) = from_brace.find('}') else {
+            return Err(TemplateError::UnbalancedBrace { at });
+        };
+        let name = from_brace.get(1..close).unwrap_or("");
+        if name.contains('{') {
+            return Err(TemplateError::UnbalancedBrace { at });
+        }
+        let Some(slot) = accepted.iter().copied().find(|slot| slot.name() == name) else {
+            return Err(TemplateError::UnknownPlaceholder { at });
+        };
+        if !before.is_empty() {
+            pieces.push(Piece::Text(before.to_owned()));
+        }
+        pieces.push(Piece::Slot(slot));
+        let consumed = index.saturating_add(close).saturating_add(1);
+        offset = offset.saturating_add(consumed);
+        rest = rest.get(consumed..).unwrap_or("");
+    }
+    Ok(pieces)
+}
+
+/// Appends the rendered `pieces` to `out`, asking `fill` for each slot.
+pub(crate) fn render_pieces(
+    pieces: &[Piece],
+    out: &mut String,
+    fill: impl Fn(Placeholder, &mut String),
+) {
+    for piece in pieces {
+        match piece {
+            Piece::Text(text) => out.push_str(text),
+            Piece::Slot(slot) => fill(*slot, out),
+        }
+    }
+}
+
+/// The template text as written, placeholders in braces.
+pub(crate) fn fmt_pieces(pieces: &[Piece], f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    for piece in pieces {
+        match piece {
+            Piece::Text(text) => f.write_str(text)?,
+            Piece::Slot(slot) => write!(f, "{{{}}}", slot.name())?,
+        }
+    }
+    Ok(())
+}
+
+/// The byte offset, within the literal text, of the first line feed.
+pub(crate) fn line_feed_at(pieces: &[Piece]) -> Option<usize> {
+    let mut offset = 0usize;
+    for piece in pieces {
+        if let Piece::Text(text) = piece {
+            if let Some(at) = text.find('\n') {
+                return Some(offset.saturating_add(at));
+            }
+            offset = offset.saturating_add(text.len());
+        }
+    }
+    None
 }
 
 /// A message template: text with the placeholders `{issuer}`, `{code}` and
@@ -181,53 +309,9 @@ impl Template {
     /// );
     /// ```
     pub fn new(text: &str) -> Result<Self, TemplateError> {
-        if text.is_empty() || text.len() > MAX_TEMPLATE_LEN {
-            return Err(TemplateError::Length {
-                max: MAX_TEMPLATE_LEN,
-            });
-        }
-        if let Some((at, _)) = text
-            .char_indices()
-            .find(|(_, c)| c.is_control() && *c != '\n')
-        {
-            return Err(TemplateError::ControlCharacter { at });
-        }
-        let mut pieces = Vec::new();
-        let mut rest = text;
-        let mut offset = 0usize;
-        while !rest.is_empty() {
-            let next = rest.find(['{', '}']);
-            let Some(index) = next else {
-                pieces.push(Piece::Text(rest.to_owned()));
-                break;
-            };
-            let at = offset.saturating_add(index);
-            let (before, from_brace) = rest.split_at(index);
-            if from_brace.starts_with('}') {
-                return Err(TemplateError::UnbalancedBrace { at });
-            }
-            let Some(close) = from_brace.find('}') else {
-                return Err(TemplateError::UnbalancedBrace { at });
-            };
-            let name = from_brace.get(1..close).unwrap_or("");
-            if name.contains('{') {
-                return Err(TemplateError::UnbalancedBrace { at });
-            }
-            let slot = match name {
-                "issuer" => Placeholder::Issuer,
-                "code" => Placeholder::Code,
-                "minutes" => Placeholder::Minutes,
-                _ => return Err(TemplateError::UnknownPlaceholder { at }),
-            };
-            if !before.is_empty() {
-                pieces.push(Piece::Text(before.to_owned()));
-            }
-            pieces.push(Piece::Slot(slot));
-            let consumed = index.saturating_add(close).saturating_add(1);
-            offset = offset.saturating_add(consumed);
-            rest = rest.get(consumed..).unwrap_or("");
-        }
-        Ok(Self { pieces })
+        Ok(Self {
+            pieces: parse_pieces(text, CODE_PLACEHOLDERS)?,
+        })
     }
 
     fn has_code(&self) -> bool {
@@ -236,14 +320,13 @@ impl Template {
 
     fn render(&self, issuer: &Issuer, code: &str, minutes: i64) -> String {
         let mut out = String::new();
-        for piece in &self.pieces {
-            match piece {
-                Piece::Text(text) => out.push_str(text),
-                Piece::Slot(Placeholder::Issuer) => out.push_str(issuer.as_str()),
-                Piece::Slot(Placeholder::Code) => out.push_str(code),
-                Piece::Slot(Placeholder::Minutes) => out.push_str(&minutes.to_string()),
-            }
-        }
+        render_pieces(&self.pieces, &mut out, |slot, out| match slot {
+            Placeholder::Issuer => out.push_str(issuer.as_str()),
+            Placeholder::Code => out.push_str(code),
+            Placeholder::Minutes => out.push_str(&minutes.to_string()),
+            // Not accepted by `Template::new`.
+            Placeholder::Remaining | Placeholder::Host => {}
+        });
         out
     }
 }
@@ -251,14 +334,7 @@ impl Template {
 impl fmt::Debug for Template {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Template(\"")?;
-        for piece in &self.pieces {
-            match piece {
-                Piece::Text(text) => f.write_str(text)?,
-                Piece::Slot(Placeholder::Issuer) => f.write_str("{issuer}")?,
-                Piece::Slot(Placeholder::Code) => f.write_str("{code}")?,
-                Piece::Slot(Placeholder::Minutes) => f.write_str("{minutes}")?,
-            }
-        }
+        fmt_pieces(&self.pieces, f)?;
         f.write_str("\")")
     }
 }
@@ -280,12 +356,15 @@ The code expires in {minutes} minutes. Do not share it with anyone: \
 If you did not ask for this code, someone may know your password: \
 change it and tell your administrator.\n";
 
-/// The templates of every code message, with English defaults.
+/// The templates of every message an issuer sends, with English defaults:
+/// code messages (SMS, voice, email) and security notices
+/// ([`NoticeTemplates`]).
 ///
 /// In a voice script `{code}` is read digit by digit (`4, 2, 9, 1, 7, 3`);
 /// the default script says the code twice. When an [`OriginHost`] is set,
 /// every SMS ends with the origin-bound line `@host #code`, appended after
-/// the template so that a replaced template cannot break it.
+/// the template so that a replaced template cannot break it, and every
+/// notice ends with the review line naming the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageTemplates {
     issuer: Issuer,
@@ -294,6 +373,7 @@ pub struct MessageTemplates {
     voice: Template,
     email_subject: Template,
     email_body: Template,
+    notices: NoticeTemplates,
 }
 
 impl MessageTemplates {
@@ -307,10 +387,12 @@ impl MessageTemplates {
             voice: default_template(DEFAULT_VOICE),
             email_subject: default_template(DEFAULT_EMAIL_SUBJECT),
             email_body: default_template(DEFAULT_EMAIL_BODY),
+            notices: NoticeTemplates::english(),
         }
     }
 
-    /// Ends every SMS with the origin-bound line `@host #code`.
+    /// Ends every SMS with the origin-bound line `@host #code`, and every
+    /// notice with the review line naming `host`.
     #[must_use]
     pub fn with_origin_host(mut self, host: OriginHost) -> Self {
         self.origin_host = Some(host);
@@ -344,13 +426,7 @@ impl MessageTemplates {
     ///
     /// [`TemplateError::ControlCharacter`] when it contains a line feed.
     pub fn with_email_subject(mut self, template: Template) -> Result<Self, TemplateError> {
-        let mut probe = String::new();
-        for piece in &template.pieces {
-            if let Piece::Text(text) = piece {
-                probe.push_str(text);
-            }
-        }
-        if let Some(at) = probe.find('\n') {
+        if let Some(at) = line_feed_at(&template.pieces) {
             return Err(TemplateError::ControlCharacter { at });
         }
         self.email_subject = template;
@@ -365,6 +441,64 @@ impl MessageTemplates {
     pub fn with_email_body(mut self, template: Template) -> Result<Self, TemplateError> {
         self.email_body = require_code(template)?;
         Ok(self)
+    }
+
+    /// Replaces the texts of the security notices.
+    #[must_use]
+    pub fn with_notices(mut self, notices: NoticeTemplates) -> Self {
+        self.notices = notices;
+        self
+    }
+
+    /// The texts of the security notices.
+    #[must_use]
+    pub fn notices(&self) -> &NoticeTemplates {
+        &self.notices
+    }
+
+    /// Renders `notice` for one destination: a text message for a phone,
+    /// an email (subject and body) for a mailbox.
+    ///
+    /// # Security
+    ///
+    /// The text is made of the notice template, the issuer name, the
+    /// origin host and, for [`Notice::RecoveryCodeUsed`], the count of
+    /// codes left: never a code, a secret or the destination itself.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use twofa_delivery::{Destination, Issuer, MessageTemplates, Notice, NoticeMessage, OriginHost, PhoneNumber};
+    ///
+    /// let templates = MessageTemplates::new(Issuer::new("Example Portal")?)
+    ///     .with_origin_host(OriginHost::new("portal.example.com")?);
+    /// let old = PhoneNumber::from_e164("+447400123456")?;
+    /// let message = templates.render_notice(Notice::NumberChanged, &Destination::Phone(old));
+    /// let NoticeMessage::Sms(sms) = message else { unreachable!() };
+    /// assert!(sms.text.starts_with("Example Portal: your two-factor phone number was changed."));
+    /// assert!(sms.text.ends_with("portal.example.com."));
+    /// assert!(!sms.text.contains("123456"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn render_notice(&self, notice: Notice, to: &Destination) -> NoticeMessage {
+        let host = self.origin_host.as_ref();
+        match to {
+            Destination::Phone(phone) => NoticeMessage::Sms(SmsNotice {
+                notice,
+                to: phone.clone(),
+                text: self.notices.render_sms(notice, &self.issuer, host),
+            }),
+            Destination::Email(email) => {
+                let (subject, body) = self.notices.render_email(notice, &self.issuer, host);
+                NoticeMessage::Email(EmailNotice {
+                    notice,
+                    to: email.clone(),
+                    subject,
+                    body,
+                })
+            }
+        }
     }
 
     /// The issuer.

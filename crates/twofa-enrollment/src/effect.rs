@@ -66,33 +66,15 @@ pub struct NotMobileDialog {
     pub alternative: PhoneChannel,
 }
 
-/// Why the user is notified.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Notice {
-    /// A new number was submitted to replace this one.
-    NumberChangeStarted,
-    /// The 2FA number was replaced.
-    NumberChanged,
-    /// A method was added.
-    MethodAdded,
-    /// A method was removed.
-    MethodRemoved,
-    /// A recovery code was used.
-    RecoveryCodeUsed {
-        /// Unused codes left.
-        remaining: usize,
-    },
-    /// The recovery codes were regenerated.
-    RecoveryCodesRegenerated,
-    /// Too many failed attempts: the second factor is suspended.
-    FactorSuspended,
-    /// An administrator reset 2FA.
-    AdminReset,
-}
+/// Why the user is notified: the delivery crate's notice vocabulary,
+/// re-exported so that a [`Notification`] renders without conversion.
+pub use twofa_delivery::Notice;
 
-/// A notification to send to the user (text of the application's
-/// choosing; it never contains a code).
+/// A notification to send to the user: the notice goes to every
+/// destination, each rendered with
+/// [`MessageTemplates::render_notice`](twofa_delivery::MessageTemplates::render_notice)
+/// and sent with a [`NoticeSender`](twofa_delivery::NoticeSender). It never
+/// contains a code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Notification {

@@ -6,7 +6,8 @@
 //!
 //! - letters in either case; spaces and hyphens anywhere (people copy
 //!   secrets grouped as `JBSW Y3DP` or `JBSW-Y3DP`) are ignored;
-//! - `=` padding is accepted only at the end, in any amount;
+//! - `=` padding is accepted only at the end, in any amount (separators
+//!   may still follow it);
 //! - anything else is refused with its character position;
 //! - a length no whole number of bytes produces (1, 3 or 6 symbols in the
 //!   last group) is refused;
@@ -124,8 +125,9 @@ fn decode_general(
     for (index, &c) in bytes.iter().enumerate().skip(start) {
         let value = symbol_value(c);
         if let Some(pad) = padding_start {
-            // RFC 4648 §3.2: padding only ends the text.
-            if c != b'=' {
+            // RFC 4648 §3.2: padding only ends the text. Separators may
+            // follow it (a pasted secret often ends in a space).
+            if !matches!(c, b'=' | b' ' | b'-') {
                 return Err(Base32Error::MisplacedPadding {
                     position: char_position(text, pad),
                 });
@@ -312,12 +314,22 @@ mod tests {
             decode("MZ=XQ"),
             Err(Base32Error::MisplacedPadding { position: 2 })
         );
+        assert_eq!(
+            decode("MZ== X"),
+            Err(Base32Error::MisplacedPadding { position: 2 })
+        );
+        // Separators after the padding are presentation, like before it.
+        let f = decode("MY").unwrap();
+        assert_eq!(f.1, 1);
+        assert_eq!(decode("MY====== "), Ok(f));
+        assert_eq!(decode("MY== -="), Ok(f));
+        assert_eq!(decode("MY "), Ok(f));
         assert_eq!(decode("M"), Err(Base32Error::InvalidLength { symbols: 1 }));
         assert_eq!(
             decode("MZX"),
             Err(Base32Error::InvalidLength { symbols: 3 })
         );
-        // "MZ" is canonical for "f"; "M3" sets an unused bit.
+        // "MY" is canonical for "f"; "M3" sets an unused bit.
         assert_eq!(decode("M3"), Err(Base32Error::NonCanonical { position: 1 }));
         let mut small = [0u8; 2];
         assert_eq!(

@@ -4,11 +4,15 @@
 //! `UPDATE … WHERE version = $n` round trip per verification on the same
 //! server, by as many workers.
 //!
+//! A third figure is what any verification needs at least with the records
+//! as they are: one read of the user's record and one conditional write of
+//! it (two round trips), on the flow's own rows.
+//!
 //! Starts its own throwaway cluster (or uses `DATABASE_URL`) like the tests.
-//! Run with `cargo bench -p twofa-store-postgres --bench verify`; it prints a
-//! Markdown table (time in store calls counts the concurrent reads of one
-//! verification each, so it can pass 100 %). `VERIFY_BENCH_ROUNDS` sets the verifications per worker
-//! and configuration (default 100; the floor runs ten times as many).
+//! Run with `cargo bench -p twofa-store-postgres --bench verify`; it prints
+//! a Markdown table. `VERIFY_BENCH_ROUNDS` sets the verifications per
+//! worker and configuration (default 100; the floor and the read-and-write
+//! run ten times as many).
 
 #![allow(
     clippy::unwrap_used,
@@ -39,8 +43,8 @@ use twofa::enrollment::{ProvisioningUri, XChaChaSealer};
 use twofa::trusted_network::TrustGrantRecord;
 use twofa::{
     AuditEntry, AuditLog, ChallengeStore, Channels, ClientContext, CompanyRecord, CompanyStore,
-    LoginCommit, LoginStep, LoginTicket, ManualClock, MethodChoice, PendingLogin, SaveError,
-    SeededRandom, SetUpProgress, StoreError, Stores, TrustGrantStore, Twofa, UnitOfWork,
+    LoadedLogin, LoginCommit, LoginStep, LoginTicket, ManualClock, MethodChoice, PendingLogin,
+    SaveError, SeededRandom, SetUpProgress, StoreError, Stores, TrustGrantStore, Twofa, UnitOfWork,
     UserRecord, UserStore, Version, Versioned,
 };
 use twofa_store_postgres::PostgresStores;
@@ -171,6 +175,9 @@ impl<S: ChallengeStore> ChallengeStore for Counting<S> {
     ) -> Fut<'a, Result<(), SaveError>> {
         self.timed(self.inner.remove(ticket, expected))
     }
+    fn purge_expired<'a>(&'a self, now: DateTime<Utc>) -> Fut<'a, Result<u64, StoreError>> {
+        self.timed(self.inner.purge_expired(now))
+    }
 }
 
 impl<S: TrustGrantStore> TrustGrantStore for Counting<S> {
@@ -190,27 +197,60 @@ impl<S: TrustGrantStore> TrustGrantStore for Counting<S> {
     }
 }
 
+/// The login loads alone: calls and time, across all workers.
+static LOADS: Tally = Tally {
+    calls: AtomicU64::new(0),
+    nanos: AtomicU64::new(0),
+};
+
 /// The login commits alone: calls and time, across all workers.
 static COMMITS: Tally = Tally {
     calls: AtomicU64::new(0),
     nanos: AtomicU64::new(0),
 };
 
+/// Counts `call` into `tally` and adds the time until it completes.
+fn tallied<'a, T: Send + 'a>(tally: &'static Tally, call: Fut<'a, T>) -> Fut<'a, T> {
+    tally.calls.fetch_add(1, Ordering::Relaxed);
+    Box::pin(async move {
+        let began = Instant::now();
+        let output = call.await;
+        let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        tally.nanos.fetch_add(nanos, Ordering::Relaxed);
+        output
+    })
+}
+
+impl Tally {
+    /// Calls and time so far.
+    fn read(&self) -> (u64, u64) {
+        (
+            self.calls.load(Ordering::Relaxed),
+            self.nanos.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// The mean time of the calls between two readings of a tally.
+fn mean_between((calls_before, nanos_before): (u64, u64), (calls, nanos): (u64, u64)) -> Duration {
+    Duration::from_nanos((nanos - nanos_before) / (calls - calls_before).max(1))
+}
+
 impl<S: UnitOfWork> UnitOfWork for Counting<S> {
+    fn load_login<'a>(
+        &'a self,
+        stores: &'a Stores,
+        ticket: &'a LoginTicket,
+        user: &'a UserId,
+    ) -> Fut<'a, Result<LoadedLogin, StoreError>> {
+        self.timed(tallied(&LOADS, self.inner.load_login(stores, ticket, user)))
+    }
     fn commit_login<'a>(
         &'a self,
         stores: &'a Stores,
         commit: LoginCommit,
     ) -> Fut<'a, Result<(), SaveError>> {
-        let commit = self.inner.commit_login(stores, commit);
-        COMMITS.calls.fetch_add(1, Ordering::Relaxed);
-        self.timed(Box::pin(async move {
-            let began = Instant::now();
-            let output = commit.await;
-            let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
-            COMMITS.nanos.fetch_add(nanos, Ordering::Relaxed);
-            output
-        }))
+        self.timed(tallied(&COMMITS, self.inner.commit_login(stores, commit)))
     }
 }
 
@@ -299,6 +339,62 @@ async fn floor(url: &str, workers: usize, rounds: usize) -> f64 {
     per_second(workers * rounds, began.elapsed())
 }
 
+/// What any verification has to do at least, with the records as they are:
+/// read the user's record (only the application, holding the sealing key,
+/// can check a code against it) and write it back conditionally. Each of
+/// `workers` workers, one connection each, does that on its own user of
+/// the flow's database (run after the flow). Returns read-and-writes per
+/// second.
+async fn read_write(url: &str, workers: usize, rounds: usize) -> f64 {
+    let mut clients = Vec::new();
+    for worker in 0..workers {
+        let client = connect(url).await.unwrap();
+        let read = client
+            .prepare("SELECT version, record::text FROM twofa_users WHERE user_id = $1")
+            .await
+            .unwrap();
+        let write = client
+            .prepare(
+                "UPDATE twofa_users SET record = $2::text::json, version = version + 1 \
+                 WHERE user_id = $1 AND version = $3 RETURNING version",
+            )
+            .await
+            .unwrap();
+        clients.push((format!("user-{worker}"), client, read, write));
+    }
+    let began = Instant::now();
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .map(|(user, client, read, write)| {
+            tokio::spawn(async move {
+                for _ in 0..rounds {
+                    let row = client.query_one(&read, &[&user]).await.unwrap();
+                    let version: i64 = row.get(0);
+                    let record: String = row.get(1);
+                    client
+                        .query_opt(&write, &[&user, &record, &version])
+                        .await
+                        .unwrap()
+                        .expect("the version matched");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    per_second(workers * rounds, began.elapsed())
+}
+
+/// What one run of the flow measured.
+struct FlowFigures {
+    per_second: f64,
+    calls_per_verification: f64,
+    share_in_store_calls: f64,
+    load_mean: Duration,
+    commit_mean: Duration,
+}
+
 /// One worker of the flow: its own service (and clock) on the shared
 /// stores, one enrolled user, and a login ticket per verification to come.
 struct Worker {
@@ -351,10 +447,11 @@ async fn prepare_worker(
         panic!("expected a QR code");
     };
     let code = totp_code(&uri, start());
-    twofa
+    let activated = twofa
         .submit_code(&user, &screen.ticket, &code)
         .await
         .unwrap();
+    assert!(matches!(activated, LoginStep::Allowed(_)));
     let mut tickets = Vec::with_capacity(rounds);
     for _ in 0..rounds {
         match twofa.begin_login(&user, &home()).await.unwrap() {
@@ -372,10 +469,8 @@ async fn prepare_worker(
 }
 
 /// `workers` workers, one pooled connection each, submitting a correct
-/// code on a pending login per iteration. Returns verifications per second,
-/// the store calls (statements) per verification and the share of the
-/// workers' time spent waiting for store calls.
-async fn flow(url: &str, workers: usize, rounds: usize) -> (f64, f64, f64, Duration) {
+/// code on a pending login per iteration.
+async fn flow(url: &str, workers: usize, rounds: usize) -> FlowFigures {
     let size = NonZeroUsize::new(workers).unwrap();
     let stores = PostgresStores::connect_with_max_connections(url, size)
         .await
@@ -392,10 +487,9 @@ async fn flow(url: &str, workers: usize, rounds: usize) -> (f64, f64, f64, Durat
     for index in 0..workers {
         prepared.push(prepare_worker(&stores, &calls, index, rounds).await);
     }
-    let calls_before = calls.calls.load(Ordering::Relaxed);
-    let nanos_before = calls.nanos.load(Ordering::Relaxed);
-    let commits_before = COMMITS.calls.load(Ordering::Relaxed);
-    let commit_nanos_before = COMMITS.nanos.load(Ordering::Relaxed);
+    let (calls_before, nanos_before) = calls.read();
+    let loads_before = LOADS.read();
+    let commits_before = COMMITS.read();
     let began = Instant::now();
     let tasks: Vec<_> = prepared
         .into_iter()
@@ -404,11 +498,12 @@ async fn flow(url: &str, workers: usize, rounds: usize) -> (f64, f64, f64, Durat
                 for ticket in &worker.tickets {
                     worker.clock.advance(STEP);
                     let code = totp_code(&worker.uri, twofa::Clock::now(&*worker.clock));
-                    worker
+                    let step = worker
                         .twofa
                         .submit_code(&worker.user, ticket, &code)
                         .await
                         .expect("a correct code in a new step is accepted");
+                    assert!(matches!(step, LoginStep::Allowed(_)));
                 }
             })
         })
@@ -418,18 +513,15 @@ async fn flow(url: &str, workers: usize, rounds: usize) -> (f64, f64, f64, Durat
     }
     let elapsed = began.elapsed();
     let verifications = workers * rounds;
-    let statements = calls.calls.load(Ordering::Relaxed) - calls_before;
-    let waited = Duration::from_nanos(calls.nanos.load(Ordering::Relaxed) - nanos_before);
-    let commits = COMMITS.calls.load(Ordering::Relaxed) - commits_before;
-    let commit_mean = Duration::from_nanos(
-        (COMMITS.nanos.load(Ordering::Relaxed) - commit_nanos_before) / commits.max(1),
-    );
-    (
-        per_second(verifications, elapsed),
-        statements as f64 / verifications as f64,
-        waited.as_secs_f64() / (elapsed.as_secs_f64() * workers as f64),
-        commit_mean,
-    )
+    let (calls_after, nanos_after) = calls.read();
+    let waited = Duration::from_nanos(nanos_after - nanos_before);
+    FlowFigures {
+        per_second: per_second(verifications, elapsed),
+        calls_per_verification: (calls_after - calls_before) as f64 / verifications as f64,
+        share_in_store_calls: waited.as_secs_f64() / (elapsed.as_secs_f64() * workers as f64),
+        load_mean: mean_between(loads_before, LOADS.read()),
+        commit_mean: mean_between(commits_before, COMMITS.read()),
+    }
 }
 
 fn per_second(operations: usize, elapsed: Duration) -> f64 {
@@ -451,23 +543,29 @@ fn main() {
     runtime.block_on(async {
         let cluster = Cluster::shared().unwrap();
         println!(
-            "| connections | floor: conditional UPDATE/s | flow: submit_code/s | flow / floor \
-             | store calls per submit_code | time in store calls \
-             | floor UPDATE mean latency | commit_login mean latency |"
+            "| connections | floor: conditional UPDATE/s | read + conditional write of the \
+             user record/s | flow: submit_code/s | flow / floor | read + write / floor \
+             | store calls per submit_code | time in store calls | floor UPDATE mean latency \
+             | load_login mean latency | commit_login mean latency |"
         );
-        println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for workers in CONNECTIONS {
             let floor_url = cluster.database(&format!("floor_{workers}")).await.unwrap();
             let floor = floor(&floor_url, workers, rounds * 10).await;
             let flow_url = cluster.database(&format!("flow_{workers}")).await.unwrap();
-            let (flow, statements, waited, commit) = flow(&flow_url, workers, rounds).await;
+            let flow = flow(&flow_url, workers, rounds).await;
+            let read_write = read_write(&flow_url, workers, rounds * 10).await;
             println!(
-                "| {workers} | {floor:.0} | {flow:.0} | {:.2} | {statements:.1} | {:.0} % \
-                 | {:.0} µs | {:.0} µs |",
-                flow / floor,
-                waited * 100.0,
+                "| {workers} | {floor:.0} | {read_write:.0} | {:.0} | {:.2} | {:.2} | {:.1} \
+                 | {:.0} % | {:.0} µs | {:.0} µs | {:.0} µs |",
+                flow.per_second,
+                flow.per_second / floor,
+                read_write / floor,
+                flow.calls_per_verification,
+                flow.share_in_store_calls * 100.0,
                 workers as f64 / floor * 1e6,
-                commit.as_secs_f64() * 1e6,
+                flow.load_mean.as_secs_f64() * 1e6,
+                flow.commit_mean.as_secs_f64() * 1e6,
             );
         }
     });

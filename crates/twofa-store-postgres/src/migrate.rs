@@ -29,6 +29,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "login commit",
         sql: include_str!("../migrations/0002_login_commit.sql"),
     },
+    Migration {
+        version: 3,
+        name: "lean login",
+        sql: include_str!("../migrations/0003_lean_login.sql"),
+    },
 ];
 
 /// Key of the advisory lock held while migrating: the ASCII bytes of

@@ -6,12 +6,15 @@
 //! `UPDATE … WHERE key = $1 AND version = $2`, a removal one
 //! `DELETE … WHERE key = $1 AND version = $2`. A statement that touches no
 //! row is the conflict. Nothing is read and then written back without the
-//! version condition in the same statement.
+//! version condition in the same statement. The unit of work is one
+//! statement too: one `SELECT` with joins to load a login, one
+//! data-modifying `WITH` statement to commit it.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
+use chrono::{DateTime, Utc};
 use deadpool_postgres::{Object, Pool};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -20,9 +23,9 @@ use tokio_postgres::types::{Json, ToSql};
 use twofa::enforcement::{CompanyId, UserId};
 use twofa::trusted_network::TrustGrantRecord;
 use twofa::{
-    AuditEntry, AuditLog, ChallengeStore, CompanyRecord, CompanyStore, LoginCommit, LoginTicket,
-    PendingLogin, SaveError, StoreError, Stores, TrustGrantStore, UnitOfWork, UserRecord,
-    UserStore, Version, Versioned,
+    AuditEntry, AuditLog, ChallengeStore, CompanyRecord, CompanyStore, LoadedLogin, LoginCommit,
+    LoginTicket, PendingLogin, SaveError, StoreError, Stores, TrustGrantStore, UnitOfWork,
+    UserRecord, UserStore, Version, Versioned,
 };
 
 use crate::error::{corrupt, unavailable};
@@ -78,6 +81,24 @@ fn settle<T>(client: Object, result: Result<T, tokio_postgres::Error>) -> Result
 fn version_from_column(row: &Row) -> Result<Version, StoreError> {
     let version: i64 = row.try_get("version").map_err(corrupt)?;
     u64::try_from(version).map(Version::new).map_err(corrupt)
+}
+
+/// A record and its version from the named columns of a joined row: both
+/// null when the join found no row.
+fn decode_joined<T: DeserializeOwned>(
+    row: &Row,
+    version: &str,
+    record: &str,
+) -> Result<Option<Versioned<T>>, StoreError> {
+    let stored: Option<i64> = row.try_get(version).map_err(corrupt)?;
+    let Some(stored) = stored else {
+        return Ok(None);
+    };
+    let Json(record) = row.try_get::<_, Json<T>>(record).map_err(corrupt)?;
+    Ok(Some(Versioned {
+        record,
+        version: u64::try_from(stored).map(Version::new).map_err(corrupt)?,
+    }))
 }
 
 /// The version a save expects, as the database stores it. A version that
@@ -152,7 +173,7 @@ macro_rules! store_handle {
 }
 
 store_handle! {
-    /// [`UserStore`] on the `twofa_users` table: the record as JSONB, its
+    /// [`UserStore`] on the `twofa_users` table: the record as JSON, its
     /// version, the user id as key and the company id for listing.
     PostgresUserStore
 }
@@ -333,6 +354,10 @@ impl ChallengeStore for PostgresChallengeStore {
             }
         })
     }
+
+    fn purge_expired<'a>(&'a self, now: DateTime<Utc>) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(purge_expired(&self.pool, now))
+    }
 }
 
 const GRANT_LOAD: &str = "SELECT version, record FROM twofa_trust_grants WHERE user_id = $1";
@@ -409,22 +434,82 @@ impl AuditLog for PostgresAuditLog {
 }
 
 store_handle! {
-    /// [`UnitOfWork`] on the same tables: a login commit is one call of the
-    /// `twofa_commit_login` function, one statement and one round trip,
-    /// all or nothing.
+    /// [`UnitOfWork`] on the same tables: loading a login is one query, and
+    /// a login commit one statement, all or nothing; each one round trip.
     ///
     /// # Security
     ///
-    /// It writes to the tables of its own pool: use it only with the user
-    /// store, challenge store and audit log of the same database, as
+    /// It reads and writes the tables of its own pool: use it only with the
+    /// stores of the same database, as
     /// [`PostgresStores::stores`](crate::PostgresStores::stores) does.
     PostgresUnitOfWork
 }
 
-const COMMIT_LOGIN: &str = "SELECT twofa_commit_login($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-     AS committed";
+/// The pending login of `$1`, the user `$2` and the company the pending
+/// login names, as one row whatever is missing (a missing record's columns
+/// are null).
+const LOAD_LOGIN: &str = "SELECT \
+         c.version AS pending_version, c.record AS pending_record, \
+         u.version AS user_version, u.record AS user_record, \
+         co.version AS company_version, co.record AS company_record \
+     FROM (VALUES (1)) AS one (n) \
+     LEFT JOIN twofa_challenges AS c ON c.ticket = $1 \
+     LEFT JOIN twofa_users AS u ON u.user_id = $2 \
+     LEFT JOIN twofa_companies AS co \
+         ON co.company_id = (c.record ->> 'company') COLLATE \"C\"";
+
+/// The writes that complete a login, as one statement (one implicit
+/// transaction): lock the pending login `$5` at version `$6`, then save the
+/// user `$1` at version `$2`, then the pending login, then append the audit
+/// entries (`$9`–`$12`, one array per column), each step only if the one
+/// before it touched its row. `committed` is false, and nothing was
+/// written, when either version was stale or a record missing.
+///
+/// Why the lock comes first: once the user's record is saved (the code is
+/// used up), the pending login's save must not miss, or half the unit
+/// would be written. `FOR UPDATE` re-reads the newest version of the row
+/// and re-checks its version, and holds it until the statement commits, so
+/// the pending login's save finds the row it locked. Every commit locks the
+/// pending login before the user, and every other statement of the store
+/// touches a single row, so commits cannot deadlock.
+const COMMIT_LOGIN: &str = "WITH locked AS ( \
+         SELECT 1 FROM twofa_challenges WHERE ticket = $5 AND version = $6 FOR UPDATE \
+     ), saved_user AS ( \
+         UPDATE twofa_users SET company_id = $3, record = $4, version = version + 1 \
+         WHERE user_id = $1 AND version = $2 AND EXISTS (SELECT 1 FROM locked) \
+         RETURNING 1 \
+     ), saved_login AS ( \
+         UPDATE twofa_challenges \
+         SET user_id = $1, expires_at = $7, record = $8, version = version + 1 \
+         WHERE ticket = $5 AND version = $6 AND EXISTS (SELECT 1 FROM saved_user) \
+         RETURNING 1 \
+     ), audited AS ( \
+         INSERT INTO twofa_audit_log (at, company_id, user_id, entry) \
+         SELECT * FROM unnest($9::timestamptz[], $10::text[], $11::text[], $12::json[]) \
+         WHERE EXISTS (SELECT 1 FROM saved_login) \
+     ) \
+     SELECT EXISTS (SELECT 1 FROM saved_login) AS committed";
 
 impl UnitOfWork for PostgresUnitOfWork {
+    fn load_login<'a>(
+        &'a self,
+        _stores: &'a Stores,
+        ticket: &'a LoginTicket,
+        user: &'a UserId,
+    ) -> BoxFuture<'a, Result<LoadedLogin, StoreError>> {
+        Box::pin(async move {
+            let key = ticket.to_string();
+            let row = query_opt(&self.pool, LOAD_LOGIN, &[&key, &user.as_str()])
+                .await?
+                .ok_or(StoreError::Corrupt)?;
+            Ok(LoadedLogin::new(
+                decode_joined(&row, "pending_version", "pending_record")?,
+                decode_joined(&row, "user_version", "user_record")?,
+                decode_joined(&row, "company_version", "company_record")?,
+            ))
+        })
+    }
+
     fn commit_login<'a>(
         &'a self,
         _stores: &'a Stores,
@@ -478,9 +563,6 @@ impl UnitOfWork for PostgresUnitOfWork {
 
 const PURGE_EXPIRED: &str = "DELETE FROM twofa_challenges WHERE expires_at <= $1";
 
-pub(crate) async fn purge_expired(
-    pool: &Pool,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<u64, StoreError> {
+pub(crate) async fn purge_expired(pool: &Pool, now: DateTime<Utc>) -> Result<u64, StoreError> {
     execute(pool, PURGE_EXPIRED, &[&now]).await
 }

@@ -55,7 +55,7 @@ impl Twofa {
     /// # Errors
     ///
     /// [`Rejected`]: no phone method, no second factor in the last minutes
-    /// ([`RetryAdvice::StartOver`]: log in again), an invalid number, a
+    /// ([`RetryAdvice::ReauthenticationRequired`]), an invalid number, a
     /// failed send (nothing is saved), a store failure.
     pub async fn start_phone_change(
         &self,
@@ -103,7 +103,7 @@ impl Twofa {
     /// # Errors
     ///
     /// [`Rejected`]: no method set up, no second factor in the last
-    /// minutes ([`RetryAdvice::StartOver`]: log in again), or a store
+    /// minutes ([`RetryAdvice::ReauthenticationRequired`]), or a store
     /// failure. Nothing is changed.
     ///
     /// # Security

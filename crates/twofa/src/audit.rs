@@ -2,7 +2,7 @@
 //! never a secret, a code or a full phone number.
 
 use chrono::{DateTime, Utc};
-use twofa_delivery::Channel;
+use twofa_delivery::{Channel, Notice, SendError};
 use twofa_enforcement::{Method, UserId};
 use twofa_trusted_network::Cidr;
 
@@ -96,6 +96,9 @@ pub enum RejectionDetail {
     TimeOutOfRange,
     /// The stored enrollment is inconsistent with the request.
     InconsistentRecord,
+    /// A sensitive change needed a second factor completed in the last
+    /// minutes (step-up), and the last one is older.
+    StepUpRequired,
 }
 
 /// Something that happened, for the audit trail.
@@ -181,5 +184,30 @@ pub enum AuditEvent {
     FactorReset {
         /// The administrator.
         by: UserId,
+    },
+    /// A security notice was accepted by the notice channel. Logged once
+    /// per destination; the destination itself is not recorded.
+    NoticeSent {
+        /// What the notice reported.
+        notice: Notice,
+        /// The channel (SMS or email).
+        channel: Channel,
+    },
+    /// A security notice was not accepted; the operation it reports
+    /// stands.
+    NoticeFailed {
+        /// What the notice reported.
+        notice: Notice,
+        /// The channel (SMS or email).
+        channel: Channel,
+        /// Why (`Permanent(NotConfigured)` when no notice sender is
+        /// configured).
+        error: SendError,
+    },
+    /// A security notice had nowhere to go: the user has no email address
+    /// and the notice concerns no phone number.
+    NoticeUndeliverable {
+        /// What the notice reported.
+        notice: Notice,
     },
 }

@@ -20,6 +20,7 @@
 use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -383,6 +384,102 @@ pub async fn challenge_store(store: &dyn ChallengeStore) -> Result<(), Conforman
     check(
         store.remove(&ticket, current.version).await == Err(SaveError::Conflict),
         "removing a missing record is a conflict",
+    )?;
+    purge_contract(store, &user, &company).await
+}
+
+/// Purging expired pending logins, at the exact second of expiry and one
+/// second either side. Runs on an empty store.
+async fn purge_contract(
+    store: &dyn ChallengeStore,
+    user: &UserId,
+    company: &CompanyId,
+) -> Result<(), ConformanceFailure> {
+    let purge = |now| async move {
+        store
+            .purge_expired(now)
+            .await
+            .map_err(|_| ConformanceFailure {
+                rule: "purging a healthy store succeeds",
+            })
+    };
+    let second = TimeDelta::seconds(1);
+    let expiry = instant(900);
+    // One login expiring at `expiry`, one a second later, and one already
+    // completed that expires at `expiry` too: a used ticket goes as well.
+    let logins = [
+        ("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf", expiry, false),
+        ("b0b1b2b3b4b5b6b7b8b9babbbcbdbebf", expiry + second, false),
+        ("c0c1c2c3c4c5c6c7c8c9cacbcccdcecf", expiry, true),
+    ];
+    let mut tickets = Vec::new();
+    for (text, expires_at, completed) in logins {
+        let ticket: LoginTicket = text
+            .parse()
+            .map_err(|_| ConformanceFailure { rule: "sample ids" })?;
+        let stage = if completed {
+            LoginStage::Completed { at: instant(60) }
+        } else {
+            LoginStage::SetUp {
+                methods: MethodSet::all(),
+                deferral_offered: false,
+            }
+        };
+        let pending = PendingLogin::new(
+            user.clone(),
+            company.clone(),
+            instant(0),
+            expires_at,
+            None,
+            stage,
+        );
+        store
+            .save(&ticket, pending, None)
+            .await
+            .map_err(|_| ConformanceFailure {
+                rule: "inserting a new record succeeds",
+            })?;
+        tickets.push(ticket);
+    }
+    let [expiring, later, used] = tickets.as_slice() else {
+        return Err(ConformanceFailure { rule: "sample ids" });
+    };
+    let present = |ticket| async move {
+        store
+            .load(ticket)
+            .await
+            .map(|loaded| loaded.is_some())
+            .map_err(|_| ConformanceFailure {
+                rule: "operations on a healthy store succeed",
+            })
+    };
+    check(
+        purge(expiry - second).await? == 0,
+        "a purge one second before the expiry instant removes nothing",
+    )?;
+    check(
+        present(expiring).await? && present(later).await? && present(used).await?,
+        "a purge one second before the expiry instant removes nothing",
+    )?;
+    check(
+        purge(expiry).await? == 2,
+        "a purge at the expiry instant removes the logins expiring then, completed or not",
+    )?;
+    check(
+        !present(expiring).await? && !present(used).await?,
+        "a purge at the expiry instant removes the logins expiring then, completed or not",
+    )?;
+    check(
+        present(later).await?,
+        "a purge keeps a login that expires one second later",
+    )?;
+    check(
+        purge(expiry).await? == 0,
+        "a second purge at the same instant removes nothing",
+    )?;
+    check(
+        purge(expiry + second).await? == 1 && !present(later).await?,
+        "a purge one second later removes the login expiring then",
     )
 }
 
@@ -458,13 +555,18 @@ pub async fn audit_log(log: &dyn AuditLog) -> Result<(), ConformanceFailure> {
     )
 }
 
-/// Checks the [`UnitOfWork`](crate::UnitOfWork) of a set of stores: a
-/// login commit is all or nothing when either version is stale, its audit
-/// entries are appended in order, and of several commits racing from the
-/// same versions exactly one wins and nothing of the others is written.
+/// Checks the [`UnitOfWork`](crate::UnitOfWork) of a set of stores:
+/// loading a login reads the pending login, the user and the pending
+/// login's company as they are stored; a login commit is all or nothing
+/// when either version is stale, its audit entries are appended in order,
+/// of several commits racing from the same versions exactly one wins and
+/// nothing of the others is written, and a commit whose pending login is
+/// changed by another request while it runs writes nothing (the individual
+/// operations in order fail this last rule: they save the user's record
+/// first).
 ///
-/// `stores` must be empty (the user, challenge and audit stores) and used
-/// by nothing else during the check.
+/// `stores` must be empty (the user, company, challenge and audit stores)
+/// and used by nothing else during the check.
 ///
 /// # Errors
 ///
@@ -498,7 +600,8 @@ pub async fn unit_of_work(stores: &crate::Stores) -> Result<(), ConformanceFailu
             None,
             LoginStage::Challenge {
                 method: twofa_enrollment::MethodId::new(1),
-                push: None,
+                usable: MethodSet::empty(),
+                then_set_up: None,
             },
         )
     };
@@ -534,6 +637,7 @@ pub async fn unit_of_work(stores: &crate::Stores) -> Result<(), ConformanceFailu
             rule: "inserting a new record succeeds",
         })?;
     let before = audit_len().await.map_err(fail)?;
+    load_login_contract(stores, (&ticket, &missing), &user, company.clone()).await?;
     let unchanged = || async {
         let users = stores.users.load(&user).await.map_err(fail)?;
         let tickets = stores.challenges.load(&ticket).await.map_err(fail)?;
@@ -655,5 +759,305 @@ pub async fn unit_of_work(stores: &crate::Stores) -> Result<(), ConformanceFailu
     check(
         appended == [entry(*winner), entry(winner.saturating_add(1000))],
         "only the winner of a login-commit race appends audit entries",
+    )?;
+
+    // Another request saves the pending login right after the commit could
+    // first have read it: an atomic unit either ran before (and wrote
+    // everything) or sees the new version (and writes nothing).
+    let raced: LoginTicket = "0123456789abcdef0123456789abcdef".parse().map_err(sample)?;
+    let pending_version = stores
+        .challenges
+        .save(&raced, pending(0), None)
+        .await
+        .map_err(|_| ConformanceFailure {
+            rule: "inserting a new record succeeds",
+        })?;
+    let stored_user = stores
+        .users
+        .load(&user)
+        .await
+        .map_err(fail)?
+        .ok_or(ConformanceFailure {
+            rule: "operations on a healthy store succeed",
+        })?;
+    let before = audit_len().await.map_err(fail)?;
+    let racing = RacingChallenges {
+        inner: stores.challenges.clone(),
+        ticket: raced,
+        raced: AtomicBool::new(false),
+    };
+    let racing = crate::Stores::new(
+        stores.users.clone(),
+        stores.companies.clone(),
+        std::sync::Arc::new(racing),
+        stores.grants.clone(),
+        stores.audit.clone(),
+    );
+    let result = unit
+        .commit_login(
+            &racing,
+            commit(stored_user.version, raced, pending_version, 30),
+        )
+        .await;
+    let users = stores.users.load(&user).await.map_err(fail)?;
+    let tickets = stores.challenges.load(&raced).await.map_err(fail)?;
+    let appended = stores.audit.read(before, usize::MAX).await.map_err(fail)?;
+    match result {
+        Ok(()) => check(
+            users.is_some_and(|u| u.record == user_record(30))
+                && tickets.is_some_and(|t| t.record == completed(30))
+                && appended == [entry(30), entry(1030)],
+            "a login commit that saw no other request writes everything",
+        ),
+        Err(SaveError::Conflict) => check(
+            users == Some(stored_user)
+                && tickets.is_some_and(|t| t.record == pending(0))
+                && appended.is_empty(),
+            "a login commit whose pending login changed while it ran writes nothing",
+        ),
+        Err(SaveError::Store(_)) => Err(ConformanceFailure {
+            rule: "operations on a healthy store succeed",
+        }),
+    }
+}
+
+/// `load_login` against records stored one by one.
+async fn load_login_contract(
+    stores: &crate::Stores,
+    (ticket, missing): (&LoginTicket, &LoginTicket),
+    user: &UserId,
+    company: CompanyId,
+) -> Result<(), ConformanceFailure> {
+    let fail = |_| ConformanceFailure {
+        rule: "operations on a healthy store succeed",
+    };
+    let unit = stores.unit_of_work();
+    let record = CompanyRecord::new(company.clone());
+    let version = stores
+        .companies
+        .save(&company, record.clone(), None)
+        .await
+        .map_err(|_| ConformanceFailure {
+            rule: "inserting a new record succeeds",
+        })?;
+    let company = Some(Versioned { record, version });
+    let pending = stores.challenges.load(ticket).await.map_err(fail)?;
+    let loaded = stores.users.load(user).await.map_err(fail)?;
+    check(
+        pending.is_some() && loaded.is_some(),
+        "operations on a healthy store succeed",
+    )?;
+    let read = unit.load_login(stores, ticket, user).await.map_err(fail)?;
+    check(
+        read == crate::LoadedLogin::new(pending.clone(), loaded.clone(), company.clone()),
+        "loading a login reads the pending login, the user and its company as stored",
+    )?;
+    let read = unit.load_login(stores, missing, user).await.map_err(fail)?;
+    check(
+        read == crate::LoadedLogin::new(None, loaded, None),
+        "loading a login with an unknown ticket reads the user and no company",
+    )?;
+    let nobody = UserId::new("u-nobody").map_err(|_| ConformanceFailure { rule: "sample ids" })?;
+    let read = unit
+        .load_login(stores, ticket, &nobody)
+        .await
+        .map_err(fail)?;
+    check(
+        read == crate::LoadedLogin::new(pending, None, company),
+        "loading a login for an unknown user reads no user",
     )
+}
+
+/// A challenge store that lets another request save the pending login of
+/// `ticket` right after the first read of it.
+#[derive(Debug)]
+struct RacingChallenges {
+    inner: std::sync::Arc<dyn ChallengeStore>,
+    ticket: LoginTicket,
+    raced: AtomicBool,
+}
+
+impl ChallengeStore for RacingChallenges {
+    fn load<'a>(
+        &'a self,
+        ticket: &'a LoginTicket,
+    ) -> BoxFuture<'a, Result<Option<Versioned<PendingLogin>>, StoreError>> {
+        Box::pin(async move {
+            let loaded = self.inner.load(ticket).await?;
+            if *ticket == self.ticket
+                && !self.raced.swap(true, Ordering::SeqCst)
+                && let Some(current) = &loaded
+            {
+                // The other request's save; it wins, being first.
+                let _won = self
+                    .inner
+                    .save(ticket, current.record.clone(), Some(current.version))
+                    .await;
+            }
+            Ok(loaded)
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        ticket: &'a LoginTicket,
+        record: PendingLogin,
+        expected: Option<Version>,
+    ) -> BoxFuture<'a, Result<Version, SaveError>> {
+        self.inner.save(ticket, record, expected)
+    }
+
+    fn remove<'a>(
+        &'a self,
+        ticket: &'a LoginTicket,
+        expected: Version,
+    ) -> BoxFuture<'a, Result<(), SaveError>> {
+        self.inner.remove(ticket, expected)
+    }
+
+    fn purge_expired<'a>(&'a self, now: DateTime<Utc>) -> BoxFuture<'a, Result<u64, StoreError>> {
+        self.inner.purge_expired(now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::Stores;
+    use crate::memory::{
+        InMemoryAuditLog, InMemoryChallengeStore, InMemoryCompanyStore, InMemoryTrustGrantStore,
+        InMemoryUserStore,
+    };
+
+    /// In-memory stores completing logins with the individual operations in
+    /// order, as `Stores::new` does for stores that bring no unit of work.
+    fn in_order() -> Stores {
+        Stores::new(
+            Arc::new(InMemoryUserStore::new()),
+            Arc::new(InMemoryCompanyStore::new()),
+            Arc::new(InMemoryChallengeStore::new()),
+            Arc::new(InMemoryTrustGrantStore::new()),
+            Arc::new(InMemoryAuditLog::new()),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_in_memory_unit_of_work_is_all_or_nothing_under_a_race() {
+        unit_of_work(&Stores::in_memory()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_operations_in_order_are_told_apart_by_the_race() {
+        let stores = in_order();
+        assert_eq!(
+            unit_of_work(&stores).await,
+            Err(ConformanceFailure {
+                rule: "a login commit whose pending login changed while it ran writes nothing",
+            })
+        );
+        // What the rule guards against: the code is used up (the user's
+        // record was saved) while the login was not completed.
+        let ada = UserId::new("u-ada").unwrap();
+        let user = stores.users.load(&ada).await.unwrap().unwrap();
+        assert_eq!(user.record.display_name(), "Ada 30");
+    }
+
+    /// Purges as of one second earlier than asked.
+    #[derive(Debug)]
+    struct LatePurge(InMemoryChallengeStore);
+
+    impl ChallengeStore for LatePurge {
+        fn load<'a>(
+            &'a self,
+            ticket: &'a LoginTicket,
+        ) -> BoxFuture<'a, Result<Option<Versioned<PendingLogin>>, StoreError>> {
+            self.0.load(ticket)
+        }
+        fn save<'a>(
+            &'a self,
+            ticket: &'a LoginTicket,
+            record: PendingLogin,
+            expected: Option<Version>,
+        ) -> BoxFuture<'a, Result<Version, SaveError>> {
+            self.0.save(ticket, record, expected)
+        }
+        fn remove<'a>(
+            &'a self,
+            ticket: &'a LoginTicket,
+            expected: Version,
+        ) -> BoxFuture<'a, Result<(), SaveError>> {
+            self.0.remove(ticket, expected)
+        }
+        fn purge_expired<'a>(
+            &'a self,
+            now: DateTime<Utc>,
+        ) -> BoxFuture<'a, Result<u64, StoreError>> {
+            self.0.purge_expired(now - TimeDelta::seconds(1))
+        }
+    }
+
+    #[tokio::test]
+    async fn purging_is_checked_at_the_exact_second() {
+        challenge_store(&InMemoryChallengeStore::new())
+            .await
+            .unwrap();
+        assert_eq!(
+            challenge_store(&LatePurge(InMemoryChallengeStore::new())).await,
+            Err(ConformanceFailure {
+                rule: "a purge at the expiry instant removes the logins expiring then, completed or not",
+            })
+        );
+    }
+
+    /// A store that never implemented purging.
+    #[derive(Debug)]
+    struct NoPurge(InMemoryChallengeStore);
+
+    impl ChallengeStore for NoPurge {
+        fn load<'a>(
+            &'a self,
+            ticket: &'a LoginTicket,
+        ) -> BoxFuture<'a, Result<Option<Versioned<PendingLogin>>, StoreError>> {
+            self.0.load(ticket)
+        }
+        fn save<'a>(
+            &'a self,
+            ticket: &'a LoginTicket,
+            record: PendingLogin,
+            expected: Option<Version>,
+        ) -> BoxFuture<'a, Result<Version, SaveError>> {
+            self.0.save(ticket, record, expected)
+        }
+        fn remove<'a>(
+            &'a self,
+            ticket: &'a LoginTicket,
+            expected: Version,
+        ) -> BoxFuture<'a, Result<(), SaveError>> {
+            self.0.remove(ticket, expected)
+        }
+        fn purge_expired<'a>(
+            &'a self,
+            _now: DateTime<Utc>,
+        ) -> BoxFuture<'a, Result<u64, StoreError>> {
+            // Purging is not supported: the suite must notice.
+            Box::pin(std::future::ready(Err(StoreError::Unavailable)))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_store_without_purging_refuses_it_and_fails_the_suite() {
+        let store = NoPurge(InMemoryChallengeStore::new());
+        assert_eq!(
+            store.purge_expired(instant(0)).await,
+            Err(StoreError::Unavailable)
+        );
+        assert_eq!(
+            challenge_store(&store).await,
+            Err(ConformanceFailure {
+                rule: "purging a healthy store succeeds",
+            })
+        );
+    }
 }

@@ -9,7 +9,9 @@ mod clock;
 pub mod conformance;
 mod join;
 mod login;
+mod maintenance;
 pub mod memory;
+mod notify;
 mod push;
 mod random;
 mod records;
@@ -27,12 +29,12 @@ pub use records::{
 };
 pub use service::{Channels, Stores, Twofa, TwofaBuilder};
 pub use steps::{
-    Allowed, ChallengeScreen, ClientContext, CodeSent, LoginStep, MethodChoice, PhoneChoice,
-    Rejected, Resent, RetryAdvice, SetUpProgress, SetUpScreen,
+    Allowed, ChallengeScreen, ClientContext, CodeSent, LoginStep, MethodChoice, OtherMethod,
+    PhoneChoice, Rejected, Resent, RetryAdvice, SetUpProgress, SetUpScreen,
 };
 pub use store::{
-    AuditLog, ChallengeStore, CompanyStore, LoginCommit, SaveError, StoreError, TrustGrantStore,
-    UnitOfWork, UserStore, Version, Versioned,
+    AuditLog, ChallengeStore, CompanyStore, LoadedLogin, LoginCommit, SaveError, StoreError,
+    TrustGrantStore, UnitOfWork, UserStore, Version, Versioned,
 };
 
 pub use chrono;

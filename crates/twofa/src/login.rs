@@ -10,7 +10,7 @@ use twofa_enforcement::{
     AccountKind, GateDecision, Method, MethodSet, ResendChannel, UserId, gate,
 };
 use twofa_enrollment::{
-    Effect, Enrollment, EnrollmentState, Event, LoginAttempt, MethodId, MethodKind,
+    Effect, Enrollment, EnrollmentState, Event, Factor, LoginAttempt, MethodId, MethodKind,
     NotMobileAnswer, PhoneSetup, SetupChoice, SubmittedCode, Transition,
 };
 use twofa_trusted_network::{
@@ -23,10 +23,42 @@ use crate::join::join;
 use crate::records::{CompanyRecord, LoginStage, LoginTicket, PendingLogin, UserRecord};
 use crate::service::{Change, Failure, Finish, Twofa, Updated, enrollment_failure, method_of};
 use crate::steps::{
-    Allowed, ChallengeScreen, ClientContext, LoginStep, MethodChoice, PhoneChoice, Rejected,
-    Resent, RetryAdvice, SetUpProgress, SetUpScreen,
+    Allowed, ChallengeScreen, ClientContext, LoginStep, MethodChoice, OtherMethod, PhoneChoice,
+    Rejected, Resent, RetryAdvice, SetUpProgress, SetUpScreen,
 };
 use crate::store::{SaveError, Versioned};
+
+/// What a challenge may be answered with, and what follows it.
+#[derive(Debug, Clone, Copy)]
+struct Challenge {
+    /// The kinds of enrolled method the user may answer with.
+    usable: MethodSet,
+    /// Set up one of these after the challenge (every method of the user
+    /// is switched off by the company).
+    then_set_up: Option<MethodSet>,
+}
+
+/// The set-up screen that follows a challenge when every method of the
+/// user is switched off: no "remind me later".
+fn replacement_screen(
+    ticket: LoginTicket,
+    methods: MethodSet,
+    enrollment: &Enrollment,
+) -> SetUpScreen {
+    let pending = match enrollment.state() {
+        EnrollmentState::Enrolled(enrolled) => enrolled
+            .pending_change()
+            .map(|change| change.kind().method()),
+        EnrollmentState::Pending(pending) => Some(pending.kind().method()),
+        _ => None,
+    };
+    SetUpScreen {
+        ticket,
+        methods,
+        remind_me_until: None,
+        pending,
+    }
+}
 
 fn network_kind(kind: AccountKind) -> twofa_trusted_network::AccountKind {
     match kind {
@@ -37,7 +69,7 @@ fn network_kind(kind: AccountKind) -> twofa_trusted_network::AccountKind {
     }
 }
 
-fn transaction(ticket: &LoginTicket) -> Result<TransactionId, Failure> {
+pub(crate) fn transaction(ticket: &LoginTicket) -> Result<TransactionId, Failure> {
     TransactionId::new(&ticket.to_string())
         .map_err(|_| Failure::start_over(RejectionDetail::InconsistentRecord))
 }
@@ -69,6 +101,48 @@ fn primary(enrollment: &Enrollment) -> Option<(MethodId, MethodKind)> {
     };
     let id = enrolled.primary();
     enrolled.method(id).map(|method| (id, method.kind()))
+}
+
+/// The method a challenge starts with: the primary one if its kind is in
+/// `usable`, otherwise the first enrolled method whose kind is.
+fn first_usable(enrollment: &Enrollment, usable: MethodSet) -> Option<(MethodId, MethodKind)> {
+    let EnrollmentState::Enrolled(enrolled) = enrollment.state() else {
+        return None;
+    };
+    primary(enrollment)
+        .filter(|(_, kind)| usable.contains(method_of(*kind)))
+        .or_else(|| {
+            enrolled
+                .methods()
+                .iter()
+                .find(|m| usable.contains(method_of(m.kind())))
+                .map(|m| (m.id(), m.kind()))
+        })
+}
+
+/// The enrolled methods other than `current` whose kind is in `usable`,
+/// for "use another method".
+fn other_methods(
+    enrollment: &Enrollment,
+    usable: MethodSet,
+    current: MethodId,
+) -> Vec<OtherMethod> {
+    let EnrollmentState::Enrolled(enrolled) = enrollment.state() else {
+        return Vec::new();
+    };
+    enrolled
+        .methods()
+        .iter()
+        .filter(|m| m.id() != current && usable.contains(method_of(m.kind())))
+        .map(|m| OtherMethod {
+            id: m.id(),
+            kind: m.kind(),
+            masked_number: match m.factor() {
+                Factor::Phone(phone) => Some(phone.number().masked()),
+                _ => None,
+            },
+        })
+        .collect()
 }
 
 fn method_kind(enrollment: &Enrollment, id: MethodId) -> Option<MethodKind> {
@@ -197,7 +271,19 @@ impl Twofa {
                         recovery_codes: None,
                     }));
                 }
-                self.start_challenge(&record, &company, &enrollment, client_ip, now)
+                let (usable, then_set_up) = match decision {
+                    GateDecision::ChallengeThenReplaceMethod {
+                        challenge_with,
+                        set_up_one_of,
+                    } => (challenge_with, Some(set_up_one_of)),
+                    GateDecision::ChallengeSecondFactor { methods } => (methods, None),
+                    _ => return Err(Failure::start_over(RejectionDetail::WrongStage)),
+                };
+                let challenge = Challenge {
+                    usable,
+                    then_set_up,
+                };
+                self.start_challenge(&record, &company, &enrollment, challenge, client_ip, now)
                     .await
                     .map(LoginStep::Challenge)
             }
@@ -294,13 +380,41 @@ impl Twofa {
         record: &UserRecord,
         company: &CompanyRecord,
         enrollment: &Enrollment,
+        challenge: Challenge,
         client_ip: Option<IpAddr>,
         now: DateTime<Utc>,
     ) -> Result<ChallengeScreen, Failure> {
-        let (method, kind) =
-            primary(enrollment).ok_or(Failure::start_over(RejectionDetail::InconsistentRecord))?;
-        let stage = LoginStage::Challenge { method, push: None };
+        let (method, _) = first_usable(enrollment, challenge.usable)
+            .ok_or(Failure::start_over(RejectionDetail::MethodNotAvailable))?;
+        let stage = LoginStage::Challenge {
+            method,
+            usable: challenge.usable,
+            then_set_up: challenge.then_set_up,
+        };
         let ticket = self.new_ticket(record, stage, client_ip, now).await?;
+        self.challenge_screen(record, company, enrollment, ticket, method, challenge, now)
+            .await
+    }
+
+    /// The verification screen for `method`, sending the first code of a
+    /// phone method (unless the factor is suspended: a recovery code is
+    /// then the only way in, and no code should go out).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one private step of the flow, called from two places"
+    )]
+    async fn challenge_screen(
+        &self,
+        record: &UserRecord,
+        company: &CompanyRecord,
+        enrollment: &Enrollment,
+        ticket: LoginTicket,
+        method: MethodId,
+        challenge: Challenge,
+        now: DateTime<Utc>,
+    ) -> Result<ChallengeScreen, Failure> {
+        let kind = method_kind(enrollment, method)
+            .ok_or(Failure::start_over(RejectionDetail::InconsistentRecord))?;
         let suspended = enrollment.failures().suspended_since().is_some();
         let mut sent_to = None;
         if Self::code_channel(kind).is_some() && !suspended {
@@ -320,7 +434,97 @@ impl Twofa {
             method: kind,
             sent_to,
             resend: Self::resend_options(company, record, kind),
+            other_methods: other_methods(enrollment, challenge.usable, method),
+            then_set_up: challenge.then_set_up,
         })
+    }
+
+    /// "Use another method" on the verification screen: the login goes on
+    /// with another of the user's enrolled methods (a code goes out at
+    /// once to a phone method). The ticket stays the same.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`]: the method is not one of the user's methods this
+    /// login may use ([`RetryAdvice::CheckInput`]), the ticket is not
+    /// usable, a send or a store failed.
+    pub async fn switch_method(
+        &self,
+        user: &UserId,
+        ticket: &LoginTicket,
+        method: MethodId,
+    ) -> Result<ChallengeScreen, Rejected> {
+        let now = self.clock.now();
+        self.answer(
+            user,
+            now,
+            self.switch_method_inner(user, ticket, method, now),
+        )
+        .await
+    }
+
+    async fn switch_method_inner(
+        &self,
+        user: &UserId,
+        ticket: &LoginTicket,
+        method: MethodId,
+        now: DateTime<Utc>,
+    ) -> Result<ChallengeScreen, Failure> {
+        let not_offered =
+            Failure::new(RejectionDetail::MethodNotAvailable, RetryAdvice::CheckInput);
+        for _ in 0..self.max_store_attempts {
+            let (pending, loaded) = join(
+                self.load_ticket_for(user, ticket, now),
+                self.load_user(user),
+            )
+            .await;
+            let (pending, loaded) = (pending?, loaded?);
+            let LoginStage::Challenge {
+                usable,
+                then_set_up,
+                ..
+            } = *pending.record.stage()
+            else {
+                return Err(Failure::start_over(RejectionDetail::WrongStage));
+            };
+            let enrollment = self.open(&loaded.record)?;
+            let kind = method_kind(&enrollment, method).ok_or(not_offered)?;
+            if !usable.contains(method_of(kind)) {
+                return Err(not_offered);
+            }
+            let next = pending.record.clone().with_stage(LoginStage::Challenge {
+                method,
+                usable,
+                then_set_up,
+            });
+            match self
+                .stores
+                .challenges
+                .save(ticket, next, Some(pending.version))
+                .await
+            {
+                Ok(_) => {}
+                Err(SaveError::Conflict) => continue,
+                Err(SaveError::Store(error)) => return Err(error.into()),
+            }
+            let company = self.load_company(pending.record.company()).await?.record;
+            let challenge = Challenge {
+                usable,
+                then_set_up,
+            };
+            return self
+                .challenge_screen(
+                    &loaded.record,
+                    &company,
+                    &enrollment,
+                    *ticket,
+                    method,
+                    challenge,
+                    now,
+                )
+                .await;
+        }
+        Err(Failure::start_over(RejectionDetail::StoreContention))
     }
 
     /// Loads a ticket that `user` may still use at `now`.
@@ -598,7 +802,7 @@ impl Twofa {
         user: &UserId,
         ticket: &LoginTicket,
         code: &str,
-    ) -> Result<Allowed, Rejected> {
+    ) -> Result<LoginStep, Rejected> {
         let now = self.clock.now();
         self.answer(user, now, self.submit_code_inner(user, ticket, code, now))
             .await
@@ -610,31 +814,33 @@ impl Twofa {
         ticket: &LoginTicket,
         code: &str,
         now: DateTime<Utc>,
-    ) -> Result<Allowed, Failure> {
-        // The ticket and the user are independent reads: in flight together.
-        let (pending, loaded) = join(
-            self.load_ticket_for(user, ticket, now),
-            self.load_user(user),
-        )
-        .await;
-        let pending = pending?;
-        let loaded = loaded?;
-        let company = self.load_company(pending.record.company()).await?.record;
+    ) -> Result<LoginStep, Failure> {
+        // Ticket, user and company in one read where the stores allow it;
+        // the ticket is checked as `load_ticket_for` checks it.
+        let records = self.stores.unit.load_login(&self.stores, ticket, user);
+        let (pending, loaded, company) = records.await?.checked(user, now)?;
+        let company = company.record;
         let kind = loaded.record.kind();
         let submitted = SubmittedCode::new(code);
         let login = pending.record.clone();
         let updated = match login.stage() {
             LoginStage::SetUp { .. } => {
-                let allowed_by = |e: &Enrollment| {
-                    is_enrolled(e).then(|| AllowedBy::SecondFactor {
-                        method: primary(e)
-                            .map_or(Method::AuthenticatorApp, |(_, kind)| method_of(kind)),
-                    })
+                // The method just activated is the one enrolled last.
+                let allowed_by = |e: &Enrollment| match e.state() {
+                    EnrollmentState::Enrolled(enrolled) => enrolled
+                        .methods()
+                        .iter()
+                        .max_by_key(|m| m.enrolled_at())
+                        .map(|m| AllowedBy::SecondFactor {
+                            method: method_of(m.kind()),
+                        }),
+                    _ => None,
                 };
                 let finish = Finish {
                     ticket,
                     pending,
                     allowed_by: &allowed_by,
+                    then_set_up: None,
                 };
                 self.update_user_with(
                     user,
@@ -683,37 +889,13 @@ impl Twofa {
                 .await?
             }
             LoginStage::Challenge { method, .. } => {
-                let method = *method;
-                let transaction = transaction(ticket)?;
                 let attempt = LoginAttempt::Code {
-                    method,
+                    method: *method,
                     code: submitted,
                 };
-                let allowed_by = |e: &Enrollment| {
-                    method_kind(e, method).map(|kind| AllowedBy::SecondFactor {
-                        method: method_of(kind),
-                    })
-                };
-                let finish = Finish {
-                    ticket,
-                    pending,
-                    allowed_by: &allowed_by,
-                };
-                self.update_user_with(
-                    user,
-                    &company,
-                    now,
-                    Some(loaded),
-                    Some(finish),
-                    |e, ctx, _rng| match e.verify_login(&attempt, &transaction, ctx, now) {
-                        Ok(accepted) => Change::Save(accepted.outcome),
-                        Err(rejected) => Change::Refuse(
-                            rejected.outcome.map(|outcome| *outcome),
-                            enrollment_failure(rejected.reason),
-                        ),
-                    },
-                )
-                .await?
+                return self
+                    .verify_challenge(ticket, pending, loaded, &company, &attempt, now)
+                    .await;
             }
             _ => return Err(Failure::start_over(RejectionDetail::WrongStage)),
         };
@@ -726,7 +908,85 @@ impl Twofa {
             Effect::ShowRecoveryCodes(sheet) => Some(sheet),
             _ => None,
         });
-        Ok(Allowed { by, recovery_codes })
+        Ok(LoginStep::Allowed(Allowed { by, recovery_codes }))
+    }
+
+    /// Checks the answer to a challenge (a code or a push approval) and,
+    /// in the same unit of work that accepts it, completes the login, or
+    /// moves it on to set-up when the company has switched off every
+    /// method the user has.
+    pub(crate) async fn verify_challenge(
+        &self,
+        ticket: &LoginTicket,
+        pending: Versioned<PendingLogin>,
+        loaded: Versioned<UserRecord>,
+        company: &CompanyRecord,
+        attempt: &LoginAttempt,
+        now: DateTime<Utc>,
+    ) -> Result<LoginStep, Failure> {
+        let LoginStage::Challenge {
+            method,
+            then_set_up,
+            ..
+        } = *pending.record.stage()
+        else {
+            return Err(Failure::start_over(RejectionDetail::WrongStage));
+        };
+        // The company may have switched the method off since the challenge
+        // began: it still proves who the user is, but the login then goes
+        // on to set up a method the company allows.
+        let allowed = company.policy().allowed_methods();
+        let then_set_up = then_set_up.or_else(|| {
+            let kind = method_kind(&self.open(&loaded.record).ok()?, method)?;
+            (!allowed.contains(method_of(kind))).then_some(allowed)
+        });
+        let user = loaded.record.user().clone();
+        let kind = loaded.record.kind();
+        let login = pending.record.clone();
+        let transaction = transaction(ticket)?;
+        let allowed_by = |e: &Enrollment| {
+            method_kind(e, method).map(|kind| AllowedBy::SecondFactor {
+                method: method_of(kind),
+            })
+        };
+        let finish = Finish {
+            ticket,
+            pending,
+            allowed_by: &allowed_by,
+            then_set_up,
+        };
+        let updated = self
+            .update_user_with(
+                &user,
+                company,
+                now,
+                Some(loaded),
+                Some(finish),
+                |e, ctx, _rng| match e.verify_login(attempt, &transaction, ctx, now) {
+                    Ok(accepted) => Change::Save(accepted.outcome),
+                    Err(rejected) => Change::Refuse(
+                        rejected.outcome.map(|outcome| *outcome),
+                        enrollment_failure(rejected.reason),
+                    ),
+                },
+            )
+            .await?;
+        let by = updated
+            .allowed
+            .ok_or(Failure::start_over(RejectionDetail::InconsistentRecord))?;
+        if let Some(methods) = then_set_up {
+            return Ok(LoginStep::SetUp(replacement_screen(
+                *ticket,
+                methods,
+                &updated.record,
+            )));
+        }
+        // After the commit, best effort (see `issue_grant`).
+        self.issue_grant(&login, company, kind, now).await;
+        Ok(LoginStep::Allowed(Allowed {
+            by,
+            recovery_codes: None,
+        }))
     }
 
     /// The user pressed a re-send button: SMS, phone call or email get a
@@ -883,7 +1143,7 @@ impl Twofa {
         user: &UserId,
         ticket: &LoginTicket,
         code: &str,
-    ) -> Result<Allowed, Rejected> {
+    ) -> Result<LoginStep, Rejected> {
         let now = self.clock.now();
         self.answer(user, now, self.recovery_inner(user, ticket, code, now))
             .await
@@ -895,36 +1155,77 @@ impl Twofa {
         ticket: &LoginTicket,
         code: &str,
         now: DateTime<Utc>,
-    ) -> Result<Allowed, Failure> {
+    ) -> Result<LoginStep, Failure> {
         let pending = self.load_ticket_for(user, ticket, now).await?.record;
-        if !matches!(pending.stage(), LoginStage::Challenge { .. }) {
+        let LoginStage::Challenge { then_set_up, .. } = *pending.stage() else {
             return Err(Failure::start_over(RejectionDetail::WrongStage));
-        }
+        };
         let company = self.load_company(pending.company()).await?.record;
         let transaction = transaction(ticket)?;
         let attempt = LoginAttempt::RecoveryCode(SubmittedCode::new(code));
-        self.update_user(user, &company, now, |e, ctx, _rng| {
-            match e.verify_login(&attempt, &transaction, ctx, now) {
-                Ok(accepted) => Change::Save(accepted.outcome),
-                Err(rejected) => {
-                    let mut failure = enrollment_failure(rejected.reason);
-                    if failure.detail == RejectionDetail::WrongCode {
-                        failure.detail = RejectionDetail::WrongRecoveryCode;
+        let updated = self
+            .update_user(user, &company, now, |e, ctx, _rng| {
+                match e.verify_login(&attempt, &transaction, ctx, now) {
+                    Ok(accepted) => Change::Save(accepted.outcome),
+                    Err(rejected) => {
+                        let mut failure = enrollment_failure(rejected.reason);
+                        if failure.detail == RejectionDetail::WrongCode {
+                            failure.detail = RejectionDetail::WrongRecoveryCode;
+                        }
+                        Change::Refuse(rejected.outcome.map(|outcome| *outcome), failure)
                     }
-                    Change::Refuse(rejected.outcome.map(|outcome| *outcome), failure)
                 }
-            }
-        })
-        .await?;
+            })
+            .await?;
         self.revoke_grant(user, RevocationReason::RecoveryCodeUsed, now)
             .await?;
+        if let Some(methods) = then_set_up {
+            self.move_to_set_up(user, ticket, methods, now).await?;
+            return Ok(LoginStep::SetUp(replacement_screen(
+                *ticket,
+                methods,
+                &updated.record,
+            )));
+        }
         let by = self
             .finish_login(&pending, ticket, AllowedBy::RecoveryCode, now)
             .await?;
-        Ok(Allowed {
+        Ok(LoginStep::Allowed(Allowed {
             by,
             recovery_codes: None,
-        })
+        }))
+    }
+
+    /// Moves a login from its challenge to the set-up of a method the
+    /// company allows (compare-and-swap).
+    async fn move_to_set_up(
+        &self,
+        user: &UserId,
+        ticket: &LoginTicket,
+        methods: MethodSet,
+        now: DateTime<Utc>,
+    ) -> Result<(), Failure> {
+        for _ in 0..self.max_store_attempts {
+            let loaded = self.load_ticket_for(user, ticket, now).await?;
+            if !matches!(loaded.record.stage(), LoginStage::Challenge { .. }) {
+                return Err(Failure::start_over(RejectionDetail::WrongStage));
+            }
+            let next = loaded.record.with_stage(LoginStage::SetUp {
+                methods,
+                deferral_offered: false,
+            });
+            match self
+                .stores
+                .challenges
+                .save(ticket, next, Some(loaded.version))
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(SaveError::Conflict) => {}
+                Err(SaveError::Store(error)) => return Err(error.into()),
+            }
+        }
+        Err(Failure::start_over(RejectionDetail::StoreContention))
     }
 
     /// Revokes the user's active grant, if any (compare-and-swap).

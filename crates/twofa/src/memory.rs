@@ -4,20 +4,24 @@
 //! Each store is a map behind a `std::sync::Mutex`. Every operation takes
 //! the lock, does its whole compare-and-swap and releases it before the
 //! returned future is awaited by anyone, so no lock is ever held across an
-//! `.await`.
+//! `.await`. Only [`InMemoryUnitOfWork`] holds more than one lock at a
+//! time, always in the same order (users, pending logins, audit log), so
+//! no two operations can wait on each other.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use chrono::{DateTime, Utc};
 use twofa_enforcement::{CompanyId, UserId};
 use twofa_trusted_network::TrustGrantRecord;
 
 use crate::records::{AuditEntry, CompanyRecord, LoginTicket, PendingLogin, UserRecord};
+use crate::service::Stores;
 use crate::store::{
-    AuditLog, ChallengeStore, CompanyStore, SaveError, StoreError, TrustGrantStore, UserStore,
-    Version, Versioned,
+    AuditLog, ChallengeStore, CompanyStore, LoginCommit, SaveError, StoreError, TrustGrantStore,
+    UnitOfWork, UserStore, Version, Versioned,
 };
 
 /// A map of versioned records with compare-and-swap.
@@ -34,8 +38,10 @@ impl<K: Ord + Clone, V: Clone> VersionedMap<K, V> {
     }
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<K, Versioned<V>>> {
-        // Every write below is a single `insert`/`remove`: a panic elsewhere
-        // cannot leave a half-written entry, so a poisoned map is still sound.
+        // Every write is a single `insert`/`remove`/`retain` (the unit of
+        // work's writes follow its checks with nothing that can fail in
+        // between): a panic elsewhere cannot leave a half-written entry, so a
+        // poisoned map is still sound.
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -63,6 +69,14 @@ impl<K: Ord + Clone, V: Clone> VersionedMap<K, V> {
             }
             _ => Err(SaveError::Conflict),
         }
+    }
+
+    /// Removes the records `keep` refuses and returns how many.
+    fn retain(&self, keep: impl Fn(&V) -> bool) -> u64 {
+        let mut entries = self.lock();
+        let before = entries.len();
+        entries.retain(|_, stored| keep(&stored.record));
+        u64::try_from(before.saturating_sub(entries.len())).unwrap_or(u64::MAX)
     }
 
     fn filter(&self, keep: impl Fn(&V) -> bool) -> Vec<Versioned<V>> {
@@ -217,6 +231,13 @@ impl ChallengeStore for InMemoryChallengeStore {
     ) -> Pin<Box<dyn Future<Output = Result<(), SaveError>> + Send + 'a>> {
         ready(self.map.remove(ticket, expected))
     }
+
+    fn purge_expired<'a>(
+        &'a self,
+        now: DateTime<Utc>,
+    ) -> Pin<Box<dyn Future<Output = Result<u64, StoreError>> + Send + 'a>> {
+        ready(Ok(self.map.retain(|pending| pending.expires_at() > now)))
+    }
 }
 
 /// In-memory [`TrustGrantStore`].
@@ -299,5 +320,109 @@ impl AuditLog for InMemoryAuditLog {
     ) -> Pin<Box<dyn Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send + 'a>> {
         let entries = self.lock().iter().skip(skip).take(limit).cloned().collect();
         ready(Ok(entries))
+    }
+}
+
+/// The [`UnitOfWork`] of the in-memory stores: a login commit is all or
+/// nothing, also when requests race it.
+///
+/// It locks the users, then the pending logins, checks both versions, and
+/// only if both are current saves both records and appends the audit
+/// entries before it lets go: no other operation can come in between, and
+/// a stale version writes nothing. [`Stores::in_memory`] uses it.
+///
+/// # Security
+///
+/// It writes to the stores it was made with and ignores the [`Stores`]
+/// passed to [`commit_login`](UnitOfWork::commit_login): put it only in a
+/// [`Stores`] built on those same three stores.
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use twofa::Stores;
+/// use twofa::memory::{
+///     InMemoryAuditLog, InMemoryChallengeStore, InMemoryCompanyStore, InMemoryTrustGrantStore,
+///     InMemoryUnitOfWork, InMemoryUserStore,
+/// };
+///
+/// let users = Arc::new(InMemoryUserStore::new());
+/// let challenges = Arc::new(InMemoryChallengeStore::new());
+/// let audit = Arc::new(InMemoryAuditLog::new());
+/// let unit = InMemoryUnitOfWork::new(users.clone(), challenges.clone(), audit.clone());
+/// let stores = Stores::new(
+///     users,
+///     Arc::new(InMemoryCompanyStore::new()),
+///     challenges,
+///     Arc::new(InMemoryTrustGrantStore::new()),
+///     audit,
+/// )
+/// .with_unit_of_work(Arc::new(unit));
+/// # let _ = stores;
+/// ```
+#[derive(Debug, Clone)]
+pub struct InMemoryUnitOfWork {
+    users: Arc<InMemoryUserStore>,
+    challenges: Arc<InMemoryChallengeStore>,
+    audit: Arc<InMemoryAuditLog>,
+}
+
+impl InMemoryUnitOfWork {
+    /// The unit of work over these stores.
+    #[must_use]
+    pub fn new(
+        users: Arc<InMemoryUserStore>,
+        challenges: Arc<InMemoryChallengeStore>,
+        audit: Arc<InMemoryAuditLog>,
+    ) -> Self {
+        Self {
+            users,
+            challenges,
+            audit,
+        }
+    }
+
+    fn commit(&self, commit: LoginCommit) -> Result<(), SaveError> {
+        // The one place that holds several locks: always users, then
+        // pending logins, then the audit log.
+        let mut users = self.users.map.lock();
+        let mut challenges = self.challenges.map.lock();
+        if !at_version(users.get(&commit.user), commit.user_version)
+            || !at_version(challenges.get(&commit.ticket), commit.pending_version)
+        {
+            return Err(SaveError::Conflict);
+        }
+        // Nothing below can fail: the three writes happen together.
+        let mut audit = self.audit.lock();
+        users.insert(
+            commit.user,
+            Versioned {
+                record: commit.user_record,
+                version: commit.user_version.next(),
+            },
+        );
+        challenges.insert(
+            commit.ticket,
+            Versioned {
+                record: commit.pending,
+                version: commit.pending_version.next(),
+            },
+        );
+        audit.extend(commit.audit);
+        Ok(())
+    }
+}
+
+fn at_version<V>(stored: Option<&Versioned<V>>, expected: Version) -> bool {
+    stored.is_some_and(|stored| stored.version == expected)
+}
+
+impl UnitOfWork for InMemoryUnitOfWork {
+    fn commit_login<'a>(
+        &'a self,
+        _stores: &'a Stores,
+        commit: LoginCommit,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SaveError>> + Send + 'a>> {
+        ready(self.commit(commit))
     }
 }

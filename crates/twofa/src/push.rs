@@ -1,16 +1,22 @@
 //! Push approval (the Authy-style "approve on your phone"), as an
 //! alternative to typing the push app's token.
+//!
+//! The prompt lives in the user's enrollment, like a code sent by SMS: the
+//! enrollment's rate limit, its failure count (a denial counts) and its
+//! last-second-factor time all apply, and the approval completes the login
+//! in the same unit of work that consumes it.
 
 use chrono::{DateTime, Utc};
-use twofa_delivery::{ChallengeId, PushRequest, PushResponse, PushStatus, TransactionId};
-use twofa_enforcement::{Method, UserId};
-use twofa_enrollment::{EnrollmentState, MethodKind};
+use twofa_delivery::{ChallengeId, PushRequest, PushResponse, PushStatus};
+use twofa_enforcement::UserId;
+use twofa_enrollment::{EnrollmentState, Event, LoginAttempt, PushTarget, Transition};
 
-use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};
+use crate::audit::RejectionDetail;
+use crate::join::join;
+use crate::login::transaction;
 use crate::records::{LoginStage, LoginTicket};
-use crate::service::{Failure, Twofa};
-use crate::steps::{Allowed, Rejected, RetryAdvice};
-use crate::store::SaveError;
+use crate::service::{Change, Failure, Twofa, enrollment_failure};
+use crate::steps::{Allowed, LoginStep, Rejected, RetryAdvice, SetUpScreen};
 
 /// A push prompt went to the user's devices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,10 +41,28 @@ pub enum PushPoll {
     },
     /// Approved with the right number: the login is complete.
     Allowed(Allowed),
+    /// Approved, but the company has switched off every method the user
+    /// has: show the set-up screen before the login completes.
+    SetUp(SetUpScreen),
 }
 
 fn not_approved() -> Failure {
     Failure::new(RejectionDetail::PushNotApproved, RetryAdvice::NewCodeNeeded)
+}
+
+/// The push request of an enrolled user, if it belongs to `ticket`'s login.
+fn login_request<'e>(
+    enrollment: &'e twofa_enrollment::Enrollment,
+    ticket: &LoginTicket,
+) -> Result<&'e PushRequest, Failure> {
+    let transaction = transaction(ticket)?;
+    match enrollment.state() {
+        EnrollmentState::Enrolled(enrolled) => enrolled
+            .push_request()
+            .filter(|request| *request.transaction() == transaction)
+            .ok_or_else(not_approved),
+        _ => Err(not_approved()),
+    }
 }
 
 impl Twofa {
@@ -68,116 +92,36 @@ impl Twofa {
         ticket: &LoginTicket,
         now: DateTime<Utc>,
     ) -> Result<PushSent, Failure> {
-        let loaded = self.load_ticket_for(user, ticket, now).await?;
-        let LoginStage::Challenge { method, .. } = *loaded.record.stage() else {
+        let pending = self.load_ticket_for(user, ticket, now).await?.record;
+        let LoginStage::Challenge { method, .. } = *pending.stage() else {
             return Err(Failure::start_over(RejectionDetail::WrongStage));
         };
-        let delivery_user = twofa_delivery::UserId::new(user.as_str())
-            .map_err(|_| Failure::start_over(RejectionDetail::InconsistentRecord))?;
-        let transaction = TransactionId::new(&ticket.to_string())
-            .map_err(|_| Failure::start_over(RejectionDetail::InconsistentRecord))?;
-        for _ in 0..self.max_store_attempts {
-            let stored = self.load_user(user).await?;
-            let enrollment = self.open(&stored.record)?;
-            let is_push = match enrollment.state() {
-                EnrollmentState::Enrolled(enrolled) => enrolled
-                    .method(method)
-                    .is_some_and(|m| m.kind() == MethodKind::Push),
-                _ => false,
-            };
-            if !is_push {
-                return Err(Failure::start_over(RejectionDetail::MethodNotAvailable));
-            }
-            let mut rng = self.rng()?;
-            let prepared = PushRequest::prepare(
-                delivery_user.clone(),
-                transaction.clone(),
-                &self.issuer,
-                &self.push_policy,
-                stored.record.push_log(),
-                now,
-                &mut rng,
-            )
-            .map_err(|_| Failure::new(RejectionDetail::PushRefused, RetryAdvice::TryLater))?;
-            if self
-                .channels
-                .push
-                .send_push(prepared.message())
-                .await
-                .is_err()
-            {
-                self.audit_best_effort(
-                    now,
-                    stored.record.company(),
-                    user,
-                    AuditEvent::SendFailed {
-                        channel: twofa_delivery::Channel::Push,
-                    },
-                )
-                .await;
-                return Err(Failure::new(
-                    RejectionDetail::ProviderFailed,
-                    RetryAdvice::TryLater,
-                ));
-            }
-            let (request, log) = prepared.commit();
-            let company = stored.record.company().clone();
-            let updated = stored.record.with_push(log, *ticket);
-            match self
-                .stores
-                .users
-                .save(user, updated, Some(stored.version))
-                .await
-            {
-                Ok(_) => {}
-                Err(SaveError::Conflict) => continue,
-                Err(SaveError::Store(error)) => return Err(error.into()),
-            }
-            let sent = PushSent {
-                match_number: request.match_number().value(),
-                expires_at: request.expires_at(),
-            };
-            self.set_push(user, ticket, request, now).await?;
-            self.audit_best_effort(now, &company, user, AuditEvent::PushSent)
-                .await;
-            return Ok(sent);
+        let company = self.load_company(pending.company()).await?.record;
+        let transaction = transaction(ticket)?;
+        let updated = self
+            .update_user(user, &company, now, |e, ctx, rng| {
+                match e.send_push(PushTarget::Method(method), &transaction, ctx, now, rng) {
+                    Ok(dispatch) => Change::Push(dispatch),
+                    Err(error) => Change::Refuse(None, enrollment_failure(error)),
+                }
+            })
+            .await?;
+        let inconsistent = Failure::start_over(RejectionDetail::InconsistentRecord);
+        let match_number = updated.push_match.ok_or(inconsistent)?;
+        match login_request(&updated.record, ticket)?.status(now) {
+            PushStatus::Pending { expires_at } => Ok(PushSent {
+                match_number,
+                expires_at,
+            }),
+            _ => Err(inconsistent),
         }
-        Err(Failure::start_over(RejectionDetail::StoreContention))
-    }
-
-    /// Replaces the push request of a login (compare-and-swap).
-    async fn set_push(
-        &self,
-        user: &UserId,
-        ticket: &LoginTicket,
-        request: PushRequest,
-        now: DateTime<Utc>,
-    ) -> Result<(), Failure> {
-        for _ in 0..self.max_store_attempts {
-            let loaded = self.load_ticket_for(user, ticket, now).await?;
-            let LoginStage::Challenge { method, .. } = *loaded.record.stage() else {
-                return Err(Failure::start_over(RejectionDetail::WrongStage));
-            };
-            let next = loaded.record.with_stage(LoginStage::Challenge {
-                method,
-                push: Some(request.clone()),
-            });
-            match self
-                .stores
-                .challenges
-                .save(ticket, next, Some(loaded.version))
-                .await
-            {
-                Ok(_) => return Ok(()),
-                Err(SaveError::Conflict) => {}
-                Err(SaveError::Store(error)) => return Err(error.into()),
-            }
-        }
-        Err(Failure::start_over(RejectionDetail::StoreContention))
     }
 
     /// The user's device answered a push prompt (approve with the number
     /// it picked, or deny). Called by the application's push endpoint.
+    ///
+    /// A denial, or an approval with the wrong number, counts as a failed
+    /// second factor (toward throttling and suspension).
     ///
     /// # Errors
     ///
@@ -204,36 +148,28 @@ impl Twofa {
         now: DateTime<Utc>,
     ) -> Result<(), Failure> {
         let record = self.load_user(user).await?.record;
-        let ticket = *record.push_ticket().ok_or_else(not_approved)?;
-        for _ in 0..self.max_store_attempts {
-            let loaded = self.load_ticket_for(user, &ticket, now).await?;
-            let LoginStage::Challenge {
-                method,
-                push: Some(pending),
-            } = loaded.record.stage()
-            else {
-                return Err(not_approved());
+        let company = self.load_company(record.company()).await?.record;
+        self.update_user(user, &company, now, |e, ctx, rng| {
+            // The answer must be for the login prompt outstanding now, not
+            // an older one.
+            let current = match e.state() {
+                EnrollmentState::Enrolled(enrolled) => enrolled.push_request().map(|r| r.id()),
+                _ => None,
             };
-            if pending.id() != request {
-                return Err(not_approved());
+            if current != Some(request) {
+                return Change::Refuse(None, not_approved());
             }
-            let answered = pending.respond(response, now).map_err(|_| not_approved())?;
-            let next = loaded.record.clone().with_stage(LoginStage::Challenge {
-                method: *method,
-                push: Some(answered),
-            });
-            match self
-                .stores
-                .challenges
-                .save(&ticket, next, Some(loaded.version))
-                .await
-            {
-                Ok(_) => return Ok(()),
-                Err(SaveError::Conflict) => {}
-                Err(SaveError::Store(error)) => return Err(error.into()),
+            match e.apply(Event::PushResponse(response), ctx, now, rng) {
+                Ok(Transition::Save(outcome)) => Change::Save(outcome),
+                Ok(_) => Change::Refuse(
+                    None,
+                    Failure::start_over(RejectionDetail::InconsistentRecord),
+                ),
+                Err(error) => Change::Refuse(None, enrollment_failure(error)),
             }
-        }
-        Err(Failure::start_over(RejectionDetail::StoreContention))
+        })
+        .await
+        .map(|_| ())
     }
 
     /// The login page asks whether the push prompt was answered.
@@ -245,8 +181,9 @@ impl Twofa {
     ///
     /// # Security
     ///
-    /// An approval completes one login only: completing the ticket is a
-    /// compare-and-swap, so concurrent polls cannot both be allowed.
+    /// An approval completes one login only: it is consumed by the
+    /// compare-and-swap that completes the ticket, so concurrent polls
+    /// cannot both be allowed.
     pub async fn poll_push(
         &self,
         user: &UserId,
@@ -265,25 +202,29 @@ impl Twofa {
         ticket: &LoginTicket,
         now: DateTime<Utc>,
     ) -> Result<PushPoll, Failure> {
-        let loaded = self.load_ticket_for(user, ticket, now).await?;
-        let LoginStage::Challenge {
-            push: Some(request),
-            ..
-        } = loaded.record.stage()
-        else {
+        let (pending, loaded) = join(
+            self.load_ticket_for(user, ticket, now),
+            self.load_user(user),
+        )
+        .await;
+        let (pending, loaded) = (pending?, loaded?);
+        let LoginStage::Challenge { method, .. } = *pending.record.stage() else {
             return Err(not_approved());
         };
-        match request.status(now) {
+        let enrollment = self.open(&loaded.record)?;
+        match login_request(&enrollment, ticket)?.status(now) {
             PushStatus::Pending { expires_at } => Ok(PushPoll::Waiting { expires_at }),
             PushStatus::Approved { .. } => {
-                let by = AllowedBy::SecondFactor {
-                    method: Method::PushApp,
-                };
-                let by = self.finish_login(&loaded.record, ticket, by, now).await?;
-                Ok(PushPoll::Allowed(Allowed {
-                    by,
-                    recovery_codes: None,
-                }))
+                let company = self.load_company(pending.record.company()).await?.record;
+                let attempt = LoginAttempt::Push { method };
+                let step = self
+                    .verify_challenge(ticket, pending, loaded, &company, &attempt, now)
+                    .await?;
+                match step {
+                    LoginStep::Allowed(allowed) => Ok(PushPoll::Allowed(allowed)),
+                    LoginStep::SetUp(screen) => Ok(PushPoll::SetUp(screen)),
+                    LoginStep::Challenge(_) => Err(not_approved()),
+                }
             }
             _ => Err(not_approved()),
         }

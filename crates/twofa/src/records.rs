@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use twofa_delivery::{EmailAddress, PushRequest, PushSendLog};
+use twofa_delivery::EmailAddress;
 use twofa_enforcement::{
     AccountKind, CompanyId, CompanyPolicy, CompanySettings, MethodSet, UserId,
 };
@@ -29,8 +29,6 @@ pub struct UserRecord {
     display_name: String,
     email: Option<EmailAddress>,
     enrollment: Option<SealedEnrollment>,
-    push_log: PushSendLog,
-    push_ticket: Option<LoginTicket>,
 }
 
 impl UserRecord {
@@ -49,8 +47,6 @@ impl UserRecord {
             display_name: display_name.into(),
             email: None,
             enrollment: None,
-            push_log: PushSendLog::new(),
-            push_ticket: None,
         }
     }
 
@@ -97,26 +93,8 @@ impl UserRecord {
         self.enrollment.as_ref()
     }
 
-    /// Recent push prompts, for the push rate limit.
-    #[must_use]
-    pub fn push_log(&self) -> &PushSendLog {
-        &self.push_log
-    }
-
     pub(crate) fn with_enrollment(mut self, sealed: Option<SealedEnrollment>) -> Self {
         self.enrollment = sealed;
-        self
-    }
-
-    /// The login whose push prompt the user's device may answer.
-    #[must_use]
-    pub fn push_ticket(&self) -> Option<&LoginTicket> {
-        self.push_ticket.as_ref()
-    }
-
-    pub(crate) fn with_push(mut self, log: PushSendLog, ticket: LoginTicket) -> Self {
-        self.push_log = log;
-        self.push_ticket = Some(ticket);
         self
     }
 }
@@ -271,6 +249,8 @@ impl From<LoginTicket> for String {
 /// ```text
 ///  begin_login ─┬─▶ SetUp ──(first code accepted, or "remind me later")──▶ Completed
 ///               └─▶ Challenge ──(code, recovery code or push approved)───▶ Completed
+///                        └──(same, when every method of the user is
+///                            switched off by the company)──▶ SetUp
 /// ```
 ///
 /// A ticket is refused in every stage from its `expires_at`, and for good
@@ -290,8 +270,15 @@ pub enum LoginStage {
     Challenge {
         /// The enrolled method the user answers with.
         method: MethodId,
-        /// The push prompt sent for this login, if any.
-        push: Option<PushRequest>,
+        /// The kinds of enrolled method the user may switch to for this
+        /// challenge.
+        #[cfg_attr(feature = "serde", serde(default = "MethodSet::empty"))]
+        usable: MethodSet,
+        /// Set when the company has switched off every method the user
+        /// has: after the challenge, the login moves to set-up of one of
+        /// these methods instead of completing.
+        #[cfg_attr(feature = "serde", serde(default))]
+        then_set_up: Option<MethodSet>,
     },
     /// The login completed at this instant; the ticket can no longer be used.
     Completed {

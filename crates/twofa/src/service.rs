@@ -8,13 +8,13 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::rngs::StdRng;
 use twofa_delivery::{
-    CarrierLookup, CodeChannel, EmailSender, Issuer, MessageTemplates, OutboundMessage, Outbox,
-    PushPolicy, PushSender, Region, ServerKey, SmsSender, VoiceCaller,
+    CarrierLookup, CodeChannel, EmailSender, Issuer, MessageTemplates, NoticeSender,
+    OutboundMessage, Outbox, PushPolicy, PushSender, Region, ServerKey, SmsSender, VoiceCaller,
 };
 use twofa_enforcement::{CompanyId, Method, MethodSet, UserId, UserStatus};
 use twofa_enrollment::{
     Context, DeferralCap, Dispatch, Effect, Enforcement, Enrollment, EnrollmentError,
-    EnrollmentPolicy, EnrollmentState, MethodKind, Outcome, Sealer,
+    EnrollmentPolicy, EnrollmentState, MethodKind, Outcome, PushDispatch, Sealer,
 };
 use twofa_trusted_network::{TrustPolicy, TrustedProxies};
 
@@ -23,8 +23,9 @@ use crate::clock::{Clock, SystemClock};
 use crate::join::join;
 use crate::memory::{
     InMemoryAuditLog, InMemoryChallengeStore, InMemoryCompanyStore, InMemoryTrustGrantStore,
-    InMemoryUserStore,
+    InMemoryUnitOfWork, InMemoryUserStore,
 };
+use crate::notify::NoNoticeSender;
 use crate::random::{OsRandom, RandomSource, operation_rng};
 use crate::records::{
     AuditEntry, CompanyRecord, LoginStage, LoginTicket, PendingLogin, UserRecord,
@@ -47,7 +48,10 @@ pub struct Stores {
 }
 
 impl Stores {
-    /// The given stores.
+    /// The given stores. Logins are completed by the individual store
+    /// operations in order (see [`UnitOfWork`]); give stores that can do it
+    /// as one unit theirs with [`Stores::with_unit_of_work`] (for in-memory
+    /// stores, [`InMemoryUnitOfWork`]).
     #[must_use]
     pub fn new(
         users: Arc<dyn UserStore>,
@@ -78,16 +82,22 @@ impl Stores {
         self
     }
 
-    /// Fresh in-memory stores.
+    /// Fresh in-memory stores, completing logins with the atomic
+    /// [`InMemoryUnitOfWork`].
     #[must_use]
     pub fn in_memory() -> Self {
+        let users = Arc::new(InMemoryUserStore::new());
+        let challenges = Arc::new(InMemoryChallengeStore::new());
+        let audit = Arc::new(InMemoryAuditLog::new());
+        let unit = InMemoryUnitOfWork::new(users.clone(), challenges.clone(), audit.clone());
         Self::new(
-            Arc::new(InMemoryUserStore::new()),
+            users,
             Arc::new(InMemoryCompanyStore::new()),
-            Arc::new(InMemoryChallengeStore::new()),
+            challenges,
             Arc::new(InMemoryTrustGrantStore::new()),
-            Arc::new(InMemoryAuditLog::new()),
+            audit,
         )
+        .with_unit_of_work(Arc::new(unit))
     }
 
     /// The user store (the application provisions users here).
@@ -127,13 +137,15 @@ impl Stores {
     }
 }
 
-/// The delivery channels: SMS, voice, email and push adapters.
+/// The delivery channels: SMS, voice, email and push adapters for codes
+/// and prompts, and the adapter for security notices.
 #[derive(Clone)]
 pub struct Channels {
     pub(crate) sms: Arc<dyn SmsSender>,
     pub(crate) voice: Arc<dyn VoiceCaller>,
     pub(crate) email: Arc<dyn EmailSender>,
     pub(crate) push: Arc<dyn PushSender>,
+    pub(crate) notice: Arc<dyn NoticeSender>,
 }
 
 impl fmt::Debug for Channels {
@@ -143,7 +155,17 @@ impl fmt::Debug for Channels {
 }
 
 impl Channels {
-    /// The given adapters.
+    /// The given adapters for codes and push prompts. Security notices
+    /// need their own adapter: add it with [`Channels::with_notice_sender`].
+    ///
+    /// # Security
+    ///
+    /// Without a notice sender no security notice reaches the user (a
+    /// changed number, a used recovery code, a suspension): each one is
+    /// refused, and the audit trail records it as
+    /// [`AuditEvent::NoticeFailed`] with
+    /// `SendError::Permanent(FailureCause::NotConfigured)`, so a missing
+    /// adapter shows in the audit log instead of passing unnoticed.
     #[must_use]
     pub fn new(
         sms: Arc<dyn SmsSender>,
@@ -156,10 +178,25 @@ impl Channels {
             voice,
             email,
             push,
+            notice: Arc::new(NoNoticeSender),
         }
     }
 
-    /// Every channel into one recording [`Outbox`] (tests and the demo).
+    /// Sends security notices (texts and emails that report a change to
+    /// the user's second factor) through `sender`.
+    ///
+    /// Notices go out after the change is saved, one per destination, and
+    /// the operation waits for them; a sender that talks to a slow
+    /// provider may queue them instead. A failed notice is audited and
+    /// changes nothing else.
+    #[must_use]
+    pub fn with_notice_sender(mut self, sender: Arc<dyn NoticeSender>) -> Self {
+        self.notice = sender;
+        self
+    }
+
+    /// Every channel, security notices included, into one recording
+    /// [`Outbox`] (tests and the demo).
     #[must_use]
     pub fn outbox(outbox: &Arc<Outbox>) -> Self {
         Self::new(
@@ -168,6 +205,7 @@ impl Channels {
             outbox.clone(),
             outbox.clone(),
         )
+        .with_notice_sender(outbox.clone())
     }
 }
 
@@ -183,7 +221,6 @@ pub struct TwofaBuilder {
     random: Arc<dyn RandomSource>,
     carrier: Option<Arc<dyn CarrierLookup>>,
     enrollment_policy: EnrollmentPolicy,
-    push_policy: PushPolicy,
     proxies: TrustedProxies,
     region: Option<Region>,
     ticket_lifetime: TimeDelta,
@@ -240,10 +277,11 @@ impl TwofaBuilder {
     }
 
     /// The push prompt lifetime and rate limit (default: 2 minutes, 3
-    /// prompts per 10 minutes).
+    /// prompts per 10 minutes). Shorthand for the push policy of
+    /// [`TwofaBuilder::with_enrollment_policy`]: set it after that one.
     #[must_use]
     pub fn with_push_policy(mut self, policy: PushPolicy) -> Self {
-        self.push_policy = policy;
+        self.enrollment_policy = self.enrollment_policy.with_push(policy);
         self
     }
 
@@ -299,7 +337,6 @@ impl TwofaBuilder {
             random: self.random,
             carrier: self.carrier,
             enrollment_policy: self.enrollment_policy,
-            push_policy: self.push_policy,
             proxies: self.proxies,
             region: self.region,
             ticket_lifetime: self.ticket_lifetime,
@@ -324,7 +361,6 @@ pub struct Twofa {
     pub(crate) random: Arc<dyn RandomSource>,
     pub(crate) carrier: Option<Arc<dyn CarrierLookup>>,
     pub(crate) enrollment_policy: EnrollmentPolicy,
-    pub(crate) push_policy: PushPolicy,
     pub(crate) proxies: TrustedProxies,
     pub(crate) region: Option<Region>,
     pub(crate) ticket_lifetime: TimeDelta,
@@ -397,6 +433,20 @@ pub(crate) fn enrollment_failure(error: EnrollmentError) -> Failure {
         EnrollmentError::Resend(_) | EnrollmentError::ResendNotApplicable => {
             (RejectionDetail::ResendRefused, RetryAdvice::NewCodeNeeded)
         }
+        EnrollmentError::StepUpRequired => (
+            RejectionDetail::StepUpRequired,
+            RetryAdvice::ReauthenticationRequired,
+        ),
+        EnrollmentError::Push(_) => (RejectionDetail::PushRefused, RetryAdvice::TryLater),
+        EnrollmentError::NotAPushMethod { .. } => {
+            (RejectionDetail::MethodNotAvailable, RetryAdvice::StartOver)
+        }
+        EnrollmentError::PushAlreadyAnswered
+        | EnrollmentError::NoPushOutstanding
+        | EnrollmentError::PushPending
+        | EnrollmentError::PushDenied => {
+            (RejectionDetail::PushNotApproved, RetryAdvice::NewCodeNeeded)
+        }
         EnrollmentError::TimeOutOfRange => {
             (RejectionDetail::TimeOutOfRange, RetryAdvice::StartOver)
         }
@@ -412,6 +462,8 @@ pub(crate) enum Change {
     Save(Outcome),
     /// Send, then save, then succeed.
     Send(Dispatch),
+    /// Send the push prompt, then save, then succeed.
+    Push(PushDispatch),
     /// Save the outcome if there is one (a counted failure), then refuse.
     Refuse(Option<Outcome>, Failure),
 }
@@ -421,6 +473,8 @@ pub(crate) struct Updated {
     pub(crate) record: Enrollment,
     pub(crate) effects: Vec<Effect>,
     pub(crate) sent: Option<CodeSent>,
+    /// The number to show with the push prompt that went out.
+    pub(crate) push_match: Option<u8>,
     /// Set when the login was completed in the same unit of work.
     pub(crate) allowed: Option<AllowedBy>,
 }
@@ -434,6 +488,10 @@ pub(crate) struct Finish<'f> {
     /// What allowed the login, read from the updated enrollment (`None`:
     /// the record is inconsistent and nothing is saved).
     pub(crate) allowed_by: &'f (dyn Fn(&Enrollment) -> Option<AllowedBy> + Send + Sync),
+    /// Set when the user must set up one of these methods before the
+    /// login completes: the pending login moves to set-up instead of
+    /// completing.
+    pub(crate) then_set_up: Option<MethodSet>,
 }
 
 /// The enforcement method of an enrollment method kind.
@@ -510,7 +568,6 @@ impl Twofa {
             random: Arc::new(OsRandom),
             carrier: None,
             enrollment_policy: EnrollmentPolicy::default(),
-            push_policy: PushPolicy::default(),
             proxies: TrustedProxies::none(),
             region: None,
             ticket_lifetime: TimeDelta::minutes(30),
@@ -657,6 +714,34 @@ impl Twofa {
         }
     }
 
+    /// Delivers a push prompt, auditing the result.
+    pub(crate) async fn send_push_prompt(
+        &self,
+        message: &twofa_delivery::PushMessage,
+        now: DateTime<Utc>,
+        company: &CompanyId,
+        user: &UserId,
+    ) -> Result<(), Failure> {
+        if self.channels.push.send_push(message).await.is_ok() {
+            self.audit_best_effort(now, company, user, AuditEvent::PushSent)
+                .await;
+            return Ok(());
+        }
+        self.audit_best_effort(
+            now,
+            company,
+            user,
+            AuditEvent::SendFailed {
+                channel: twofa_delivery::Channel::Push,
+            },
+        )
+        .await;
+        Err(Failure::new(
+            RejectionDetail::ProviderFailed,
+            RetryAdvice::TryLater,
+        ))
+    }
+
     /// Loads the user's enrollment, evaluates `step` on it, performs the
     /// send if any, and saves with compare-and-swap; on a conflict it
     /// starts over from the load, at most `max_store_attempts` times.
@@ -721,8 +806,17 @@ impl Twofa {
                 );
                 step(&enrollment, &ctx, &mut rng)
             };
+            let mut push_match = None;
             let (outcome, result, sent) = match change {
                 Change::Save(outcome) => (outcome, Ok(()), None),
+                Change::Push(dispatch) => {
+                    // The same protocol as a code: nothing is saved unless
+                    // the prompt went out.
+                    self.send_push_prompt(dispatch.message(), now, company.company(), user)
+                        .await?;
+                    push_match = Some(dispatch.match_number().value());
+                    (dispatch.sent(), Ok(()), None)
+                }
                 Change::Send(dispatch) => {
                     // The send happens before the save (a code is never
                     // recorded as delivered unless it was). If the save then
@@ -772,11 +866,17 @@ impl Twofa {
                     if allowed.is_none() {
                         self.record_effects(now, company.company(), user, &effects)
                             .await;
+                    } else {
+                        // The commit wrote the audit entries with the
+                        // record; the notices follow it.
+                        self.send_notices(now, company.company(), user, &effects)
+                            .await;
                     }
                     return result.map(|()| Updated {
                         record,
                         effects,
                         sent,
+                        push_match,
                         allowed,
                     });
                 }
@@ -798,11 +898,16 @@ impl Twofa {
         by: AllowedBy,
         now: DateTime<Utc>,
     ) -> LoginCommit {
-        let completed = finish
-            .pending
-            .record
-            .clone()
-            .with_stage(LoginStage::Completed { at: now });
+        // A login whose methods are all switched off is not complete yet:
+        // it goes on to set up a method the company allows.
+        let next_stage = match finish.then_set_up {
+            Some(methods) => LoginStage::SetUp {
+                methods,
+                deferral_offered: false,
+            },
+            None => LoginStage::Completed { at: now },
+        };
+        let completed = finish.pending.record.clone().with_stage(next_stage);
         let entry = |event| AuditEntry::new(now, Some(company.clone()), Some(user.clone()), event);
         let mut commit = LoginCommit::new(
             user.clone(),
@@ -817,7 +922,10 @@ impl Twofa {
                 commit = commit.with_audit(entry(AuditEvent::Enrollment(event.clone())));
             }
         }
-        commit.with_audit(entry(AuditEvent::LoginAllowed { by }))
+        match finish.then_set_up {
+            Some(_) => commit,
+            None => commit.with_audit(entry(AuditEvent::LoginAllowed { by })),
+        }
     }
 
     async fn record_effects(
@@ -833,6 +941,7 @@ impl Twofa {
                     .await;
             }
         }
+        self.send_notices(now, company, user, effects).await;
     }
 
     /// Appends an audit entry; a failure to append is not an answer the

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use twofa_delivery::{CodeChannel, ResendOption};
 use twofa_enforcement::MethodSet;
 use twofa_enrollment::{
-    MethodKind, NotMobileAnswer, NotMobileDialog, PhoneChannel, ProvisioningUri, RecoveryCodeSheet,
+    MethodId, MethodKind, NotMobileAnswer, NotMobileDialog, PhoneChannel, ProvisioningUri,
+    RecoveryCodeSheet,
 };
 
 use crate::audit::AllowedBy;
@@ -100,6 +101,27 @@ pub struct ChallengeScreen {
     pub sent_to: Option<String>,
     /// The re-send buttons to show.
     pub resend: Vec<ResendOption>,
+    /// The user's other methods this login may be answered with ("use
+    /// another method"); pass one to
+    /// [`Twofa::switch_method`](crate::Twofa::switch_method).
+    pub other_methods: Vec<OtherMethod>,
+    /// Set when every method the user has is switched off by the company:
+    /// after this challenge the user must set up one of these methods
+    /// before the login completes.
+    pub then_set_up: Option<MethodSet>,
+}
+
+/// An enrolled method offered as an alternative on the verification
+/// screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OtherMethod {
+    /// Pass it to [`Twofa::switch_method`](crate::Twofa::switch_method).
+    pub id: MethodId,
+    /// Its kind.
+    pub kind: MethodKind,
+    /// The masked number of a phone method (`+44 ••• ••• 3456`).
+    pub masked_number: Option<String>,
 }
 
 /// The user's choice on the set-up screen.
@@ -190,6 +212,10 @@ pub enum RetryAdvice {
     CheckInput,
     /// "Please log in again." The login cannot continue.
     StartOver,
+    /// "Confirm it is you": the change needs a second factor completed in
+    /// the last minutes. Sign the user in again (password and second
+    /// factor), then let them retry the change.
+    ReauthenticationRequired,
 }
 
 /// The one refusal the end user sees.

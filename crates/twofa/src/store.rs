@@ -12,11 +12,16 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use chrono::{DateTime, Utc};
 use twofa_enforcement::{CompanyId, UserId};
 use twofa_trusted_network::TrustGrantRecord;
 
-use crate::records::{AuditEntry, CompanyRecord, LoginTicket, PendingLogin, UserRecord};
-use crate::service::Stores;
+use crate::audit::RejectionDetail;
+use crate::join::join;
+use crate::records::{
+    AuditEntry, CompanyRecord, LoginStage, LoginTicket, PendingLogin, UserRecord,
+};
+use crate::service::{Failure, Stores};
 
 /// The version of a stored record. A store gives a new record version 1 and
 /// increments it on every successful save.
@@ -199,6 +204,21 @@ pub trait ChallengeStore: Send + Sync + std::fmt::Debug {
         ticket: &'a LoginTicket,
         expected: Version,
     ) -> Pin<Box<dyn Future<Output = Result<(), SaveError>> + Send + 'a>>;
+
+    /// Removes every pending login whose ticket expires at or before
+    /// `now` ([`PendingLogin::expires_at`]), completed ones included, and
+    /// returns how many it removed. A ticket is refused from its expiry
+    /// instant on, so nothing removed here could still be used.
+    ///
+    /// A store that wraps another one passes it on.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store fails; nothing is removed then.
+    fn purge_expired<'a>(
+        &'a self,
+        now: DateTime<Utc>,
+    ) -> Pin<Box<dyn Future<Output = Result<u64, StoreError>> + Send + 'a>>;
 }
 
 /// Trusted-network grants, one per user.
@@ -316,24 +336,125 @@ impl LoginCommit {
     }
 }
 
-/// Commits the writes that complete a login as one unit.
+/// What a code verification reads before it decides: the pending login of
+/// the ticket, the user, and the company the pending login belongs to, each
+/// with its version (`None`: not found). See [`UnitOfWork::load_login`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoadedLogin {
+    /// The pending login of the ticket.
+    pub pending: Option<Versioned<PendingLogin>>,
+    /// The user the login is for.
+    pub user: Option<Versioned<UserRecord>>,
+    /// The company named by the pending login (`None` also when there is
+    /// no pending login).
+    pub company: Option<Versioned<CompanyRecord>>,
+}
+
+impl LoadedLogin {
+    /// The three records as read.
+    #[must_use]
+    pub fn new(
+        pending: Option<Versioned<PendingLogin>>,
+        user: Option<Versioned<UserRecord>>,
+        company: Option<Versioned<CompanyRecord>>,
+    ) -> Self {
+        Self {
+            pending,
+            user,
+            company,
+        }
+    }
+
+    /// The records, if `user` may still use the pending login at `now`:
+    /// the ticket is known, belongs to `user`, is not completed and has not
+    /// expired; then the user and the company exist. The checks and their
+    /// order are those of loading a ticket on its own, so that every step
+    /// of the login refuses a ticket for the same reasons.
+    #[expect(
+        clippy::type_complexity,
+        reason = "the three records the flow goes on with, named by their types"
+    )]
+    pub(crate) fn checked(
+        self,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<
+        (
+            Versioned<PendingLogin>,
+            Versioned<UserRecord>,
+            Versioned<CompanyRecord>,
+        ),
+        Failure,
+    > {
+        let pending = self
+            .pending
+            .ok_or(Failure::start_over(RejectionDetail::UnknownTicket))?;
+        if pending.record.user() != user {
+            return Err(Failure::start_over(RejectionDetail::TicketUserMismatch));
+        }
+        if matches!(pending.record.stage(), LoginStage::Completed { .. }) {
+            return Err(Failure::start_over(RejectionDetail::TicketAlreadyUsed));
+        }
+        if now >= pending.record.expires_at() {
+            return Err(Failure::start_over(RejectionDetail::TicketExpired));
+        }
+        let loaded = self
+            .user
+            .ok_or(Failure::start_over(RejectionDetail::UnknownUser))?;
+        let company = self
+            .company
+            .filter(|company| company.record.company() == pending.record.company())
+            .ok_or(Failure::start_over(RejectionDetail::UnknownCompany))?;
+        Ok((pending, loaded, company))
+    }
+}
+
+/// Reads what a code verification needs and commits the writes that
+/// complete a login as one unit.
+///
+/// The default [`load_login`](UnitOfWork::load_login) reads the pending
+/// login and the user together, then the company the pending login names:
+/// two round trips for a store on a server. A store whose records live in
+/// one database overrides it with one query.
 ///
 /// The default [`commit_login`](UnitOfWork::commit_login) performs the
 /// individual operations of the given [`Stores`] in the safe order: it
 /// checks the pending login's version, saves the user's record (the
 /// compare-and-swap that accepts the code), saves the pending login, then
-/// appends the audit entries. A store whose records live in one database
-/// overrides it with one transaction, so the unit is all or nothing even
-/// when a request races it.
+/// appends the audit entries. That order fails closed but is not all or
+/// nothing: a request that changes the pending login between the check and
+/// its save leaves the user's record saved (the code is used up) while the
+/// login is not completed, and the user has to log in again. A store whose
+/// records live in one place overrides it so that the unit is all or
+/// nothing even when a request races it:
+/// [`InMemoryUnitOfWork`](crate::memory::InMemoryUnitOfWork) for the
+/// in-memory stores, one transaction for a database.
 ///
 /// # Security
 ///
 /// Whichever implementation runs, a code is accepted at most once: the
 /// user's record is saved only at the version it was loaded at. An
-/// implementation that writes through its own connection must only be put
-/// in a [`Stores`] whose user store, challenge store and audit log are on
-/// that same database.
+/// implementation that reads or writes its own records must only be put in
+/// a [`Stores`] whose user, company and challenge stores and audit log hold
+/// those same records.
 pub trait UnitOfWork: Send + Sync + std::fmt::Debug {
+    /// Loads the pending login of `ticket`, the record of `user` and the
+    /// company the pending login names, each as it is at the moment of the
+    /// read. Nothing is checked here: the flow checks what it loaded.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when a store fails.
+    fn load_login<'a>(
+        &'a self,
+        stores: &'a Stores,
+        ticket: &'a LoginTicket,
+        user: &'a UserId,
+    ) -> Pin<Box<dyn Future<Output = Result<LoadedLogin, StoreError>> + Send + 'a>> {
+        Box::pin(load_login_in_turn(stores, ticket, user))
+    }
+
     /// Saves the user's record at `commit.user_version`, the pending login
     /// at `commit.pending_version` and appends `commit.audit`.
     ///
@@ -352,12 +473,29 @@ pub trait UnitOfWork: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// The default unit of work: the individual store operations in the safe
-/// order.
+/// The default unit of work: the individual store operations, in the safe
+/// order (see [`UnitOfWork`] for what that does not guarantee).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct InOrder;
 
 impl UnitOfWork for InOrder {}
+
+async fn load_login_in_turn(
+    stores: &Stores,
+    ticket: &LoginTicket,
+    user: &UserId,
+) -> Result<LoadedLogin, StoreError> {
+    // The ticket and the user are independent reads: in flight together.
+    // The company's id is in the pending login, so it comes after.
+    let (pending, loaded) = join(stores.challenges.load(ticket), stores.users.load(user)).await;
+    let pending = pending?;
+    let loaded = loaded?;
+    let company = match &pending {
+        Some(pending) => stores.companies.load(pending.record.company()).await?,
+        None => None,
+    };
+    Ok(LoadedLogin::new(pending, loaded, company))
+}
 
 async fn commit_in_order(stores: &Stores, commit: LoginCommit) -> Result<(), SaveError> {
     // Checked first so that a stale pending login changes nothing when no
@@ -378,4 +516,130 @@ async fn commit_in_order(stores: &Stores, commit: LoginCommit) -> Result<(), Sav
         stores.audit.append(entry).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, TimeZone};
+    use twofa_enforcement::{AccountKind, MethodSet};
+
+    use super::*;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap() + TimeDelta::seconds(seconds)
+    }
+
+    fn bob() -> UserId {
+        UserId::new("bob").unwrap()
+    }
+
+    fn acme() -> CompanyId {
+        CompanyId::new("acme").unwrap()
+    }
+
+    fn versioned<T>(record: T) -> Option<Versioned<T>> {
+        Some(Versioned {
+            record,
+            version: Version::FIRST,
+        })
+    }
+
+    /// Bob's pending login of `company`, expiring at second 600.
+    fn pending(company: CompanyId, stage: LoginStage) -> PendingLogin {
+        PendingLogin::new(bob(), company, at(0), at(600), None, stage)
+    }
+
+    fn set_up() -> LoginStage {
+        LoginStage::SetUp {
+            methods: MethodSet::all(),
+            deferral_offered: false,
+        }
+    }
+
+    fn loaded(pending: Option<PendingLogin>) -> LoadedLogin {
+        LoadedLogin::new(
+            pending.and_then(versioned),
+            versioned(UserRecord::new(
+                bob(),
+                acme(),
+                AccountKind::PartnerEmployee,
+                "Bob",
+            )),
+            versioned(CompanyRecord::new(acme())),
+        )
+    }
+
+    fn refusal(result: Result<impl Sized, Failure>) -> Option<RejectionDetail> {
+        result.err().map(|failure| failure.detail)
+    }
+
+    #[test]
+    fn a_ticket_is_usable_until_the_second_before_its_expiry() {
+        let login = loaded(Some(pending(acme(), set_up())));
+        let (ticket, user, company) = login.clone().checked(&bob(), at(599)).unwrap();
+        assert_eq!(ticket.record.expires_at(), at(600));
+        assert_eq!(user.record.user(), &bob());
+        assert_eq!(company.record.company(), &acme());
+        assert_eq!(
+            refusal(login.clone().checked(&bob(), at(600))),
+            Some(RejectionDetail::TicketExpired)
+        );
+        assert_eq!(
+            refusal(login.checked(&bob(), at(601))),
+            Some(RejectionDetail::TicketExpired)
+        );
+    }
+
+    #[test]
+    fn every_refusal_names_what_was_wrong_in_the_order_of_the_ticket_checks() {
+        let eve = UserId::new("eve").unwrap();
+        let cases = [
+            (loaded(None), &bob(), RejectionDetail::UnknownTicket),
+            (
+                loaded(Some(pending(acme(), set_up()))),
+                &eve,
+                RejectionDetail::TicketUserMismatch,
+            ),
+            (
+                loaded(Some(pending(acme(), LoginStage::Completed { at: at(10) }))),
+                &bob(),
+                RejectionDetail::TicketAlreadyUsed,
+            ),
+            (
+                LoadedLogin {
+                    user: None,
+                    ..loaded(Some(pending(acme(), set_up())))
+                },
+                &bob(),
+                RejectionDetail::UnknownUser,
+            ),
+            (
+                LoadedLogin {
+                    company: None,
+                    ..loaded(Some(pending(acme(), set_up())))
+                },
+                &bob(),
+                RejectionDetail::UnknownCompany,
+            ),
+            // A company record that is not the one the login names.
+            (
+                loaded(Some(pending(CompanyId::new("globex").unwrap(), set_up()))),
+                &bob(),
+                RejectionDetail::UnknownCompany,
+            ),
+        ];
+        for (login, user, detail) in cases {
+            assert_eq!(refusal(login.checked(user, at(1))), Some(detail));
+        }
+        // A ticket that is wrong in several ways is refused for the first.
+        let everything_wrong = LoadedLogin {
+            user: None,
+            company: None,
+            ..loaded(Some(pending(acme(), LoginStage::Completed { at: at(10) })))
+        };
+        assert_eq!(
+            refusal(everything_wrong.checked(&eve, at(700))),
+            Some(RejectionDetail::TicketUserMismatch)
+        );
+    }
 }

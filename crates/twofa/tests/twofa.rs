@@ -117,9 +117,12 @@ impl Portal {
         self.clock.advance(delta);
     }
 
-    /// The code in the last message the outbox accepted.
+    /// The code in the last message the outbox accepted, security notices
+    /// (which follow the change they report) aside.
     fn last_code(&self) -> String {
-        let text = match self.outbox.last().expect("a message was sent") {
+        let mut sent = self.outbox.sent().into_iter().rev();
+        let last = sent.find(|m| !matches!(m, SentMessage::Notice(_)));
+        let text = match last.expect("a message was sent") {
             SentMessage::Sms(sms) => sms.body.expose_secret().to_owned(),
             SentMessage::Voice(call) => call.script.expose_secret().to_owned(),
             SentMessage::Email(email) => email.body.expose_secret().to_owned(),
@@ -144,11 +147,12 @@ impl Portal {
             panic!("expected a QR code");
         };
         let code = totp_code(&uri, self.clock.now());
-        let allowed = self
-            .twofa
-            .submit_code(user, &screen.ticket, &code)
-            .await
-            .unwrap();
+        let allowed = into_allowed(
+            self.twofa
+                .submit_code(user, &screen.ticket, &code)
+                .await
+                .unwrap(),
+        );
         let sheet = allowed
             .recovery_codes
             .expect("recovery codes after activation");
@@ -198,6 +202,13 @@ fn challenge(step: LoginStep) -> twofa::ChallengeScreen {
     match step {
         LoginStep::Challenge(screen) => screen,
         other => panic!("expected a challenge, got {other:?}"),
+    }
+}
+
+fn into_allowed(step: LoginStep) -> twofa::Allowed {
+    match step {
+        LoginStep::Allowed(allowed) => allowed,
+        other => panic!("expected the login to be allowed, got {other:?}"),
     }
 }
 
@@ -269,11 +280,13 @@ async fn an_authenticator_app_is_enrolled_by_qr_code_and_its_codes_log_in_once()
         .unwrap_err();
     assert_eq!(wrong.advice(), RetryAdvice::IncorrectCode);
     let code = totp_code(&uri, portal.clock.now());
-    let allowed = portal
-        .twofa
-        .submit_code(&bob, &screen.ticket, &code)
-        .await
-        .unwrap();
+    let allowed = into_allowed(
+        portal
+            .twofa
+            .submit_code(&bob, &screen.ticket, &code)
+            .await
+            .unwrap(),
+    );
     assert_eq!(
         allowed.by,
         AllowedBy::SecondFactor {
@@ -300,11 +313,13 @@ async fn an_authenticator_app_is_enrolled_by_qr_code_and_its_codes_log_in_once()
     // The next step's code works.
     portal.advance(TimeDelta::seconds(30));
     let next = totp_code(&uri, portal.clock.now());
-    portal
-        .twofa
-        .submit_code(&bob, &again.ticket, &next)
-        .await
-        .unwrap();
+    into_allowed(
+        portal
+            .twofa
+            .submit_code(&bob, &again.ticket, &next)
+            .await
+            .unwrap(),
+    );
 }
 
 // --- Features 3 and 4: SMS and voice, the not-a-mobile dialog, re-sends ---
@@ -360,11 +375,13 @@ async fn sms_enrollment_sends_a_code_and_a_resend_by_phone_call_replaces_it() {
                 .is_err()
         );
     }
-    let allowed = portal
-        .twofa
-        .submit_code(&bob, &screen.ticket, &voice_code)
-        .await
-        .unwrap();
+    let allowed = into_allowed(
+        portal
+            .twofa
+            .submit_code(&bob, &screen.ticket, &voice_code)
+            .await
+            .unwrap(),
+    );
     assert_eq!(
         allowed.by,
         AllowedBy::SecondFactor {
@@ -390,11 +407,13 @@ async fn sms_enrollment_sends_a_code_and_a_resend_by_phone_call_replaces_it() {
         .unwrap();
     assert!(matches!(portal.outbox.last(), Some(SentMessage::Email(_))));
     let code = portal.last_code();
-    portal
-        .twofa
-        .submit_code(&bob, &login.ticket, &code)
-        .await
-        .unwrap();
+    into_allowed(
+        portal
+            .twofa
+            .submit_code(&bob, &login.ticket, &code)
+            .await
+            .unwrap(),
+    );
 }
 
 #[tokio::test]
@@ -500,11 +519,13 @@ async fn a_login_whose_code_cannot_be_sent_is_refused() {
         .await
         .unwrap();
     let code = portal.last_code();
-    portal
-        .twofa
-        .submit_code(&bob, &screen.ticket, &code)
-        .await
-        .unwrap();
+    into_allowed(
+        portal
+            .twofa
+            .submit_code(&bob, &screen.ticket, &code)
+            .await
+            .unwrap(),
+    );
     portal.advance(TimeDelta::minutes(1));
     portal
         .outbox
@@ -667,11 +688,13 @@ async fn a_trusted_network_skips_the_prompt_for_21_days_to_the_second() {
     portal.clock.set(expiry);
     let screen = challenge(portal.twofa.begin_login(&bob, &office()).await.unwrap());
     let code = totp_code(&uri, portal.clock.now());
-    portal
-        .twofa
-        .submit_code(&bob, &screen.ticket, &code)
-        .await
-        .unwrap();
+    into_allowed(
+        portal
+            .twofa
+            .submit_code(&bob, &screen.ticket, &code)
+            .await
+            .unwrap(),
+    );
     // The answer from the office earned a new grant.
     portal.advance(TimeDelta::days(20));
     assert!(matches!(
@@ -732,11 +755,13 @@ async fn client_accounts_are_prompted_at_every_login_even_on_trusted_networks() 
         portal.advance(TimeDelta::hours(1));
         let screen = challenge(portal.twofa.begin_login(&client, &office()).await.unwrap());
         let code = totp_code(&uri, portal.clock.now());
-        portal
-            .twofa
-            .submit_code(&client, &screen.ticket, &code)
-            .await
-            .unwrap();
+        into_allowed(
+            portal
+                .twofa
+                .submit_code(&client, &screen.ticket, &code)
+                .await
+                .unwrap(),
+        );
     }
     assert!(
         portal
@@ -766,11 +791,13 @@ async fn a_recovery_code_logs_in_once() {
             .await
             .is_err()
     );
-    let allowed = portal
-        .twofa
-        .use_recovery_code(&bob, &screen.ticket, &recovery[0])
-        .await
-        .unwrap();
+    let allowed = into_allowed(
+        portal
+            .twofa
+            .use_recovery_code(&bob, &screen.ticket, &recovery[0])
+            .await
+            .unwrap(),
+    );
     assert_eq!(allowed.by, AllowedBy::RecoveryCode);
     let again = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
     assert!(
@@ -828,7 +855,7 @@ async fn new_recovery_codes_replace_the_whole_set_and_need_a_recent_second_facto
         .regenerate_recovery_codes(&bob)
         .await
         .unwrap_err();
-    assert_eq!(stale.advice(), RetryAdvice::StartOver);
+    assert_eq!(stale.advice(), RetryAdvice::ReauthenticationRequired);
     assert_eq!(recovery_remaining(&portal, &bob).await, 10);
 
     let screen = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
@@ -840,11 +867,13 @@ async fn new_recovery_codes_replace_the_whole_set_and_need_a_recent_second_facto
             .is_err(),
         "a code of the old set"
     );
-    let allowed = portal
-        .twofa
-        .use_recovery_code(&bob, &screen.ticket, &new[0])
-        .await
-        .unwrap();
+    let allowed = into_allowed(
+        portal
+            .twofa
+            .use_recovery_code(&bob, &screen.ticket, &new[0])
+            .await
+            .unwrap(),
+    );
     assert_eq!(allowed.by, AllowedBy::RecoveryCode);
     assert_eq!(recovery_remaining(&portal, &bob).await, 9);
     let again = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
@@ -893,19 +922,23 @@ async fn a_suspended_factor_is_lifted_by_a_recovery_code_or_an_admin_reset() {
         .unwrap_err();
     assert_eq!(suspended.advice(), RetryAdvice::TryLater);
     // A recovery code still works and lifts the suspension.
-    portal
-        .twofa
-        .use_recovery_code(&bob, &screen.ticket, &recovery[1])
-        .await
-        .unwrap();
+    into_allowed(
+        portal
+            .twofa
+            .use_recovery_code(&bob, &screen.ticket, &recovery[1])
+            .await
+            .unwrap(),
+    );
     portal.advance(TimeDelta::seconds(30));
     let screen = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
     let code = totp_code(&uri, portal.clock.now());
-    portal
-        .twofa
-        .submit_code(&bob, &screen.ticket, &code)
-        .await
-        .unwrap();
+    into_allowed(
+        portal
+            .twofa
+            .submit_code(&bob, &screen.ticket, &code)
+            .await
+            .unwrap(),
+    );
 
     // Suspended again, then reset by the administrator.
     portal.advance(TimeDelta::seconds(30));
@@ -1175,6 +1208,9 @@ impl ChallengeStore for FlakyStore<dyn ChallengeStore> {
     ) -> Fut<'a, Result<(), SaveError>> {
         flaky_save(&self.flaky, self.inner.remove(ticket, expected))
     }
+    fn purge_expired<'a>(&'a self, now: DateTime<Utc>) -> Fut<'a, Result<u64, StoreError>> {
+        flaky_load(&self.flaky, self.inner.purge_expired(now))
+    }
 }
 
 impl TrustGrantStore for FlakyStore<dyn TrustGrantStore> {
@@ -1309,11 +1345,13 @@ async fn failing_stores_never_grant_an_acceptance_and_leave_whole_records() {
         portal.advance(TimeDelta::days(30));
         let screen = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
         let code = totp_code(&uri, portal.clock.now());
-        portal
-            .twofa
-            .submit_code(&bob, &screen.ticket, &code)
-            .await
-            .unwrap();
+        into_allowed(
+            portal
+                .twofa
+                .submit_code(&bob, &screen.ticket, &code)
+                .await
+                .unwrap(),
+        );
         accepted_total += accepted_codes.len();
     }
     // The faults are not so dense that nothing ever succeeds.
@@ -1337,11 +1375,13 @@ async fn a_new_number_is_verified_before_it_replaces_the_old_one() {
         .await
         .unwrap();
     let code = portal.last_code();
-    portal
-        .twofa
-        .submit_code(&bob, &screen.ticket, &code)
-        .await
-        .unwrap();
+    into_allowed(
+        portal
+            .twofa
+            .submit_code(&bob, &screen.ticket, &code)
+            .await
+            .unwrap(),
+    );
     portal
         .twofa
         .change_display_name(&bob, "Bob B.")
@@ -1395,11 +1435,13 @@ async fn a_number_change_needs_a_recent_second_factor_and_keeps_the_old_number_u
         .await
         .unwrap();
     let code = portal.last_code();
-    portal
-        .twofa
-        .submit_code(&bob, &screen.ticket, &code)
-        .await
-        .unwrap();
+    into_allowed(
+        portal
+            .twofa
+            .submit_code(&bob, &screen.ticket, &code)
+            .await
+            .unwrap(),
+    );
     portal
         .twofa
         .start_phone_change(&bob, PhoneChoice::new("+44 7400 654321", PhoneChannel::Sms))
@@ -1416,7 +1458,7 @@ async fn a_number_change_needs_a_recent_second_factor_and_keeps_the_old_number_u
         .start_phone_change(&bob, PhoneChoice::new("+44 7400 999999", PhoneChannel::Sms))
         .await
         .unwrap_err();
-    assert_eq!(stale.advice(), RetryAdvice::StartOver);
+    assert_eq!(stale.advice(), RetryAdvice::ReauthenticationRequired);
 }
 
 // --- Push approval ----------------------------------------------------------------
@@ -1435,11 +1477,13 @@ async fn a_push_approval_with_the_right_number_completes_one_login() {
         panic!("expected a QR code");
     };
     let code = totp_code(&uri, portal.clock.now());
-    portal
-        .twofa
-        .submit_code(&bob, &screen.ticket, &code)
-        .await
-        .unwrap();
+    into_allowed(
+        portal
+            .twofa
+            .submit_code(&bob, &screen.ticket, &code)
+            .await
+            .unwrap(),
+    );
 
     portal.advance(TimeDelta::minutes(1));
     let login = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
@@ -1504,6 +1548,339 @@ async fn a_push_approval_with_the_right_number_completes_one_login() {
         .await
         .unwrap();
     assert!(portal.twofa.poll_push(&bob, &login.ticket).await.is_err());
+}
+
+/// Replaces the company's allowed methods (and keeps the re-send channels
+/// consistent with them).
+async fn allow_only(portal: &Portal, methods: &[Method]) {
+    use twofa::enforcement::{CompanyPolicy, MethodSet, ResendChannel, ResendChannelSet};
+    let set = MethodSet::of(methods);
+    let mut channels = vec![ResendChannel::Email];
+    if set.contains(Method::Sms) {
+        channels.push(ResendChannel::Sms);
+    }
+    if set.contains(Method::VoiceCall) {
+        channels.push(ResendChannel::VoiceCall);
+    }
+    let policy = CompanyPolicy::builder()
+        .with_allowed_methods(set)
+        .with_resend_channels(ResendChannelSet::of(&channels))
+        .build()
+        .unwrap();
+    let companies = portal.twofa.stores().companies().clone();
+    let stored = companies.load(&portal.acme).await.unwrap().unwrap();
+    companies
+        .save(
+            &portal.acme,
+            stored.record.with_policy(policy),
+            Some(stored.version),
+        )
+        .await
+        .unwrap();
+}
+
+fn logins_allowed(entries: &[AuditEntry], user: &UserId) -> usize {
+    entries
+        .iter()
+        .filter(|e| e.user() == Some(user) && matches!(e.event(), AuditEvent::LoginAllowed { .. }))
+        .count()
+}
+
+#[tokio::test]
+async fn a_user_whose_methods_are_all_switched_off_proves_it_then_sets_up_an_allowed_one() {
+    let portal = Portal::new().await;
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    let (uri, _) = portal.enroll_app(&bob).await;
+    allow_only(&portal, &[Method::Sms, Method::VoiceCall]).await;
+
+    // The switched-off app is still what proves it is Bob…
+    portal.advance(TimeDelta::minutes(1));
+    let login = challenge(portal.twofa.begin_login(&bob, &office()).await.unwrap());
+    assert_eq!(login.method, MethodKind::App);
+    let allowed_now = twofa::enforcement::MethodSet::of(&[Method::Sms, Method::VoiceCall]);
+    assert_eq!(login.then_set_up, Some(allowed_now));
+    assert!(login.other_methods.is_empty());
+    let before = logins_allowed(&portal.audit().await, &bob);
+
+    // …but the right code leads to set-up, not into the portal.
+    let code = totp_code(&uri, portal.clock.now());
+    let screen = set_up(
+        portal
+            .twofa
+            .submit_code(&bob, &login.ticket, &code)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(screen.ticket, login.ticket);
+    assert_eq!(screen.methods, allowed_now);
+    assert_eq!(screen.remind_me_until, None);
+    assert_eq!(logins_allowed(&portal.audit().await, &bob), before);
+    // No deferral, and the app cannot be set up again on this ticket.
+    assert!(portal.twofa.defer(&bob, &login.ticket).await.is_err());
+    let refused = portal
+        .twofa
+        .choose_method(&bob, &login.ticket, MethodChoice::AuthenticatorApp)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.advice(), RetryAdvice::CheckInput);
+
+    // An SMS method is set up and its first code completes the login.
+    let SetUpProgress::CodeSent(_) = portal
+        .twofa
+        .choose_method(
+            &bob,
+            &login.ticket,
+            MethodChoice::Phone(PhoneChoice::new("+44 7400 123456", PhoneChannel::Sms)),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("expected a code to be sent");
+    };
+    let allowed = into_allowed(
+        portal
+            .twofa
+            .submit_code(&bob, &login.ticket, &portal.last_code())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        allowed.by,
+        AllowedBy::SecondFactor {
+            method: Method::Sms
+        }
+    );
+    assert_eq!(logins_allowed(&portal.audit().await, &bob), before + 1);
+
+    // The next login challenges with the allowed method, with nothing to
+    // replace.
+    portal.advance(TimeDelta::minutes(1));
+    let next = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    assert_eq!(next.method, MethodKind::Sms);
+    assert_eq!(next.then_set_up, None);
+    assert!(
+        next.other_methods.is_empty(),
+        "the app is still switched off"
+    );
+}
+
+#[tokio::test]
+async fn a_method_switched_off_during_the_challenge_still_leads_to_set_up() {
+    let portal = Portal::new().await;
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    let (uri, _) = portal.enroll_app(&bob).await;
+    portal.advance(TimeDelta::minutes(1));
+    let login = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    assert_eq!(login.then_set_up, None);
+    allow_only(&portal, &[Method::PushApp]).await;
+    let code = totp_code(&uri, portal.clock.now());
+    let screen = set_up(
+        portal
+            .twofa
+            .submit_code(&bob, &login.ticket, &code)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        screen.methods,
+        twofa::enforcement::MethodSet::of(&[Method::PushApp])
+    );
+    assert_eq!(screen.remind_me_until, None);
+}
+
+#[tokio::test]
+async fn the_verification_screen_offers_the_other_enrolled_methods() {
+    let portal = Portal::new().await;
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    let (uri, _) = portal.enroll_app(&bob).await;
+    // Bob gains an SMS method the way the previous test shows, then the
+    // company allows every method again.
+    allow_only(&portal, &[Method::Sms, Method::VoiceCall]).await;
+    portal.advance(TimeDelta::minutes(1));
+    let login = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    set_up(
+        portal
+            .twofa
+            .submit_code(&bob, &login.ticket, &totp_code(&uri, portal.clock.now()))
+            .await
+            .unwrap(),
+    );
+    let SetUpProgress::CodeSent(_) = portal
+        .twofa
+        .choose_method(
+            &bob,
+            &login.ticket,
+            MethodChoice::Phone(PhoneChoice::new("+44 7400 123456", PhoneChannel::Sms)),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("expected a code to be sent");
+    };
+    into_allowed(
+        portal
+            .twofa
+            .submit_code(&bob, &login.ticket, &portal.last_code())
+            .await
+            .unwrap(),
+    );
+    allow_only(
+        &portal,
+        &[
+            Method::AuthenticatorApp,
+            Method::PushApp,
+            Method::Sms,
+            Method::VoiceCall,
+        ],
+    )
+    .await;
+
+    // The primary method (the app) comes first; the SMS is offered.
+    portal.advance(TimeDelta::minutes(1));
+    let sent_before = portal.outbox.len();
+    let login = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    assert_eq!(login.method, MethodKind::App);
+    assert_eq!(portal.outbox.len(), sent_before, "no code for an app");
+    assert_eq!(login.other_methods.len(), 1);
+    let sms = login.other_methods[0].clone();
+    assert_eq!(sms.kind, MethodKind::Sms);
+    assert_eq!(sms.masked_number.as_deref(), Some("+44 ••• ••• 3456"));
+
+    // A method Bob does not have is an input error and changes nothing.
+    let unknown = twofa::enrollment::MethodId::new(99);
+    let refused = portal
+        .twofa
+        .switch_method(&bob, &login.ticket, unknown)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.advice(), RetryAdvice::CheckInput);
+    assert_eq!(portal.outbox.len(), sent_before);
+
+    // Switching sends a code at once; the app's code no longer answers
+    // this login, the SMS code does.
+    let switched = portal
+        .twofa
+        .switch_method(&bob, &login.ticket, sms.id)
+        .await
+        .unwrap();
+    assert_eq!(switched.ticket, login.ticket);
+    assert_eq!(switched.method, MethodKind::Sms);
+    assert_eq!(switched.sent_to.as_deref(), Some("+44 ••• ••• 3456"));
+    assert_eq!(switched.other_methods.len(), 1);
+    assert_eq!(switched.other_methods[0].kind, MethodKind::App);
+    let sms_code = portal.last_code();
+    assert!(
+        portal
+            .twofa
+            .submit_code(&bob, &login.ticket, &totp_code(&uri, portal.clock.now()))
+            .await
+            .is_err()
+    );
+    let allowed = into_allowed(
+        portal
+            .twofa
+            .submit_code(&bob, &login.ticket, &sms_code)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        allowed.by,
+        AllowedBy::SecondFactor {
+            method: Method::Sms
+        }
+    );
+
+    // A method the company has switched off is not offered, and cannot be
+    // switched to.
+    allow_only(&portal, &[Method::AuthenticatorApp, Method::PushApp]).await;
+    portal.advance(TimeDelta::minutes(1));
+    let login = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    assert!(login.other_methods.is_empty());
+    let refused = portal
+        .twofa
+        .switch_method(&bob, &login.ticket, sms.id)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.advice(), RetryAdvice::CheckInput);
+}
+
+#[tokio::test]
+async fn a_push_approval_is_a_fresh_second_factor_and_a_denial_is_a_failure() {
+    let portal = Portal::new().await;
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    let screen = set_up(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    let SetUpProgress::ScanQrCode(uri) = portal
+        .twofa
+        .choose_method(&bob, &screen.ticket, MethodChoice::PushApp)
+        .await
+        .unwrap()
+    else {
+        panic!("expected a QR code");
+    };
+    let code = totp_code(&uri, portal.clock.now());
+    into_allowed(
+        portal
+            .twofa
+            .submit_code(&bob, &screen.ticket, &code)
+            .await
+            .unwrap(),
+    );
+
+    // A denied prompt counts as a failed second factor.
+    portal.advance(TimeDelta::hours(1));
+    let login = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    portal.twofa.send_push(&bob, &login.ticket).await.unwrap();
+    let Some(SentMessage::Push(message)) = portal.outbox.last() else {
+        panic!("expected a push message");
+    };
+    portal
+        .twofa
+        .respond_to_push(&bob, message.request, twofa::delivery::PushResponse::Deny)
+        .await
+        .unwrap();
+    assert_eq!(consecutive_failures(&portal, &bob).await, 1);
+    assert!(portal.twofa.poll_push(&bob, &login.ticket).await.is_err());
+    // An answer to a prompt that is no longer outstanding is refused.
+    assert!(
+        portal
+            .twofa
+            .respond_to_push(&bob, message.request, twofa::delivery::PushResponse::Deny)
+            .await
+            .is_err()
+    );
+    assert_eq!(consecutive_failures(&portal, &bob).await, 1);
+
+    // An hour after set-up a sensitive change needs a fresh second factor…
+    let stale = portal
+        .twofa
+        .regenerate_recovery_codes(&bob)
+        .await
+        .unwrap_err();
+    assert_eq!(stale.advice(), RetryAdvice::ReauthenticationRequired);
+
+    // …and an approved push is one.
+    portal.advance(TimeDelta::seconds(30));
+    let login = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    let sent = portal.twofa.send_push(&bob, &login.ticket).await.unwrap();
+    let Some(SentMessage::Push(message)) = portal.outbox.last() else {
+        panic!("expected a push message");
+    };
+    let number = twofa::delivery::MatchNumber::new(sent.match_number).unwrap();
+    portal
+        .twofa
+        .respond_to_push(
+            &bob,
+            message.request,
+            twofa::delivery::PushResponse::Approve { number },
+        )
+        .await
+        .unwrap();
+    let twofa::PushPoll::Allowed(_) = portal.twofa.poll_push(&bob, &login.ticket).await.unwrap()
+    else {
+        panic!("expected the login to complete");
+    };
+    assert_eq!(consecutive_failures(&portal, &bob).await, 0);
+    assert!(portal.twofa.regenerate_recovery_codes(&bob).await.is_ok());
 }
 
 // --- Records for database stores ---------------------------------------------------
@@ -1608,4 +1985,486 @@ async fn the_in_memory_stores_meet_the_conformance_suite() {
     conformance::unit_of_work(&Stores::in_memory())
         .await
         .unwrap();
+}
+
+// --- Security notices ------------------------------------------------------------
+
+use twofa::delivery::{Channel, Notice, NoticeMessage};
+
+/// The notices among `sent`, each with its full destination; any other
+/// message fails the test.
+fn notices_in(sent: &[SentMessage]) -> Vec<(Notice, String)> {
+    sent.iter()
+        .map(|message| match message {
+            SentMessage::Notice(NoticeMessage::Sms(sms)) => {
+                (sms.notice, sms.to.expose_e164().to_owned())
+            }
+            SentMessage::Notice(NoticeMessage::Email(mail)) => {
+                (mail.notice, mail.to.expose_address().to_owned())
+            }
+            other => panic!("expected only notices, got {other:?}"),
+        })
+        .collect()
+}
+
+/// The notices the outbox accepted from message number `from` on.
+fn notices_since(portal: &Portal, from: usize) -> Vec<(Notice, String)> {
+    notices_in(&portal.outbox.sent()[from..])
+}
+
+/// The notice entries of the audit trail, oldest first.
+async fn notice_audit(portal: &Portal, user: &UserId) -> Vec<AuditEvent> {
+    portal
+        .audit()
+        .await
+        .into_iter()
+        .filter(|e| e.user() == Some(user))
+        .map(|e| e.event().clone())
+        .filter(|event| {
+            matches!(
+                event,
+                AuditEvent::NoticeSent { .. }
+                    | AuditEvent::NoticeFailed { .. }
+                    | AuditEvent::NoticeUndeliverable { .. }
+            )
+        })
+        .collect()
+}
+
+/// Enrolls `user` with SMS to `number` and returns the recovery codes.
+async fn enroll_sms(portal: &Portal, user: &UserId, number: &str) -> Vec<String> {
+    let screen = set_up(portal.twofa.begin_login(user, &home()).await.unwrap());
+    portal
+        .twofa
+        .choose_method(
+            user,
+            &screen.ticket,
+            MethodChoice::Phone(PhoneChoice::new(number, PhoneChannel::Sms)),
+        )
+        .await
+        .unwrap();
+    let code = portal.last_code();
+    let allowed = into_allowed(
+        portal
+            .twofa
+            .submit_code(user, &screen.ticket, &code)
+            .await
+            .unwrap(),
+    );
+    let sheet = allowed
+        .recovery_codes
+        .expect("recovery codes at activation");
+    sheet.expose_secret().map(str::to_owned).collect()
+}
+
+const BOB_EMAIL: &str = "bob@example.com";
+
+#[tokio::test]
+async fn a_number_change_is_notified_to_the_old_number_and_the_email() {
+    let portal = Portal::new().await;
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    enroll_sms(&portal, &bob, "+44 7400 123456").await;
+    let before = portal.outbox.len();
+
+    portal
+        .twofa
+        .start_phone_change(&bob, PhoneChoice::new("+44 7400 654321", PhoneChannel::Sms))
+        .await
+        .unwrap();
+    // The code goes to the new number first; the notices, after the save,
+    // to the old number and the email, never to the number not yet proven.
+    let sent = portal.outbox.sent();
+    let SentMessage::Sms(code_sms) = &sent[before] else {
+        panic!("expected the code to the new number first");
+    };
+    assert_eq!(code_sms.to.expose_e164(), "+447400654321");
+    assert_eq!(
+        notices_in(&sent[before + 1..]),
+        vec![
+            (Notice::NumberChangeStarted, "+447400123456".to_owned()),
+            (Notice::NumberChangeStarted, BOB_EMAIL.to_owned()),
+        ]
+    );
+    let new_code = portal.last_code();
+
+    // A wrong confirmation code changes nothing and notifies no one.
+    let before = portal.outbox.len();
+    let wrong = if new_code == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    assert!(
+        portal
+            .twofa
+            .confirm_phone_change(&bob, wrong)
+            .await
+            .is_err()
+    );
+    assert_eq!(portal.outbox.len(), before);
+
+    portal
+        .twofa
+        .confirm_phone_change(&bob, &new_code)
+        .await
+        .unwrap();
+    assert_eq!(
+        notices_since(&portal, before),
+        vec![
+            (Notice::NumberChanged, "+447400123456".to_owned()),
+            (Notice::NumberChanged, BOB_EMAIL.to_owned()),
+        ]
+    );
+    let Some(SentMessage::Notice(NoticeMessage::Email(mail))) = portal.outbox.last() else {
+        panic!("expected the email notice last");
+    };
+    assert!(mail.body.contains(
+        "phone number used for two-factor authentication on your Partner Portal account was changed"
+    ));
+    for notice in portal.outbox.notices() {
+        let text = match notice {
+            NoticeMessage::Sms(sms) => sms.text,
+            NoticeMessage::Email(mail) => format!("{}\n{}", mail.subject, mail.body),
+            other => panic!("{other:?}"),
+        };
+        assert!(!text.contains(|c: char| c.is_ascii_digit()), "{text}");
+    }
+
+    // One audit entry per destination, naming neither.
+    let audited = notice_audit(&portal, &bob).await;
+    let sent_entries = |notice| {
+        audited
+            .iter()
+            .filter(
+                |event| matches!(event, AuditEvent::NoticeSent { notice: n, .. } if *n == notice),
+            )
+            .count()
+    };
+    assert_eq!(sent_entries(Notice::NumberChangeStarted), 2);
+    assert_eq!(sent_entries(Notice::NumberChanged), 2);
+    assert!(audited.contains(&AuditEvent::NoticeSent {
+        notice: Notice::NumberChanged,
+        channel: Channel::Sms
+    }));
+    assert!(audited.contains(&AuditEvent::NoticeSent {
+        notice: Notice::NumberChanged,
+        channel: Channel::Email
+    }));
+    for event in &audited {
+        let printed = format!("{event:?}");
+        assert!(
+            !printed.contains("7400") && !printed.contains('@'),
+            "{printed}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_suspension_is_notified_once_when_it_starts() {
+    let policy = EnrollmentPolicy::default().with_throttle(
+        ThrottlePolicy::default()
+            .with_free_failures(10)
+            .with_suspend_after(3)
+            .unwrap(),
+    );
+    let portal = Portal::with(Stores::in_memory(), policy).await;
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    let (uri, _) = portal.enroll_app(&bob).await;
+    portal.advance(TimeDelta::minutes(1));
+    let right = totp_code(&uri, portal.clock.now());
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let screen = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    let before = portal.outbox.len();
+    for _ in 0..2 {
+        let refused = portal
+            .twofa
+            .submit_code(&bob, &screen.ticket, wrong)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.advice(), RetryAdvice::IncorrectCode);
+    }
+    assert!(
+        notices_since(&portal, before).is_empty(),
+        "one short of the limit"
+    );
+
+    // The failure that suspends: the same refusal as without notices
+    // (suspended: try later), and the notice goes to the email.
+    let refused = portal
+        .twofa
+        .submit_code(&bob, &screen.ticket, wrong)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.advice(), RetryAdvice::TryLater);
+    assert_eq!(
+        notices_since(&portal, before),
+        vec![(Notice::FactorSuspended, BOB_EMAIL.to_owned())]
+    );
+    // Refusals while suspended do not repeat it.
+    for code in [wrong, right.as_str()] {
+        assert!(
+            portal
+                .twofa
+                .submit_code(&bob, &screen.ticket, code)
+                .await
+                .is_err()
+        );
+    }
+    assert_eq!(notices_since(&portal, before).len(), 1);
+    assert_eq!(
+        notice_audit(&portal, &bob).await,
+        vec![AuditEvent::NoticeSent {
+            notice: Notice::FactorSuspended,
+            channel: Channel::Email
+        }]
+    );
+}
+
+#[tokio::test]
+async fn a_recovery_code_login_is_notified_with_the_count_left() {
+    let portal = Portal::new().await;
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    let recovery = enroll_sms(&portal, &bob, "+44 7400 123456").await;
+    portal.advance(TimeDelta::hours(1));
+    let screen = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    let before = portal.outbox.len();
+    assert!(
+        portal
+            .twofa
+            .use_recovery_code(&bob, &screen.ticket, "AAAA-BBBB-CCCC-DDDD")
+            .await
+            .is_err()
+    );
+    assert!(notices_since(&portal, before).is_empty());
+
+    let allowed = into_allowed(
+        portal
+            .twofa
+            .use_recovery_code(&bob, &screen.ticket, &recovery[0])
+            .await
+            .unwrap(),
+    );
+    assert_eq!(allowed.by, AllowedBy::RecoveryCode);
+    let used = Notice::RecoveryCodeUsed { remaining: 9 };
+    assert_eq!(
+        notices_since(&portal, before),
+        vec![
+            (used, "+447400123456".to_owned()),
+            (used, BOB_EMAIL.to_owned()),
+        ]
+    );
+    let Some(SentMessage::Notice(NoticeMessage::Email(mail))) = portal.outbox.last() else {
+        panic!("expected the email notice last");
+    };
+    assert!(mail.body.contains("unused codes left: 9."), "{}", mail.body);
+}
+
+#[tokio::test]
+async fn regenerated_recovery_codes_are_notified() {
+    let portal = Portal::new().await;
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    portal.enroll_app(&bob).await;
+    portal.advance(TimeDelta::minutes(1));
+    let before = portal.outbox.len();
+    portal.twofa.regenerate_recovery_codes(&bob).await.unwrap();
+    assert_eq!(
+        notices_since(&portal, before),
+        vec![(Notice::RecoveryCodesRegenerated, BOB_EMAIL.to_owned())]
+    );
+    // A refused regeneration (no recent second factor) notifies no one.
+    portal.advance(TimeDelta::hours(1));
+    assert!(portal.twofa.regenerate_recovery_codes(&bob).await.is_err());
+    assert_eq!(notices_since(&portal, before).len(), 1);
+}
+
+#[tokio::test]
+async fn an_admin_reset_is_notified() {
+    let portal = Portal::new().await;
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    enroll_sms(&portal, &bob, "+44 7400 123456").await;
+    let before = portal.outbox.len();
+    let member = Actor::new(bob.clone(), portal.acme.clone(), CompanyRole::Member);
+    assert!(portal.twofa.reset_factor(&member, &bob).await.is_err());
+    assert!(notices_since(&portal, before).is_empty());
+
+    portal
+        .twofa
+        .reset_factor(&portal.admin, &bob)
+        .await
+        .unwrap();
+    assert_eq!(
+        notices_since(&portal, before),
+        vec![(Notice::AdminReset, BOB_EMAIL.to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn a_method_added_while_logging_in_is_notified_after_the_login_commits() {
+    let portal = Portal::new().await;
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    let (uri, _) = portal.enroll_app(&bob).await;
+    allow_only(&portal, &[Method::Sms]).await;
+    portal.advance(TimeDelta::minutes(1));
+    let login = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    let code = totp_code(&uri, portal.clock.now());
+    set_up(
+        portal
+            .twofa
+            .submit_code(&bob, &login.ticket, &code)
+            .await
+            .unwrap(),
+    );
+    portal
+        .twofa
+        .choose_method(
+            &bob,
+            &login.ticket,
+            MethodChoice::Phone(PhoneChoice::new("+44 7400 123456", PhoneChannel::Sms)),
+        )
+        .await
+        .unwrap();
+    let before = portal.outbox.len();
+    into_allowed(
+        portal
+            .twofa
+            .submit_code(&bob, &login.ticket, &portal.last_code())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        notices_since(&portal, before),
+        vec![(Notice::MethodAdded, BOB_EMAIL.to_owned())]
+    );
+    assert!(
+        notice_audit(&portal, &bob)
+            .await
+            .contains(&AuditEvent::NoticeSent {
+                notice: Notice::MethodAdded,
+                channel: Channel::Email
+            })
+    );
+}
+
+#[tokio::test]
+async fn a_failing_notice_channel_changes_no_result_and_is_audited() {
+    let portal = Portal::new().await;
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    portal.enroll_app(&bob).await;
+    portal.advance(TimeDelta::minutes(1));
+    let error = SendError::Transient(FailureCause::ProviderUnavailable);
+    portal.outbox.fail_next(1, error);
+    let sheet = portal.twofa.regenerate_recovery_codes(&bob).await.unwrap();
+    assert_eq!(sheet.expose_secret().count(), 10);
+    assert_eq!(
+        recovery_remaining(&portal, &bob).await,
+        10,
+        "the new set was saved"
+    );
+    assert!(portal.outbox.notices().is_empty());
+    assert_eq!(
+        notice_audit(&portal, &bob).await,
+        vec![AuditEvent::NoticeFailed {
+            notice: Notice::RecoveryCodesRegenerated,
+            channel: Channel::Email,
+            error,
+        }]
+    );
+}
+
+#[tokio::test]
+async fn without_a_notice_sender_every_notice_is_audited_as_not_configured() {
+    let outbox = Arc::new(Outbox::new());
+    let channels = Channels::new(
+        outbox.clone(),
+        outbox.clone(),
+        outbox.clone(),
+        outbox.clone(),
+    );
+    let twofa = Twofa::builder(
+        Stores::in_memory(),
+        channels,
+        ServerKey::from_bytes(&[7u8; 32]).unwrap(),
+        Arc::new(XChaChaSealer::from_bytes(&[9u8; 32]).unwrap()),
+        Issuer::new("Partner Portal").unwrap(),
+    )
+    .with_clock(Arc::new(ManualClock::new(start())))
+    .with_random(Arc::new(SeededRandom::new([42u8; 32])))
+    .build();
+    let acme = CompanyId::new("acme").unwrap();
+    let stores = twofa.stores().clone();
+    stores
+        .companies()
+        .save(&acme, CompanyRecord::new(acme.clone()), None)
+        .await
+        .unwrap();
+    let bob = UserId::new("bob").unwrap();
+    let email = twofa::delivery::EmailAddress::parse(BOB_EMAIL).unwrap();
+    let record = UserRecord::new(
+        bob.clone(),
+        acme.clone(),
+        AccountKind::PartnerEmployee,
+        "bob",
+    )
+    .with_email(email);
+    stores.users().save(&bob, record, None).await.unwrap();
+    let admin = Actor::new(
+        UserId::new("alice").unwrap(),
+        acme.clone(),
+        CompanyRole::Admin,
+    );
+
+    twofa.reset_factor(&admin, &bob).await.unwrap();
+    assert!(outbox.is_empty());
+    let failed: Vec<AuditEvent> = stores
+        .audit()
+        .read(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event().clone())
+        .filter(|event| matches!(event, AuditEvent::NoticeFailed { .. }))
+        .collect();
+    assert_eq!(
+        failed,
+        vec![AuditEvent::NoticeFailed {
+            notice: Notice::AdminReset,
+            channel: Channel::Email,
+            error: SendError::Permanent(FailureCause::NotConfigured),
+        }]
+    );
+}
+
+#[tokio::test]
+async fn a_notice_with_nowhere_to_go_is_audited() {
+    let portal = Portal::new().await;
+    let carol = UserId::new("carol").unwrap();
+    let record = UserRecord::new(
+        carol.clone(),
+        portal.acme.clone(),
+        AccountKind::PartnerEmployee,
+        "carol",
+    );
+    portal
+        .twofa
+        .stores()
+        .users()
+        .save(&carol, record, None)
+        .await
+        .unwrap();
+    portal
+        .twofa
+        .reset_factor(&portal.admin, &carol)
+        .await
+        .unwrap();
+    assert!(portal.outbox.notices().is_empty());
+    assert_eq!(
+        notice_audit(&portal, &carol).await,
+        vec![AuditEvent::NoticeUndeliverable {
+            notice: Notice::AdminReset
+        }]
+    );
 }

@@ -149,6 +149,14 @@ fn unexpected(what: &str, error: impl std::fmt::Debug) -> StepFailed {
     StepFailed(format!("{what}: unexpected {error:?}"))
 }
 
+/// The login must be complete after this step.
+fn allowed_step(step: LoginStep, what: &str) -> Result<Allowed, StepFailed> {
+    match step {
+        LoginStep::Allowed(allowed) => Ok(allowed),
+        other => Err(unexpected(what, other)),
+    }
+}
+
 const OFFICE: &str = "198.51.100.0/24";
 const PORTAL: &str = "Partner Portal";
 
@@ -555,7 +563,8 @@ async fn scripted(out: &mut dyn Write, stores: Stores) -> Result<(), StepFailed>
         .twofa
         .submit_code(&bob, &screen.ticket, &first)
         .await
-        .map_err(|e| unexpected("activation", e))?;
+        .map_err(|e| unexpected("activation", e))
+        .and_then(|step| allowed_step(step, "activation"))?;
     p.show_allowed(&allowed);
     p.check(
         allowed.by
@@ -594,7 +603,8 @@ async fn scripted(out: &mut dyn Write, stores: Stores) -> Result<(), StepFailed>
         .twofa
         .submit_code(&bob, &again.ticket, &next)
         .await
-        .map_err(|e| unexpected("the next code", e))?;
+        .map_err(|e| unexpected("the next code", e))
+        .and_then(|step| allowed_step(step, "the next code"))?;
     p.show_allowed(&allowed);
     p.check(true, "the app's next code is accepted")?;
 
@@ -653,7 +663,8 @@ async fn scripted(out: &mut dyn Write, stores: Stores) -> Result<(), StepFailed>
         .twofa
         .submit_code(&carol, &screen.ticket, &call_code)
         .await
-        .map_err(|e| unexpected("SMS activation", e))?;
+        .map_err(|e| unexpected("SMS activation", e))
+        .and_then(|step| allowed_step(step, "SMS activation"))?;
     p.show_allowed(&allowed);
     p.check(
         allowed.by
@@ -792,7 +803,8 @@ async fn scripted(out: &mut dyn Write, stores: Stores) -> Result<(), StepFailed>
         .twofa
         .submit_code(&bob, &screen.ticket, &code)
         .await
-        .map_err(|e| unexpected("office login", e))?;
+        .map_err(|e| unexpected("office login", e))
+        .and_then(|step| allowed_step(step, "office login"))?;
     p.show_allowed(&allowed);
     let granted = p.clock_now();
     p.clock.set(granted + TimeDelta::days(20));
@@ -832,7 +844,8 @@ async fn scripted(out: &mut dyn Write, stores: Stores) -> Result<(), StepFailed>
     p.twofa
         .submit_code(&grace, &screen.ticket, &code)
         .await
-        .map_err(|e| unexpected("Grace's activation", e))?;
+        .map_err(|e| unexpected("Grace's activation", e))
+        .and_then(|step| allowed_step(step, "Grace's activation"))?;
     p.clock.advance(TimeDelta::hours(1));
     p.say("  An hour later, from the same trusted office network:");
     p.expect_challenge(&grace, &office).await?;
@@ -853,11 +866,27 @@ async fn scripted(out: &mut dyn Write, stores: Stores) -> Result<(), StepFailed>
         .twofa
         .use_recovery_code(&bob, &screen.ticket, &code)
         .await
-        .map_err(|e| unexpected("recovery code", e))?;
+        .map_err(|e| unexpected("recovery code", e))
+        .and_then(|step| allowed_step(step, "recovery code"))?;
     p.show_allowed(&allowed);
     p.check(
         allowed.by == AllowedBy::RecoveryCode,
         "a recovery code completes the login",
+    )?;
+    let notice = match p.outbox.last() {
+        Some(SentMessage::Notice(twofa::delivery::NoticeMessage::Email(mail))) => Some(mail),
+        _ => None,
+    };
+    if let Some(mail) = &notice {
+        p.say(format!(
+            "  Email to {}: {}",
+            mail.to,
+            mail.body.trim_end().replace('\n', " ⏎ ")
+        ));
+    }
+    p.check(
+        notice.is_some_and(|mail| mail.body.contains("unused codes left: 9")),
+        "Bob is told by email that a recovery code was used, and how many are left",
     )?;
     let screen = p.expect_challenge(&bob, &home).await?;
     let reused = p.twofa.use_recovery_code(&bob, &screen.ticket, &code).await;

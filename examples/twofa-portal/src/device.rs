@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::TimeDelta;
 use serde::Deserialize;
-use twofa::delivery::{ChallengeId, MatchNumber, PushResponse, SentMessage};
+use twofa::delivery::{ChallengeId, MatchNumber, NoticeMessage, PushResponse, SentMessage};
 use twofa::enforcement::UserId;
 
 use crate::Portal;
@@ -72,6 +72,20 @@ pub(crate) async fn outbox(State(portal): State<Portal>, headers: HeaderMap) -> 
                     push.issuer.as_str(),
                     push.request
                 ),
+            }),
+            // Security notices: a class of their own, so a reader looking
+            // for the latest code by channel never picks one up.
+            SentMessage::Notice(NoticeMessage::Sms(sms)) => Some(OutboxRow {
+                channel: "notice",
+                to: sms.to.masked(),
+                subject: String::new(),
+                body: sms.text,
+            }),
+            SentMessage::Notice(NoticeMessage::Email(email)) => Some(OutboxRow {
+                channel: "notice",
+                to: email.to.masked(),
+                subject: email.subject,
+                body: email.body,
             }),
             _ => None,
         })

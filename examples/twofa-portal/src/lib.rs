@@ -13,10 +13,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use twofa::delivery::{Issuer, Outbox, Region, ServerKey};
 use twofa::enforcement::{CompanyId, UserId};
-use twofa::enrollment::XChaChaSealer;
+use twofa::enrollment::{EnrollmentPolicy, XChaChaSealer};
 use twofa::trusted_network::TrustedProxies;
 use twofa::{
     Channels, Clock, CompanyRecord, ManualClock, SaveError, Stores, SystemClock, Twofa, UserRecord,
@@ -232,6 +232,10 @@ pub(crate) struct Inner {
     pub(crate) access_log: bool,
     pub(crate) company: CompanyId,
     pub(crate) accounts: Vec<&'static DemoAccount>,
+    /// How recent the last second factor must be for a number change or
+    /// new recovery codes (the enrollment policy's step-up window), for
+    /// the pages that explain it.
+    pub(crate) step_up: TimeDelta,
 }
 
 impl Portal {
@@ -263,6 +267,8 @@ impl Portal {
         };
         let region = Region::new("US").map_err(|_| PortalError::Seed)?;
         let stores = options.stores.unwrap_or_else(Stores::in_memory);
+        let enrollment = EnrollmentPolicy::default();
+        let step_up = enrollment.step_up_freshness();
         let twofa = Twofa::builder(
             stores,
             Channels::outbox(&outbox),
@@ -271,6 +277,7 @@ impl Portal {
             issuer,
         )
         .with_clock(clock_source)
+        .with_enrollment_policy(enrollment)
         .with_trusted_proxies(options.proxies)
         .with_default_region(region)
         .build();
@@ -290,6 +297,7 @@ impl Portal {
                 access_log: options.access_log,
                 company,
                 accounts,
+                step_up,
             }),
         })
     }
@@ -326,6 +334,7 @@ impl Portal {
             .route("/login/2fa/method", post(pages::choose_method))
             .route("/login/2fa/verify", post(pages::verify))
             .route("/login/2fa/resend", post(pages::resend))
+            .route("/login/2fa/switch", post(pages::switch_method))
             .route("/login/2fa/defer", post(pages::defer))
             .route("/login/2fa/recovery", post(pages::recovery))
             .route("/login/2fa/push", post(pages::send_push))

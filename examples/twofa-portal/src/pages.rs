@@ -7,18 +7,18 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
 use twofa::delivery::{CodeChannel, LineType, ResendOption, UnknownReason};
 use twofa::enforcement::{AccountKind, Actor, CompanyRole, Method, StatusKind, UserId};
 use twofa::enrollment::{
-    Enrollment, EnrollmentState, Factor, MethodKind, NotMobileAnswer, NotMobileDialog,
+    Enrollment, EnrollmentState, Factor, MethodId, MethodKind, NotMobileAnswer, NotMobileDialog,
     PhoneChannel, ProvisioningUri,
 };
 use twofa::trusted_network::Cidr;
 use twofa::{
-    Allowed, AllowedBy, LoginStep, MethodChoice, PhoneChoice, PushPoll, Rejected, Resent,
-    RetryAdvice, SetUpProgress,
+    Allowed, AllowedBy, ChallengeScreen, LoginStep, MethodChoice, PhoneChoice, PushPoll, Rejected,
+    Resent, RetryAdvice, SetUpProgress,
 };
 
 use crate::Portal;
@@ -28,7 +28,8 @@ use crate::session::{
 };
 use crate::views::{
     Chrome, CompanyPage, DialogView, HomePage, LoginPage, MethodOption, MethodRow, NetworkRow,
-    QrPage, ResendButton, SetUpPage, SettingsPage, StatusPage, StatusRow, VerifyPage,
+    OtherMethodButton, QrPage, ResendButton, SetUpPage, SettingsPage, StatusPage, StatusRow,
+    VerifyPage,
 };
 use crate::web::{Current, Jar, client_context, refused, render, unavailable};
 
@@ -39,13 +40,22 @@ pub(crate) struct CsrfForm {
     csrf: String,
 }
 
+/// Takes the value of a step whose failure is already the answer (the
+/// uniform refusal, or the way back to where the session belongs), or
+/// returns that answer.
+macro_rules! or_respond {
+    ($result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(response) => return response,
+        }
+    };
+}
+
 /// Loads the portal session, or answers with the uniform refusal.
 macro_rules! session {
     ($portal:expr, $headers:expr) => {
-        match Current::load(&$portal, &$headers, Jar::Portal) {
-            Ok(current) => current,
-            Err(response) => return response,
-        }
+        or_respond!(Current::load(&$portal, &$headers, Jar::Portal))
     };
 }
 
@@ -92,6 +102,16 @@ fn to_own_place(current: &Current) -> Response {
 
 fn user_id(account: &DemoAccount) -> Option<UserId> {
     UserId::new(account.login).ok()
+}
+
+/// The user of a session's account (every demo login is a valid user id;
+/// if one were not, the portal cannot answer).
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the HTTP response itself, built once per request"
+)]
+fn account_user(current: &Current, account: &DemoAccount) -> Result<UserId, Response> {
+    user_id(account).ok_or_else(|| current.respond(unavailable()))
 }
 
 /// `GET /`.
@@ -155,7 +175,7 @@ pub(crate) async fn login(
     match step {
         Ok(step) => enter_step(&portal, current, account, step),
         Err(rejected) => {
-            current.session.flash = Some(advice_text(rejected.advice()).to_owned());
+            current.session.flash = Some(advice_text(&portal, rejected.advice()));
             current.save(&portal);
             current.redirect("/login")
         }
@@ -180,16 +200,7 @@ fn enter_step(
             };
             (screen.ticket, Screen::SetUp(view))
         }
-        LoginStep::Challenge(screen) => {
-            let view = VerifyView {
-                method: screen.method,
-                sent_to: screen.sent_to,
-                resend: screen.resend,
-                setting_up: false,
-                push_number: None,
-            };
-            (screen.ticket, Screen::Verify(view))
-        }
+        LoginStep::Challenge(screen) => (screen.ticket, Screen::Verify(challenge_view(screen))),
         _ => return current.respond(unavailable()),
     };
     current.session.stage = Stage::SecondFactor(Partial {
@@ -201,6 +212,36 @@ fn enter_step(
         return response;
     }
     current.redirect("/login/2fa")
+}
+
+/// The verification screen of a login's challenge.
+fn challenge_view(screen: ChallengeScreen) -> VerifyView {
+    VerifyView {
+        method: screen.method,
+        sent_to: screen.sent_to,
+        resend: screen.resend,
+        setting_up: false,
+        push_number: None,
+        other_methods: screen.other_methods,
+        then_set_up: screen.then_set_up.is_some(),
+    }
+}
+
+/// A second factor was accepted: the login is complete, or (every method
+/// of the user is switched off by the company) goes on to set up another.
+fn after_challenge(
+    portal: &Portal,
+    mut current: Current,
+    account: &'static DemoAccount,
+    step: LoginStep,
+) -> Response {
+    if matches!(step, LoginStep::SetUp(_)) {
+        current.session.flash = Some(
+            "Your company no longer allows the method you just used. Set up another one to finish logging in."
+                .to_owned(),
+        );
+    }
+    enter_step(portal, current, account, step)
 }
 
 /// The second factor was accepted (or not needed): a full login, on a new
@@ -234,6 +275,7 @@ fn complete(
         recovery_codes,
         phone_change_pending: false,
         not_mobile: None,
+        sign_in_again: false,
     });
     if let Err(response) = current.rotate(portal) {
         return response;
@@ -241,13 +283,55 @@ fn complete(
     current.redirect("/home")
 }
 
-fn advice_text(advice: RetryAdvice) -> &'static str {
+/// A span of time in words: "10 minutes", "1 minute", "90 seconds".
+fn duration_words(span: TimeDelta) -> String {
+    let minutes = span.num_minutes();
+    if span == TimeDelta::minutes(1) {
+        "1 minute".to_owned()
+    } else if minutes > 1 && span == TimeDelta::minutes(minutes) {
+        format!("{minutes} minutes")
+    } else {
+        format!("{} seconds", span.num_seconds())
+    }
+}
+
+fn advice_text(portal: &Portal, advice: RetryAdvice) -> String {
     match advice {
-        RetryAdvice::IncorrectCode => "That code is not right. Try again or request a new code.",
-        RetryAdvice::NewCodeNeeded => "That code can no longer be used. Request a new code.",
-        RetryAdvice::TryLater => "Too many attempts. Please wait a little and try again.",
-        RetryAdvice::CheckInput => "Check what you typed: that phone number is not valid.",
-        _ => "Please log in again.",
+        RetryAdvice::IncorrectCode => {
+            "That code is not right. Try again or request a new code.".to_owned()
+        }
+        RetryAdvice::NewCodeNeeded => {
+            "That code can no longer be used. Request a new code.".to_owned()
+        }
+        RetryAdvice::TryLater => {
+            "Too many attempts. Please wait a little and try again.".to_owned()
+        }
+        RetryAdvice::CheckInput => {
+            "Check what you typed: that phone number is not valid.".to_owned()
+        }
+        RetryAdvice::ReauthenticationRequired => format!(
+            "For your security, sign in again to make this change: your last two-factor check was more than {} ago.",
+            duration_words(portal.inner().step_up)
+        ),
+        _ => "Please log in again.".to_owned(),
+    }
+}
+
+/// What the settings page says when a change is refused. A second factor
+/// older than the step-up window is no fault of the session: the user
+/// stays logged in, and the page offers to sign in again. Nothing is
+/// changed by a refusal.
+fn settings_refusal(portal: &Portal, logged_in: &mut LoggedIn, rejected: Rejected) -> String {
+    match rejected.advice() {
+        RetryAdvice::ReauthenticationRequired => {
+            logged_in.sign_in_again = true;
+            advice_text(portal, RetryAdvice::ReauthenticationRequired)
+        }
+        advice @ (RetryAdvice::IncorrectCode
+        | RetryAdvice::NewCodeNeeded
+        | RetryAdvice::TryLater
+        | RetryAdvice::CheckInput) => advice_text(portal, advice),
+        _ => "The change could not be made. Please try again.".to_owned(),
     }
 }
 
@@ -263,22 +347,30 @@ pub(crate) async fn logout(
     current.redirect("/login")
 }
 
-/// The partial login of the session, or the way back to where it belongs.
+/// The partial login of the session and its user, or the way back to
+/// where the session belongs.
 #[expect(
     clippy::result_large_err,
     reason = "the error is the HTTP response itself, built once per request"
 )]
-fn partial(current: &Current) -> Result<Partial, Response> {
-    match &current.session.stage {
-        Stage::SecondFactor(partial) => Ok(partial.clone()),
-        _ => Err(to_own_place(current)),
-    }
+fn partial_user(current: &Current) -> Result<(Partial, UserId), Response> {
+    let Stage::SecondFactor(partial) = &current.session.stage else {
+        return Err(to_own_place(current));
+    };
+    Ok((partial.clone(), account_user(current, partial.account)?))
+}
+
+/// The partial login goes on, on the screen it now holds.
+fn stay_on_screen(portal: &Portal, mut current: Current, partial: Partial) -> Response {
+    current.session.stage = Stage::SecondFactor(partial);
+    current.save(portal);
+    current.redirect("/login/2fa")
 }
 
 /// The 2FA flow said to start over: the partial login ends.
 fn start_over(portal: &Portal, mut current: Current, rejected: Rejected) -> Response {
     current.session.stage = Stage::Anonymous;
-    current.session.flash = Some(advice_text(rejected.advice()).to_owned());
+    current.session.flash = Some(advice_text(portal, rejected.advice()));
     if let Err(response) = current.rotate(portal) {
         return response;
     }
@@ -290,7 +382,7 @@ fn refused_step(portal: &Portal, mut current: Current, rejected: Rejected) -> Re
     if rejected.advice() == RetryAdvice::StartOver {
         return start_over(portal, current, rejected);
     }
-    current.session.flash = Some(advice_text(rejected.advice()).to_owned());
+    current.session.flash = Some(advice_text(portal, rejected.advice()));
     current.save(portal);
     current.redirect("/login/2fa")
 }
@@ -301,6 +393,17 @@ fn method_name(kind: MethodKind) -> &'static str {
         MethodKind::Push => "Authy-style push app",
         MethodKind::Voice => "phone call",
         _ => "text message",
+    }
+}
+
+/// How "use another method" names one of the user's methods.
+fn other_method_label(kind: MethodKind, masked_number: Option<&str>) -> String {
+    let number = masked_number.unwrap_or("your phone");
+    match kind {
+        MethodKind::App => "Authenticator app".to_owned(),
+        MethodKind::Push => "Authy-style push app".to_owned(),
+        MethodKind::Voice => format!("Phone call to {number}"),
+        _ => format!("Text message to {number}"),
     }
 }
 
@@ -364,10 +467,7 @@ fn resend_buttons(options: &[ResendOption]) -> Vec<ResendButton> {
 /// `GET /login/2fa`: the screen the partial login is on.
 pub(crate) async fn second_factor(State(portal): State<Portal>, headers: HeaderMap) -> Response {
     let mut current = session!(portal, headers);
-    let partial = match partial(&current) {
-        Ok(partial) => partial,
-        Err(response) => return response,
-    };
+    let (partial, _) = or_respond!(partial_user(&current));
     let response = match &partial.screen {
         Screen::SetUp(view) => {
             let page = chrome(&mut current, "Enable two-factor authentication");
@@ -408,6 +508,15 @@ pub(crate) async fn second_factor(State(portal): State<Portal>, headers: HeaderM
                 push: view.method == MethodKind::Push && !view.setting_up,
                 push_number: view.push_number,
                 setting_up: view.setting_up,
+                other_methods: view
+                    .other_methods
+                    .iter()
+                    .map(|other| OtherMethodButton {
+                        id: other.id.get(),
+                        label: other_method_label(other.kind, other.masked_number.as_deref()),
+                    })
+                    .collect(),
+                then_set_up: view.then_set_up,
             })
         }
     };
@@ -474,6 +583,8 @@ fn code_sent_view(channel: CodeChannel, to: String, setting_up: bool) -> VerifyV
         resend: vec![ResendOption::Sms, ResendOption::Voice, ResendOption::Email],
         setting_up,
         push_number: None,
+        other_methods: Vec::new(),
+        then_set_up: false,
     }
 }
 
@@ -485,15 +596,9 @@ pub(crate) async fn choose_method(
 ) -> Response {
     let mut current = session!(portal, headers);
     let form = checked_form!(current, form);
-    let mut partial = match partial(&current) {
-        Ok(partial) => partial,
-        Err(response) => return response,
-    };
+    let (mut partial, user) = or_respond!(partial_user(&current));
     let Screen::SetUp(mut setup) = partial.screen.clone() else {
         return to_own_place(&current);
-    };
-    let Some(user) = user_id(partial.account) else {
-        return current.respond(unavailable());
     };
     let (choice, kind) = match form.method.as_str() {
         "app" => (MethodChoice::AuthenticatorApp, MethodKind::App),
@@ -543,9 +648,7 @@ pub(crate) async fn choose_method(
             return refused_step(&portal, current, rejected);
         }
     }
-    current.session.stage = Stage::SecondFactor(partial);
-    current.save(&portal);
-    current.redirect("/login/2fa")
+    stay_on_screen(&portal, current, partial)
 }
 
 #[derive(Default, Deserialize)]
@@ -569,13 +672,7 @@ pub(crate) async fn verify(
 ) -> Response {
     let current = session!(portal, headers);
     let form = checked_form!(current, form);
-    let partial = match partial(&current) {
-        Ok(partial) => partial,
-        Err(response) => return response,
-    };
-    let Some(user) = user_id(partial.account) else {
-        return current.respond(unavailable());
-    };
+    let (partial, user) = or_respond!(partial_user(&current));
     let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
     match portal
         .inner()
@@ -583,7 +680,7 @@ pub(crate) async fn verify(
         .submit_code(&user, &partial.ticket, &code)
         .await
     {
-        Ok(allowed) => complete(&portal, current, partial.account, allowed),
+        Ok(step) => after_challenge(&portal, current, partial.account, step),
         Err(rejected) => refused_step(&portal, current, rejected),
     }
 }
@@ -597,20 +694,14 @@ pub(crate) async fn recovery(
 ) -> Response {
     let current = session!(portal, headers);
     let form = checked_form!(current, form);
-    let partial = match partial(&current) {
-        Ok(partial) => partial,
-        Err(response) => return response,
-    };
-    let Some(user) = user_id(partial.account) else {
-        return current.respond(unavailable());
-    };
+    let (partial, user) = or_respond!(partial_user(&current));
     match portal
         .inner()
         .twofa
         .use_recovery_code(&user, &partial.ticket, form.code.trim())
         .await
     {
-        Ok(allowed) => complete(&portal, current, partial.account, allowed),
+        Ok(step) => after_challenge(&portal, current, partial.account, step),
         Err(rejected) => refused_step(&portal, current, rejected),
     }
 }
@@ -631,13 +722,7 @@ pub(crate) async fn resend(
 ) -> Response {
     let mut current = session!(portal, headers);
     let form = checked_form!(current, form);
-    let mut partial = match partial(&current) {
-        Ok(partial) => partial,
-        Err(response) => return response,
-    };
-    let Some(user) = user_id(partial.account) else {
-        return current.respond(unavailable());
-    };
+    let (mut partial, user) = or_respond!(partial_user(&current));
     let option = match form.option.as_str() {
         "sms" => ResendOption::Sms,
         "voice" => ResendOption::Voice,
@@ -662,7 +747,6 @@ pub(crate) async fn resend(
             if let Screen::Verify(view) = &mut partial.screen {
                 view.sent_to = Some(sent.to);
             }
-            current.session.stage = Stage::SecondFactor(partial);
         }
         Ok(_) => {
             current.session.flash =
@@ -670,8 +754,71 @@ pub(crate) async fn resend(
         }
         Err(rejected) => return refused_step(&portal, current, rejected),
     }
-    current.save(&portal);
-    current.redirect("/login/2fa")
+    stay_on_screen(&portal, current, partial)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct SwitchForm {
+    csrf: String,
+    method: String,
+}
+
+/// A method id as the verification page writes it: decimal digits with
+/// no sign and no leading zero, within `u32`. Anything else is not a
+/// value the page could have sent.
+fn parse_method_id(text: &str) -> Option<MethodId> {
+    let canonical = !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && (text == "0" || !text.starts_with('0'));
+    if !canonical {
+        return None;
+    }
+    text.parse().ok().map(MethodId::new)
+}
+
+/// `POST /login/2fa/switch`: "use another method" on the verification
+/// screen. The login goes on with the same ticket; a phone method gets a
+/// code at once.
+pub(crate) async fn switch_method(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    form: Result<Form<SwitchForm>, FormRejection>,
+) -> Response {
+    let mut current = session!(portal, headers);
+    let form = checked_form!(current, form);
+    let (mut partial, user) = or_respond!(partial_user(&current));
+    // Only a login's challenge offers other methods (not the check of a
+    // method being set up).
+    if !matches!(&partial.screen, Screen::Verify(view) if !view.setting_up) {
+        return to_own_place(&current);
+    }
+    let Some(method) = parse_method_id(&form.method) else {
+        return current.respond(refused());
+    };
+    match portal
+        .inner()
+        .twofa
+        .switch_method(&user, &partial.ticket, method)
+        .await
+    {
+        Ok(screen) => {
+            let view = challenge_view(screen);
+            current.session.flash = Some(match &view.sent_to {
+                Some(to) => format!("We sent a code to {to}."),
+                None => format!("Enter the code shown by your {}.", method_name(view.method)),
+            });
+            partial.screen = Screen::Verify(view);
+        }
+        // A method this login may not use (switched off by the company
+        // since the page was shown): the screen stays as it was.
+        Err(rejected) if rejected.advice() == RetryAdvice::CheckInput => {
+            current.session.flash =
+                Some("That method cannot be used for this login. Choose another one.".to_owned());
+        }
+        Err(rejected) => return refused_step(&portal, current, rejected),
+    }
+    stay_on_screen(&portal, current, partial)
 }
 
 /// `POST /login/2fa/defer`: "Remind me in 48 hours".
@@ -682,13 +829,7 @@ pub(crate) async fn defer(
 ) -> Response {
     let current = session!(portal, headers);
     let _form = checked_form!(current, form);
-    let partial = match partial(&current) {
-        Ok(partial) => partial,
-        Err(response) => return response,
-    };
-    let Some(user) = user_id(partial.account) else {
-        return current.respond(unavailable());
-    };
+    let (partial, user) = or_respond!(partial_user(&current));
     match portal.inner().twofa.defer(&user, &partial.ticket).await {
         Ok(allowed) => complete(&portal, current, partial.account, allowed),
         Err(rejected) => refused_step(&portal, current, rejected),
@@ -701,23 +842,15 @@ pub(crate) async fn send_push(
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    let mut current = session!(portal, headers);
+    let current = session!(portal, headers);
     let _form = checked_form!(current, form);
-    let mut partial = match partial(&current) {
-        Ok(partial) => partial,
-        Err(response) => return response,
-    };
-    let Some(user) = user_id(partial.account) else {
-        return current.respond(unavailable());
-    };
+    let (mut partial, user) = or_respond!(partial_user(&current));
     match portal.inner().twofa.send_push(&user, &partial.ticket).await {
         Ok(sent) => {
             if let Screen::Verify(view) = &mut partial.screen {
                 view.push_number = Some(sent.match_number);
             }
-            current.session.stage = Stage::SecondFactor(partial);
-            current.save(&portal);
-            current.redirect("/login/2fa")
+            stay_on_screen(&portal, current, partial)
         }
         Err(rejected) => refused_step(&portal, current, rejected),
     }
@@ -732,22 +865,18 @@ pub(crate) async fn poll_push(
 ) -> Response {
     let mut current = session!(portal, headers);
     let _form = checked_form!(current, form);
-    let mut partial = match partial(&current) {
-        Ok(partial) => partial,
-        Err(response) => return response,
-    };
-    let Some(user) = user_id(partial.account) else {
-        return current.respond(unavailable());
-    };
+    let (mut partial, user) = or_respond!(partial_user(&current));
     match portal.inner().twofa.poll_push(&user, &partial.ticket).await {
         Ok(PushPoll::Allowed(allowed)) => complete(&portal, current, partial.account, allowed),
+        Ok(PushPoll::SetUp(screen)) => {
+            after_challenge(&portal, current, partial.account, LoginStep::SetUp(screen))
+        }
         Ok(_) => {
             if headers.get("x-poll").is_some() {
                 return current.respond(StatusCode::NO_CONTENT);
             }
             current.session.flash = Some("Still waiting for your phone.".to_owned());
-            current.save(&portal);
-            current.redirect("/login/2fa")
+            stay_on_screen(&portal, current, partial)
         }
         Err(rejected) if rejected.advice() == RetryAdvice::StartOver => {
             start_over(&portal, current, rejected)
@@ -756,27 +885,33 @@ pub(crate) async fn poll_push(
             if let Screen::Verify(view) = &mut partial.screen {
                 view.push_number = None;
             }
-            current.session.stage = Stage::SecondFactor(partial);
             current.session.flash = Some(
                 "The request on your phone was not approved. Send a new push or enter a code."
                     .to_owned(),
             );
-            current.save(&portal);
-            current.redirect("/login/2fa")
+            stay_on_screen(&portal, current, partial)
         }
     }
 }
 
-/// The fully logged-in session, or the way back to where it belongs.
+/// The fully logged-in session and its user, or the way back to where the
+/// session belongs.
 #[expect(
     clippy::result_large_err,
     reason = "the error is the HTTP response itself, built once per request"
 )]
-fn logged_in(current: &Current) -> Result<LoggedIn, Response> {
-    match &current.session.stage {
-        Stage::LoggedIn(logged_in) => Ok(logged_in.clone()),
-        _ => Err(to_own_place(current)),
-    }
+fn logged_in_user(current: &Current) -> Result<(LoggedIn, UserId), Response> {
+    let Stage::LoggedIn(logged_in) = &current.session.stage else {
+        return Err(to_own_place(current));
+    };
+    Ok((logged_in.clone(), account_user(current, logged_in.account)?))
+}
+
+/// Back to the settings page, with the session's new state.
+fn back_to_settings(portal: &Portal, mut current: Current, logged_in: LoggedIn) -> Response {
+    current.session.stage = Stage::LoggedIn(logged_in);
+    current.save(portal);
+    current.redirect("/settings")
 }
 
 /// The administrator acting, or the uniform "nothing here".
@@ -785,8 +920,7 @@ fn logged_in(current: &Current) -> Result<LoggedIn, Response> {
     reason = "the error is the HTTP response itself, built once per request"
 )]
 fn admin(current: &Current, portal: &Portal) -> Result<(LoggedIn, Actor), Response> {
-    let logged_in = logged_in(current)?;
-    let user = logged_in.user().ok_or_else(unavailable)?;
+    let (logged_in, user) = logged_in_user(current)?;
     if logged_in.account.role != CompanyRole::Admin {
         return Err(current.respond(crate::web::not_found_page()));
     }
@@ -832,13 +966,7 @@ fn status_line(enrollment: Option<&Enrollment>, now: DateTime<Utc>) -> String {
 /// `GET /home`.
 pub(crate) async fn home(State(portal): State<Portal>, headers: HeaderMap) -> Response {
     let mut current = session!(portal, headers);
-    let mut logged_in = match logged_in(&current) {
-        Ok(logged_in) => logged_in,
-        Err(response) => return response,
-    };
-    let Some(user) = logged_in.user() else {
-        return current.respond(unavailable());
-    };
+    let (mut logged_in, user) = or_respond!(logged_in_user(&current));
     let enrollment = enrollment_of(&portal, &user).await;
     let status = status_line(enrollment.as_ref(), portal.inner().twofa.now());
     // Shown once: the page is no-store and the codes leave the session.
@@ -856,13 +984,7 @@ pub(crate) async fn home(State(portal): State<Portal>, headers: HeaderMap) -> Re
 /// `GET /settings`.
 pub(crate) async fn settings(State(portal): State<Portal>, headers: HeaderMap) -> Response {
     let mut current = session!(portal, headers);
-    let mut logged_in = match logged_in(&current) {
-        Ok(logged_in) => logged_in,
-        Err(response) => return response,
-    };
-    let Some(user) = logged_in.user() else {
-        return current.respond(unavailable());
-    };
+    let (mut logged_in, user) = or_respond!(logged_in_user(&current));
     let enrollment = enrollment_of(&portal, &user).await;
     // Shown once: the page is no-store and the codes leave the session.
     let new_recovery_codes = logged_in.recovery_codes.take().unwrap_or_default();
@@ -899,6 +1021,8 @@ pub(crate) async fn settings(State(portal): State<Portal>, headers: HeaderMap) -
         reason: d.reason.clone(),
     });
     let phone_change_pending = logged_in.phone_change_pending;
+    // Offered once, right after the refusal it answers.
+    let sign_in_again = std::mem::take(&mut logged_in.sign_in_again);
     current.session.stage = Stage::LoggedIn(logged_in);
     let page = chrome(&mut current, "User settings");
     current.save(&portal);
@@ -911,6 +1035,8 @@ pub(crate) async fn settings(State(portal): State<Portal>, headers: HeaderMap) -
         new_recovery_codes,
         phone_change_pending,
         dialog,
+        step_up: duration_words(portal.inner().step_up),
+        sign_in_again,
     }))
 }
 
@@ -931,37 +1057,20 @@ pub(crate) async fn regenerate_recovery_codes(
 ) -> Response {
     let mut current = session!(portal, headers);
     let form = checked_form!(current, form);
-    let mut logged_in = match logged_in(&current) {
-        Ok(logged_in) => logged_in,
-        Err(response) => return response,
-    };
-    let Some(user) = logged_in.user() else {
-        return current.respond(unavailable());
-    };
+    let (mut logged_in, user) = or_respond!(logged_in_user(&current));
     current.session.flash = Some(if form.confirm == "yes" {
-        match portal
-            .inner()
-            .twofa
-            .regenerate_recovery_codes(&user)
-            .await
-        {
+        match portal.inner().twofa.regenerate_recovery_codes(&user).await {
             Ok(sheet) => {
-                logged_in.recovery_codes =
-                    Some(sheet.expose_secret().map(str::to_owned).collect());
+                logged_in.recovery_codes = Some(sheet.expose_secret().map(str::to_owned).collect());
                 "New recovery codes generated: your old codes no longer work.".to_owned()
             }
-            Err(rejected) => match rejected.advice() {
-                RetryAdvice::TryLater => advice_text(RetryAdvice::TryLater).to_owned(),
-                _ => "For your security, new recovery codes need a second factor from the last 10 minutes: log out and log in again, then generate them.".to_owned(),
-            },
+            Err(rejected) => settings_refusal(&portal, &mut logged_in, rejected),
         }
     } else {
         "Nothing changed: tick the box to confirm that your old recovery codes will stop working."
             .to_owned()
     });
-    current.session.stage = Stage::LoggedIn(logged_in);
-    current.save(&portal);
-    current.redirect("/settings")
+    back_to_settings(&portal, current, logged_in)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -979,13 +1088,7 @@ pub(crate) async fn change_name(
 ) -> Response {
     let mut current = session!(portal, headers);
     let form = checked_form!(current, form);
-    let logged_in = match logged_in(&current) {
-        Ok(logged_in) => logged_in,
-        Err(response) => return response,
-    };
-    let Some(user) = logged_in.user() else {
-        return current.respond(unavailable());
-    };
+    let (logged_in, user) = or_respond!(logged_in_user(&current));
     current.session.flash = Some(
         match portal
             .inner()
@@ -997,8 +1100,7 @@ pub(crate) async fn change_name(
             Err(_) => "That name cannot be used (1 to 64 characters, no colon).".to_owned(),
         },
     );
-    current.save(&portal);
-    current.redirect("/settings")
+    back_to_settings(&portal, current, logged_in)
 }
 
 #[derive(Default, Deserialize)]
@@ -1026,13 +1128,7 @@ pub(crate) async fn change_phone(
 ) -> Response {
     let mut current = session!(portal, headers);
     let form = checked_form!(current, form);
-    let mut logged_in = match logged_in(&current) {
-        Ok(logged_in) => logged_in,
-        Err(response) => return response,
-    };
-    let Some(user) = logged_in.user() else {
-        return current.respond(unavailable());
-    };
+    let (mut logged_in, user) = or_respond!(logged_in_user(&current));
     let channel = if form.channel == "voice" {
         PhoneChannel::Voice
     } else {
@@ -1059,16 +1155,10 @@ pub(crate) async fn change_phone(
         }
         Ok(_) => return current.respond(unavailable()),
         Err(rejected) => {
-            current.session.flash = Some(match rejected.advice() {
-                RetryAdvice::CheckInput => advice_text(RetryAdvice::CheckInput).to_owned(),
-                RetryAdvice::TryLater => advice_text(RetryAdvice::TryLater).to_owned(),
-                _ => "For your security, changing the number needs a second factor from the last 10 minutes: log out and log in again, then change it.".to_owned(),
-            });
+            current.session.flash = Some(settings_refusal(&portal, &mut logged_in, rejected));
         }
     }
-    current.session.stage = Stage::LoggedIn(logged_in);
-    current.save(&portal);
-    current.redirect("/settings")
+    back_to_settings(&portal, current, logged_in)
 }
 
 /// `POST /settings/phone/confirm`: the code sent to the new number.
@@ -1079,13 +1169,7 @@ pub(crate) async fn confirm_phone(
 ) -> Response {
     let mut current = session!(portal, headers);
     let form = checked_form!(current, form);
-    let mut logged_in = match logged_in(&current) {
-        Ok(logged_in) => logged_in,
-        Err(response) => return response,
-    };
-    let Some(user) = logged_in.user() else {
-        return current.respond(unavailable());
-    };
+    let (mut logged_in, user) = or_respond!(logged_in_user(&current));
     let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
     match portal
         .inner()
@@ -1099,12 +1183,10 @@ pub(crate) async fn confirm_phone(
                 Some("Your new phone number is verified and in use.".to_owned());
         }
         Err(rejected) => {
-            current.session.flash = Some(advice_text(rejected.advice()).to_owned());
+            current.session.flash = Some(settings_refusal(&portal, &mut logged_in, rejected));
         }
     }
-    current.session.stage = Stage::LoggedIn(logged_in);
-    current.save(&portal);
-    current.redirect("/settings")
+    back_to_settings(&portal, current, logged_in)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1174,10 +1256,7 @@ pub(crate) async fn enforce(
 ) -> Response {
     let mut current = session!(portal, headers);
     let form = checked_form!(current, form);
-    let (_, actor) = match admin(&current, &portal) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (_, actor) = or_respond!(admin(&current, &portal));
     if form.confirmed != "yes" {
         current.save(&portal);
         return current.redirect("/company?confirm=enforce");
@@ -1208,10 +1287,7 @@ pub(crate) async fn add_network(
 ) -> Response {
     let mut current = session!(portal, headers);
     let form = checked_form!(current, form);
-    let (_, actor) = match admin(&current, &portal) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (_, actor) = or_respond!(admin(&current, &portal));
     let message = match Cidr::parse(form.network.trim()) {
         Err(_) => "That is not a network in CIDR form (such as 203.0.113.0/24).".to_owned(),
         Ok(network) => match portal
@@ -1237,10 +1313,7 @@ pub(crate) async fn remove_network(
 ) -> Response {
     let mut current = session!(portal, headers);
     let form = checked_form!(current, form);
-    let (_, actor) = match admin(&current, &portal) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (_, actor) = or_respond!(admin(&current, &portal));
     let message = match Cidr::parse(form.network.trim()) {
         Err(_) => "That is not a listed network.".to_owned(),
         Ok(network) => match portal
@@ -1270,10 +1343,7 @@ fn status_name(kind: StatusKind) -> &'static str {
 /// `GET /company/status`: every employee's enrollment status.
 pub(crate) async fn status(State(portal): State<Portal>, headers: HeaderMap) -> Response {
     let mut current = session!(portal, headers);
-    let (_, actor) = match admin(&current, &portal) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (_, actor) = or_respond!(admin(&current, &portal));
     let Ok(report) = portal.inner().twofa.enrollment_report(&actor).await else {
         return current.respond(unavailable());
     };
@@ -1301,10 +1371,7 @@ pub(crate) async fn status(State(portal): State<Portal>, headers: HeaderMap) -> 
 /// `GET /company/status.csv`: the same report as a CSV download.
 pub(crate) async fn status_csv(State(portal): State<Portal>, headers: HeaderMap) -> Response {
     let current = session!(portal, headers);
-    let (_, actor) = match admin(&current, &portal) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (_, actor) = or_respond!(admin(&current, &portal));
     let Ok(report) = portal.inner().twofa.enrollment_report(&actor).await else {
         return current.respond(unavailable());
     };
@@ -1321,4 +1388,54 @@ pub(crate) async fn status_csv(State(portal): State<Portal>, headers: HeaderMap)
         )
             .into_response(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_ids_are_read_only_in_the_form_the_page_writes() {
+        for (text, id) in [("0", 0), ("1", 1), ("42", 42), ("4294967295", u32::MAX)] {
+            assert_eq!(parse_method_id(text), Some(MethodId::new(id)), "{text}");
+        }
+        for bad in [
+            "",
+            " 1",
+            "1 ",
+            "+1",
+            "-1",
+            "01",
+            "00",
+            "1.0",
+            "0x1",
+            "sms",
+            "4294967296",
+            "١",
+        ] {
+            assert_eq!(parse_method_id(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn durations_are_said_in_words() {
+        assert_eq!(duration_words(TimeDelta::minutes(10)), "10 minutes");
+        assert_eq!(duration_words(TimeDelta::minutes(1)), "1 minute");
+        assert_eq!(duration_words(TimeDelta::seconds(90)), "90 seconds");
+        assert_eq!(duration_words(TimeDelta::seconds(30)), "30 seconds");
+    }
+
+    #[test]
+    fn other_methods_are_named_with_their_masked_number() {
+        let text = other_method_label;
+        assert_eq!(
+            text(MethodKind::Sms, Some("+44 ••• ••• 3456")),
+            "Text message to +44 ••• ••• 3456"
+        );
+        assert_eq!(
+            text(MethodKind::Voice, Some("+44 ••• ••• 3456")),
+            "Phone call to +44 ••• ••• 3456"
+        );
+        assert_eq!(text(MethodKind::App, None), "Authenticator app");
+    }
 }

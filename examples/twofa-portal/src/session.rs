@@ -7,9 +7,9 @@ use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use subtle::ConstantTimeEq;
-use twofa::LoginTicket;
-use twofa::enforcement::{MethodSet, UserId};
+use twofa::enforcement::MethodSet;
 use twofa::enrollment::MethodKind;
+use twofa::{LoginTicket, OtherMethod};
 
 use crate::accounts::DemoAccount;
 
@@ -158,6 +158,11 @@ pub(crate) struct VerifyView {
     pub(crate) setting_up: bool,
     /// The number to show while a push prompt waits.
     pub(crate) push_number: Option<u8>,
+    /// The user's other methods this login may be answered with.
+    pub(crate) other_methods: Vec<OtherMethod>,
+    /// Every method of the user is switched off by the company: a new one
+    /// is set up after this check.
+    pub(crate) then_set_up: bool,
 }
 
 /// A fully logged-in session.
@@ -170,6 +175,10 @@ pub(crate) struct LoggedIn {
     pub(crate) phone_change_pending: bool,
     /// The not-a-mobile dialog for a new number.
     pub(crate) not_mobile: Option<NotMobileView>,
+    /// A change was just refused because the last second factor is older
+    /// than the step-up window: the settings page offers to sign in again
+    /// (once).
+    pub(crate) sign_in_again: bool,
 }
 
 impl fmt::Debug for LoggedIn {
@@ -178,13 +187,6 @@ impl fmt::Debug for LoggedIn {
             .field("account", &self.account.login)
             .field("phone_change_pending", &self.phone_change_pending)
             .finish_non_exhaustive()
-    }
-}
-
-impl LoggedIn {
-    /// The user.
-    pub(crate) fn user(&self) -> Option<UserId> {
-        UserId::new(self.account.login).ok()
     }
 }
 

@@ -68,6 +68,15 @@ pub(crate) struct ResendButton {
     pub(crate) label: &'static str,
 }
 
+/// "Use another method": one of the user's other methods.
+#[derive(Debug, Clone)]
+pub(crate) struct OtherMethodButton {
+    /// The method's id, as the switch form posts it.
+    pub(crate) id: u32,
+    /// "Text message to +44 ••• ••• 3456", "Authenticator app", ….
+    pub(crate) label: String,
+}
+
 #[derive(Template)]
 #[template(path = "verify.html")]
 pub(crate) struct VerifyPage {
@@ -79,6 +88,10 @@ pub(crate) struct VerifyPage {
     pub(crate) push: bool,
     pub(crate) push_number: Option<u8>,
     pub(crate) setting_up: bool,
+    pub(crate) other_methods: Vec<OtherMethodButton>,
+    /// The company switched off the method: another one is set up after
+    /// this check.
+    pub(crate) then_set_up: bool,
 }
 
 #[derive(Template)]
@@ -109,6 +122,11 @@ pub(crate) struct SettingsPage {
     pub(crate) new_recovery_codes: Vec<String>,
     pub(crate) phone_change_pending: bool,
     pub(crate) dialog: Option<DialogView>,
+    /// The step-up window in words ("10 minutes").
+    pub(crate) step_up: String,
+    /// A change was refused for a stale second factor: offer to sign in
+    /// again.
+    pub(crate) sign_in_again: bool,
 }
 
 /// A trusted network on the company page.

@@ -117,9 +117,14 @@ fn form_encode(pairs: &[(&str, &str)]) -> String {
 
 impl Browser {
     fn new(server: &Server) -> Self {
+        Self::at(server.addr)
+    }
+
+    /// A browser for a portal listening at `addr`.
+    fn at(addr: SocketAddr) -> Self {
         Self {
             client: Client::builder(TokioExecutor::new()).build_http(),
-            base: format!("http://{}", server.addr),
+            base: format!("http://{addr}"),
             cookies: HashMap::new(),
             forwarded_for: None,
         }
@@ -189,6 +194,36 @@ impl Browser {
         self.post(action, &pairs).await
     }
 
+    /// Posts a form of the settings page and reads the settings page it
+    /// leads back to.
+    async fn change_setting(&mut self, action: &str, fields: &[(&str, &str)]) -> Reply {
+        let reply = self.submit("/settings", action, fields).await;
+        assert_eq!(reply.location(), "/settings", "{action}");
+        self.get("/settings").await
+    }
+
+    /// Answers the verification form with `code`.
+    async fn enter_code(&mut self, code: &str) -> Reply {
+        self.submit("/login/2fa", "/login/2fa/verify", &[("code", code)])
+            .await
+    }
+
+    /// "Use another method" with the method id `method`.
+    async fn switch_to(&mut self, method: &str) -> Reply {
+        self.submit("/login/2fa", "/login/2fa/switch", &[("method", method)])
+            .await
+    }
+
+    /// Chooses codes by text message to `number` on the set-up screen.
+    async fn choose_sms(&mut self, number: &str) -> Reply {
+        self.submit(
+            "/login/2fa",
+            "/login/2fa/method",
+            &[("method", "sms"), ("number", number)],
+        )
+        .await
+    }
+
     async fn log_in(&mut self, login: &str, password: &str) -> Reply {
         self.submit(
             "/login",
@@ -243,9 +278,7 @@ async fn enroll(
     let key = manual_key(&page.body);
     let now = server.portal.twofa().now();
     let code = totp_code(&key, now);
-    let reply = browser
-        .submit("/login/2fa", "/login/2fa/verify", &[("code", &code)])
-        .await;
+    let reply = browser.enter_code(&code).await;
     assert_eq!(reply.location(), "/home");
     key
 }
@@ -395,9 +428,7 @@ async fn the_session_identifier_changes_at_each_authentication_step() {
     assert_eq!(reply.location(), "/login/2fa");
     let key = manual_key(&browser.get("/login/2fa").await.body);
     let code = totp_code(&key, server.portal.twofa().now());
-    let reply = browser
-        .submit("/login/2fa", "/login/2fa/verify", &[("code", &code)])
-        .await;
+    let reply = browser.enter_code(&code).await;
     assert_eq!(reply.location(), "/home");
     let full = browser.cookie("portal").unwrap().clone();
     assert_ne!(partial, full);
@@ -476,17 +507,13 @@ async fn an_authenticator_code_is_accepted_once_and_a_replay_is_refused() {
     let page = browser.get("/login/2fa").await;
     assert!(page.body.contains("2FA Verification"));
     let code = totp_code(&key, server.portal.twofa().now());
-    let reply = browser
-        .submit("/login/2fa", "/login/2fa/verify", &[("code", &code)])
-        .await;
+    let reply = browser.enter_code(&code).await;
     assert_eq!(reply.location(), "/home");
 
     // The same code in a second login is refused.
     browser.submit("/home", "/logout", &[]).await;
     browser.log_in("bob", "bob-demo-password").await;
-    let reply = browser
-        .submit("/login/2fa", "/login/2fa/verify", &[("code", &code)])
-        .await;
+    let reply = browser.enter_code(&code).await;
     assert_eq!(reply.location(), "/login/2fa");
     let page = browser.get("/login/2fa").await;
     assert!(
@@ -581,18 +608,14 @@ async fn the_name_used_for_2fa_can_be_changed_and_bad_names_are_refused() {
     let server = start_local().await;
     let mut browser = Browser::new(&server);
     enroll_app(&mut browser, &server, "bob", "bob-demo-password").await;
-    let reply = browser
-        .submit("/settings", "/settings/name", &[("name", "Robert Tech")])
+    let page = browser
+        .change_setting("/settings/name", &[("name", "Robert Tech")])
         .await;
-    assert_eq!(reply.location(), "/settings");
-    let page = browser.get("/settings").await;
     assert!(page.body.contains("value=\"Robert Tech\""));
     assert!(page.body.contains("Your name was saved"));
-    let reply = browser
-        .submit("/settings", "/settings/name", &[("name", "Robert: Tech")])
+    let page = browser
+        .change_setting("/settings/name", &[("name", "Robert: Tech")])
         .await;
-    assert_eq!(reply.location(), "/settings");
-    let page = browser.get("/settings").await;
     assert!(page.body.contains("cannot be used"));
     assert!(page.body.contains("value=\"Robert Tech\""), "unchanged");
 }
@@ -619,23 +642,15 @@ async fn new_recovery_codes_are_shown_once_and_replace_the_old_ones() {
     assert_eq!(old.len(), 10);
 
     // Without the confirmation box nothing happens.
-    let reply = browser
-        .submit("/settings", "/settings/recovery-codes", &[])
+    let page = browser
+        .change_setting("/settings/recovery-codes", &[])
         .await;
-    assert_eq!(reply.location(), "/settings");
-    let page = browser.get("/settings").await;
     assert!(page.body.contains("Nothing changed"));
     assert!(codes_on(&page.body).is_empty());
 
-    let reply = browser
-        .submit(
-            "/settings",
-            "/settings/recovery-codes",
-            &[("confirm", "yes")],
-        )
+    let page = browser
+        .change_setting("/settings/recovery-codes", &[("confirm", "yes")])
         .await;
-    assert_eq!(reply.location(), "/settings");
-    let page = browser.get("/settings").await;
     assert_eq!(page.header("cache-control"), "no-store");
     assert!(page.body.contains("your old codes no longer work"));
     assert!(page.body.contains("10 of 10 recovery codes unused."));
@@ -653,15 +668,11 @@ async fn new_recovery_codes_are_shown_once_and_replace_the_old_ones() {
         .demo_clock()
         .unwrap()
         .advance(TimeDelta::minutes(11));
-    browser
-        .submit(
-            "/settings",
-            "/settings/recovery-codes",
-            &[("confirm", "yes")],
-        )
+    let page = browser
+        .change_setting("/settings/recovery-codes", &[("confirm", "yes")])
         .await;
-    let page = browser.get("/settings").await;
-    assert!(page.body.contains("log out and log in again"));
+    assert!(page.body.contains(SIGN_IN_AGAIN), "{}", page.body);
+    assert!(page.body.contains("id=\"sign-in-again-button\""));
     assert!(codes_on(&page.body).is_empty());
 
     // An old code is refused at login, a new one (still the current set)
@@ -799,4 +810,405 @@ async fn a_push_approved_with_the_wrong_number_does_not_log_in() {
         "a new push may be sent"
     );
     assert_eq!(browser.get("/home").await.location(), "/login/2fa");
+}
+
+/// What the settings page says when a change needs a fresher second
+/// factor (the portal's step-up window is the default 10 minutes).
+const SIGN_IN_AGAIN: &str = "For your security, sign in again to make this change: your last two-factor check was more than 10 minutes ago.";
+
+/// The newest code sent by `channel` (`sms`, `call`, `email`), read from
+/// the device side's outbox page.
+async fn code_from_outbox(browser: &mut Browser, channel: &str) -> String {
+    let page = browser.get("/device/outbox").await;
+    let marker = format!("<li class=\"message {channel}\">");
+    let start = page
+        .body
+        .find(&marker)
+        .unwrap_or_else(|| panic!("a {channel} message in the outbox"));
+    let item = &page.body[start..];
+    let body = &item[item.find("<pre class=\"body\">").unwrap()..item.find("</pre>").unwrap()];
+    // The first run of six digits (a call script separates them with
+    // spaces or commas).
+    body.split(|c: char| !(c.is_ascii_digit() || c == ' ' || c == ','))
+        .map(|run| run.chars().filter(char::is_ascii_digit).collect::<String>())
+        .find(|run| run.len() == 6)
+        .unwrap_or_else(|| panic!("a six-digit code in {body:?}"))
+}
+
+/// How many messages the outbox page lists.
+async fn outbox_len(browser: &mut Browser) -> usize {
+    browser
+        .get("/device/outbox")
+        .await
+        .body
+        .matches("<li class=\"message ")
+        .count()
+}
+
+/// Logs the demo account `login` in and sets up codes by text message to
+/// `number`.
+async fn enroll_sms(browser: &mut Browser, login: &str, number: &str) {
+    let password = format!("{login}-demo-password");
+    let reply = browser.log_in(login, &password).await;
+    assert_eq!(reply.location(), "/login/2fa");
+    let reply = browser.choose_sms(number).await;
+    assert_eq!(reply.location(), "/login/2fa");
+    assert!(
+        browser
+            .get("/login/2fa")
+            .await
+            .body
+            .contains("id=\"sent-to\"")
+    );
+    let code = code_from_outbox(browser, "sms").await;
+    let reply = browser.enter_code(&code).await;
+    assert_eq!(reply.location(), "/home");
+}
+
+/// The company's administrator allows only `methods` from now on (the
+/// portal has no screen for it: the test changes the company's policy
+/// in the store, as an administration tool would).
+async fn company_allows(server: &Server, methods: twofa::enforcement::MethodSet) {
+    let company = twofa::enforcement::CompanyId::new(twofa_portal::DEMO_COMPANY).unwrap();
+    let stores = server.portal.twofa().stores();
+    let loaded = stores.companies().load(&company).await.unwrap().unwrap();
+    let policy = twofa::enforcement::CompanyPolicy::builder()
+        .with_allowed_methods(methods)
+        .build()
+        .unwrap();
+    stores
+        .companies()
+        .save(
+            &company,
+            loaded.record.with_policy(policy),
+            Some(loaded.version),
+        )
+        .await
+        .unwrap();
+}
+
+/// The table of enrolled methods on the settings page.
+fn methods_table(page: &str) -> String {
+    let start = page
+        .find("<table id=\"methods\">")
+        .expect("the methods table");
+    let table = &page[start..];
+    table[..table.find("</table>").unwrap()].to_owned()
+}
+
+/// The method ids of the "use another method" forms on a page, with the
+/// text of their buttons.
+fn other_methods_on(page: &str) -> Vec<(String, String)> {
+    let Some(start) = page.find("id=\"other-methods\"") else {
+        return Vec::new();
+    };
+    let section = &page[start..];
+    let section = &section[..section.find("</div>").unwrap()];
+    section
+        .split("name=\"method\" value=\"")
+        .skip(1)
+        .map(|rest| {
+            let id = rest[..rest.find('"').unwrap()].to_owned();
+            let label_start = rest.find("class=\"link\">").unwrap() + "class=\"link\">".len();
+            let label =
+                rest[label_start..label_start + rest[label_start..].find('<').unwrap()].to_owned();
+            (id, label)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_switched_off_method_is_challenged_then_replaced_and_either_method_may_answer() {
+    use twofa::enforcement::{Method, MethodSet};
+
+    let server = start_local().await;
+    let clock = server.portal.demo_clock().unwrap();
+    let mut bob = Browser::new(&server);
+    let key = enroll_app(&mut bob, &server, "bob", "bob-demo-password").await;
+    bob.submit("/home", "/logout", &[]).await;
+
+    // The company switches the authenticator app off: Bob proves it is him
+    // with the app one last time, then must set up another method on the
+    // same login, with no "remind me later".
+    company_allows(&server, MethodSet::all().without(Method::AuthenticatorApp)).await;
+    clock.advance(TimeDelta::seconds(30));
+    let reply = bob.log_in("bob", "bob-demo-password").await;
+    assert_eq!(reply.location(), "/login/2fa");
+    let page = bob.get("/login/2fa").await;
+    assert!(page.body.contains("2FA Verification"));
+    assert!(page.body.contains(
+        "Your company no longer allows this method. After this check you will set up another one."
+    ));
+    assert!(other_methods_on(&page.body).is_empty(), "only one method");
+    let code = totp_code(&key, server.portal.twofa().now());
+    let before = bob.cookie("portal").unwrap().clone();
+    let reply = bob.enter_code(&code).await;
+    assert_eq!(reply.location(), "/login/2fa", "not in yet");
+    assert_ne!(bob.cookie("portal").unwrap(), &before, "rotated");
+    let page = bob.get("/login/2fa").await;
+    assert!(page.body.contains("Enable two-factor authentication"));
+    assert!(
+        page.body
+            .contains("no longer allows the method you just used")
+    );
+    assert!(!page.body.contains("id=\"remind-me\""), "no deferral");
+    assert!(!page.body.contains("id=\"method-app\""), "the app is off");
+    assert!(page.body.contains("id=\"method-sms\""));
+    assert_eq!(bob.get("/home").await.location(), "/login/2fa");
+
+    let reply = bob.choose_sms("+44 7400 123456").await;
+    assert_eq!(reply.location(), "/login/2fa");
+    let sms = code_from_outbox(&mut bob, "sms").await;
+    let reply = bob.enter_code(&sms).await;
+    assert_eq!(reply.location(), "/home");
+    let methods = methods_table(&bob.get("/settings").await.body);
+    assert!(methods.contains("authenticator app"), "kept: {methods}");
+    assert!(methods.contains("3456"), "added: {methods}");
+
+    // The app is allowed again: Bob has two methods, is challenged with
+    // the first and may switch to the other on the same screen.
+    company_allows(&server, MethodSet::all()).await;
+    bob.submit("/home", "/logout", &[]).await;
+    clock.advance(TimeDelta::seconds(30));
+    bob.log_in("bob", "bob-demo-password").await;
+    let page = bob.get("/login/2fa").await;
+    assert!(
+        page.body
+            .contains("Enter the code shown by your authenticator app")
+    );
+    assert!(!page.body.contains("id=\"then-set-up\""));
+    let others = other_methods_on(&page.body);
+    assert_eq!(others.len(), 1, "{others:?}");
+    let (sms_id, label) = &others[0];
+    assert!(
+        label.starts_with("Text message to +44") && label.ends_with("3456"),
+        "{label}"
+    );
+    assert!(!label.contains("7400"), "masked: {label}");
+
+    // Anything but the exact id of an offered method: the uniform refusal
+    // for a form the page could not have sent, and nothing changes.
+    let sent = outbox_len(&mut bob).await;
+    for bad in ["", "sms", "+1", "01", " 1", "1 ", "-1", "4294967296", "1.0"] {
+        let reply = bob.switch_to(bad).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{bad:?}");
+    }
+    // A well-formed id that is not one of Bob's methods.
+    let reply = bob
+        .submit("/login/2fa", "/login/2fa/switch", &[("method", "4000")])
+        .await;
+    assert_eq!(reply.location(), "/login/2fa");
+    let page = bob.get("/login/2fa").await;
+    assert!(
+        page.body
+            .contains("That method cannot be used for this login")
+    );
+    assert!(
+        page.body
+            .contains("Enter the code shown by your authenticator app")
+    );
+    assert_eq!(outbox_len(&mut bob).await, sent, "nothing sent");
+
+    let reply = bob.switch_to(sms_id).await;
+    assert_eq!(reply.location(), "/login/2fa");
+    let page = bob.get("/login/2fa").await;
+    assert!(page.body.contains("We sent a code to +44"), "flash");
+    assert!(page.body.contains("id=\"sent-to\""));
+    assert!(page.body.contains("id=\"resend-voice\""), "phone re-sends");
+    let others = other_methods_on(&page.body);
+    assert_eq!(others.len(), 1, "{others:?}");
+    assert_eq!(others[0].1, "Authenticator app");
+    assert_eq!(outbox_len(&mut bob).await, sent + 1, "one code sent");
+    // The app's code is no longer the answer of this login: the SMS is.
+    let sms = code_from_outbox(&mut bob, "sms").await;
+    let reply = bob.enter_code(&sms).await;
+    assert_eq!(reply.location(), "/home");
+
+    // Back and forth: the next login switches to the text message, then
+    // back to the app, and is answered with the app's code.
+    bob.submit("/home", "/logout", &[]).await;
+    clock.advance(TimeDelta::seconds(30));
+    bob.log_in("bob", "bob-demo-password").await;
+    bob.switch_to(sms_id).await;
+    let page = bob.get("/login/2fa").await;
+    let (app_id, _) = other_methods_on(&page.body).remove(0);
+    let reply = bob.switch_to(&app_id).await;
+    assert_eq!(reply.location(), "/login/2fa");
+    let page = bob.get("/login/2fa").await;
+    assert!(
+        page.body
+            .contains("Enter the code shown by your authenticator app")
+    );
+    let code = totp_code(&key, server.portal.twofa().now());
+    let reply = bob.enter_code(&code).await;
+    assert_eq!(reply.location(), "/home");
+}
+
+#[tokio::test]
+async fn a_stale_second_factor_refuses_a_number_change_and_offers_to_sign_in_again() {
+    let server = start_local().await;
+    let clock = server.portal.demo_clock().unwrap();
+    // Both set up at the same instant.
+    let mut alice = Browser::new(&server);
+    enroll_sms(&mut alice, "alice", "+44 7400 123456").await;
+    let mut bob = Browser::new(&server);
+    enroll_sms(&mut bob, "bob", "+44 7400 222333").await;
+
+    // One second inside the 10-minute window: the change starts.
+    clock.advance(TimeDelta::minutes(10) - TimeDelta::seconds(1));
+    let page = alice
+        .change_setting("/settings/phone", &[("number", "+44 7400 654321")])
+        .await;
+    assert!(page.body.contains("We sent a code to"), "fresh enough");
+    assert!(page.body.contains("id=\"confirm-code\""));
+
+    // At the exact end of the window: refused, explained, nothing changed,
+    // and Bob stays logged in.
+    clock.advance(TimeDelta::seconds(1));
+    let sent = outbox_len(&mut bob).await;
+    let page = bob
+        .change_setting("/settings/phone", &[("number", "+44 7400 999888")])
+        .await;
+    assert!(page.body.contains(SIGN_IN_AGAIN), "{}", page.body);
+    assert!(page.body.contains("id=\"sign-in-again-button\""));
+    assert!(
+        !page.body.contains("id=\"confirm-code\""),
+        "no change started"
+    );
+    let methods = methods_table(&page.body);
+    assert!(
+        methods.contains("2333") && !methods.contains("9888"),
+        "{methods}"
+    );
+    assert_eq!(outbox_len(&mut bob).await, sent, "no code sent");
+    let page = bob.get("/settings").await;
+    assert!(
+        !page.body.contains("id=\"sign-in-again-button\""),
+        "offered once"
+    );
+    assert_eq!(bob.get("/home").await.status, StatusCode::OK, "still in");
+
+    // One second later, new recovery codes are refused the same way.
+    clock.advance(TimeDelta::seconds(1));
+    let page = bob
+        .change_setting("/settings/recovery-codes", &[("confirm", "yes")])
+        .await;
+    assert!(page.body.contains(SIGN_IN_AGAIN));
+    assert!(codes_on(&page.body).is_empty());
+
+    // "Sign in again": the session ends, the login page follows, and with
+    // a fresh second factor the change goes through.
+    let reply = bob.submit("/settings", "/logout", &[]).await;
+    assert_eq!(reply.location(), "/login");
+    assert_eq!(bob.get("/settings").await.location(), "/login");
+    bob.log_in("bob", "bob-demo-password").await;
+    let code = code_from_outbox(&mut bob, "sms").await;
+    let reply = bob.enter_code(&code).await;
+    assert_eq!(reply.location(), "/home");
+    let page = bob
+        .change_setting("/settings/phone", &[("number", "+44 7400 999888")])
+        .await;
+    assert!(page.body.contains("We sent a code to"), "{}", page.body);
+    let code = code_from_outbox(&mut bob, "sms").await;
+    bob.submit("/settings", "/settings/phone/confirm", &[("code", &code)])
+        .await;
+    let methods = methods_table(&bob.get("/settings").await.body);
+    assert!(
+        methods.contains("9888") && !methods.contains("2333"),
+        "{methods}"
+    );
+}
+
+/// The throwaway PostgreSQL server of the store's tests (or `DATABASE_URL`).
+#[path = "../../../crates/twofa-store-postgres/tests/support/cluster.rs"]
+mod cluster;
+
+/// The `twofa-portal` binary, running until dropped.
+struct PortalProcess {
+    child: std::process::Child,
+    addr: SocketAddr,
+    /// Kept open: the portal goes on printing its demo accounts, and a
+    /// closed pipe would end it.
+    _stdout: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl PortalProcess {
+    /// Starts the binary on a free loopback port with `--database-url`
+    /// and fixed keys, and waits for the line that says where it listens.
+    fn start(url: &str, log: &std::path::Path) -> Self {
+        use std::io::BufRead;
+
+        let keys: String = (0..64_u8).map(|i| format!("{:02x}", i ^ 0x5a)).collect();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_twofa-portal"))
+            .args(["--listen", "127.0.0.1:0", "--database-url", url])
+            .env("TWOFA_PORTAL_KEYS", keys)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut printed = String::new();
+        for line in stdout.by_ref() {
+            let line = line.unwrap();
+            printed.push_str(&line);
+            printed.push('\n');
+            if line.contains("stores: PostgreSQL") {
+                let marker = "listening on http://";
+                let start = printed.find(marker).unwrap() + marker.len();
+                let end = printed[start..].find('/').unwrap();
+                let addr = printed[start..start + end].parse().unwrap();
+                return Self {
+                    child,
+                    addr,
+                    _stdout: stdout,
+                };
+            }
+        }
+        let status = child.wait().unwrap();
+        panic!(
+            "the portal exited ({status}) before serving:\n{printed}{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+    }
+}
+
+impl Drop for PortalProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn with_a_database_url_the_records_outlive_the_process() {
+    let url = cluster::Cluster::shared()
+        .unwrap()
+        .database("portal")
+        .await
+        .unwrap();
+    let log = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("portal-database-url.log");
+
+    // First run: the schema and the demo accounts are created, and Alice
+    // sets up codes by text message.
+    let first = PortalProcess::start(&url, &log);
+    let mut alice = Browser::at(first.addr);
+    enroll_sms(&mut alice, "alice", "+44 7400 123456").await;
+    drop(first);
+
+    // Second run on the same database and keys: Alice is challenged for
+    // the number she set up (not asked to set up 2FA), and her code from
+    // this run's outbox lets her in.
+    let second = PortalProcess::start(&url, &log);
+    let mut alice = Browser::at(second.addr);
+    let reply = alice.log_in("alice", "alice-demo-password").await;
+    assert_eq!(reply.location(), "/login/2fa");
+    let page = alice.get("/login/2fa").await;
+    assert!(page.body.contains("2FA Verification"), "{}", page.body);
+    assert!(page.body.contains("id=\"sent-to\""));
+    let code = code_from_outbox(&mut alice, "sms").await;
+    let reply = alice.enter_code(&code).await;
+    assert_eq!(reply.location(), "/home");
+    let methods = methods_table(&alice.get("/settings").await.body);
+    assert!(methods.contains("3456"), "{methods}");
 }

@@ -13,7 +13,7 @@ use chrono::TimeDelta;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 
-use super::{Server, manual_key, start_local, totp_code};
+use super::{Server, company_allows, manual_key, start_local, totp_code};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -315,6 +315,20 @@ async fn walk_sms_setup_with_a_resend_by_phone_call() {
         methods.contains("4321") && !methods.contains("3456"),
         "{methods}"
     );
+
+    // Ten minutes after the last second factor, another change needs a
+    // fresh one: the page says so and offers to sign in again.
+    server
+        .portal
+        .demo_clock()
+        .unwrap()
+        .advance(TimeDelta::minutes(10));
+    walk.fill("#new-number", "+44 7400 111222").await;
+    walk.click("#change-number", "sign-in-again").await;
+    assert!(walk.text("#notice").await.contains("sign in again"));
+    assert!(walk.text("#methods").await.contains("4321"), "unchanged");
+    walk.click("#sign-in-again-button", "signed-out").await;
+    assert_eq!(walk.path().await, "/login");
     walk.finish().await;
 }
 
@@ -518,5 +532,67 @@ async fn walk_enrollment_status_page_and_csv() {
         .unwrap()
         .unwrap();
     assert_eq!(href, "/company/status.csv");
+    walk.finish().await;
+}
+
+#[tokio::test]
+async fn walk_a_switched_off_method_is_replaced_then_another_method_is_used() {
+    use twofa::enforcement::{Method, MethodSet};
+
+    let server = start_local().await;
+    let clock = || server.portal.demo_clock().unwrap();
+    let mut walk = Walk::start(&server, "other-method").await;
+    walk.log_in("bob", "bob-demo-password", "setup-prompt")
+        .await;
+    let key = set_up_app(&mut walk, &server).await;
+    walk.log_out().await;
+
+    // The company switches the app off: one last check with it, then a
+    // new method on the same login.
+    company_allows(&server, MethodSet::all().without(Method::AuthenticatorApp)).await;
+    clock().advance(TimeDelta::seconds(30));
+    walk.log_in("bob", "bob-demo-password", "challenge-then-set-up")
+        .await;
+    assert!(
+        walk.text("#then-set-up")
+            .await
+            .contains("After this check you will set up another one")
+    );
+    let code = totp_code(&key, server.portal.twofa().now());
+    walk.fill("#code", &code).await;
+    walk.click("#submit-code", "replacement-set-up").await;
+    assert_eq!(walk.path().await, "/login/2fa");
+    assert!(walk.text("#notice").await.contains("no longer allows"));
+    assert!(!walk.has("#remind-me").await, "no deferral");
+    assert!(!walk.has("#method-app").await, "the app is off");
+    walk.click("#method-sms", "method-sms-chosen").await;
+    walk.fill("#number", "+44 7400 123456").await;
+    walk.click("#enable-2fa", "verification-form").await;
+    let sms = code_from_outbox(&mut walk, "sms").await;
+    walk.goto("/login/2fa", "verification-form-again").await;
+    walk.fill("#code", &sms).await;
+    walk.click("#submit-code", "home").await;
+    assert_eq!(walk.path().await, "/home");
+
+    // The app is allowed again: two methods, and "use another method".
+    company_allows(&server, MethodSet::all()).await;
+    walk.log_out().await;
+    clock().advance(TimeDelta::seconds(30));
+    walk.log_in("bob", "bob-demo-password", "use-another-method")
+        .await;
+    let others = walk.text("#other-methods").await;
+    assert!(others.contains("Text message to +44"), "{others}");
+    walk.click("#other-methods button", "switched-to-sms").await;
+    assert!(walk.text("#notice").await.contains("We sent a code to"));
+    assert!(
+        walk.text("#other-methods")
+            .await
+            .contains("Authenticator app")
+    );
+    let sms = code_from_outbox(&mut walk, "sms").await;
+    walk.goto("/login/2fa", "verification-form-sms").await;
+    walk.fill("#code", &sms).await;
+    walk.click("#submit-code", "home-again").await;
+    assert_eq!(walk.path().await, "/home");
     walk.finish().await;
 }

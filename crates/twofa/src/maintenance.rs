@@ -1,0 +1,104 @@
+//! Housekeeping an application runs now and then, outside any login.
+
+use crate::service::Twofa;
+use crate::store::StoreError;
+
+impl Twofa {
+    /// Removes the pending logins whose ticket has expired by the
+    /// service's clock (completed ones included) and returns how many.
+    /// Expired tickets are refused anyway; this only keeps the store from
+    /// growing. Run it now and then, e.g. every few minutes, from one
+    /// server.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the challenge store fails (or does not
+    /// implement [`ChallengeStore::purge_expired`](crate::ChallengeStore::purge_expired));
+    /// nothing is removed then.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use twofa::delivery::{Issuer, Outbox, ServerKey};
+    /// use twofa::enrollment::XChaChaSealer;
+    /// use twofa::{Channels, Stores, Twofa};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let outbox = Arc::new(Outbox::new());
+    /// let twofa = Twofa::builder(
+    ///     Stores::in_memory(),
+    ///     Channels::outbox(&outbox),
+    ///     ServerKey::from_bytes(&[7u8; 32])?,
+    ///     Arc::new(XChaChaSealer::from_bytes(&[9u8; 32])?),
+    ///     Issuer::new("Partner Portal")?,
+    /// )
+    /// .build();
+    /// assert_eq!(twofa.purge_expired_logins().await?, 0);
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(run())?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn purge_expired_logins(&self) -> Result<u64, StoreError> {
+        let now = self.clock.now();
+        self.stores.challenges.purge_expired(now).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+    use twofa_delivery::{Issuer, Outbox, ServerKey};
+    use twofa_enforcement::{CompanyId, MethodSet, UserId};
+    use twofa_enrollment::XChaChaSealer;
+
+    use crate::clock::ManualClock;
+    use crate::records::{LoginStage, LoginTicket, PendingLogin};
+    use crate::service::{Channels, Stores, Twofa};
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap() + TimeDelta::seconds(seconds)
+    }
+
+    #[tokio::test]
+    async fn expired_logins_are_purged_by_the_service_clock_from_their_expiry_on() {
+        let clock = Arc::new(ManualClock::new(at(0)));
+        let outbox = Arc::new(Outbox::new());
+        let twofa = Twofa::builder(
+            Stores::in_memory(),
+            Channels::outbox(&outbox),
+            ServerKey::from_bytes(&[7u8; 32]).unwrap(),
+            Arc::new(XChaChaSealer::from_bytes(&[9u8; 32]).unwrap()),
+            Issuer::new("Partner Portal").unwrap(),
+        )
+        .with_clock(clock.clone())
+        .build();
+        let ticket: LoginTicket = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a".parse().unwrap();
+        let pending = PendingLogin::new(
+            UserId::new("bob").unwrap(),
+            CompanyId::new("acme").unwrap(),
+            at(0),
+            at(600),
+            None,
+            LoginStage::SetUp {
+                methods: MethodSet::all(),
+                deferral_offered: false,
+            },
+        );
+        let challenges = twofa.stores().challenges();
+        challenges.save(&ticket, pending, None).await.unwrap();
+
+        clock.set(at(599));
+        assert_eq!(twofa.purge_expired_logins().await, Ok(0));
+        assert!(challenges.load(&ticket).await.unwrap().is_some());
+        clock.set(at(600));
+        assert_eq!(twofa.purge_expired_logins().await, Ok(1));
+        assert!(challenges.load(&ticket).await.unwrap().is_none());
+        clock.set(at(601));
+        assert_eq!(twofa.purge_expired_logins().await, Ok(0));
+    }
+}

@@ -1,0 +1,88 @@
+//! Security notices: once an enrollment change is saved, each notice it
+//! asks for goes to every destination through the notice channel, and each
+//! attempt is audited.
+//!
+//! NIST SP 800-63B-4 §4 ("Authenticator Event Management") and OWASP ASVS
+//! 5.0 V6 ask that the user hear of changes to an authentication factor,
+//! through a channel other than the one being changed where there is one:
+//! the old number and the email hear of a number change, the email of a new
+//! method, a used recovery code, a suspension or a reset.
+//!
+//! Sending is best effort: the change already stands when the notice goes
+//! out, so a failed notice is audited and never turns the operation's
+//! answer into something else.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use chrono::{DateTime, Utc};
+use twofa_delivery::{FailureCause, NoticeMessage, NoticeSender, SendError};
+use twofa_enforcement::{CompanyId, UserId};
+use twofa_enrollment::Effect;
+
+use crate::audit::AuditEvent;
+use crate::service::Twofa;
+
+/// The notice channel of [`Channels::new`](crate::Channels::new) until one
+/// is set: it refuses every notice, so each is audited as
+/// [`AuditEvent::NoticeFailed`] with
+/// `Permanent(FailureCause::NotConfigured)` instead of vanishing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NoNoticeSender;
+
+impl NoticeSender for NoNoticeSender {
+    fn send_notice<'a>(
+        &'a self,
+        _message: &'a NoticeMessage,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>> {
+        Box::pin(std::future::ready(Err(SendError::Permanent(
+            FailureCause::NotConfigured,
+        ))))
+    }
+}
+
+impl Twofa {
+    /// Sends the notices among `effects`, whose record was just saved, to
+    /// each of their destinations, and audits every attempt.
+    ///
+    /// Called only after a successful save: a compare-and-swap conflict
+    /// re-evaluates the change, and the notices of the attempt that lost
+    /// are never sent.
+    pub(crate) async fn send_notices(
+        &self,
+        now: DateTime<Utc>,
+        company: &CompanyId,
+        user: &UserId,
+        effects: &[Effect],
+    ) {
+        for effect in effects {
+            let Effect::Notify(notification) = effect else {
+                continue;
+            };
+            let notice = notification.notice;
+            if notification.to.is_empty() {
+                self.audit_best_effort(
+                    now,
+                    company,
+                    user,
+                    AuditEvent::NoticeUndeliverable { notice },
+                )
+                .await;
+                continue;
+            }
+            for to in &notification.to {
+                let message = self.templates.render_notice(notice, to);
+                let channel = message.channel();
+                let event = match self.channels.notice.send_notice(&message).await {
+                    Ok(()) => AuditEvent::NoticeSent { notice, channel },
+                    Err(error) => AuditEvent::NoticeFailed {
+                        notice,
+                        channel,
+                        error,
+                    },
+                };
+                self.audit_best_effort(now, company, user, event).await;
+            }
+        }
+    }
+}

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use twofa_enforcement::{
-    Actor, CompanyId, CompanyRole, EmployeeRecord, EnforceError, EnrollmentReport, PhoneHint,
-    ReportError, UserId,
+    Actor, CompanyId, CompanyPolicy, CompanyRole, EmployeeRecord, EnforceError, EnrollmentReport,
+    PhoneHint, ReportError, UserId,
 };
 use twofa_enrollment::{EnrollmentState, Event, Factor, Transition};
 use twofa_trusted_network::{
@@ -147,6 +147,47 @@ impl Twofa {
                 actor.company(),
                 actor.user(),
                 AuditEvent::EnforcementEnabled {
+                    by: actor.user().clone(),
+                },
+            )
+            .await;
+        }
+        Ok(())
+    }
+
+    /// Replaces the actor's company policy: which methods users may set up
+    /// and answer with, the re-send channels, deferral length and cap,
+    /// the trusted-network re-prompt interval, code lifetimes and attempts
+    /// ([`CompanyPolicy::builder`] validates it). Users whose every method
+    /// is switched off are challenged with one of them at their next
+    /// login, then must set up an allowed one. Enforcement is a separate
+    /// switch and is untouched.
+    ///
+    /// # Errors
+    ///
+    /// [`AdminError::NotCompanyAdmin`], [`AdminError::Unavailable`].
+    pub async fn set_company_policy(
+        &self,
+        actor: &Actor,
+        policy: CompanyPolicy,
+    ) -> Result<(), AdminError> {
+        let now = self.clock.now();
+        let mut changed = false;
+        self.update_company(
+            actor,
+            |company, _now| {
+                changed = *company.policy() != policy;
+                Ok(changed.then(|| company.clone().with_policy(policy)))
+            },
+            now,
+        )
+        .await?;
+        if changed {
+            self.audit_best_effort(
+                now,
+                actor.company(),
+                actor.user(),
+                AuditEvent::PolicyChanged {
                     by: actor.user().clone(),
                 },
             )

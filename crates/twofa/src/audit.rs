@@ -162,6 +162,11 @@ pub enum AuditEvent {
         /// The administrator.
         by: UserId,
     },
+    /// An administrator replaced the company's policy.
+    PolicyChanged {
+        /// The administrator.
+        by: UserId,
+    },
     /// An administrator added a trusted network.
     NetworkAdded {
         /// The network.

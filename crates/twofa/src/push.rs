@@ -12,7 +12,6 @@ use twofa_enforcement::UserId;
 use twofa_enrollment::{EnrollmentState, Event, LoginAttempt, PushTarget, Transition};
 
 use crate::audit::RejectionDetail;
-use crate::join::join;
 use crate::login::transaction;
 use crate::records::{LoginStage, LoginTicket};
 use crate::service::{Change, Failure, Twofa, enrollment_failure};
@@ -202,12 +201,8 @@ impl Twofa {
         ticket: &LoginTicket,
         now: DateTime<Utc>,
     ) -> Result<PushPoll, Failure> {
-        let (pending, loaded) = join(
-            self.load_ticket_for(user, ticket, now),
-            self.load_user(user),
-        )
-        .await;
-        let (pending, loaded) = (pending?, loaded?);
+        let records = self.stores.unit.load_login(&self.stores, ticket, user);
+        let (pending, loaded, company) = records.await?.checked(user, now)?;
         let LoginStage::Challenge { method, .. } = *pending.record.stage() else {
             return Err(not_approved());
         };
@@ -215,7 +210,7 @@ impl Twofa {
         match login_request(&enrollment, ticket)?.status(now) {
             PushStatus::Pending { expires_at } => Ok(PushPoll::Waiting { expires_at }),
             PushStatus::Approved { .. } => {
-                let company = self.load_company(pending.record.company()).await?.record;
+                let company = company.record;
                 let attempt = LoginAttempt::Push { method };
                 let step = self
                     .verify_challenge(ticket, pending, loaded, &company, &attempt, now)

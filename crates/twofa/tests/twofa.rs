@@ -1567,16 +1567,62 @@ async fn allow_only(portal: &Portal, methods: &[Method]) {
         .with_resend_channels(ResendChannelSet::of(&channels))
         .build()
         .unwrap();
-    let companies = portal.twofa.stores().companies().clone();
-    let stored = companies.load(&portal.acme).await.unwrap().unwrap();
-    companies
-        .save(
-            &portal.acme,
-            stored.record.with_policy(policy),
-            Some(stored.version),
-        )
+    portal
+        .twofa
+        .set_company_policy(&portal.admin, policy)
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn only_an_admin_changes_the_company_policy_and_each_change_is_audited() {
+    use twofa::enforcement::{CompanyPolicy, MethodSet};
+    let portal = Portal::new().await;
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    let employee = Actor::new(bob, portal.acme.clone(), CompanyRole::Member);
+    let policy = CompanyPolicy::builder()
+        .with_allowed_methods(MethodSet::of(&[Method::AuthenticatorApp]))
+        .with_resend_channels(twofa::enforcement::ResendChannelSet::empty())
+        .build()
+        .unwrap();
+    assert_eq!(
+        portal.twofa.set_company_policy(&employee, policy).await,
+        Err(twofa::AdminError::NotCompanyAdmin)
+    );
+    let stored = |portal: &Portal| {
+        let companies = portal.twofa.stores().companies().clone();
+        let acme = portal.acme.clone();
+        async move {
+            *companies
+                .load(&acme)
+                .await
+                .unwrap()
+                .unwrap()
+                .record
+                .policy()
+        }
+    };
+    assert_eq!(stored(&portal).await, CompanyPolicy::default());
+    let changes = |entries: &[AuditEntry]| {
+        entries
+            .iter()
+            .filter(|e| matches!(e.event(), AuditEvent::PolicyChanged { .. }))
+            .count()
+    };
+    portal
+        .twofa
+        .set_company_policy(&portal.admin, policy)
+        .await
+        .unwrap();
+    assert_eq!(stored(&portal).await, policy);
+    assert_eq!(changes(&portal.audit().await), 1);
+    // The same policy again changes nothing and records nothing.
+    portal
+        .twofa
+        .set_company_policy(&portal.admin, policy)
+        .await
+        .unwrap();
+    assert_eq!(changes(&portal.audit().await), 1);
 }
 
 fn logins_allowed(entries: &[AuditEntry], user: &UserId) -> usize {

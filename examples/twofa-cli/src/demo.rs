@@ -26,7 +26,8 @@ use twofa::delivery::{
     CodeChannel, EmailAddress, Issuer, LineType, Outbox, ResendOption, SentMessage, ServerKey,
 };
 use twofa::enforcement::{
-    AccountKind, Actor, CompanyId, CompanyRole, Method, MethodSet, TrustedNetworks, UserId,
+    AccountKind, Actor, CompanyId, CompanyPolicy, CompanyRole, Method, MethodSet, TrustedNetworks,
+    UserId,
 };
 use twofa::enrollment::{
     MethodKind, NotMobileAnswer, NotMobileDialog, PhoneChannel, ProvisioningUri, XChaChaSealer,
@@ -278,6 +279,21 @@ impl Portal<'_> {
         lines.push("Code: [______]   [ Submit ]".to_owned());
         let resend: Vec<&str> = screen.resend.iter().map(|o| resend_label(*o)).collect();
         lines.push(format!("Didn't get it?  {}", resend.join(" · ")));
+        for other in &screen.other_methods {
+            let label = match (&other.masked_number, other.kind) {
+                (Some(number), MethodKind::Voice) => format!("a phone call to {number}"),
+                (Some(number), _) => format!("a text message to {number}"),
+                (None, MethodKind::Push) => "the push app".to_owned(),
+                (None, _) => "the authenticator app".to_owned(),
+            };
+            lines.push(format!("Use another method: [ {label} ]"));
+        }
+        if screen.then_set_up.is_some() {
+            lines.push(
+                "Your company no longer allows this method: after this check, set up another one."
+                    .to_owned(),
+            );
+        }
         self.screen(&format!("{PORTAL} · Verify"), &lines);
     }
 
@@ -928,6 +944,121 @@ async fn scripted(out: &mut dyn Write, stores: Stores) -> Result<(), StepFailed>
     p.check(
         totals.total == 8 && totals.enrolled == 3 && totals.pending_verification == 1,
         "the report lists all eight users: three enrolled, one waiting for a code",
+    )?;
+
+    // 13. The company switches a method off.
+    p.heading(
+        13,
+        "Alice switches off authenticator apps: Bob proves it is him, then sets up SMS",
+    );
+    let apps_off = CompanyPolicy::builder()
+        .with_allowed_methods(MethodSet::of(&[
+            Method::PushApp,
+            Method::Sms,
+            Method::VoiceCall,
+        ]))
+        .build()
+        .map_err(|e| unexpected("policy", e))?;
+    p.twofa
+        .set_company_policy(&admin, apps_off)
+        .await
+        .map_err(|e| unexpected("policy change", e))?;
+    p.clock.advance(TimeDelta::minutes(1));
+    let screen = p.expect_challenge(&bob, &home).await?;
+    p.check(
+        screen.method == MethodKind::App && screen.then_set_up.is_some(),
+        "Bob's only method is switched off: he still answers with it, and is told a new one follows",
+    )?;
+    let code = p.phone_code(&uri)?;
+    let step = p
+        .twofa
+        .submit_code(&bob, &screen.ticket, &code)
+        .await
+        .map_err(|e| unexpected("the app's code", e))?;
+    let LoginStep::SetUp(set_up) = step else {
+        return fail(format!("expected the set-up screen, got {step:?}"));
+    };
+    p.show_set_up(&set_up);
+    p.check(
+        set_up.ticket == screen.ticket
+            && set_up.remind_me_until.is_none()
+            && !set_up.methods.contains(Method::AuthenticatorApp),
+        "the right code leads to set-up of an allowed method, with no \"remind me later\"",
+    )?;
+    let progress = p
+        .twofa
+        .choose_method(
+            &bob,
+            &set_up.ticket,
+            MethodChoice::Phone(PhoneChoice::new("+44 7400 654321", PhoneChannel::Sms)),
+        )
+        .await
+        .map_err(|e| unexpected("choosing SMS", e))?;
+    let SetUpProgress::CodeSent(_) = progress else {
+        return fail(format!("expected an SMS, got {progress:?}"));
+    };
+    let (sms_code, sms) = p.last_message()?;
+    p.say(format!("  📱 {sms}"));
+    let allowed = p
+        .twofa
+        .submit_code(&bob, &set_up.ticket, &sms_code)
+        .await
+        .map_err(|e| unexpected("SMS activation", e))
+        .and_then(|step| allowed_step(step, "SMS activation"))?;
+    p.show_allowed(&allowed);
+    p.check(
+        allowed.by
+            == AllowedBy::SecondFactor {
+                method: Method::Sms,
+            },
+        "only the new, allowed method completes the login",
+    )?;
+
+    // 14. "Use another method".
+    p.heading(
+        14,
+        "Alice allows apps again: Bob picks SMS instead of the app",
+    );
+    p.twofa
+        .set_company_policy(&admin, CompanyPolicy::default())
+        .await
+        .map_err(|e| unexpected("policy change", e))?;
+    p.clock.advance(TimeDelta::minutes(1));
+    let screen = p.expect_challenge(&bob, &home).await?;
+    let Some(sms) = screen
+        .other_methods
+        .iter()
+        .find(|m| m.kind == MethodKind::Sms)
+        .cloned()
+    else {
+        return fail("the SMS method was not offered");
+    };
+    p.check(
+        screen.method == MethodKind::App && screen.other_methods.len() == 1,
+        "the app comes first; Bob's SMS number is offered as another method",
+    )?;
+    let switched = p
+        .twofa
+        .switch_method(&bob, &screen.ticket, sms.id)
+        .await
+        .map_err(|e| unexpected("switching method", e))?;
+    p.show_challenge(&switched);
+    let (sms_code, text) = p.last_message()?;
+    p.say(format!("  📱 {text}"));
+    let allowed = p
+        .twofa
+        .submit_code(&bob, &switched.ticket, &sms_code)
+        .await
+        .map_err(|e| unexpected("SMS code", e))
+        .and_then(|step| allowed_step(step, "SMS code"))?;
+    p.show_allowed(&allowed);
+    p.check(
+        switched.ticket == screen.ticket
+            && allowed.by
+                == AllowedBy::SecondFactor {
+                    method: Method::Sms,
+                },
+        "the code sent to the other method completes the same login",
     )?;
 
     let checks = p.checks;

@@ -1084,6 +1084,8 @@ fn demo_plays_every_portal_feature_and_exits_zero() {
         "21 days later",
         "recovery code accepted",
         "2FA status",
+        "Your company no longer allows this method: after this check, set up another one.",
+        "Use another method: [ a text message to +44 ••• ••• 4321 ]",
         "checks passed: the portal behaved as it should.",
     ] {
         assert!(

@@ -1156,16 +1156,22 @@ impl Twofa {
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<LoginStep, Failure> {
-        let pending = self.load_ticket_for(user, ticket, now).await?.record;
+        let records = self.stores.unit.load_login(&self.stores, ticket, user);
+        let (pending, loaded, company) = records.await?.checked(user, now)?;
+        let (pending, company) = (pending.record, company.record);
         let LoginStage::Challenge { then_set_up, .. } = *pending.stage() else {
             return Err(Failure::start_over(RejectionDetail::WrongStage));
         };
-        let company = self.load_company(pending.company()).await?.record;
         let transaction = transaction(ticket)?;
         let attempt = LoginAttempt::RecoveryCode(SubmittedCode::new(code));
         let updated = self
-            .update_user(user, &company, now, |e, ctx, _rng| {
-                match e.verify_login(&attempt, &transaction, ctx, now) {
+            .update_user_with(
+                user,
+                &company,
+                now,
+                Some(loaded),
+                None,
+                |e, ctx, _rng| match e.verify_login(&attempt, &transaction, ctx, now) {
                     Ok(accepted) => Change::Save(accepted.outcome),
                     Err(rejected) => {
                         let mut failure = enrollment_failure(rejected.reason);
@@ -1174,8 +1180,8 @@ impl Twofa {
                         }
                         Change::Refuse(rejected.outcome.map(|outcome| *outcome), failure)
                     }
-                }
-            })
+                },
+            )
             .await?;
         self.revoke_grant(user, RevocationReason::RecoveryCodeUsed, now)
             .await?;

@@ -35,9 +35,9 @@ use twofa::enrollment::{
 use twofa::otp::TerminalBackground;
 use twofa::trusted_network::Cidr;
 use twofa::{
-    Allowed, AllowedBy, ChallengeScreen, Channels, ClientContext, CompanyRecord, LoginStep,
-    ManualClock, MethodChoice, PhoneChoice, Rejected, Resent, RetryAdvice, SaveError, SeededRandom,
-    SetUpProgress, SetUpScreen, Stores, SystemClock, Twofa, UserRecord,
+    Allowed, AllowedBy, ChallengeScreen, Channels, ClientContext, CodeSent, CompanyRecord,
+    LoginStep, LoginTicket, ManualClock, MethodChoice, PhoneChoice, Rejected, Resent, RetryAdvice,
+    SaveError, SeededRandom, SetUpProgress, SetUpScreen, Stores, SystemClock, Twofa, UserRecord,
 };
 use twofa_store_postgres::PostgresStores;
 
@@ -406,6 +406,31 @@ impl Portal<'_> {
         }
     }
 
+    /// The user picks SMS for `number` on the set-up screen; the text
+    /// arrives. Returns what the screen shows and the code.
+    async fn choose_sms(
+        &mut self,
+        user: &UserId,
+        ticket: &LoginTicket,
+        number: &str,
+    ) -> Result<(CodeSent, String), StepFailed> {
+        let progress = self
+            .twofa
+            .choose_method(
+                user,
+                ticket,
+                MethodChoice::Phone(PhoneChoice::new(number, PhoneChannel::Sms)),
+            )
+            .await
+            .map_err(|e| unexpected("choosing SMS", e))?;
+        let SetUpProgress::CodeSent(sent) = progress else {
+            return fail(format!("expected an SMS, got {progress:?}"));
+        };
+        let (code, sms) = self.last_message()?;
+        self.say(format!("  📱 {sms}"));
+        Ok((sent, code))
+    }
+
     /// Bob's phone: the authenticator app computes the current code.
     fn phone_code(&mut self, uri: &ProvisioningUri) -> Result<String, StepFailed> {
         let code = app_code(uri, self.clock_now())?;
@@ -630,20 +655,9 @@ async fn scripted(out: &mut dyn Write, stores: Stores) -> Result<(), StepFailed>
         .add_user("carol", "Carol Chen", AccountKind::PartnerEmployee)
         .await?;
     let screen = p.expect_set_up(&carol, &home).await?;
-    let progress = p
-        .twofa
-        .choose_method(
-            &carol,
-            &screen.ticket,
-            MethodChoice::Phone(PhoneChoice::new("+44 7400 123456", PhoneChannel::Sms)),
-        )
-        .await
-        .map_err(|e| unexpected("choosing SMS", e))?;
-    let SetUpProgress::CodeSent(sent) = progress else {
-        return fail(format!("expected an SMS, got {progress:?}"));
-    };
-    let (sms_code, sms) = p.last_message()?;
-    p.say(format!("  📱 {sms}"));
+    let (sent, sms_code) = p
+        .choose_sms(&carol, &screen.ticket, "+44 7400 123456")
+        .await?;
     p.screen(
         &format!("{PORTAL} · 2FA Verification"),
         &[
@@ -985,20 +999,9 @@ async fn scripted(out: &mut dyn Write, stores: Stores) -> Result<(), StepFailed>
             && !set_up.methods.contains(Method::AuthenticatorApp),
         "the right code leads to set-up of an allowed method, with no \"remind me later\"",
     )?;
-    let progress = p
-        .twofa
-        .choose_method(
-            &bob,
-            &set_up.ticket,
-            MethodChoice::Phone(PhoneChoice::new("+44 7400 654321", PhoneChannel::Sms)),
-        )
-        .await
-        .map_err(|e| unexpected("choosing SMS", e))?;
-    let SetUpProgress::CodeSent(_) = progress else {
-        return fail(format!("expected an SMS, got {progress:?}"));
-    };
-    let (sms_code, sms) = p.last_message()?;
-    p.say(format!("  📱 {sms}"));
+    let (_, sms_code) = p
+        .choose_sms(&bob, &set_up.ticket, "+44 7400 654321")
+        .await?;
     let allowed = p
         .twofa
         .submit_code(&bob, &set_up.ticket, &sms_code)

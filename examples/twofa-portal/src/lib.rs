@@ -350,6 +350,7 @@ impl Portal {
             )
             .route("/company", get(pages::company))
             .route("/company/enforce", post(pages::enforce))
+            .route("/company/methods", post(pages::set_methods))
             .route("/company/networks", post(pages::add_network))
             .route("/company/networks/remove", post(pages::remove_network))
             .route("/company/status", get(pages::status))

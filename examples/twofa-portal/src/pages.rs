@@ -10,15 +10,18 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
 use twofa::delivery::{CodeChannel, LineType, ResendOption, UnknownReason};
-use twofa::enforcement::{AccountKind, Actor, CompanyRole, Method, StatusKind, UserId};
+use twofa::enforcement::{
+    AccountKind, Actor, CompanyPolicy, CompanyRole, Method, MethodSet, PolicyError, ResendChannel,
+    StatusKind, UserId,
+};
 use twofa::enrollment::{
     Enrollment, EnrollmentState, Factor, MethodId, MethodKind, NotMobileAnswer, NotMobileDialog,
     PhoneChannel, ProvisioningUri,
 };
 use twofa::trusted_network::Cidr;
 use twofa::{
-    Allowed, AllowedBy, ChallengeScreen, LoginStep, MethodChoice, PhoneChoice, PushPoll, Rejected,
-    Resent, RetryAdvice, SetUpProgress,
+    Allowed, AllowedBy, ChallengeScreen, CompanyRecord, LoginStep, MethodChoice, PhoneChoice,
+    PushPoll, Rejected, Resent, RetryAdvice, SetUpProgress,
 };
 
 use crate::Portal;
@@ -27,9 +30,9 @@ use crate::session::{
     LoggedIn, NotMobileView, Partial, QrView, Screen, SetUpView, Stage, VerifyView,
 };
 use crate::views::{
-    Chrome, CompanyPage, DialogView, HomePage, LoginPage, MethodOption, MethodRow, NetworkRow,
-    OtherMethodButton, QrPage, ResendButton, SetUpPage, SettingsPage, StatusPage, StatusRow,
-    VerifyPage,
+    Chrome, CompanyPage, DialogView, HomePage, LoginPage, MethodOption, MethodRow, MethodToggle,
+    NetworkRow, OtherMethodButton, QrPage, ResendButton, SetUpPage, SettingsPage, StatusPage,
+    StatusRow, VerifyPage,
 };
 use crate::web::{Current, Jar, client_context, refused, render, unavailable};
 
@@ -407,7 +410,7 @@ fn other_method_label(kind: MethodKind, masked_number: Option<&str>) -> String {
     }
 }
 
-fn method_options(methods: twofa::enforcement::MethodSet) -> Vec<MethodOption> {
+fn method_options(methods: MethodSet) -> Vec<MethodOption> {
     let all = [
         (
             Method::AuthenticatorApp,
@@ -1195,7 +1198,8 @@ pub(crate) struct CompanyQuery {
     confirm: Option<String>,
 }
 
-async fn render_company(portal: &Portal, mut current: Current, confirm: bool) -> Response {
+/// The demo company's record, or `None` if the store cannot answer.
+async fn company_record(portal: &Portal) -> Option<CompanyRecord> {
     let loaded = portal
         .inner()
         .twofa
@@ -1203,10 +1207,31 @@ async fn render_company(portal: &Portal, mut current: Current, confirm: bool) ->
         .companies()
         .load(&portal.inner().company)
         .await;
-    let Ok(Some(company)) = loaded else {
+    Some(loaded.ok()??.record)
+}
+
+/// The methods an administrator can switch on and off: the form field of
+/// each checkbox and its label.
+const METHOD_TOGGLES: [(Method, &str, &str); 4] = [
+    (Method::AuthenticatorApp, "app", "Authenticator app"),
+    (Method::PushApp, "push", "Authy-style push app"),
+    (Method::Sms, "sms", "SMS"),
+    (Method::VoiceCall, "voice", "Voice call"),
+];
+
+async fn render_company(portal: &Portal, mut current: Current, confirm: bool) -> Response {
+    let Some(company) = company_record(portal).await else {
         return current.respond(unavailable());
     };
-    let company = company.record;
+    let allowed = company.policy().allowed_methods();
+    let methods = METHOD_TOGGLES
+        .into_iter()
+        .map(|(method, value, label)| MethodToggle {
+            value,
+            label,
+            allowed: allowed.contains(method),
+        })
+        .collect();
     let networks = company
         .allowlist()
         .entries()
@@ -1223,6 +1248,7 @@ async fn render_company(portal: &Portal, mut current: Current, confirm: bool) ->
         page,
         enforced: company.settings().is_enforced(),
         confirm,
+        methods,
         networks,
     }))
 }
@@ -1267,6 +1293,113 @@ pub(crate) async fn enforce(
             Err(_) => "The setting could not be changed. Please try again.".to_owned(),
         },
     );
+    current.save(&portal);
+    current.redirect("/company")
+}
+
+/// The "Two-factor methods" form: one field per checked box, each `on`.
+/// Any other field, a repeated field or another value is a form the page
+/// could not have sent.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct MethodsForm {
+    csrf: String,
+    app: Option<String>,
+    push: Option<String>,
+    sms: Option<String>,
+    voice: Option<String>,
+}
+
+impl MethodsForm {
+    /// The checked methods, or `None` for a value no checkbox sends.
+    fn methods(&self) -> Option<MethodSet> {
+        let fields = [&self.app, &self.push, &self.sms, &self.voice];
+        let mut methods = MethodSet::empty();
+        for ((method, ..), field) in METHOD_TOGGLES.into_iter().zip(fields) {
+            match field.as_deref() {
+                None => {}
+                Some("on") => methods = methods.with(method),
+                Some(_) => return None,
+            }
+        }
+        Some(methods)
+    }
+}
+
+/// `current` with only `methods` allowed and every other setting kept.
+///
+/// A switched-off SMS or voice method takes its re-send channel with it
+/// (the policy refuses re-sending through a method that is off). A method
+/// switched back on gets its re-send channel back: the channel can only
+/// have gone with the method, and this page has no other way to restore
+/// it. E-mail re-sends stay as they are.
+fn policy_allowing(
+    current: &CompanyPolicy,
+    methods: MethodSet,
+) -> Result<CompanyPolicy, PolicyError> {
+    let mut channels = current.resend_channels();
+    for (method, channel) in [
+        (Method::Sms, ResendChannel::Sms),
+        (Method::VoiceCall, ResendChannel::VoiceCall),
+    ] {
+        if !methods.contains(method) {
+            channels = channels.without(channel);
+        } else if !current.allowed_methods().contains(method) {
+            channels = channels.with(channel);
+        }
+    }
+    CompanyPolicy::builder()
+        .with_allowed_methods(methods)
+        .with_resend_channels(channels)
+        .with_deferral_length(current.deferral_length())
+        .with_deferral_cap(current.deferral_cap())
+        .with_trusted_network_reprompt(current.trusted_network_reprompt())
+        .with_out_of_band_code_lifetime(current.out_of_band_code_lifetime())
+        .with_pending_setup_lifetime(current.pending_setup_lifetime())
+        .with_attempts_per_challenge(current.attempts_per_challenge())
+        .build()
+}
+
+/// `POST /company/methods`: the methods users may set up and sign in
+/// with.
+pub(crate) async fn set_methods(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    form: Result<Form<MethodsForm>, FormRejection>,
+) -> Response {
+    let mut current = session!(portal, headers);
+    let form = checked_form!(current, form);
+    let (_, actor) = or_respond!(admin(&current, &portal));
+    let Some(methods) = form.methods() else {
+        return current.respond(refused());
+    };
+    let Some(company) = company_record(&portal).await else {
+        return current.respond(unavailable());
+    };
+    let message = match policy_allowing(company.policy(), methods) {
+        Err(PolicyError::NoMethodAllowed) => {
+            "Check at least one two-factor method: users need one to sign in. Nothing was changed."
+                .to_owned()
+        }
+        Err(_) => "The methods could not be changed. Please try again.".to_owned(),
+        Ok(policy) => match portal
+            .inner()
+            .twofa
+            .set_company_policy(&actor, policy)
+            .await
+        {
+            Ok(()) => {
+                let names: Vec<&str> = METHOD_TOGGLES
+                    .iter()
+                    .filter(|(method, ..)| methods.contains(*method))
+                    .map(|(_, _, label)| *label)
+                    .collect();
+                format!("Users may now use: {}.", names.join(", "))
+            }
+            Err(_) => "The methods could not be changed. Please try again.".to_owned(),
+        },
+    };
+    current.session.flash = Some(message);
     current.save(&portal);
     current.redirect("/company")
 }

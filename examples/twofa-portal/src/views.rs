@@ -138,12 +138,23 @@ pub(crate) struct NetworkRow {
     pub(crate) added_at: String,
 }
 
+/// A method's checkbox in the company's "Two-factor methods" form.
+#[derive(Debug, Clone)]
+pub(crate) struct MethodToggle {
+    /// The form field's name (`app`, `push`, `sms`, `voice`).
+    pub(crate) value: &'static str,
+    pub(crate) label: &'static str,
+    /// Allowed by the company's current policy.
+    pub(crate) allowed: bool,
+}
+
 #[derive(Template)]
 #[template(path = "company.html")]
 pub(crate) struct CompanyPage {
     pub(crate) page: Chrome,
     pub(crate) enforced: bool,
     pub(crate) confirm: bool,
+    pub(crate) methods: Vec<MethodToggle>,
     pub(crate) networks: Vec<NetworkRow>,
 }
 

@@ -168,6 +168,17 @@ impl Walk {
         self.shot(shot).await;
     }
 
+    /// Clicks a checkbox (no new screen, so no screenshot).
+    async fn toggle(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|_| panic!("{css} on the page"))
+            .click()
+            .await
+            .unwrap();
+    }
+
     async fn text(&self, css: &str) -> String {
         self.client
             .find(Locator::Css(css))
@@ -416,6 +427,17 @@ async fn walk_admin_enforces_2fa_and_the_deferral_disappears() {
     walk.click("#enforce-yes", "enforced").await;
     assert!(walk.text("#enforcement-on").await.contains("permanent"));
     assert!(!walk.has("#enforce").await, "no way back");
+
+    // The administrator also switches SMS and voice calls off.
+    assert!(walk.has("#allow-sms:checked").await);
+    walk.toggle("#allow-sms").await;
+    walk.toggle("#allow-voice").await;
+    walk.click("#save-methods", "two-factor-methods").await;
+    assert!(walk.text("#notice").await.contains("Users may now use"));
+    assert!(walk.has("#allow-app:checked").await);
+    assert!(walk.has("#allow-push:checked").await);
+    assert!(!walk.has("#allow-sms:checked").await);
+    assert!(!walk.has("#allow-voice:checked").await);
     walk.log_out().await;
     for login in ["alice", "carol"] {
         let password = format!("{login}-demo-password");
@@ -423,6 +445,9 @@ async fn walk_admin_enforces_2fa_and_the_deferral_disappears() {
             .await;
         assert_eq!(walk.path().await, "/login/2fa");
         assert!(!walk.has("#remind-me").await, "{login}: no deferral");
+        assert!(walk.has("#method-app").await, "{login}: the app is on");
+        assert!(!walk.has("#method-sms").await, "{login}: SMS is off");
+        assert!(!walk.has("#method-voice").await, "{login}: voice is off");
         walk.click("#cancel", "cancelled").await;
     }
     walk.finish().await;

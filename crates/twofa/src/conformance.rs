@@ -964,11 +964,20 @@ mod tests {
         assert_eq!(user.record.display_name(), "Ada 30");
     }
 
-    /// Purges as of one second earlier than asked.
-    #[derive(Debug)]
-    struct LatePurge(InMemoryChallengeStore);
+    /// How a test store gets purging wrong.
+    #[derive(Debug, Clone, Copy)]
+    enum PurgeFault {
+        /// Purges as of one second earlier than asked.
+        Late,
+        /// Never implemented purging: refuses it.
+        Unsupported,
+    }
 
-    impl ChallengeStore for LatePurge {
+    /// An in-memory challenge store whose purge is faulty.
+    #[derive(Debug)]
+    struct FaultyPurge(InMemoryChallengeStore, PurgeFault);
+
+    impl ChallengeStore for FaultyPurge {
         fn load<'a>(
             &'a self,
             ticket: &'a LoginTicket,
@@ -994,7 +1003,12 @@ mod tests {
             &'a self,
             now: DateTime<Utc>,
         ) -> BoxFuture<'a, Result<u64, StoreError>> {
-            self.0.purge_expired(now - TimeDelta::seconds(1))
+            match self.1 {
+                PurgeFault::Late => self.0.purge_expired(now - TimeDelta::seconds(1)),
+                PurgeFault::Unsupported => {
+                    Box::pin(std::future::ready(Err(StoreError::Unavailable)))
+                }
+            }
         }
     }
 
@@ -1004,51 +1018,20 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            challenge_store(&LatePurge(InMemoryChallengeStore::new())).await,
+            challenge_store(&FaultyPurge(
+                InMemoryChallengeStore::new(),
+                PurgeFault::Late
+            ))
+            .await,
             Err(ConformanceFailure {
                 rule: "a purge at the expiry instant removes the logins expiring then, completed or not",
             })
         );
     }
 
-    /// A store that never implemented purging.
-    #[derive(Debug)]
-    struct NoPurge(InMemoryChallengeStore);
-
-    impl ChallengeStore for NoPurge {
-        fn load<'a>(
-            &'a self,
-            ticket: &'a LoginTicket,
-        ) -> BoxFuture<'a, Result<Option<Versioned<PendingLogin>>, StoreError>> {
-            self.0.load(ticket)
-        }
-        fn save<'a>(
-            &'a self,
-            ticket: &'a LoginTicket,
-            record: PendingLogin,
-            expected: Option<Version>,
-        ) -> BoxFuture<'a, Result<Version, SaveError>> {
-            self.0.save(ticket, record, expected)
-        }
-        fn remove<'a>(
-            &'a self,
-            ticket: &'a LoginTicket,
-            expected: Version,
-        ) -> BoxFuture<'a, Result<(), SaveError>> {
-            self.0.remove(ticket, expected)
-        }
-        fn purge_expired<'a>(
-            &'a self,
-            _now: DateTime<Utc>,
-        ) -> BoxFuture<'a, Result<u64, StoreError>> {
-            // Purging is not supported: the suite must notice.
-            Box::pin(std::future::ready(Err(StoreError::Unavailable)))
-        }
-    }
-
     #[tokio::test]
     async fn a_store_without_purging_refuses_it_and_fails_the_suite() {
-        let store = NoPurge(InMemoryChallengeStore::new());
+        let store = FaultyPurge(InMemoryChallengeStore::new(), PurgeFault::Unsupported);
         assert_eq!(
             store.purge_expired(instant(0)).await,
             Err(StoreError::Unavailable)

@@ -21,12 +21,34 @@ use twofa_trusted_network::{
 use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};
 use crate::join::join;
 use crate::records::{CompanyRecord, LoginStage, LoginTicket, PendingLogin, UserRecord};
-use crate::service::{Change, Failure, Finish, Twofa, Updated, enrollment_failure, method_of};
+use crate::service::{
+    Change, Failure, Finish, Next, Twofa, Updated, enrollment_failure, method_of,
+};
 use crate::steps::{
     Allowed, ChallengeScreen, ClientContext, LoginStep, MethodChoice, OtherMethod, PhoneChoice,
     Rejected, Resent, RetryAdvice, SetUpProgress, SetUpScreen,
 };
 use crate::store::{SaveError, Versioned};
+
+/// A loaded pending login that `user` may still use at `now`: it exists,
+/// is theirs, is not completed and has not expired.
+pub(crate) fn usable_ticket(
+    loaded: Option<Versioned<PendingLogin>>,
+    user: &UserId,
+    now: DateTime<Utc>,
+) -> Result<Versioned<PendingLogin>, Failure> {
+    let loaded = loaded.ok_or(Failure::start_over(RejectionDetail::UnknownTicket))?;
+    if loaded.record.user() != user {
+        return Err(Failure::start_over(RejectionDetail::TicketUserMismatch));
+    }
+    if matches!(loaded.record.stage(), LoginStage::Completed { .. }) {
+        return Err(Failure::start_over(RejectionDetail::TicketAlreadyUsed));
+    }
+    if now >= loaded.record.expires_at() {
+        return Err(Failure::start_over(RejectionDetail::TicketExpired));
+    }
+    Ok(loaded)
+}
 
 /// What a challenge may be answered with, and what follows it.
 #[derive(Debug, Clone, Copy)]
@@ -534,22 +556,7 @@ impl Twofa {
         ticket: &LoginTicket,
         now: DateTime<Utc>,
     ) -> Result<Versioned<PendingLogin>, Failure> {
-        let loaded = self
-            .stores
-            .challenges
-            .load(ticket)
-            .await?
-            .ok_or(Failure::start_over(RejectionDetail::UnknownTicket))?;
-        if loaded.record.user() != user {
-            return Err(Failure::start_over(RejectionDetail::TicketUserMismatch));
-        }
-        if matches!(loaded.record.stage(), LoginStage::Completed { .. }) {
-            return Err(Failure::start_over(RejectionDetail::TicketAlreadyUsed));
-        }
-        if now >= loaded.record.expires_at() {
-            return Err(Failure::start_over(RejectionDetail::TicketExpired));
-        }
-        Ok(loaded)
+        usable_ticket(self.stores.challenges.load(ticket).await?, user, now)
     }
 
     /// Marks the ticket used, so it can complete no other login.
@@ -826,21 +833,22 @@ impl Twofa {
         let updated = match login.stage() {
             LoginStage::SetUp { .. } => {
                 // The method just activated is the one enrolled last.
-                let allowed_by = |e: &Enrollment| match e.state() {
+                let next = |e: &Enrollment| match e.state() {
                     EnrollmentState::Enrolled(enrolled) => enrolled
                         .methods()
                         .iter()
                         .max_by_key(|m| m.enrolled_at())
-                        .map(|m| AllowedBy::SecondFactor {
-                            method: method_of(m.kind()),
+                        .map(|m| {
+                            Next::Allowed(AllowedBy::SecondFactor {
+                                method: method_of(m.kind()),
+                            })
                         }),
                     _ => None,
                 };
                 let finish = Finish {
                     ticket,
                     pending,
-                    allowed_by: &allowed_by,
-                    then_set_up: None,
+                    next: &next,
                 };
                 self.update_user_with(
                     user,
@@ -899,9 +907,9 @@ impl Twofa {
             }
             _ => return Err(Failure::start_over(RejectionDetail::WrongStage)),
         };
-        let by = updated
-            .allowed
-            .ok_or(Failure::start_over(RejectionDetail::InconsistentRecord))?;
+        let Some(Next::Allowed(by)) = updated.next else {
+            return Err(Failure::start_over(RejectionDetail::InconsistentRecord));
+        };
         // After the commit, best effort (see `issue_grant`).
         self.issue_grant(&login, &company, kind, now).await;
         let recovery_codes = updated.effects.into_iter().find_map(|effect| match effect {
@@ -932,28 +940,26 @@ impl Twofa {
         else {
             return Err(Failure::start_over(RejectionDetail::WrongStage));
         };
-        // The company may have switched the method off since the challenge
-        // began: it still proves who the user is, but the login then goes
-        // on to set up a method the company allows.
         let allowed = company.policy().allowed_methods();
-        let then_set_up = then_set_up.or_else(|| {
-            let kind = method_kind(&self.open(&loaded.record).ok()?, method)?;
-            (!allowed.contains(method_of(kind))).then_some(allowed)
-        });
+        let next = |e: &Enrollment| {
+            let method = method_of(method_kind(e, method)?);
+            // The company may have switched the method off since the
+            // challenge began: it still proves who the user is, but the
+            // login then goes on to set up a method the company allows.
+            let switched_off = (!allowed.contains(method)).then_some(allowed);
+            Some(match then_set_up.or(switched_off) {
+                Some(methods) => Next::SetUp(methods),
+                None => Next::Allowed(AllowedBy::SecondFactor { method }),
+            })
+        };
         let user = loaded.record.user().clone();
         let kind = loaded.record.kind();
         let login = pending.record.clone();
         let transaction = transaction(ticket)?;
-        let allowed_by = |e: &Enrollment| {
-            method_kind(e, method).map(|kind| AllowedBy::SecondFactor {
-                method: method_of(kind),
-            })
-        };
         let finish = Finish {
             ticket,
             pending,
-            allowed_by: &allowed_by,
-            then_set_up,
+            next: &next,
         };
         let updated = self
             .update_user_with(
@@ -971,16 +977,17 @@ impl Twofa {
                 },
             )
             .await?;
-        let by = updated
-            .allowed
-            .ok_or(Failure::start_over(RejectionDetail::InconsistentRecord))?;
-        if let Some(methods) = then_set_up {
-            return Ok(LoginStep::SetUp(replacement_screen(
-                *ticket,
-                methods,
-                &updated.record,
-            )));
-        }
+        let by = match updated.next {
+            Some(Next::Allowed(by)) => by,
+            Some(Next::SetUp(methods)) => {
+                return Ok(LoginStep::SetUp(replacement_screen(
+                    *ticket,
+                    methods,
+                    &updated.record,
+                )));
+            }
+            None => return Err(Failure::start_over(RejectionDetail::InconsistentRecord)),
+        };
         // After the commit, best effort (see `issue_grant`).
         self.issue_grant(&login, company, kind, now).await;
         Ok(LoginStep::Allowed(Allowed {

@@ -475,8 +475,19 @@ pub(crate) struct Updated {
     pub(crate) sent: Option<CodeSent>,
     /// The number to show with the push prompt that went out.
     pub(crate) push_match: Option<u8>,
-    /// Set when the login was completed in the same unit of work.
-    pub(crate) allowed: Option<AllowedBy>,
+    /// Set when the login went on in the same unit of work.
+    pub(crate) next: Option<Next>,
+}
+
+/// How a login goes on once its second factor is accepted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Next {
+    /// The login is complete.
+    Allowed(AllowedBy),
+    /// Every method the user answered with is switched off by the company:
+    /// the pending login moves to set-up of one of these methods instead of
+    /// completing.
+    SetUp(MethodSet),
 }
 
 /// What [`Twofa::update_user_with`] needs to complete the login in the
@@ -485,13 +496,9 @@ pub(crate) struct Finish<'f> {
     pub(crate) ticket: &'f LoginTicket,
     /// The pending login as last loaded.
     pub(crate) pending: Versioned<PendingLogin>,
-    /// What allowed the login, read from the updated enrollment (`None`:
+    /// How the login goes on, read from the updated enrollment (`None`:
     /// the record is inconsistent and nothing is saved).
-    pub(crate) allowed_by: &'f (dyn Fn(&Enrollment) -> Option<AllowedBy> + Send + Sync),
-    /// Set when the user must set up one of these methods before the
-    /// login completes: the pending login moves to set-up instead of
-    /// completing.
-    pub(crate) then_set_up: Option<MethodSet>,
+    pub(crate) next: &'f (dyn Fn(&Enrollment) -> Option<Next> + Send + Sync),
 }
 
 /// The enforcement method of an enrollment method kind.
@@ -837,7 +844,7 @@ impl Twofa {
             let updated = loaded.record.clone().with_enrollment(Some(sealed));
             let saved = match (&finish, &result) {
                 (Some(finish), Ok(())) => {
-                    let by = (finish.allowed_by)(&record)
+                    let next = (finish.next)(&record)
                         .ok_or(Failure::start_over(RejectionDetail::InconsistentRecord))?;
                     let commit = Self::login_commit(
                         user,
@@ -845,14 +852,14 @@ impl Twofa {
                         (updated, loaded.version),
                         finish,
                         &effects,
-                        by,
+                        next,
                         now,
                     );
                     self.stores
                         .unit
                         .commit_login(&self.stores, commit)
                         .await
-                        .map(|()| Some(by))
+                        .map(|()| Some(next))
                 }
                 _ => self
                     .stores
@@ -862,8 +869,8 @@ impl Twofa {
                     .map(|_| None),
             };
             match saved {
-                Ok(allowed) => {
-                    if allowed.is_none() {
+                Ok(next) => {
+                    if next.is_none() {
                         self.record_effects(now, company.company(), user, &effects)
                             .await;
                     } else {
@@ -877,7 +884,7 @@ impl Twofa {
                         effects,
                         sent,
                         push_match,
-                        allowed,
+                        next,
                     });
                 }
                 Err(SaveError::Conflict) => {}
@@ -895,17 +902,17 @@ impl Twofa {
         (record, version): (UserRecord, crate::store::Version),
         finish: &Finish<'_>,
         effects: &[Effect],
-        by: AllowedBy,
+        next: Next,
         now: DateTime<Utc>,
     ) -> LoginCommit {
         // A login whose methods are all switched off is not complete yet:
         // it goes on to set up a method the company allows.
-        let next_stage = match finish.then_set_up {
-            Some(methods) => LoginStage::SetUp {
+        let next_stage = match next {
+            Next::SetUp(methods) => LoginStage::SetUp {
                 methods,
                 deferral_offered: false,
             },
-            None => LoginStage::Completed { at: now },
+            Next::Allowed(_) => LoginStage::Completed { at: now },
         };
         let completed = finish.pending.record.clone().with_stage(next_stage);
         let entry = |event| AuditEntry::new(now, Some(company.clone()), Some(user.clone()), event);
@@ -922,9 +929,9 @@ impl Twofa {
                 commit = commit.with_audit(entry(AuditEvent::Enrollment(event.clone())));
             }
         }
-        match finish.then_set_up {
-            Some(_) => commit,
-            None => commit.with_audit(entry(AuditEvent::LoginAllowed { by })),
+        match next {
+            Next::SetUp(_) => commit,
+            Next::Allowed(by) => commit.with_audit(entry(AuditEvent::LoginAllowed { by })),
         }
     }
 

@@ -18,9 +18,7 @@ use twofa_trusted_network::TrustGrantRecord;
 
 use crate::audit::RejectionDetail;
 use crate::join::join;
-use crate::records::{
-    AuditEntry, CompanyRecord, LoginStage, LoginTicket, PendingLogin, UserRecord,
-};
+use crate::records::{AuditEntry, CompanyRecord, LoginTicket, PendingLogin, UserRecord};
 use crate::service::{Failure, Stores};
 
 /// The version of a stored record. A store gives a new record version 1 and
@@ -387,18 +385,7 @@ impl LoadedLogin {
         ),
         Failure,
     > {
-        let pending = self
-            .pending
-            .ok_or(Failure::start_over(RejectionDetail::UnknownTicket))?;
-        if pending.record.user() != user {
-            return Err(Failure::start_over(RejectionDetail::TicketUserMismatch));
-        }
-        if matches!(pending.record.stage(), LoginStage::Completed { .. }) {
-            return Err(Failure::start_over(RejectionDetail::TicketAlreadyUsed));
-        }
-        if now >= pending.record.expires_at() {
-            return Err(Failure::start_over(RejectionDetail::TicketExpired));
-        }
+        let pending = crate::login::usable_ticket(self.pending, user, now)?;
         let loaded = self
             .user
             .ok_or(Failure::start_over(RejectionDetail::UnknownUser))?;
@@ -524,6 +511,7 @@ mod tests {
     use twofa_enforcement::{AccountKind, MethodSet};
 
     use super::*;
+    use crate::records::LoginStage;
 
     fn at(seconds: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap() + TimeDelta::seconds(seconds)

@@ -8,10 +8,8 @@
 use arbitrary::Arbitrary;
 use chrono::{DateTime, TimeDelta, Utc};
 use libfuzzer_sys::fuzz_target;
-use twofa_enforcement::{
-    AccountKind, CSV_HEADER, CompanyId, CompanySettings, EmployeeRecord, EnrollmentReport, Method,
-    MethodSet, PhoneHint, UserId, UserStatus,
-};
+use twofa_enforcement::{CSV_HEADER, CompanySettings, EmployeeRecord, EnrollmentReport, PhoneHint};
+use twofa_types::{AccountKind, CompanyId, EnrollmentStatus, Method, MethodSet, UserId};
 
 #[derive(Debug, Arbitrary)]
 struct Employee {
@@ -88,10 +86,10 @@ fuzz_target!(|input: Input| {
         let Ok(id) = UserId::new(format!("u{i}")) else { return };
         let at = now + TimeDelta::seconds(i64::from(e.offset));
         let status = match e.status % 4 {
-            0 => UserStatus::NotEnrolled { deferrals_used: u32::from(e.status) },
-            1 => UserStatus::Deferred { until: at, deferrals_used: 1 },
-            2 => UserStatus::Pending { method: Method::Sms, since: at, deferrals_used: 0 },
-            _ => UserStatus::Enrolled {
+            0 => EnrollmentStatus::NotEnrolled { deferrals_used: u32::from(e.status) },
+            1 => EnrollmentStatus::Deferred { until: at, deferrals_used: 1 },
+            2 => EnrollmentStatus::Pending { method: Method::Sms, since: at, deferrals_used: 0 },
+            _ => EnrollmentStatus::Enrolled {
                 methods: MethodSet::of(&[Method::AuthenticatorApp]),
                 since: at,
             },

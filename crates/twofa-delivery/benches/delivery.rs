@@ -15,10 +15,8 @@ use chrono::{TimeZone, Utc};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use twofa_delivery::{
-    ChallengePolicy, ChallengeRequest, CodeChannel, Destination, EmailAddress, Issuer,
-    MessageTemplates, Notice, OobChallenge, OriginHost, PhoneNumber, Purpose, ServerKey, UserId,
-};
+use twofa_delivery::{ChallengePolicy, ChallengeRequest, Destination, EmailAddress, Issuer, MessageTemplates, Notice, OobChallenge, OriginHost, PhoneNumber, Purpose, ServerKey};
+use twofa_types::{CodeChannel, UserId};
 
 fn templates() -> MessageTemplates {
     MessageTemplates::new(Issuer::new("Example Portal").unwrap())
@@ -48,7 +46,7 @@ fn challenges(c: &mut Criterion) {
     let mut group = c.benchmark_group("challenge");
     for (name, channel) in [
         ("issue_sms", CodeChannel::Sms),
-        ("issue_voice", CodeChannel::Voice),
+        ("issue_voice", CodeChannel::VoiceCall),
     ] {
         group.bench_function(name, |b| {
             b.iter(|| {

@@ -23,10 +23,12 @@ use zeroize::Zeroizing;
 
 use crate::destination::{Destination, EmailAddress};
 use crate::message::{EmailMessage, MessageTemplates, OutboundMessage, SmsMessage, VoiceMessage};
-use crate::policy::{ChallengePolicy, Channel, CodeChannel, CodeLength};
+use twofa_types::{CodeChannel, UserId};
+
+use crate::policy::{ChallengePolicy, Channel, CodeLength};
 use crate::secret::{OobCode, ServerKey};
 
-/// Longest accepted user or transaction identifier, in bytes.
+/// Longest accepted transaction identifier, in bytes.
 pub const MAX_IDENTIFIER_LEN: usize = 128;
 
 /// Domain separation for the code MAC, so a MAC computed here can never be
@@ -117,12 +119,6 @@ macro_rules! opaque_id {
         }
     };
 }
-
-opaque_id!(
-    /// The application's opaque identifier of a user (not secret, not a
-    /// name or address).
-    UserId
-);
 
 opaque_id!(
     /// The application's opaque identifier of the login transaction a code
@@ -458,7 +454,7 @@ impl ResendOption {
     pub fn plan(self) -> ResendPlan {
         match self {
             Self::Sms => ResendPlan::FreshCode(CodeChannel::Sms),
-            Self::Voice => ResendPlan::FreshCode(CodeChannel::Voice),
+            Self::Voice => ResendPlan::FreshCode(CodeChannel::VoiceCall),
             Self::Email => ResendPlan::FreshCode(CodeChannel::Email),
             Self::App => ResendPlan::ReadYourDevice,
         }
@@ -700,6 +696,7 @@ impl OobChallenge {
     /// use chrono::{TimeZone, Utc};
     /// use rand::SeedableRng;
     /// use twofa_delivery::*;
+    /// use twofa_types::{CodeChannel, UserId};
     ///
     /// let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     /// let key = ServerKey::generate(&mut rng);
@@ -742,7 +739,7 @@ impl OobChallenge {
         }
         let compatible = matches!(
             (&request.destination, channel),
-            (Destination::Phone(_), CodeChannel::Sms | CodeChannel::Voice)
+            (Destination::Phone(_), CodeChannel::Sms | CodeChannel::VoiceCall)
                 | (Destination::Email(_), CodeChannel::Email)
         );
         if !compatible {
@@ -1013,7 +1010,7 @@ impl OobChallenge {
 
     fn destination_for(&self, channel: CodeChannel) -> Option<Destination> {
         match (&self.destination, channel) {
-            (Destination::Phone(phone), CodeChannel::Sms | CodeChannel::Voice) => {
+            (Destination::Phone(phone), CodeChannel::Sms | CodeChannel::VoiceCall) => {
                 Some(Destination::Phone(phone.clone()))
             }
             (Destination::Email(email), CodeChannel::Email) => {
@@ -1022,7 +1019,7 @@ impl OobChallenge {
             (Destination::Phone(_), CodeChannel::Email) => {
                 self.fallback_email.clone().map(Destination::Email)
             }
-            (Destination::Email(_), CodeChannel::Sms | CodeChannel::Voice) => None,
+            (Destination::Email(_), CodeChannel::Sms | CodeChannel::VoiceCall) => None,
         }
     }
 
@@ -1040,7 +1037,7 @@ impl OobChallenge {
                 to,
                 body: templates.render_sms(code, lifetime),
             }),
-            (CodeChannel::Voice, Destination::Phone(to)) => OutboundMessage::Voice(VoiceMessage {
+            (CodeChannel::VoiceCall, Destination::Phone(to)) => OutboundMessage::Voice(VoiceMessage {
                 challenge,
                 to,
                 script: templates.render_voice(code, lifetime),

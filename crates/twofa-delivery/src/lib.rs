@@ -14,7 +14,7 @@ mod secret;
 pub use challenge::{
     AuditReason, ChallengeId, ChallengeRequest, ChallengeStatus, CheckRejected, EndUserReason,
     IdentifierError, IssueError, MAX_IDENTIFIER_LEN, OobChallenge, PreparedSend, Purpose,
-    ResendError, ResendOption, ResendPlan, TransactionId, UserId, Verified,
+    ResendError, ResendOption, ResendPlan, TransactionId, Verified,
 };
 pub use channel::{
     EmailSender, FailureCause, NoticeSender, Outbox, PushSender, SendError, SentMessage, SmsSender,
@@ -33,7 +33,7 @@ pub use notice::{
     EmailNotice, Notice, NoticeKind, NoticeMessage, NoticeTemplate, NoticeTemplates, SmsNotice,
 };
 pub use policy::{
-    ChallengePolicy, Channel, ChannelSet, CodeChannel, CodeLength, PolicyError, PushPolicy,
+    ChallengePolicy, Channel, ChannelSet, CodeLength, PolicyError, PushPolicy,
 };
 pub use push::{
     DenyReason, MatchNumber, MatchNumberOutOfRange, PreparedPush, PushApproved, PushError,

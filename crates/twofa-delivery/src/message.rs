@@ -9,7 +9,7 @@ use crate::challenge::ChallengeId;
 use crate::channel::{EmailSender, SendError, SmsSender, VoiceCaller};
 use crate::destination::{Destination, EmailAddress, PhoneNumber};
 use crate::notice::{EmailNotice, Notice, NoticeMessage, NoticeTemplates, SmsNotice};
-use crate::policy::CodeChannel;
+use twofa_types::CodeChannel;
 use crate::secret::{MessageText, OobCode};
 
 /// Longest accepted template, in bytes.
@@ -641,7 +641,7 @@ impl OutboundMessage {
     pub fn channel(&self) -> CodeChannel {
         match self {
             Self::Sms(_) => CodeChannel::Sms,
-            Self::Voice(_) => CodeChannel::Voice,
+            Self::Voice(_) => CodeChannel::VoiceCall,
             Self::Email(_) => CodeChannel::Email,
         }
     }

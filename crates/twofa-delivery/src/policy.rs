@@ -4,6 +4,7 @@
 use core::fmt;
 
 use chrono::TimeDelta;
+use twofa_types::CodeChannel;
 
 /// A way of reaching the user.
 ///
@@ -52,32 +53,13 @@ impl fmt::Display for Channel {
     }
 }
 
-/// A channel that carries a one-time code. See [`Channel`] for the standing
-/// of each under NIST SP 800-63B-4.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub enum CodeChannel {
-    /// Text message.
-    Sms,
-    /// Voice call.
-    Voice,
-    /// Email.
-    Email,
-}
-
 impl From<CodeChannel> for Channel {
     fn from(value: CodeChannel) -> Self {
         match value {
             CodeChannel::Sms => Self::Sms,
-            CodeChannel::Voice => Self::Voice,
+            CodeChannel::VoiceCall => Self::Voice,
             CodeChannel::Email => Self::Email,
         }
-    }
-}
-
-impl fmt::Display for CodeChannel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&Channel::from(*self), f)
     }
 }
 

@@ -13,7 +13,9 @@ use core::fmt;
 use chrono::{DateTime, Utc};
 use rand_core::CryptoRng;
 
-use crate::challenge::{ChallengeId, TransactionId, UserId, uniform_below};
+use twofa_types::UserId;
+
+use crate::challenge::{ChallengeId, TransactionId, uniform_below};
 use crate::message::Issuer;
 use crate::policy::{Channel, PushPolicy};
 

@@ -17,6 +17,7 @@ use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use twofa_delivery::*;
+use twofa_types::{CodeChannel, UserId};
 
 // ---------------------------------------------------------------- helpers
 
@@ -882,7 +883,7 @@ fn resend_cap_counts_the_first_send() {
     now += TimeDelta::hours(1);
     let error = challenge
         .resend(
-            CodeChannel::Voice,
+            CodeChannel::VoiceCall,
             &policy,
             &templates(),
             &key(),
@@ -908,7 +909,7 @@ fn resend_issues_a_fresh_code_and_keeps_the_failed_count() {
     let now = t0() + TimeDelta::minutes(9);
     let prepared = challenge
         .resend(
-            CodeChannel::Voice,
+            CodeChannel::VoiceCall,
             &policy,
             &templates(),
             &key(),
@@ -917,7 +918,7 @@ fn resend_issues_a_fresh_code_and_keeps_the_failed_count() {
         )
         .unwrap();
     let new_code = prepared.code().expose_secret().to_owned();
-    assert_eq!(prepared.channel(), CodeChannel::Voice);
+    assert_eq!(prepared.channel(), CodeChannel::VoiceCall);
     let OutboundMessage::Voice(call) = prepared.message() else {
         panic!("voice expected");
     };
@@ -925,7 +926,7 @@ fn resend_issues_a_fresh_code_and_keeps_the_failed_count() {
     let resent = prepared.commit();
     assert_eq!(resent.failed_checks(), 1);
     assert_eq!(resent.sends(), 2);
-    assert_eq!(resent.channel(), CodeChannel::Voice);
+    assert_eq!(resent.channel(), CodeChannel::VoiceCall);
     assert_eq!(resent.id(), challenge.id());
     assert_eq!(resent.expires_at(), Some(now + TimeDelta::minutes(10)));
     if new_code != old_code {
@@ -1034,7 +1035,7 @@ fn email_resend_goes_only_to_the_users_email() {
     )
     .unwrap()
     .commit();
-    for channel in [CodeChannel::Sms, CodeChannel::Voice] {
+    for channel in [CodeChannel::Sms, CodeChannel::VoiceCall] {
         assert_eq!(
             email_challenge
                 .resend(channel, &policy, &templates(), &key(), later, &mut rng(55))
@@ -1091,7 +1092,7 @@ fn resend_is_refused_when_used_locked_or_disabled() {
     assert_eq!(
         challenge
             .resend(
-                CodeChannel::Voice,
+                CodeChannel::VoiceCall,
                 &no_voice,
                 &templates(),
                 &key(),
@@ -1114,7 +1115,7 @@ fn resend_options_map_the_portals_buttons() {
     );
     assert_eq!(
         ResendOption::Voice.plan(),
-        ResendPlan::FreshCode(CodeChannel::Voice)
+        ResendPlan::FreshCode(CodeChannel::VoiceCall)
     );
     assert_eq!(
         ResendOption::Email.plan(),
@@ -1257,7 +1258,7 @@ fn voice_script_reads_digits_one_by_one_twice() {
         user(),
         Purpose::Enrollment,
         Destination::Phone(uk_mobile()),
-        CodeChannel::Voice,
+        CodeChannel::VoiceCall,
     );
     let prepared =
         OobChallenge::issue(request, &policy, &templates(), &key(), t0(), &mut rng(91)).unwrap();
@@ -1471,7 +1472,7 @@ fn a_failed_send_leaves_the_serialised_record_byte_for_byte_equal() {
     outbox.fail_next(1, SendError::Transient(FailureCause::ProviderUnavailable));
     let prepared = challenge
         .resend(
-            CodeChannel::Voice,
+            CodeChannel::VoiceCall,
             &policy,
             &templates(),
             &key(),
@@ -1994,8 +1995,11 @@ fn notice_kinds_cover_every_notice() {
 
 #[test]
 fn identifiers_are_validated() {
+    // User ids follow the one rule of `twofa-types`: inner spaces are fine.
     assert!(UserId::new("").is_err());
-    assert!(UserId::new("a b").is_err());
+    assert!(UserId::new("a b").is_ok());
+    assert!(UserId::new(" a").is_err());
+    assert!(UserId::new("a\tb").is_err());
     assert!(UserId::new(&"x".repeat(129)).is_err());
     assert!(UserId::new(&"x".repeat(128)).is_ok());
     assert!(TransactionId::new("tx\n1").is_err());
@@ -2082,7 +2086,7 @@ proptest! {
                 }
                 1 => {
                     now += secs(31);
-                    if let Ok(prepared) = challenge.resend(CodeChannel::Voice, &policy, &templates(), &key(), now, &mut generator) {
+                    if let Ok(prepared) = challenge.resend(CodeChannel::VoiceCall, &policy, &templates(), &key(), now, &mut generator) {
                         code = prepared.code().expose_secret().to_owned();
                         challenge = prepared.commit();
                     }

@@ -10,10 +10,8 @@ use std::hint::black_box;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use twofa_enforcement::{
-    AccountKind, CompanyId, CompanySettings, EmployeeRecord, EnrollmentReport, Method, MethodSet,
-    PhoneHint, UserId, UserStatus,
-};
+use twofa_enforcement::{CompanySettings, EmployeeRecord, EnrollmentReport, PhoneHint};
+use twofa_types::{AccountKind, CompanyId, EnrollmentStatus, Method, MethodSet, UserId};
 
 const EMPLOYEES: u32 = 100_000;
 
@@ -22,19 +20,19 @@ fn employees(now: DateTime<Utc>) -> Vec<EmployeeRecord> {
         .map(|i| {
             let at = now - TimeDelta::seconds(i64::from(i) * 37);
             let status = match i % 4 {
-                0 => UserStatus::NotEnrolled {
+                0 => EnrollmentStatus::NotEnrolled {
                     deferrals_used: i % 3,
                 },
-                1 => UserStatus::Deferred {
+                1 => EnrollmentStatus::Deferred {
                     until: now + TimeDelta::seconds(i64::from(i % 1000)),
                     deferrals_used: 1,
                 },
-                2 => UserStatus::Pending {
+                2 => EnrollmentStatus::Pending {
                     method: Method::Sms,
                     since: at,
                     deferrals_used: 0,
                 },
-                _ => UserStatus::Enrolled {
+                _ => EnrollmentStatus::Enrolled {
                     methods: MethodSet::of(&[Method::AuthenticatorApp, Method::Sms]),
                     since: at,
                 },

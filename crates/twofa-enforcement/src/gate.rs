@@ -3,105 +3,10 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::method::{Method, MethodSet};
-use crate::policy::{CompanyPolicy, DeferralCap};
+use twofa_types::{DeferralCap, DeferralsLeft, EnrollmentStatus, MethodSet};
+
+use crate::policy::CompanyPolicy;
 use crate::settings::CompanySettings;
-
-/// A summary of one user's 2FA enrollment, filled in by the service from
-/// its enrollment records.
-///
-/// `deferrals_used` counts the deferrals taken since the user last had an
-/// active method; the gate compares it with the policy's cap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(tag = "state", rename_all = "snake_case", deny_unknown_fields)
-)]
-#[non_exhaustive]
-pub enum UserStatus {
-    /// No method set up and no deferral running.
-    NotEnrolled {
-        /// Deferrals taken so far.
-        deferrals_used: u32,
-    },
-    /// A method is being set up and waits for its first code.
-    #[cfg_attr(feature = "serde", serde(rename = "pending_verification"))]
-    Pending {
-        /// The method being set up.
-        method: Method,
-        /// When set-up started.
-        since: DateTime<Utc>,
-        /// Deferrals taken so far.
-        deferrals_used: u32,
-    },
-    /// The user chose "remind me later".
-    Deferred {
-        /// The deferral is over at this instant (exclusive end).
-        until: DateTime<Utc>,
-        /// Deferrals taken so far, this one included.
-        deferrals_used: u32,
-    },
-    /// At least one method is active.
-    Enrolled {
-        /// The active methods. A record with none is treated as not enrolled.
-        methods: MethodSet,
-        /// When the first of them was activated.
-        since: DateTime<Utc>,
-    },
-}
-
-/// The kind of account a user has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(rename_all = "snake_case")
-)]
-#[non_exhaustive]
-pub enum AccountKind {
-    /// An employee of the partner company. Trusted networks apply.
-    PartnerEmployee,
-    /// An end-user client (a customer of the partner). Trusted networks do not
-    /// apply: the account is asked for the second factor at every login.
-    EndUserClient,
-}
-
-impl AccountKind {
-    /// Whether the company's trusted networks may spare this account a
-    /// second-factor prompt.
-    #[must_use]
-    pub const fn trusted_networks(self) -> TrustedNetworks {
-        match self {
-            Self::PartnerEmployee => TrustedNetworks::Apply,
-            Self::EndUserClient => TrustedNetworks::DoNotApply,
-        }
-    }
-}
-
-/// Whether trusted networks apply to an account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(rename_all = "snake_case")
-)]
-pub enum TrustedNetworks {
-    /// A login from a trusted network may skip the prompt within the
-    /// re-prompt interval.
-    Apply,
-    /// Trusted networks do not apply: every login is prompted.
-    DoNotApply,
-}
-
-/// How many more deferrals a user will have after taking the one offered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DeferralsRemaining {
-    /// This many.
-    AtMost(u32),
-    /// No limit.
-    Unlimited,
-}
 
 /// The "remind me later" option of [`GateDecision::OfferSetup`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -110,11 +15,10 @@ pub struct DeferralOffer {
     /// If the user takes it, the deferral runs until this instant
     /// (exclusive).
     pub until: DateTime<Utc>,
-    /// The user's `deferrals_used` once they take it; store it in
-    /// [`UserStatus::Deferred`] with `until`.
+    /// The user's `deferrals_used` once they take it.
     pub deferrals_used: u32,
     /// Deferrals left after this one.
-    pub remaining: DeferralsRemaining,
+    pub remaining: DeferralsLeft,
 }
 
 /// Why set-up is required, with no way to put it off.
@@ -207,28 +111,29 @@ pub enum GateDecision {
 ///
 /// ```
 /// use chrono::{TimeDelta, TimeZone, Utc};
-/// use twofa_enforcement::{gate, CompanyId, CompanyPolicy, CompanySettings, GateDecision, UserStatus};
+/// use twofa_enforcement::{gate, CompanyPolicy, CompanySettings, GateDecision};
+/// use twofa_types::{CompanyId, EnrollmentStatus};
 ///
 /// let now = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
 /// let settings = CompanySettings::new(CompanyId::new("acme")?);
 /// let decision = gate(
-///     &UserStatus::NotEnrolled { deferrals_used: 0 },
+///     &EnrollmentStatus::NotEnrolled { deferrals_used: 0 },
 ///     &settings,
 ///     &CompanyPolicy::default(),
 ///     now,
 /// );
 /// let GateDecision::OfferSetup { deferral, .. } = decision else { unreachable!() };
 /// assert_eq!(deferral.until, now + TimeDelta::hours(48));
-/// # Ok::<(), twofa_enforcement::IdError>(())
+/// # Ok::<(), twofa_types::IdError>(())
 /// ```
 pub fn gate(
-    status: &UserStatus,
+    status: &EnrollmentStatus,
     settings: &CompanySettings,
     policy: &CompanyPolicy,
     now: DateTime<Utc>,
 ) -> GateDecision {
     let allowed = policy.allowed_methods();
-    if let UserStatus::Enrolled { methods, .. } = *status
+    if let EnrollmentStatus::Enrolled { methods, .. } = *status
         && !methods.is_empty()
     {
         let usable = methods.intersection(allowed);
@@ -251,7 +156,7 @@ pub fn gate(
     }
 
     let used = match *status {
-        UserStatus::Deferred {
+        EnrollmentStatus::Deferred {
             until,
             deferrals_used,
         } => {
@@ -263,23 +168,24 @@ pub fn gate(
             }
             deferrals_used
         }
-        UserStatus::NotEnrolled { deferrals_used } | UserStatus::Pending { deferrals_used, .. } => {
+        EnrollmentStatus::NotEnrolled { deferrals_used } | EnrollmentStatus::Pending { deferrals_used, .. } => {
             deferrals_used
         }
         // An enrolled record without a method grants nothing; it carries no
         // deferral count, so no deferral is offered either (fail closed).
-        UserStatus::Enrolled { .. } => return require(SetupRequired::EnrolledWithoutMethod),
+        EnrollmentStatus::Enrolled { .. } => return require(SetupRequired::EnrolledWithoutMethod),
     };
 
-    let remaining = match policy.deferral_cap() {
-        DeferralCap::AtMost(0) => return require(SetupRequired::DeferralSwitchedOff),
-        DeferralCap::AtMost(cap) => {
-            match cap.checked_sub(used).and_then(|left| left.checked_sub(1)) {
-                Some(left) => DeferralsRemaining::AtMost(left),
-                None => return require(SetupRequired::DeferralCapReached { used, cap }),
-            }
-        }
-        DeferralCap::Unlimited => DeferralsRemaining::Unlimited,
+    let cap = policy.deferral_cap();
+    if cap == DeferralCap::AtMost(0) {
+        return require(SetupRequired::DeferralSwitchedOff);
+    }
+    let Some(remaining) = cap.after_one_more(used) else {
+        let cap = match cap {
+            DeferralCap::AtMost(cap) => cap,
+            DeferralCap::Unlimited => u32::MAX,
+        };
+        return require(SetupRequired::DeferralCapReached { used, cap });
     };
     let Some(until) = now.checked_add_signed(policy.deferral_length()) else {
         return require(SetupRequired::DeferralOutOfRange);

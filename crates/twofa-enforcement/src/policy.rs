@@ -3,22 +3,7 @@
 
 use chrono::TimeDelta;
 
-use crate::method::{Method, MethodSet, ResendChannel, ResendChannelSet};
-
-/// How many times a user may defer setting up 2FA.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(rename_all = "snake_case")
-)]
-pub enum DeferralCap {
-    /// At most this many deferrals in a row. `AtMost(0)` switches the
-    /// "remind me later" option off.
-    AtMost(u32),
-    /// No limit on the number of deferrals.
-    Unlimited,
-}
+use twofa_types::{CodeChannel, CodeChannelSet, DeferralCap, Method, MethodSet};
 
 /// A duration setting of [`CompanyPolicy`], named in [`PolicyError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -93,7 +78,7 @@ pub enum PolicyError {
     #[error("re-send by {channel} is allowed but the {channel} method is not")]
     ResendWithoutMethod {
         /// The re-send channel whose method is switched off.
-        channel: ResendChannel,
+        channel: CodeChannel,
     },
 }
 
@@ -108,12 +93,13 @@ pub enum PolicyError {
 ///
 /// ```
 /// use chrono::TimeDelta;
-/// use twofa_enforcement::{CompanyPolicy, DeferralCap, Method, MethodSet, ResendChannel, ResendChannelSet};
+/// use twofa_enforcement::CompanyPolicy;
+/// use twofa_types::{CodeChannel, CodeChannelSet, DeferralCap, Method, MethodSet};
 ///
 /// // An admin who switched off SMS and voice, and allows one deferral.
 /// let policy = CompanyPolicy::builder()
 ///     .with_allowed_methods(MethodSet::of(&[Method::AuthenticatorApp, Method::PushApp]))
-///     .with_resend_channels(ResendChannelSet::of(&[ResendChannel::Email]))
+///     .with_resend_channels(CodeChannelSet::of(&[CodeChannel::Email]))
 ///     .with_deferral_cap(DeferralCap::AtMost(1))
 ///     .build()?;
 /// assert_eq!(policy.deferral_length(), TimeDelta::hours(48));
@@ -127,7 +113,7 @@ pub enum PolicyError {
 )]
 pub struct CompanyPolicy {
     allowed_methods: MethodSet,
-    resend_channels: ResendChannelSet,
+    resend_channels: CodeChannelSet,
     deferral_length: TimeDelta,
     deferral_cap: DeferralCap,
     trusted_network_reprompt: TimeDelta,
@@ -141,7 +127,7 @@ impl Default for CompanyPolicy {
     fn default() -> Self {
         Self {
             allowed_methods: MethodSet::all(),
-            resend_channels: ResendChannelSet::all(),
+            resend_channels: CodeChannelSet::all(),
             deferral_length: TimeDelta::hours(48),
             deferral_cap: DeferralCap::AtMost(3),
             trusted_network_reprompt: TimeDelta::days(21),
@@ -166,7 +152,7 @@ impl CompanyPolicy {
 
     /// Channels through which a code may be re-sent.
     #[must_use]
-    pub const fn resend_channels(&self) -> ResendChannelSet {
+    pub const fn resend_channels(&self) -> CodeChannelSet {
         self.resend_channels
     }
 
@@ -214,8 +200,8 @@ impl CompanyPolicy {
             return Err(PolicyError::NoMethodAllowed);
         }
         for (channel, method) in [
-            (ResendChannel::Sms, Method::Sms),
-            (ResendChannel::VoiceCall, Method::VoiceCall),
+            (CodeChannel::Sms, Method::Sms),
+            (CodeChannel::VoiceCall, Method::VoiceCall),
         ] {
             if self.resend_channels.contains(channel) && !self.allowed_methods.contains(method) {
                 return Err(PolicyError::ResendWithoutMethod { channel });
@@ -273,7 +259,7 @@ impl PolicyBuilder {
 
     /// Channels through which a code may be re-sent. Re-send by SMS or voice
     /// call requires the matching method to be allowed.
-    pub const fn with_resend_channels(mut self, channels: ResendChannelSet) -> Self {
+    pub const fn with_resend_channels(mut self, channels: CodeChannelSet) -> Self {
         self.0.resend_channels = channels;
         self
     }
@@ -334,7 +320,7 @@ impl PolicyBuilder {
 #[serde(deny_unknown_fields)]
 struct PolicyRecord {
     allowed_methods: MethodSet,
-    resend_channels: ResendChannelSet,
+    resend_channels: CodeChannelSet,
     deferral_length_secs: i64,
     deferral_cap: DeferralCap,
     trusted_network_reprompt_secs: i64,
@@ -396,7 +382,7 @@ mod tests {
     fn defaults_are_the_portal_values_and_valid() {
         let policy = CompanyPolicy::default();
         assert_eq!(policy.allowed_methods(), MethodSet::all());
-        assert_eq!(policy.resend_channels(), ResendChannelSet::all());
+        assert_eq!(policy.resend_channels(), CodeChannelSet::all());
         assert_eq!(policy.deferral_length(), TimeDelta::seconds(48 * 3600));
         assert_eq!(policy.deferral_cap(), DeferralCap::AtMost(3));
         assert_eq!(
@@ -463,24 +449,24 @@ mod tests {
             b.with_allowed_methods(MethodSet::all().without(Method::Sms))
                 .build(),
             Err(PolicyError::ResendWithoutMethod {
-                channel: ResendChannel::Sms
+                channel: CodeChannel::Sms
             })
         );
         assert_eq!(
             b.with_allowed_methods(MethodSet::all().without(Method::VoiceCall))
                 .build(),
             Err(PolicyError::ResendWithoutMethod {
-                channel: ResendChannel::VoiceCall
+                channel: CodeChannel::VoiceCall
             })
         );
         assert!(
             b.with_allowed_methods(MethodSet::all().without(Method::Sms))
-                .with_resend_channels(ResendChannelSet::all().without(ResendChannel::Sms))
+                .with_resend_channels(CodeChannelSet::all().without(CodeChannel::Sms))
                 .build()
                 .is_ok()
         );
         assert!(
-            b.with_resend_channels(ResendChannelSet::empty())
+            b.with_resend_channels(CodeChannelSet::empty())
                 .build()
                 .is_ok()
         );

@@ -7,8 +7,8 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::gate::{AccountKind, TrustedNetworks, UserStatus};
-use crate::ids::{CompanyId, UserId};
+use twofa_types::{AccountKind, CompanyId, EnrollmentStatus, UserId};
+
 use crate::settings::{CompanySettings, Enforcement};
 
 /// The most digits a phone number may have: ITU-T E.164 §6.1 caps an
@@ -172,7 +172,7 @@ pub struct EmployeeRecord {
     display_name: String,
     email: String,
     account_kind: AccountKind,
-    status: UserStatus,
+    status: EnrollmentStatus,
     last_second_factor: Option<DateTime<Utc>>,
     phone_hint: Option<PhoneHint>,
 }
@@ -185,7 +185,7 @@ impl EmployeeRecord {
         display_name: impl Into<String>,
         email: impl Into<String>,
         account_kind: AccountKind,
-        status: UserStatus,
+        status: EnrollmentStatus,
     ) -> Self {
         Self {
             user_id,
@@ -246,12 +246,39 @@ impl StatusKind {
         }
     }
 
-    const fn of(status: &UserStatus) -> Self {
+    const fn of(status: &EnrollmentStatus) -> Self {
         match status {
-            UserStatus::NotEnrolled { .. } => Self::NotEnrolled,
-            UserStatus::Pending { .. } => Self::PendingVerification,
-            UserStatus::Deferred { .. } => Self::Deferred,
-            UserStatus::Enrolled { .. } => Self::Enrolled,
+            EnrollmentStatus::NotEnrolled { .. } => Self::NotEnrolled,
+            EnrollmentStatus::Pending { .. } => Self::PendingVerification,
+            EnrollmentStatus::Deferred { .. } => Self::Deferred,
+            EnrollmentStatus::Enrolled { .. } => Self::Enrolled,
+        }
+    }
+}
+
+/// Whether trusted networks apply to an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum TrustedNetworks {
+    /// A login from a trusted network may skip the prompt within the
+    /// re-prompt interval.
+    Apply,
+    /// Trusted networks do not apply: every login is prompted.
+    DoNotApply,
+}
+
+impl TrustedNetworks {
+    /// Whether trusted networks apply to `kind`, as `twofa-trusted-network`
+    /// decides it: for partner employees only.
+    #[must_use]
+    pub const fn for_account(kind: AccountKind) -> Self {
+        match kind {
+            AccountKind::PartnerEmployee => Self::Apply,
+            AccountKind::EndUserClient => Self::DoNotApply,
         }
     }
 }
@@ -264,7 +291,7 @@ pub struct ReportRow {
     display_name: String,
     email: String,
     account_kind: AccountKind,
-    status: UserStatus,
+    status: EnrollmentStatus,
     last_second_factor: Option<DateTime<Utc>>,
     phone: Option<PhoneHint>,
     trusted_networks: TrustedNetworks,
@@ -298,10 +325,10 @@ impl ReportRow {
     }
 
     /// The status at the report's time: a deferral that had ended shows as
-    /// [`UserStatus::NotEnrolled`], and so does an enrolled record listing
+    /// [`EnrollmentStatus::NotEnrolled`], and so does an enrolled record listing
     /// no method.
     #[must_use]
-    pub const fn status(&self) -> &UserStatus {
+    pub const fn status(&self) -> &EnrollmentStatus {
         &self.status
     }
 
@@ -459,12 +486,12 @@ impl EnrollmentReport {
         for employee in employees {
             let status = match employee.status {
                 // At `until` the deferral is over, as in the gate.
-                UserStatus::Deferred {
+                EnrollmentStatus::Deferred {
                     until,
                     deferrals_used,
-                } if now >= until => UserStatus::NotEnrolled { deferrals_used },
-                UserStatus::Enrolled { methods, .. } if methods.is_empty() => {
-                    UserStatus::NotEnrolled { deferrals_used: 0 }
+                } if now >= until => EnrollmentStatus::NotEnrolled { deferrals_used },
+                EnrollmentStatus::Enrolled { methods, .. } if methods.is_empty() => {
+                    EnrollmentStatus::NotEnrolled { deferrals_used: 0 }
                 }
                 status => status,
             };
@@ -478,7 +505,7 @@ impl EnrollmentReport {
                 status,
                 last_second_factor: employee.last_second_factor,
                 phone: employee.phone_hint,
-                trusted_networks: employee.account_kind.trusted_networks(),
+                trusted_networks: TrustedNetworks::for_account(employee.account_kind),
             });
         }
         let mut seen = HashSet::with_capacity(rows.len());
@@ -580,13 +607,13 @@ fn rfc3339(at: DateTime<Utc>) -> String {
 
 fn push_row(out: &mut String, scratch: &mut String, row: &ReportRow) {
     let (methods, since, until, used) = match row.status {
-        UserStatus::NotEnrolled { deferrals_used } => (
+        EnrollmentStatus::NotEnrolled { deferrals_used } => (
             String::new(),
             String::new(),
             String::new(),
             deferrals_used.to_string(),
         ),
-        UserStatus::Pending {
+        EnrollmentStatus::Pending {
             method,
             since,
             deferrals_used,
@@ -596,7 +623,7 @@ fn push_row(out: &mut String, scratch: &mut String, row: &ReportRow) {
             String::new(),
             deferrals_used.to_string(),
         ),
-        UserStatus::Deferred {
+        EnrollmentStatus::Deferred {
             until,
             deferrals_used,
         } => (
@@ -605,7 +632,7 @@ fn push_row(out: &mut String, scratch: &mut String, row: &ReportRow) {
             rfc3339(until),
             deferrals_used.to_string(),
         ),
-        UserStatus::Enrolled { methods, since } => (
+        EnrollmentStatus::Enrolled { methods, since } => (
             methods.to_string(),
             rfc3339(since),
             String::new(),

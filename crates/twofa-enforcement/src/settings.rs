@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::ids::{CompanyId, UserId};
+use twofa_types::{CompanyId, UserId};
 
 /// Whether a company requires two-factor authentication of every user.
 ///
@@ -269,7 +269,8 @@ impl EnforceOutcome {
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
-/// use twofa_enforcement::{Actor, CompanyId, CompanyRole, CompanySettings, EnforceOutcome, UserId};
+/// use twofa_enforcement::{Actor, CompanyRole, CompanySettings, EnforceOutcome};
+/// use twofa_types::{CompanyId, UserId};
 ///
 /// let acme = CompanyId::new("acme")?;
 /// let settings = CompanySettings::new(acme.clone());

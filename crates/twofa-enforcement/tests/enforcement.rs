@@ -10,13 +10,8 @@
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
-use twofa_enforcement::{
-    AccountKind, Actor, AuditEvent, CompanyId, CompanyPolicy, CompanyRole, CompanySettings,
-    DeferralCap, DeferralOffer, DeferralsRemaining, DurationSetting, EmployeeRecord, EnforceError,
-    EnforceOutcome, Enforcement, EnrollmentReport, GateDecision, LoadError, Method, MethodSet,
-    PhoneHint, PolicyError, ReportError, ResendChannel, ResendChannelSet, SetupRequired,
-    StatusKind, TrustedNetworks, UserId, UserStatus, gate,
-};
+use twofa_enforcement::{Actor, AuditEvent, CompanyPolicy, CompanyRole, CompanySettings, DeferralOffer, DurationSetting, EmployeeRecord, EnforceError, EnforceOutcome, Enforcement, EnrollmentReport, GateDecision, LoadError, PhoneHint, PolicyError, ReportError, SetupRequired, StatusKind, TrustedNetworks, gate};
+use twofa_types::{AccountKind, CodeChannel, CodeChannelSet, CompanyId, DeferralCap, DeferralsLeft, EnrollmentStatus, Method, MethodSet, UserId};
 
 /// 2026-03-01T09:00:00Z.
 fn t0() -> DateTime<Utc> {
@@ -335,18 +330,18 @@ fn invalid_policies_are_refused_with_specific_errors() {
     assert_eq!(
         b.with_allowed_methods(app_only).build(),
         Err(PolicyError::ResendWithoutMethod {
-            channel: ResendChannel::Sms
+            channel: CodeChannel::Sms
         })
     );
     let policy = b
         .with_allowed_methods(app_only)
-        .with_resend_channels(ResendChannelSet::of(&[ResendChannel::Email]))
+        .with_resend_channels(CodeChannelSet::of(&[CodeChannel::Email]))
         .build()
         .unwrap();
     assert_eq!(policy.allowed_methods(), app_only);
     // Switching off e-mail re-send is allowed.
     assert!(
-        b.with_resend_channels(ResendChannelSet::all().without(ResendChannel::Email))
+        b.with_resend_channels(CodeChannelSet::all().without(CodeChannel::Email))
             .build()
             .is_ok()
     );
@@ -367,7 +362,7 @@ fn all_methods() -> MethodSet {
 
 #[test]
 fn enrolled_users_are_challenged_not_waved_through() {
-    let status = UserStatus::Enrolled {
+    let status = EnrollmentStatus::Enrolled {
         methods: MethodSet::of(&[Method::Sms, Method::AuthenticatorApp]),
         since: t0() - secs(86_400),
     };
@@ -382,9 +377,9 @@ fn enrolled_users_are_challenged_not_waved_through() {
     // Only allowed methods are offered for the challenge.
     let no_sms = CompanyPolicy::builder()
         .with_allowed_methods(all_methods().without(Method::Sms))
-        .with_resend_channels(ResendChannelSet::of(&[
-            ResendChannel::VoiceCall,
-            ResendChannel::Email,
+        .with_resend_channels(CodeChannelSet::of(&[
+            CodeChannel::VoiceCall,
+            CodeChannel::Email,
         ]))
         .build()
         .unwrap();
@@ -400,10 +395,10 @@ fn enrolled_users_are_challenged_not_waved_through() {
 fn users_whose_only_method_was_switched_off_must_replace_it() {
     let policy = CompanyPolicy::builder()
         .with_allowed_methods(MethodSet::of(&[Method::AuthenticatorApp]))
-        .with_resend_channels(ResendChannelSet::of(&[ResendChannel::Email]))
+        .with_resend_channels(CodeChannelSet::of(&[CodeChannel::Email]))
         .build()
         .unwrap();
-    let status = UserStatus::Enrolled {
+    let status = EnrollmentStatus::Enrolled {
         methods: MethodSet::of(&[Method::Sms]),
         since: t0(),
     };
@@ -419,7 +414,7 @@ fn users_whose_only_method_was_switched_off_must_replace_it() {
 #[test]
 fn not_enrolled_user_is_offered_setup_with_a_48_hour_deferral() {
     let decision = gate(
-        &UserStatus::NotEnrolled { deferrals_used: 0 },
+        &EnrollmentStatus::NotEnrolled { deferrals_used: 0 },
         &not_enforced(),
         &CompanyPolicy::default(),
         t0(),
@@ -433,13 +428,13 @@ fn not_enrolled_user_is_offered_setup_with_a_48_hour_deferral() {
         Utc.with_ymd_and_hms(2026, 3, 3, 9, 0, 0).unwrap()
     );
     assert_eq!(deferral.deferrals_used, 1);
-    assert_eq!(deferral.remaining, DeferralsRemaining::AtMost(2));
+    assert_eq!(deferral.remaining, DeferralsLeft::AtMost(2));
 }
 
 #[test]
 fn deferral_ends_at_its_until_second() {
     let until = t0();
-    let status = UserStatus::Deferred {
+    let status = EnrollmentStatus::Deferred {
         until,
         deferrals_used: 1,
     };
@@ -456,7 +451,7 @@ fn deferral_ends_at_its_until_second() {
                 GateDecision::OfferSetup {
                     deferral: DeferralOffer {
                         deferrals_used: 2,
-                        remaining: DeferralsRemaining::AtMost(1),
+                        remaining: DeferralsLeft::AtMost(1),
                         ..
                     },
                     ..
@@ -469,7 +464,7 @@ fn deferral_ends_at_its_until_second() {
 
 #[test]
 fn enforcement_voids_a_running_deferral_at_the_next_login() {
-    let status = UserStatus::Deferred {
+    let status = EnrollmentStatus::Deferred {
         until: t0() + secs(H48),
         deferrals_used: 1,
     };
@@ -486,8 +481,8 @@ fn enforcement_voids_a_running_deferral_at_the_next_login() {
     );
     for status in [
         status,
-        UserStatus::NotEnrolled { deferrals_used: 0 },
-        UserStatus::Pending {
+        EnrollmentStatus::NotEnrolled { deferrals_used: 0 },
+        EnrollmentStatus::Pending {
             method: Method::Sms,
             since: t0(),
             deferrals_used: 0,
@@ -513,7 +508,7 @@ fn the_deferral_cap_is_counted_to_the_last_one() {
     let policy = CompanyPolicy::default();
     let at = |used| {
         gate(
-            &UserStatus::NotEnrolled {
+            &EnrollmentStatus::NotEnrolled {
                 deferrals_used: used,
             },
             &not_enforced(),
@@ -526,7 +521,7 @@ fn the_deferral_cap_is_counted_to_the_last_one() {
         GateDecision::OfferSetup {
             deferral: DeferralOffer {
                 deferrals_used: 3,
-                remaining: DeferralsRemaining::AtMost(0),
+                remaining: DeferralsLeft::AtMost(0),
                 ..
             },
             ..
@@ -547,7 +542,7 @@ fn the_deferral_cap_is_counted_to_the_last_one() {
         .unwrap();
     assert!(matches!(
         gate(
-            &UserStatus::NotEnrolled {
+            &EnrollmentStatus::NotEnrolled {
                 deferrals_used: u32::MAX
             },
             &not_enforced(),
@@ -557,7 +552,7 @@ fn the_deferral_cap_is_counted_to_the_last_one() {
         GateDecision::OfferSetup {
             deferral: DeferralOffer {
                 deferrals_used: u32::MAX,
-                remaining: DeferralsRemaining::Unlimited,
+                remaining: DeferralsLeft::Unlimited,
                 ..
             },
             ..
@@ -569,7 +564,7 @@ fn the_deferral_cap_is_counted_to_the_last_one() {
         .unwrap();
     assert_eq!(
         gate(
-            &UserStatus::NotEnrolled { deferrals_used: 0 },
+            &EnrollmentStatus::NotEnrolled { deferrals_used: 0 },
             &not_enforced(),
             &none,
             t0()
@@ -583,7 +578,7 @@ fn the_deferral_cap_is_counted_to_the_last_one() {
 
 #[test]
 fn pending_users_are_offered_setup_like_the_unenrolled() {
-    let status = UserStatus::Pending {
+    let status = EnrollmentStatus::Pending {
         method: Method::AuthenticatorApp,
         since: t0() - secs(60),
         deferrals_used: 3,
@@ -600,7 +595,7 @@ fn pending_users_are_offered_setup_like_the_unenrolled() {
 #[test]
 fn a_deferral_longer_than_the_policy_allows_is_not_honoured() {
     let policy = CompanyPolicy::default();
-    let longest = UserStatus::Deferred {
+    let longest = EnrollmentStatus::Deferred {
         until: t0() + secs(H48),
         deferrals_used: 1,
     };
@@ -610,7 +605,7 @@ fn a_deferral_longer_than_the_policy_allows_is_not_honoured() {
             until: t0() + secs(H48)
         }
     );
-    let forged = UserStatus::Deferred {
+    let forged = EnrollmentStatus::Deferred {
         until: t0() + secs(H48 + 1),
         deferrals_used: 1,
     };
@@ -626,7 +621,7 @@ fn edges_of_time_and_records_fail_closed() {
     let end_of_time = DateTime::<Utc>::MAX_UTC;
     assert_eq!(
         gate(
-            &UserStatus::NotEnrolled { deferrals_used: 0 },
+            &EnrollmentStatus::NotEnrolled { deferrals_used: 0 },
             &not_enforced(),
             &policy,
             end_of_time
@@ -636,7 +631,7 @@ fn edges_of_time_and_records_fail_closed() {
             reason: SetupRequired::DeferralOutOfRange
         }
     );
-    let empty = UserStatus::Enrolled {
+    let empty = EnrollmentStatus::Enrolled {
         methods: MethodSet::empty(),
         since: t0(),
     };
@@ -649,7 +644,7 @@ fn edges_of_time_and_records_fail_closed() {
     );
 }
 
-fn any_status() -> impl Strategy<Value = UserStatus> {
+fn any_status() -> impl Strategy<Value = EnrollmentStatus> {
     let time = (-400_000_i64..400_000).prop_map(|s| t0() + secs(s));
     let method = prop::sample::select(vec![
         Method::AuthenticatorApp,
@@ -658,19 +653,19 @@ fn any_status() -> impl Strategy<Value = UserStatus> {
         Method::VoiceCall,
     ]);
     prop_oneof![
-        (0_u32..6).prop_map(|deferrals_used| UserStatus::NotEnrolled { deferrals_used }),
+        (0_u32..6).prop_map(|deferrals_used| EnrollmentStatus::NotEnrolled { deferrals_used }),
         (method, time.clone(), 0_u32..6).prop_map(|(method, since, deferrals_used)| {
-            UserStatus::Pending {
+            EnrollmentStatus::Pending {
                 method,
                 since,
                 deferrals_used,
             }
         }),
-        (time.clone(), 0_u32..6).prop_map(|(until, deferrals_used)| UserStatus::Deferred {
+        (time.clone(), 0_u32..6).prop_map(|(until, deferrals_used)| EnrollmentStatus::Deferred {
             until,
             deferrals_used
         }),
-        (0_u8..16, time).prop_map(|(bits, since)| UserStatus::Enrolled {
+        (0_u8..16, time).prop_map(|(bits, since)| EnrollmentStatus::Enrolled {
             methods: Method::ALL
                 .into_iter()
                 .enumerate()
@@ -702,7 +697,7 @@ proptest! {
         let policy = if drop_sms {
             CompanyPolicy::builder()
                 .with_allowed_methods(all_methods().without(Method::Sms))
-                .with_resend_channels(ResendChannelSet::of(&[ResendChannel::Email]))
+                .with_resend_channels(CodeChannelSet::of(&[CodeChannel::Email]))
                 .build()
                 .unwrap()
         } else {
@@ -726,7 +721,7 @@ fn roster() -> Vec<EmployeeRecord> {
             "carol",
             "carol@example.com",
             AccountKind::PartnerEmployee,
-            UserStatus::Enrolled {
+            EnrollmentStatus::Enrolled {
                 methods: MethodSet::of(&[Method::Sms, Method::AuthenticatorApp]),
                 since: Utc.with_ymd_and_hms(2026, 1, 5, 8, 30, 0).unwrap(),
             },
@@ -738,14 +733,14 @@ fn roster() -> Vec<EmployeeRecord> {
             "=HYPERLINK(\"http://x\")",
             "@evil.example",
             AccountKind::EndUserClient,
-            UserStatus::NotEnrolled { deferrals_used: 0 },
+            EnrollmentStatus::NotEnrolled { deferrals_used: 0 },
         ),
         EmployeeRecord::new(
             user("u2"),
             "Bob, Jr.",
             "bob@example.com",
             AccountKind::PartnerEmployee,
-            UserStatus::Deferred {
+            EnrollmentStatus::Deferred {
                 until: t0() + secs(3600),
                 deferrals_used: 2,
             },
@@ -755,7 +750,7 @@ fn roster() -> Vec<EmployeeRecord> {
             "alice",
             "alice@example.com",
             AccountKind::PartnerEmployee,
-            UserStatus::Pending {
+            EnrollmentStatus::Pending {
                 method: Method::VoiceCall,
                 since: t0() - secs(120),
                 deferrals_used: 1,
@@ -769,7 +764,7 @@ fn roster() -> Vec<EmployeeRecord> {
             "Carol",
             "carol2@example.com",
             AccountKind::EndUserClient,
-            UserStatus::Enrolled {
+            EnrollmentStatus::Enrolled {
                 methods: MethodSet::of(&[Method::PushApp]),
                 since: Utc.with_ymd_and_hms(2025, 12, 1, 0, 0, 0).unwrap(),
             },
@@ -780,7 +775,7 @@ fn roster() -> Vec<EmployeeRecord> {
             "dave",
             "dave@example.com",
             AccountKind::PartnerEmployee,
-            UserStatus::Deferred {
+            EnrollmentStatus::Deferred {
                 until: t0(),
                 deferrals_used: 3,
             },
@@ -819,7 +814,7 @@ fn report_sorts_by_status_then_name_then_id_and_counts() {
     assert_eq!(totals.of(StatusKind::Enrolled), 2);
     assert_eq!(
         report.rows()[1].status(),
-        &UserStatus::NotEnrolled { deferrals_used: 3 }
+        &EnrollmentStatus::NotEnrolled { deferrals_used: 3 }
     );
     assert_eq!(
         report.rows()[0].trusted_networks(),
@@ -839,7 +834,7 @@ fn deferral_in_the_report_ends_at_its_until_second() {
             "x",
             "x@example.com",
             AccountKind::PartnerEmployee,
-            UserStatus::Deferred {
+            EnrollmentStatus::Deferred {
                 until: t0(),
                 deferrals_used: 1,
             },
@@ -862,7 +857,7 @@ fn duplicate_users_are_refused() {
         "Someone else",
         "else@example.com",
         AccountKind::PartnerEmployee,
-        UserStatus::NotEnrolled { deferrals_used: 0 },
+        EnrollmentStatus::NotEnrolled { deferrals_used: 0 },
     ));
     assert_eq!(
         EnrollmentReport::build(&enforced(), employees, t0()),
@@ -963,7 +958,7 @@ proptest! {
             name.clone(),
             email.clone(),
             AccountKind::PartnerEmployee,
-            UserStatus::NotEnrolled { deferrals_used: 0 },
+            EnrollmentStatus::NotEnrolled { deferrals_used: 0 },
         );
         let report = EnrollmentReport::build(&not_enforced(), [employee], t0()).unwrap();
         let records = parse_quoted_csv(&report.to_csv());
@@ -1131,23 +1126,23 @@ mod serde_records {
     #[test]
     fn user_status_round_trips() {
         for status in [
-            UserStatus::NotEnrolled { deferrals_used: 2 },
-            UserStatus::Deferred {
+            EnrollmentStatus::NotEnrolled { deferrals_used: 2 },
+            EnrollmentStatus::Deferred {
                 until: t0(),
                 deferrals_used: 1,
             },
-            UserStatus::Pending {
+            EnrollmentStatus::Pending {
                 method: Method::Sms,
                 since: t0(),
                 deferrals_used: 0,
             },
-            UserStatus::Enrolled {
+            EnrollmentStatus::Enrolled {
                 methods: all_methods(),
                 since: t0(),
             },
         ] {
             let text = serde_json::to_string(&status).unwrap();
-            assert_eq!(serde_json::from_str::<UserStatus>(&text).unwrap(), status);
+            assert_eq!(serde_json::from_str::<EnrollmentStatus>(&text).unwrap(), status);
         }
     }
 }

@@ -2,33 +2,11 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use twofa_types::{AccountKind, EnrollmentStatus};
+
 use crate::allowlist::{ActorId, Allowlist, NetworkEntry};
 use crate::cidr::Cidr;
 use crate::client::{ClientAddress, ResolveError};
-
-/// The kind of account logging in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[non_exhaustive]
-pub enum AccountKind {
-    /// An employee of the partner company: trusted networks apply.
-    PartnerEmployee,
-    /// An end-user client account (a customer of the partner): trusted
-    /// networks never apply, every login is prompted.
-    EndUserClient,
-}
-
-/// What the caller knows of the user's second-factor enrollment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[non_exhaustive]
-pub enum EnrollmentSummary {
-    /// The user has no active second-factor method (never set up, still
-    /// pending verification, or deferred).
-    NotEnrolled,
-    /// The user has at least one active second-factor method.
-    ActiveMethod,
-}
 
 /// Why a policy value is invalid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -231,11 +209,13 @@ impl TrustPolicy {
         &self,
         facts: &LoginFacts<'a>,
     ) -> Result<&'a NetworkEntry, PromptReason> {
-        if facts.enrollment != EnrollmentSummary::ActiveMethod {
+        if !facts.enrollment.has_active_method() {
             return Err(PromptReason::NotEnrolled);
         }
-        if facts.account != AccountKind::PartnerEmployee {
-            return Err(PromptReason::ClientAccount);
+        // The one place that says which accounts trusted networks serve.
+        match facts.account {
+            AccountKind::PartnerEmployee => {}
+            AccountKind::EndUserClient => return Err(PromptReason::ClientAccount),
         }
         let ip = match *facts.client {
             ClientAddress::Resolved { ip, .. } => ip,
@@ -254,7 +234,7 @@ impl TrustPolicy {
 #[derive(Debug, Clone, Copy)]
 pub struct LoginFacts<'a> {
     account: AccountKind,
-    enrollment: EnrollmentSummary,
+    enrollment: EnrollmentStatus,
     allowlist: &'a Allowlist,
     client: &'a ClientAddress,
     grant: Option<&'a TrustGrantRecord>,
@@ -265,7 +245,7 @@ impl<'a> LoginFacts<'a> {
     #[must_use]
     pub fn new(
         account: AccountKind,
-        enrollment: EnrollmentSummary,
+        enrollment: EnrollmentStatus,
         allowlist: &'a Allowlist,
         client: &'a ClientAddress,
     ) -> Self {

@@ -11,7 +11,7 @@ pub use allowlist::{ActorId, Allowlist, AllowlistError, EntryError, NetworkEntry
 pub use cidr::{Cidr, CidrError, canonical_ip};
 pub use client::{AddressSource, ClientAddress, ForwardingHeaders, ResolveError, TrustedProxies};
 pub use decision::{
-    AccountKind, Decision, EnrollmentSummary, GrantError, LoginFacts, NoGrant, PolicyError,
+    Decision, GrantError, LoginFacts, NoGrant, PolicyError,
     PromptReason, RevocationReason, RevokeError, RevokedGrant, TrustGrant, TrustGrantRecord,
     TrustPolicy,
 };

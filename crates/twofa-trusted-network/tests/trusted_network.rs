@@ -13,12 +13,8 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
-use twofa_trusted_network::{
-    AccountKind, ActorId, AddressSource, Allowlist, AllowlistError, Cidr, CidrError, ClientAddress,
-    Decision, EnrollmentSummary, ForwardingHeaders, GrantError, LoginFacts, NetworkEntry, NoGrant,
-    PolicyError, PromptReason, ResolveError, RevocationReason, RevokeError, TrustGrant,
-    TrustGrantRecord, TrustPolicy, TrustedProxies,
-};
+use twofa_trusted_network::{ActorId, AddressSource, Allowlist, AllowlistError, Cidr, CidrError, ClientAddress, Decision, ForwardingHeaders, GrantError, LoginFacts, NetworkEntry, NoGrant, PolicyError, PromptReason, ResolveError, RevocationReason, RevokeError, TrustGrant, TrustGrantRecord, TrustPolicy, TrustedProxies};
+use twofa_types::{AccountKind, EnrollmentStatus, Method, MethodSet};
 
 /// 21 days in seconds, as the portal defines it.
 const TWENTY_ONE_DAYS: i64 = 21 * 24 * 60 * 60;
@@ -59,10 +55,23 @@ fn company() -> Allowlist {
     .unwrap()
 }
 
+/// A user with an active method.
+fn enrolled() -> EnrollmentStatus {
+    EnrollmentStatus::Enrolled {
+        methods: MethodSet::of(&[Method::AuthenticatorApp]),
+        since: t0(),
+    }
+}
+
+/// A user who never set up a method.
+fn not_enrolled() -> EnrollmentStatus {
+    EnrollmentStatus::NotEnrolled { deferrals_used: 0 }
+}
+
 fn employee<'a>(allowlist: &'a Allowlist, client: &'a ClientAddress) -> LoginFacts<'a> {
     LoginFacts::new(
         AccountKind::PartnerEmployee,
-        EnrollmentSummary::ActiveMethod,
+        enrolled(),
         allowlist,
         client,
     )
@@ -494,7 +503,7 @@ fn every_prompt_reason() {
 
     let not_enrolled = LoginFacts::new(
         AccountKind::PartnerEmployee,
-        EnrollmentSummary::NotEnrolled,
+        not_enrolled(),
         &list,
         &on,
     )
@@ -506,7 +515,7 @@ fn every_prompt_reason() {
 
     let client_account = LoginFacts::new(
         AccountKind::EndUserClient,
-        EnrollmentSummary::ActiveMethod,
+        enrolled(),
         &list,
         &on,
     )
@@ -556,7 +565,7 @@ fn not_enrolled_users_are_sent_to_set_up_even_off_network_and_as_clients() {
     let off = ClientAddress::Unresolvable(ResolveError::OnlyTrustedProxies);
     let facts = LoginFacts::new(
         AccountKind::EndUserClient,
-        EnrollmentSummary::NotEnrolled,
+        not_enrolled(),
         &list,
         &off,
     );
@@ -647,7 +656,7 @@ fn who_earns_no_grant() {
     let off = ClientAddress::peer(ip("203.0.113.5"));
     let client_account = LoginFacts::new(
         AccountKind::EndUserClient,
-        EnrollmentSummary::ActiveMethod,
+        enrolled(),
         &list,
         &on,
     );
@@ -657,7 +666,7 @@ fn who_earns_no_grant() {
     );
     let not_enrolled = LoginFacts::new(
         AccountKind::PartnerEmployee,
-        EnrollmentSummary::NotEnrolled,
+        not_enrolled(),
         &list,
         &on,
     );

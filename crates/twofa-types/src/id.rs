@@ -1,12 +1,12 @@
-//! Identifiers of companies and users, validated once at the edge.
+//! Identifiers of users and companies, validated once.
 
 use core::fmt;
 
 /// The longest identifier accepted, in bytes.
 ///
 /// Identifiers are opaque keys chosen by the service (database keys, UUIDs,
-/// e-mail-like logins); 128 bytes holds all of them with room to spare and
-/// keeps a hostile record from growing reports and audit events without bound.
+/// logins); 128 bytes holds all of them with room to spare and keeps a
+/// hostile record from growing reports and audit events without bound.
 pub const MAX_ID_LEN: usize = 128;
 
 /// Why a string was refused as an identifier.
@@ -28,8 +28,16 @@ pub enum IdError {
     /// and the like), which would corrupt logs and exports.
     #[error("identifier contains a control character")]
     ControlCharacter,
+    /// The identifier contained white space other than the plain space
+    /// (U+0020), or began or ended with a space: two ids that print alike
+    /// would name different users.
+    #[error("identifier contains white space other than inner spaces")]
+    WhiteSpace,
 }
 
+/// The one rule for every identifier: 1 to [`MAX_ID_LEN`] bytes, no control
+/// character, no white space other than the plain space, and no space at
+/// either end.
 fn validate(id: &str) -> Result<(), IdError> {
     if id.is_empty() {
         return Err(IdError::Empty);
@@ -42,6 +50,10 @@ fn validate(id: &str) -> Result<(), IdError> {
     }
     if id.chars().any(char::is_control) {
         return Err(IdError::ControlCharacter);
+    }
+    if id.chars().any(|c| c.is_whitespace() && c != ' ') || id.starts_with(' ') || id.ends_with(' ')
+    {
+        return Err(IdError::WhiteSpace);
     }
     Ok(())
 }
@@ -58,12 +70,14 @@ macro_rules! identifier {
         pub struct $name(String);
 
         impl $name {
-            /// Validates `id` into an identifier.
+            /// Validates `id` into an identifier: 1 to [`MAX_ID_LEN`] bytes,
+            /// no control character, no white space other than inner plain
+            /// spaces (`john smith` is accepted, ` john` and `john\tsmith`
+            /// are not).
             ///
             /// # Errors
             ///
-            /// [`IdError`] if `id` is empty, longer than [`MAX_ID_LEN`] bytes
-            /// or contains a control character.
+            /// [`IdError`] says which part of the rule `id` breaks.
             pub fn new(id: impl Into<String>) -> Result<Self, IdError> {
                 let id = id.into();
                 validate(&id)?;
@@ -81,6 +95,14 @@ macro_rules! identifier {
             type Error = IdError;
 
             fn try_from(id: String) -> Result<Self, IdError> {
+                Self::new(id)
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = IdError;
+
+            fn try_from(id: &str) -> Result<Self, IdError> {
                 Self::new(id)
             }
         }
@@ -110,7 +132,8 @@ identifier!(
     /// A user account of the portal: a partner employee, an end-user client
     /// account, or an administrator acting on the company settings.
     ///
-    /// Not a secret: it appears in audit events and reports.
+    /// Not a secret: it appears in audit events and reports, and it is bound
+    /// into the hash of every out-of-band code issued to the user.
     UserId
 );
 
@@ -121,11 +144,13 @@ mod tests {
     #[test]
     fn accepts_ordinary_ids() {
         assert_eq!(UserId::new("u-42").unwrap().as_str(), "u-42");
+        assert_eq!(UserId::new("john smith").unwrap().as_str(), "john smith");
         assert_eq!(CompanyId::new("acme").unwrap().to_string(), "acme");
+        assert!(UserId::new("a".repeat(MAX_ID_LEN)).is_ok());
     }
 
     #[test]
-    fn refuses_empty_long_and_control() {
+    fn refuses_each_broken_rule() {
         assert_eq!(UserId::new(""), Err(IdError::Empty));
         assert_eq!(
             UserId::new("a".repeat(MAX_ID_LEN + 1)),
@@ -134,8 +159,12 @@ mod tests {
                 max: MAX_ID_LEN
             })
         );
-        assert!(UserId::new("a".repeat(MAX_ID_LEN)).is_ok());
         assert_eq!(CompanyId::new("a\nb"), Err(IdError::ControlCharacter));
         assert_eq!(CompanyId::new("a\u{0}"), Err(IdError::ControlCharacter));
+        assert_eq!(UserId::new("a\tb"), Err(IdError::ControlCharacter));
+        assert_eq!(UserId::new(" john"), Err(IdError::WhiteSpace));
+        assert_eq!(UserId::new("john "), Err(IdError::WhiteSpace));
+        assert_eq!(UserId::new("a\u{2028}b"), Err(IdError::WhiteSpace));
+        assert_eq!(UserId::new("a\u{a0}b"), Err(IdError::WhiteSpace));
     }
 }

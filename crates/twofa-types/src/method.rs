@@ -1,12 +1,13 @@
-//! The policy vocabulary: second-factor methods and re-send channels, and
+//! Second-factor methods and the channels that carry one-time codes, and
 //! small copyable sets of them.
 
 use core::fmt;
 
 /// A second-factor method a user can enroll with.
 ///
-/// This is the policy's view of a method; the enrollment and delivery
-/// crates own how each one works.
+/// Email is not among them: it only carries re-sent codes of a phone
+/// method (see [`CodeChannel`]). The set grows (`#[non_exhaustive]`): match
+/// with a wildcard arm that refuses what it does not know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(
     feature = "serde",
@@ -46,6 +47,17 @@ impl Method {
         }
     }
 
+    /// The channel that carries this method's codes: `Some` for the phone
+    /// methods, `None` for the apps (the device shows the code).
+    #[must_use]
+    pub const fn code_channel(self) -> Option<CodeChannel> {
+        match self {
+            Self::Sms => Some(CodeChannel::Sms),
+            Self::VoiceCall => Some(CodeChannel::VoiceCall),
+            Self::AuthenticatorApp | Self::PushApp => None,
+        }
+    }
+
     const fn bit(self) -> u8 {
         match self {
             Self::AuthenticatorApp => 1,
@@ -62,26 +74,30 @@ impl fmt::Display for Method {
     }
 }
 
-/// A channel through which a user may ask for a code to be sent again.
+/// A channel that carries a one-time code to the user: the channel of a
+/// phone method, or one through which a code may be sent again.
 ///
 /// An authenticator or push app needs none: the device shows a new code.
+/// Under NIST SP 800-63B-4 SMS and voice are restricted authenticators and
+/// email is no out-of-band authenticator at all; the portal offers email
+/// only to re-send a phone method's code. These three are the whole set,
+/// so matches on it need no wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
     serde(rename_all = "snake_case")
 )]
-#[non_exhaustive]
-pub enum ResendChannel {
-    /// Send the code again by text message.
+pub enum CodeChannel {
+    /// A text message.
     Sms,
-    /// Read the code out in a phone call.
+    /// An automated phone call reading the code out.
     VoiceCall,
-    /// Send the code by e-mail.
+    /// An e-mail.
     Email,
 }
 
-impl ResendChannel {
+impl CodeChannel {
     /// Every channel, in the order used by sets and exports.
     pub const ALL: [Self; 3] = [Self::Sms, Self::VoiceCall, Self::Email];
 
@@ -104,7 +120,7 @@ impl ResendChannel {
     }
 }
 
-impl fmt::Display for ResendChannel {
+impl fmt::Display for CodeChannel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -255,8 +271,9 @@ flag_set!(
 );
 
 flag_set!(
-    /// A set of [`ResendChannel`]s a company allows for re-sending codes.
-    ResendChannelSet of ResendChannel, "re-send channels"
+    /// A set of [`CodeChannel`]s, such as the channels a company allows for
+    /// re-sending codes.
+    CodeChannelSet of CodeChannel, "code channels"
 );
 
 #[cfg(test)]
@@ -279,7 +296,7 @@ mod tests {
         );
         assert!(MethodSet::empty().is_empty());
         assert_eq!(MethodSet::all().len(), Method::ALL.len());
-        assert_eq!(ResendChannelSet::all().len(), ResendChannel::ALL.len());
+        assert_eq!(CodeChannelSet::all().len(), CodeChannel::ALL.len());
         assert_eq!(
             set.intersection(MethodSet::of(&[Method::Sms, Method::VoiceCall])),
             MethodSet::of(&[Method::Sms])
@@ -293,7 +310,7 @@ mod tests {
         assert_eq!(format!("{set:?}"), "{Sms, VoiceCall}");
         assert_eq!(MethodSet::empty().to_string(), "");
         assert_eq!(
-            ResendChannelSet::of(&[ResendChannel::Email]).to_string(),
+            CodeChannelSet::of(&[CodeChannel::Email]).to_string(),
             "email"
         );
     }

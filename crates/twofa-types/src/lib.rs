@@ -1,0 +1,16 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod account;
+mod code;
+mod deferral;
+mod id;
+mod method;
+mod status;
+
+pub use account::AccountKind;
+pub use code::{CodeInputError, MAX_CODE_DIGITS, MAX_CODE_INPUT_LEN, MIN_CODE_DIGITS, OneTimeCode};
+pub use deferral::{DeferralCap, DeferralsLeft};
+pub use id::{CompanyId, IdError, MAX_ID_LEN, UserId};
+pub use method::{CodeChannel, CodeChannelSet, Method, MethodSet};
+pub use status::EnrollmentStatus;

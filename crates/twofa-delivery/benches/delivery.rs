@@ -15,7 +15,10 @@ use chrono::{TimeZone, Utc};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use twofa_delivery::{ChallengePolicy, ChallengeRequest, Destination, EmailAddress, Issuer, MessageTemplates, Notice, OobChallenge, OriginHost, PhoneNumber, Purpose, ServerKey};
+use twofa_delivery::{
+    ChallengePolicy, ChallengeRequest, Destination, EmailAddress, Issuer, MessageTemplates, Notice,
+    OobChallenge, OriginHost, PhoneNumber, Purpose, ServerKey,
+};
 use twofa_types::{CodeChannel, UserId};
 
 fn templates() -> MessageTemplates {

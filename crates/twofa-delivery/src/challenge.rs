@@ -739,8 +739,10 @@ impl OobChallenge {
         }
         let compatible = matches!(
             (&request.destination, channel),
-            (Destination::Phone(_), CodeChannel::Sms | CodeChannel::VoiceCall)
-                | (Destination::Email(_), CodeChannel::Email)
+            (
+                Destination::Phone(_),
+                CodeChannel::Sms | CodeChannel::VoiceCall
+            ) | (Destination::Email(_), CodeChannel::Email)
         );
         if !compatible {
             return Err(IssueError::ChannelDestinationMismatch { channel });
@@ -1037,11 +1039,13 @@ impl OobChallenge {
                 to,
                 body: templates.render_sms(code, lifetime),
             }),
-            (CodeChannel::VoiceCall, Destination::Phone(to)) => OutboundMessage::Voice(VoiceMessage {
-                challenge,
-                to,
-                script: templates.render_voice(code, lifetime),
-            }),
+            (CodeChannel::VoiceCall, Destination::Phone(to)) => {
+                OutboundMessage::Voice(VoiceMessage {
+                    challenge,
+                    to,
+                    script: templates.render_voice(code, lifetime),
+                })
+            }
             (CodeChannel::Email, Destination::Email(to)) => {
                 let (subject, body) = templates.render_email(code, lifetime);
                 OutboundMessage::Email(EmailMessage {

@@ -23,7 +23,7 @@ pub use channel::{
 pub use destination::{Destination, DestinationError, EmailAddress, PhoneNumber, Region};
 pub use line_type::{
     CarrierLookup, InMemoryCarrierLookup, LineType, LookupError, NotMobileKind, UnknownReason,
-    classify_offline, classify_with_lookup, resolve,
+    classify_offline, resolve,
 };
 pub use message::{
     EmailMessage, Issuer, MAX_ISSUER_LEN, MAX_TEMPLATE_LEN, MessageTemplates, OriginHost,
@@ -32,9 +32,7 @@ pub use message::{
 pub use notice::{
     EmailNotice, Notice, NoticeKind, NoticeMessage, NoticeTemplate, NoticeTemplates, SmsNotice,
 };
-pub use policy::{
-    ChallengePolicy, Channel, ChannelSet, CodeLength, PolicyError, PushPolicy,
-};
+pub use policy::{ChallengePolicy, Channel, ChannelSet, CodeLength, PolicyError, PushPolicy};
 pub use push::{
     DenyReason, MatchNumber, MatchNumberOutOfRange, PreparedPush, PushApproved, PushError,
     PushMessage, PushNotApproved, PushPrepareError, PushRequest, PushResponse, PushSendLog,

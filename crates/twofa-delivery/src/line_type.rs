@@ -143,14 +143,6 @@ pub fn resolve(offline: LineType, lookup: Result<LineType, LookupError>) -> Line
     }
 }
 
-/// Classifies a number offline, asks `lookup`, and [`resolve`]s the two.
-///
-/// This performs no I/O itself: the lookup adapter does.
-pub async fn classify_with_lookup(number: &PhoneNumber, lookup: &dyn CarrierLookup) -> LineType {
-    let offline = classify_offline(number);
-    resolve(offline, lookup.line_type(number).await)
-}
-
 /// Why a carrier lookup gave no answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]

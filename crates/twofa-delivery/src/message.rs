@@ -6,11 +6,10 @@ use core::fmt;
 use chrono::TimeDelta;
 
 use crate::challenge::ChallengeId;
-use crate::channel::{EmailSender, SendError, SmsSender, VoiceCaller};
 use crate::destination::{Destination, EmailAddress, PhoneNumber};
 use crate::notice::{EmailNotice, Notice, NoticeMessage, NoticeTemplates, SmsNotice};
-use twofa_types::CodeChannel;
 use crate::secret::{MessageText, OobCode};
+use twofa_types::CodeChannel;
 
 /// Longest accepted template, in bytes.
 pub const MAX_TEMPLATE_LEN: usize = 2048;
@@ -643,24 +642,6 @@ impl OutboundMessage {
             Self::Sms(_) => CodeChannel::Sms,
             Self::Voice(_) => CodeChannel::VoiceCall,
             Self::Email(_) => CodeChannel::Email,
-        }
-    }
-
-    /// Hands the message to the adapter of its channel.
-    ///
-    /// # Errors
-    ///
-    /// The adapter's [`SendError`]; on error do not commit the prepared send.
-    pub async fn send_via(
-        &self,
-        sms: &dyn SmsSender,
-        voice: &dyn VoiceCaller,
-        email: &dyn EmailSender,
-    ) -> Result<(), SendError> {
-        match self {
-            Self::Sms(message) => sms.send_sms(message).await,
-            Self::Voice(message) => voice.place_call(message).await,
-            Self::Email(message) => email.send_email(message).await,
         }
     }
 }

@@ -168,9 +168,8 @@ pub fn gate(
             }
             deferrals_used
         }
-        EnrollmentStatus::NotEnrolled { deferrals_used } | EnrollmentStatus::Pending { deferrals_used, .. } => {
-            deferrals_used
-        }
+        EnrollmentStatus::NotEnrolled { deferrals_used }
+        | EnrollmentStatus::Pending { deferrals_used, .. } => deferrals_used,
         // An enrolled record without a method grants nothing; it carries no
         // deferral count, so no deferral is offered either (fail closed).
         EnrollmentStatus::Enrolled { .. } => return require(SetupRequired::EnrolledWithoutMethod),

@@ -10,8 +10,16 @@
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
-use twofa_enforcement::{Actor, AuditEvent, CompanyPolicy, CompanyRole, CompanySettings, DeferralOffer, DurationSetting, EmployeeRecord, EnforceError, EnforceOutcome, Enforcement, EnrollmentReport, GateDecision, LoadError, PhoneHint, PolicyError, ReportError, SetupRequired, StatusKind, TrustedNetworks, gate};
-use twofa_types::{AccountKind, CodeChannel, CodeChannelSet, CompanyId, DeferralCap, DeferralsLeft, EnrollmentStatus, Method, MethodSet, UserId};
+use twofa_enforcement::{
+    Actor, AuditEvent, CompanyPolicy, CompanyRole, CompanySettings, DeferralOffer, DurationSetting,
+    EmployeeRecord, EnforceError, EnforceOutcome, Enforcement, EnrollmentReport, GateDecision,
+    LoadError, PhoneHint, PolicyError, ReportError, SetupRequired, StatusKind, TrustedNetworks,
+    gate,
+};
+use twofa_types::{
+    AccountKind, CodeChannel, CodeChannelSet, CompanyId, DeferralCap, DeferralsLeft,
+    EnrollmentStatus, Method, MethodSet, UserId,
+};
 
 /// 2026-03-01T09:00:00Z.
 fn t0() -> DateTime<Utc> {
@@ -1142,7 +1150,10 @@ mod serde_records {
             },
         ] {
             let text = serde_json::to_string(&status).unwrap();
-            assert_eq!(serde_json::from_str::<EnrollmentStatus>(&text).unwrap(), status);
+            assert_eq!(
+                serde_json::from_str::<EnrollmentStatus>(&text).unwrap(),
+                status
+            );
         }
     }
 }

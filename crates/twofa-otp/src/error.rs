@@ -121,9 +121,6 @@ pub enum SecretError {
     /// The base32 text is malformed.
     #[error("invalid base32 secret: {0}")]
     Base32(#[from] Base32Error),
-    /// The operating system's random generator failed.
-    #[error("the system random generator is unavailable")]
-    RandomUnavailable,
 }
 
 /// Why a code text was refused before any HMAC was computed.

@@ -213,26 +213,6 @@ impl Secret {
         Ok(secret)
     }
 
-    /// A fresh secret from the operating system's random generator, as long
-    /// as the algorithm's HMAC output.
-    ///
-    /// # Errors
-    ///
-    /// [`SecretError::RandomUnavailable`] if the system generator fails.
-    #[cfg(feature = "std")]
-    pub fn generate_os(algorithm: Algorithm) -> Result<Self, SecretError> {
-        let mut secret = Self::zeroed();
-        let len = algorithm.output_len();
-        // Length first: a partial fill is wiped by the drop on failure.
-        secret.len = u8::try_from(len).unwrap_or(u8::MAX);
-        let head = secret
-            .bytes
-            .get_mut(..len)
-            .ok_or(SecretError::RandomUnavailable)?;
-        getrandom::fill(head).map_err(|_| SecretError::RandomUnavailable)?;
-        Ok(secret)
-    }
-
     /// The secret bytes.
     ///
     /// # Security

@@ -13,7 +13,12 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
-use twofa_trusted_network::{ActorId, AddressSource, Allowlist, AllowlistError, Cidr, CidrError, ClientAddress, Decision, ForwardingHeaders, GrantError, LoginFacts, NetworkEntry, NoGrant, PolicyError, PromptReason, ResolveError, RevocationReason, RevokeError, TrustGrant, TrustGrantRecord, TrustPolicy, TrustedProxies};
+use twofa_trusted_network::{
+    ActorId, AddressSource, Allowlist, AllowlistError, Cidr, CidrError, ClientAddress, Decision,
+    ForwardingHeaders, GrantError, LoginFacts, NetworkEntry, NoGrant, PolicyError, PromptReason,
+    ResolveError, RevocationReason, RevokeError, TrustGrant, TrustGrantRecord, TrustPolicy,
+    TrustedProxies,
+};
 use twofa_types::{AccountKind, EnrollmentStatus, Method, MethodSet};
 
 /// 21 days in seconds, as the portal defines it.
@@ -69,12 +74,7 @@ fn not_enrolled() -> EnrollmentStatus {
 }
 
 fn employee<'a>(allowlist: &'a Allowlist, client: &'a ClientAddress) -> LoginFacts<'a> {
-    LoginFacts::new(
-        AccountKind::PartnerEmployee,
-        enrolled(),
-        allowlist,
-        client,
-    )
+    LoginFacts::new(AccountKind::PartnerEmployee, enrolled(), allowlist, client)
 }
 
 /// A grant earned at `t0()` from the office.
@@ -501,25 +501,15 @@ fn every_prompt_reason() {
     let now = t0() + secs(60);
     let policy = TrustPolicy::default();
 
-    let not_enrolled = LoginFacts::new(
-        AccountKind::PartnerEmployee,
-        not_enrolled(),
-        &list,
-        &on,
-    )
-    .with_grant(&grant);
+    let not_enrolled = LoginFacts::new(AccountKind::PartnerEmployee, not_enrolled(), &list, &on)
+        .with_grant(&grant);
     assert_eq!(
         policy.decide(&not_enrolled, now),
         Decision::Prompt(PromptReason::NotEnrolled)
     );
 
-    let client_account = LoginFacts::new(
-        AccountKind::EndUserClient,
-        enrolled(),
-        &list,
-        &on,
-    )
-    .with_grant(&grant);
+    let client_account =
+        LoginFacts::new(AccountKind::EndUserClient, enrolled(), &list, &on).with_grant(&grant);
     assert_eq!(
         policy.decide(&client_account, now),
         Decision::Prompt(PromptReason::ClientAccount)
@@ -563,12 +553,7 @@ fn every_prompt_reason() {
 fn not_enrolled_users_are_sent_to_set_up_even_off_network_and_as_clients() {
     let list = company();
     let off = ClientAddress::Unresolvable(ResolveError::OnlyTrustedProxies);
-    let facts = LoginFacts::new(
-        AccountKind::EndUserClient,
-        not_enrolled(),
-        &list,
-        &off,
-    );
+    let facts = LoginFacts::new(AccountKind::EndUserClient, not_enrolled(), &list, &off);
     assert_eq!(
         TrustPolicy::default().decide(&facts, t0()),
         Decision::Prompt(PromptReason::NotEnrolled)
@@ -654,22 +639,12 @@ fn who_earns_no_grant() {
     let policy = TrustPolicy::default();
     let on = ClientAddress::peer(ip("198.51.100.7"));
     let off = ClientAddress::peer(ip("203.0.113.5"));
-    let client_account = LoginFacts::new(
-        AccountKind::EndUserClient,
-        enrolled(),
-        &list,
-        &on,
-    );
+    let client_account = LoginFacts::new(AccountKind::EndUserClient, enrolled(), &list, &on);
     assert_eq!(
         policy.grant(&client_account, t0()),
         Err(NoGrant::ClientAccount)
     );
-    let not_enrolled = LoginFacts::new(
-        AccountKind::PartnerEmployee,
-        not_enrolled(),
-        &list,
-        &on,
-    );
+    let not_enrolled = LoginFacts::new(AccountKind::PartnerEmployee, not_enrolled(), &list, &on);
     assert_eq!(policy.grant(&not_enrolled, t0()), Err(NoGrant::NotEnrolled));
     assert_eq!(
         policy.grant(&employee(&list, &off), t0()),

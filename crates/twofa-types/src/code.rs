@@ -170,20 +170,46 @@ mod tests {
 
     #[test]
     fn groups_are_read_the_way_apps_display_them() {
-        for text in ["123456", "123 456", "123-456", " 123456 ", "\t123 456\r\n", "1 2 3 4 5 6"] {
-            assert_eq!(OneTimeCode::parse(text).unwrap().expose_secret(), "123456", "{text:?}");
+        for text in [
+            "123456",
+            "123 456",
+            "123-456",
+            " 123456 ",
+            "\t123 456\r\n",
+            "1 2 3 4 5 6",
+        ] {
+            assert_eq!(
+                OneTimeCode::parse(text).unwrap().expose_secret(),
+                "123456",
+                "{text:?}"
+            );
         }
         assert_eq!(OneTimeCode::parse("1234 5678").unwrap().digit_count(), 8);
-        assert_eq!(OneTimeCode::parse("0123456789").unwrap().expose_secret(), "0123456789");
+        assert_eq!(
+            OneTimeCode::parse("0123456789").unwrap().expose_secret(),
+            "0123456789"
+        );
     }
 
     #[test]
     fn everything_else_is_refused_with_its_reason() {
         assert_eq!(OneTimeCode::parse("").unwrap_err(), CodeInputError::Empty);
-        assert_eq!(OneTimeCode::parse("  \n").unwrap_err(), CodeInputError::Empty);
-        assert_eq!(OneTimeCode::parse("12345a").unwrap_err(), CodeInputError::NotADigit);
-        assert_eq!(OneTimeCode::parse("１２３４５６").unwrap_err(), CodeInputError::NotADigit);
-        assert_eq!(OneTimeCode::parse("123\t456").unwrap_err(), CodeInputError::NotADigit);
+        assert_eq!(
+            OneTimeCode::parse("  \n").unwrap_err(),
+            CodeInputError::Empty
+        );
+        assert_eq!(
+            OneTimeCode::parse("12345a").unwrap_err(),
+            CodeInputError::NotADigit
+        );
+        assert_eq!(
+            OneTimeCode::parse("１２３４５６").unwrap_err(),
+            CodeInputError::NotADigit
+        );
+        assert_eq!(
+            OneTimeCode::parse("123\t456").unwrap_err(),
+            CodeInputError::NotADigit
+        );
         for text in ["123  456", "123 -456", "-123456", "123456-", "123--456"] {
             assert_eq!(
                 OneTimeCode::parse(text).unwrap_err(),
@@ -193,15 +219,25 @@ mod tests {
         }
         assert_eq!(
             OneTimeCode::parse("12345").unwrap_err(),
-            CodeInputError::DigitCount { digits: 5, min: 6, max: 10 }
+            CodeInputError::DigitCount {
+                digits: 5,
+                min: 6,
+                max: 10
+            }
         );
         assert_eq!(
             OneTimeCode::parse("12345678901").unwrap_err(),
-            CodeInputError::DigitCount { digits: 11, min: 6, max: 10 }
+            CodeInputError::DigitCount {
+                digits: 11,
+                min: 6,
+                max: 10
+            }
         );
         assert_eq!(
             OneTimeCode::parse(&"1".repeat(MAX_CODE_INPUT_LEN + 1)).unwrap_err(),
-            CodeInputError::InputTooLong { max: MAX_CODE_INPUT_LEN }
+            CodeInputError::InputTooLong {
+                max: MAX_CODE_INPUT_LEN
+            }
         );
     }
 

@@ -115,5 +115,8 @@ fn serde_round_trips_and_validates_ids() {
     );
     let status = EnrollmentStatus::NotEnrolled { deferrals_used: 2 };
     let json = serde_json::to_string(&status).unwrap();
-    assert_eq!(serde_json::from_str::<EnrollmentStatus>(&json).unwrap(), status);
+    assert_eq!(
+        serde_json::from_str::<EnrollmentStatus>(&json).unwrap(),
+        status
+    );
 }

@@ -1,4 +1,4 @@
-//! Sealing of secret and personal fields for storage (issue item 9).
+//! Sealing of secret and personal fields for storage.
 //!
 //! A record's serialised form never contains a raw secret, a code or a
 //! full phone number: TOTP secrets, phone numbers and whole out-of-band

@@ -1,4 +1,4 @@
-//! Per-user failure counting across methods (issue item 6).
+//! Per-user failure counting across methods.
 
 use chrono::{DateTime, Utc};
 

@@ -1,0 +1,212 @@
+//! What can happen to an enrollment: the events a transition takes, and the
+//! user's choices and codes they carry.
+
+use core::fmt;
+
+use twofa_delivery::{LineType, PhoneNumber, PushResponse, ResendOption};
+use zeroize::Zeroizing;
+
+use crate::method::{DisplayName, MethodId, PhoneChannel};
+
+/// A code typed by the user (one-time code or recovery code).
+///
+/// # Security
+///
+/// Zeroized on drop; `Debug` prints `[REDACTED]`; no `Display`.
+#[derive(Clone)]
+pub struct SubmittedCode(Zeroizing<String>);
+
+impl SubmittedCode {
+    /// Wraps the user's input as typed (spaces and hyphens are tolerated).
+    #[must_use]
+    pub fn new(text: &str) -> Self {
+        Self(Zeroizing::new(text.to_owned()))
+    }
+
+    /// The input.
+    #[must_use]
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SubmittedCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SubmittedCode([REDACTED])")
+    }
+}
+
+/// The user's answer to the not-a-mobile dialog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NotMobileAnswer {
+    /// The dialog has not been shown (or not answered) yet.
+    NotAsked,
+    /// The user chose "continue with a voice call".
+    ContinueWithVoice,
+}
+
+/// A phone number to set up for SMS or voice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneSetup {
+    pub(super) number: PhoneNumber,
+    pub(super) line_type: LineType,
+    pub(super) channel: PhoneChannel,
+    pub(super) answer: NotMobileAnswer,
+}
+
+impl PhoneSetup {
+    /// A number, its line type (from `twofa_delivery::classify_offline` or
+    /// a carrier lookup) and the channel the user chose.
+    #[must_use]
+    pub fn new(number: PhoneNumber, line_type: LineType, channel: PhoneChannel) -> Self {
+        Self {
+            number,
+            line_type,
+            channel,
+            answer: NotMobileAnswer::NotAsked,
+        }
+    }
+
+    /// Records the user's answer to the not-a-mobile dialog.
+    /// [`NotMobileAnswer::ContinueWithVoice`] selects the voice channel.
+    #[must_use]
+    pub fn with_answer(mut self, answer: NotMobileAnswer) -> Self {
+        self.answer = answer;
+        if answer == NotMobileAnswer::ContinueWithVoice {
+            self.channel = PhoneChannel::Voice;
+        }
+        self
+    }
+
+    /// The number.
+    #[must_use]
+    pub fn number(&self) -> &PhoneNumber {
+        &self.number
+    }
+}
+
+/// The method the user picked in the set-up dialog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SetupChoice {
+    /// An authenticator app.
+    App,
+    /// A push/token app.
+    Push,
+    /// SMS or voice to a phone.
+    Phone(PhoneSetup),
+}
+
+/// Something the user (or an administrator) did.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Event {
+    /// Begin set-up of a method (the first, another one when enrolled, or
+    /// a restart of a pending one).
+    StartSetup(SetupChoice),
+    /// A code for the pending verification.
+    SubmitCode(SubmittedCode),
+    /// "Re-send the code" (SMS, phone call, email) or, for an app, "read
+    /// the new code from your device".
+    Resend(ResendOption),
+    /// "Remind me later".
+    Defer,
+    /// Abandon the pending set-up or change.
+    Cancel,
+    /// Change the name shown for the user's 2FA.
+    ChangeDisplayName(DisplayName),
+    /// Begin replacing the number of a phone method.
+    StartNumberChange {
+        /// The phone method.
+        method: MethodId,
+        /// The new number.
+        phone: PhoneSetup,
+    },
+    /// Remove a method.
+    RemoveMethod(MethodId),
+    /// Make a method the primary one.
+    SetPrimary(MethodId),
+    /// Replace the recovery codes with a new set.
+    RegenerateRecoveryCodes,
+    /// Redeem a recovery code (lifts a suspension).
+    UseRecoveryCode(SubmittedCode),
+    /// The paired push device answered the latest prompt (set-up or
+    /// login).
+    PushResponse(PushResponse),
+    /// An administrator clears the enrollment.
+    AdminReset,
+}
+
+/// The kind of an [`Event`], for errors and reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// [`Event::StartSetup`].
+    StartSetup,
+    /// [`Event::SubmitCode`].
+    SubmitCode,
+    /// [`Event::Resend`].
+    Resend,
+    /// [`Event::Defer`].
+    Defer,
+    /// [`Event::Cancel`].
+    Cancel,
+    /// [`Event::ChangeDisplayName`].
+    ChangeDisplayName,
+    /// [`Event::StartNumberChange`].
+    StartNumberChange,
+    /// [`Event::RemoveMethod`].
+    RemoveMethod,
+    /// [`Event::SetPrimary`].
+    SetPrimary,
+    /// [`Event::RegenerateRecoveryCodes`].
+    RegenerateRecoveryCodes,
+    /// [`Event::UseRecoveryCode`].
+    UseRecoveryCode,
+    /// [`Event::PushResponse`].
+    PushResponse,
+    /// [`Event::AdminReset`].
+    AdminReset,
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::StartSetup => "start set-up",
+            Self::SubmitCode => "submit code",
+            Self::Resend => "re-send",
+            Self::Defer => "defer",
+            Self::Cancel => "cancel",
+            Self::ChangeDisplayName => "change display name",
+            Self::StartNumberChange => "start number change",
+            Self::RemoveMethod => "remove method",
+            Self::SetPrimary => "set primary",
+            Self::RegenerateRecoveryCodes => "regenerate recovery codes",
+            Self::UseRecoveryCode => "use recovery code",
+            Self::PushResponse => "push response",
+            Self::AdminReset => "admin reset",
+        })
+    }
+}
+
+impl Event {
+    /// The event's kind.
+    #[must_use]
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Self::StartSetup(_) => EventKind::StartSetup,
+            Self::SubmitCode(_) => EventKind::SubmitCode,
+            Self::Resend(_) => EventKind::Resend,
+            Self::Defer => EventKind::Defer,
+            Self::Cancel => EventKind::Cancel,
+            Self::ChangeDisplayName(_) => EventKind::ChangeDisplayName,
+            Self::StartNumberChange { .. } => EventKind::StartNumberChange,
+            Self::RemoveMethod(_) => EventKind::RemoveMethod,
+            Self::SetPrimary(_) => EventKind::SetPrimary,
+            Self::RegenerateRecoveryCodes => EventKind::RegenerateRecoveryCodes,
+            Self::UseRecoveryCode(_) => EventKind::UseRecoveryCode,
+            Self::PushResponse(_) => EventKind::PushResponse,
+            Self::AdminReset => EventKind::AdminReset,
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! Where a user stands: the state enum with the data valid in each state,
+//! and the pending and enrolled records it holds.
+
+use core::fmt;
+
+use chrono::{DateTime, Utc};
+use twofa_delivery::{LineType, OobChallenge, PhoneNumber, PushRequest};
+use twofa_otp::Secret;
+
+use crate::method::{EnrolledMethod, MethodId, MethodKind, PhoneChannel};
+use crate::policy::Context;
+use crate::recovery::RecoveryCodes;
+
+/// The kind of an [`EnrollmentState`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StateKind {
+    /// [`EnrollmentState::NotEnrolled`].
+    NotEnrolled,
+    /// [`EnrollmentState::Deferred`].
+    Deferred,
+    /// [`EnrollmentState::Pending`].
+    Pending,
+    /// [`EnrollmentState::Enrolled`].
+    Enrolled,
+}
+
+impl fmt::Display for StateKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NotEnrolled => "not enrolled",
+            Self::Deferred => "deferred",
+            Self::Pending => "pending verification",
+            Self::Enrolled => "enrolled",
+        })
+    }
+}
+
+/// What a pending verification is verifying.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum PendingKind {
+    /// An authenticator app: the new secret, shown once as a key URI.
+    App {
+        /// The secret (redacted in `Debug`).
+        secret: Secret,
+    },
+    /// A push/token app: the token secret, and the approval prompt sent
+    /// to the paired device, if any.
+    Push {
+        /// The secret (redacted in `Debug`).
+        secret: Secret,
+        /// The latest approval prompt.
+        request: Option<PushRequest>,
+    },
+    /// SMS or voice: the out-of-band challenge sent to the number.
+    Phone {
+        /// The number (masked in `Debug`).
+        number: PhoneNumber,
+        /// The method's channel.
+        channel: PhoneChannel,
+        /// The number's line type at set-up.
+        line_type: LineType,
+        /// The challenge (holds a keyed hash of the code, never the code).
+        challenge: OobChallenge,
+    },
+}
+
+impl PendingKind {
+    /// The method being set up.
+    #[must_use]
+    pub fn method(&self) -> MethodKind {
+        match self {
+            Self::App { .. } => MethodKind::App,
+            Self::Push { .. } => MethodKind::Push,
+            Self::Phone { channel, .. } => channel.kind(),
+        }
+    }
+}
+
+/// A method awaiting proof of possession.
+#[derive(Debug, Clone)]
+pub struct PendingSetup {
+    pub(crate) kind: PendingKind,
+    pub(crate) started_at: DateTime<Utc>,
+    pub(crate) failed_attempts: u32,
+    pub(crate) replaces: Option<MethodId>,
+}
+
+impl PendingSetup {
+    /// What is being verified.
+    #[must_use]
+    pub fn kind(&self) -> &PendingKind {
+        &self.kind
+    }
+
+    /// When set-up began.
+    #[must_use]
+    pub fn started_at(&self) -> DateTime<Utc> {
+        self.started_at
+    }
+
+    /// Wrong codes so far in this verification.
+    #[must_use]
+    pub fn failed_attempts(&self) -> u32 {
+        self.failed_attempts
+    }
+
+    /// For a change of number: the method whose number this replaces.
+    #[must_use]
+    pub fn replaces(&self) -> Option<MethodId> {
+        self.replaces
+    }
+
+    /// When this verification expires: 30 minutes (by default) after the
+    /// start for an app, the current code's expiry for SMS and voice.
+    #[must_use]
+    pub fn expires_at(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
+        match &self.kind {
+            PendingKind::App { .. } | PendingKind::Push { .. } => self
+                .started_at
+                .checked_add_signed(ctx.policy().app_pending_lifetime()),
+            PendingKind::Phone { challenge, .. } => challenge.expires_at(),
+        }
+    }
+}
+
+/// The data of an enrolled user.
+#[derive(Debug, Clone)]
+pub struct Enrolled {
+    pub(crate) methods: Vec<EnrolledMethod>,
+    pub(crate) primary: MethodId,
+    pub(crate) enrolled_at: DateTime<Utc>,
+    pub(crate) recovery: RecoveryCodes,
+    pub(crate) change: Option<PendingSetup>,
+    pub(crate) next_id: u32,
+    pub(crate) login_challenge: Option<OobChallenge>,
+    pub(crate) push_request: Option<PushRequest>,
+}
+
+impl Enrolled {
+    /// The active methods (never empty).
+    #[must_use]
+    pub fn methods(&self) -> &[EnrolledMethod] {
+        &self.methods
+    }
+
+    /// The method used by default at login.
+    #[must_use]
+    pub fn primary(&self) -> MethodId {
+        self.primary
+    }
+
+    /// When the first method was activated.
+    #[must_use]
+    pub fn enrolled_at(&self) -> DateTime<Utc> {
+        self.enrolled_at
+    }
+
+    /// The stored recovery codes.
+    #[must_use]
+    pub fn recovery_codes(&self) -> &RecoveryCodes {
+        &self.recovery
+    }
+
+    /// A method being added or a number being changed, if any.
+    #[must_use]
+    pub fn pending_change(&self) -> Option<&PendingSetup> {
+        self.change.as_ref()
+    }
+
+    /// The outstanding login code challenge, if any.
+    #[must_use]
+    pub fn login_challenge(&self) -> Option<&OobChallenge> {
+        self.login_challenge.as_ref()
+    }
+
+    /// The outstanding login push prompt, if any.
+    #[must_use]
+    pub fn push_request(&self) -> Option<&PushRequest> {
+        self.push_request.as_ref()
+    }
+
+    /// The method with this id.
+    #[must_use]
+    pub fn method(&self, id: MethodId) -> Option<&EnrolledMethod> {
+        self.methods.iter().find(|m| m.id == id)
+    }
+
+    pub(super) fn method_mut(&mut self, id: MethodId) -> Option<&mut EnrolledMethod> {
+        self.methods.iter_mut().find(|m| m.id == id)
+    }
+
+    /// Stamps a login with method `id` at `now` and burns the TOTP `step`
+    /// it matched, so that code cannot log in again.
+    pub(super) fn record_use(&mut self, id: MethodId, now: DateTime<Utc>, step: Option<u64>) {
+        if let Some(m) = self.method_mut(id) {
+            m.last_used_at = Some(now);
+            if let (Some(totp), Some(step)) = (m.factor.totp_mut(), step) {
+                totp.last_step = Some(step);
+            }
+        }
+    }
+
+    /// Drops method `id` (never the last one: that leaves the state), moves
+    /// the primary to the first remaining method if it was `id`, and
+    /// abandons a change of its number.
+    pub(super) fn remove_method(&mut self, id: MethodId) {
+        self.methods.retain(|m| m.id != id);
+        if self.primary == id
+            && let Some(first) = self.methods.first()
+        {
+            self.primary = first.id;
+        }
+        if self.change.as_ref().and_then(|c| c.replaces) == Some(id) {
+            self.change = None;
+        }
+    }
+}
+
+/// Where a user stands.
+///
+/// ```text
+///                       Defer (not enforced, under the cap)
+///            ┌───────────────────────────────────────────┐
+///            ▼                                           │
+///   ┌─────────────┐  StartSetup   ┌─────────┐ SubmitCode ok ┌──────────┐
+///   │ NotEnrolled │──────────────►│ Pending │──────────────►│ Enrolled │
+///   └─────────────┘◄──────────────└─────────┘               └──────────┘
+///     ▲  │  ▲        Cancel        │  ▲   │ wrong code: failed_attempts+1,
+///     │  │  │                      │  └───┘ re-send: fresh code
+///     │  │  └── Deferred ◄─────────┘ Defer          │ StartSetup / StartNumberChange
+///     │  │       │  ▲                               │ → pending change inside Enrolled,
+///     │  └─Defer─┘  │ StartSetup → Pending          │   verified by SubmitCode
+///     │                                             │
+///     └──── AdminReset (any state), RemoveMethod of the last method ──┘
+/// ```
+///
+/// Across all states the record keeps the user's consecutive failures
+/// ([`Failures`](crate::Failures)): after 100 the second factor is
+/// *suspended* (an overlay on the state, not a state of its own) until an
+/// administrator resets it or a recovery code is redeemed.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one record per user, cloned once per transition; boxing would only move the bytes"
+)]
+pub enum EnrollmentState {
+    /// No method, not deferred.
+    NotEnrolled,
+    /// Set-up deferred ("remind me later") until `until`.
+    Deferred {
+        /// The end of the deferral (exclusive).
+        until: DateTime<Utc>,
+    },
+    /// A first method awaits proof of possession.
+    Pending(PendingSetup),
+    /// At least one active method.
+    Enrolled(Enrolled),
+}
+
+impl EnrollmentState {
+    /// The state's kind.
+    #[must_use]
+    pub fn kind(&self) -> StateKind {
+        match self {
+            Self::NotEnrolled => StateKind::NotEnrolled,
+            Self::Deferred { .. } => StateKind::Deferred,
+            Self::Pending(_) => StateKind::Pending,
+            Self::Enrolled(_) => StateKind::Enrolled,
+        }
+    }
+}

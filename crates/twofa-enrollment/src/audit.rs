@@ -4,9 +4,11 @@
 use core::fmt;
 
 use chrono::{DateTime, Utc};
-use twofa_delivery::{Destination, UserId};
+use twofa_delivery::Destination;
+use twofa_types::UserId;
 
-use crate::method::{MethodId, MethodKind};
+use crate::method::MethodId;
+use twofa_types::Method;
 
 /// What happened. [`AuditKind::name`] is the stable name to index on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -139,7 +141,7 @@ pub struct AuditEvent {
     /// When.
     pub at: DateTime<Utc>,
     /// The method concerned, if any.
-    pub method: Option<MethodKind>,
+    pub method: Option<Method>,
     /// The method's identifier in the record, if any.
     pub method_id: Option<MethodId>,
     /// The destination concerned, masked.
@@ -161,7 +163,7 @@ impl AuditEvent {
         }
     }
 
-    pub(crate) fn method(mut self, kind: MethodKind) -> Self {
+    pub(crate) fn method(mut self, kind: Method) -> Self {
         self.method = Some(kind);
         self
     }

@@ -8,7 +8,8 @@ use twofa_otp::{KeyUri, Zeroizing};
 
 use crate::audit::AuditEvent;
 use crate::machine::Enrollment;
-use crate::method::{MethodKind, PhoneChannel};
+use crate::method::PhoneChannel;
+use twofa_types::Method;
 use crate::recovery::RecoveryCodeSheet;
 
 /// The `otpauth://` key URI of a new authenticator or push app, to show as
@@ -61,7 +62,7 @@ pub struct NotMobileDialog {
     /// The line type that triggered the dialog.
     pub line_type: LineType,
     /// The recommended method (the app).
-    pub recommended: MethodKind,
+    pub recommended: Method,
     /// What the user may still choose with this number (a voice call).
     pub alternative: PhoneChannel,
 }

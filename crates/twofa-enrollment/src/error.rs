@@ -19,15 +19,6 @@ pub enum EnrollmentError {
         /// The refused event.
         event: EventKind,
     },
-    /// The company requires 2FA: set-up cannot be deferred.
-    #[error("deferral is unavailable because the company requires 2fa")]
-    DeferralUnavailable,
-    /// All deferrals have been used.
-    #[error("all {cap} deferrals have been used")]
-    DeferralCapReached {
-        /// The cap.
-        cap: u32,
-    },
     /// Set-up is already deferred.
     #[error("set-up is already deferred until {until}")]
     AlreadyDeferred {

@@ -27,13 +27,13 @@ pub use machine::{
 };
 pub use method::{
     DisplayName, DisplayNameError, EnrolledMethod, Factor, MAX_DISPLAY_NAME_CHARS, MethodId,
-    MethodKind, PhoneChannel, PhoneFactor, TotpFactor,
+    PhoneChannel, PhoneFactor, TotpFactor,
 };
 pub use policy::{
-    Context, DeferralCap, Enforcement, EnrollmentPolicy, MAX_CONSECUTIVE_FAILURES, PolicyError,
+    Context, EnrollmentPolicy, LastMethod, MAX_CONSECUTIVE_FAILURES, PolicyError,
     ThrottlePolicy,
 };
 pub use recovery::{RECOVERY_CODE_COUNT, RecoveryCodeSheet, RecoveryCodes};
 pub use seal::{SealError, SealedEnrollment, Sealer, XChaChaSealer};
-pub use summary::{DeferralOffer, EnrollmentSummary, MethodSummary, SetupPrompt};
+pub use summary::{EnrollmentSummary, MethodSummary};
 pub use throttle::Failures;

@@ -4,46 +4,9 @@
 use core::fmt;
 
 use chrono::{DateTime, Utc};
-use twofa_delivery::{CodeChannel, PhoneNumber};
+use twofa_delivery::PhoneNumber;
+use twofa_types::{CodeChannel, Method};
 use twofa_otp::Secret;
-
-/// The kinds of second factor a user can set up.
-///
-/// Email is not among them: it serves only to re-send codes of a phone
-/// method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[non_exhaustive]
-pub enum MethodKind {
-    /// An RFC 6238 authenticator app that scanned a QR code.
-    App,
-    /// A push/token app in the style of Authy: a token (TOTP) paired by QR
-    /// code.
-    Push,
-    /// Codes by text message.
-    Sms,
-    /// Codes read out by a phone call.
-    Voice,
-}
-
-impl MethodKind {
-    /// A stable lower-case name (`app`, `push`, `sms`, `voice`).
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::App => "app",
-            Self::Push => "push",
-            Self::Sms => "sms",
-            Self::Voice => "voice",
-        }
-    }
-}
-
-impl fmt::Display for MethodKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// How codes reach a phone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,10 +21,10 @@ pub enum PhoneChannel {
 impl PhoneChannel {
     /// The method kind this channel makes.
     #[must_use]
-    pub fn kind(self) -> MethodKind {
+    pub fn kind(self) -> Method {
         match self {
-            Self::Sms => MethodKind::Sms,
-            Self::Voice => MethodKind::Voice,
+            Self::Sms => Method::Sms,
+            Self::Voice => Method::VoiceCall,
         }
     }
 
@@ -70,7 +33,7 @@ impl PhoneChannel {
     pub fn code_channel(self) -> CodeChannel {
         match self {
             Self::Sms => CodeChannel::Sms,
-            Self::Voice => CodeChannel::Voice,
+            Self::Voice => CodeChannel::VoiceCall,
         }
     }
 }
@@ -252,10 +215,10 @@ pub enum Factor {
 impl Factor {
     /// The method kind.
     #[must_use]
-    pub fn kind(&self) -> MethodKind {
+    pub fn kind(&self) -> Method {
         match self {
-            Self::App(_) => MethodKind::App,
-            Self::Push(_) => MethodKind::Push,
+            Self::App(_) => Method::AuthenticatorApp,
+            Self::Push(_) => Method::PushApp,
             Self::Phone(phone) => phone.channel.kind(),
         }
     }
@@ -295,7 +258,7 @@ impl EnrolledMethod {
 
     /// The method kind.
     #[must_use]
-    pub fn kind(&self) -> MethodKind {
+    pub fn kind(&self) -> Method {
         self.factor.kind()
     }
 

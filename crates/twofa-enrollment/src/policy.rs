@@ -5,48 +5,16 @@ use chrono::TimeDelta;
 use twofa_delivery::{ChallengePolicy, Issuer, MessageTemplates, PushPolicy, ServerKey};
 use twofa_otp::Window;
 
-/// Whether the user's company requires 2FA of every user.
-///
-/// Under [`Enforcement::Required`] the "remind me in 48 hours" option is
-/// gone, an active deferral no longer counts, and the last method cannot
-/// be removed.
+/// Whether a user may remove their last active method: the company's
+/// enforcement decides it (`twofa-enforcement`), and the machine keeps to
+/// the answer it is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub enum Enforcement {
-    /// The company leaves 2FA to each user: set-up may be deferred.
-    Optional,
-    /// The company requires 2FA: set-up cannot be skipped.
-    Required,
-}
-
-/// How many times a user may defer set-up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub enum DeferralCap {
-    /// At most this many deferrals in the life of the record.
-    Limited(u32),
-    /// No limit.
-    Unlimited,
-}
-
-impl DeferralCap {
-    /// Whether `used` deferrals leave room for one more.
-    #[must_use]
-    pub fn allows_another(self, used: u32) -> bool {
-        match self {
-            Self::Limited(cap) => used < cap,
-            Self::Unlimited => true,
-        }
-    }
-
-    /// Deferrals left after `used`, or `None` when unlimited.
-    #[must_use]
-    pub fn remaining(self, used: u32) -> Option<u32> {
-        match self {
-            Self::Limited(cap) => Some(cap.saturating_sub(used)),
-            Self::Unlimited => None,
-        }
-    }
+pub enum LastMethod {
+    /// The company leaves 2FA to each user: the last method may go.
+    Removable,
+    /// The company requires 2FA: the last method stays until another
+    /// replaces it.
+    Kept,
 }
 
 /// A policy value was refused.
@@ -219,8 +187,6 @@ impl ThrottlePolicy {
 /// defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnrollmentPolicy {
-    deferral: TimeDelta,
-    deferral_cap: DeferralCap,
     challenge: ChallengePolicy,
     push: PushPolicy,
     app_pending_lifetime: TimeDelta,
@@ -231,15 +197,13 @@ pub struct EnrollmentPolicy {
 }
 
 impl Default for EnrollmentPolicy {
-    /// Deferral 48 h, at most 3 deferrals, out-of-band codes per
+    /// Out-of-band codes per
     /// [`ChallengePolicy::default`] (10 min), push prompts per
     /// [`PushPolicy::default`], app set-up 30 min, 5 wrong
     /// codes per pending verification, step-up freshness 10 min,
     /// [`ThrottlePolicy::default`], TOTP window ±1 step.
     fn default() -> Self {
         Self {
-            deferral: TimeDelta::hours(48),
-            deferral_cap: DeferralCap::Limited(3),
             challenge: ChallengePolicy::default(),
             push: PushPolicy::default(),
             app_pending_lifetime: TimeDelta::minutes(30),
@@ -252,23 +216,6 @@ impl Default for EnrollmentPolicy {
 }
 
 impl EnrollmentPolicy {
-    /// How long "remind me later" defers set-up (default 48 h).
-    ///
-    /// # Errors
-    ///
-    /// [`PolicyError::NotPositive`].
-    pub fn with_deferral(mut self, deferral: TimeDelta) -> Result<Self, PolicyError> {
-        self.deferral = positive(deferral, "deferral")?;
-        Ok(self)
-    }
-
-    /// How many deferrals a user gets (default 3).
-    #[must_use]
-    pub fn with_deferral_cap(mut self, cap: DeferralCap) -> Self {
-        self.deferral_cap = cap;
-        self
-    }
-
     /// The out-of-band code policy (lifetime, length, channels, re-sends).
     #[must_use]
     pub fn with_challenge(mut self, challenge: ChallengePolicy) -> Self {
@@ -333,18 +280,6 @@ impl EnrollmentPolicy {
         self
     }
 
-    /// How long a deferral lasts.
-    #[must_use]
-    pub fn deferral(&self) -> TimeDelta {
-        self.deferral
-    }
-
-    /// The deferral cap.
-    #[must_use]
-    pub fn deferral_cap(&self) -> DeferralCap {
-        self.deferral_cap
-    }
-
     /// The out-of-band code policy.
     #[must_use]
     pub fn challenge(&self) -> &ChallengePolicy {
@@ -392,7 +327,7 @@ impl EnrollmentPolicy {
 /// and the random generator.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
-    enforcement: Enforcement,
+    last_method: LastMethod,
     policy: &'a EnrollmentPolicy,
     key: &'a ServerKey,
     templates: &'a MessageTemplates,
@@ -400,19 +335,20 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    /// A context: the company's enforcement, the policy, the server key
+    /// A context: whether the last method may be removed, the policy, the
+    /// server key
     /// (out-of-band code and recovery-code hashing), the message templates
     /// and the issuer name shown in authenticator apps.
     #[must_use]
     pub fn new(
-        enforcement: Enforcement,
+        last_method: LastMethod,
         policy: &'a EnrollmentPolicy,
         key: &'a ServerKey,
         templates: &'a MessageTemplates,
         issuer: &'a Issuer,
     ) -> Self {
         Self {
-            enforcement,
+            last_method,
             policy,
             key,
             templates,
@@ -420,10 +356,10 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// The company's enforcement.
+    /// Whether the last method may be removed.
     #[must_use]
-    pub fn enforcement(&self) -> Enforcement {
-        self.enforcement
+    pub fn last_method(&self) -> LastMethod {
+        self.last_method
     }
 
     /// The policy.
@@ -482,16 +418,6 @@ mod tests {
         let none_free = policy.with_free_failures(0);
         assert_eq!(none_free.delay_after(0), TimeDelta::zero());
         assert_eq!(none_free.delay_after(1), TimeDelta::seconds(1));
-    }
-
-    #[test]
-    fn deferral_cap_counts() {
-        assert!(DeferralCap::Limited(3).allows_another(2));
-        assert!(!DeferralCap::Limited(3).allows_another(3));
-        assert!(!DeferralCap::Limited(0).allows_another(0));
-        assert_eq!(DeferralCap::Limited(3).remaining(5), Some(0));
-        assert!(DeferralCap::Unlimited.allows_another(u32::MAX));
-        assert_eq!(DeferralCap::Unlimited.remaining(7), None);
     }
 
     #[test]

@@ -7,7 +7,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use rand_core::CryptoRng;
 use sha2::Sha256;
 use subtle::{ConditionallySelectable, ConstantTimeEq};
-use twofa_delivery::{ServerKey, UserId};
+use twofa_delivery::ServerKey;
+use twofa_types::UserId;
 use zeroize::Zeroizing;
 
 /// Codes in a set.

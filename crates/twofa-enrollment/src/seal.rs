@@ -14,9 +14,8 @@ use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
 use chrono::{DateTime, Utc};
 use rand_core::CryptoRng;
-use twofa_delivery::{
-    EmailAddress, LineType, OobChallenge, PhoneNumber, PushRequest, PushSendLog, UserId,
-};
+use twofa_delivery::{EmailAddress, LineType, OobChallenge, PhoneNumber, PushRequest, PushSendLog};
+use twofa_types::UserId;
 use twofa_otp::Secret;
 use zeroize::Zeroizing;
 

@@ -3,8 +3,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::machine::{Enrollment, EnrollmentState};
-use crate::method::{MethodId, MethodKind};
-use crate::policy::{Enforcement, EnrollmentPolicy};
+use crate::method::{EnrolledMethod, MethodId};
+use twofa_types::Method;
+use twofa_types::EnrollmentStatus;
 
 /// One active method in a summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -13,7 +14,7 @@ pub struct MethodSummary {
     /// Its id.
     pub id: MethodId,
     /// Its kind.
-    pub kind: MethodKind,
+    pub kind: Method,
     /// Active since.
     pub since: DateTime<Utc>,
 }
@@ -30,14 +31,14 @@ pub struct EnrollmentSummary {
     /// When the first active method was activated.
     pub enrolled_since: Option<DateTime<Utc>>,
     /// The method of a pending first set-up.
-    pub pending: Option<MethodKind>,
+    pub pending: Option<Method>,
     /// When the pending first set-up started.
     pub pending_since: Option<DateTime<Utc>>,
     /// The end (exclusive) of the deferral, when the state is deferred,
     /// whether or not it is still running.
     pub deferred_until: Option<DateTime<Utc>>,
-    /// Whether a deferral is running at the summary's instant (ignoring
-    /// enforcement, which voids it: see [`Enrollment::setup_prompt`]).
+    /// Whether a deferral is running at the summary's instant (enforcement
+    /// voids it: `twofa-enforcement`'s gate decides).
     pub deferral_running: bool,
     /// Deferrals used.
     pub deferrals_used: u32,
@@ -55,42 +56,6 @@ impl EnrollmentSummary {
     pub fn has_active_method(&self) -> bool {
         !self.methods.is_empty()
     }
-}
-
-/// Whether "remind me later" is on offer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum DeferralOffer {
-    /// Offered; `remaining` deferrals left after this one is used
-    /// (`None`: unlimited).
-    Available {
-        /// Deferrals left before this one.
-        remaining: Option<u32>,
-    },
-    /// Not offered: the company requires 2FA.
-    Enforced,
-    /// Not offered: all deferrals used.
-    CapReached,
-}
-
-/// What to do with this user after the password.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SetupPrompt {
-    /// Enrolled: ask for the second factor instead.
-    NotNeeded,
-    /// Deferred: let the user in without set-up until `until`.
-    Deferred {
-        /// End of the deferral.
-        until: DateTime<Utc>,
-    },
-    /// Ask for set-up (continuing a pending one if any).
-    SetUp {
-        /// The method of a pending set-up.
-        pending: Option<MethodKind>,
-        /// Whether deferral is offered.
-        deferral: DeferralOffer,
-    },
 }
 
 impl Enrollment {
@@ -138,36 +103,31 @@ impl Enrollment {
         summary
     }
 
-    /// The portal's decision after the password: set-up needed, deferred,
-    /// or not needed. Under [`Enforcement::Required`] an active deferral no
-    /// longer counts and deferral is not offered.
+    /// The record as the policy crates read it (`twofa-enforcement`'s gate,
+    /// `twofa-trusted-network`'s decision) at `now`.
     #[must_use]
-    pub fn setup_prompt(
-        &self,
-        enforcement: Enforcement,
-        policy: &EnrollmentPolicy,
-        now: DateTime<Utc>,
-    ) -> SetupPrompt {
-        let pending = match &self.state {
-            EnrollmentState::Enrolled(_) => return SetupPrompt::NotNeeded,
-            EnrollmentState::Deferred { until }
-                if now < *until && enforcement == Enforcement::Optional =>
-            {
-                return SetupPrompt::Deferred { until: *until };
-            }
-            EnrollmentState::Pending(p) => Some(p.kind().method()),
-            _ => None,
-        };
-        let cap = policy.deferral_cap();
-        let deferral = if enforcement == Enforcement::Required {
-            DeferralOffer::Enforced
-        } else if !cap.allows_another(self.deferrals_used) {
-            DeferralOffer::CapReached
-        } else {
-            DeferralOffer::Available {
-                remaining: cap.remaining(self.deferrals_used),
-            }
-        };
-        SetupPrompt::SetUp { pending, deferral }
+    pub fn status(&self, now: DateTime<Utc>) -> EnrollmentStatus {
+        let deferrals_used = self.deferrals_used;
+        match &self.state {
+            EnrollmentState::NotEnrolled => EnrollmentStatus::NotEnrolled { deferrals_used },
+            EnrollmentState::Deferred { until } => EnrollmentStatus::Deferred {
+                until: *until,
+                deferrals_used,
+            },
+            EnrollmentState::Pending(pending) => EnrollmentStatus::Pending {
+                method: pending.kind().method(),
+                since: pending.started_at(),
+                deferrals_used,
+            },
+            EnrollmentState::Enrolled(enrolled) => EnrollmentStatus::Enrolled {
+                methods: enrolled.methods().iter().map(EnrolledMethod::kind).collect(),
+                since: enrolled
+                    .methods()
+                    .iter()
+                    .map(EnrolledMethod::enrolled_at)
+                    .min()
+                    .unwrap_or(now),
+            },
+        }
     }
 }

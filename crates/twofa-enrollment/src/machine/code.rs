@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use twofa_delivery::{AuditReason, OobChallenge};
 use twofa_otp::{Algorithm, Rejected, Secret, Totp};
 
-use super::event::SubmittedCode;
+use twofa_types::OneTimeCode;
 use super::unix_seconds;
 use crate::error::EnrollmentError;
 use crate::policy::Context;
@@ -41,7 +41,7 @@ pub(super) enum CodeCheck {
 /// are errors: they are refused without counting a failure.
 pub(super) fn check_code(
     source: CodeSource<'_>,
-    code: &SubmittedCode,
+    code: &OneTimeCode,
     ctx: &Context<'_>,
     now: DateTime<Utc>,
 ) -> Result<CodeCheck, EnrollmentError> {

@@ -6,9 +6,13 @@ use core::fmt;
 use twofa_delivery::{LineType, PhoneNumber, PushResponse, ResendOption};
 use zeroize::Zeroizing;
 
+use chrono::{DateTime, Utc};
+use twofa_types::OneTimeCode;
+
 use crate::method::{DisplayName, MethodId, PhoneChannel};
 
-/// A code typed by the user (one-time code or recovery code).
+/// A recovery code typed by the user (one-time codes are
+/// [`OneTimeCode`]s: recovery codes have a format of their own).
 ///
 /// # Security
 ///
@@ -17,7 +21,8 @@ use crate::method::{DisplayName, MethodId, PhoneChannel};
 pub struct SubmittedCode(Zeroizing<String>);
 
 impl SubmittedCode {
-    /// Wraps the user's input as typed (spaces and hyphens are tolerated).
+    /// Wraps the user's input as typed (case, spaces and hyphens are
+    /// tolerated by the recovery-code check).
     #[must_use]
     pub fn new(text: &str) -> Self {
         Self(Zeroizing::new(text.to_owned()))
@@ -104,13 +109,18 @@ pub enum Event {
     /// Begin set-up of a method (the first, another one when enrolled, or
     /// a restart of a pending one).
     StartSetup(SetupChoice),
-    /// A code for the pending verification.
-    SubmitCode(SubmittedCode),
+    /// A code for the pending verification, parsed at the edge.
+    SubmitCode(OneTimeCode),
     /// "Re-send the code" (SMS, phone call, email) or, for an app, "read
     /// the new code from your device".
     Resend(ResendOption),
-    /// "Remind me later".
-    Defer,
+    /// "Remind me later", until the deadline the enforcement gate offered
+    /// on the set-up screen. The machine records it; whether a deferral may
+    /// be taken, and until when, is not its decision.
+    Defer {
+        /// The end (exclusive) of the deferral.
+        until: DateTime<Utc>,
+    },
     /// Abandon the pending set-up or change.
     Cancel,
     /// Change the name shown for the user's 2FA.
@@ -197,7 +207,7 @@ impl Event {
             Self::StartSetup(_) => EventKind::StartSetup,
             Self::SubmitCode(_) => EventKind::SubmitCode,
             Self::Resend(_) => EventKind::Resend,
-            Self::Defer => EventKind::Defer,
+            Self::Defer { .. } => EventKind::Defer,
             Self::Cancel => EventKind::Cancel,
             Self::ChangeDisplayName(_) => EventKind::ChangeDisplayName,
             Self::StartNumberChange { .. } => EventKind::StartNumberChange,

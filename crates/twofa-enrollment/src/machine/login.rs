@@ -3,12 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use rand_core::CryptoRng;
-use twofa_delivery::{
-    ChallengeRequest, ChallengeStatus, CodeChannel, Destination, OobChallenge, Purpose,
-    TransactionId,
-};
+use twofa_delivery::{ChallengeRequest, ChallengeStatus, Destination, OobChallenge, Purpose, TransactionId};
+use twofa_types::CodeChannel;
 
 use super::code::{CodeCheck, CodeSource, check_code};
+use twofa_types::OneTimeCode;
+
 use super::{Enrollment, EventKind, SubmittedCode, sent_of};
 use crate::audit::AuditKind;
 use crate::effect::{Dispatch, Effect, Notice, Outcome};
@@ -48,8 +48,8 @@ pub enum LoginAttempt {
     Code {
         /// The method.
         method: MethodId,
-        /// The code.
-        code: SubmittedCode,
+        /// The code, parsed at the edge.
+        code: OneTimeCode,
     },
     /// A recovery code.
     RecoveryCode(SubmittedCode),

@@ -10,9 +10,8 @@ mod state;
 
 use chrono::{DateTime, Utc};
 use rand_core::CryptoRng;
-use twofa_delivery::{
-    Destination, EmailAddress, OutboundMessage, PhoneNumber, PreparedSend, PushSendLog, UserId,
-};
+use twofa_delivery::{Destination, EmailAddress, OutboundMessage, PhoneNumber, PreparedSend, PushSendLog};
+use twofa_types::UserId;
 use zeroize::Zeroizing;
 
 pub use event::{Event, EventKind, NotMobileAnswer, PhoneSetup, SetupChoice, SubmittedCode};
@@ -23,7 +22,8 @@ pub use state::{Enrolled, EnrollmentState, PendingKind, PendingSetup, StateKind}
 use crate::audit::{AuditEvent, AuditKind};
 use crate::effect::{Dispatch, Effect, Notice, Notification, Outcome, Transition};
 use crate::error::EnrollmentError;
-use crate::method::{DisplayName, MethodKind};
+use crate::method::DisplayName;
+use twofa_types::Method;
 use crate::policy::Context;
 use crate::recovery::RecoveryCodes;
 use crate::throttle::{Failures, Gate, PassesSuspension};
@@ -141,7 +141,7 @@ impl Enrollment {
             Event::StartSetup(choice) => self.start_setup(choice, ctx, now, rng),
             Event::SubmitCode(code) => self.submit_code(&code, ctx, now, rng),
             Event::Resend(option) => self.resend(option, ctx, now, rng),
-            Event::Defer => self.defer(ctx, now),
+            Event::Defer { until } => self.defer(until, now),
             Event::Cancel => self.cancel(kind, now),
             Event::ChangeDisplayName(name) => {
                 let mut next = self.clone();
@@ -280,7 +280,7 @@ impl Enrollment {
         ctx: &Context<'_>,
         now: DateTime<Utc>,
         kind: AuditKind,
-        method: Option<MethodKind>,
+        method: Option<Method>,
     ) -> (Self, Vec<Effect>) {
         let mut next = self.clone();
         next.failures = self.failures.after_failure(ctx.policy().throttle(), now);

@@ -10,7 +10,8 @@ use super::{Enrolled, Enrollment, EnrollmentState, EventKind, PendingKind, Pendi
 use crate::audit::AuditKind;
 use crate::effect::{Effect, Outcome, PushDispatch, Transition};
 use crate::error::EnrollmentError;
-use crate::method::{Factor, MethodId, MethodKind};
+use crate::method::{Factor, MethodId};
+use twofa_types::Method;
 use crate::policy::Context;
 
 /// Where a push prompt goes.
@@ -99,7 +100,7 @@ impl Enrollment {
         }
         let mut audit = self
             .audit(AuditKind::PushSent, now)
-            .method(MethodKind::Push);
+            .method(Method::PushApp);
         if let Some(id) = method_id {
             audit = audit.method_id(id);
         }
@@ -144,7 +145,7 @@ impl Enrollment {
                 ctx,
                 now,
                 AuditKind::EnrollmentCodeRejected,
-                Some(MethodKind::Push),
+                Some(Method::PushApp),
             );
             let failed_attempts = pending.failed_attempts.saturating_add(1);
             next.replace_pending(PendingSetup {
@@ -185,7 +186,7 @@ impl Enrollment {
             // The login consumes the approval (`verify_login`).
             (self.clone(), Vec::new())
         } else {
-            self.with_failure(ctx, now, AuditKind::LoginFailed, Some(MethodKind::Push))
+            self.with_failure(ctx, now, AuditKind::LoginFailed, Some(Method::PushApp))
         };
         if let Some(e) = next.enrolled_mut() {
             e.push_request = Some(answered);
@@ -228,7 +229,7 @@ impl Enrollment {
         next.second_factor_passed(now);
         let audit = self
             .audit(AuditKind::LoginSucceeded, now)
-            .method(MethodKind::Push)
+            .method(Method::PushApp)
             .method_id(id);
         Ok(LoginAccepted {
             outcome: Outcome::new(next, vec![Effect::Audit(audit)]),

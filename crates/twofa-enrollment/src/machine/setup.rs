@@ -4,23 +4,21 @@
 
 use chrono::{DateTime, Utc};
 use rand_core::CryptoRng;
-use twofa_delivery::{
-    ChallengeRequest, CodeChannel, Destination, OobChallenge, Purpose, ResendOption, ResendPlan,
-};
+use twofa_delivery::{ChallengeRequest, Destination, OobChallenge, Purpose, ResendOption, ResendPlan};
+use twofa_types::{CodeChannel, OneTimeCode};
 use twofa_otp::{Algorithm, KeyUri, Secret};
 
 use super::code::{CodeCheck, CodeSource, check_code};
 use super::{
     Enrolled, Enrollment, EnrollmentState, EventKind, NotMobileAnswer, PendingKind, PendingSetup,
-    PhoneSetup, Sent, SetupChoice, SubmittedCode, finish, save, sent_of,
+    PhoneSetup, Sent, SetupChoice, finish, save, sent_of,
 };
 use crate::audit::AuditKind;
 use crate::effect::{Effect, NotMobileDialog, Notice, Outcome, ProvisioningUri, Transition};
 use crate::error::EnrollmentError;
-use crate::method::{
-    EnrolledMethod, Factor, MethodId, MethodKind, PhoneChannel, PhoneFactor, TotpFactor,
-};
-use crate::policy::{Context, DeferralCap, Enforcement};
+use crate::method::{EnrolledMethod, Factor, MethodId, PhoneChannel, PhoneFactor, TotpFactor};
+use twofa_types::Method;
+use crate::policy::{Context, LastMethod};
 use crate::recovery::RecoveryCodes;
 use crate::throttle::PassesSuspension;
 
@@ -96,7 +94,7 @@ impl Enrollment {
             (NotMobileAnswer::NotAsked, _) => Some(vec![
                 Effect::ShowNotMobileDialog(NotMobileDialog {
                     line_type: phone.line_type,
-                    recommended: MethodKind::App,
+                    recommended: Method::AuthenticatorApp,
                     alternative: PhoneChannel::Voice,
                 }),
                 Effect::Audit(
@@ -168,7 +166,7 @@ impl Enrollment {
 
     pub(super) fn submit_code(
         &self,
-        code: &SubmittedCode,
+        code: &OneTimeCode,
         ctx: &Context<'_>,
         now: DateTime<Utc>,
         rng: &mut impl CryptoRng,
@@ -422,31 +420,21 @@ impl Enrollment {
 
     pub(super) fn defer(
         &self,
-        ctx: &Context<'_>,
+        until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Transition, EnrollmentError> {
         match &self.state {
             EnrollmentState::NotEnrolled | EnrollmentState::Pending(_) => {}
-            EnrollmentState::Deferred { until } => {
-                if now < *until {
-                    return Err(EnrollmentError::AlreadyDeferred { until: *until });
+            EnrollmentState::Deferred { until: running } => {
+                if now < *running {
+                    return Err(EnrollmentError::AlreadyDeferred { until: *running });
                 }
             }
             EnrollmentState::Enrolled(_) => return Err(self.not_allowed(EventKind::Defer)),
         }
-        if ctx.enforcement() == Enforcement::Required {
-            return Err(EnrollmentError::DeferralUnavailable);
+        if until <= now {
+            return Err(EnrollmentError::TimeOutOfRange);
         }
-        let cap = ctx.policy().deferral_cap();
-        if !cap.allows_another(self.deferrals_used) {
-            let DeferralCap::Limited(cap) = cap else {
-                return Err(EnrollmentError::TimeOutOfRange);
-            };
-            return Err(EnrollmentError::DeferralCapReached { cap });
-        }
-        let until = now
-            .checked_add_signed(ctx.policy().deferral())
-            .ok_or(EnrollmentError::TimeOutOfRange)?;
         let mut next = self.clone();
         next.state = EnrollmentState::Deferred { until };
         next.deferrals_used = self.deferrals_used.saturating_add(1);
@@ -538,7 +526,7 @@ impl Enrollment {
             .method(id)
             .ok_or(EnrollmentError::UnknownMethod { id })?;
         let last = enrolled.methods.len() <= 1;
-        if last && ctx.enforcement() == Enforcement::Required {
+        if last && ctx.last_method() == LastMethod::Kept {
             return Err(EnrollmentError::LastMethodUnderEnforcement);
         }
         self.require_step_up(ctx, now)?;

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use twofa_delivery::{LineType, OobChallenge, PhoneNumber, PushRequest};
 use twofa_otp::Secret;
 
-use crate::method::{EnrolledMethod, MethodId, MethodKind, PhoneChannel};
+use crate::method::{EnrolledMethod, MethodId, PhoneChannel};
+use twofa_types::Method;
 use crate::policy::Context;
 use crate::recovery::RecoveryCodes;
 
@@ -69,10 +70,10 @@ pub enum PendingKind {
 impl PendingKind {
     /// The method being set up.
     #[must_use]
-    pub fn method(&self) -> MethodKind {
+    pub fn method(&self) -> Method {
         match self {
-            Self::App { .. } => MethodKind::App,
-            Self::Push { .. } => MethodKind::Push,
+            Self::App { .. } => Method::AuthenticatorApp,
+            Self::Push { .. } => Method::PushApp,
             Self::Phone { channel, .. } => channel.kind(),
         }
     }

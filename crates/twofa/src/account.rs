@@ -14,9 +14,11 @@ use twofa_enrollment::{
 };
 
 use crate::audit::RejectionDetail;
+use crate::failure::{Failure, enrollment_failure};
 use crate::login::progress;
-use crate::service::{Change, Failure, Twofa, enrollment_failure};
+use crate::service::Twofa;
 use crate::steps::{PhoneChoice, Rejected, RetryAdvice, SetUpProgress};
+use crate::update::Change;
 
 impl Twofa {
     /// Changes the name shown for the user in authenticator apps set up

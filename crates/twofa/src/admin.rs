@@ -3,17 +3,17 @@
 use chrono::{DateTime, Utc};
 use twofa_enforcement::{
     Actor, CompanyId, CompanyPolicy, CompanyRole, EmployeeRecord, EnforceError, EnrollmentReport,
-    PhoneHint, ReportError, UserId,
+    PhoneHint, UserId,
 };
 use twofa_enrollment::{EnrollmentState, Event, Factor, Transition};
-use twofa_trusted_network::{
-    ActorId, AllowlistError, Cidr, EntryError, NetworkEntry, RevocationReason,
-};
+use twofa_trusted_network::{ActorId, AllowlistError, Cidr, NetworkEntry, RevocationReason};
 
 use crate::audit::{AuditEvent, RejectionDetail};
+use crate::failure::{Failure, enrollment_failure};
 use crate::records::CompanyRecord;
-use crate::service::{Change, Failure, Twofa, enrollment_failure, user_status};
+use crate::service::{Twofa, user_status};
 use crate::store::{SaveError, StoreError};
+use crate::update::Change;
 
 /// Why an administrator's request was refused. Nothing changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -214,12 +214,8 @@ impl Twofa {
         self.update_company(
             actor,
             |company, now| {
-                let entry = NetworkEntry::new(network, label, by.clone(), now).map_err(
-                    |error: EntryError| {
-                        let _ = error;
-                        AdminError::InvalidEntry
-                    },
-                )?;
+                let entry = NetworkEntry::new(network, label, by.clone(), now)
+                    .map_err(|_| AdminError::InvalidEntry)?;
                 let mut allowlist = company.allowlist().clone();
                 allowlist.insert(entry).map_err(|error| match error {
                     AllowlistError::Duplicate { .. } => AdminError::DuplicateNetwork,
@@ -395,9 +391,6 @@ impl Twofa {
             }
             employees.push(employee);
         }
-        EnrollmentReport::build(company.settings(), employees, now).map_err(|error: ReportError| {
-            let _ = error;
-            AdminError::Report
-        })
+        EnrollmentReport::build(company.settings(), employees, now).map_err(|_| AdminError::Report)
     }
 }

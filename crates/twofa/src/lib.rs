@@ -4,9 +4,12 @@
 mod account;
 mod admin;
 mod audit;
+mod channels;
 mod clock;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod failure;
+mod grant;
 mod join;
 mod login;
 mod maintenance;
@@ -18,23 +21,25 @@ mod records;
 mod service;
 mod steps;
 mod store;
+mod update;
 
 pub use admin::AdminError;
 pub use audit::{AllowedBy, AuditEvent, RejectionDetail};
+pub use channels::Channels;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use push::{PushPoll, PushSent};
 pub use random::{OsRandom, RandomSource, RandomUnavailable, SeededRandom};
 pub use records::{
     AuditEntry, CompanyRecord, LoginStage, LoginTicket, PendingLogin, TicketParseError, UserRecord,
 };
-pub use service::{Channels, Stores, Twofa, TwofaBuilder};
+pub use service::{Twofa, TwofaBuilder};
 pub use steps::{
     Allowed, ChallengeScreen, ClientContext, CodeSent, LoginStep, MethodChoice, OtherMethod,
     PhoneChoice, Rejected, Resent, RetryAdvice, SetUpProgress, SetUpScreen,
 };
 pub use store::{
     AuditLog, ChallengeStore, CompanyStore, LoadedLogin, LoginCommit, SaveError, StoreError,
-    TrustGrantStore, UnitOfWork, UserStore, Version, Versioned,
+    Stores, TrustGrantStore, UnitOfWork, UserStore, Version, Versioned,
 };
 
 pub use chrono;

@@ -56,9 +56,11 @@ mod tests {
     use twofa_enforcement::{CompanyId, MethodSet, UserId};
     use twofa_enrollment::XChaChaSealer;
 
+    use crate::channels::Channels;
     use crate::clock::ManualClock;
     use crate::records::{LoginStage, LoginTicket, PendingLogin};
-    use crate::service::{Channels, Stores, Twofa};
+    use crate::service::Twofa;
+    use crate::store::Stores;
 
     fn at(seconds: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap() + TimeDelta::seconds(seconds)

@@ -18,10 +18,9 @@ use twofa_enforcement::{CompanyId, UserId};
 use twofa_trusted_network::TrustGrantRecord;
 
 use crate::records::{AuditEntry, CompanyRecord, LoginTicket, PendingLogin, UserRecord};
-use crate::service::Stores;
 use crate::store::{
-    AuditLog, ChallengeStore, CompanyStore, LoginCommit, SaveError, StoreError, TrustGrantStore,
-    UnitOfWork, UserStore, Version, Versioned,
+    AuditLog, ChallengeStore, CompanyStore, LoginCommit, SaveError, StoreError, Stores,
+    TrustGrantStore, UnitOfWork, UserStore, Version, Versioned,
 };
 
 /// A map of versioned records with compare-and-swap.
@@ -424,5 +423,25 @@ impl UnitOfWork for InMemoryUnitOfWork {
         commit: LoginCommit,
     ) -> Pin<Box<dyn Future<Output = Result<(), SaveError>> + Send + 'a>> {
         ready(self.commit(commit))
+    }
+}
+
+impl Stores {
+    /// Fresh in-memory stores, completing logins with the atomic
+    /// [`InMemoryUnitOfWork`].
+    #[must_use]
+    pub fn in_memory() -> Self {
+        let users = Arc::new(InMemoryUserStore::new());
+        let challenges = Arc::new(InMemoryChallengeStore::new());
+        let audit = Arc::new(InMemoryAuditLog::new());
+        let unit = InMemoryUnitOfWork::new(users.clone(), challenges.clone(), audit.clone());
+        Self::new(
+            users,
+            Arc::new(InMemoryCompanyStore::new()),
+            challenges,
+            Arc::new(InMemoryTrustGrantStore::new()),
+            audit,
+        )
+        .with_unit_of_work(Arc::new(unit))
     }
 }

@@ -12,34 +12,12 @@
 //! out, so a failed notice is audited and never turns the operation's
 //! answer into something else.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use chrono::{DateTime, Utc};
-use twofa_delivery::{FailureCause, NoticeMessage, NoticeSender, SendError};
 use twofa_enforcement::{CompanyId, UserId};
 use twofa_enrollment::Effect;
 
 use crate::audit::AuditEvent;
 use crate::service::Twofa;
-
-/// The notice channel of [`Channels::new`](crate::Channels::new) until one
-/// is set: it refuses every notice, so each is audited as
-/// [`AuditEvent::NoticeFailed`] with
-/// `Permanent(FailureCause::NotConfigured)` instead of vanishing.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct NoNoticeSender;
-
-impl NoticeSender for NoNoticeSender {
-    fn send_notice<'a>(
-        &'a self,
-        _message: &'a NoticeMessage,
-    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>> {
-        Box::pin(std::future::ready(Err(SendError::Permanent(
-            FailureCause::NotConfigured,
-        ))))
-    }
-}
 
 impl Twofa {
     /// Sends the notices among `effects`, whose record was just saved, to

@@ -12,10 +12,12 @@ use twofa_enforcement::UserId;
 use twofa_enrollment::{EnrollmentState, Event, LoginAttempt, PushTarget, Transition};
 
 use crate::audit::RejectionDetail;
-use crate::login::transaction;
+use crate::failure::{Failure, enrollment_failure};
+use crate::login::{transaction, usable_login};
 use crate::records::{LoginStage, LoginTicket};
-use crate::service::{Change, Failure, Twofa, enrollment_failure};
+use crate::service::Twofa;
 use crate::steps::{Allowed, LoginStep, Rejected, RetryAdvice, SetUpScreen};
+use crate::update::Change;
 
 /// A push prompt went to the user's devices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -202,7 +204,7 @@ impl Twofa {
         now: DateTime<Utc>,
     ) -> Result<PushPoll, Failure> {
         let records = self.stores.unit.load_login(&self.stores, ticket, user);
-        let (pending, loaded, company) = records.await?.checked(user, now)?;
+        let (pending, loaded, company) = usable_login(records.await?, user, now)?;
         let LoginStage::Challenge { method, .. } = *pending.record.stage() else {
             return Err(not_approved());
         };

@@ -1,4 +1,5 @@
-//! Store traits: small, object-safe, async, with versioned compare-and-swap.
+//! Store traits: small, object-safe, async, with versioned compare-and-swap,
+//! and [`Stores`], the bundle of them the service works with.
 //!
 //! Every record is loaded as a [`Versioned`] value and saved with the version
 //! it was loaded with. The save succeeds only if nobody saved in between;
@@ -11,15 +12,14 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use twofa_enforcement::{CompanyId, UserId};
 use twofa_trusted_network::TrustGrantRecord;
 
-use crate::audit::RejectionDetail;
 use crate::join::join;
 use crate::records::{AuditEntry, CompanyRecord, LoginTicket, PendingLogin, UserRecord};
-use crate::service::{Failure, Stores};
 
 /// The version of a stored record. A store gives a new record version 1 and
 /// increments it on every successful save.
@@ -279,6 +279,89 @@ pub trait AuditLog: Send + Sync + std::fmt::Debug {
     ) -> Pin<Box<dyn Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send + 'a>>;
 }
 
+/// The five stores the service works with.
+#[derive(Debug, Clone)]
+pub struct Stores {
+    pub(crate) users: Arc<dyn UserStore>,
+    pub(crate) companies: Arc<dyn CompanyStore>,
+    pub(crate) challenges: Arc<dyn ChallengeStore>,
+    pub(crate) grants: Arc<dyn TrustGrantStore>,
+    pub(crate) audit: Arc<dyn AuditLog>,
+    pub(crate) unit: Arc<dyn UnitOfWork>,
+}
+
+impl Stores {
+    /// The given stores. Logins are completed by the individual store
+    /// operations in order (see [`UnitOfWork`]); give stores that can do it
+    /// as one unit theirs with [`Stores::with_unit_of_work`] (for in-memory
+    /// stores, [`InMemoryUnitOfWork`](crate::memory::InMemoryUnitOfWork)).
+    #[must_use]
+    pub fn new(
+        users: Arc<dyn UserStore>,
+        companies: Arc<dyn CompanyStore>,
+        challenges: Arc<dyn ChallengeStore>,
+        grants: Arc<dyn TrustGrantStore>,
+        audit: Arc<dyn AuditLog>,
+    ) -> Self {
+        Self {
+            users,
+            companies,
+            challenges,
+            grants,
+            audit,
+            unit: Arc::new(InOrder),
+        }
+    }
+
+    /// Commits the writes that complete a login with `unit` instead of
+    /// the individual operations in order (see [`UnitOfWork`]).
+    ///
+    /// # Security
+    ///
+    /// `unit` must write to the same records as these stores.
+    #[must_use]
+    pub fn with_unit_of_work(mut self, unit: Arc<dyn UnitOfWork>) -> Self {
+        self.unit = unit;
+        self
+    }
+
+    /// The user store (the application provisions users here).
+    #[must_use]
+    pub fn users(&self) -> &Arc<dyn UserStore> {
+        &self.users
+    }
+
+    /// The company store (the application provisions companies here).
+    #[must_use]
+    pub fn companies(&self) -> &Arc<dyn CompanyStore> {
+        &self.companies
+    }
+
+    /// The pending-login store.
+    #[must_use]
+    pub fn challenges(&self) -> &Arc<dyn ChallengeStore> {
+        &self.challenges
+    }
+
+    /// The trust-grant store.
+    #[must_use]
+    pub fn grants(&self) -> &Arc<dyn TrustGrantStore> {
+        &self.grants
+    }
+
+    /// The audit log.
+    #[must_use]
+    pub fn audit(&self) -> &Arc<dyn AuditLog> {
+        &self.audit
+    }
+
+    /// The unit of work that completes a login.
+    #[must_use]
+    pub fn unit_of_work(&self) -> &Arc<dyn UnitOfWork> {
+        &self.unit
+    }
+}
+
 /// The writes that complete a login after an accepted second factor,
 /// committed together by [`UnitOfWork::commit_login`]: the user's record
 /// saved at the version it was loaded at, the pending login saved (as
@@ -362,38 +445,6 @@ impl LoadedLogin {
             user,
             company,
         }
-    }
-
-    /// The records, if `user` may still use the pending login at `now`:
-    /// the ticket is known, belongs to `user`, is not completed and has not
-    /// expired; then the user and the company exist. The checks and their
-    /// order are those of loading a ticket on its own, so that every step
-    /// of the login refuses a ticket for the same reasons.
-    #[expect(
-        clippy::type_complexity,
-        reason = "the three records the flow goes on with, named by their types"
-    )]
-    pub(crate) fn checked(
-        self,
-        user: &UserId,
-        now: DateTime<Utc>,
-    ) -> Result<
-        (
-            Versioned<PendingLogin>,
-            Versioned<UserRecord>,
-            Versioned<CompanyRecord>,
-        ),
-        Failure,
-    > {
-        let pending = crate::login::usable_ticket(self.pending, user, now)?;
-        let loaded = self
-            .user
-            .ok_or(Failure::start_over(RejectionDetail::UnknownUser))?;
-        let company = self
-            .company
-            .filter(|company| company.record.company() == pending.record.company())
-            .ok_or(Failure::start_over(RejectionDetail::UnknownCompany))?;
-        Ok((pending, loaded, company))
     }
 }
 
@@ -503,131 +554,4 @@ async fn commit_in_order(stores: &Stores, commit: LoginCommit) -> Result<(), Sav
         stores.audit.append(entry).await?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use chrono::{TimeDelta, TimeZone};
-    use twofa_enforcement::{AccountKind, MethodSet};
-
-    use super::*;
-    use crate::records::LoginStage;
-
-    fn at(seconds: i64) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap() + TimeDelta::seconds(seconds)
-    }
-
-    fn bob() -> UserId {
-        UserId::new("bob").unwrap()
-    }
-
-    fn acme() -> CompanyId {
-        CompanyId::new("acme").unwrap()
-    }
-
-    fn versioned<T>(record: T) -> Option<Versioned<T>> {
-        Some(Versioned {
-            record,
-            version: Version::FIRST,
-        })
-    }
-
-    /// Bob's pending login of `company`, expiring at second 600.
-    fn pending(company: CompanyId, stage: LoginStage) -> PendingLogin {
-        PendingLogin::new(bob(), company, at(0), at(600), None, stage)
-    }
-
-    fn set_up() -> LoginStage {
-        LoginStage::SetUp {
-            methods: MethodSet::all(),
-            deferral_offered: false,
-        }
-    }
-
-    fn loaded(pending: Option<PendingLogin>) -> LoadedLogin {
-        LoadedLogin::new(
-            pending.and_then(versioned),
-            versioned(UserRecord::new(
-                bob(),
-                acme(),
-                AccountKind::PartnerEmployee,
-                "Bob",
-            )),
-            versioned(CompanyRecord::new(acme())),
-        )
-    }
-
-    fn refusal(result: Result<impl Sized, Failure>) -> Option<RejectionDetail> {
-        result.err().map(|failure| failure.detail)
-    }
-
-    #[test]
-    fn a_ticket_is_usable_until_the_second_before_its_expiry() {
-        let login = loaded(Some(pending(acme(), set_up())));
-        let (ticket, user, company) = login.clone().checked(&bob(), at(599)).unwrap();
-        assert_eq!(ticket.record.expires_at(), at(600));
-        assert_eq!(user.record.user(), &bob());
-        assert_eq!(company.record.company(), &acme());
-        assert_eq!(
-            refusal(login.clone().checked(&bob(), at(600))),
-            Some(RejectionDetail::TicketExpired)
-        );
-        assert_eq!(
-            refusal(login.checked(&bob(), at(601))),
-            Some(RejectionDetail::TicketExpired)
-        );
-    }
-
-    #[test]
-    fn every_refusal_names_what_was_wrong_in_the_order_of_the_ticket_checks() {
-        let eve = UserId::new("eve").unwrap();
-        let cases = [
-            (loaded(None), &bob(), RejectionDetail::UnknownTicket),
-            (
-                loaded(Some(pending(acme(), set_up()))),
-                &eve,
-                RejectionDetail::TicketUserMismatch,
-            ),
-            (
-                loaded(Some(pending(acme(), LoginStage::Completed { at: at(10) }))),
-                &bob(),
-                RejectionDetail::TicketAlreadyUsed,
-            ),
-            (
-                LoadedLogin {
-                    user: None,
-                    ..loaded(Some(pending(acme(), set_up())))
-                },
-                &bob(),
-                RejectionDetail::UnknownUser,
-            ),
-            (
-                LoadedLogin {
-                    company: None,
-                    ..loaded(Some(pending(acme(), set_up())))
-                },
-                &bob(),
-                RejectionDetail::UnknownCompany,
-            ),
-            // A company record that is not the one the login names.
-            (
-                loaded(Some(pending(CompanyId::new("globex").unwrap(), set_up()))),
-                &bob(),
-                RejectionDetail::UnknownCompany,
-            ),
-        ];
-        for (login, user, detail) in cases {
-            assert_eq!(refusal(login.checked(user, at(1))), Some(detail));
-        }
-        // A ticket that is wrong in several ways is refused for the first.
-        let everything_wrong = LoadedLogin {
-            user: None,
-            company: None,
-            ..loaded(Some(pending(acme(), LoginStage::Completed { at: at(10) })))
-        };
-        assert_eq!(
-            refusal(everything_wrong.checked(&eve, at(700))),
-            Some(RejectionDetail::TicketUserMismatch)
-        );
-    }
 }

@@ -1,0 +1,88 @@
+//! [`Failure`], a refusal inside the service (the detail for the audit
+//! trail and the advice for the user), and the mapping of refused
+//! enrollment transitions onto it.
+
+use twofa_enrollment::EnrollmentError;
+
+use crate::audit::RejectionDetail;
+use crate::steps::RetryAdvice;
+use crate::store::StoreError;
+
+/// A refusal inside the service: the detail for the audit trail and the
+/// advice for the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub(crate) detail: RejectionDetail,
+    pub(crate) advice: RetryAdvice,
+}
+
+impl Failure {
+    pub(crate) const fn new(detail: RejectionDetail, advice: RetryAdvice) -> Self {
+        Self { detail, advice }
+    }
+
+    pub(crate) const fn start_over(detail: RejectionDetail) -> Self {
+        Self::new(detail, RetryAdvice::StartOver)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(_: StoreError) -> Self {
+        Self::start_over(RejectionDetail::StoreFailed)
+    }
+}
+
+/// Maps a refused enrollment transition to the audit detail and the
+/// user's advice.
+pub(crate) fn enrollment_failure(error: EnrollmentError) -> Failure {
+    use twofa_delivery::ResendError;
+    let (detail, advice) = match error {
+        EnrollmentError::PendingExpired { .. } => {
+            (RejectionDetail::CodeExpired, RetryAdvice::NewCodeNeeded)
+        }
+        EnrollmentError::TooManyWrongCodes => (
+            RejectionDetail::TooManyFailedChecks,
+            RetryAdvice::NewCodeNeeded,
+        ),
+        EnrollmentError::RetryAfter { .. } => (RejectionDetail::Throttled, RetryAdvice::TryLater),
+        EnrollmentError::Suspended { .. } => (RejectionDetail::Suspended, RetryAdvice::TryLater),
+        EnrollmentError::MalformedCode | EnrollmentError::WrongCode => {
+            (RejectionDetail::WrongCode, RetryAdvice::IncorrectCode)
+        }
+        EnrollmentError::NoCodeOutstanding => {
+            (RejectionDetail::WrongStage, RetryAdvice::NewCodeNeeded)
+        }
+        EnrollmentError::UnknownMethod { .. }
+        | EnrollmentError::NotAPhoneMethod { .. }
+        | EnrollmentError::NotACodeRecipient { .. }
+        | EnrollmentError::Issue(_) => {
+            (RejectionDetail::MethodNotAvailable, RetryAdvice::StartOver)
+        }
+        EnrollmentError::Resend(
+            ResendError::CooldownActive { .. } | ResendError::SendCapReached { .. },
+        ) => (RejectionDetail::ResendRefused, RetryAdvice::TryLater),
+        EnrollmentError::Resend(_) | EnrollmentError::ResendNotApplicable => {
+            (RejectionDetail::ResendRefused, RetryAdvice::NewCodeNeeded)
+        }
+        EnrollmentError::StepUpRequired => (
+            RejectionDetail::StepUpRequired,
+            RetryAdvice::ReauthenticationRequired,
+        ),
+        EnrollmentError::Push(_) => (RejectionDetail::PushRefused, RetryAdvice::TryLater),
+        EnrollmentError::NotAPushMethod { .. } => {
+            (RejectionDetail::MethodNotAvailable, RetryAdvice::StartOver)
+        }
+        EnrollmentError::PushAlreadyAnswered
+        | EnrollmentError::NoPushOutstanding
+        | EnrollmentError::PushPending
+        | EnrollmentError::PushDenied => {
+            (RejectionDetail::PushNotApproved, RetryAdvice::NewCodeNeeded)
+        }
+        EnrollmentError::TimeOutOfRange => {
+            (RejectionDetail::TimeOutOfRange, RetryAdvice::StartOver)
+        }
+        EnrollmentError::KeyUri => (RejectionDetail::InconsistentRecord, RetryAdvice::StartOver),
+        _ => (RejectionDetail::WrongStage, RetryAdvice::StartOver),
+    };
+    Failure::new(detail, advice)
+}

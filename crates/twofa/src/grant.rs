@@ -1,0 +1,136 @@
+//! Trusted-network grants: issued after a second factor from a trusted
+//! network so that later logins from there skip the prompt, and revoked
+//! when the user's factor changes or an administrator asks.
+
+use chrono::{DateTime, Utc};
+use twofa_enforcement::{AccountKind, UserId};
+use twofa_trusted_network::{
+    ClientAddress, EnrollmentSummary, LoginFacts, RevocationReason, TrustGrantRecord,
+};
+
+use crate::audit::{AuditEvent, RejectionDetail};
+use crate::failure::Failure;
+use crate::records::{CompanyRecord, PendingLogin};
+use crate::service::Twofa;
+use crate::store::SaveError;
+
+pub(crate) fn network_kind(kind: AccountKind) -> twofa_trusted_network::AccountKind {
+    match kind {
+        AccountKind::PartnerEmployee => twofa_trusted_network::AccountKind::PartnerEmployee,
+        // Anything but a partner employee is treated as a client account:
+        // trusted networks never spare it the prompt.
+        _ => twofa_trusted_network::AccountKind::EndUserClient,
+    }
+}
+
+impl Twofa {
+    /// [`Twofa::issue_grant`] for a flow that holds neither the company
+    /// nor the user: the company is read first, and the user only when the
+    /// login came from one of its trusted networks.
+    pub(crate) async fn load_and_issue_grant(&self, pending: &PendingLogin, now: DateTime<Utc>) {
+        let Some(ip) = pending.client_ip() else {
+            return;
+        };
+        let Ok(company) = self.load_company(pending.company()).await else {
+            return;
+        };
+        if company.record.allowlist().lookup(ip).is_none() {
+            return;
+        }
+        let Ok(user) = self.load_user(pending.user()).await else {
+            return;
+        };
+        self.issue_grant(pending, &company.record, user.record.kind(), now)
+            .await;
+    }
+
+    /// Issues a trust grant when the completed login came from a trusted
+    /// network. Best effort: without a grant the next login is prompted,
+    /// which is the safe side.
+    ///
+    /// Whether a grant can apply is decided from the records the flow
+    /// already holds (the login's client address, the company's allowlist,
+    /// the account kind) before any store is asked: most logins do not
+    /// come from a trusted network and cost no store call here.
+    pub(crate) async fn issue_grant(
+        &self,
+        pending: &PendingLogin,
+        company: &CompanyRecord,
+        kind: AccountKind,
+        now: DateTime<Utc>,
+    ) {
+        let Some(ip) = pending.client_ip() else {
+            return;
+        };
+        if company.allowlist().lookup(ip).is_none() {
+            return;
+        }
+        let address = ClientAddress::peer(ip);
+        let facts = LoginFacts::new(
+            network_kind(kind),
+            EnrollmentSummary::ActiveMethod,
+            company.allowlist(),
+            &address,
+        );
+        let Ok(grant) = Self::trust_policy_for(company).grant(&facts, now) else {
+            return;
+        };
+        for _ in 0..self.max_store_attempts {
+            let Ok(existing) = self.stores.grants.load(pending.user()).await else {
+                return;
+            };
+            let expected = existing.map(|stored| stored.version);
+            let record = TrustGrantRecord::from(grant);
+            match self
+                .stores
+                .grants
+                .save(pending.user(), record, expected)
+                .await
+            {
+                Ok(_) => {
+                    self.audit_best_effort(
+                        now,
+                        pending.company(),
+                        pending.user(),
+                        AuditEvent::TrustGrantIssued {
+                            network: grant.network(),
+                            expires_at: grant.expires_at(),
+                        },
+                    )
+                    .await;
+                    return;
+                }
+                Err(SaveError::Conflict) => {}
+                Err(SaveError::Store(_)) => return,
+            }
+        }
+    }
+
+    /// Revokes the user's active grant, if any (compare-and-swap).
+    pub(crate) async fn revoke_grant(
+        &self,
+        user: &UserId,
+        reason: RevocationReason,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Failure> {
+        for _ in 0..self.max_store_attempts {
+            let Some(stored) = self.stores.grants.load(user).await? else {
+                return Ok(false);
+            };
+            let Ok(revoked) = stored.record.revoke(reason.clone(), now) else {
+                return Ok(false);
+            };
+            match self
+                .stores
+                .grants
+                .save(user, revoked, Some(stored.version))
+                .await
+            {
+                Ok(_) => return Ok(true),
+                Err(SaveError::Conflict) => {}
+                Err(SaveError::Store(error)) => return Err(error.into()),
+            }
+        }
+        Err(Failure::start_over(RejectionDetail::StoreContention))
+    }
+}

@@ -1,0 +1,373 @@
+//! The answers on the verification and set-up screens: a typed code, a
+//! recovery code, or a push approval checked against the challenge; an
+//! accepted answer completes the login.
+
+use chrono::{DateTime, Utc};
+use twofa_enforcement::{MethodSet, UserId};
+use twofa_enrollment::{
+    Effect, Enrollment, EnrollmentState, Event, LoginAttempt, SubmittedCode, Transition,
+};
+use twofa_trusted_network::RevocationReason;
+
+use super::{method_kind, transaction, usable_login};
+use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};
+use crate::failure::{Failure, enrollment_failure};
+use crate::records::{CompanyRecord, LoginStage, LoginTicket, PendingLogin, UserRecord};
+use crate::service::{Twofa, method_of};
+use crate::steps::{Allowed, LoginStep, Rejected, RetryAdvice, SetUpScreen};
+use crate::store::{SaveError, Versioned};
+use crate::update::{Change, Finish, Next};
+
+/// The set-up screen that follows a challenge when every method of the
+/// user is switched off: no "remind me later".
+fn replacement_screen(
+    ticket: LoginTicket,
+    methods: MethodSet,
+    enrollment: &Enrollment,
+) -> SetUpScreen {
+    let pending = match enrollment.state() {
+        EnrollmentState::Enrolled(enrolled) => enrolled
+            .pending_change()
+            .map(|change| change.kind().method()),
+        EnrollmentState::Pending(pending) => Some(pending.kind().method()),
+        _ => None,
+    };
+    SetUpScreen {
+        ticket,
+        methods,
+        remind_me_until: None,
+        pending,
+    }
+}
+
+fn is_enrolled(enrollment: &Enrollment) -> bool {
+    matches!(enrollment.state(), EnrollmentState::Enrolled(_))
+}
+
+impl Twofa {
+    /// The user typed a code: the first code of a method being set up
+    /// (which activates it), or the second factor of the login.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] for a wrong, replayed or expired code, throttling,
+    /// suspension, an unusable ticket or a store failure. A wrong code is
+    /// counted before the refusal is returned.
+    ///
+    /// # Security
+    ///
+    /// A code is accepted at most once, whatever the interleaving of
+    /// requests: acceptance is the compare-and-swap save of the record
+    /// that burns it.
+    pub async fn submit_code(
+        &self,
+        user: &UserId,
+        ticket: &LoginTicket,
+        code: &str,
+    ) -> Result<LoginStep, Rejected> {
+        let now = self.clock.now();
+        self.answer(user, now, self.submit_code_inner(user, ticket, code, now))
+            .await
+    }
+
+    async fn submit_code_inner(
+        &self,
+        user: &UserId,
+        ticket: &LoginTicket,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<LoginStep, Failure> {
+        // Ticket, user and company in one read where the stores allow it;
+        // the ticket is checked as `load_ticket_for` checks it.
+        let records = self.stores.unit.load_login(&self.stores, ticket, user);
+        let (pending, loaded, company) = usable_login(records.await?, user, now)?;
+        let company = company.record;
+        let kind = loaded.record.kind();
+        let submitted = SubmittedCode::new(code);
+        let login = pending.record.clone();
+        let updated = match login.stage() {
+            LoginStage::SetUp { .. } => {
+                // The method just activated is the one enrolled last.
+                let next = |e: &Enrollment| match e.state() {
+                    EnrollmentState::Enrolled(enrolled) => enrolled
+                        .methods()
+                        .iter()
+                        .max_by_key(|m| m.enrolled_at())
+                        .map(|m| {
+                            Next::Allowed(AllowedBy::SecondFactor {
+                                method: method_of(m.kind()),
+                            })
+                        }),
+                    _ => None,
+                };
+                let finish = Finish {
+                    ticket,
+                    pending,
+                    next: &next,
+                };
+                self.update_user_with(
+                    user,
+                    &company,
+                    now,
+                    Some(loaded),
+                    Some(finish),
+                    |e, ctx, rng| {
+                        let event = Event::SubmitCode(submitted.clone());
+                        match e.apply(event, ctx, now, rng) {
+                            Ok(Transition::Save(outcome)) => {
+                                let rejected =
+                                    outcome.effects().iter().find_map(|effect| match effect {
+                                        Effect::CodeRejected { attempts_left } => {
+                                            Some(*attempts_left)
+                                        }
+                                        _ => None,
+                                    });
+                                match rejected {
+                                    Some(left) => {
+                                        let advice = if left == 0 {
+                                            RetryAdvice::NewCodeNeeded
+                                        } else {
+                                            RetryAdvice::IncorrectCode
+                                        };
+                                        Change::Refuse(
+                                            Some(outcome),
+                                            Failure::new(RejectionDetail::WrongCode, advice),
+                                        )
+                                    }
+                                    None if is_enrolled(outcome.record()) => Change::Save(outcome),
+                                    None => Change::Refuse(
+                                        None,
+                                        Failure::start_over(RejectionDetail::InconsistentRecord),
+                                    ),
+                                }
+                            }
+                            Ok(_) => Change::Refuse(
+                                None,
+                                Failure::start_over(RejectionDetail::InconsistentRecord),
+                            ),
+                            Err(error) => Change::Refuse(None, enrollment_failure(error)),
+                        }
+                    },
+                )
+                .await?
+            }
+            LoginStage::Challenge { method, .. } => {
+                let attempt = LoginAttempt::Code {
+                    method: *method,
+                    code: submitted,
+                };
+                return self
+                    .verify_challenge(ticket, pending, loaded, &company, &attempt, now)
+                    .await;
+            }
+            _ => return Err(Failure::start_over(RejectionDetail::WrongStage)),
+        };
+        let Some(Next::Allowed(by)) = updated.next else {
+            return Err(Failure::start_over(RejectionDetail::InconsistentRecord));
+        };
+        // After the commit, best effort (see `issue_grant`).
+        self.issue_grant(&login, &company, kind, now).await;
+        let recovery_codes = updated.effects.into_iter().find_map(|effect| match effect {
+            Effect::ShowRecoveryCodes(sheet) => Some(sheet),
+            _ => None,
+        });
+        Ok(LoginStep::Allowed(Allowed { by, recovery_codes }))
+    }
+
+    /// Checks the answer to a challenge (a code or a push approval) and,
+    /// in the same unit of work that accepts it, completes the login, or
+    /// moves it on to set-up when the company has switched off every
+    /// method the user has.
+    pub(crate) async fn verify_challenge(
+        &self,
+        ticket: &LoginTicket,
+        pending: Versioned<PendingLogin>,
+        loaded: Versioned<UserRecord>,
+        company: &CompanyRecord,
+        attempt: &LoginAttempt,
+        now: DateTime<Utc>,
+    ) -> Result<LoginStep, Failure> {
+        let LoginStage::Challenge {
+            method,
+            then_set_up,
+            ..
+        } = *pending.record.stage()
+        else {
+            return Err(Failure::start_over(RejectionDetail::WrongStage));
+        };
+        let allowed = company.policy().allowed_methods();
+        let next = |e: &Enrollment| {
+            let method = method_of(method_kind(e, method)?);
+            // The company may have switched the method off since the
+            // challenge began: it still proves who the user is, but the
+            // login then goes on to set up a method the company allows.
+            let switched_off = (!allowed.contains(method)).then_some(allowed);
+            Some(match then_set_up.or(switched_off) {
+                Some(methods) => Next::SetUp(methods),
+                None => Next::Allowed(AllowedBy::SecondFactor { method }),
+            })
+        };
+        let user = loaded.record.user().clone();
+        let kind = loaded.record.kind();
+        let login = pending.record.clone();
+        let transaction = transaction(ticket)?;
+        let finish = Finish {
+            ticket,
+            pending,
+            next: &next,
+        };
+        let updated = self
+            .update_user_with(
+                &user,
+                company,
+                now,
+                Some(loaded),
+                Some(finish),
+                |e, ctx, _rng| match e.verify_login(attempt, &transaction, ctx, now) {
+                    Ok(accepted) => Change::Save(accepted.outcome),
+                    Err(rejected) => Change::Refuse(
+                        rejected.outcome.map(|outcome| *outcome),
+                        enrollment_failure(rejected.reason),
+                    ),
+                },
+            )
+            .await?;
+        let by = match updated.next {
+            Some(Next::Allowed(by)) => by,
+            Some(Next::SetUp(methods)) => {
+                return Ok(LoginStep::SetUp(replacement_screen(
+                    *ticket,
+                    methods,
+                    &updated.record,
+                )));
+            }
+            None => return Err(Failure::start_over(RejectionDetail::InconsistentRecord)),
+        };
+        // After the commit, best effort (see `issue_grant`).
+        self.issue_grant(&login, company, kind, now).await;
+        Ok(LoginStep::Allowed(Allowed {
+            by,
+            recovery_codes: None,
+        }))
+    }
+
+    /// The user typed a recovery code on the verification screen. A used
+    /// code never works again; redeeming one lifts a suspension and ends
+    /// the user's trusted-network grant.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] for a code that is not one of the user's unused codes
+    /// (counted as a failure), an unusable ticket or a store failure.
+    pub async fn use_recovery_code(
+        &self,
+        user: &UserId,
+        ticket: &LoginTicket,
+        code: &str,
+    ) -> Result<LoginStep, Rejected> {
+        let now = self.clock.now();
+        self.answer(user, now, self.recovery_inner(user, ticket, code, now))
+            .await
+    }
+
+    async fn recovery_inner(
+        &self,
+        user: &UserId,
+        ticket: &LoginTicket,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<LoginStep, Failure> {
+        let records = self.stores.unit.load_login(&self.stores, ticket, user);
+        let (pending, loaded, company) = usable_login(records.await?, user, now)?;
+        let (pending, company) = (pending.record, company.record);
+        let LoginStage::Challenge { then_set_up, .. } = *pending.stage() else {
+            return Err(Failure::start_over(RejectionDetail::WrongStage));
+        };
+        let transaction = transaction(ticket)?;
+        let attempt = LoginAttempt::RecoveryCode(SubmittedCode::new(code));
+        let updated = self
+            .update_user_with(
+                user,
+                &company,
+                now,
+                Some(loaded),
+                None,
+                |e, ctx, _rng| match e.verify_login(&attempt, &transaction, ctx, now) {
+                    Ok(accepted) => Change::Save(accepted.outcome),
+                    Err(rejected) => {
+                        let mut failure = enrollment_failure(rejected.reason);
+                        if failure.detail == RejectionDetail::WrongCode {
+                            failure.detail = RejectionDetail::WrongRecoveryCode;
+                        }
+                        Change::Refuse(rejected.outcome.map(|outcome| *outcome), failure)
+                    }
+                },
+            )
+            .await?;
+        self.revoke_grant(user, RevocationReason::RecoveryCodeUsed, now)
+            .await?;
+        if let Some(methods) = then_set_up {
+            self.move_to_set_up(user, ticket, methods, now).await?;
+            return Ok(LoginStep::SetUp(replacement_screen(
+                *ticket,
+                methods,
+                &updated.record,
+            )));
+        }
+        let by = self
+            .finish_login(&pending, ticket, AllowedBy::RecoveryCode, now)
+            .await?;
+        Ok(LoginStep::Allowed(Allowed {
+            by,
+            recovery_codes: None,
+        }))
+    }
+
+    /// Completes a login: the ticket is used up, a trusted-network grant
+    /// is issued when the login came from one, and the allowance is
+    /// audited. Any failure here refuses the login.
+    pub(crate) async fn finish_login(
+        &self,
+        pending: &PendingLogin,
+        ticket: &LoginTicket,
+        by: AllowedBy,
+        now: DateTime<Utc>,
+    ) -> Result<AllowedBy, Failure> {
+        self.complete_ticket(pending.user(), ticket, now).await?;
+        if matches!(by, AllowedBy::SecondFactor { .. }) {
+            self.load_and_issue_grant(pending, now).await;
+        }
+        self.audit_required(
+            now,
+            Some(pending.company()),
+            Some(pending.user()),
+            AuditEvent::LoginAllowed { by },
+        )
+        .await?;
+        Ok(by)
+    }
+
+    /// Marks the ticket used, so it can complete no other login.
+    async fn complete_ticket(
+        &self,
+        user: &UserId,
+        ticket: &LoginTicket,
+        now: DateTime<Utc>,
+    ) -> Result<(), Failure> {
+        for _ in 0..self.max_store_attempts {
+            let loaded = self.load_ticket_for(user, ticket, now).await?;
+            let done = loaded.record.with_stage(LoginStage::Completed { at: now });
+            match self
+                .stores
+                .challenges
+                .save(ticket, done, Some(loaded.version))
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(SaveError::Conflict) => {}
+                Err(SaveError::Store(error)) => return Err(error.into()),
+            }
+        }
+        Err(Failure::start_over(RejectionDetail::StoreContention))
+    }
+}

@@ -1,0 +1,438 @@
+//! The first step after the password: the gate's decision, a new ticket,
+//! the set-up or verification screen, and "use another method".
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use twofa_enforcement::{GateDecision, MethodSet, UserId, gate};
+use twofa_enrollment::{Enrollment, EnrollmentState, Factor, MethodId, MethodKind};
+use twofa_trusted_network::{
+    ClientAddress, Decision, EnrollmentSummary, ForwardingHeaders, LoginFacts,
+};
+
+use super::{method_kind, transaction};
+use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};
+use crate::failure::{Failure, enrollment_failure};
+use crate::grant::network_kind;
+use crate::join::join;
+use crate::records::{CompanyRecord, LoginStage, LoginTicket, PendingLogin, UserRecord};
+use crate::service::{Twofa, method_of, user_status};
+use crate::steps::{
+    Allowed, ChallengeScreen, ClientContext, LoginStep, OtherMethod, Rejected, RetryAdvice,
+    SetUpScreen,
+};
+use crate::store::SaveError;
+use crate::update::Change;
+
+/// What a challenge may be answered with, and what follows it.
+#[derive(Debug, Clone, Copy)]
+struct Challenge {
+    /// The kinds of enrolled method the user may answer with.
+    usable: MethodSet,
+    /// Set up one of these after the challenge (every method of the user
+    /// is switched off by the company).
+    then_set_up: Option<MethodSet>,
+}
+
+/// The primary method of an enrolled user: its id and kind.
+fn primary(enrollment: &Enrollment) -> Option<(MethodId, MethodKind)> {
+    let EnrollmentState::Enrolled(enrolled) = enrollment.state() else {
+        return None;
+    };
+    let id = enrolled.primary();
+    enrolled.method(id).map(|method| (id, method.kind()))
+}
+
+/// The method a challenge starts with: the primary one if its kind is in
+/// `usable`, otherwise the first enrolled method whose kind is.
+fn first_usable(enrollment: &Enrollment, usable: MethodSet) -> Option<(MethodId, MethodKind)> {
+    let EnrollmentState::Enrolled(enrolled) = enrollment.state() else {
+        return None;
+    };
+    primary(enrollment)
+        .filter(|(_, kind)| usable.contains(method_of(*kind)))
+        .or_else(|| {
+            enrolled
+                .methods()
+                .iter()
+                .find(|m| usable.contains(method_of(m.kind())))
+                .map(|m| (m.id(), m.kind()))
+        })
+}
+
+/// The enrolled methods other than `current` whose kind is in `usable`,
+/// for "use another method".
+fn other_methods(
+    enrollment: &Enrollment,
+    usable: MethodSet,
+    current: MethodId,
+) -> Vec<OtherMethod> {
+    let EnrollmentState::Enrolled(enrolled) = enrollment.state() else {
+        return Vec::new();
+    };
+    enrolled
+        .methods()
+        .iter()
+        .filter(|m| m.id() != current && usable.contains(method_of(m.kind())))
+        .map(|m| OtherMethod {
+            id: m.id(),
+            kind: m.kind(),
+            masked_number: match m.factor() {
+                Factor::Phone(phone) => Some(phone.number().masked()),
+                _ => None,
+            },
+        })
+        .collect()
+}
+
+impl Twofa {
+    fn resolve_client(&self, client: &ClientContext) -> ClientAddress {
+        let mut headers = ForwardingHeaders::new();
+        if let Some(line) = &client.x_forwarded_for {
+            headers = headers.with_x_forwarded_for(line.as_str());
+        }
+        if let Some(line) = &client.forwarded {
+            headers = headers.with_forwarded(line.as_str());
+        }
+        self.proxies.resolve(client.peer, &headers)
+    }
+
+    /// Begins the second-factor part of a login, after the application
+    /// accepted the password of `user`.
+    ///
+    /// Returns what to show: nothing ([`LoginStep::Allowed`]: a trusted
+    /// network grant or a running deferral covers the login), the set-up
+    /// screen, or the verification screen (a code is sent at once to a
+    /// phone method). Keep the ticket of the screen in the session.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] for an unknown user or company, a store, sealing or
+    /// provider failure; the audit log has the detail.
+    ///
+    /// # Security
+    ///
+    /// Fails closed: no failure yields [`LoginStep::Allowed`].
+    pub async fn begin_login(
+        &self,
+        user: &UserId,
+        client: &ClientContext,
+    ) -> Result<LoginStep, Rejected> {
+        let now = self.clock.now();
+        match self.begin_login_inner(user, client, now).await {
+            Ok(step) => Ok(step),
+            Err(failure) => Err(self.reject(now, Some(user), failure).await),
+        }
+    }
+
+    async fn begin_login_inner(
+        &self,
+        user: &UserId,
+        client: &ClientContext,
+        now: DateTime<Utc>,
+    ) -> Result<LoginStep, Failure> {
+        let record = self.load_user(user).await?.record;
+        let company = self.load_company(record.company()).await?.record;
+        let enrollment = self.open(&record)?;
+        let status = user_status(&enrollment, now);
+        let address = self.resolve_client(client);
+        let client_ip = address.ip();
+        match gate(&status, company.settings(), company.policy(), now) {
+            decision @ (GateDecision::ChallengeSecondFactor { .. }
+            | GateDecision::ChallengeThenReplaceMethod { .. }) => {
+                // A suspended factor, or methods the company has switched
+                // off, are never skipped by a trusted network.
+                let never_skip = enrollment.failures().suspended_since().is_some()
+                    || matches!(decision, GateDecision::ChallengeThenReplaceMethod { .. });
+                let grant = self.stores.grants.load(user).await?;
+                let facts = LoginFacts::new(
+                    network_kind(record.kind()),
+                    EnrollmentSummary::ActiveMethod,
+                    company.allowlist(),
+                    &address,
+                );
+                let facts = match &grant {
+                    Some(stored) => facts.with_grant(&stored.record),
+                    None => facts,
+                };
+                let policy = Self::trust_policy_for(&company);
+                if let (
+                    Decision::Skip {
+                        next_prompt_at,
+                        network,
+                    },
+                    false,
+                ) = (policy.decide(&facts, now), never_skip)
+                {
+                    let by = AllowedBy::TrustedNetwork {
+                        network,
+                        until: next_prompt_at,
+                    };
+                    self.audit_required(
+                        now,
+                        Some(company.company()),
+                        Some(user),
+                        AuditEvent::LoginAllowed { by },
+                    )
+                    .await?;
+                    return Ok(LoginStep::Allowed(Allowed {
+                        by,
+                        recovery_codes: None,
+                    }));
+                }
+                let (usable, then_set_up) = match decision {
+                    GateDecision::ChallengeThenReplaceMethod {
+                        challenge_with,
+                        set_up_one_of,
+                    } => (challenge_with, Some(set_up_one_of)),
+                    GateDecision::ChallengeSecondFactor { methods } => (methods, None),
+                    _ => return Err(Failure::start_over(RejectionDetail::WrongStage)),
+                };
+                let challenge = Challenge {
+                    usable,
+                    then_set_up,
+                };
+                self.start_challenge(&record, &company, &enrollment, challenge, client_ip, now)
+                    .await
+                    .map(LoginStep::Challenge)
+            }
+            GateDecision::DeferralRunning { until } => {
+                let by = AllowedBy::DeferralRunning { until };
+                self.audit_required(
+                    now,
+                    Some(company.company()),
+                    Some(user),
+                    AuditEvent::LoginAllowed { by },
+                )
+                .await?;
+                Ok(LoginStep::Allowed(Allowed {
+                    by,
+                    recovery_codes: None,
+                }))
+            }
+            GateDecision::OfferSetup { methods, deferral } => self
+                .start_setup(
+                    &record,
+                    &enrollment,
+                    methods,
+                    Some(deferral.until),
+                    client_ip,
+                    now,
+                )
+                .await
+                .map(LoginStep::SetUp),
+            GateDecision::RequireSetup { methods, .. } => self
+                .start_setup(&record, &enrollment, methods, None, client_ip, now)
+                .await
+                .map(LoginStep::SetUp),
+            _ => Err(Failure::start_over(RejectionDetail::WrongStage)),
+        }
+    }
+
+    async fn new_ticket(
+        &self,
+        record: &UserRecord,
+        stage: LoginStage,
+        client_ip: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) -> Result<LoginTicket, Failure> {
+        let expires_at = now
+            .checked_add_signed(self.ticket_lifetime)
+            .ok_or(Failure::start_over(RejectionDetail::TimeOutOfRange))?;
+        let mut rng = self.rng()?;
+        let ticket = LoginTicket::generate(&mut rng);
+        let pending = PendingLogin::new(
+            record.user().clone(),
+            record.company().clone(),
+            now,
+            expires_at,
+            client_ip,
+            stage,
+        );
+        match self.stores.challenges.save(&ticket, pending, None).await {
+            Ok(_) => Ok(ticket),
+            // 128 random bits do not collide; a conflict means a broken
+            // random source or store, and the login cannot go on.
+            Err(SaveError::Conflict) => Err(Failure::start_over(RejectionDetail::StoreFailed)),
+            Err(SaveError::Store(error)) => Err(error.into()),
+        }
+    }
+
+    async fn start_setup(
+        &self,
+        record: &UserRecord,
+        enrollment: &Enrollment,
+        methods: MethodSet,
+        remind_me_until: Option<DateTime<Utc>>,
+        client_ip: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) -> Result<SetUpScreen, Failure> {
+        let stage = LoginStage::SetUp {
+            methods,
+            deferral_offered: remind_me_until.is_some(),
+        };
+        let ticket = self.new_ticket(record, stage, client_ip, now).await?;
+        let pending = match enrollment.state() {
+            EnrollmentState::Pending(pending) => Some(pending.kind().method()),
+            _ => None,
+        };
+        Ok(SetUpScreen {
+            ticket,
+            methods,
+            remind_me_until,
+            pending,
+        })
+    }
+
+    async fn start_challenge(
+        &self,
+        record: &UserRecord,
+        company: &CompanyRecord,
+        enrollment: &Enrollment,
+        challenge: Challenge,
+        client_ip: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) -> Result<ChallengeScreen, Failure> {
+        let (method, _) = first_usable(enrollment, challenge.usable)
+            .ok_or(Failure::start_over(RejectionDetail::MethodNotAvailable))?;
+        let stage = LoginStage::Challenge {
+            method,
+            usable: challenge.usable,
+            then_set_up: challenge.then_set_up,
+        };
+        let ticket = self.new_ticket(record, stage, client_ip, now).await?;
+        self.challenge_screen(record, company, enrollment, ticket, method, challenge, now)
+            .await
+    }
+
+    /// The verification screen for `method`, sending the first code of a
+    /// phone method (unless the factor is suspended: a recovery code is
+    /// then the only way in, and no code should go out).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one private step of the flow, called from two places"
+    )]
+    async fn challenge_screen(
+        &self,
+        record: &UserRecord,
+        company: &CompanyRecord,
+        enrollment: &Enrollment,
+        ticket: LoginTicket,
+        method: MethodId,
+        challenge: Challenge,
+        now: DateTime<Utc>,
+    ) -> Result<ChallengeScreen, Failure> {
+        let kind = method_kind(enrollment, method)
+            .ok_or(Failure::start_over(RejectionDetail::InconsistentRecord))?;
+        let suspended = enrollment.failures().suspended_since().is_some();
+        let mut sent_to = None;
+        if Self::code_channel(kind).is_some() && !suspended {
+            let transaction = transaction(&ticket)?;
+            let updated = self
+                .update_user(record.user(), company, now, |e, ctx, rng| {
+                    match e.send_login_code(method, None, &transaction, ctx, now, rng) {
+                        Ok(dispatch) => Change::Send(dispatch),
+                        Err(error) => Change::Refuse(None, enrollment_failure(error)),
+                    }
+                })
+                .await?;
+            sent_to = updated.sent.map(|sent| sent.to);
+        }
+        Ok(ChallengeScreen {
+            ticket,
+            method: kind,
+            sent_to,
+            resend: Self::resend_options(company, record, kind),
+            other_methods: other_methods(enrollment, challenge.usable, method),
+            then_set_up: challenge.then_set_up,
+        })
+    }
+
+    /// "Use another method" on the verification screen: the login goes on
+    /// with another of the user's enrolled methods (a code goes out at
+    /// once to a phone method). The ticket stays the same.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`]: the method is not one of the user's methods this
+    /// login may use ([`RetryAdvice::CheckInput`]), the ticket is not
+    /// usable, a send or a store failed.
+    pub async fn switch_method(
+        &self,
+        user: &UserId,
+        ticket: &LoginTicket,
+        method: MethodId,
+    ) -> Result<ChallengeScreen, Rejected> {
+        let now = self.clock.now();
+        self.answer(
+            user,
+            now,
+            self.switch_method_inner(user, ticket, method, now),
+        )
+        .await
+    }
+
+    async fn switch_method_inner(
+        &self,
+        user: &UserId,
+        ticket: &LoginTicket,
+        method: MethodId,
+        now: DateTime<Utc>,
+    ) -> Result<ChallengeScreen, Failure> {
+        let not_offered =
+            Failure::new(RejectionDetail::MethodNotAvailable, RetryAdvice::CheckInput);
+        for _ in 0..self.max_store_attempts {
+            let (pending, loaded) = join(
+                self.load_ticket_for(user, ticket, now),
+                self.load_user(user),
+            )
+            .await;
+            let (pending, loaded) = (pending?, loaded?);
+            let LoginStage::Challenge {
+                usable,
+                then_set_up,
+                ..
+            } = *pending.record.stage()
+            else {
+                return Err(Failure::start_over(RejectionDetail::WrongStage));
+            };
+            let enrollment = self.open(&loaded.record)?;
+            let kind = method_kind(&enrollment, method).ok_or(not_offered)?;
+            if !usable.contains(method_of(kind)) {
+                return Err(not_offered);
+            }
+            let next = pending.record.clone().with_stage(LoginStage::Challenge {
+                method,
+                usable,
+                then_set_up,
+            });
+            match self
+                .stores
+                .challenges
+                .save(ticket, next, Some(pending.version))
+                .await
+            {
+                Ok(_) => {}
+                Err(SaveError::Conflict) => continue,
+                Err(SaveError::Store(error)) => return Err(error.into()),
+            }
+            let company = self.load_company(pending.record.company()).await?.record;
+            let challenge = Challenge {
+                usable,
+                then_set_up,
+            };
+            return self
+                .challenge_screen(
+                    &loaded.record,
+                    &company,
+                    &enrollment,
+                    *ticket,
+                    method,
+                    challenge,
+                    now,
+                )
+                .await;
+        }
+        Err(Failure::start_over(RejectionDetail::StoreContention))
+    }
+}

@@ -1,0 +1,268 @@
+//! The compare-and-swap update of a user's enrollment: load, evaluate a
+//! step, send, seal and save, again from the load after a conflict; and,
+//! for an accepted second factor, the commit that completes the login with
+//! the save.
+
+use chrono::{DateTime, Utc};
+use rand::rngs::StdRng;
+use twofa_enforcement::{CompanyId, MethodSet, UserId};
+use twofa_enrollment::{Context, Dispatch, Effect, Enforcement, Enrollment, Outcome, PushDispatch};
+
+use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};
+use crate::failure::Failure;
+use crate::join::join;
+use crate::records::{
+    AuditEntry, CompanyRecord, LoginStage, LoginTicket, PendingLogin, UserRecord,
+};
+use crate::service::Twofa;
+use crate::steps::CodeSent;
+use crate::store::{LoginCommit, SaveError, Version, Versioned};
+
+/// What one evaluation of a user's enrollment asks the retry loop to do.
+pub(crate) enum Change {
+    /// Save this outcome, then succeed.
+    Save(Outcome),
+    /// Send, then save, then succeed.
+    Send(Dispatch),
+    /// Send the push prompt, then save, then succeed.
+    Push(PushDispatch),
+    /// Save the outcome if there is one (a counted failure), then refuse.
+    Refuse(Option<Outcome>, Failure),
+}
+
+/// The result of a successful update of a user's enrollment.
+pub(crate) struct Updated {
+    pub(crate) record: Enrollment,
+    pub(crate) effects: Vec<Effect>,
+    pub(crate) sent: Option<CodeSent>,
+    /// The number to show with the push prompt that went out.
+    pub(crate) push_match: Option<u8>,
+    /// Set when the login went on in the same unit of work.
+    pub(crate) next: Option<Next>,
+}
+
+/// How a login goes on once its second factor is accepted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Next {
+    /// The login is complete.
+    Allowed(AllowedBy),
+    /// Every method the user answered with is switched off by the company:
+    /// the pending login moves to set-up of one of these methods instead of
+    /// completing.
+    SetUp(MethodSet),
+}
+
+/// What [`Twofa::update_user_with`] needs to complete the login in the
+/// same unit of work as an accepted change.
+pub(crate) struct Finish<'f> {
+    pub(crate) ticket: &'f LoginTicket,
+    /// The pending login as last loaded.
+    pub(crate) pending: Versioned<PendingLogin>,
+    /// How the login goes on, read from the updated enrollment (`None`:
+    /// the record is inconsistent and nothing is saved).
+    pub(crate) next: &'f (dyn Fn(&Enrollment) -> Option<Next> + Send + Sync),
+}
+
+impl Twofa {
+    /// Loads the user's enrollment, evaluates `step` on it, performs the
+    /// send if any, and saves with compare-and-swap; on a conflict it
+    /// starts over from the load, at most `max_store_attempts` times.
+    ///
+    /// Nothing is saved when `step` refuses without a record, when the
+    /// send fails, or when sealing fails.
+    pub(crate) async fn update_user(
+        &self,
+        user: &UserId,
+        company: &CompanyRecord,
+        now: DateTime<Utc>,
+        step: impl FnMut(&Enrollment, &Context<'_>, &mut StdRng) -> Change + Send,
+    ) -> Result<Updated, Failure> {
+        self.update_user_with(user, company, now, None, None, step)
+            .await
+    }
+
+    /// [`Twofa::update_user`], starting from the record in `first` when
+    /// given (re-loaded only after a conflict) and, with `finish`,
+    /// completing the login in the same unit of work as the save of an
+    /// accepted change (see [`UnitOfWork`](crate::UnitOfWork)).
+    pub(crate) async fn update_user_with(
+        &self,
+        user: &UserId,
+        company: &CompanyRecord,
+        now: DateTime<Utc>,
+        mut first: Option<Versioned<UserRecord>>,
+        mut finish: Option<Finish<'_>>,
+        mut step: impl FnMut(&Enrollment, &Context<'_>, &mut StdRng) -> Change + Send,
+    ) -> Result<Updated, Failure> {
+        let policy = self.policy_for(company);
+        let enforcement = if company.settings().is_enforced() {
+            Enforcement::Required
+        } else {
+            Enforcement::Optional
+        };
+        for _ in 0..self.max_store_attempts {
+            let loaded = match (first.take(), finish.as_mut()) {
+                (Some(loaded), _) => loaded,
+                (None, None) => self.load_user(user).await?,
+                (None, Some(finish)) => {
+                    // After a conflict either record may have changed:
+                    // both are read again, together.
+                    let (pending, loaded) = join(
+                        self.load_ticket_for(user, finish.ticket, now),
+                        self.load_user(user),
+                    )
+                    .await;
+                    finish.pending = pending?;
+                    loaded?
+                }
+            };
+            let enrollment = self.open(&loaded.record)?;
+            let mut rng = self.rng()?;
+            let change = {
+                let ctx = Context::new(
+                    enforcement,
+                    &policy,
+                    &self.server_key,
+                    &self.templates,
+                    &self.issuer,
+                );
+                step(&enrollment, &ctx, &mut rng)
+            };
+            let mut push_match = None;
+            let (outcome, result, sent) = match change {
+                Change::Save(outcome) => (outcome, Ok(()), None),
+                Change::Push(dispatch) => {
+                    // The same protocol as a code: nothing is saved unless
+                    // the prompt went out.
+                    self.send_push_prompt(dispatch.message(), now, company.company(), user)
+                        .await?;
+                    push_match = Some(dispatch.match_number().value());
+                    (dispatch.sent(), Ok(()), None)
+                }
+                Change::Send(dispatch) => {
+                    // The send happens before the save (a code is never
+                    // recorded as delivered unless it was). If the save then
+                    // conflicts, the next attempt re-evaluates and may send
+                    // again; only the code of the saved record verifies.
+                    let sent = self
+                        .send(dispatch.message(), now, company.company(), user)
+                        .await?;
+                    (dispatch.sent(), Ok(()), Some(sent))
+                }
+                Change::Refuse(Some(outcome), failure) => (outcome, Err(failure), None),
+                Change::Refuse(None, failure) => return Err(failure),
+            };
+            let (record, effects) = outcome.into_parts();
+            let sealed = record
+                .seal(&*self.sealer, &mut rng)
+                .map_err(|_| Failure::start_over(RejectionDetail::SealingFailed))?;
+            let updated = loaded.record.clone().with_enrollment(Some(sealed));
+            let saved = match (&finish, &result) {
+                (Some(finish), Ok(())) => {
+                    let next = (finish.next)(&record)
+                        .ok_or(Failure::start_over(RejectionDetail::InconsistentRecord))?;
+                    let commit = Self::login_commit(
+                        user,
+                        company.company(),
+                        (updated, loaded.version),
+                        finish,
+                        &effects,
+                        next,
+                        now,
+                    );
+                    self.stores
+                        .unit
+                        .commit_login(&self.stores, commit)
+                        .await
+                        .map(|()| Some(next))
+                }
+                _ => self
+                    .stores
+                    .users
+                    .save(user, updated, Some(loaded.version))
+                    .await
+                    .map(|_| None),
+            };
+            match saved {
+                Ok(next) => {
+                    if next.is_none() {
+                        self.record_effects(now, company.company(), user, &effects)
+                            .await;
+                    } else {
+                        // The commit wrote the audit entries with the
+                        // record; the notices follow it.
+                        self.send_notices(now, company.company(), user, &effects)
+                            .await;
+                    }
+                    return result.map(|()| Updated {
+                        record,
+                        effects,
+                        sent,
+                        push_match,
+                        next,
+                    });
+                }
+                Err(SaveError::Conflict) => {}
+                Err(SaveError::Store(error)) => return Err(error.into()),
+            }
+        }
+        Err(Failure::start_over(RejectionDetail::StoreContention))
+    }
+
+    /// The unit that saves the user's record, completes the login and
+    /// audits both.
+    fn login_commit(
+        user: &UserId,
+        company: &CompanyId,
+        (record, version): (UserRecord, Version),
+        finish: &Finish<'_>,
+        effects: &[Effect],
+        next: Next,
+        now: DateTime<Utc>,
+    ) -> LoginCommit {
+        // A login whose methods are all switched off is not complete yet:
+        // it goes on to set up a method the company allows.
+        let next_stage = match next {
+            Next::SetUp(methods) => LoginStage::SetUp {
+                methods,
+                deferral_offered: false,
+            },
+            Next::Allowed(_) => LoginStage::Completed { at: now },
+        };
+        let completed = finish.pending.record.clone().with_stage(next_stage);
+        let entry = |event| AuditEntry::new(now, Some(company.clone()), Some(user.clone()), event);
+        let mut commit = LoginCommit::new(
+            user.clone(),
+            record,
+            version,
+            *finish.ticket,
+            completed,
+            finish.pending.version,
+        );
+        for effect in effects {
+            if let Effect::Audit(event) = effect {
+                commit = commit.with_audit(entry(AuditEvent::Enrollment(event.clone())));
+            }
+        }
+        match next {
+            Next::SetUp(_) => commit,
+            Next::Allowed(by) => commit.with_audit(entry(AuditEvent::LoginAllowed { by })),
+        }
+    }
+
+    async fn record_effects(
+        &self,
+        now: DateTime<Utc>,
+        company: &CompanyId,
+        user: &UserId,
+        effects: &[Effect],
+    ) {
+        for effect in effects {
+            if let Effect::Audit(event) = effect {
+                self.audit_best_effort(now, company, user, AuditEvent::Enrollment(event.clone()))
+                    .await;
+            }
+        }
+        self.send_notices(now, company, user, effects).await;
+    }
+}

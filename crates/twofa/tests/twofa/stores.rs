@@ -1,0 +1,403 @@
+//! Stores that fail, records for database stores, and the store contract.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use twofa::enforcement::{AccountKind, CompanyId, UserId};
+use twofa::enrollment::{EnrollmentPolicy, ThrottlePolicy};
+use twofa::trusted_network::{Cidr, TrustGrantRecord};
+use twofa::{
+    AuditEntry, AuditLog, ChallengeStore, Channels, CompanyRecord, CompanyStore, LoginStep,
+    LoginTicket, ManualClock, PendingLogin, SaveError, SeededRandom, SetUpProgress, StoreError,
+    Stores, TrustGrantStore, Twofa, UserRecord, UserStore, Version, Versioned,
+};
+
+use crate::{Now, OFFICE, Portal, challenge, home, into_allowed, office, sealer, totp_code};
+
+// --- Failing stores -----------------------------------------------------------
+
+/// Fails every `every`-th call across all stores while armed. Half of the
+/// failing saves fail before writing, half after (an ambiguous commit).
+#[derive(Debug, Default)]
+struct Flaky {
+    every: AtomicUsize,
+    calls: AtomicUsize,
+}
+
+enum Fault {
+    None,
+    Before,
+    After,
+}
+
+impl Flaky {
+    fn fault(&self) -> Fault {
+        let every = self.every.load(Ordering::SeqCst);
+        if every == 0 {
+            return Fault::None;
+        }
+        let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if !call.is_multiple_of(every) {
+            Fault::None
+        } else if (call / every).is_multiple_of(2) {
+            Fault::Before
+        } else {
+            Fault::After
+        }
+    }
+}
+
+type Fut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+#[derive(Debug)]
+struct FlakyStore<S: ?Sized> {
+    inner: Arc<S>,
+    flaky: Arc<Flaky>,
+}
+
+fn flaky_load<'a, T: Send + 'a>(
+    flaky: &'a Flaky,
+    inner: Fut<'a, Result<T, StoreError>>,
+) -> Fut<'a, Result<T, StoreError>> {
+    Box::pin(async move {
+        match flaky.fault() {
+            Fault::None => inner.await,
+            _ => Err(StoreError::Unavailable),
+        }
+    })
+}
+
+fn flaky_save<'a, T: Send + 'a>(
+    flaky: &'a Flaky,
+    inner: Fut<'a, Result<T, SaveError>>,
+) -> Fut<'a, Result<T, SaveError>> {
+    Box::pin(async move {
+        match flaky.fault() {
+            Fault::None => inner.await,
+            Fault::Before => Err(SaveError::Store(StoreError::Unavailable)),
+            Fault::After => {
+                let _ = inner.await;
+                Err(SaveError::Store(StoreError::Unavailable))
+            }
+        }
+    })
+}
+
+impl UserStore for FlakyStore<dyn UserStore> {
+    fn load<'a>(
+        &'a self,
+        user: &'a UserId,
+    ) -> Fut<'a, Result<Option<Versioned<UserRecord>>, StoreError>> {
+        flaky_load(&self.flaky, self.inner.load(user))
+    }
+    fn save<'a>(
+        &'a self,
+        user: &'a UserId,
+        record: UserRecord,
+        expected: Option<Version>,
+    ) -> Fut<'a, Result<Version, SaveError>> {
+        flaky_save(&self.flaky, self.inner.save(user, record, expected))
+    }
+    fn list_company<'a>(
+        &'a self,
+        company: &'a CompanyId,
+    ) -> Fut<'a, Result<Vec<Versioned<UserRecord>>, StoreError>> {
+        flaky_load(&self.flaky, self.inner.list_company(company))
+    }
+}
+
+impl CompanyStore for FlakyStore<dyn CompanyStore> {
+    fn load<'a>(
+        &'a self,
+        company: &'a CompanyId,
+    ) -> Fut<'a, Result<Option<Versioned<CompanyRecord>>, StoreError>> {
+        flaky_load(&self.flaky, self.inner.load(company))
+    }
+    fn save<'a>(
+        &'a self,
+        company: &'a CompanyId,
+        record: CompanyRecord,
+        expected: Option<Version>,
+    ) -> Fut<'a, Result<Version, SaveError>> {
+        flaky_save(&self.flaky, self.inner.save(company, record, expected))
+    }
+}
+
+impl ChallengeStore for FlakyStore<dyn ChallengeStore> {
+    fn load<'a>(
+        &'a self,
+        ticket: &'a LoginTicket,
+    ) -> Fut<'a, Result<Option<Versioned<PendingLogin>>, StoreError>> {
+        flaky_load(&self.flaky, self.inner.load(ticket))
+    }
+    fn save<'a>(
+        &'a self,
+        ticket: &'a LoginTicket,
+        record: PendingLogin,
+        expected: Option<Version>,
+    ) -> Fut<'a, Result<Version, SaveError>> {
+        flaky_save(&self.flaky, self.inner.save(ticket, record, expected))
+    }
+    fn remove<'a>(
+        &'a self,
+        ticket: &'a LoginTicket,
+        expected: Version,
+    ) -> Fut<'a, Result<(), SaveError>> {
+        flaky_save(&self.flaky, self.inner.remove(ticket, expected))
+    }
+    fn purge_expired<'a>(&'a self, now: DateTime<Utc>) -> Fut<'a, Result<u64, StoreError>> {
+        flaky_load(&self.flaky, self.inner.purge_expired(now))
+    }
+}
+
+impl TrustGrantStore for FlakyStore<dyn TrustGrantStore> {
+    fn load<'a>(
+        &'a self,
+        user: &'a UserId,
+    ) -> Fut<'a, Result<Option<Versioned<TrustGrantRecord>>, StoreError>> {
+        flaky_load(&self.flaky, self.inner.load(user))
+    }
+    fn save<'a>(
+        &'a self,
+        user: &'a UserId,
+        record: TrustGrantRecord,
+        expected: Option<Version>,
+    ) -> Fut<'a, Result<Version, SaveError>> {
+        flaky_save(&self.flaky, self.inner.save(user, record, expected))
+    }
+}
+
+impl AuditLog for FlakyStore<dyn AuditLog> {
+    fn append<'a>(&'a self, entry: AuditEntry) -> Fut<'a, Result<(), StoreError>> {
+        flaky_load(&self.flaky, self.inner.append(entry))
+    }
+    fn read<'a>(
+        &'a self,
+        skip: usize,
+        limit: usize,
+    ) -> Fut<'a, Result<Vec<AuditEntry>, StoreError>> {
+        flaky_load(&self.flaky, self.inner.read(skip, limit))
+    }
+}
+
+fn flaky_stores(flaky: &Arc<Flaky>) -> Stores {
+    let inner = Stores::in_memory();
+    Stores::new(
+        Arc::new(FlakyStore {
+            inner: inner.users().clone(),
+            flaky: flaky.clone(),
+        }),
+        Arc::new(FlakyStore {
+            inner: inner.companies().clone(),
+            flaky: flaky.clone(),
+        }),
+        Arc::new(FlakyStore {
+            inner: inner.challenges().clone(),
+            flaky: flaky.clone(),
+        }),
+        Arc::new(FlakyStore {
+            inner: inner.grants().clone(),
+            flaky: flaky.clone(),
+        }),
+        Arc::new(FlakyStore {
+            inner: inner.audit().clone(),
+            flaky: flaky.clone(),
+        }),
+    )
+}
+
+#[tokio::test]
+async fn failing_stores_never_grant_an_acceptance_and_leave_whole_records() {
+    let mut accepted_total = 0;
+    for every in [2, 3, 5, 7, 11] {
+        let flaky = Arc::new(Flaky::default());
+        let portal = Portal::with(
+            flaky_stores(&flaky),
+            EnrollmentPolicy::default()
+                .with_throttle(ThrottlePolicy::default().with_free_failures(1000)),
+        )
+        .await;
+        portal
+            .twofa
+            .add_trusted_network(&portal.admin, Cidr::parse(OFFICE).unwrap(), "Head office")
+            .await
+            .unwrap();
+        let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+        let (uri, _) = portal.enroll_app(&bob).await;
+        flaky.every.store(every, Ordering::SeqCst);
+        let mut accepted_codes: Vec<String> = Vec::new();
+        for round in 0..40 {
+            portal.advance(TimeDelta::seconds(30));
+            let client = if round % 3 == 0 { office() } else { home() };
+            let Ok(step) = portal.twofa.begin_login(&bob, &client).await else {
+                continue;
+            };
+            let LoginStep::Challenge(screen) = step else {
+                continue;
+            };
+            let right = totp_code(&uri, portal.clock.now());
+            let wrong = if right == "000000" {
+                "111111"
+            } else {
+                "000000"
+            };
+            assert!(
+                portal
+                    .twofa
+                    .submit_code(&bob, &screen.ticket, wrong)
+                    .await
+                    .is_err(),
+                "a wrong code was accepted with every={every}"
+            );
+            // A replay of any code accepted before is never accepted.
+            for old in &accepted_codes {
+                assert!(
+                    portal
+                        .twofa
+                        .submit_code(&bob, &screen.ticket, old)
+                        .await
+                        .is_err()
+                );
+            }
+            if portal
+                .twofa
+                .submit_code(&bob, &screen.ticket, &right)
+                .await
+                .is_ok()
+            {
+                accepted_codes.push(right);
+            }
+        }
+        flaky.every.store(0, Ordering::SeqCst);
+        // Every record is whole: it loads, unseals and serves a login.
+        let stored = portal
+            .twofa
+            .stores()
+            .users()
+            .load(&bob)
+            .await
+            .unwrap()
+            .unwrap();
+        stored.record.enrollment().unwrap().open(&sealer()).unwrap();
+        portal.advance(TimeDelta::days(30));
+        let screen = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+        let code = totp_code(&uri, portal.clock.now());
+        into_allowed(
+            portal
+                .twofa
+                .submit_code(&bob, &screen.ticket, &code)
+                .await
+                .unwrap(),
+        );
+        accepted_total += accepted_codes.len();
+    }
+    // The faults are not so dense that nothing ever succeeds.
+    assert!(accepted_total > 0);
+}
+
+// --- Records for database stores ---------------------------------------------------
+
+#[cfg(feature = "serde")]
+#[tokio::test]
+async fn stored_records_round_trip_through_serde_without_secrets() {
+    let portal = Portal::new().await;
+    portal
+        .twofa
+        .add_trusted_network(&portal.admin, Cidr::parse(OFFICE).unwrap(), "Head office")
+        .await
+        .unwrap();
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    let (uri, _) = portal.enroll_app(&bob).await;
+    portal.advance(TimeDelta::minutes(1));
+    let login = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+    let stores = portal.twofa.stores();
+
+    let user = stores.users().load(&bob).await.unwrap().unwrap().record;
+    let json = serde_json::to_string(&user).unwrap();
+    let secret = uri.key_uri().secret().to_base32();
+    assert!(!json.contains(secret.as_str()), "the TOTP secret is sealed");
+    assert_eq!(serde_json::from_str::<UserRecord>(&json).unwrap(), user);
+
+    let company = stores
+        .companies()
+        .load(&portal.acme)
+        .await
+        .unwrap()
+        .unwrap()
+        .record;
+    let json = serde_json::to_string(&company).unwrap();
+    assert_eq!(
+        serde_json::from_str::<CompanyRecord>(&json).unwrap(),
+        company
+    );
+
+    let pending = stores
+        .challenges()
+        .load(&login.ticket)
+        .await
+        .unwrap()
+        .unwrap()
+        .record;
+    let json = serde_json::to_string(&pending).unwrap();
+    assert_eq!(
+        serde_json::from_str::<PendingLogin>(&json).unwrap(),
+        pending
+    );
+
+    let grant = stores.grants().load(&bob).await.unwrap().unwrap().record;
+    let json = serde_json::to_string(&grant).unwrap();
+    assert_eq!(
+        serde_json::from_str::<TrustGrantRecord>(&json).unwrap(),
+        grant
+    );
+
+    for entry in portal.audit().await {
+        let json = serde_json::to_string(&entry).unwrap();
+        assert_eq!(serde_json::from_str::<AuditEntry>(&json).unwrap(), entry);
+    }
+}
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Twofa>();
+    assert_send_sync::<Stores>();
+    assert_send_sync::<Channels>();
+    assert_send_sync::<LoginStep>();
+    assert_send_sync::<twofa::Allowed>();
+    assert_send_sync::<twofa::Rejected>();
+    assert_send_sync::<SetUpProgress>();
+    assert_send_sync::<twofa::PushPoll>();
+    assert_send_sync::<UserRecord>();
+    assert_send_sync::<PendingLogin>();
+    assert_send_sync::<AuditEntry>();
+    assert_send_sync::<twofa::AdminError>();
+    assert_send_sync::<ManualClock>();
+    assert_send_sync::<SeededRandom>();
+}
+
+// --- The store contract ----------------------------------------------------------
+
+#[cfg(feature = "conformance")]
+#[tokio::test]
+async fn the_in_memory_stores_meet_the_conformance_suite() {
+    use twofa::conformance;
+    let stores = Stores::in_memory();
+    conformance::user_store(&**stores.users()).await.unwrap();
+    conformance::company_store(&**stores.companies())
+        .await
+        .unwrap();
+    conformance::challenge_store(&**stores.challenges())
+        .await
+        .unwrap();
+    conformance::trust_grant_store(&**stores.grants())
+        .await
+        .unwrap();
+    conformance::audit_log(&**stores.audit()).await.unwrap();
+    conformance::unit_of_work(&Stores::in_memory())
+        .await
+        .unwrap();
+}

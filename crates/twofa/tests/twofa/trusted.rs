@@ -1,0 +1,127 @@
+//! Trusted networks: skipped prompts, the end of a grant, and client
+//! accounts that are always prompted.
+
+use chrono::TimeDelta;
+use twofa::enforcement::AccountKind;
+use twofa::trusted_network::Cidr;
+use twofa::{AllowedBy, LoginStep};
+
+use crate::{Now, OFFICE, Portal, challenge, home, into_allowed, office, totp_code};
+
+// --- Feature 8: trusted networks -------------------------------------------
+
+#[tokio::test]
+async fn a_trusted_network_skips_the_prompt_for_21_days_to_the_second() {
+    let portal = Portal::new().await;
+    portal
+        .twofa
+        .add_trusted_network(&portal.admin, Cidr::parse(OFFICE).unwrap(), "Head office")
+        .await
+        .unwrap();
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    portal.advance(TimeDelta::minutes(1));
+    // Enrolling from the office completes a second factor there: grant.
+    let (uri, _) = portal.enroll_app(&bob).await;
+    let granted = portal.clock.now();
+    let expiry = granted + TimeDelta::days(21);
+
+    portal.clock.set(expiry - TimeDelta::seconds(1));
+    let step = portal.twofa.begin_login(&bob, &office()).await.unwrap();
+    let LoginStep::Allowed(allowed) = step else {
+        panic!("expected no prompt 20 days later, got {step:?}");
+    };
+    assert!(matches!(allowed.by, AllowedBy::TrustedNetwork { until, .. } if until == expiry));
+    // From home the prompt is there.
+    challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
+
+    portal.clock.set(expiry + TimeDelta::seconds(1));
+    challenge(portal.twofa.begin_login(&bob, &office()).await.unwrap());
+    portal.clock.set(expiry);
+    let screen = challenge(portal.twofa.begin_login(&bob, &office()).await.unwrap());
+    let code = totp_code(&uri, portal.clock.now());
+    into_allowed(
+        portal
+            .twofa
+            .submit_code(&bob, &screen.ticket, &code)
+            .await
+            .unwrap(),
+    );
+    // The answer from the office earned a new grant.
+    portal.advance(TimeDelta::days(20));
+    assert!(matches!(
+        portal.twofa.begin_login(&bob, &office()).await.unwrap(),
+        LoginStep::Allowed(_)
+    ));
+    // The admin revokes it: prompted again.
+    assert!(
+        portal
+            .twofa
+            .revoke_trust_grant(&portal.admin, &bob)
+            .await
+            .unwrap()
+    );
+    challenge(portal.twofa.begin_login(&bob, &office()).await.unwrap());
+}
+
+#[tokio::test]
+async fn removing_a_network_ends_the_grants_earned_on_it() {
+    let portal = Portal::new().await;
+    let office_net = Cidr::parse(OFFICE).unwrap();
+    portal
+        .twofa
+        .add_trusted_network(&portal.admin, office_net, "Head office")
+        .await
+        .unwrap();
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    portal.enroll_app(&bob).await;
+    portal.advance(TimeDelta::days(1));
+    assert!(matches!(
+        portal.twofa.begin_login(&bob, &office()).await.unwrap(),
+        LoginStep::Allowed(_)
+    ));
+    portal
+        .twofa
+        .remove_trusted_network(&portal.admin, office_net)
+        .await
+        .unwrap();
+    portal
+        .twofa
+        .add_trusted_network(&portal.admin, office_net, "Head office again")
+        .await
+        .unwrap();
+    challenge(portal.twofa.begin_login(&bob, &office()).await.unwrap());
+}
+
+#[tokio::test]
+async fn client_accounts_are_prompted_at_every_login_even_on_trusted_networks() {
+    let portal = Portal::new().await;
+    portal
+        .twofa
+        .add_trusted_network(&portal.admin, Cidr::parse(OFFICE).unwrap(), "Head office")
+        .await
+        .unwrap();
+    let client = portal.add_user("dana", AccountKind::EndUserClient).await;
+    let (uri, _) = portal.enroll_app(&client).await;
+    for _ in 0..3 {
+        portal.advance(TimeDelta::hours(1));
+        let screen = challenge(portal.twofa.begin_login(&client, &office()).await.unwrap());
+        let code = totp_code(&uri, portal.clock.now());
+        into_allowed(
+            portal
+                .twofa
+                .submit_code(&client, &screen.ticket, &code)
+                .await
+                .unwrap(),
+        );
+    }
+    assert!(
+        portal
+            .twofa
+            .stores()
+            .grants()
+            .load(&client)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

@@ -7,9 +7,10 @@
 //! needs the same recent second factor and replaces the whole old set.
 
 use chrono::{DateTime, Utc};
-use twofa_enforcement::UserId;
+
+use twofa_types::{OneTimeCode, UserId};
 use twofa_enrollment::{
-    DisplayName, Effect, EnrollmentState, Event, Factor, RecoveryCodeSheet, SubmittedCode,
+    DisplayName, Effect, EnrollmentState, Event, Factor, RecoveryCodeSheet,
     Transition,
 };
 
@@ -150,8 +151,10 @@ impl Twofa {
     /// progress, or a store failure.
     pub async fn confirm_phone_change(&self, user: &UserId, code: &str) -> Result<(), Rejected> {
         let now = self.clock.now();
-        let submitted = SubmittedCode::new(code);
         let result = async {
+            let submitted = OneTimeCode::parse(code).map_err(|_| {
+                Failure::new(RejectionDetail::MalformedCode, RetryAdvice::IncorrectCode)
+            })?;
             let record = self.load_user(user).await?.record;
             let company = self.load_company(record.company()).await?.record;
             self.update_user(user, &company, now, |e, ctx, rng| {

@@ -1,17 +1,15 @@
 //! The company administrator's operations.
 
 use chrono::{DateTime, Utc};
-use twofa_enforcement::{
-    Actor, CompanyId, CompanyPolicy, CompanyRole, EmployeeRecord, EnforceError, EnrollmentReport,
-    PhoneHint, UserId,
-};
+use twofa_enforcement::{Actor, CompanyPolicy, CompanyRole, EmployeeRecord, EnforceError, EnrollmentReport, PhoneHint};
+use twofa_types::{CompanyId, UserId};
 use twofa_enrollment::{EnrollmentState, Event, Factor, Transition};
 use twofa_trusted_network::{ActorId, AllowlistError, Cidr, NetworkEntry, RevocationReason};
 
 use crate::audit::{AuditEvent, RejectionDetail};
 use crate::failure::{Failure, enrollment_failure};
 use crate::records::CompanyRecord;
-use crate::service::{Twofa, user_status};
+use crate::service::Twofa;
 use crate::store::{SaveError, StoreError};
 use crate::update::Change;
 
@@ -375,7 +373,7 @@ impl Twofa {
                 record.display_name(),
                 email,
                 record.kind(),
-                user_status(&enrollment, now),
+                enrollment.status(now),
             );
             if let Some(at) = summary.last_second_factor_at {
                 employee = employee.with_last_second_factor(at);

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use twofa_delivery::{Channel, Notice, SendError};
-use twofa_enforcement::{Method, UserId};
+
+use twofa_types::{Method, UserId};
 use twofa_trusted_network::Cidr;
 
 /// Why a login was allowed.
@@ -64,6 +65,9 @@ pub enum RejectionDetail {
     InvalidDestination,
     /// The code was wrong.
     WrongCode,
+    /// The text typed was not a code (not 6 to 10 digits, grouped at most
+    /// by single spaces or hyphens); nothing was read or counted.
+    MalformedCode,
     /// The code was right but already used (replay).
     Replayed,
     /// The code expired.

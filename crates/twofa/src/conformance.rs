@@ -24,7 +24,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use twofa_enforcement::{AccountKind, CompanyId, MethodSet, UserId};
+
+use twofa_types::{AccountKind, CompanyId, MethodSet, UserId};
 use twofa_trusted_network::{Cidr, TrustGrant, TrustGrantRecord};
 
 use crate::audit::{AuditEvent, RejectionDetail};
@@ -349,7 +350,7 @@ pub async fn challenge_store(store: &dyn ChallengeStore) -> Result<(), Conforman
                 None,
                 LoginStage::SetUp {
                     methods: MethodSet::all(),
-                    deferral_offered: n % 2 == 0,
+                    deferral_until: (n % 2 == 0).then(|| start + TimeDelta::hours(48)),
                 },
             )
         })
@@ -422,7 +423,7 @@ async fn purge_contract(
         } else {
             LoginStage::SetUp {
                 methods: MethodSet::all(),
-                deferral_offered: false,
+                deferral_until: None,
             }
         };
         let pending = PendingLogin::new(

@@ -46,7 +46,8 @@ pub(crate) fn enrollment_failure(error: EnrollmentError) -> Failure {
         ),
         EnrollmentError::RetryAfter { .. } => (RejectionDetail::Throttled, RetryAdvice::TryLater),
         EnrollmentError::Suspended { .. } => (RejectionDetail::Suspended, RetryAdvice::TryLater),
-        EnrollmentError::MalformedCode | EnrollmentError::WrongCode => {
+        EnrollmentError::MalformedCode => (RejectionDetail::MalformedCode, RetryAdvice::IncorrectCode),
+        EnrollmentError::WrongCode => {
             (RejectionDetail::WrongCode, RetryAdvice::IncorrectCode)
         }
         EnrollmentError::NoCodeOutstanding => {

@@ -3,25 +3,16 @@
 //! when the user's factor changes or an administrator asks.
 
 use chrono::{DateTime, Utc};
-use twofa_enforcement::{AccountKind, UserId};
-use twofa_trusted_network::{
-    ClientAddress, EnrollmentSummary, LoginFacts, RevocationReason, TrustGrantRecord,
-};
+
+use twofa_types::{AccountKind, UserId};
+use twofa_trusted_network::{ClientAddress, LoginFacts, RevocationReason, TrustGrantRecord};
+use twofa_types::EnrollmentStatus;
 
 use crate::audit::{AuditEvent, RejectionDetail};
 use crate::failure::Failure;
 use crate::records::{CompanyRecord, PendingLogin};
 use crate::service::Twofa;
 use crate::store::SaveError;
-
-pub(crate) fn network_kind(kind: AccountKind) -> twofa_trusted_network::AccountKind {
-    match kind {
-        AccountKind::PartnerEmployee => twofa_trusted_network::AccountKind::PartnerEmployee,
-        // Anything but a partner employee is treated as a client account:
-        // trusted networks never spare it the prompt.
-        _ => twofa_trusted_network::AccountKind::EndUserClient,
-    }
-}
 
 impl Twofa {
     /// [`Twofa::issue_grant`] for a flow that holds neither the company
@@ -40,7 +31,11 @@ impl Twofa {
         let Ok(user) = self.load_user(pending.user()).await else {
             return;
         };
-        self.issue_grant(pending, &company.record, user.record.kind(), now)
+        let Ok(enrollment) = self.open(&user.record) else {
+            return;
+        };
+        let status = enrollment.status(now);
+        self.issue_grant(pending, &company.record, user.record.kind(), &status, now)
             .await;
     }
 
@@ -57,6 +52,7 @@ impl Twofa {
         pending: &PendingLogin,
         company: &CompanyRecord,
         kind: AccountKind,
+        status: &EnrollmentStatus,
         now: DateTime<Utc>,
     ) {
         let Some(ip) = pending.client_ip() else {
@@ -67,8 +63,8 @@ impl Twofa {
         }
         let address = ClientAddress::peer(ip);
         let facts = LoginFacts::new(
-            network_kind(kind),
-            EnrollmentSummary::ActiveMethod,
+            kind,
+            *status,
             company.allowlist(),
             &address,
         );

@@ -53,7 +53,8 @@ mod tests {
 
     use chrono::{DateTime, TimeDelta, TimeZone, Utc};
     use twofa_delivery::{Issuer, Outbox, ServerKey};
-    use twofa_enforcement::{CompanyId, MethodSet, UserId};
+
+    use twofa_types::{CompanyId, MethodSet, UserId};
     use twofa_enrollment::XChaChaSealer;
 
     use crate::channels::Channels;
@@ -88,7 +89,7 @@ mod tests {
             None,
             LoginStage::SetUp {
                 methods: MethodSet::all(),
-                deferral_offered: false,
+                deferral_until: None,
             },
         );
         let challenges = twofa.stores().challenges();

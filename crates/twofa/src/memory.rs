@@ -14,7 +14,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
-use twofa_enforcement::{CompanyId, UserId};
+
+use twofa_types::{CompanyId, UserId};
 use twofa_trusted_network::TrustGrantRecord;
 
 use crate::records::{AuditEntry, CompanyRecord, LoginTicket, PendingLogin, UserRecord};

@@ -13,7 +13,8 @@
 //! answer into something else.
 
 use chrono::{DateTime, Utc};
-use twofa_enforcement::{CompanyId, UserId};
+
+use twofa_types::{CompanyId, UserId};
 use twofa_enrollment::Effect;
 
 use crate::audit::AuditEvent;

@@ -8,7 +8,8 @@
 
 use chrono::{DateTime, Utc};
 use twofa_delivery::{ChallengeId, PushRequest, PushResponse, PushStatus};
-use twofa_enforcement::UserId;
+
+use twofa_types::UserId;
 use twofa_enrollment::{EnrollmentState, Event, LoginAttempt, PushTarget, Transition};
 
 use crate::audit::RejectionDetail;

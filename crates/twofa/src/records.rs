@@ -7,9 +7,8 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use twofa_delivery::EmailAddress;
-use twofa_enforcement::{
-    AccountKind, CompanyId, CompanyPolicy, CompanySettings, MethodSet, UserId,
-};
+use twofa_enforcement::{CompanyPolicy, CompanySettings};
+use twofa_types::{AccountKind, CompanyId, MethodSet, UserId};
 use twofa_enrollment::{MethodId, SealedEnrollment};
 use twofa_trusted_network::Allowlist;
 
@@ -263,8 +262,11 @@ pub enum LoginStage {
     SetUp {
         /// The methods offered.
         methods: MethodSet,
-        /// Whether "remind me later" was offered.
-        deferral_offered: bool,
+        /// The end of the deferral "remind me later" offers, as the
+        /// enforcement gate decided it when the screen was first shown
+        /// (`None`: not offered). Taking it later defers to this instant,
+        /// never to a later one.
+        deferral_until: Option<DateTime<Utc>>,
     },
     /// The user must answer a second-factor challenge.
     Challenge {

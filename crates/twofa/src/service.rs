@@ -7,14 +7,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::rngs::StdRng;
-use twofa_delivery::{
-    CarrierLookup, CodeChannel, Issuer, MessageTemplates, OutboundMessage, PushPolicy, Region,
-    ServerKey,
-};
-use twofa_enforcement::{CompanyId, Method, MethodSet, UserId, UserStatus};
-use twofa_enrollment::{
-    DeferralCap, Enrollment, EnrollmentPolicy, EnrollmentState, MethodKind, Sealer,
-};
+use twofa_delivery::{CarrierLookup, Issuer, MessageTemplates, OutboundMessage, PushPolicy, Region, ServerKey};
+
+use twofa_types::{CompanyId, UserId};
+use twofa_enrollment::{Enrollment, EnrollmentPolicy, Sealer};
 use twofa_trusted_network::{TrustPolicy, TrustedProxies};
 
 use crate::audit::{AuditEvent, RejectionDetail};
@@ -194,50 +190,12 @@ impl fmt::Debug for Twofa {
     }
 }
 
-/// The enforcement method of an enrollment method kind.
-pub(crate) fn method_of(kind: MethodKind) -> Method {
-    match kind {
-        MethodKind::App => Method::AuthenticatorApp,
-        MethodKind::Push => Method::PushApp,
-        MethodKind::Voice => Method::VoiceCall,
-        _ => Method::Sms,
-    }
-}
-
 /// What the flow sends for a code channel.
 pub(crate) fn masked_destination(message: &OutboundMessage) -> String {
     match message {
         OutboundMessage::Sms(sms) => sms.to.masked(),
         OutboundMessage::Voice(voice) => voice.to.masked(),
         OutboundMessage::Email(email) => email.to.masked(),
-    }
-}
-
-/// The summary the enforcement gate takes, from an enrollment at `now`.
-pub(crate) fn user_status(enrollment: &Enrollment, now: DateTime<Utc>) -> UserStatus {
-    let summary = enrollment.summary(now);
-    let deferrals_used = summary.deferrals_used;
-    if summary.has_active_method() {
-        let methods = summary
-            .methods
-            .iter()
-            .fold(MethodSet::empty(), |set, m| set.with(method_of(m.kind)));
-        let since = summary.methods.iter().map(|m| m.since).min().unwrap_or(now);
-        return UserStatus::Enrolled { methods, since };
-    }
-    if let EnrollmentState::Pending(pending) = enrollment.state() {
-        return UserStatus::Pending {
-            method: method_of(pending.kind().method()),
-            since: pending.started_at(),
-            deferrals_used,
-        };
-    }
-    match summary.deferred_until {
-        Some(until) => UserStatus::Deferred {
-            until,
-            deferrals_used,
-        },
-        None => UserStatus::NotEnrolled { deferrals_used },
     }
 }
 
@@ -320,8 +278,7 @@ impl Twofa {
                 .open(&*self.sealer)
                 .map_err(|_| Failure::start_over(RejectionDetail::SealingFailed))?,
             None => {
-                let user = twofa_delivery::UserId::new(record.user().as_str())
-                    .map_err(|_| inconsistent)?;
+                let user = record.user().clone();
                 let name = twofa_enrollment::DisplayName::new(record.display_name())
                     .or_else(|_| twofa_enrollment::DisplayName::new(record.user().as_str()))
                     .map_err(|_| inconsistent)?;
@@ -332,29 +289,21 @@ impl Twofa {
                 }
             }
         };
-        if enrollment.user().as_str() != record.user().as_str() {
+        if enrollment.user() != record.user() {
             return Err(inconsistent);
         }
         Ok(enrollment)
     }
 
     /// The enrollment policy for a company: the service's, with the
-    /// company's deferral length, deferral cap and code lifetime.
+    /// company's code lifetime. Deferral is not the machine's decision: the
+    /// enforcement gate makes it.
     pub(crate) fn policy_for(&self, company: &CompanyRecord) -> EnrollmentPolicy {
-        let policy = company.policy();
-        let cap = match policy.deferral_cap() {
-            twofa_enforcement::DeferralCap::AtMost(n) => DeferralCap::Limited(n),
-            _ => DeferralCap::Unlimited,
-        };
-        let mut out = self.enrollment_policy.clone().with_deferral_cap(cap);
-        if let Ok(with_deferral) = out.clone().with_deferral(policy.deferral_length()) {
-            out = with_deferral;
+        let lifetime = company.policy().out_of_band_code_lifetime();
+        match (*self.enrollment_policy.challenge()).with_lifetime(lifetime) {
+            Ok(challenge) => self.enrollment_policy.clone().with_challenge(challenge),
+            Err(_) => self.enrollment_policy.clone(),
         }
-        if let Ok(challenge) = (*out.challenge()).with_lifetime(policy.out_of_band_code_lifetime())
-        {
-            out = out.with_challenge(challenge);
-        }
-        out
     }
 
     pub(crate) fn trust_policy_for(company: &CompanyRecord) -> TrustPolicy {
@@ -372,13 +321,11 @@ impl Twofa {
         user: &UserId,
     ) -> Result<CodeSent, Failure> {
         let channel = message.channel();
-        let result = message
-            .send_via(
-                &*self.channels.sms,
-                &*self.channels.voice,
-                &*self.channels.email,
-            )
-            .await;
+        let result = match message {
+            OutboundMessage::Sms(sms) => self.channels.sms.send_sms(sms).await,
+            OutboundMessage::Voice(voice) => self.channels.voice.place_call(voice).await,
+            OutboundMessage::Email(email) => self.channels.email.send_email(email).await,
+        };
         let sent = CodeSent {
             channel,
             to: masked_destination(message),
@@ -487,14 +434,5 @@ impl Twofa {
             )
             .await;
         Rejected::new(failure.advice)
-    }
-
-    /// The code channel of a phone method kind.
-    pub(crate) fn code_channel(kind: MethodKind) -> Option<CodeChannel> {
-        match kind {
-            MethodKind::Sms => Some(CodeChannel::Sms),
-            MethodKind::Voice => Some(CodeChannel::Voice),
-            _ => None,
-        }
     }
 }

@@ -3,12 +3,12 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use twofa_delivery::{CodeChannel, ResendOption};
-use twofa_enforcement::MethodSet;
-use twofa_enrollment::{
-    MethodId, MethodKind, NotMobileAnswer, NotMobileDialog, PhoneChannel, ProvisioningUri,
-    RecoveryCodeSheet,
-};
+use twofa_delivery::ResendOption;
+use twofa_types::CodeChannel;
+
+use twofa_types::MethodSet;
+use twofa_enrollment::{MethodId, NotMobileAnswer, NotMobileDialog, PhoneChannel, ProvisioningUri, RecoveryCodeSheet};
+use twofa_types::Method;
 
 use crate::audit::AllowedBy;
 use crate::records::LoginTicket;
@@ -86,7 +86,7 @@ pub struct SetUpScreen {
     /// would end. `None`: the option is not shown.
     pub remind_me_until: Option<DateTime<Utc>>,
     /// A set-up the user began earlier and may finish.
-    pub pending: Option<MethodKind>,
+    pub pending: Option<Method>,
 }
 
 /// The verification screen.
@@ -96,7 +96,7 @@ pub struct ChallengeScreen {
     /// Keep it in the session; every answer names it.
     pub ticket: LoginTicket,
     /// The method the code comes from.
-    pub method: MethodKind,
+    pub method: Method,
     /// Where a code was just sent (masked), for phone methods.
     pub sent_to: Option<String>,
     /// The re-send buttons to show.
@@ -119,7 +119,7 @@ pub struct OtherMethod {
     /// Pass it to [`Twofa::switch_method`](crate::Twofa::switch_method).
     pub id: MethodId,
     /// Its kind.
-    pub kind: MethodKind,
+    pub kind: Method,
     /// The masked number of a phone method (`+44 ••• ••• 3456`).
     pub masked_number: Option<String>,
 }

@@ -15,7 +15,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use twofa_enforcement::{CompanyId, UserId};
+
+use twofa_types::{CompanyId, UserId};
 use twofa_trusted_network::TrustGrantRecord;
 
 use crate::join::join;

@@ -5,8 +5,9 @@
 
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
-use twofa_enforcement::{CompanyId, MethodSet, UserId};
-use twofa_enrollment::{Context, Dispatch, Effect, Enforcement, Enrollment, Outcome, PushDispatch};
+
+use twofa_types::{CompanyId, MethodSet, UserId};
+use twofa_enrollment::{Context, Dispatch, Effect, Enrollment, LastMethod, Outcome, PushDispatch};
 
 use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};
 use crate::failure::Failure;
@@ -95,10 +96,11 @@ impl Twofa {
         mut step: impl FnMut(&Enrollment, &Context<'_>, &mut StdRng) -> Change + Send,
     ) -> Result<Updated, Failure> {
         let policy = self.policy_for(company);
-        let enforcement = if company.settings().is_enforced() {
-            Enforcement::Required
+        // The company's enforcement decides whether the last method may go.
+        let last_method = if company.settings().is_enforced() {
+            LastMethod::Kept
         } else {
-            Enforcement::Optional
+            LastMethod::Removable
         };
         for _ in 0..self.max_store_attempts {
             let loaded = match (first.take(), finish.as_mut()) {
@@ -120,7 +122,7 @@ impl Twofa {
             let mut rng = self.rng()?;
             let change = {
                 let ctx = Context::new(
-                    enforcement,
+                    last_method,
                     &policy,
                     &self.server_key,
                     &self.templates,
@@ -225,7 +227,7 @@ impl Twofa {
         let next_stage = match next {
             Next::SetUp(methods) => LoginStage::SetUp {
                 methods,
-                deferral_offered: false,
+                deferral_until: None,
             },
             Next::Allowed(_) => LoginStage::Completed { at: now },
         };

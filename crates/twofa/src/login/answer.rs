@@ -3,7 +3,8 @@
 //! accepted answer completes the login.
 
 use chrono::{DateTime, Utc};
-use twofa_enforcement::{MethodSet, UserId};
+
+use twofa_types::{MethodSet, OneTimeCode, UserId};
 use twofa_enrollment::{
     Effect, Enrollment, EnrollmentState, Event, LoginAttempt, SubmittedCode, Transition,
 };
@@ -13,7 +14,7 @@ use super::{method_kind, transaction, usable_login};
 use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};
 use crate::failure::{Failure, enrollment_failure};
 use crate::records::{CompanyRecord, LoginStage, LoginTicket, PendingLogin, UserRecord};
-use crate::service::{Twofa, method_of};
+use crate::service::Twofa;
 use crate::steps::{Allowed, LoginStep, Rejected, RetryAdvice, SetUpScreen};
 use crate::store::{SaveError, Versioned};
 use crate::update::{Change, Finish, Next};
@@ -77,13 +78,17 @@ impl Twofa {
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<LoginStep, Failure> {
+        // The typed text is parsed once, here, the same way for every
+        // method; a malformed code is refused before any record is read.
+        let submitted = OneTimeCode::parse(code).map_err(|_| {
+            Failure::new(RejectionDetail::MalformedCode, RetryAdvice::IncorrectCode)
+        })?;
         // Ticket, user and company in one read where the stores allow it;
         // the ticket is checked as `load_ticket_for` checks it.
         let records = self.stores.unit.load_login(&self.stores, ticket, user);
         let (pending, loaded, company) = usable_login(records.await?, user, now)?;
         let company = company.record;
         let kind = loaded.record.kind();
-        let submitted = SubmittedCode::new(code);
         let login = pending.record.clone();
         let updated = match login.stage() {
             LoginStage::SetUp { .. } => {
@@ -95,7 +100,7 @@ impl Twofa {
                         .max_by_key(|m| m.enrolled_at())
                         .map(|m| {
                             Next::Allowed(AllowedBy::SecondFactor {
-                                method: method_of(m.kind()),
+                                method: m.kind(),
                             })
                         }),
                     _ => None,
@@ -166,7 +171,8 @@ impl Twofa {
             return Err(Failure::start_over(RejectionDetail::InconsistentRecord));
         };
         // After the commit, best effort (see `issue_grant`).
-        self.issue_grant(&login, &company, kind, now).await;
+        self.issue_grant(&login, &company, kind, &updated.record.status(now), now)
+            .await;
         let recovery_codes = updated.effects.into_iter().find_map(|effect| match effect {
             Effect::ShowRecoveryCodes(sheet) => Some(sheet),
             _ => None,
@@ -197,7 +203,7 @@ impl Twofa {
         };
         let allowed = company.policy().allowed_methods();
         let next = |e: &Enrollment| {
-            let method = method_of(method_kind(e, method)?);
+            let method = method_kind(e, method)?;
             // The company may have switched the method off since the
             // challenge began: it still proves who the user is, but the
             // login then goes on to set up a method the company allows.
@@ -244,7 +250,8 @@ impl Twofa {
             None => return Err(Failure::start_over(RejectionDetail::InconsistentRecord)),
         };
         // After the commit, best effort (see `issue_grant`).
-        self.issue_grant(&login, company, kind, now).await;
+        self.issue_grant(&login, company, kind, &updated.record.status(now), now)
+            .await;
         Ok(LoginStep::Allowed(Allowed {
             by,
             recovery_codes: None,

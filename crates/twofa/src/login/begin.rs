@@ -4,19 +4,18 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use twofa_enforcement::{GateDecision, MethodSet, UserId, gate};
-use twofa_enrollment::{Enrollment, EnrollmentState, Factor, MethodId, MethodKind};
-use twofa_trusted_network::{
-    ClientAddress, Decision, EnrollmentSummary, ForwardingHeaders, LoginFacts,
-};
+use twofa_enforcement::{GateDecision, gate};
+use twofa_types::{MethodSet, UserId};
+use twofa_enrollment::{Enrollment, EnrollmentState, Factor, MethodId};
+use twofa_types::Method;
+use twofa_trusted_network::{ClientAddress, Decision, ForwardingHeaders, LoginFacts};
 
 use super::{method_kind, transaction};
 use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};
 use crate::failure::{Failure, enrollment_failure};
-use crate::grant::network_kind;
 use crate::join::join;
 use crate::records::{CompanyRecord, LoginStage, LoginTicket, PendingLogin, UserRecord};
-use crate::service::{Twofa, method_of, user_status};
+use crate::service::Twofa;
 use crate::steps::{
     Allowed, ChallengeScreen, ClientContext, LoginStep, OtherMethod, Rejected, RetryAdvice,
     SetUpScreen,
@@ -35,7 +34,7 @@ struct Challenge {
 }
 
 /// The primary method of an enrolled user: its id and kind.
-fn primary(enrollment: &Enrollment) -> Option<(MethodId, MethodKind)> {
+fn primary(enrollment: &Enrollment) -> Option<(MethodId, Method)> {
     let EnrollmentState::Enrolled(enrolled) = enrollment.state() else {
         return None;
     };
@@ -45,17 +44,17 @@ fn primary(enrollment: &Enrollment) -> Option<(MethodId, MethodKind)> {
 
 /// The method a challenge starts with: the primary one if its kind is in
 /// `usable`, otherwise the first enrolled method whose kind is.
-fn first_usable(enrollment: &Enrollment, usable: MethodSet) -> Option<(MethodId, MethodKind)> {
+fn first_usable(enrollment: &Enrollment, usable: MethodSet) -> Option<(MethodId, Method)> {
     let EnrollmentState::Enrolled(enrolled) = enrollment.state() else {
         return None;
     };
     primary(enrollment)
-        .filter(|(_, kind)| usable.contains(method_of(*kind)))
+        .filter(|(_, kind)| usable.contains(*kind))
         .or_else(|| {
             enrolled
                 .methods()
                 .iter()
-                .find(|m| usable.contains(method_of(m.kind())))
+                .find(|m| usable.contains(m.kind()))
                 .map(|m| (m.id(), m.kind()))
         })
 }
@@ -73,7 +72,7 @@ fn other_methods(
     enrolled
         .methods()
         .iter()
-        .filter(|m| m.id() != current && usable.contains(method_of(m.kind())))
+        .filter(|m| m.id() != current && usable.contains(m.kind()))
         .map(|m| OtherMethod {
             id: m.id(),
             kind: m.kind(),
@@ -134,7 +133,7 @@ impl Twofa {
         let record = self.load_user(user).await?.record;
         let company = self.load_company(record.company()).await?.record;
         let enrollment = self.open(&record)?;
-        let status = user_status(&enrollment, now);
+        let status = enrollment.status(now);
         let address = self.resolve_client(client);
         let client_ip = address.ip();
         match gate(&status, company.settings(), company.policy(), now) {
@@ -146,8 +145,8 @@ impl Twofa {
                     || matches!(decision, GateDecision::ChallengeThenReplaceMethod { .. });
                 let grant = self.stores.grants.load(user).await?;
                 let facts = LoginFacts::new(
-                    network_kind(record.kind()),
-                    EnrollmentSummary::ActiveMethod,
+                    record.kind(),
+                    status,
                     company.allowlist(),
                     &address,
                 );
@@ -269,7 +268,7 @@ impl Twofa {
     ) -> Result<SetUpScreen, Failure> {
         let stage = LoginStage::SetUp {
             methods,
-            deferral_offered: remind_me_until.is_some(),
+            deferral_until: remind_me_until,
         };
         let ticket = self.new_ticket(record, stage, client_ip, now).await?;
         let pending = match enrollment.state() {
@@ -326,7 +325,7 @@ impl Twofa {
             .ok_or(Failure::start_over(RejectionDetail::InconsistentRecord))?;
         let suspended = enrollment.failures().suspended_since().is_some();
         let mut sent_to = None;
-        if Self::code_channel(kind).is_some() && !suspended {
+        if kind.code_channel().is_some() && !suspended {
             let transaction = transaction(&ticket)?;
             let updated = self
                 .update_user(record.user(), company, now, |e, ctx, rng| {
@@ -398,7 +397,7 @@ impl Twofa {
             };
             let enrollment = self.open(&loaded.record)?;
             let kind = method_kind(&enrollment, method).ok_or(not_offered)?;
-            if !usable.contains(method_of(kind)) {
+            if !usable.contains(kind) {
                 return Err(not_offered);
             }
             let next = pending.record.clone().with_stage(LoginStage::Challenge {

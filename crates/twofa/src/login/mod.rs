@@ -8,8 +8,10 @@ mod setup;
 
 use chrono::{DateTime, Utc};
 use twofa_delivery::{ResendOption, TransactionId};
-use twofa_enforcement::{ResendChannel, UserId};
-use twofa_enrollment::{Effect, Enrollment, EnrollmentState, MethodId, MethodKind};
+
+use twofa_types::{CodeChannel, UserId};
+use twofa_enrollment::{Effect, Enrollment, EnrollmentState, MethodId};
+use twofa_types::Method;
 
 use crate::audit::RejectionDetail;
 use crate::failure::Failure;
@@ -94,7 +96,7 @@ pub(crate) fn progress(updated: Updated) -> Result<SetUpProgress, Failure> {
     Err(Failure::start_over(RejectionDetail::InconsistentRecord))
 }
 
-fn method_kind(enrollment: &Enrollment, id: MethodId) -> Option<MethodKind> {
+fn method_kind(enrollment: &Enrollment, id: MethodId) -> Option<Method> {
     match enrollment.state() {
         EnrollmentState::Enrolled(enrolled) => enrolled.method(id).map(|m| m.kind()),
         _ => None,
@@ -106,21 +108,21 @@ impl Twofa {
     fn resend_options(
         company: &CompanyRecord,
         record: &UserRecord,
-        kind: MethodKind,
+        kind: Method,
     ) -> Vec<ResendOption> {
-        if matches!(kind, MethodKind::App | MethodKind::Push) {
+        if matches!(kind, Method::AuthenticatorApp | Method::PushApp) {
             return vec![ResendOption::App];
         }
         let allowed = company.policy().resend_channels();
         let mut options = Vec::new();
         // A number set up for calls may be a landline: no SMS re-send.
-        if allowed.contains(ResendChannel::Sms) && kind == MethodKind::Sms {
+        if allowed.contains(CodeChannel::Sms) && kind == Method::Sms {
             options.push(ResendOption::Sms);
         }
-        if allowed.contains(ResendChannel::VoiceCall) {
+        if allowed.contains(CodeChannel::VoiceCall) {
             options.push(ResendOption::Voice);
         }
-        if allowed.contains(ResendChannel::Email) && record.email().is_some() {
+        if allowed.contains(CodeChannel::Email) && record.email().is_some() {
             options.push(ResendOption::Email);
         }
         options
@@ -153,7 +155,8 @@ impl Twofa {
 #[cfg(test)]
 mod tests {
     use chrono::{TimeDelta, TimeZone};
-    use twofa_enforcement::{AccountKind, CompanyId, MethodSet};
+
+    use twofa_types::{AccountKind, CompanyId, MethodSet};
 
     use super::*;
     use crate::store::Version;
@@ -185,7 +188,7 @@ mod tests {
     fn set_up() -> LoginStage {
         LoginStage::SetUp {
             methods: MethodSet::all(),
-            deferral_offered: false,
+            deferral_until: None,
         }
     }
 

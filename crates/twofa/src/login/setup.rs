@@ -3,19 +3,16 @@
 //! login on to set-up.
 
 use chrono::{DateTime, Utc};
-use twofa_delivery::{
-    PhoneNumber, ResendOption, ResendPlan, classify_offline, classify_with_lookup,
-};
-use twofa_enforcement::{GateDecision, Method, MethodSet, UserId, gate};
-use twofa_enrollment::{
-    EnrollmentState, Event, MethodKind, NotMobileAnswer, PhoneSetup, SetupChoice, Transition,
-};
+use twofa_delivery::{PhoneNumber, ResendOption, ResendPlan, classify_offline, resolve};
+use twofa_enforcement::{GateDecision, gate};
+use twofa_types::{Method, MethodSet, UserId};
+use twofa_enrollment::{EnrollmentState, Event, NotMobileAnswer, PhoneSetup, SetupChoice, Transition};
 
 use super::{method_kind, progress, transaction};
 use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};
 use crate::failure::{Failure, enrollment_failure};
 use crate::records::{LoginStage, LoginTicket};
-use crate::service::{Twofa, method_of, user_status};
+use crate::service::Twofa;
 use crate::steps::{
     Allowed, MethodChoice, PhoneChoice, Rejected, Resent, RetryAdvice, SetUpProgress,
 };
@@ -74,10 +71,10 @@ impl Twofa {
                 // "Call me instead" in the dialog turns the choice into a
                 // voice method.
                 let kind = match phone.answer {
-                    NotMobileAnswer::ContinueWithVoice => MethodKind::Voice,
+                    NotMobileAnswer::ContinueWithVoice => Method::VoiceCall,
                     _ => phone.channel.kind(),
                 };
-                if !allowed.contains(method_of(kind)) {
+                if !allowed.contains(kind) {
                     return Err(not_offered);
                 }
                 SetupChoice::Phone(self.phone_setup(&phone).await?)
@@ -105,7 +102,9 @@ impl Twofa {
         }
         .map_err(|_| bad_number)?;
         let line_type = match &self.carrier {
-            Some(lookup) => classify_with_lookup(&number, &**lookup).await,
+            // The lookup is the I/O; delivery resolves its answer against
+            // the number's metadata.
+            Some(lookup) => resolve(classify_offline(&number), lookup.line_type(&number).await),
             None => classify_offline(&number),
         };
         Ok(PhoneSetup::new(number, line_type, phone.channel).with_answer(phone.answer))
@@ -202,28 +201,28 @@ impl Twofa {
         now: DateTime<Utc>,
     ) -> Result<Allowed, Failure> {
         let pending = self.load_ticket_for(user, ticket, now).await?.record;
-        if !matches!(
-            pending.stage(),
-            LoginStage::SetUp {
-                deferral_offered: true,
-                ..
-            }
-        ) {
+        // The deadline is the one the screen showed, fixed by the gate when
+        // it was first shown: a later click does not move it.
+        let LoginStage::SetUp {
+            deferral_until: Some(until),
+            ..
+        } = *pending.stage()
+        else {
             return Err(Failure::start_over(RejectionDetail::WrongStage));
-        }
+        };
         // The company may have enforced 2FA since the screen was shown:
-        // the gate is asked again with the current settings.
+        // the gate is asked again whether a deferral may still be taken.
         let company = self.load_company(pending.company()).await?.record;
         let updated = self
             .update_user(user, &company, now, |e, ctx, rng| {
-                let status = user_status(e, now);
+                let status = e.status(now);
                 if !matches!(
                     gate(&status, company.settings(), company.policy(), now),
                     GateDecision::OfferSetup { .. }
                 ) {
                     return Change::Refuse(None, Failure::start_over(RejectionDetail::WrongStage));
                 }
-                match e.apply(Event::Defer, ctx, now, rng) {
+                match e.apply(Event::Defer { until }, ctx, now, rng) {
                     Ok(Transition::Save(outcome)) => Change::Save(outcome),
                     Ok(_) => Change::Refuse(
                         None,
@@ -268,7 +267,7 @@ impl Twofa {
             }
             let next = loaded.record.with_stage(LoginStage::SetUp {
                 methods,
-                deferral_offered: false,
+                deferral_until: None,
             });
             match self
                 .stores

@@ -1,7 +1,8 @@
 //! The name and number used for 2FA, changed from the account settings.
 
 use chrono::TimeDelta;
-use twofa::enforcement::AccountKind;
+
+use twofa::types::AccountKind;
 use twofa::enrollment::PhoneChannel;
 use twofa::{MethodChoice, PhoneChoice, RetryAdvice, SetUpProgress};
 

@@ -2,8 +2,9 @@
 //! company policy that switches methods on and off.
 
 use chrono::TimeDelta;
-use twofa::enforcement::{AccountKind, Actor, CompanyRole, Method, StatusKind, UserId};
-use twofa::enrollment::{MethodKind, PhoneChannel};
+use twofa::enforcement::{Actor, CompanyRole, StatusKind};
+use twofa::types::{AccountKind, Method, UserId};
+use twofa::enrollment::PhoneChannel;
 use twofa::{
     AllowedBy, AuditEntry, AuditEvent, MethodChoice, PhoneChoice, RetryAdvice, SetUpProgress,
 };
@@ -90,13 +91,14 @@ async fn the_status_report_lists_every_user() {
 
 #[tokio::test]
 async fn only_an_admin_changes_the_company_policy_and_each_change_is_audited() {
-    use twofa::enforcement::{CompanyPolicy, MethodSet};
+    use twofa::enforcement::CompanyPolicy;
+    use twofa::types::MethodSet;
     let portal = Portal::new().await;
     let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
     let employee = Actor::new(bob, portal.acme.clone(), CompanyRole::Member);
     let policy = CompanyPolicy::builder()
         .with_allowed_methods(MethodSet::of(&[Method::AuthenticatorApp]))
-        .with_resend_channels(twofa::enforcement::ResendChannelSet::empty())
+        .with_resend_channels(twofa::types::CodeChannelSet::empty())
         .build()
         .unwrap();
     assert_eq!(
@@ -156,8 +158,8 @@ async fn a_user_whose_methods_are_all_switched_off_proves_it_then_sets_up_an_all
     // The switched-off app is still what proves it is Bob…
     portal.advance(TimeDelta::minutes(1));
     let login = challenge(portal.twofa.begin_login(&bob, &office()).await.unwrap());
-    assert_eq!(login.method, MethodKind::App);
-    let allowed_now = twofa::enforcement::MethodSet::of(&[Method::Sms, Method::VoiceCall]);
+    assert_eq!(login.method, Method::AuthenticatorApp);
+    let allowed_now = twofa::types::MethodSet::of(&[Method::Sms, Method::VoiceCall]);
     assert_eq!(login.then_set_up, Some(allowed_now));
     assert!(login.other_methods.is_empty());
     let before = logins_allowed(&portal.audit().await, &bob);
@@ -216,7 +218,7 @@ async fn a_user_whose_methods_are_all_switched_off_proves_it_then_sets_up_an_all
     // replace.
     portal.advance(TimeDelta::minutes(1));
     let next = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
-    assert_eq!(next.method, MethodKind::Sms);
+    assert_eq!(next.method, Method::Sms);
     assert_eq!(next.then_set_up, None);
     assert!(
         next.other_methods.is_empty(),
@@ -243,7 +245,7 @@ async fn a_method_switched_off_during_the_challenge_still_leads_to_set_up() {
     );
     assert_eq!(
         screen.methods,
-        twofa::enforcement::MethodSet::of(&[Method::PushApp])
+        twofa::types::MethodSet::of(&[Method::PushApp])
     );
     assert_eq!(screen.remind_me_until, None);
 }

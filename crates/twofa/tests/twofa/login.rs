@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use twofa::enforcement::{AccountKind, Method};
-use twofa::enrollment::{EnrollmentPolicy, MethodKind, PhoneChannel, ThrottlePolicy};
+
+use twofa::types::{AccountKind, Method};
+use twofa::enrollment::{EnrollmentPolicy, PhoneChannel, ThrottlePolicy};
 use twofa::{
     AllowedBy, LoginTicket, MethodChoice, PhoneChoice, RetryAdvice, SetUpProgress, Stores,
 };
@@ -150,11 +151,11 @@ async fn the_verification_screen_offers_the_other_enrolled_methods() {
     portal.advance(TimeDelta::minutes(1));
     let sent_before = portal.outbox.len();
     let login = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
-    assert_eq!(login.method, MethodKind::App);
+    assert_eq!(login.method, Method::AuthenticatorApp);
     assert_eq!(portal.outbox.len(), sent_before, "no code for an app");
     assert_eq!(login.other_methods.len(), 1);
     let sms = login.other_methods[0].clone();
-    assert_eq!(sms.kind, MethodKind::Sms);
+    assert_eq!(sms.kind, Method::Sms);
     assert_eq!(sms.masked_number.as_deref(), Some("+44 ••• ••• 3456"));
 
     // A method Bob does not have is an input error and changes nothing.
@@ -175,10 +176,10 @@ async fn the_verification_screen_offers_the_other_enrolled_methods() {
         .await
         .unwrap();
     assert_eq!(switched.ticket, login.ticket);
-    assert_eq!(switched.method, MethodKind::Sms);
+    assert_eq!(switched.method, Method::Sms);
     assert_eq!(switched.sent_to.as_deref(), Some("+44 ••• ••• 3456"));
     assert_eq!(switched.other_methods.len(), 1);
-    assert_eq!(switched.other_methods[0].kind, MethodKind::App);
+    assert_eq!(switched.other_methods[0].kind, Method::AuthenticatorApp);
     let sms_code = portal.last_code();
     assert!(
         portal

@@ -25,7 +25,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use twofa::delivery::{Issuer, Outbox, SentMessage, ServerKey};
-use twofa::enforcement::{AccountKind, Actor, CompanyId, CompanyRole, Method, UserId};
+use twofa::enforcement::{Actor, CompanyRole};
+use twofa::types::{AccountKind, CompanyId, Method, UserId};
 use twofa::enrollment::{EnrollmentPolicy, ProvisioningUri, XChaChaSealer};
 use twofa::{
     AuditEntry, Channels, ClientContext, CompanyRecord, LoginStep, ManualClock, MethodChoice,
@@ -257,18 +258,19 @@ async fn recovery_remaining(portal: &Portal, user: &UserId) -> usize {
 /// Replaces the company's allowed methods (and keeps the re-send channels
 /// consistent with them).
 async fn allow_only(portal: &Portal, methods: &[Method]) {
-    use twofa::enforcement::{CompanyPolicy, MethodSet, ResendChannel, ResendChannelSet};
+    use twofa::enforcement::CompanyPolicy;
+    use twofa::types::{CodeChannel, CodeChannelSet, MethodSet};
     let set = MethodSet::of(methods);
-    let mut channels = vec![ResendChannel::Email];
+    let mut channels = vec![CodeChannel::Email];
     if set.contains(Method::Sms) {
-        channels.push(ResendChannel::Sms);
+        channels.push(CodeChannel::Sms);
     }
     if set.contains(Method::VoiceCall) {
-        channels.push(ResendChannel::VoiceCall);
+        channels.push(CodeChannel::VoiceCall);
     }
     let policy = CompanyPolicy::builder()
         .with_allowed_methods(set)
-        .with_resend_channels(ResendChannelSet::of(&channels))
+        .with_resend_channels(CodeChannelSet::of(&channels))
         .build()
         .unwrap();
     portal

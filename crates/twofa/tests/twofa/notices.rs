@@ -7,7 +7,8 @@ use chrono::TimeDelta;
 use twofa::delivery::{
     Channel, FailureCause, Issuer, Notice, NoticeMessage, Outbox, SendError, SentMessage, ServerKey,
 };
-use twofa::enforcement::{AccountKind, Actor, CompanyId, CompanyRole, Method, UserId};
+use twofa::enforcement::{Actor, CompanyRole};
+use twofa::types::{AccountKind, CompanyId, Method, UserId};
 use twofa::enrollment::{EnrollmentPolicy, PhoneChannel, ThrottlePolicy, XChaChaSealer};
 use twofa::{
     AllowedBy, AuditEvent, Channels, CompanyRecord, ManualClock, MethodChoice, PhoneChoice,

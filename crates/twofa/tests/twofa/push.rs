@@ -2,8 +2,9 @@
 
 use chrono::TimeDelta;
 use twofa::delivery::SentMessage;
-use twofa::enforcement::{AccountKind, Method};
-use twofa::enrollment::MethodKind;
+
+use twofa::types::{AccountKind, Method};
+
 use twofa::{AllowedBy, MethodChoice, RetryAdvice, SetUpProgress};
 
 use crate::{Now, Portal, challenge, consecutive_failures, home, into_allowed, set_up, totp_code};
@@ -34,7 +35,7 @@ async fn a_push_approval_with_the_right_number_completes_one_login() {
 
     portal.advance(TimeDelta::minutes(1));
     let login = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
-    assert_eq!(login.method, MethodKind::Push);
+    assert_eq!(login.method, Method::PushApp);
     let sent = portal.twofa.send_push(&bob, &login.ticket).await.unwrap();
     let Some(SentMessage::Push(message)) = portal.outbox.last() else {
         panic!("expected a push message");

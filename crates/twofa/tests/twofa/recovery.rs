@@ -1,7 +1,8 @@
 //! Recovery codes, suspension and the administrator's reset.
 
 use chrono::TimeDelta;
-use twofa::enforcement::AccountKind;
+
+use twofa::types::AccountKind;
 use twofa::enrollment::{EnrollmentPolicy, ThrottlePolicy};
 use twofa::{AllowedBy, AuditEvent, RetryAdvice, Stores};
 

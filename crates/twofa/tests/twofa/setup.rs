@@ -3,8 +3,9 @@
 
 use chrono::TimeDelta;
 use twofa::delivery::{FailureCause, ResendOption, SendError, SentMessage};
-use twofa::enforcement::{AccountKind, Method, UserId};
-use twofa::enrollment::{MethodKind, NotMobileAnswer, PhoneChannel};
+
+use twofa::types::{AccountKind, Method, UserId};
+use twofa::enrollment::{NotMobileAnswer, PhoneChannel};
 use twofa::{
     AllowedBy, AuditEvent, LoginStep, MethodChoice, PhoneChoice, RejectionDetail, Resent,
     RetryAdvice, SetUpProgress,
@@ -55,7 +56,7 @@ async fn an_authenticator_app_is_enrolled_by_qr_code_and_its_codes_log_in_once()
 
     portal.advance(TimeDelta::minutes(5));
     let screen = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
-    assert_eq!(screen.method, MethodKind::App);
+    assert_eq!(screen.method, Method::AuthenticatorApp);
     assert_eq!(screen.resend, vec![ResendOption::App]);
     assert_eq!(
         portal
@@ -154,7 +155,7 @@ async fn sms_enrollment_sends_a_code_and_a_resend_by_phone_call_replaces_it() {
     else {
         panic!("expected a call");
     };
-    assert_eq!(call.channel, twofa::delivery::CodeChannel::Voice);
+    assert_eq!(call.channel, twofa::types::CodeChannel::VoiceCall);
     let voice_code = portal.last_code();
     assert!(matches!(portal.outbox.last(), Some(SentMessage::Voice(_))));
 
@@ -186,7 +187,7 @@ async fn sms_enrollment_sends_a_code_and_a_resend_by_phone_call_replaces_it() {
     // At the next login the code goes out by SMS at once; email re-send works.
     portal.advance(TimeDelta::minutes(1));
     let login = challenge(portal.twofa.begin_login(&bob, &home()).await.unwrap());
-    assert_eq!(login.method, MethodKind::Sms);
+    assert_eq!(login.method, Method::Sms);
     assert_eq!(login.sent_to.as_deref(), Some("+44 ••• ••• 3456"));
     assert_eq!(
         login.resend,
@@ -233,7 +234,7 @@ async fn fixed_lines_and_canadian_numbers_get_the_not_a_mobile_dialog() {
         let SetUpProgress::NotMobile(dialog) = progress else {
             panic!("expected the dialog for {number}");
         };
-        assert_eq!(dialog.recommended, MethodKind::App);
+        assert_eq!(dialog.recommended, Method::AuthenticatorApp);
         assert_eq!(dialog.alternative, PhoneChannel::Voice);
         assert_eq!(
             portal.outbox.len(),
@@ -256,7 +257,7 @@ async fn fixed_lines_and_canadian_numbers_get_the_not_a_mobile_dialog() {
         let SetUpProgress::CodeSent(sent) = progress else {
             panic!("expected a call");
         };
-        assert_eq!(sent.channel, twofa::delivery::CodeChannel::Voice);
+        assert_eq!(sent.channel, twofa::types::CodeChannel::VoiceCall);
     }
 }
 

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use twofa::enforcement::{AccountKind, CompanyId, UserId};
+
+use twofa::types::{AccountKind, CompanyId, UserId};
 use twofa::enrollment::{EnrollmentPolicy, ThrottlePolicy};
 use twofa::trusted_network::{Cidr, TrustGrantRecord};
 use twofa::{

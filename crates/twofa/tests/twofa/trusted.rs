@@ -2,7 +2,8 @@
 //! accounts that are always prompted.
 
 use chrono::TimeDelta;
-use twofa::enforcement::AccountKind;
+
+use twofa::types::AccountKind;
 use twofa::trusted_network::Cidr;
 use twofa::{AllowedBy, LoginStep};
 

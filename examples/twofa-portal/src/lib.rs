@@ -327,34 +327,43 @@ impl Portal {
     /// where the client address comes from.
     pub fn router(&self) -> Router {
         let portal = Router::new()
-            .route("/", get(pages::root))
-            .route("/login", get(pages::login_page).post(pages::login))
-            .route("/logout", post(pages::logout))
-            .route("/login/2fa", get(pages::second_factor))
-            .route("/login/2fa/method", post(pages::choose_method))
-            .route("/login/2fa/verify", post(pages::verify))
-            .route("/login/2fa/resend", post(pages::resend))
-            .route("/login/2fa/switch", post(pages::switch_method))
-            .route("/login/2fa/defer", post(pages::defer))
-            .route("/login/2fa/recovery", post(pages::recovery))
-            .route("/login/2fa/push", post(pages::send_push))
-            .route("/login/2fa/push/poll", post(pages::poll_push))
-            .route("/home", get(pages::home))
-            .route("/settings", get(pages::settings))
-            .route("/settings/name", post(pages::change_name))
-            .route("/settings/phone", post(pages::change_phone))
-            .route("/settings/phone/confirm", post(pages::confirm_phone))
+            .route("/", get(pages::login::root))
+            .route(
+                "/login",
+                get(pages::login::login_page).post(pages::login::login),
+            )
+            .route("/logout", post(pages::login::logout))
+            .route("/login/2fa", get(pages::login::second_factor))
+            .route("/login/2fa/method", post(pages::setup::choose_method))
+            .route("/login/2fa/verify", post(pages::challenge::verify))
+            .route("/login/2fa/resend", post(pages::challenge::resend))
+            .route("/login/2fa/switch", post(pages::challenge::switch_method))
+            .route("/login/2fa/defer", post(pages::setup::defer))
+            .route("/login/2fa/recovery", post(pages::challenge::recovery))
+            .route("/login/2fa/push", post(pages::challenge::send_push))
+            .route("/login/2fa/push/poll", post(pages::challenge::poll_push))
+            .route("/home", get(pages::account::home))
+            .route("/settings", get(pages::account::settings))
+            .route("/settings/name", post(pages::account::change_name))
+            .route("/settings/phone", post(pages::account::change_phone))
+            .route(
+                "/settings/phone/confirm",
+                post(pages::account::confirm_phone),
+            )
             .route(
                 "/settings/recovery-codes",
-                post(pages::regenerate_recovery_codes),
+                post(pages::account::regenerate_recovery_codes),
             )
-            .route("/company", get(pages::company))
-            .route("/company/enforce", post(pages::enforce))
-            .route("/company/methods", post(pages::set_methods))
-            .route("/company/networks", post(pages::add_network))
-            .route("/company/networks/remove", post(pages::remove_network))
-            .route("/company/status", get(pages::status))
-            .route("/company/status.csv", get(pages::status_csv))
+            .route("/company", get(pages::company::company))
+            .route("/company/enforce", post(pages::company::enforce))
+            .route("/company/methods", post(pages::company::set_methods))
+            .route("/company/networks", post(pages::company::add_network))
+            .route(
+                "/company/networks/remove",
+                post(pages::company::remove_network),
+            )
+            .route("/company/status", get(pages::company::status))
+            .route("/company/status.csv", get(pages::company::status_csv))
             .route("/device/outbox", get(device::outbox))
             .route(
                 "/device/phone",

@@ -1,0 +1,435 @@
+//! `twofa demo`: the partner portal's two-factor authentication, end to end.
+//!
+//! The scripted walkthrough plays every portal feature against in-memory
+//! stores and a simulated clock: each step prints the screen a user would
+//! see and checks that the portal behaved as it should. The run stops at
+//! the first step that does not, and exits non-zero. All behaviour comes
+//! from the `twofa` facade; this module only scripts, prints and checks.
+//!
+//! `--interactive` enrolls a real authenticator app instead: scan the QR
+//! code drawn in the terminal and type the codes the app shows.
+//!
+//! `--database-url` plays either on PostgreSQL (an empty database; the
+//! schema is created) instead of the in-memory stores.
+
+use std::fmt::Display;
+use std::io::{self, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use twofa::chrono::{DateTime, TimeZone as _, Utc};
+use twofa::delivery::{EmailAddress, Issuer, Outbox, SentMessage, ServerKey};
+use twofa::enforcement::{AccountKind, Actor, CompanyId, CompanyRole, UserId};
+use twofa::enrollment::{PhoneChannel, ProvisioningUri, XChaChaSealer};
+use twofa::{
+    Allowed, ChallengeScreen, Channels, ClientContext, CodeSent, CompanyRecord, LoginStep,
+    LoginTicket, ManualClock, MethodChoice, PhoneChoice, SaveError, SeededRandom, SetUpProgress,
+    SetUpScreen, Stores, Twofa, UserRecord,
+};
+use twofa_store_postgres::PostgresStores;
+
+mod company;
+mod interactive;
+mod login;
+mod screens;
+mod setup;
+
+/// How the demo runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DemoMode {
+    /// The scripted walkthrough on a simulated clock.
+    Scripted,
+    /// A person enrolls a real authenticator app.
+    Interactive,
+}
+
+/// Runs the demo on the in-memory stores, or on the PostgreSQL database
+/// at `database_url`, and returns the process exit status: success only if
+/// every step behaved as the portal should.
+pub(crate) fn run(mode: DemoMode, database_url: Option<&str>) -> ExitCode {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    // One thread is enough: the in-memory stores and the outbox never wait,
+    // and the PostgreSQL driver needs only a runtime to run on.
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| unexpected("starting the async runtime", e))
+        .and_then(|runtime| {
+            runtime.block_on(async {
+                match database_url {
+                    None => play(mode, Stores::in_memory(), &mut out).await,
+                    Some(url) => on_postgres(mode, url, &mut out).await,
+                }
+            })
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            // The failure goes to the same stream as the screens, in order.
+            let _ignored = writeln!(
+                out,
+                "\n✘ {failure}\n\nThe demo stopped: the portal did not behave as it should."
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn play(mode: DemoMode, stores: Stores, out: &mut dyn Write) -> Result<(), StepFailed> {
+    match mode {
+        DemoMode::Scripted => scripted(out, stores).await,
+        DemoMode::Interactive => {
+            let stdin = io::stdin();
+            let mut input = stdin.lock();
+            interactive::interactive(out, &mut input, stores).await
+        }
+    }
+}
+
+/// Connects to PostgreSQL, creates or upgrades the schema and plays the
+/// demo on it.
+async fn on_postgres(mode: DemoMode, url: &str, out: &mut dyn Write) -> Result<(), StepFailed> {
+    let postgres = PostgresStores::connect(url)
+        .await
+        .map_err(|e| StepFailed(format!("connecting to the database: {e}")))?;
+    postgres
+        .migrate()
+        .await
+        .map_err(|e| StepFailed(format!("creating the schema: {e}")))?;
+    let _ignored = writeln!(out, "Stores: PostgreSQL (schema migrated).");
+    play(mode, postgres.stores(), out).await
+}
+
+// ---- the walkthrough ------------------------------------------------------
+
+/// The scripted walkthrough: every scene in order, on one portal.
+async fn scripted(out: &mut dyn Write, stores: Stores) -> Result<(), StepFailed> {
+    let mut p = Portal::open(out, stores).await?;
+    p.say("twofa demo: the Partner Portal's two-factor authentication, scripted.");
+    p.say("Every screen below comes from the twofa crates; every ✔ is a checked behaviour.");
+    let cast = Cast::arrive(&mut p).await?;
+    let screen = setup::set_up_prompt(&mut p, &cast).await?;
+    let uri = setup::scan_qr_code(&mut p, &cast, &screen).await?;
+    let (first, recovery) = setup::activate_app(&mut p, &cast, &screen, &uri).await?;
+    login::replayed_code(&mut p, &cast, &uri, &first).await?;
+    setup::sms_then_call(&mut p, &cast).await?;
+    setup::not_mobile(&mut p, &cast).await?;
+    let frank = setup::remind_me_later(&mut p, &cast).await?;
+    company::enforce(&mut p, &cast, &frank).await?;
+    company::trusted_network(&mut p, &cast, &uri).await?;
+    company::client_account(&mut p, &cast).await?;
+    login::recovery_code(&mut p, &cast, &recovery).await?;
+    company::status_report(&mut p).await?;
+    company::method_switched_off(&mut p, &cast, &uri).await?;
+    login::another_method(&mut p, &cast).await?;
+    let checks = p.checks;
+    p.say(format!(
+        "\nAll {checks} checks passed: the portal behaved as it should."
+    ));
+    Ok(())
+}
+
+/// Why the walkthrough stopped.
+#[derive(Debug)]
+struct StepFailed(String);
+
+impl Display for StepFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn fail<T>(what: impl Into<String>) -> Result<T, StepFailed> {
+    Err(StepFailed(what.into()))
+}
+
+fn unexpected(what: &str, error: impl std::fmt::Debug) -> StepFailed {
+    StepFailed(format!("{what}: unexpected {error:?}"))
+}
+
+/// The login must be complete after this step.
+fn allowed_step(step: LoginStep, what: &str) -> Result<Allowed, StepFailed> {
+    match step {
+        LoginStep::Allowed(allowed) => Ok(allowed),
+        other => Err(unexpected(what, other)),
+    }
+}
+
+const OFFICE: &str = "198.51.100.0/24";
+const PORTAL: &str = "Partner Portal";
+
+/// The scripted portal: one company, a simulated clock and phone network.
+struct Portal<'a> {
+    twofa: Twofa,
+    clock: Arc<ManualClock>,
+    outbox: Arc<Outbox>,
+    acme: CompanyId,
+    admin: Actor,
+    out: &'a mut dyn Write,
+    checks: u32,
+    /// When the walkthrough begins, on the simulated clock.
+    start: DateTime<Utc>,
+}
+
+/// What the scenes share: Bob, and the networks he logs in from at home
+/// and at the office.
+struct Cast {
+    home: ClientContext,
+    office: ClientContext,
+    bob: UserId,
+}
+
+impl Cast {
+    /// Alice and Bob get their accounts.
+    async fn arrive(p: &mut Portal<'_>) -> Result<Self, StepFailed> {
+        let home = client("203.0.113.9")?;
+        let office = client("198.51.100.7")?;
+        p.add_user("alice", "Alice Admin", AccountKind::PartnerEmployee)
+            .await?;
+        let bob = p
+            .add_user("bob", "Bob Baker", AccountKind::PartnerEmployee)
+            .await?;
+        Ok(Self { home, office, bob })
+    }
+}
+
+impl<'a> Portal<'a> {
+    /// The demo's company on a simulated clock, with Alice as its
+    /// administrator.
+    async fn open(out: &'a mut dyn Write, stores: Stores) -> Result<Self, StepFailed> {
+        let start = Utc
+            .with_ymd_and_hms(2026, 3, 2, 9, 0, 0)
+            .single()
+            .ok_or_else(|| StepFailed("start time".to_owned()))?;
+        let clock = Arc::new(ManualClock::new(start));
+        let outbox = Arc::new(Outbox::new());
+        let twofa = service(clock.clone(), &outbox, stores)?;
+        let acme = CompanyId::new("acme").map_err(|e| unexpected("company id", e))?;
+        let alice = UserId::new("alice").map_err(|e| unexpected("user id", e))?;
+        let admin = Actor::new(alice, acme.clone(), CompanyRole::Admin);
+        provision_company(&twofa, &acme).await?;
+        Ok(Self {
+            twofa,
+            clock,
+            outbox,
+            acme,
+            admin,
+            out,
+            checks: 0,
+            start,
+        })
+    }
+}
+
+impl Portal<'_> {
+    fn say(&mut self, text: impl Display) {
+        // The demo's output is best effort: a closed pipe ends nothing early.
+        let _ignored = writeln!(self.out, "{text}");
+    }
+
+    fn heading(&mut self, number: u32, title: &str) {
+        let now = self.clock_now();
+        self.say(format!(
+            "\n━━ {number}. {title} ━━  (simulated time {})",
+            now.format("%Y-%m-%d %H:%M:%S UTC")
+        ));
+    }
+
+    fn clock_now(&self) -> DateTime<Utc> {
+        twofa::Clock::now(&*self.clock)
+    }
+
+    fn check(&mut self, ok: bool, what: &str) -> Result<(), StepFailed> {
+        if ok {
+            self.checks = self.checks.saturating_add(1);
+            self.say(format!("  ✔ {what}"));
+            Ok(())
+        } else {
+            fail(format!("check failed: {what}"))
+        }
+    }
+
+    async fn add_user(
+        &mut self,
+        id: &str,
+        name: &str,
+        kind: AccountKind,
+    ) -> Result<UserId, StepFailed> {
+        let user = UserId::new(id).map_err(|e| unexpected("user id", e))?;
+        let email = EmailAddress::parse(&format!("{id}@acme.example"))
+            .map_err(|e| unexpected("email", e))?;
+        let record = UserRecord::new(user.clone(), self.acme.clone(), kind, name).with_email(email);
+        self.twofa
+            .stores()
+            .users()
+            .save(&user, record, None)
+            .await
+            .map_err(|e| unexpected("provisioning a user", e))?;
+        Ok(user)
+    }
+
+    /// The code in the last message the simulated phone network carried,
+    /// and what the user saw or heard.
+    fn last_message(&self) -> Result<(String, String), StepFailed> {
+        let (kind, text) = match self.outbox.last() {
+            Some(SentMessage::Sms(sms)) => ("SMS", sms.body.expose_secret().to_owned()),
+            Some(SentMessage::Voice(call)) => ("Call", call.script.expose_secret().to_owned()),
+            Some(SentMessage::Email(mail)) => ("Email", mail.body.expose_secret().to_owned()),
+            _ => return fail("no message was sent"),
+        };
+        let code = code_in(&text).ok_or_else(|| StepFailed(format!("no code in the {kind}")))?;
+        Ok((code, format!("{kind}: {}", text.replace('\n', " ⏎ "))))
+    }
+
+    async fn login(
+        &mut self,
+        user: &UserId,
+        client: &ClientContext,
+    ) -> Result<LoginStep, StepFailed> {
+        self.twofa
+            .begin_login(user, client)
+            .await
+            .map_err(|e| unexpected("login", e))
+    }
+
+    async fn expect_set_up(
+        &mut self,
+        user: &UserId,
+        client: &ClientContext,
+    ) -> Result<SetUpScreen, StepFailed> {
+        match self.login(user, client).await? {
+            LoginStep::SetUp(screen) => {
+                self.show_set_up(&screen);
+                Ok(screen)
+            }
+            other => fail(format!("expected the set-up prompt, got {other:?}")),
+        }
+    }
+
+    async fn expect_challenge(
+        &mut self,
+        user: &UserId,
+        client: &ClientContext,
+    ) -> Result<ChallengeScreen, StepFailed> {
+        match self.login(user, client).await? {
+            LoginStep::Challenge(screen) => {
+                self.show_challenge(&screen);
+                Ok(screen)
+            }
+            other => fail(format!("expected the verification prompt, got {other:?}")),
+        }
+    }
+
+    async fn expect_allowed(
+        &mut self,
+        user: &UserId,
+        client: &ClientContext,
+    ) -> Result<Allowed, StepFailed> {
+        match self.login(user, client).await? {
+            LoginStep::Allowed(allowed) => {
+                self.show_allowed(&allowed);
+                Ok(allowed)
+            }
+            other => fail(format!("expected no prompt, got {other:?}")),
+        }
+    }
+
+    /// The user picks SMS for `number` on the set-up screen; the text
+    /// arrives. Returns what the screen shows and the code.
+    async fn choose_sms(
+        &mut self,
+        user: &UserId,
+        ticket: &LoginTicket,
+        number: &str,
+    ) -> Result<(CodeSent, String), StepFailed> {
+        let progress = self
+            .twofa
+            .choose_method(
+                user,
+                ticket,
+                MethodChoice::Phone(PhoneChoice::new(number, PhoneChannel::Sms)),
+            )
+            .await
+            .map_err(|e| unexpected("choosing SMS", e))?;
+        let SetUpProgress::CodeSent(sent) = progress else {
+            return fail(format!("expected an SMS, got {progress:?}"));
+        };
+        let (code, sms) = self.last_message()?;
+        self.say(format!("  📱 {sms}"));
+        Ok((sent, code))
+    }
+
+    /// Bob's phone: the authenticator app computes the current code.
+    fn phone_code(&mut self, uri: &ProvisioningUri) -> Result<String, StepFailed> {
+        let code = app_code(uri, self.clock_now())?;
+        self.say(format!(
+            "  📱 The authenticator app shows {code}; the user types it."
+        ));
+        Ok(code)
+    }
+}
+
+/// The digits after the first "code" and colon of a message.
+fn code_in(text: &str) -> Option<String> {
+    let after = text.get(text.find("code")?..)?;
+    let from = after.get(after.find(':')?..)?;
+    let code: String = from.chars().filter(char::is_ascii_digit).take(6).collect();
+    (code.len() == 6).then_some(code)
+}
+
+/// What an authenticator app holding this key shows at `now`.
+fn app_code(uri: &ProvisioningUri, now: DateTime<Utc>) -> Result<String, StepFailed> {
+    let totp = uri
+        .key_uri()
+        .to_totp()
+        .ok_or_else(|| StepFailed("the key URI is not a TOTP key".to_owned()))?;
+    let seconds = u64::try_from(now.timestamp()).map_err(|e| unexpected("time", e))?;
+    let code = totp.generate(seconds).map_err(|e| unexpected("code", e))?;
+    Ok(code.expose_secret().as_str().to_owned())
+}
+
+fn client(ip: &str) -> Result<ClientContext, StepFailed> {
+    ip.parse()
+        .map(ClientContext::new)
+        .map_err(|e| unexpected("address", e))
+}
+
+fn service(
+    clock: Arc<ManualClock>,
+    outbox: &Arc<Outbox>,
+    stores: Stores,
+) -> Result<Twofa, StepFailed> {
+    // Fixed demo keys: a real service loads them from its secret store.
+    let server_key = ServerKey::from_bytes(&[0x5a; 32]).map_err(|e| unexpected("server key", e))?;
+    let sealer =
+        XChaChaSealer::from_bytes(&[0xa5; 32]).map_err(|e| unexpected("sealing key", e))?;
+    let issuer = Issuer::new(PORTAL).map_err(|e| unexpected("issuer", e))?;
+    Ok(Twofa::builder(
+        stores,
+        Channels::outbox(outbox),
+        server_key,
+        Arc::new(sealer),
+        issuer,
+    )
+    .with_clock(clock)
+    .with_random(Arc::new(SeededRandom::new([7; 32])))
+    .build())
+}
+
+/// Adds the demo's company; refuses a database that already holds it (the
+/// demo's accounts would not start from scratch).
+async fn provision_company(twofa: &Twofa, acme: &CompanyId) -> Result<(), StepFailed> {
+    match twofa
+        .stores()
+        .companies()
+        .save(acme, CompanyRecord::new(acme.clone()), None)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(SaveError::Conflict) => {
+            fail("the stores already hold the demo's company: run the demo on an empty database")
+        }
+        Err(e) => Err(unexpected("provisioning the company", e)),
+    }
+}

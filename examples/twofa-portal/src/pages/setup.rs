@@ -1,0 +1,147 @@
+//! Setting up a second factor during login: the method chosen on the set-up
+//! screen, and "remind me later".
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Deserialize;
+use twofa::delivery::{CodeChannel, ResendOption};
+use twofa::enrollment::{MethodKind, NotMobileAnswer, PhoneChannel, ProvisioningUri};
+use twofa::{MethodChoice, PhoneChoice, SetUpProgress};
+
+use super::login::{complete, refused_step, stay_on_screen};
+use super::{CsrfForm, not_mobile_reason, partial_user, to_own_place};
+use crate::Portal;
+use crate::session::{NotMobileView, QrView, Screen, Stage, VerifyView};
+use crate::web::{Current, Jar, refused, unavailable};
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct MethodForm {
+    csrf: String,
+    method: String,
+    number: String,
+    answer: String,
+}
+
+impl std::fmt::Debug for MethodForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MethodForm")
+            .field("method", &self.method)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `POST /login/2fa/method`: the method chosen on the set-up screen.
+pub(crate) async fn choose_method(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    form: Result<Form<MethodForm>, FormRejection>,
+) -> Response {
+    let mut current = session!(portal, headers);
+    let form = checked_form!(current, form);
+    let (mut partial, user) = or_respond!(partial_user(&current));
+    let Screen::SetUp(mut setup) = partial.screen.clone() else {
+        return to_own_place(&current);
+    };
+    let (choice, kind) = match form.method.as_str() {
+        "app" => (MethodChoice::AuthenticatorApp, MethodKind::App),
+        "push" => (MethodChoice::PushApp, MethodKind::Push),
+        "sms" | "voice" => {
+            let channel = if form.method == "sms" {
+                PhoneChannel::Sms
+            } else {
+                PhoneChannel::Voice
+            };
+            let mut phone = PhoneChoice::new(form.number.trim(), channel);
+            if form.answer == "continue" {
+                phone = phone.with_answer(NotMobileAnswer::ContinueWithVoice);
+            }
+            (MethodChoice::Phone(phone), MethodKind::Sms)
+        }
+        _ => return current.respond(refused()),
+    };
+    let progress = portal
+        .inner()
+        .twofa
+        .choose_method(&user, &partial.ticket, choice)
+        .await;
+    match progress {
+        Ok(SetUpProgress::ScanQrCode(uri)) => {
+            let Some(view) = qr_view(kind, &uri) else {
+                return current.respond(unavailable());
+            };
+            partial.screen = Screen::ScanQr(view);
+        }
+        Ok(SetUpProgress::CodeSent(sent)) => {
+            current.session.flash = Some(format!("We sent a code to {}.", sent.to));
+            partial.screen = Screen::Verify(code_sent_view(sent.channel, sent.to, true));
+        }
+        Ok(SetUpProgress::NotMobile(dialog)) => {
+            setup.not_mobile = Some(NotMobileView {
+                number: form.number.trim().to_owned(),
+                reason: not_mobile_reason(&dialog),
+            });
+            partial.screen = Screen::SetUp(setup);
+        }
+        Ok(_) => return current.respond(unavailable()),
+        Err(rejected) => {
+            setup.not_mobile = None;
+            partial.screen = Screen::SetUp(setup);
+            current.session.stage = Stage::SecondFactor(partial);
+            return refused_step(&portal, current, rejected);
+        }
+    }
+    stay_on_screen(&portal, current, partial)
+}
+
+fn qr_view(method: MethodKind, uri: &ProvisioningUri) -> Option<QrView> {
+    let svg = uri.to_qr_svg().ok()?;
+    // An inline SVG: the XML declaration is not allowed inside HTML.
+    let start = svg.find("<svg")?;
+    let key = uri.key_uri().secret().to_base32();
+    let key_groups = key
+        .trim_end_matches('=')
+        .as_bytes()
+        .chunks(4)
+        .map(|chunk| String::from_utf8_lossy(chunk).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some(QrView {
+        method,
+        svg: svg.get(start..)?.to_owned(),
+        key_groups,
+    })
+}
+
+fn code_sent_view(channel: CodeChannel, to: String, setting_up: bool) -> VerifyView {
+    let method = match channel {
+        CodeChannel::Voice => MethodKind::Voice,
+        _ => MethodKind::Sms,
+    };
+    VerifyView {
+        method,
+        sent_to: Some(to),
+        resend: vec![ResendOption::Sms, ResendOption::Voice, ResendOption::Email],
+        setting_up,
+        push_number: None,
+        other_methods: Vec::new(),
+        then_set_up: false,
+    }
+}
+
+/// `POST /login/2fa/defer`: "Remind me in 48 hours".
+pub(crate) async fn defer(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let current = session!(portal, headers);
+    let _form = checked_form!(current, form);
+    let (partial, user) = or_respond!(partial_user(&current));
+    match portal.inner().twofa.defer(&user, &partial.ticket).await {
+        Ok(allowed) => complete(&portal, current, partial.account, allowed),
+        Err(rejected) => refused_step(&portal, current, rejected),
+    }
+}

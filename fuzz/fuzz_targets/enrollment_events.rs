@@ -1,9 +1,11 @@
 //! Arbitrary sequences of enrollment events, logins and clock jumps:
 //! no panic, and the state machine's invariants hold after every step —
-//! never enrolled without a correct code, no deferral under enforcement or
-//! beyond the cap, a re-send never lowers the failure count, a burned TOTP
-//! step never verifies again, a wrong code never verifies, and nothing
-//! printable holds the full phone number.
+//! never enrolled without a correct code, a deferral is refused while one
+//! runs, when enrolled or with a deadline not after now, and otherwise
+//! records the deadline given and counts once, the last method is never
+//! removed when the company enforces 2FA, a re-send never lowers the
+//! failure count, a burned TOTP step never verifies again, a wrong code
+//! never verifies, and nothing printable holds the full phone number.
 
 #![no_main]
 
@@ -13,14 +15,16 @@ use libfuzzer_sys::fuzz_target;
 use rand_core::{TryCryptoRng, TryRng};
 use twofa_delivery::{
     Issuer, LineType, MatchNumber, MessageTemplates, NotMobileKind, PhoneNumber, PushResponse,
-    ResendOption, ServerKey, TransactionId, UnknownReason, UserId,
+    ResendOption, ServerKey, TransactionId, UnknownReason,
 };
 use twofa_enrollment::{
-    Context, DeferralCap, DisplayName, Effect, Enforcement, Enrollment, EnrollmentPolicy,
-    EnrollmentState, Event, LoginAttempt, MethodId, NotMobileAnswer, PendingKind, PhoneChannel,
-    PhoneSetup, PushTarget, SetupChoice, StateKind, SubmittedCode, Transition,
+    Context, DisplayName, Effect, Enrollment, EnrollmentError, EnrollmentPolicy, EnrollmentState,
+    Event, EventKind, LastMethod, LoginAttempt, MethodId, NotMobileAnswer, PendingKind,
+    PhoneChannel, PhoneSetup, PushTarget, SetupChoice, StateKind, SubmittedCode, Transition,
 };
 use twofa_otp::{Algorithm, Secret, Totp};
+use twofa_types::OneTimeCode;
+use twofa_types::UserId;
 
 /// A deterministic generator driven by the input (SplitMix64), so every
 /// run of an input is reproducible.
@@ -64,7 +68,9 @@ enum Op {
     SubmitRight,
     SubmitArbitrary(String),
     Resend(u8),
-    Defer,
+    /// Defer until this many seconds (modulo 400 000) after now; zero or
+    /// less is refused.
+    Defer(i32),
     Cancel,
     Advance(u32),
     AdvanceBack(u16),
@@ -88,13 +94,12 @@ enum Op {
         right: bool,
     },
     LoginPush(u8),
-    Enforce,
+    KeepLastMethod,
 }
 
 #[derive(Debug, Arbitrary)]
 struct Input {
     seed: u64,
-    unlimited: bool,
     ops: Vec<Op>,
 }
 
@@ -117,12 +122,11 @@ fn pending_of(record: &Enrollment) -> Option<&twofa_enrollment::PendingSetup> {
 
 struct Model {
     record: Enrollment,
-    enforcement: Enforcement,
+    last_method: LastMethod,
     now: DateTime<Utc>,
     last_code: Option<String>,
     recovery: Vec<String>,
     burned: Option<(MethodId, String, DateTime<Utc>)>,
-    cap: Option<u32>,
     push_number: Option<MatchNumber>,
 }
 
@@ -130,14 +134,7 @@ fuzz_target!(|input: Input| {
     let issuer = Issuer::new("Fuzz Portal").unwrap();
     let templates = MessageTemplates::new(issuer.clone());
     let key = ServerKey::from_bytes(&[7; 32]).unwrap();
-    let (policy, cap) = if input.unlimited {
-        (
-            EnrollmentPolicy::default().with_deferral_cap(DeferralCap::Unlimited),
-            None,
-        )
-    } else {
-        (EnrollmentPolicy::default(), Some(3))
-    };
+    let policy = EnrollmentPolicy::default();
     let number = PhoneNumber::from_e164(NUMBER).unwrap();
     let other = PhoneNumber::from_e164("+447400654321").unwrap();
     let tx = TransactionId::new("login").unwrap();
@@ -148,16 +145,15 @@ fuzz_target!(|input: Input| {
             DisplayName::new("Fuzz").unwrap(),
         )
         .with_email(twofa_delivery::EmailAddress::parse("fuzz@example.com").unwrap()),
-        enforcement: Enforcement::Optional,
+        last_method: LastMethod::Removable,
         now: DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
         last_code: None,
         recovery: Vec::new(),
         burned: None,
-        cap,
         push_number: None,
     };
     for op in input.ops.iter().take(64) {
-        let ctx = Context::new(model.enforcement, &policy, &key, &templates, &issuer);
+        let ctx = Context::new(model.last_method, &policy, &key, &templates, &issuer);
         let before = model.record.clone();
         let was_enrolled = before.state().kind() == StateKind::Enrolled;
         let mut right = false;
@@ -189,8 +185,8 @@ fuzz_target!(|input: Input| {
                 model.now -= TimeDelta::seconds(i64::from(*s % 120));
                 continue;
             }
-            Op::Enforce => {
-                model.enforcement = Enforcement::Required;
+            Op::KeepLastMethod => {
+                model.last_method = LastMethod::Kept;
                 continue;
             }
             Op::StartApp => Event::StartSetup(SetupChoice::App),
@@ -224,9 +220,12 @@ fuzz_target!(|input: Input| {
                         None => continue,
                     },
                 };
-                let typed: String = text.chars().filter(|c| *c != ' ' && *c != '-').collect();
-                right = valid.contains(&typed);
-                Event::SubmitCode(SubmittedCode::new(&text))
+                // Text that is no code is refused at the edge: no event.
+                let Ok(code) = OneTimeCode::parse(&text) else {
+                    continue;
+                };
+                right = valid.iter().any(|v| v == code.expose_secret());
+                Event::SubmitCode(code)
             }
             Op::Resend(n) => Event::Resend(match n % 4 {
                 0 => ResendOption::Sms,
@@ -234,7 +233,9 @@ fuzz_target!(|input: Input| {
                 2 => ResendOption::Email,
                 _ => ResendOption::App,
             }),
-            Op::Defer => Event::Defer,
+            Op::Defer(offset) => Event::Defer {
+                until: model.now + TimeDelta::seconds(i64::from(*offset % 400_000)),
+            },
             Op::Cancel => Event::Cancel,
             Op::Remove(n) => Event::RemoveMethod(MethodId::new(u32::from(*n % 4))),
             Op::SetPrimary(n) => Event::SetPrimary(MethodId::new(u32::from(*n % 4))),
@@ -354,9 +355,12 @@ fuzz_target!(|input: Input| {
                         (m.id(), code, false)
                     }
                 };
+                let Ok(parsed) = OneTimeCode::parse(&code) else {
+                    continue;
+                };
                 let attempt = LoginAttempt::Code {
                     method: id,
-                    code: SubmittedCode::new(&code),
+                    code: parsed,
                 };
                 match model.record.verify_login(&attempt, &tx, &ctx, model.now) {
                     Ok(accepted) => {
@@ -387,7 +391,30 @@ fuzz_target!(|input: Input| {
             }
         };
         let is_resend = matches!(event, Event::Resend(_));
-        let Ok(transition) = model.record.apply(event, &ctx, model.now, &mut rng) else {
+        let deferral = match event {
+            Event::Defer { until } => Some(until),
+            _ => None,
+        };
+        let result = model.record.apply(event, &ctx, model.now, &mut rng);
+        if let Some(until) = deferral {
+            let expected = match before.state() {
+                EnrollmentState::Enrolled(_) => Some(EnrollmentError::NotAllowed {
+                    state: StateKind::Enrolled,
+                    event: EventKind::Defer,
+                }),
+                EnrollmentState::Deferred { until: running } if model.now < *running => {
+                    Some(EnrollmentError::AlreadyDeferred { until: *running })
+                }
+                _ if until <= model.now => Some(EnrollmentError::TimeOutOfRange),
+                _ => None,
+            };
+            match (&result, expected) {
+                (Err(got), Some(want)) => assert_eq!(*got, want, "deferral refusal"),
+                (Ok(_), None) => {}
+                (got, want) => panic!("defer until {until}: got {got:?}, want {want:?}"),
+            }
+        }
+        let Ok(transition) = result else {
             continue;
         };
         let (next, effects) = match transition {
@@ -414,16 +441,25 @@ fuzz_target!(|input: Input| {
         if !was_enrolled && next.state().kind() == StateKind::Enrolled {
             assert!(right, "enrolled without a verified code by {op:?}");
         }
-        if next.deferrals_used() > before.deferrals_used() {
+        if next.deferrals_used() != before.deferrals_used() {
+            let Some(until) = deferral else {
+                panic!("deferrals counted by {op:?}");
+            };
             assert_eq!(
-                model.enforcement,
-                Enforcement::Optional,
-                "deferral under enforcement"
+                next.deferrals_used(),
+                before.deferrals_used().saturating_add(1)
             );
-            assert!(matches!(next.state(), EnrollmentState::Deferred { .. }));
+            assert!(
+                matches!(next.state(), EnrollmentState::Deferred { until: recorded } if *recorded == until),
+                "the deferral does not record the deadline given"
+            );
         }
-        if let Some(cap) = model.cap {
-            assert!(next.deferrals_used() <= cap, "deferral beyond the cap");
+        if matches!(op, Op::Remove(_)) && model.last_method == LastMethod::Kept && was_enrolled {
+            assert_eq!(
+                next.state().kind(),
+                StateKind::Enrolled,
+                "last method removed under enforcement"
+            );
         }
         if is_resend {
             assert!(next.failures().consecutive() >= before.failures().consecutive());

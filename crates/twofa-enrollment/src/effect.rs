@@ -9,8 +9,8 @@ use twofa_otp::{KeyUri, Zeroizing};
 use crate::audit::AuditEvent;
 use crate::machine::Enrollment;
 use crate::method::PhoneChannel;
-use twofa_types::Method;
 use crate::recovery::RecoveryCodeSheet;
+use twofa_types::Method;
 
 /// The `otpauth://` key URI of a new authenticator or push app, to show as
 /// a QR code and as text.

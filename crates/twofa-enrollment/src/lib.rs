@@ -30,8 +30,7 @@ pub use method::{
     PhoneChannel, PhoneFactor, TotpFactor,
 };
 pub use policy::{
-    Context, EnrollmentPolicy, LastMethod, MAX_CONSECUTIVE_FAILURES, PolicyError,
-    ThrottlePolicy,
+    Context, EnrollmentPolicy, LastMethod, MAX_CONSECUTIVE_FAILURES, PolicyError, ThrottlePolicy,
 };
 pub use recovery::{RECOVERY_CODE_COUNT, RecoveryCodeSheet, RecoveryCodes};
 pub use seal::{SealError, SealedEnrollment, Sealer, XChaChaSealer};

@@ -5,8 +5,8 @@ use core::fmt;
 
 use chrono::{DateTime, Utc};
 use twofa_delivery::PhoneNumber;
-use twofa_types::{CodeChannel, Method};
 use twofa_otp::Secret;
+use twofa_types::{CodeChannel, Method};
 
 /// How codes reach a phone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

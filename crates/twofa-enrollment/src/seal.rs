@@ -15,8 +15,8 @@ use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
 use chrono::{DateTime, Utc};
 use rand_core::CryptoRng;
 use twofa_delivery::{EmailAddress, LineType, OobChallenge, PhoneNumber, PushRequest, PushSendLog};
-use twofa_types::UserId;
 use twofa_otp::Secret;
+use twofa_types::UserId;
 use zeroize::Zeroizing;
 
 use crate::machine::{Enrolled, Enrollment, EnrollmentState, PendingKind, PendingSetup};

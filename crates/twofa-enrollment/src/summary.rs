@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 
 use crate::machine::{Enrollment, EnrollmentState};
 use crate::method::{EnrolledMethod, MethodId};
-use twofa_types::Method;
 use twofa_types::EnrollmentStatus;
+use twofa_types::Method;
 
 /// One active method in a summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -120,7 +120,11 @@ impl Enrollment {
                 deferrals_used,
             },
             EnrollmentState::Enrolled(enrolled) => EnrollmentStatus::Enrolled {
-                methods: enrolled.methods().iter().map(EnrolledMethod::kind).collect(),
+                methods: enrolled
+                    .methods()
+                    .iter()
+                    .map(EnrolledMethod::kind)
+                    .collect(),
                 since: enrolled
                     .methods()
                     .iter()

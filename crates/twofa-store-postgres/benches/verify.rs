@@ -38,9 +38,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use cluster::{Cluster, connect};
 use twofa::delivery::{Issuer, Outbox, ServerKey};
-use twofa::enforcement::{AccountKind, CompanyId, UserId};
+
 use twofa::enrollment::{ProvisioningUri, XChaChaSealer};
 use twofa::trusted_network::TrustGrantRecord;
+use twofa::types::{AccountKind, CompanyId, UserId};
 use twofa::{
     AuditEntry, AuditLog, ChallengeStore, Channels, ClientContext, CompanyRecord, CompanyStore,
     LoadedLogin, LoginCommit, LoginStep, LoginTicket, ManualClock, MethodChoice, PendingLogin,

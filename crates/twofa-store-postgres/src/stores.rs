@@ -20,8 +20,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio_postgres::Row;
 use tokio_postgres::types::{Json, ToSql};
-use twofa::enforcement::{CompanyId, UserId};
+
 use twofa::trusted_network::TrustGrantRecord;
+use twofa::types::{CompanyId, UserId};
 use twofa::{
     AuditEntry, AuditLog, ChallengeStore, CompanyRecord, CompanyStore, LoadedLogin, LoginCommit,
     LoginTicket, PendingLogin, SaveError, StoreError, Stores, TrustGrantStore, UnitOfWork,

@@ -26,10 +26,11 @@ use support::cluster::{Cluster, connect};
 use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
 use twofa::delivery::{Issuer, Outbox, SentMessage, ServerKey};
-use twofa::enforcement::{AccountKind, Actor, CompanyId, CompanyRole, UserId};
+use twofa::enforcement::{Actor, CompanyRole};
 use twofa::enrollment::{
     EnrollmentPolicy, PhoneChannel, ProvisioningUri, ThrottlePolicy, XChaChaSealer,
 };
+use twofa::types::{AccountKind, CompanyId, UserId};
 use twofa::{
     AuditLog, Channels, ClientContext, CompanyRecord, CompanyStore, LoginStep, ManualClock,
     MethodChoice, PhoneChoice, RetryAdvice, SaveError, SeededRandom, SetUpProgress, StoreError,

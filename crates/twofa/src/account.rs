@@ -8,11 +8,10 @@
 
 use chrono::{DateTime, Utc};
 
-use twofa_types::{OneTimeCode, UserId};
 use twofa_enrollment::{
-    DisplayName, Effect, EnrollmentState, Event, Factor, RecoveryCodeSheet,
-    Transition,
+    DisplayName, Effect, EnrollmentState, Event, Factor, RecoveryCodeSheet, Transition,
 };
+use twofa_types::{OneTimeCode, UserId};
 
 use crate::audit::RejectionDetail;
 use crate::failure::{Failure, enrollment_failure};

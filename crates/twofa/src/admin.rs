@@ -1,10 +1,12 @@
 //! The company administrator's operations.
 
 use chrono::{DateTime, Utc};
-use twofa_enforcement::{Actor, CompanyPolicy, CompanyRole, EmployeeRecord, EnforceError, EnrollmentReport, PhoneHint};
-use twofa_types::{CompanyId, UserId};
+use twofa_enforcement::{
+    Actor, CompanyPolicy, CompanyRole, EmployeeRecord, EnforceError, EnrollmentReport, PhoneHint,
+};
 use twofa_enrollment::{EnrollmentState, Event, Factor, Transition};
 use twofa_trusted_network::{ActorId, AllowlistError, Cidr, NetworkEntry, RevocationReason};
+use twofa_types::{CompanyId, UserId};
 
 use crate::audit::{AuditEvent, RejectionDetail};
 use crate::failure::{Failure, enrollment_failure};

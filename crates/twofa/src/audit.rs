@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use twofa_delivery::{Channel, Notice, SendError};
 
-use twofa_types::{Method, UserId};
 use twofa_trusted_network::Cidr;
+use twofa_types::{Method, UserId};
 
 /// Why a login was allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -25,8 +25,8 @@ use std::task::{Context, Poll};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
-use twofa_types::{AccountKind, CompanyId, MethodSet, UserId};
 use twofa_trusted_network::{Cidr, TrustGrant, TrustGrantRecord};
+use twofa_types::{AccountKind, CompanyId, MethodSet, UserId};
 
 use crate::audit::{AuditEvent, RejectionDetail};
 use crate::records::{

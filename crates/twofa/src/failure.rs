@@ -46,10 +46,10 @@ pub(crate) fn enrollment_failure(error: EnrollmentError) -> Failure {
         ),
         EnrollmentError::RetryAfter { .. } => (RejectionDetail::Throttled, RetryAdvice::TryLater),
         EnrollmentError::Suspended { .. } => (RejectionDetail::Suspended, RetryAdvice::TryLater),
-        EnrollmentError::MalformedCode => (RejectionDetail::MalformedCode, RetryAdvice::IncorrectCode),
-        EnrollmentError::WrongCode => {
-            (RejectionDetail::WrongCode, RetryAdvice::IncorrectCode)
+        EnrollmentError::MalformedCode => {
+            (RejectionDetail::MalformedCode, RetryAdvice::IncorrectCode)
         }
+        EnrollmentError::WrongCode => (RejectionDetail::WrongCode, RetryAdvice::IncorrectCode),
         EnrollmentError::NoCodeOutstanding => {
             (RejectionDetail::WrongStage, RetryAdvice::NewCodeNeeded)
         }

@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Utc};
 
-use twofa_types::{AccountKind, UserId};
 use twofa_trusted_network::{ClientAddress, LoginFacts, RevocationReason, TrustGrantRecord};
 use twofa_types::EnrollmentStatus;
+use twofa_types::{AccountKind, UserId};
 
 use crate::audit::{AuditEvent, RejectionDetail};
 use crate::failure::Failure;
@@ -62,12 +62,7 @@ impl Twofa {
             return;
         }
         let address = ClientAddress::peer(ip);
-        let facts = LoginFacts::new(
-            kind,
-            *status,
-            company.allowlist(),
-            &address,
-        );
+        let facts = LoginFacts::new(kind, *status, company.allowlist(), &address);
         let Ok(grant) = Self::trust_policy_for(company).grant(&facts, now) else {
             return;
         };

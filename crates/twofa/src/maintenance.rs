@@ -54,8 +54,8 @@ mod tests {
     use chrono::{DateTime, TimeDelta, TimeZone, Utc};
     use twofa_delivery::{Issuer, Outbox, ServerKey};
 
-    use twofa_types::{CompanyId, MethodSet, UserId};
     use twofa_enrollment::XChaChaSealer;
+    use twofa_types::{CompanyId, MethodSet, UserId};
 
     use crate::channels::Channels;
     use crate::clock::ManualClock;

@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 
-use twofa_types::{CompanyId, UserId};
 use twofa_trusted_network::TrustGrantRecord;
+use twofa_types::{CompanyId, UserId};
 
 use crate::records::{AuditEntry, CompanyRecord, LoginTicket, PendingLogin, UserRecord};
 use crate::store::{

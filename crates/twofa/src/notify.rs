@@ -14,8 +14,8 @@
 
 use chrono::{DateTime, Utc};
 
-use twofa_types::{CompanyId, UserId};
 use twofa_enrollment::Effect;
+use twofa_types::{CompanyId, UserId};
 
 use crate::audit::AuditEvent;
 use crate::service::Twofa;

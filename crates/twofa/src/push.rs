@@ -9,8 +9,8 @@
 use chrono::{DateTime, Utc};
 use twofa_delivery::{ChallengeId, PushRequest, PushResponse, PushStatus};
 
-use twofa_types::UserId;
 use twofa_enrollment::{EnrollmentState, Event, LoginAttempt, PushTarget, Transition};
+use twofa_types::UserId;
 
 use crate::audit::RejectionDetail;
 use crate::failure::{Failure, enrollment_failure};

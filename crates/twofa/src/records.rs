@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use twofa_delivery::EmailAddress;
 use twofa_enforcement::{CompanyPolicy, CompanySettings};
-use twofa_types::{AccountKind, CompanyId, MethodSet, UserId};
 use twofa_enrollment::{MethodId, SealedEnrollment};
 use twofa_trusted_network::Allowlist;
+use twofa_types::{AccountKind, CompanyId, MethodSet, UserId};
 
 use crate::audit::AuditEvent;
 

@@ -7,11 +7,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::rngs::StdRng;
-use twofa_delivery::{CarrierLookup, Issuer, MessageTemplates, OutboundMessage, PushPolicy, Region, ServerKey};
+use twofa_delivery::{
+    CarrierLookup, Issuer, MessageTemplates, OutboundMessage, PushPolicy, Region, ServerKey,
+};
 
-use twofa_types::{CompanyId, UserId};
 use twofa_enrollment::{Enrollment, EnrollmentPolicy, Sealer};
 use twofa_trusted_network::{TrustPolicy, TrustedProxies};
+use twofa_types::{CompanyId, UserId};
 
 use crate::audit::{AuditEvent, RejectionDetail};
 use crate::channels::Channels;

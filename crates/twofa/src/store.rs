@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use twofa_types::{CompanyId, UserId};
 use twofa_trusted_network::TrustGrantRecord;
+use twofa_types::{CompanyId, UserId};
 
 use crate::join::join;
 use crate::records::{AuditEntry, CompanyRecord, LoginTicket, PendingLogin, UserRecord};

@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
 
-use twofa_types::{CompanyId, MethodSet, UserId};
 use twofa_enrollment::{Context, Dispatch, Effect, Enrollment, LastMethod, Outcome, PushDispatch};
+use twofa_types::{CompanyId, MethodSet, UserId};
 
 use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};
 use crate::failure::Failure;

@@ -514,8 +514,8 @@ fn read_stdin(what: &str) -> Result<Zeroizing<String>, Failure> {
 }
 
 fn fresh_secret(algorithm: Algorithm) -> Result<Secret, Failure> {
-    Secret::generate_os(algorithm)
-        .map_err(|error| Failure::Invalid(format!("cannot generate a secret: {error}")))
+    // The thread's generator is a CSPRNG seeded from the operating system.
+    Ok(Secret::generate(&mut rand::rng(), algorithm))
 }
 
 fn shape(args: &ShapeArgs) -> Result<(Algorithm, Digits), Failure> {

@@ -6,7 +6,8 @@
 //! passwords in constant time so that the login page behaves like one.
 
 use subtle::ConstantTimeEq;
-use twofa::enforcement::{AccountKind, CompanyRole};
+use twofa::enforcement::CompanyRole;
+use twofa::types::AccountKind;
 
 /// One seeded account.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,8 @@ use axum::response::Response;
 use chrono::TimeDelta;
 use serde::Deserialize;
 use twofa::delivery::{ChallengeId, MatchNumber, NoticeMessage, PushResponse, SentMessage};
-use twofa::enforcement::UserId;
+
+use twofa::types::UserId;
 
 use crate::Portal;
 use crate::views::{Chrome, ClockPage, OutboxPage, OutboxRow, PhonePage, PushRow};

@@ -15,9 +15,10 @@ use axum::Router;
 use axum::routing::{get, post};
 use chrono::{DateTime, TimeDelta, Utc};
 use twofa::delivery::{Issuer, Outbox, Region, ServerKey};
-use twofa::enforcement::{CompanyId, UserId};
+
 use twofa::enrollment::{EnrollmentPolicy, XChaChaSealer};
 use twofa::trusted_network::TrustedProxies;
+use twofa::types::{CompanyId, UserId};
 use twofa::{
     Channels, Clock, CompanyRecord, ManualClock, SaveError, Stores, SystemClock, Twofa, UserRecord,
 };

@@ -7,8 +7,10 @@ use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use subtle::ConstantTimeEq;
-use twofa::enforcement::MethodSet;
-use twofa::enrollment::MethodKind;
+
+use twofa::types::MethodSet;
+
+use twofa::types::Method;
 use twofa::{LoginTicket, OtherMethod};
 
 use crate::accounts::DemoAccount;
@@ -109,7 +111,7 @@ pub(crate) enum Screen {
 pub(crate) struct SetUpView {
     pub(crate) methods: MethodSet,
     pub(crate) remind_me_until: Option<DateTime<Utc>>,
-    pub(crate) pending: Option<MethodKind>,
+    pub(crate) pending: Option<Method>,
     /// The not-a-mobile dialog for a number just typed.
     pub(crate) not_mobile: Option<NotMobileView>,
 }
@@ -135,7 +137,7 @@ impl fmt::Debug for NotMobileView {
 /// verified, so a reload shows the same key.
 #[derive(Clone)]
 pub(crate) struct QrView {
-    pub(crate) method: MethodKind,
+    pub(crate) method: Method,
     pub(crate) svg: String,
     pub(crate) key_groups: String,
 }
@@ -151,7 +153,7 @@ impl fmt::Debug for QrView {
 /// The verification screen's data.
 #[derive(Debug, Clone)]
 pub(crate) struct VerifyView {
-    pub(crate) method: MethodKind,
+    pub(crate) method: Method,
     pub(crate) sent_to: Option<String>,
     pub(crate) resend: Vec<twofa::delivery::ResendOption>,
     /// A set-up being verified (not a login of an enrolled user).

@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use rand_core::CryptoRng;
-use twofa_delivery::{ChallengeRequest, ChallengeStatus, Destination, OobChallenge, Purpose, TransactionId};
+use twofa_delivery::{
+    ChallengeRequest, ChallengeStatus, Destination, OobChallenge, Purpose, TransactionId,
+};
 use twofa_types::CodeChannel;
 
 use super::code::{CodeCheck, CodeSource, check_code};

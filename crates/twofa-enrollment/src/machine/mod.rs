@@ -10,7 +10,9 @@ mod state;
 
 use chrono::{DateTime, Utc};
 use rand_core::CryptoRng;
-use twofa_delivery::{Destination, EmailAddress, OutboundMessage, PhoneNumber, PreparedSend, PushSendLog};
+use twofa_delivery::{
+    Destination, EmailAddress, OutboundMessage, PhoneNumber, PreparedSend, PushSendLog,
+};
 use twofa_types::UserId;
 use zeroize::Zeroizing;
 
@@ -23,10 +25,10 @@ use crate::audit::{AuditEvent, AuditKind};
 use crate::effect::{Dispatch, Effect, Notice, Notification, Outcome, Transition};
 use crate::error::EnrollmentError;
 use crate::method::DisplayName;
-use twofa_types::Method;
 use crate::policy::Context;
 use crate::recovery::RecoveryCodes;
 use crate::throttle::{Failures, Gate, PassesSuspension};
+use twofa_types::Method;
 
 /// One user's 2FA enrollment record: the state plus what persists across
 /// states (deferrals used, failures, the last second factor).

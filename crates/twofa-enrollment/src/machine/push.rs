@@ -11,8 +11,8 @@ use crate::audit::AuditKind;
 use crate::effect::{Effect, Outcome, PushDispatch, Transition};
 use crate::error::EnrollmentError;
 use crate::method::{Factor, MethodId};
-use twofa_types::Method;
 use crate::policy::Context;
+use twofa_types::Method;
 
 /// Where a push prompt goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -98,9 +98,7 @@ impl Enrollment {
             }
             _ => return Err(self.not_allowed(EventKind::PushResponse)),
         }
-        let mut audit = self
-            .audit(AuditKind::PushSent, now)
-            .method(Method::PushApp);
+        let mut audit = self.audit(AuditKind::PushSent, now).method(Method::PushApp);
         if let Some(id) = method_id {
             audit = audit.method_id(id);
         }

@@ -4,9 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use rand_core::CryptoRng;
-use twofa_delivery::{ChallengeRequest, Destination, OobChallenge, Purpose, ResendOption, ResendPlan};
-use twofa_types::{CodeChannel, OneTimeCode};
+use twofa_delivery::{
+    ChallengeRequest, Destination, OobChallenge, Purpose, ResendOption, ResendPlan,
+};
 use twofa_otp::{Algorithm, KeyUri, Secret};
+use twofa_types::{CodeChannel, OneTimeCode};
 
 use super::code::{CodeCheck, CodeSource, check_code};
 use super::{
@@ -17,10 +19,10 @@ use crate::audit::AuditKind;
 use crate::effect::{Effect, NotMobileDialog, Notice, Outcome, ProvisioningUri, Transition};
 use crate::error::EnrollmentError;
 use crate::method::{EnrolledMethod, Factor, MethodId, PhoneChannel, PhoneFactor, TotpFactor};
-use twofa_types::Method;
 use crate::policy::{Context, LastMethod};
 use crate::recovery::RecoveryCodes;
 use crate::throttle::PassesSuspension;
+use twofa_types::Method;
 
 impl Enrollment {
     pub(super) fn start_setup(

@@ -8,9 +8,9 @@ use twofa_delivery::{LineType, OobChallenge, PhoneNumber, PushRequest};
 use twofa_otp::Secret;
 
 use crate::method::{EnrolledMethod, MethodId, PhoneChannel};
-use twofa_types::Method;
 use crate::policy::Context;
 use crate::recovery::RecoveryCodes;
+use twofa_types::Method;
 
 /// The kind of an [`EnrollmentState`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -222,7 +222,7 @@ impl Enrolled {
 /// Where a user stands.
 ///
 /// ```text
-///                       Defer (not enforced, under the cap)
+///                       Defer { until } (as the gate offered)
 ///            ┌───────────────────────────────────────────┐
 ///            ▼                                           │
 ///   ┌─────────────┐  StartSetup   ┌─────────┐ SubmitCode ok ┌──────────┐

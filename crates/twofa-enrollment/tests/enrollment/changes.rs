@@ -129,7 +129,7 @@ fn adding_removing_and_choosing_methods() {
         apply(
             &primary,
             Event::RemoveMethod(MethodId::new(2)),
-            &env.ctx(REQUIRED),
+            &env.ctx(KEPT),
             at,
         )
         .unwrap(),
@@ -139,7 +139,7 @@ fn adding_removing_and_choosing_methods() {
         apply(
             &one,
             Event::RemoveMethod(MethodId::new(1)),
-            &env.ctx(REQUIRED),
+            &env.ctx(KEPT),
             at
         )
         .unwrap_err(),

@@ -29,12 +29,13 @@ use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use twofa_delivery::{
-    ChallengePolicy, CodeChannel, Destination, EmailAddress, Issuer, LineType, MatchNumber,
-    MessageTemplates, NotMobileKind, OutboundMessage, PhoneNumber, PushResponse, ResendOption,
-    ServerKey, TransactionId, UnknownReason, UserId,
+    ChallengePolicy, Destination, EmailAddress, Issuer, LineType, MatchNumber, MessageTemplates,
+    NotMobileKind, OutboundMessage, PhoneNumber, PushResponse, ResendOption, ServerKey,
+    TransactionId, UnknownReason,
 };
 use twofa_enrollment::*;
 use twofa_otp::{Algorithm, Secret, Totp};
+use twofa_types::{CodeChannel, CodeInputError, EnrollmentStatus, Method, OneTimeCode, UserId};
 
 struct Env {
     key: ServerKey,
@@ -58,9 +59,9 @@ impl Env {
         }
     }
 
-    fn ctx(&self, enforcement: Enforcement) -> Context<'_> {
+    fn ctx(&self, last_method: LastMethod) -> Context<'_> {
         Context::new(
-            enforcement,
+            last_method,
             &self.policy,
             &self.key,
             &self.templates,
@@ -68,13 +69,17 @@ impl Env {
         )
     }
 
+    /// The context of a company that leaves 2FA optional: the last method
+    /// may be removed.
     fn optional(&self) -> Context<'_> {
-        self.ctx(Enforcement::Optional)
+        self.ctx(REMOVABLE)
     }
 }
 
-const OPTIONAL: Enforcement = Enforcement::Optional;
-const REQUIRED: Enforcement = Enforcement::Required;
+/// The company leaves 2FA optional.
+const REMOVABLE: LastMethod = LastMethod::Removable;
+/// The company requires 2FA: the last method is kept.
+const KEPT: LastMethod = LastMethod::Kept;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()
@@ -156,7 +161,13 @@ fn wrong_oob(code: &str) -> String {
     }
 }
 
-fn code(text: &str) -> SubmittedCode {
+/// A one-time code as the edge parses it (the text must parse).
+fn code(text: &str) -> OneTimeCode {
+    OneTimeCode::parse(text).unwrap()
+}
+
+/// A recovery code as typed.
+fn recovery_code(text: &str) -> SubmittedCode {
     SubmittedCode::new(text)
 }
 
@@ -196,6 +207,14 @@ fn pending_secret(record: &Enrollment) -> Secret {
     match pending.kind() {
         PendingKind::App { secret } | PendingKind::Push { secret, .. } => secret.clone(),
         other => panic!("not an app: {other:?}"),
+    }
+}
+
+/// The end of the record's deferral, if it is in the deferred state.
+fn deferred_until(record: &Enrollment) -> Option<DateTime<Utc>> {
+    match record.state() {
+        EnrollmentState::Deferred { until } => Some(*until),
+        _ => None,
     }
 }
 

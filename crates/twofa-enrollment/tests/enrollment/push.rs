@@ -65,7 +65,7 @@ fn push_setup_is_approved_on_the_paired_device() {
         )
         .unwrap(),
     );
-    assert_eq!(enrolled.summary(t0()).methods[0].kind, MethodKind::Push);
+    assert_eq!(enrolled.summary(t0()).methods[0].kind, Method::PushApp);
     assert_eq!(enrolled.failures().consecutive(), 0);
     assert!(audits(&effects).contains(&"enrollment.verified"));
     // The token works too.

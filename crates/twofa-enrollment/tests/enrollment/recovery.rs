@@ -15,7 +15,7 @@ fn recovery_codes_are_single_use_and_regeneration_replaces_the_set() {
     let (used, effects) = saved(
         apply(
             &record,
-            Event::UseRecoveryCode(code(&codes[3])),
+            Event::UseRecoveryCode(recovery_code(&codes[3])),
             &env.optional(),
             at,
         )
@@ -27,7 +27,7 @@ fn recovery_codes_are_single_use_and_regeneration_replaces_the_set() {
     let (again, effects) = saved(
         apply(
             &used,
-            Event::UseRecoveryCode(code(&codes[3])),
+            Event::UseRecoveryCode(recovery_code(&codes[3])),
             &env.optional(),
             at,
         )
@@ -43,7 +43,7 @@ fn recovery_codes_are_single_use_and_regeneration_replaces_the_set() {
     let (_, effects) = saved(
         apply(
             &regenerated,
-            Event::UseRecoveryCode(code(&codes[0])),
+            Event::UseRecoveryCode(recovery_code(&codes[0])),
             &env.optional(),
             at,
         )
@@ -53,7 +53,7 @@ fn recovery_codes_are_single_use_and_regeneration_replaces_the_set() {
     let (ok, _) = saved(
         apply(
             &regenerated,
-            Event::UseRecoveryCode(code(&fresh[0].to_lowercase())),
+            Event::UseRecoveryCode(recovery_code(&fresh[0].to_lowercase())),
             &env.optional(),
             at,
         )

@@ -10,7 +10,8 @@ enum Op {
     SubmitRight,
     SubmitWrong,
     Resend(u8),
-    Defer,
+    /// Defer until this many seconds after now (zero or less: refused).
+    Defer(i32),
     Cancel,
     Advance(u32),
     Remove,
@@ -23,7 +24,7 @@ enum Op {
     StartPush,
     SendPush(bool),
     PushAnswer(bool),
-    Enforce(bool),
+    KeepLastMethod(bool),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -34,7 +35,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => Just(Op::SubmitRight),
         2 => Just(Op::SubmitWrong),
         1 => (0u8..4).prop_map(Op::Resend),
-        1 => Just(Op::Defer),
+        1 => (-100i32..400_000).prop_map(Op::Defer),
         1 => Just(Op::Cancel),
         2 => (0u32..200_000).prop_map(Op::Advance),
         1 => Just(Op::Remove),
@@ -47,13 +48,13 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::StartPush),
         1 => any::<bool>().prop_map(Op::SendPush),
         2 => any::<bool>().prop_map(Op::PushAnswer),
-        1 => any::<bool>().prop_map(Op::Enforce),
+        1 => any::<bool>().prop_map(Op::KeepLastMethod),
     ]
 }
 
 struct Model {
     record: Enrollment,
-    enforcement: Enforcement,
+    last_method: LastMethod,
     now: DateTime<Utc>,
     last_code: Option<String>,
     recovery: Vec<String>,
@@ -77,7 +78,7 @@ fn right_code(model: &Model) -> Option<String> {
 }
 
 fn step(model: &mut Model, op: &Op, env: &Env, r: &mut StdRng) {
-    let ctx = env.ctx(model.enforcement);
+    let ctx = env.ctx(model.last_method);
     let before = model.record.clone();
     let was_enrolled = before.state().kind() == StateKind::Enrolled;
     let mut submitted_right = false;
@@ -86,10 +87,10 @@ fn step(model: &mut Model, op: &Op, env: &Env, r: &mut StdRng) {
             model.now += secs(i64::from(*s));
             return;
         }
-        Op::Enforce(on) => {
+        Op::KeepLastMethod(on) => {
             // Enforcement never turns off once on.
             if *on {
-                model.enforcement = REQUIRED;
+                model.last_method = KEPT;
             }
             return;
         }
@@ -197,7 +198,29 @@ fn step(model: &mut Model, op: &Op, env: &Env, r: &mut StdRng) {
                 r,
             )
         }
-        Op::Defer => model.record.apply(Event::Defer, &ctx, model.now, r),
+        Op::Defer(offset) => {
+            let until = model.now + secs(i64::from(*offset));
+            let result = model
+                .record
+                .apply(Event::Defer { until }, &ctx, model.now, r);
+            let expected = match before.state() {
+                EnrollmentState::Enrolled(_) => Some(EnrollmentError::NotAllowed {
+                    state: StateKind::Enrolled,
+                    event: EventKind::Defer,
+                }),
+                EnrollmentState::Deferred { until: running } if model.now < *running => {
+                    Some(EnrollmentError::AlreadyDeferred { until: *running })
+                }
+                _ if until <= model.now => Some(EnrollmentError::TimeOutOfRange),
+                _ => None,
+            };
+            match (&result, expected) {
+                (Err(got), Some(want)) => assert_eq!(*got, want),
+                (Ok(_), None) => {}
+                (got, want) => panic!("defer until {until}: got {got:?}, want {want:?}"),
+            }
+            result
+        }
         Op::Cancel => model.record.apply(Event::Cancel, &ctx, model.now, r),
         Op::Remove => model
             .record
@@ -208,9 +231,12 @@ fn step(model: &mut Model, op: &Op, env: &Env, r: &mut StdRng) {
                 (Op::RecoverRight, Some(c)) => c.clone(),
                 _ => "AAAA-AAAA-AAAA-AAAA".to_owned(),
             };
-            model
-                .record
-                .apply(Event::UseRecoveryCode(code(&c)), &ctx, model.now, r)
+            model.record.apply(
+                Event::UseRecoveryCode(recovery_code(&c)),
+                &ctx,
+                model.now,
+                r,
+            )
         }
         Op::LoginRight | Op::LoginWrong | Op::LoginReplay => {
             let EnrollmentState::Enrolled(e) = model.record.state() else {
@@ -290,13 +316,21 @@ fn step(model: &mut Model, op: &Op, env: &Env, r: &mut StdRng) {
         assert!(submitted_right, "enrolled by {op:?}");
         assert!(audits(&effects).contains(&"enrollment.verified"));
     }
-    // Deferral never granted under enforcement nor beyond the cap.
-    if next.deferrals_used() > before.deferrals_used() {
-        assert_eq!(model.enforcement, OPTIONAL);
-        assert!(next.deferrals_used() <= 3);
-        assert!(matches!(next.state(), EnrollmentState::Deferred { .. }));
+    // A deferral is counted only by a defer, once, and records the
+    // deadline given, which lies after now.
+    if next.deferrals_used() != before.deferrals_used() {
+        let Op::Defer(offset) = op else {
+            panic!("deferrals counted by {op:?}");
+        };
+        assert_eq!(next.deferrals_used(), before.deferrals_used() + 1);
+        let until = model.now + secs(i64::from(*offset));
+        assert!(until > model.now);
+        assert_eq!(deferred_until(&next), Some(until));
     }
-    assert!(next.deferrals_used() <= 3);
+    // When the company enforces 2FA the user never removes the last method.
+    if matches!(op, Op::Remove) && model.last_method == KEPT && was_enrolled {
+        assert_eq!(next.state().kind(), StateKind::Enrolled);
+    }
     // Nothing printable holds a full number or a code.
     let printed = format!("{effects:?} {next:?}");
     assert!(!printed.contains("7400123456"));
@@ -315,7 +349,7 @@ proptest! {
         let mut r = StdRng::seed_from_u64(seed);
         let mut model = Model {
             record: record(),
-            enforcement: OPTIONAL,
+            last_method: REMOVABLE,
             now: t0(),
             last_code: None,
             recovery: Vec::new(),

@@ -26,7 +26,10 @@ fn app_setup_shows_key_uri_and_activates_with_a_valid_code() {
     assert!(text.starts_with("otpauth://totp/Example%20Portal:Alice?"));
     assert!(!format!("{effects:?}").contains(&pending_secret(&pending).to_base32()[..]));
     assert_eq!(audits(&effects), ["enrollment.started"]);
-    assert_eq!(pending.summary(t0()).pending, Some(MethodKind::App));
+    assert_eq!(
+        pending.summary(t0()).pending,
+        Some(Method::AuthenticatorApp)
+    );
     assert!(!pending.summary(t0()).has_active_method());
 
     let c = totp_code(&pending_secret(&pending), t0());
@@ -34,7 +37,7 @@ fn app_setup_shows_key_uri_and_activates_with_a_valid_code() {
         saved(apply(&pending, Event::SubmitCode(code(&c)), &env.optional(), t0()).unwrap());
     let summary = enrolled.summary(t0());
     assert_eq!(summary.methods.len(), 1);
-    assert_eq!(summary.methods[0].kind, MethodKind::App);
+    assert_eq!(summary.methods[0].kind, Method::AuthenticatorApp);
     assert_eq!(summary.last_second_factor_at, Some(t0()));
     assert_eq!(summary.recovery_codes_remaining, RECOVERY_CODE_COUNT);
     assert_eq!(recovery_sheet(&effects).len(), 10);
@@ -88,7 +91,7 @@ fn sms_setup_sends_a_code_that_activates_the_number() {
         )
         .unwrap(),
     );
-    assert_eq!(enrolled.summary(t0()).methods[0].kind, MethodKind::Sms);
+    assert_eq!(enrolled.summary(t0()).methods[0].kind, Method::Sms);
     let audit = effects
         .iter()
         .find_map(|e| match e {
@@ -141,7 +144,7 @@ fn not_mobile_numbers_get_the_dialog_then_voice() {
                 _ => None,
             })
             .unwrap();
-        assert_eq!(dialog.recommended, MethodKind::App);
+        assert_eq!(dialog.recommended, Method::AuthenticatorApp);
         assert_eq!(dialog.alternative, PhoneChannel::Voice);
         assert_eq!(dialog.line_type, line_type);
         assert_eq!(audits(&effects), ["enrollment.not_mobile_dialog"]);
@@ -161,7 +164,7 @@ fn not_mobile_numbers_get_the_dialog_then_voice() {
         let (pending, _, c) = sent(transition);
         let (enrolled, _) =
             saved(apply(&pending, Event::SubmitCode(code(&c)), &env.optional(), t0()).unwrap());
-        assert_eq!(enrolled.summary(t0()).methods[0].kind, MethodKind::Voice);
+        assert_eq!(enrolled.summary(t0()).methods[0].kind, Method::VoiceCall);
     }
 }
 
@@ -375,7 +378,26 @@ fn fifth_wrong_code_is_the_last_and_the_sixth_is_refused_unevaluated() {
 fn malformed_codes_are_refused_without_counting() {
     let env = Env::new();
     let pending = start_app(&env, t0());
-    for text in ["", "12345", "1234567", "abcdef"] {
+    // Input that is no code at all is refused at the edge: no event is
+    // applied, so nothing is counted.
+    for (text, error) in [
+        ("", CodeInputError::Empty),
+        (
+            "12345",
+            CodeInputError::DigitCount {
+                digits: 5,
+                min: 6,
+                max: 10,
+            },
+        ),
+        ("abcdef", CodeInputError::NotADigit),
+        ("123 456-", CodeInputError::MisplacedSeparator),
+    ] {
+        assert_eq!(OneTimeCode::parse(text).unwrap_err(), error, "{text:?}");
+    }
+    // A well-formed code of the wrong length for a 6-digit TOTP is refused
+    // by the machine, without counting a failure.
+    for text in ["1234567", "12345678", "1234 5678"] {
         assert_eq!(
             apply(
                 &pending,
@@ -384,87 +406,162 @@ fn malformed_codes_are_refused_without_counting() {
                 t0()
             )
             .unwrap_err(),
-            EnrollmentError::MalformedCode
+            EnrollmentError::MalformedCode,
+            "{text:?}"
         );
     }
+    // The same for an out-of-band code: the pending verification keeps all
+    // its attempts, and the right code still activates.
+    let (pending, c) = start_sms(&env, t0());
+    assert_eq!(
+        apply(
+            &pending,
+            Event::SubmitCode(code("12345678")),
+            &env.optional(),
+            t0()
+        )
+        .unwrap_err(),
+        EnrollmentError::MalformedCode
+    );
+    assert_eq!(pending.failures().consecutive(), 0);
+    let (enrolled, _) =
+        saved(apply(&pending, Event::SubmitCode(code(&c)), &env.optional(), t0()).unwrap());
+    assert_eq!(enrolled.state().kind(), StateKind::Enrolled);
 }
 
 #[test]
-fn deferral_lasts_48_hours_to_the_second_and_is_capped() {
+fn deferral_records_the_offered_deadline_to_the_second() {
     let env = Env::new();
     let ctx = env.optional();
-    let (deferred, effects) = saved(apply(&record(), Event::Defer, &ctx, t0()).unwrap());
+    // Any deadline the gate offers, not a fixed 48 hours.
+    let until = t0() + TimeDelta::hours(48) + secs(17);
+    let (deferred, effects) = saved(apply(&record(), Event::Defer { until }, &ctx, t0()).unwrap());
     assert_eq!(audits(&effects), ["enrollment.deferred"]);
-    let until = t0() + TimeDelta::hours(48);
+    assert_eq!(deferred_until(&deferred), Some(until));
     assert_eq!(deferred.deferrals_used(), 1);
     let before = until - secs(1);
     assert_eq!(
-        deferred.setup_prompt(OPTIONAL, &env.policy, before),
-        SetupPrompt::Deferred { until }
+        deferred.status(before),
+        EnrollmentStatus::Deferred {
+            until,
+            deferrals_used: 1
+        }
     );
     assert_eq!(deferred.summary(before).deferred_until, Some(until));
     assert!(deferred.summary(before).deferral_running);
+    // A pending set-up may be deferred too.
+    let pending = start_app(&env, t0());
+    let (deferred_pending, _) = saved(apply(&pending, Event::Defer { until }, &ctx, t0()).unwrap());
+    assert_eq!(deferred_until(&deferred_pending), Some(until));
+    // An enrolled user has nothing to defer.
+    let (enrolled, _) = enrolled_app(&env, t0());
     assert_eq!(
-        apply(&deferred, Event::Defer, &ctx, before).unwrap_err(),
-        EnrollmentError::AlreadyDeferred { until }
-    );
-    for at in [until, until + secs(1)] {
-        assert_eq!(
-            deferred.setup_prompt(OPTIONAL, &env.policy, at),
-            SetupPrompt::SetUp {
-                pending: None,
-                deferral: DeferralOffer::Available { remaining: Some(2) }
-            }
-        );
-        assert!(!deferred.summary(at).deferral_running);
-    }
-    let (second, _) = saved(apply(&deferred, Event::Defer, &ctx, until).unwrap());
-    let later = until + TimeDelta::hours(48);
-    let (third, _) = saved(apply(&second, Event::Defer, &ctx, later).unwrap());
-    let last = later + TimeDelta::hours(48);
-    assert_eq!(
-        third.setup_prompt(OPTIONAL, &env.policy, last),
-        SetupPrompt::SetUp {
-            pending: None,
-            deferral: DeferralOffer::CapReached
+        apply(&enrolled, Event::Defer { until }, &ctx, t0()).unwrap_err(),
+        EnrollmentError::NotAllowed {
+            state: StateKind::Enrolled,
+            event: EventKind::Defer
         }
     );
-    assert_eq!(
-        apply(&third, Event::Defer, &ctx, last).unwrap_err(),
-        EnrollmentError::DeferralCapReached { cap: 3 }
-    );
-    // Unlimited deferrals.
-    let unlimited =
-        Env::with_policy(EnrollmentPolicy::default().with_deferral_cap(DeferralCap::Unlimited));
-    let ctx = unlimited.optional();
-    let mut record = record();
-    let mut at = t0();
-    for _ in 0..10 {
-        record = saved(apply(&record, Event::Defer, &ctx, at).unwrap()).0;
-        at += TimeDelta::hours(48);
-    }
-    assert_eq!(record.deferrals_used(), 10);
 }
 
 #[test]
-fn enforcement_removes_deferral_and_voids_an_active_one() {
+fn a_running_deferral_refuses_another_until_its_exact_end() {
     let env = Env::new();
-    let required = env.ctx(REQUIRED);
-    assert_eq!(
-        apply(&record(), Event::Defer, &required, t0()).unwrap_err(),
-        EnrollmentError::DeferralUnavailable
+    let ctx = env.optional();
+    let until = t0() + TimeDelta::hours(48);
+    let (deferred, _) = saved(apply(&record(), Event::Defer { until }, &ctx, t0()).unwrap());
+    let before = until - secs(1);
+    for at in [t0(), before] {
+        assert_eq!(
+            apply(
+                &deferred,
+                Event::Defer {
+                    until: at + TimeDelta::hours(72)
+                },
+                &ctx,
+                at
+            )
+            .unwrap_err(),
+            EnrollmentError::AlreadyDeferred { until }
+        );
+    }
+    assert_eq!(deferred_until(&deferred), Some(until));
+    assert_eq!(deferred.deferrals_used(), 1);
+    // At the exact second `until` the deferral is over.
+    for at in [until, until + secs(1)] {
+        assert!(!deferred.summary(at).deferral_running);
+        // The record still says when it ran out; the gate decides.
+        assert_eq!(
+            deferred.status(at),
+            EnrollmentStatus::Deferred {
+                until,
+                deferrals_used: 1
+            }
+        );
+    }
+    let next_until = until + TimeDelta::hours(48);
+    let (second, effects) =
+        saved(apply(&deferred, Event::Defer { until: next_until }, &ctx, until).unwrap());
+    assert_eq!(audits(&effects), ["enrollment.deferred"]);
+    assert_eq!(deferred_until(&second), Some(next_until));
+    assert_eq!(second.deferrals_used(), 2);
+}
+
+#[test]
+fn a_deadline_not_after_now_is_refused_and_changes_nothing() {
+    let env = Env::new();
+    let ctx = env.optional();
+    for until in [t0(), t0() - secs(1)] {
+        assert_eq!(
+            apply(&record(), Event::Defer { until }, &ctx, t0()).unwrap_err(),
+            EnrollmentError::TimeOutOfRange
+        );
+    }
+    // Nor when a deferral has run out: the old one stays on record.
+    let until = t0() + TimeDelta::hours(48);
+    let (deferred, _) = saved(apply(&record(), Event::Defer { until }, &ctx, t0()).unwrap());
+    let later = until + secs(10);
+    for offered in [later, until] {
+        assert_eq!(
+            apply(&deferred, Event::Defer { until: offered }, &ctx, later).unwrap_err(),
+            EnrollmentError::TimeOutOfRange
+        );
+    }
+    assert_eq!(deferred_until(&deferred), Some(until));
+    assert_eq!(deferred.deferrals_used(), 1);
+    // The next second is accepted.
+    let (next, _) = saved(
+        apply(
+            &deferred,
+            Event::Defer {
+                until: later + secs(1),
+            },
+            &ctx,
+            later,
+        )
+        .unwrap(),
     );
-    let (deferred, _) = saved(apply(&record(), Event::Defer, &env.optional(), t0()).unwrap());
-    assert_eq!(
-        deferred.setup_prompt(REQUIRED, &env.policy, t0() + secs(1)),
-        SetupPrompt::SetUp {
-            pending: None,
-            deferral: DeferralOffer::Enforced
+    assert_eq!(deferred_until(&next), Some(later + secs(1)));
+}
+
+#[test]
+fn the_machine_neither_caps_deferrals_nor_reads_enforcement() {
+    // Both are the enforcement gate's decision: the machine records what
+    // it is given, whatever the company's rule on the last method.
+    let env = Env::new();
+    for ctx in [env.optional(), env.ctx(KEPT)] {
+        let mut record = record();
+        let mut at = t0();
+        for n in 1..=10u32 {
+            let until = at + TimeDelta::hours(48);
+            record = saved(apply(&record, Event::Defer { until }, &ctx, at).unwrap()).0;
+            assert_eq!(record.deferrals_used(), n);
+            assert_eq!(deferred_until(&record), Some(until));
+            at = until;
         }
-    );
-    let pending = start_app(&env, t0());
-    assert_eq!(
-        apply(&pending, Event::Defer, &required, t0()).unwrap_err(),
-        EnrollmentError::DeferralUnavailable
-    );
+        let pending = start_app(&env, t0());
+        let until = t0() + secs(1);
+        let (deferred, _) = saved(apply(&pending, Event::Defer { until }, &ctx, t0()).unwrap());
+        assert_eq!(deferred_until(&deferred), Some(until));
+    }
 }

@@ -88,7 +88,7 @@ fn one_hundred_failures_suspend_until_a_recovery_code_or_admin_reset() {
     // A recovery code lifts the suspension.
     let accepted = record
         .verify_login(
-            &LoginAttempt::RecoveryCode(code(&codes[0])),
+            &LoginAttempt::RecoveryCode(recovery_code(&codes[0])),
             &tx(),
             &env.optional(),
             later,

@@ -4,9 +4,17 @@ use super::*;
 
 #[test]
 fn policy_values_are_validated() {
+    assert_eq!(
+        EnrollmentPolicy::default()
+            .with_app_pending_lifetime(TimeDelta::zero())
+            .unwrap_err(),
+        PolicyError::NotPositive {
+            setting: "app pending lifetime"
+        }
+    );
     assert!(
         EnrollmentPolicy::default()
-            .with_deferral(TimeDelta::zero())
+            .with_step_up_freshness(secs(-1))
             .is_err()
     );
     assert!(EnrollmentPolicy::default().with_max_wrong_codes(0).is_err());
@@ -28,7 +36,6 @@ fn policy_values_are_validated() {
     assert!(DisplayName::new(" a").is_err());
     assert!(DisplayName::new("").is_err());
     let policy = EnrollmentPolicy::default();
-    assert_eq!(policy.deferral(), TimeDelta::hours(48));
     assert_eq!(policy.challenge().lifetime(), TimeDelta::minutes(10));
     assert_eq!(policy.app_pending_lifetime(), TimeDelta::minutes(30));
     assert_eq!(policy.max_wrong_codes(), 5);

@@ -4,11 +4,11 @@
 
 use chrono::{DateTime, Utc};
 
-use twofa_types::{MethodSet, OneTimeCode, UserId};
 use twofa_enrollment::{
     Effect, Enrollment, EnrollmentState, Event, LoginAttempt, SubmittedCode, Transition,
 };
 use twofa_trusted_network::RevocationReason;
+use twofa_types::{MethodSet, OneTimeCode, UserId};
 
 use super::{method_kind, transaction, usable_login};
 use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};
@@ -98,11 +98,7 @@ impl Twofa {
                         .methods()
                         .iter()
                         .max_by_key(|m| m.enrolled_at())
-                        .map(|m| {
-                            Next::Allowed(AllowedBy::SecondFactor {
-                                method: m.kind(),
-                            })
-                        }),
+                        .map(|m| Next::Allowed(AllowedBy::SecondFactor { method: m.kind() })),
                     _ => None,
                 };
                 let finish = Finish {

@@ -5,10 +5,10 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use twofa_enforcement::{GateDecision, gate};
-use twofa_types::{MethodSet, UserId};
 use twofa_enrollment::{Enrollment, EnrollmentState, Factor, MethodId};
-use twofa_types::Method;
 use twofa_trusted_network::{ClientAddress, Decision, ForwardingHeaders, LoginFacts};
+use twofa_types::Method;
+use twofa_types::{MethodSet, UserId};
 
 use super::{method_kind, transaction};
 use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};
@@ -144,12 +144,7 @@ impl Twofa {
                 let never_skip = enrollment.failures().suspended_since().is_some()
                     || matches!(decision, GateDecision::ChallengeThenReplaceMethod { .. });
                 let grant = self.stores.grants.load(user).await?;
-                let facts = LoginFacts::new(
-                    record.kind(),
-                    status,
-                    company.allowlist(),
-                    &address,
-                );
+                let facts = LoginFacts::new(record.kind(), status, company.allowlist(), &address);
                 let facts = match &grant {
                     Some(stored) => facts.with_grant(&stored.record),
                     None => facts,

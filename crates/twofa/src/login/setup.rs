@@ -5,8 +5,10 @@
 use chrono::{DateTime, Utc};
 use twofa_delivery::{PhoneNumber, ResendOption, ResendPlan, classify_offline, resolve};
 use twofa_enforcement::{GateDecision, gate};
+use twofa_enrollment::{
+    EnrollmentState, Event, NotMobileAnswer, PhoneSetup, SetupChoice, Transition,
+};
 use twofa_types::{Method, MethodSet, UserId};
-use twofa_enrollment::{EnrollmentState, Event, NotMobileAnswer, PhoneSetup, SetupChoice, Transition};
 
 use super::{method_kind, progress, transaction};
 use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};

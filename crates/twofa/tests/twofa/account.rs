@@ -2,8 +2,8 @@
 
 use chrono::TimeDelta;
 
-use twofa::types::AccountKind;
 use twofa::enrollment::PhoneChannel;
+use twofa::types::AccountKind;
 use twofa::{MethodChoice, PhoneChoice, RetryAdvice, SetUpProgress};
 
 use crate::{Portal, challenge, home, into_allowed, set_up};

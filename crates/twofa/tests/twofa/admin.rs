@@ -3,8 +3,8 @@
 
 use chrono::TimeDelta;
 use twofa::enforcement::{Actor, CompanyRole, StatusKind};
-use twofa::types::{AccountKind, Method, UserId};
 use twofa::enrollment::PhoneChannel;
+use twofa::types::{AccountKind, Method, UserId};
 use twofa::{
     AllowedBy, AuditEntry, AuditEvent, MethodChoice, PhoneChoice, RetryAdvice, SetUpProgress,
 };

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 
-use twofa::types::{AccountKind, Method};
 use twofa::enrollment::{EnrollmentPolicy, PhoneChannel, ThrottlePolicy};
+use twofa::types::{AccountKind, Method};
 use twofa::{
     AllowedBy, LoginTicket, MethodChoice, PhoneChoice, RetryAdvice, SetUpProgress, Stores,
 };

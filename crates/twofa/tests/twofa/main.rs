@@ -26,8 +26,8 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use twofa::delivery::{Issuer, Outbox, SentMessage, ServerKey};
 use twofa::enforcement::{Actor, CompanyRole};
-use twofa::types::{AccountKind, CompanyId, Method, UserId};
 use twofa::enrollment::{EnrollmentPolicy, ProvisioningUri, XChaChaSealer};
+use twofa::types::{AccountKind, CompanyId, Method, UserId};
 use twofa::{
     AuditEntry, Channels, ClientContext, CompanyRecord, LoginStep, ManualClock, MethodChoice,
     SeededRandom, SetUpProgress, Stores, Twofa, UserRecord,

@@ -8,8 +8,8 @@ use twofa::delivery::{
     Channel, FailureCause, Issuer, Notice, NoticeMessage, Outbox, SendError, SentMessage, ServerKey,
 };
 use twofa::enforcement::{Actor, CompanyRole};
-use twofa::types::{AccountKind, CompanyId, Method, UserId};
 use twofa::enrollment::{EnrollmentPolicy, PhoneChannel, ThrottlePolicy, XChaChaSealer};
+use twofa::types::{AccountKind, CompanyId, Method, UserId};
 use twofa::{
     AllowedBy, AuditEvent, Channels, CompanyRecord, ManualClock, MethodChoice, PhoneChoice,
     RetryAdvice, SeededRandom, Stores, Twofa, UserRecord,

@@ -2,8 +2,8 @@
 
 use chrono::TimeDelta;
 
-use twofa::types::AccountKind;
 use twofa::enrollment::{EnrollmentPolicy, ThrottlePolicy};
+use twofa::types::AccountKind;
 use twofa::{AllowedBy, AuditEvent, RetryAdvice, Stores};
 
 use crate::{Now, Portal, challenge, home, into_allowed, recovery_remaining, set_up, totp_code};

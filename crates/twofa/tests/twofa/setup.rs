@@ -4,8 +4,8 @@
 use chrono::TimeDelta;
 use twofa::delivery::{FailureCause, ResendOption, SendError, SentMessage};
 
-use twofa::types::{AccountKind, Method, UserId};
 use twofa::enrollment::{NotMobileAnswer, PhoneChannel};
+use twofa::types::{AccountKind, Method, UserId};
 use twofa::{
     AllowedBy, AuditEvent, LoginStep, MethodChoice, PhoneChoice, RejectionDetail, Resent,
     RetryAdvice, SetUpProgress,

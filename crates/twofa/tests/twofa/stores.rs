@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use twofa::types::{AccountKind, CompanyId, UserId};
 use twofa::enrollment::{EnrollmentPolicy, ThrottlePolicy};
 use twofa::trusted_network::{Cidr, TrustGrantRecord};
+use twofa::types::{AccountKind, CompanyId, UserId};
 use twofa::{
     AuditEntry, AuditLog, ChallengeStore, Channels, CompanyRecord, CompanyStore, LoginStep,
     LoginTicket, ManualClock, PendingLogin, SaveError, SeededRandom, SetUpProgress, StoreError,

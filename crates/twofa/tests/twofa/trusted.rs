@@ -3,8 +3,8 @@
 
 use chrono::TimeDelta;
 
-use twofa::types::AccountKind;
 use twofa::trusted_network::Cidr;
+use twofa::types::AccountKind;
 use twofa::{AllowedBy, LoginStep};
 
 use crate::{Now, OFFICE, Portal, challenge, home, into_allowed, office, totp_code};

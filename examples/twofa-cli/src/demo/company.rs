@@ -2,9 +2,10 @@
 //! client accounts, the status report and switching a method off.
 
 use twofa::chrono::TimeDelta;
-use twofa::enforcement::{AccountKind, CompanyPolicy, Method, MethodSet, TrustedNetworks, UserId};
-use twofa::enrollment::{MethodKind, ProvisioningUri};
+use twofa::enforcement::{CompanyPolicy, TrustedNetworks};
+use twofa::enrollment::ProvisioningUri;
 use twofa::trusted_network::Cidr;
+use twofa::types::{AccountKind, Method, MethodSet, UserId};
 use twofa::{AllowedBy, LoginStep, MethodChoice, SetUpProgress};
 
 use super::{Cast, OFFICE, PORTAL, Portal, StepFailed, allowed_step, app_code, fail, unexpected};
@@ -192,7 +193,7 @@ pub(super) async fn method_switched_off(
     p.clock.advance(TimeDelta::minutes(1));
     let screen = p.expect_challenge(bob, home).await?;
     p.check(
-        screen.method == MethodKind::App && screen.then_set_up.is_some(),
+        screen.method == Method::AuthenticatorApp && screen.then_set_up.is_some(),
         "Bob's only method is switched off: he still answers with it, and is told a new one follows",
     )?;
     let code = p.phone_code(uri)?;

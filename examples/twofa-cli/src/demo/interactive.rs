@@ -5,9 +5,10 @@ use std::io::{self, Write};
 use std::sync::Arc;
 
 use twofa::delivery::{Issuer, Outbox, ServerKey};
-use twofa::enforcement::{AccountKind, CompanyId, UserId};
+
 use twofa::enrollment::XChaChaSealer;
 use twofa::otp::TerminalBackground;
+use twofa::types::{AccountKind, CompanyId, UserId};
 use twofa::{
     Channels, LoginStep, MethodChoice, SetUpProgress, Stores, SystemClock, Twofa, UserRecord,
 };

@@ -4,8 +4,9 @@
 use twofa::AllowedBy;
 use twofa::chrono::TimeDelta;
 use twofa::delivery::SentMessage;
-use twofa::enforcement::{CompanyPolicy, Method};
-use twofa::enrollment::{MethodKind, ProvisioningUri};
+use twofa::enforcement::CompanyPolicy;
+use twofa::enrollment::ProvisioningUri;
+use twofa::types::Method;
 
 use super::{Cast, Portal, StepFailed, allowed_step, fail, unexpected};
 
@@ -106,13 +107,13 @@ pub(super) async fn another_method(p: &mut Portal<'_>, cast: &Cast) -> Result<()
     let Some(sms) = screen
         .other_methods
         .iter()
-        .find(|m| m.kind == MethodKind::Sms)
+        .find(|m| m.kind == Method::Sms)
         .cloned()
     else {
         return fail("the SMS method was not offered");
     };
     p.check(
-        screen.method == MethodKind::App && screen.other_methods.len() == 1,
+        screen.method == Method::AuthenticatorApp && screen.other_methods.len() == 1,
         "the app comes first; Bob's SMS number is offered as another method",
     )?;
     let switched = p

@@ -19,8 +19,9 @@ use std::sync::Arc;
 
 use twofa::chrono::{DateTime, TimeZone as _, Utc};
 use twofa::delivery::{EmailAddress, Issuer, Outbox, SentMessage, ServerKey};
-use twofa::enforcement::{AccountKind, Actor, CompanyId, CompanyRole, UserId};
+use twofa::enforcement::{Actor, CompanyRole};
 use twofa::enrollment::{PhoneChannel, ProvisioningUri, XChaChaSealer};
+use twofa::types::{AccountKind, CompanyId, UserId};
 use twofa::{
     Allowed, ChallengeScreen, Channels, ClientContext, CodeSent, CompanyRecord, LoginStep,
     LoginTicket, ManualClock, MethodChoice, PhoneChoice, SaveError, SeededRandom, SetUpProgress,

@@ -1,8 +1,9 @@
 //! What the user sees: the portal's screens drawn as boxes in the terminal.
 
 use twofa::delivery::{LineType, ResendOption};
-use twofa::enforcement::{Method, MethodSet};
-use twofa::enrollment::{MethodKind, NotMobileDialog};
+
+use twofa::enrollment::NotMobileDialog;
+use twofa::types::{Method, MethodSet};
 use twofa::{Allowed, AllowedBy, ChallengeScreen, Rejected, RetryAdvice, SetUpScreen};
 
 use super::{PORTAL, Portal};
@@ -57,9 +58,9 @@ impl Portal<'_> {
         lines.push(format!("Didn't get it?  {}", resend.join(" · ")));
         for other in &screen.other_methods {
             let label = match (&other.masked_number, other.kind) {
-                (Some(number), MethodKind::Voice) => format!("a phone call to {number}"),
+                (Some(number), Method::VoiceCall) => format!("a phone call to {number}"),
                 (Some(number), _) => format!("a text message to {number}"),
-                (None, MethodKind::Push) => "the push app".to_owned(),
+                (None, Method::PushApp) => "the push app".to_owned(),
                 (None, _) => "the authenticator app".to_owned(),
             };
             lines.push(format!("Use another method: [ {label} ]"));

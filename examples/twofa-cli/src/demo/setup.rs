@@ -2,10 +2,12 @@
 //! voice, numbers that are not mobiles, and "remind me in 48 hours".
 
 use twofa::chrono::TimeDelta;
-use twofa::delivery::{CodeChannel, ResendOption};
-use twofa::enforcement::{AccountKind, Method, UserId};
-use twofa::enrollment::{MethodKind, NotMobileAnswer, PhoneChannel, ProvisioningUri};
+use twofa::delivery::ResendOption;
+use twofa::types::CodeChannel;
+
+use twofa::enrollment::{NotMobileAnswer, PhoneChannel, ProvisioningUri};
 use twofa::otp::TerminalBackground;
+use twofa::types::{AccountKind, Method, UserId};
 use twofa::{AllowedBy, MethodChoice, PhoneChoice, Resent, SetUpProgress, SetUpScreen};
 
 use super::{Cast, PORTAL, Portal, StepFailed, allowed_step, fail, unexpected};
@@ -129,7 +131,7 @@ pub(super) async fn sms_then_call(p: &mut Portal<'_>, cast: &Cast) -> Result<(),
     let (call_code, call) = p.last_message()?;
     p.say(format!("  ☎ {call}"));
     p.check(
-        matches!(resent, Resent::CodeSent(ref s) if s.channel == CodeChannel::Voice),
+        matches!(resent, Resent::CodeSent(ref s) if s.channel == CodeChannel::VoiceCall),
         "\"Phone call\" re-sends a fresh code by voice",
     )?;
     if call_code != sms_code {
@@ -187,7 +189,7 @@ pub(super) async fn not_mobile(p: &mut Portal<'_>, cast: &Cast) -> Result<(), St
         };
         p.show_dialog(number, &dialog);
         p.check(
-            dialog.recommended == MethodKind::App && p.outbox.len() == before,
+            dialog.recommended == Method::AuthenticatorApp && p.outbox.len() == before,
             &format!("{region} ({number}) gets the dialog recommending the app; no SMS is sent"),
         )?;
         if id == "erin" {
@@ -206,7 +208,7 @@ pub(super) async fn not_mobile(p: &mut Portal<'_>, cast: &Cast) -> Result<(), St
             let (_, call) = p.last_message()?;
             p.say(format!("  ☎ {call}"));
             p.check(
-                matches!(progress, SetUpProgress::CodeSent(ref s) if s.channel == CodeChannel::Voice),
+                matches!(progress, SetUpProgress::CodeSent(ref s) if s.channel == CodeChannel::VoiceCall),
                 "choosing \"Call me\" in the dialog sends the code by voice",
             )?;
         }

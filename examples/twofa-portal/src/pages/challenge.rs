@@ -6,8 +6,9 @@ use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
-use twofa::delivery::{CodeChannel, ResendOption};
+use twofa::delivery::ResendOption;
 use twofa::enrollment::MethodId;
+use twofa::types::CodeChannel;
 use twofa::{LoginStep, PushPoll, Resent, RetryAdvice};
 
 use super::login::{
@@ -92,7 +93,7 @@ pub(crate) async fn resend(
     {
         Ok(Resent::CodeSent(sent)) => {
             let by = match sent.channel {
-                CodeChannel::Voice => "phone call",
+                CodeChannel::VoiceCall => "phone call",
                 CodeChannel::Email => "email",
                 _ => "text message",
             };

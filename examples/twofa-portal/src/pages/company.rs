@@ -7,11 +7,9 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use twofa::CompanyRecord;
-use twofa::enforcement::{
-    AccountKind, Actor, CompanyPolicy, CompanyRole, Method, MethodSet, PolicyError, ResendChannel,
-    StatusKind,
-};
+use twofa::enforcement::{Actor, CompanyPolicy, CompanyRole, PolicyError, StatusKind};
 use twofa::trusted_network::Cidr;
+use twofa::types::{AccountKind, CodeChannel, Method, MethodSet};
 
 use super::{chrome, format_time, logged_in_user};
 use crate::Portal;
@@ -180,8 +178,8 @@ fn policy_allowing(
 ) -> Result<CompanyPolicy, PolicyError> {
     let mut channels = current.resend_channels();
     for (method, channel) in [
-        (Method::Sms, ResendChannel::Sms),
-        (Method::VoiceCall, ResendChannel::VoiceCall),
+        (Method::Sms, CodeChannel::Sms),
+        (Method::VoiceCall, CodeChannel::VoiceCall),
     ] {
         if !methods.contains(method) {
             channels = channels.without(channel);

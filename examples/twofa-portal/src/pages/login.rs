@@ -9,8 +9,9 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use twofa::delivery::ResendOption;
-use twofa::enforcement::{Method, MethodSet};
-use twofa::enrollment::MethodKind;
+
+use twofa::types::{Method, MethodSet};
+
 use twofa::{Allowed, AllowedBy, ChallengeScreen, LoginStep, Rejected, RetryAdvice};
 
 use super::{
@@ -267,14 +268,14 @@ pub(crate) async fn second_factor(State(portal): State<Portal>, headers: HeaderM
         }
         Screen::Verify(view) => {
             let page = chrome(&mut current, "2FA Verification");
-            let app = matches!(view.method, MethodKind::App | MethodKind::Push);
+            let app = matches!(view.method, Method::AuthenticatorApp | Method::PushApp);
             render(&VerifyPage {
                 page,
                 method: method_name(view.method),
                 sent_to: view.sent_to.clone(),
                 resend: resend_buttons(&view.resend),
                 read_device: app,
-                push: view.method == MethodKind::Push && !view.setting_up,
+                push: view.method == Method::PushApp && !view.setting_up,
                 push_number: view.push_number,
                 setting_up: view.setting_up,
                 other_methods: view
@@ -294,12 +295,12 @@ pub(crate) async fn second_factor(State(portal): State<Portal>, headers: HeaderM
 }
 
 /// How "use another method" names one of the user's methods.
-fn other_method_label(kind: MethodKind, masked_number: Option<&str>) -> String {
+fn other_method_label(kind: Method, masked_number: Option<&str>) -> String {
     let number = masked_number.unwrap_or("your phone");
     match kind {
-        MethodKind::App => "Authenticator app".to_owned(),
-        MethodKind::Push => "Authy-style push app".to_owned(),
-        MethodKind::Voice => format!("Phone call to {number}"),
+        Method::AuthenticatorApp => "Authenticator app".to_owned(),
+        Method::PushApp => "Authy-style push app".to_owned(),
+        Method::VoiceCall => format!("Phone call to {number}"),
         _ => format!("Text message to {number}"),
     }
 }
@@ -369,13 +370,13 @@ mod tests {
     fn other_methods_are_named_with_their_masked_number() {
         let text = other_method_label;
         assert_eq!(
-            text(MethodKind::Sms, Some("+44 ••• ••• 3456")),
+            text(Method::Sms, Some("+44 ••• ••• 3456")),
             "Text message to +44 ••• ••• 3456"
         );
         assert_eq!(
-            text(MethodKind::Voice, Some("+44 ••• ••• 3456")),
+            text(Method::VoiceCall, Some("+44 ••• ••• 3456")),
             "Phone call to +44 ••• ••• 3456"
         );
-        assert_eq!(text(MethodKind::App, None), "Authenticator app");
+        assert_eq!(text(Method::AuthenticatorApp, None), "Authenticator app");
     }
 }

@@ -7,8 +7,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
 use twofa::RetryAdvice;
 use twofa::delivery::{LineType, UnknownReason};
-use twofa::enforcement::{CompanyRole, UserId};
-use twofa::enrollment::{MethodKind, NotMobileDialog};
+use twofa::enforcement::CompanyRole;
+use twofa::enrollment::NotMobileDialog;
+use twofa::types::Method;
+use twofa::types::UserId;
 
 use crate::Portal;
 use crate::accounts::DemoAccount;
@@ -180,11 +182,11 @@ fn advice_text(portal: &Portal, advice: RetryAdvice) -> String {
     }
 }
 
-fn method_name(kind: MethodKind) -> &'static str {
+fn method_name(kind: Method) -> &'static str {
     match kind {
-        MethodKind::App => "authenticator app",
-        MethodKind::Push => "Authy-style push app",
-        MethodKind::Voice => "phone call",
+        Method::AuthenticatorApp => "authenticator app",
+        Method::PushApp => "Authy-style push app",
+        Method::VoiceCall => "phone call",
         _ => "text message",
     }
 }

@@ -6,8 +6,10 @@ use axum::extract::{Form, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
-use twofa::delivery::{CodeChannel, ResendOption};
-use twofa::enrollment::{MethodKind, NotMobileAnswer, PhoneChannel, ProvisioningUri};
+use twofa::delivery::ResendOption;
+use twofa::enrollment::{NotMobileAnswer, PhoneChannel, ProvisioningUri};
+use twofa::types::CodeChannel;
+use twofa::types::Method;
 use twofa::{MethodChoice, PhoneChoice, SetUpProgress};
 
 use super::login::{complete, refused_step, stay_on_screen};
@@ -46,8 +48,8 @@ pub(crate) async fn choose_method(
         return to_own_place(&current);
     };
     let (choice, kind) = match form.method.as_str() {
-        "app" => (MethodChoice::AuthenticatorApp, MethodKind::App),
-        "push" => (MethodChoice::PushApp, MethodKind::Push),
+        "app" => (MethodChoice::AuthenticatorApp, Method::AuthenticatorApp),
+        "push" => (MethodChoice::PushApp, Method::PushApp),
         "sms" | "voice" => {
             let channel = if form.method == "sms" {
                 PhoneChannel::Sms
@@ -58,7 +60,7 @@ pub(crate) async fn choose_method(
             if form.answer == "continue" {
                 phone = phone.with_answer(NotMobileAnswer::ContinueWithVoice);
             }
-            (MethodChoice::Phone(phone), MethodKind::Sms)
+            (MethodChoice::Phone(phone), Method::Sms)
         }
         _ => return current.respond(refused()),
     };
@@ -96,7 +98,7 @@ pub(crate) async fn choose_method(
     stay_on_screen(&portal, current, partial)
 }
 
-fn qr_view(method: MethodKind, uri: &ProvisioningUri) -> Option<QrView> {
+fn qr_view(method: Method, uri: &ProvisioningUri) -> Option<QrView> {
     let svg = uri.to_qr_svg().ok()?;
     // An inline SVG: the XML declaration is not allowed inside HTML.
     let start = svg.find("<svg")?;
@@ -117,8 +119,8 @@ fn qr_view(method: MethodKind, uri: &ProvisioningUri) -> Option<QrView> {
 
 fn code_sent_view(channel: CodeChannel, to: String, setting_up: bool) -> VerifyView {
     let method = match channel {
-        CodeChannel::Voice => MethodKind::Voice,
-        _ => MethodKind::Sms,
+        CodeChannel::VoiceCall => Method::VoiceCall,
+        _ => Method::Sms,
     };
     VerifyView {
         method,

@@ -562,7 +562,7 @@ async fn walk_enrollment_status_page_and_csv() {
 
 #[tokio::test]
 async fn walk_a_switched_off_method_is_replaced_then_another_method_is_used() {
-    use twofa::enforcement::{Method, MethodSet};
+    use twofa::types::{Method, MethodSet};
 
     let server = start_local().await;
     let clock = || server.portal.demo_clock().unwrap();

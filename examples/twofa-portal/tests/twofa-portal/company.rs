@@ -127,7 +127,7 @@ async fn trusted_networks_are_listed_added_with_a_label_and_removed() {
 
 /// The demo company's policy, as stored.
 async fn company_policy(server: &Server) -> twofa::enforcement::CompanyPolicy {
-    let company = twofa::enforcement::CompanyId::new(twofa_portal::DEMO_COMPANY).unwrap();
+    let company = twofa::types::CompanyId::new(twofa_portal::DEMO_COMPANY).unwrap();
     let stores = server.portal.twofa().stores();
     let loaded = stores.companies().load(&company).await.unwrap().unwrap();
     *loaded.record.policy()
@@ -162,7 +162,7 @@ fn same_but_methods(
 
 #[tokio::test]
 async fn an_admin_switches_off_sms_and_voice_and_an_sms_user_must_set_up_another_method() {
-    use twofa::enforcement::{Method, MethodSet, ResendChannel, ResendChannelSet};
+    use twofa::types::{CodeChannel, CodeChannelSet, Method, MethodSet};
 
     let server = start_local().await;
     let clock = server.portal.demo_clock().unwrap();
@@ -198,7 +198,7 @@ async fn an_admin_switches_off_sms_and_voice_and_an_sms_user_must_set_up_another
     );
     assert_eq!(
         after.resend_channels(),
-        ResendChannelSet::of(&[ResendChannel::Email]),
+        CodeChannelSet::of(&[CodeChannel::Email]),
         "no re-send by a switched-off phone method, e-mail kept"
     );
     assert!(same_but_methods(&before, &after));

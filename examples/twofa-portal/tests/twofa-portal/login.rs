@@ -97,7 +97,7 @@ fn other_methods_on(page: &str) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn a_switched_off_method_is_challenged_then_replaced_and_either_method_may_answer() {
-    use twofa::enforcement::{Method, MethodSet};
+    use twofa::types::{Method, MethodSet};
 
     let server = start_local().await;
     let clock = server.portal.demo_clock().unwrap();

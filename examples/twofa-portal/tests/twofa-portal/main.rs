@@ -342,8 +342,8 @@ async fn enroll_sms(browser: &mut Browser, login: &str, number: &str) {
 /// The company allows only `methods` from now on, set straight in the
 /// store (as an administration tool would) so that the test needs no
 /// administrator login; the company page's form is tested on its own.
-async fn company_allows(server: &Server, methods: twofa::enforcement::MethodSet) {
-    let company = twofa::enforcement::CompanyId::new(twofa_portal::DEMO_COMPANY).unwrap();
+async fn company_allows(server: &Server, methods: twofa::types::MethodSet) {
+    let company = twofa::types::CompanyId::new(twofa_portal::DEMO_COMPANY).unwrap();
     let stores = server.portal.twofa().stores();
     let loaded = stores.companies().load(&company).await.unwrap().unwrap();
     let policy = twofa::enforcement::CompanyPolicy::builder()

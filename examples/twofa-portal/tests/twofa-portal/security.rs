@@ -194,7 +194,7 @@ async fn a_half_logged_in_session_reaches_only_the_second_factor_screens() {
         .twofa()
         .stores()
         .companies()
-        .load(&twofa::enforcement::CompanyId::new(twofa_portal::DEMO_COMPANY).unwrap())
+        .load(&twofa::types::CompanyId::new(twofa_portal::DEMO_COMPANY).unwrap())
         .await
         .unwrap()
         .unwrap();

@@ -321,7 +321,72 @@ pub async fn company_store(store: &dyn CompanyStore) -> Result<(), ConformanceFa
             })?;
         samples.push(CompanyRecord::new(acme.clone()).with_policy(policy));
     }
-    cas_contract(&store, acme, globex, &samples).await
+    cas_contract(&store, acme, globex, &samples).await?;
+    enforcement_is_one_way(store).await
+}
+
+/// A company record that enforces 2FA is never replaced by one that does
+/// not, whatever is written and at whatever version: the save fails and the
+/// stored record keeps its version.
+async fn enforcement_is_one_way(store: &dyn CompanyStore) -> Result<(), ConformanceFailure> {
+    let rule = "a company record never goes from enforced to not enforced";
+    let sample = |what| ConformanceFailure { rule: what };
+    let company = CompanyId::new("c-initech").map_err(|_| sample("sample ids"))?;
+    let admin = twofa_enforcement::Actor::new(
+        UserId::new("admin").map_err(|_| sample("sample ids"))?,
+        company.clone(),
+        twofa_enforcement::CompanyRole::Admin,
+    );
+    let open = CompanyRecord::new(company.clone());
+    let at = DateTime::<Utc>::UNIX_EPOCH;
+    let Ok(twofa_enforcement::EnforceOutcome::Enabled { settings, .. }) =
+        open.settings().enforce(&admin, at)
+    else {
+        return Err(sample("the suite's sample enforcement is accepted"));
+    };
+    let enforced = open.clone().with_settings(settings);
+    let first = store
+        .save(&company, open.clone(), None)
+        .await
+        .map_err(|_| sample("a new company record is inserted"))?;
+    let second = store
+        .save(&company, enforced.clone(), Some(first))
+        .await
+        .map_err(|_| sample("enforcement can be switched on"))?;
+    // Turning it off again, at the current version, is refused.
+    check(
+        store
+            .save(&company, open.clone(), Some(second))
+            .await
+            .is_err(),
+        rule,
+    )?;
+    // So is an unenforced record written with another policy.
+    let other_policy = open.with_policy(
+        twofa_enforcement::CompanyPolicy::builder()
+            .with_deferral_length(TimeDelta::hours(1))
+            .build()
+            .map_err(|_| sample("the suite's sample policies are valid"))?,
+    );
+    check(
+        store
+            .save(&company, other_policy, Some(second))
+            .await
+            .is_err(),
+        rule,
+    )?;
+    let stored = store.load(&company).await.map_err(|_| sample(rule))?;
+    check(
+        stored.as_ref().is_some_and(|stored| {
+            stored.version == second && stored.record.settings().is_enforced()
+        }),
+        rule,
+    )?;
+    // An enforced record may still change in other ways.
+    check(
+        store.save(&company, enforced, Some(second)).await.is_ok(),
+        "an enforced company's record can still be updated",
+    )
 }
 
 /// Checks a [`ChallengeStore`]: compare-and-swap and removal.

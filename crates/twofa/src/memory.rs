@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 
+use twofa_enforcement::CompanySettings;
 use twofa_trusted_network::TrustGrantRecord;
 use twofa_types::{CompanyId, UserId};
 
@@ -54,6 +55,28 @@ impl<K: Ord + Clone, V: Clone> VersionedMap<K, V> {
         let current = entries.get(key).map(|stored| stored.version);
         if current != expected {
             return Err(SaveError::Conflict);
+        }
+        let version = expected.map_or(Version::FIRST, Version::next);
+        entries.insert(key.clone(), Versioned { record, version });
+        Ok(version)
+    }
+
+    /// [`Self::save`], refused as [`StoreError::Refused`] when `accept`
+    /// refuses the record as the successor of the stored one.
+    fn save_if(
+        &self,
+        key: &K,
+        record: V,
+        expected: Option<Version>,
+        accept: impl Fn(&V, &V) -> bool,
+    ) -> Result<Version, SaveError> {
+        let mut entries = self.lock();
+        let current = entries.get(key);
+        if current.map(|stored| stored.version) != expected {
+            return Err(SaveError::Conflict);
+        }
+        if current.is_some_and(|stored| !accept(&stored.record, &record)) {
+            return Err(SaveError::Store(StoreError::Refused));
         }
         let version = expected.map_or(Version::FIRST, Version::next);
         entries.insert(key.clone(), Versioned { record, version });
@@ -179,7 +202,11 @@ impl CompanyStore for InMemoryCompanyStore {
         record: CompanyRecord,
         expected: Option<Version>,
     ) -> Pin<Box<dyn Future<Output = Result<Version, SaveError>> + Send + 'a>> {
-        ready(self.map.save(company, record, expected))
+        // Enforcement is one-way: the enforcement crate decides whether a
+        // record may follow the stored one.
+        ready(self.map.save_if(company, record, expected, |stored, next| {
+            CompanySettings::accept_loaded(stored.settings(), next.settings().clone()).is_ok()
+        }))
     }
 }
 

@@ -71,6 +71,10 @@ pub enum StoreError {
     /// A stored record could not be decoded (or unsealed).
     #[error("stored record is corrupt")]
     Corrupt,
+    /// The store refused a record that breaks a rule every store keeps
+    /// (a company record that would turn enforcement off). Nothing changed.
+    #[error("store refused the record")]
+    Refused,
 }
 
 /// Why a compare-and-swap save did not happen. Either way nothing changed.

@@ -13,6 +13,7 @@
 
 mod account;
 mod admin;
+mod edge;
 mod login;
 mod notices;
 mod push;
@@ -104,7 +105,8 @@ impl Portal {
 
     async fn add_user(&self, id: &str, kind: AccountKind) -> UserId {
         let user = UserId::new(id).unwrap();
-        let email = twofa::delivery::EmailAddress::parse(&format!("{id}@example.com")).unwrap();
+        let local = id.replace(' ', ".");
+        let email = twofa::delivery::EmailAddress::parse(&format!("{local}@example.com")).unwrap();
         let record = UserRecord::new(user.clone(), self.acme.clone(), kind, id).with_email(email);
         self.twofa
             .stores()

@@ -41,9 +41,14 @@ fn check_phone(text: &str, parsed: Result<PhoneNumber, DestinationError>) {
 
             let prefix = format!("+{country} ");
             for printed in [phone.to_string(), phone.masked()] {
-                let rest = printed.strip_prefix(&prefix).expect("starts with the country code");
+                let rest = printed
+                    .strip_prefix(&prefix)
+                    .expect("starts with the country code");
                 assert!(!rest.contains(national), "{printed} shows the whole number");
-                assert!(!printed.contains(digits), "{printed} shows the whole number");
+                assert!(
+                    !printed.contains(digits),
+                    "{printed} shows the whole number"
+                );
             }
             let debug = format!("{phone:?}");
             assert!(!debug.contains(digits), "{debug} shows the whole number");
@@ -52,7 +57,8 @@ fn check_phone(text: &str, parsed: Result<PhoneNumber, DestinationError>) {
             let again = PhoneNumber::from_e164(e164).expect("own E.164 re-parses");
             assert_eq!(again, phone);
             for other in REGIONS {
-                let reparsed = PhoneNumber::parse(e164, region_of(other)).expect("E.164 parses anywhere");
+                let reparsed =
+                    PhoneNumber::parse(e164, region_of(other)).expect("E.164 parses anywhere");
                 assert_eq!(reparsed, phone);
             }
             let _ = classify_offline(&phone).recommends_app();
@@ -61,7 +67,10 @@ fn check_phone(text: &str, parsed: Result<PhoneNumber, DestinationError>) {
             let digits: String = text.chars().filter(char::is_ascii_digit).collect();
             if digits.len() >= 5 {
                 for printed in [error.to_string(), format!("{error:?}")] {
-                    assert!(!printed.contains(&digits), "error echoes the input: {printed}");
+                    assert!(
+                        !printed.contains(&digits),
+                        "error echoes the input: {printed}"
+                    );
                 }
             }
         }
@@ -84,10 +93,16 @@ fn check_email(text: &str) {
             let (local, domain) = address.split_once('@').expect("one @");
             assert!(!local.is_empty() && local.len() <= 64);
             assert_eq!(domain, domain.to_ascii_lowercase());
-            assert_eq!(EmailAddress::parse(address).expect("normalised form re-parses"), email);
+            assert_eq!(
+                EmailAddress::parse(address).expect("normalised form re-parses"),
+                email
+            );
             let whole_local = format!("{local}@");
             for printed in [email.to_string(), format!("{email:?}"), email.masked()] {
-                assert!(!printed.contains(&whole_local), "{printed} shows the local part");
+                assert!(
+                    !printed.contains(&whole_local),
+                    "{printed} shows the local part"
+                );
             }
         }
         Err(error) => {
@@ -100,7 +115,10 @@ fn check_email(text: &str) {
 }
 
 fuzz_target!(|input: Input| {
-    check_phone(&input.phone, PhoneNumber::parse(&input.phone, region(input.region)));
+    check_phone(
+        &input.phone,
+        PhoneNumber::parse(&input.phone, region(input.region)),
+    );
     // International form without the region hint, too.
     check_phone(&input.phone, PhoneNumber::from_e164(&input.phone));
     check_email(&input.email);

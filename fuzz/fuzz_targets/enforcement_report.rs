@@ -78,24 +78,49 @@ fuzz_target!(|input: Input| {
         assert_eq!(hint.to_string(), format!("•••• {}", hint.digits()));
     }
 
-    let Some(now) = DateTime::<Utc>::from_timestamp(1_800_000_000, 0) else { return };
-    let Ok(company) = CompanyId::new("acme") else { return };
+    let Some(now) = DateTime::<Utc>::from_timestamp(1_800_000_000, 0) else {
+        return;
+    };
+    let Ok(company) = CompanyId::new("acme") else {
+        return;
+    };
     let settings = CompanySettings::new(company);
     let mut records = Vec::new();
     for (i, e) in input.employees.iter().take(64).enumerate() {
-        let Ok(id) = UserId::new(format!("u{i}")) else { return };
+        let Ok(id) = UserId::new(format!("u{i}")) else {
+            return;
+        };
         let at = now + TimeDelta::seconds(i64::from(e.offset));
         let status = match e.status % 4 {
-            0 => EnrollmentStatus::NotEnrolled { deferrals_used: u32::from(e.status) },
-            1 => EnrollmentStatus::Deferred { until: at, deferrals_used: 1 },
-            2 => EnrollmentStatus::Pending { method: Method::Sms, since: at, deferrals_used: 0 },
+            0 => EnrollmentStatus::NotEnrolled {
+                deferrals_used: u32::from(e.status),
+            },
+            1 => EnrollmentStatus::Deferred {
+                until: at,
+                deferrals_used: 1,
+            },
+            2 => EnrollmentStatus::Pending {
+                method: Method::Sms,
+                since: at,
+                deferrals_used: 0,
+            },
             _ => EnrollmentStatus::Enrolled {
                 methods: MethodSet::of(&[Method::AuthenticatorApp]),
                 since: at,
             },
         };
-        let kind = if e.client { AccountKind::EndUserClient } else { AccountKind::PartnerEmployee };
-        records.push(EmployeeRecord::new(id, e.name.clone(), e.email.clone(), kind, status));
+        let kind = if e.client {
+            AccountKind::EndUserClient
+        } else {
+            AccountKind::PartnerEmployee
+        };
+        records.push(EmployeeRecord::new(
+            id,
+            e.name.clone(),
+            e.email.clone(),
+            kind,
+            status,
+        ));
     }
     let count = records.len();
     let Ok(report) = EnrollmentReport::build(&settings, records, now) else {

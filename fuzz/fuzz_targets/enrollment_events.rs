@@ -19,7 +19,7 @@ use twofa_delivery::{
 };
 use twofa_enrollment::{
     Context, DisplayName, Effect, Enrollment, EnrollmentError, EnrollmentPolicy, EnrollmentState,
-    Event, EventKind, LastMethod, LoginAttempt, MethodId, NotMobileAnswer, PendingKind,
+    Event, EventKind, LastMethod, LoginAttempt, MethodId, NotMobileAnswer, Outcome, PendingKind,
     PhoneChannel, PhoneSetup, PushTarget, SetupChoice, StateKind, SubmittedCode, Transition,
 };
 use twofa_otp::{Algorithm, Secret, Totp};
@@ -128,6 +128,29 @@ struct Model {
     recovery: Vec<String>,
     burned: Option<(MethodId, String, DateTime<Utc>)>,
     push_number: Option<MatchNumber>,
+}
+
+/// The machine's answer to a login attempt: the record to save when it is
+/// accepted, or the record with the failure counted (if one was) when not.
+fn login(
+    record: &Enrollment,
+    attempt: &LoginAttempt,
+    tx: &TransactionId,
+    ctx: &Context<'_>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, Option<Outcome>> {
+    let event = Event::Login {
+        attempt: attempt.clone(),
+        transaction: tx.clone(),
+    };
+    // A login draws no randomness; the generator only fills the argument.
+    let mut rng = FuzzRng(0);
+    match record.apply(event, ctx, now, &mut rng) {
+        Ok(Transition::LoginAccepted(accepted)) => Ok(accepted.outcome),
+        Ok(Transition::LoginRefused { outcome, .. }) => Err(Some(outcome)),
+        Ok(other) => panic!("a login answered {other:?}"),
+        Err(_) => Err(None),
+    }
 }
 
 fuzz_target!(|input: Input| {
@@ -244,18 +267,27 @@ fuzz_target!(|input: Input| {
                 let Some(code) = model.recovery.first() else {
                     continue;
                 };
-                Event::UseRecoveryCode(SubmittedCode::new(code))
+                Event::Login {
+                    attempt: LoginAttempt::RecoveryCode(SubmittedCode::new(code)),
+                    transaction: tx.clone(),
+                }
             }
-            Op::RecoverArbitrary(text) => Event::UseRecoveryCode(SubmittedCode::new(text)),
+            Op::RecoverArbitrary(text) => Event::Login {
+                attempt: LoginAttempt::RecoveryCode(SubmittedCode::new(text)),
+                transaction: tx.clone(),
+            },
             Op::Reset => Event::AdminReset,
             Op::SendPush(n) => {
                 let target = match n % 4 {
                     0 => PushTarget::PendingSetup,
                     m => PushTarget::Method(MethodId::new(u32::from(m))),
                 };
-                if let Ok(dispatch) = model
-                    .record
-                    .send_push(target, &tx, &ctx, model.now, &mut rng)
+                let event = Event::SendPush {
+                    target,
+                    transaction: tx.clone(),
+                };
+                if let Ok(Transition::SendPush(dispatch)) =
+                    model.record.apply(event, &ctx, model.now, &mut rng)
                 {
                     model.push_number = Some(dispatch.match_number());
                     let (next, _) = dispatch.sent().into_parts();
@@ -286,26 +318,30 @@ fuzz_target!(|input: Input| {
                 let attempt = LoginAttempt::Push {
                     method: MethodId::new(u32::from(n % 4)),
                 };
-                match model.record.verify_login(&attempt, &tx, &ctx, model.now) {
+                match login(&model.record, &attempt, &tx, &ctx, model.now) {
                     Ok(accepted) => {
                         assert!(
                             before.failures().suspended_since().is_none(),
                             "verified while suspended"
                         );
-                        let (next, _) = accepted.outcome.into_parts();
+                        let (next, _) = accepted.into_parts();
                         // One approval completes one login.
-                        assert!(next.verify_login(&attempt, &tx, &ctx, model.now).is_err());
+                        assert!(login(&next, &attempt, &tx, &ctx, model.now).is_err());
                         model.record = next;
                     }
-                    Err(rejected) => assert!(rejected.outcome.is_none()),
+                    Err(counted) => assert!(counted.is_none()),
                 }
                 continue;
             }
             Op::SendLoginCode(n) => {
                 let id = MethodId::new(u32::from(*n % 4));
-                if let Ok(dispatch) = model
-                    .record
-                    .send_login_code(id, None, &tx, &ctx, model.now, &mut rng)
+                let event = Event::SendLoginCode {
+                    method: id,
+                    channel: None,
+                    transaction: tx.clone(),
+                };
+                if let Ok(Transition::Send(dispatch)) =
+                    model.record.apply(event, &ctx, model.now, &mut rng)
                 {
                     model.last_code = Some(dispatch.expose_code().to_owned());
                     let (next, _) = dispatch.sent().into_parts();
@@ -362,14 +398,14 @@ fuzz_target!(|input: Input| {
                     method: id,
                     code: parsed,
                 };
-                match model.record.verify_login(&attempt, &tx, &ctx, model.now) {
+                match login(&model.record, &attempt, &tx, &ctx, model.now) {
                     Ok(accepted) => {
                         assert!(!burned_replay, "a burned step verified again");
                         assert!(
                             before.failures().suspended_since().is_none(),
                             "verified while suspended"
                         );
-                        let (next, _) = accepted.outcome.into_parts();
+                        let (next, _) = accepted.into_parts();
                         assert_eq!(next.failures().consecutive(), 0);
                         assert_eq!(next.last_second_factor_at(), Some(model.now));
                         if matches!(op, Op::LoginRight | Op::LoginArbitrary(_)) {
@@ -377,8 +413,8 @@ fuzz_target!(|input: Input| {
                         }
                         model.record = next;
                     }
-                    Err(rejected) => {
-                        if let Some(outcome) = rejected.outcome {
+                    Err(counted) => {
+                        if let Some(outcome) = counted {
                             let (next, _) = outcome.into_parts();
                             assert!(
                                 next.failures().consecutive() > before.failures().consecutive()
@@ -418,11 +454,15 @@ fuzz_target!(|input: Input| {
             continue;
         };
         let (next, effects) = match transition {
-            Transition::Save(outcome) => outcome.into_parts(),
+            Transition::Save(outcome) | Transition::LoginRefused { outcome, .. } => {
+                outcome.into_parts()
+            }
+            Transition::LoginAccepted(accepted) => accepted.outcome.into_parts(),
             Transition::Send(dispatch) => {
                 model.last_code = Some(dispatch.expose_code().to_owned());
                 dispatch.sent().into_parts()
             }
+            Transition::SendPush(dispatch) => dispatch.sent().into_parts(),
         };
         if let Some(sheet) = effects.iter().find_map(|e| match e {
             Effect::ShowRecoveryCodes(s) => {

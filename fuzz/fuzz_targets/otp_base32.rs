@@ -32,7 +32,11 @@ fuzz_target!(|data: &[u8]| {
     let bytes = &data[..data.len().min(128)];
     let encoded = base32::encode(bytes);
     assert_eq!(Some(encoded.len()), base32::encoded_len(bytes.len()));
-    assert!(encoded.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)));
+    assert!(
+        encoded
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+    );
     assert_eq!(decode(&encoded).as_deref(), Ok(bytes));
     assert_eq!(encoded, ::base32::encode(ALPHABET, bytes));
 
@@ -68,8 +72,14 @@ fuzz_target!(|data: &[u8]| {
             let chars = text.chars().count();
             match *error {
                 Base32Error::InvalidCharacter { position } => {
-                    let c = text.chars().nth(position).expect("position inside the text");
-                    assert!(!c.is_ascii_alphabetic() && !('2'..='7').contains(&c), "{text:?}");
+                    let c = text
+                        .chars()
+                        .nth(position)
+                        .expect("position inside the text");
+                    assert!(
+                        !c.is_ascii_alphabetic() && !('2'..='7').contains(&c),
+                        "{text:?}"
+                    );
                     assert!(c != ' ' && c != '-' && c != '=', "{text:?}");
                     assert_eq!(theirs, None, "{text:?}");
                 }

@@ -39,8 +39,12 @@ fn check(text: &str, mode: ParseMode) -> Option<KeyUri> {
             }
             let secret = uri.secret().to_base32();
             let shown_elsewhere = uri.account().contains(secret.as_str())
-                || uri.issuer().is_some_and(|issuer| issuer.contains(secret.as_str()))
-                || uri.image().is_some_and(|image| image.contains(secret.as_str()));
+                || uri
+                    .issuer()
+                    .is_some_and(|issuer| issuer.contains(secret.as_str()))
+                || uri
+                    .image()
+                    .is_some_and(|image| image.contains(secret.as_str()));
             if !shown_elsewhere {
                 assert!(!format!("{uri:?}").contains(secret.as_str()));
             }

@@ -37,7 +37,10 @@ fuzz_target!(|input: Input| {
     let secret = match Secret::from_bytes_weak(&input.secret) {
         Ok((secret, _)) => secret,
         Err(_) => {
-            assert!(input.secret.len() < Secret::LEGACY_MIN_BYTES || input.secret.len() > Secret::MAX_BYTES);
+            assert!(
+                input.secret.len() < Secret::LEGACY_MIN_BYTES
+                    || input.secret.len() > Secret::MAX_BYTES
+            );
             return;
         }
     };
@@ -50,10 +53,11 @@ fuzz_target!(|input: Input| {
         assert!(input.step == 0 || input.step > 120);
         Step::new(1 + input.step % 120).unwrap()
     });
-    let window = Window::new(u32::from(input.behind), u32::from(input.ahead)).unwrap_or_else(|_| {
-        assert!(input.behind > 10 || input.ahead > 10);
-        Window::new(u32::from(input.behind % 11), u32::from(input.ahead % 11)).unwrap()
-    });
+    let window =
+        Window::new(u32::from(input.behind), u32::from(input.ahead)).unwrap_or_else(|_| {
+            assert!(input.behind > 10 || input.ahead > 10);
+            Window::new(u32::from(input.behind % 11), u32::from(input.ahead % 11)).unwrap()
+        });
     let totp = Totp::new(&secret, algorithm)
         .with_digits(digits)
         .with_step(step)
@@ -63,15 +67,26 @@ fuzz_target!(|input: Input| {
         CodeInput::Text(text) => text.clone(),
         CodeInput::Generated(offset) => {
             let Ok(current) = current else { return };
-            let Some(at) = current.checked_add_signed(i64::from(*offset)) else { return };
-            totp.generate_at_step(at).expose_secret().as_str().to_owned()
+            let Some(at) = current.checked_add_signed(i64::from(*offset)) else {
+                return;
+            };
+            totp.generate_at_step(at)
+                .expose_secret()
+                .as_str()
+                .to_owned()
         }
     };
     let result = totp.verify(&code, input.now, input.last, window);
 
     let Ok(current) = current else {
         assert!(input.now < input.t0);
-        assert!(matches!(result, Err(Rejected::BeforeT0) | Err(Rejected::Malformed(_))), "{result:?}");
+        assert!(
+            matches!(
+                result,
+                Err(Rejected::BeforeT0) | Err(Rejected::Malformed(_))
+            ),
+            "{result:?}"
+        );
         return;
     };
     if Code::parse(&code, digits).is_err() {
@@ -92,8 +107,16 @@ fuzz_target!(|input: Input| {
             assert_eq!(Some(accepted.step), best_fresh);
             assert!(fresh(accepted.step));
             assert!((low..=high).contains(&accepted.step));
-            assert_eq!(i128::from(accepted.drift), i128::from(accepted.step) - i128::from(current));
-            assert_eq!(totp.generate_at_step(accepted.step).expose_secret().as_str(), code);
+            assert_eq!(
+                i128::from(accepted.drift),
+                i128::from(accepted.step) - i128::from(current)
+            );
+            assert_eq!(
+                totp.generate_at_step(accepted.step)
+                    .expose_secret()
+                    .as_str(),
+                code
+            );
         }
         Err(Rejected::Replayed) => {
             assert_eq!(best_fresh, None);

@@ -20,14 +20,24 @@ fuzz_target!(|data: &[u8]| {
     match lenient {
         Ok(net) => {
             let printed = net.to_string();
-            assert_eq!(Cidr::parse_allowing_everything(&printed), Ok(net), "{text:?}");
-            assert_eq!(Cidr::parse_allowing_everything(&printed).map(|n| n.to_string()), Ok(printed.clone()));
+            assert_eq!(
+                Cidr::parse_allowing_everything(&printed),
+                Ok(net),
+                "{text:?}"
+            );
+            assert_eq!(
+                Cidr::parse_allowing_everything(&printed).map(|n| n.to_string()),
+                Ok(printed.clone())
+            );
             if net.prefix_len() == 0 {
                 assert_eq!(strict, Err(CidrError::EverythingRefused));
             } else {
                 assert_eq!(strict, Ok(net));
             }
-            assert!(!text.chars().any(char::is_whitespace) && !text.contains('%'), "{text:?}");
+            assert!(
+                !text.chars().any(char::is_whitespace) && !text.contains('%'),
+                "{text:?}"
+            );
             let address = text.split('/').next().unwrap_or_default();
             let std_address: IpAddr = address.parse().expect("accepted address std cannot read");
             assert_eq!(std_address, net.network(), "{text:?}");
@@ -37,7 +47,10 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(CidrError::HostBitsSet { network }) => {
             assert!(strict.is_err());
-            assert_eq!(Cidr::parse_allowing_everything(&network.to_string()), Ok(network));
+            assert_eq!(
+                Cidr::parse_allowing_everything(&network.to_string()),
+                Ok(network)
+            );
         }
         Err(error) => {
             assert_eq!(strict, Err(error), "{text:?}");

@@ -39,7 +39,9 @@ fn peer(peer: &Peer) -> IpAddr {
     match *peer {
         Peer::TrustedV4(low) => IpAddr::from([10, 0, 0, low]),
         Peer::TrustedV6(low) => IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, low)),
-        Peer::MappedTrusted(low) => IpAddr::V6(std::net::Ipv4Addr::new(10, 1, 0, low).to_ipv6_mapped()),
+        Peer::MappedTrusted(low) => {
+            IpAddr::V6(std::net::Ipv4Addr::new(10, 1, 0, low).to_ipv6_mapped())
+        }
         Peer::Any(bits) => IpAddr::from(bits.to_be_bytes()),
     }
 }
@@ -65,7 +67,10 @@ fuzz_target!(|input: Input<'_>| {
     let all = headers(&input.x_forwarded_for, &input.forwarded);
     let result = proxies.resolve(peer, &all);
     assert_eq!(result, proxies.resolve(peer, &all));
-    assert_eq!(TrustedProxies::none().resolve(peer, &all), ClientAddress::peer(peer));
+    assert_eq!(
+        TrustedProxies::none().resolve(peer, &all),
+        ClientAddress::peer(peer)
+    );
 
     if !proxies.is_trusted(peer) {
         assert_eq!(result, ClientAddress::peer(peer));
@@ -83,7 +88,10 @@ fuzz_target!(|input: Input<'_>| {
                 assert_eq!(forwarded_only.ip(), Some(ip));
             }
         }
-        ClientAddress::Unresolvable(ResolveError::HeadersDisagree { x_forwarded_for, forwarded }) => {
+        ClientAddress::Unresolvable(ResolveError::HeadersDisagree {
+            x_forwarded_for,
+            forwarded,
+        }) => {
             assert_ne!(x_forwarded_for, forwarded);
         }
         ClientAddress::Unresolvable(ResolveError::NoForwardingHeader) => {

@@ -7,8 +7,9 @@ use twofa_delivery::{Destination, LineType, MatchNumber, OutboundMessage, PushMe
 use twofa_otp::{KeyUri, Zeroizing};
 
 use crate::audit::AuditEvent;
+use crate::error::EnrollmentError;
 use crate::machine::Enrollment;
-use crate::method::PhoneChannel;
+use crate::method::{MethodId, PhoneChannel};
 use crate::recovery::RecoveryCodeSheet;
 use twofa_types::Method;
 
@@ -228,6 +229,17 @@ impl PushDispatch {
     }
 }
 
+/// The second factor was accepted at login.
+#[derive(Debug)]
+#[must_use]
+pub struct LoginAccepted {
+    /// The record to save (compare-and-swap) before letting the user in:
+    /// it burns the TOTP step or marks the code used.
+    pub outcome: Outcome,
+    /// The method that was used (`None` for a recovery code).
+    pub method: Option<MethodId>,
+}
+
 /// The result of a successful transition.
 #[derive(Debug)]
 #[must_use = "save the record (after sending, for Send)"]
@@ -236,6 +248,20 @@ pub enum Transition {
     Save(Outcome),
     /// Send a code first, then save.
     Send(Dispatch),
+    /// Send the push prompt first, then save.
+    SendPush(PushDispatch),
+    /// The second factor of a login was accepted: save (compare-and-swap),
+    /// and let the user in only if the save succeeded. That is what keeps a
+    /// code single-use across servers.
+    LoginAccepted(LoginAccepted),
+    /// The second factor of a login was refused and the failure counted:
+    /// save the record, then refuse the login.
+    LoginRefused {
+        /// Why.
+        reason: EnrollmentError,
+        /// The record with the failure counted.
+        outcome: Outcome,
+    },
 }
 
 impl Transition {
@@ -244,16 +270,21 @@ impl Transition {
     /// the variants instead and call [`Dispatch::sent`] only on success.
     pub fn assume_sent(self) -> Outcome {
         match self {
-            Self::Save(outcome) => outcome,
+            Self::Save(outcome) | Self::LoginRefused { outcome, .. } => outcome,
             Self::Send(dispatch) => dispatch.sent(),
+            Self::SendPush(dispatch) => dispatch.sent(),
+            Self::LoginAccepted(accepted) => accepted.outcome,
         }
     }
 
     /// The message to send, if any.
     pub fn message(&self) -> Option<&OutboundMessage> {
         match self {
-            Self::Save(_) => None,
             Self::Send(dispatch) => Some(dispatch.message()),
+            Self::Save(_)
+            | Self::SendPush(_)
+            | Self::LoginAccepted(_)
+            | Self::LoginRefused { .. } => None,
         }
     }
 }

@@ -16,14 +16,13 @@ mod throttle;
 
 pub use audit::{AuditEvent, AuditKind, MaskedDestination};
 pub use effect::{
-    Dispatch, Effect, NotMobileDialog, Notice, Notification, Outcome, ProvisioningUri,
-    PushDispatch, Transition,
+    Dispatch, Effect, LoginAccepted, NotMobileDialog, Notice, Notification, Outcome,
+    ProvisioningUri, PushDispatch, Transition,
 };
 pub use error::EnrollmentError;
 pub use machine::{
-    Enrolled, Enrollment, EnrollmentState, Event, EventKind, LoginAccepted, LoginAttempt,
-    LoginRejected, NotMobileAnswer, PendingKind, PendingSetup, PhoneSetup, PushTarget, SetupChoice,
-    StateKind, SubmittedCode,
+    Enrolled, Enrollment, EnrollmentState, Event, EventKind, LoginAttempt, NotMobileAnswer,
+    PendingKind, PendingSetup, PhoneSetup, PushTarget, SetupChoice, StateKind, SubmittedCode,
 };
 pub use method::{
     DisplayName, DisplayNameError, EnrolledMethod, Factor, MAX_DISPLAY_NAME_CHARS, MethodId,

@@ -14,7 +14,7 @@ use twofa_enrollment::{
 use twofa_types::{OneTimeCode, UserId};
 
 use crate::audit::RejectionDetail;
-use crate::failure::{Failure, enrollment_failure};
+use crate::failure::Failure;
 use crate::login::progress;
 use crate::service::Twofa;
 use crate::steps::{PhoneChoice, Rejected, RetryAdvice, SetUpProgress};
@@ -37,11 +37,7 @@ impl Twofa {
             let record = self.load_user(user).await?.record;
             let company = self.load_company(record.company()).await?.record;
             self.update_user(user, &company, now, |e, ctx, rng| {
-                match e.apply(Event::ChangeDisplayName(name.clone()), ctx, now, rng) {
-                    Ok(Transition::Save(outcome)) => Change::Save(outcome),
-                    Ok(Transition::Send(dispatch)) => Change::Send(dispatch),
-                    Err(error) => Change::Refuse(None, enrollment_failure(error)),
-                }
+                Change::from(e.apply(Event::ChangeDisplayName(name.clone()), ctx, now, rng))
             })
             .await
             .map(|_| ())
@@ -85,11 +81,7 @@ impl Twofa {
                         method,
                         phone: setup.clone(),
                     };
-                    match e.apply(event, ctx, now, rng) {
-                        Ok(Transition::Save(outcome)) => Change::Save(outcome),
-                        Ok(Transition::Send(dispatch)) => Change::Send(dispatch),
-                        Err(error) => Change::Refuse(None, enrollment_failure(error)),
-                    }
+                    Change::from(e.apply(event, ctx, now, rng))
                 })
                 .await?;
             progress(updated)
@@ -121,11 +113,7 @@ impl Twofa {
             let company = self.load_company(record.company()).await?.record;
             let updated = self
                 .update_user(user, &company, now, |e, ctx, rng| {
-                    match e.apply(Event::RegenerateRecoveryCodes, ctx, now, rng) {
-                        Ok(Transition::Save(outcome)) => Change::Save(outcome),
-                        Ok(Transition::Send(dispatch)) => Change::Send(dispatch),
-                        Err(error) => Change::Refuse(None, enrollment_failure(error)),
-                    }
+                    Change::from(e.apply(Event::RegenerateRecoveryCodes, ctx, now, rng))
                 })
                 .await?;
             updated
@@ -175,8 +163,7 @@ impl Twofa {
                             Change::Save(outcome)
                         }
                     }
-                    Ok(Transition::Send(dispatch)) => Change::Send(dispatch),
-                    Err(error) => Change::Refuse(None, enrollment_failure(error)),
+                    other => Change::from(other),
                 }
             })
             .await

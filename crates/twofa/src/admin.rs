@@ -328,7 +328,7 @@ impl Twofa {
         self.update_user(user, &company, now, |e, ctx, rng| {
             match e.apply(Event::AdminReset, ctx, now, rng) {
                 Ok(Transition::Save(outcome)) => Change::Save(outcome),
-                Ok(Transition::Send(_)) => Change::Refuse(
+                Ok(_) => Change::Refuse(
                     None,
                     Failure::start_over(RejectionDetail::InconsistentRecord),
                 ),

@@ -102,10 +102,11 @@ impl Twofa {
         let transaction = transaction(ticket)?;
         let updated = self
             .update_user(user, &company, now, |e, ctx, rng| {
-                match e.send_push(PushTarget::Method(method), &transaction, ctx, now, rng) {
-                    Ok(dispatch) => Change::Push(dispatch),
-                    Err(error) => Change::Refuse(None, enrollment_failure(error)),
-                }
+                let event = Event::SendPush {
+                    target: PushTarget::Method(method),
+                    transaction: transaction.clone(),
+                };
+                Change::from(e.apply(event, ctx, now, rng))
             })
             .await?;
         let inconsistent = Failure::start_over(RejectionDetail::InconsistentRecord);

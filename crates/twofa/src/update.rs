@@ -6,11 +6,14 @@
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
 
-use twofa_enrollment::{Context, Dispatch, Effect, Enrollment, LastMethod, Outcome, PushDispatch};
+use twofa_enrollment::{
+    Context, Dispatch, Effect, Enrollment, EnrollmentError, LastMethod, Outcome, PushDispatch,
+    Transition,
+};
 use twofa_types::{CompanyId, MethodSet, UserId};
 
 use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};
-use crate::failure::Failure;
+use crate::failure::{Failure, enrollment_failure};
 use crate::join::join;
 use crate::records::{
     AuditEntry, CompanyRecord, LoginStage, LoginTicket, PendingLogin, UserRecord,
@@ -29,6 +32,24 @@ pub(crate) enum Change {
     Push(PushDispatch),
     /// Save the outcome if there is one (a counted failure), then refuse.
     Refuse(Option<Outcome>, Failure),
+}
+
+impl From<Result<Transition, EnrollmentError>> for Change {
+    /// What the machine's answer asks of the retry loop: every transition
+    /// is saved (after its send, if any); a refusal that counted a failure
+    /// saves the count and refuses.
+    fn from(answer: Result<Transition, EnrollmentError>) -> Self {
+        match answer {
+            Ok(Transition::Save(outcome)) => Self::Save(outcome),
+            Ok(Transition::Send(dispatch)) => Self::Send(dispatch),
+            Ok(Transition::SendPush(dispatch)) => Self::Push(dispatch),
+            Ok(Transition::LoginAccepted(accepted)) => Self::Save(accepted.outcome),
+            Ok(Transition::LoginRefused { reason, outcome }) => {
+                Self::Refuse(Some(outcome), enrollment_failure(reason))
+            }
+            Err(error) => Self::Refuse(None, enrollment_failure(error)),
+        }
+    }
 }
 
 /// The result of a successful update of a user's enrollment.

@@ -3,11 +3,11 @@
 
 use core::fmt;
 
-use twofa_delivery::{LineType, PhoneNumber, PushResponse, ResendOption};
+use twofa_delivery::{LineType, PhoneNumber, PushResponse, ResendOption, TransactionId};
 use zeroize::Zeroizing;
 
 use chrono::{DateTime, Utc};
-use twofa_types::OneTimeCode;
+use twofa_types::{CodeChannel, OneTimeCode};
 
 use crate::method::{DisplayName, MethodId, PhoneChannel};
 
@@ -138,8 +138,41 @@ pub enum Event {
     SetPrimary(MethodId),
     /// Replace the recovery codes with a new set.
     RegenerateRecoveryCodes,
-    /// Redeem a recovery code (lifts a suspension).
-    UseRecoveryCode(SubmittedCode),
+    /// Send the login code of an enrolled phone method for the login
+    /// `transaction`: by the method's own channel, or by `channel` (SMS,
+    /// voice or the user's email). A second one for the same transaction
+    /// re-sends (fresh code, same failure count). Answers
+    /// [`Transition::Send`](crate::Transition::Send).
+    SendLoginCode {
+        /// The phone method.
+        method: MethodId,
+        /// Another channel than the method's own.
+        channel: Option<CodeChannel>,
+        /// The login the code is for.
+        transaction: TransactionId,
+    },
+    /// Prompt the paired push device: the one being set up, or an enrolled
+    /// push method for the login `transaction`. Subject to the push rate
+    /// limit. Answers [`Transition::SendPush`](crate::Transition::SendPush).
+    SendPush {
+        /// The device.
+        target: PushTarget,
+        /// The login (or set-up) the prompt is for.
+        transaction: TransactionId,
+    },
+    /// The user's second factor at login: a code, a recovery code (which
+    /// also lifts a suspension) or an approved push. Answers
+    /// [`Transition::LoginAccepted`](crate::Transition::LoginAccepted), or
+    /// [`Transition::LoginRefused`](crate::Transition::LoginRefused) when
+    /// the failure was counted; an attempt refused unevaluated (throttled,
+    /// suspended, malformed, no code outstanding) is an error and changes
+    /// nothing.
+    Login {
+        /// What the user offered.
+        attempt: LoginAttempt,
+        /// The login it answers.
+        transaction: TransactionId,
+    },
     /// The paired push device answered the latest prompt (set-up or
     /// login).
     PushResponse(PushResponse),
@@ -171,8 +204,12 @@ pub enum EventKind {
     SetPrimary,
     /// [`Event::RegenerateRecoveryCodes`].
     RegenerateRecoveryCodes,
-    /// [`Event::UseRecoveryCode`].
-    UseRecoveryCode,
+    /// [`Event::SendLoginCode`].
+    SendLoginCode,
+    /// [`Event::SendPush`].
+    SendPush,
+    /// [`Event::Login`].
+    Login,
     /// [`Event::PushResponse`].
     PushResponse,
     /// [`Event::AdminReset`].
@@ -192,7 +229,9 @@ impl fmt::Display for EventKind {
             Self::RemoveMethod => "remove method",
             Self::SetPrimary => "set primary",
             Self::RegenerateRecoveryCodes => "regenerate recovery codes",
-            Self::UseRecoveryCode => "use recovery code",
+            Self::SendLoginCode => "send login code",
+            Self::SendPush => "send push",
+            Self::Login => "login",
             Self::PushResponse => "push response",
             Self::AdminReset => "admin reset",
         })
@@ -214,9 +253,42 @@ impl Event {
             Self::RemoveMethod(_) => EventKind::RemoveMethod,
             Self::SetPrimary(_) => EventKind::SetPrimary,
             Self::RegenerateRecoveryCodes => EventKind::RegenerateRecoveryCodes,
-            Self::UseRecoveryCode(_) => EventKind::UseRecoveryCode,
+            Self::SendLoginCode { .. } => EventKind::SendLoginCode,
+            Self::SendPush { .. } => EventKind::SendPush,
+            Self::Login { .. } => EventKind::Login,
             Self::PushResponse(_) => EventKind::PushResponse,
             Self::AdminReset => EventKind::AdminReset,
         }
     }
+}
+
+/// What the user offers at login.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum LoginAttempt {
+    /// A one-time code of a method.
+    Code {
+        /// The method.
+        method: MethodId,
+        /// The code, parsed at the edge.
+        code: OneTimeCode,
+    },
+    /// A recovery code.
+    RecoveryCode(SubmittedCode),
+    /// Approval of the push prompt sent by [`Event::SendPush`] for this
+    /// login.
+    Push {
+        /// The push method.
+        method: MethodId,
+    },
+}
+
+/// Where a push prompt goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PushTarget {
+    /// The device being paired by a pending push set-up.
+    PendingSetup,
+    /// An enrolled push method, for a login.
+    Method(MethodId),
 }

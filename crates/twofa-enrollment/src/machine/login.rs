@@ -9,58 +9,23 @@ use twofa_delivery::{
 use twofa_types::CodeChannel;
 
 use super::code::{CodeCheck, CodeSource, check_code};
-use twofa_types::OneTimeCode;
 
-use super::{Enrollment, EventKind, SubmittedCode, sent_of};
+use super::{Enrollment, EventKind, LoginAttempt, SubmittedCode, sent_of};
 use crate::audit::AuditKind;
-use crate::effect::{Dispatch, Effect, Notice, Outcome};
+use crate::effect::{Dispatch, Effect, LoginAccepted, Notice, Outcome};
 use crate::error::EnrollmentError;
 use crate::method::{Factor, MethodId};
 use crate::policy::Context;
 use crate::recovery::RecoveryRejection;
 use crate::throttle::PassesSuspension;
 
-/// The second factor was accepted at login.
+/// The second factor was refused at login: why, and the record to save
+/// when the failure was counted (`None` when the attempt was refused
+/// unevaluated and nothing changed).
 #[derive(Debug)]
-#[must_use]
-pub struct LoginAccepted {
-    /// The record to save (compare-and-swap) before letting the user in:
-    /// it burns the TOTP step or marks the code used.
-    pub outcome: Outcome,
-    /// The method that was used (`None` for a recovery code).
-    pub method: Option<MethodId>,
-}
-
-/// The second factor was refused at login.
-#[derive(Debug)]
-#[must_use]
-pub struct LoginRejected {
-    /// Why.
-    pub reason: EnrollmentError,
-    /// The record to save when the failure was counted (`None` when the
-    /// attempt was refused unevaluated and nothing changed).
-    pub outcome: Option<Box<Outcome>>,
-}
-
-/// What the user offers at login.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum LoginAttempt {
-    /// A one-time code of a method.
-    Code {
-        /// The method.
-        method: MethodId,
-        /// The code, parsed at the edge.
-        code: OneTimeCode,
-    },
-    /// A recovery code.
-    RecoveryCode(SubmittedCode),
-    /// Approval of the push prompt sent by [`Enrollment::send_push`] for
-    /// this login.
-    Push {
-        /// The push method.
-        method: MethodId,
-    },
+pub(super) struct LoginRejected {
+    pub(super) reason: EnrollmentError,
+    pub(super) outcome: Option<Box<Outcome>>,
 }
 
 impl Enrollment {
@@ -74,7 +39,7 @@ impl Enrollment {
             reason,
             outcome: None,
         };
-        let enrolled = self.enrolled(EventKind::UseRecoveryCode).map_err(refuse)?;
+        let enrolled = self.enrolled(EventKind::Login).map_err(refuse)?;
         self.gate(ctx, now, PassesSuspension::Yes).map_err(refuse)?;
         match enrolled
             .recovery
@@ -120,7 +85,7 @@ impl Enrollment {
     ///
     /// [`EnrollmentError`]: not enrolled, unknown or non-phone method,
     /// suspension, or the delivery crate's issue/re-send refusals.
-    pub fn send_login_code(
+    pub(super) fn send_login_code(
         &self,
         id: MethodId,
         channel: Option<CodeChannel>,
@@ -195,7 +160,7 @@ impl Enrollment {
 
     /// Verifies a second factor at login: a TOTP code of an app or push
     /// method (its step is then burned), the code sent by
-    /// [`Enrollment::send_login_code`] for `transaction`, or a recovery
+    /// [`Event::SendLoginCode`](super::Event::SendLoginCode) for `transaction`, or a recovery
     /// code.
     ///
     /// # Errors
@@ -209,7 +174,7 @@ impl Enrollment {
     /// Save the record of [`LoginAccepted`] with compare-and-swap and let
     /// the user in only if the save succeeded: that is what keeps a TOTP
     /// code single-use across servers.
-    pub fn verify_login(
+    pub(super) fn verify_login(
         &self,
         attempt: &LoginAttempt,
         transaction: &TransactionId,

@@ -16,9 +16,11 @@ use twofa_delivery::{
 use twofa_types::UserId;
 use zeroize::Zeroizing;
 
-pub use event::{Event, EventKind, NotMobileAnswer, PhoneSetup, SetupChoice, SubmittedCode};
-pub use login::{LoginAccepted, LoginAttempt, LoginRejected};
-pub use push::PushTarget;
+pub use event::{
+    Event, EventKind, LoginAttempt, NotMobileAnswer, PhoneSetup, PushTarget, SetupChoice,
+    SubmittedCode,
+};
+use login::LoginRejected;
 pub use state::{Enrolled, EnrollmentState, PendingKind, PendingSetup, StateKind};
 
 use crate::audit::{AuditEvent, AuditKind};
@@ -119,18 +121,25 @@ impl Enrollment {
         &self.push_log
     }
 
-    /// Applies `event` at `now`.
+    /// Applies `event` at `now`: the machine's one input. Set-up and account
+    /// events answer [`Transition::Save`] or [`Transition::Send`];
+    /// [`Event::SendLoginCode`] answers [`Transition::Send`],
+    /// [`Event::SendPush`] [`Transition::SendPush`], and [`Event::Login`]
+    /// [`Transition::LoginAccepted`] or [`Transition::LoginRefused`].
     ///
     /// # Errors
     ///
     /// [`EnrollmentError`] when the event is refused; the record is then
     /// unchanged. A wrong code is not an error: it returns a record with
-    /// the failure counted (save it) and an [`Effect::CodeRejected`].
+    /// the failure counted (save it): an [`Effect::CodeRejected`] during
+    /// set-up, [`Transition::LoginRefused`] at login.
     ///
     /// # Security
     ///
     /// Save the returned record with compare-and-swap on its version;
-    /// for [`Transition::Send`], only after the message was sent.
+    /// for the sending transitions, only after the message was sent; let a
+    /// login in only once the record of [`Transition::LoginAccepted`] is
+    /// saved.
     pub fn apply(
         &self,
         event: Event,
@@ -183,17 +192,36 @@ impl Enrollment {
                 ];
                 Ok(save(next, effects))
             }
-            Event::UseRecoveryCode(code) => {
-                self.enrolled(kind)?;
-                match self.redeem_recovery(&code, ctx, now) {
-                    Ok(outcome) => Ok(Transition::Save(outcome)),
-                    Err(LoginRejected {
-                        outcome: Some(outcome),
-                        ..
-                    }) => Ok(Transition::Save(*outcome)),
-                    Err(LoginRejected { reason, .. }) => Err(reason),
-                }
-            }
+            Event::SendLoginCode {
+                method,
+                channel,
+                transaction,
+            } => self
+                .send_login_code(method, channel, &transaction, ctx, now, rng)
+                .map(Transition::Send),
+            Event::SendPush {
+                target,
+                transaction,
+            } => self
+                .send_push(target, &transaction, ctx, now, rng)
+                .map(Transition::SendPush),
+            Event::Login {
+                attempt,
+                transaction,
+            } => match self.verify_login(&attempt, &transaction, ctx, now) {
+                Ok(accepted) => Ok(Transition::LoginAccepted(accepted)),
+                Err(LoginRejected {
+                    reason,
+                    outcome: Some(outcome),
+                }) => Ok(Transition::LoginRefused {
+                    reason,
+                    outcome: *outcome,
+                }),
+                Err(LoginRejected {
+                    reason,
+                    outcome: None,
+                }) => Err(reason),
+            },
             Event::PushResponse(response) => self.push_response(response, ctx, now, rng),
             Event::AdminReset => {
                 let mut next = self.clone();

@@ -5,24 +5,15 @@ use chrono::{DateTime, Utc};
 use rand_core::CryptoRng;
 use twofa_delivery::{PushError, PushRequest, PushResponse, PushStatus, TransactionId};
 
-use super::login::LoginAccepted;
-use super::{Enrolled, Enrollment, EnrollmentState, EventKind, PendingKind, PendingSetup, save};
+use super::{
+    Enrolled, Enrollment, EnrollmentState, EventKind, PendingKind, PendingSetup, PushTarget, save,
+};
 use crate::audit::AuditKind;
-use crate::effect::{Effect, Outcome, PushDispatch, Transition};
+use crate::effect::{Effect, LoginAccepted, Outcome, PushDispatch, Transition};
 use crate::error::EnrollmentError;
 use crate::method::{Factor, MethodId};
 use crate::policy::Context;
 use twofa_types::Method;
-
-/// Where a push prompt goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PushTarget {
-    /// The device being paired by a pending push set-up.
-    PendingSetup,
-    /// An enrolled push method, for a login.
-    Method(MethodId),
-}
 
 impl Enrollment {
     /// Prepares a push prompt to the paired device: the one being set up
@@ -33,7 +24,7 @@ impl Enrollment {
     ///
     /// [`EnrollmentError`]: no such push method or set-up, suspension, or
     /// the delivery crate's refusal ([`EnrollmentError::Push`]).
-    pub fn send_push(
+    pub(super) fn send_push(
         &self,
         target: PushTarget,
         transaction: &TransactionId,

@@ -182,8 +182,11 @@ fn apply(
 
 fn saved(transition: Transition) -> (Enrollment, Vec<Effect>) {
     match transition {
-        Transition::Save(outcome) => outcome.into_parts(),
-        Transition::Send(_) => panic!("expected a transition without a send"),
+        Transition::Save(outcome) | Transition::LoginRefused { outcome, .. } => {
+            outcome.into_parts()
+        }
+        Transition::LoginAccepted(accepted) => accepted.outcome.into_parts(),
+        other => panic!("expected a transition without a send, got {other:?}"),
     }
 }
 
@@ -194,7 +197,7 @@ fn sent(transition: Transition) -> (Enrollment, Vec<Effect>, String) {
             let (record, effects) = dispatch.sent().into_parts();
             (record, effects, code)
         }
-        Transition::Save(_) => panic!("expected a send"),
+        other => panic!("expected a send, got {other:?}"),
     }
 }
 
@@ -299,6 +302,118 @@ fn start_sms(env: &Env, at: DateTime<Utc>) -> (Enrollment, String) {
 fn enrolled_sms(env: &Env, at: DateTime<Utc>) -> Enrollment {
     let (pending, c) = start_sms(env, at);
     saved(apply(&pending, Event::SubmitCode(code(&c)), &env.optional(), at).unwrap()).0
+}
+
+/// "Use a recovery code" at the login `tx()`.
+fn use_recovery(text: &str) -> Event {
+    Event::Login {
+        attempt: LoginAttempt::RecoveryCode(recovery_code(text)),
+        transaction: tx(),
+    }
+}
+
+/// A refused login attempt: why, and the record to save when the failure
+/// was counted.
+#[derive(Debug)]
+struct LoginRejected {
+    reason: EnrollmentError,
+    outcome: Option<Box<Outcome>>,
+}
+
+/// The login events of `Enrollment::apply`, read back into the value each
+/// one answers, so the tests say what they check.
+trait LoginInputs {
+    fn verify_login(
+        &self,
+        attempt: &LoginAttempt,
+        transaction: &TransactionId,
+        ctx: &Context<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<LoginAccepted, LoginRejected>;
+
+    fn send_login_code(
+        &self,
+        method: MethodId,
+        channel: Option<CodeChannel>,
+        transaction: &TransactionId,
+        ctx: &Context<'_>,
+        at: DateTime<Utc>,
+        rng: &mut StdRng,
+    ) -> Result<Dispatch, EnrollmentError>;
+
+    fn send_push(
+        &self,
+        target: PushTarget,
+        transaction: &TransactionId,
+        ctx: &Context<'_>,
+        at: DateTime<Utc>,
+        rng: &mut StdRng,
+    ) -> Result<PushDispatch, EnrollmentError>;
+}
+
+impl LoginInputs for Enrollment {
+    fn verify_login(
+        &self,
+        attempt: &LoginAttempt,
+        transaction: &TransactionId,
+        ctx: &Context<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<LoginAccepted, LoginRejected> {
+        let event = Event::Login {
+            attempt: attempt.clone(),
+            transaction: transaction.clone(),
+        };
+        match self.apply(event, ctx, at, &mut rng()) {
+            Ok(Transition::LoginAccepted(accepted)) => Ok(accepted),
+            Ok(Transition::LoginRefused { reason, outcome }) => Err(LoginRejected {
+                reason,
+                outcome: Some(Box::new(outcome)),
+            }),
+            Ok(other) => panic!("a login answers with acceptance or refusal, not {other:?}"),
+            Err(reason) => Err(LoginRejected {
+                reason,
+                outcome: None,
+            }),
+        }
+    }
+
+    fn send_login_code(
+        &self,
+        method: MethodId,
+        channel: Option<CodeChannel>,
+        transaction: &TransactionId,
+        ctx: &Context<'_>,
+        at: DateTime<Utc>,
+        rng: &mut StdRng,
+    ) -> Result<Dispatch, EnrollmentError> {
+        let event = Event::SendLoginCode {
+            method,
+            channel,
+            transaction: transaction.clone(),
+        };
+        match self.apply(event, ctx, at, rng)? {
+            Transition::Send(dispatch) => Ok(dispatch),
+            other => panic!("a login code is sent, not {other:?}"),
+        }
+    }
+
+    fn send_push(
+        &self,
+        target: PushTarget,
+        transaction: &TransactionId,
+        ctx: &Context<'_>,
+        at: DateTime<Utc>,
+        rng: &mut StdRng,
+    ) -> Result<PushDispatch, EnrollmentError> {
+        let event = Event::SendPush {
+            target,
+            transaction: transaction.clone(),
+        };
+        match self.apply(event, ctx, at, rng)? {
+            Transition::SendPush(dispatch) => Ok(dispatch),
+            other => panic!("a push prompt is sent, not {other:?}"),
+        }
+    }
 }
 
 fn login(

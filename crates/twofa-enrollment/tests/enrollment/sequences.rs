@@ -157,7 +157,7 @@ fn step(model: &mut Model, op: &Op, env: &Env, r: &mut StdRng) {
             if let Ok(t) = &result {
                 let after = match t {
                     Transition::Save(o) => o.record().failures().consecutive(),
-                    Transition::Send(_) => before.failures().consecutive(),
+                    _ => before.failures().consecutive(),
                 };
                 assert!(
                     after >= before.failures().consecutive(),
@@ -231,12 +231,7 @@ fn step(model: &mut Model, op: &Op, env: &Env, r: &mut StdRng) {
                 (Op::RecoverRight, Some(c)) => c.clone(),
                 _ => "AAAA-AAAA-AAAA-AAAA".to_owned(),
             };
-            model.record.apply(
-                Event::UseRecoveryCode(recovery_code(&c)),
-                &ctx,
-                model.now,
-                r,
-            )
+            model.record.apply(use_recovery(&c), &ctx, model.now, r)
         }
         Op::LoginRight | Op::LoginWrong | Op::LoginReplay => {
             let EnrollmentState::Enrolled(e) = model.record.state() else {
@@ -291,11 +286,13 @@ fn step(model: &mut Model, op: &Op, env: &Env, r: &mut StdRng) {
     };
     let Ok(transition) = result else { return };
     let (next, effects) = match transition {
-        Transition::Save(o) => o.into_parts(),
+        Transition::Save(o) | Transition::LoginRefused { outcome: o, .. } => o.into_parts(),
+        Transition::LoginAccepted(accepted) => accepted.outcome.into_parts(),
         Transition::Send(d) => {
             model.last_code = Some(d.expose_code().to_owned());
             d.sent().into_parts()
         }
+        Transition::SendPush(d) => d.sent().into_parts(),
     };
     if let Some(sheet) = effects.iter().find_map(|e| match e {
         Effect::ShowRecoveryCodes(s) => {

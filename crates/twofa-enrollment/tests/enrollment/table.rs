@@ -11,8 +11,10 @@ enum Expect {
 
 fn outcome_of(result: Result<Transition, EnrollmentError>) -> Expect {
     match result {
-        Ok(Transition::Save(_)) => Expect::Save,
-        Ok(Transition::Send(_)) => Expect::Send,
+        Ok(
+            Transition::Save(_) | Transition::LoginAccepted(_) | Transition::LoginRefused { .. },
+        ) => Expect::Save,
+        Ok(Transition::Send(_) | Transition::SendPush(_)) => Expect::Send,
         Err(e) => Expect::Err(e),
     }
 }
@@ -37,7 +39,7 @@ fn all_events(now: DateTime<Utc>) -> Vec<Event> {
         Event::RemoveMethod(MethodId::new(1)),
         Event::SetPrimary(MethodId::new(1)),
         Event::RegenerateRecoveryCodes,
-        Event::UseRecoveryCode(recovery_code("abc")),
+        use_recovery("abc"),
         Event::AdminReset,
         Event::PushResponse(PushResponse::Deny),
     ]
@@ -77,7 +79,7 @@ fn every_state_event_pair_has_its_expected_result() {
     let _ = pe;
     // Columns: StartSetup(App), SubmitCode(8 digits), Resend(Sms), Defer,
     // Cancel, ChangeDisplayName, StartNumberChange, RemoveMethod, SetPrimary,
-    // RegenerateRecoveryCodes, UseRecoveryCode(malformed), AdminReset,
+    // RegenerateRecoveryCodes, Login(malformed recovery code), AdminReset,
     // PushResponse(Deny).
     let table: Vec<(&str, &Enrollment, [Expect; 13])> = vec![
         (
@@ -94,7 +96,7 @@ fn every_state_event_pair_has_its_expected_result() {
                 not_allowed(ne, EventKind::RemoveMethod),
                 not_allowed(ne, EventKind::SetPrimary),
                 not_allowed(ne, EventKind::RegenerateRecoveryCodes),
-                not_allowed(ne, EventKind::UseRecoveryCode),
+                not_allowed(ne, EventKind::Login),
                 Save,
                 not_allowed(ne, EventKind::PushResponse),
             ],
@@ -113,7 +115,7 @@ fn every_state_event_pair_has_its_expected_result() {
                 not_allowed(de, EventKind::RemoveMethod),
                 not_allowed(de, EventKind::SetPrimary),
                 not_allowed(de, EventKind::RegenerateRecoveryCodes),
-                not_allowed(de, EventKind::UseRecoveryCode),
+                not_allowed(de, EventKind::Login),
                 Save,
                 not_allowed(de, EventKind::PushResponse),
             ],
@@ -132,7 +134,7 @@ fn every_state_event_pair_has_its_expected_result() {
                 not_allowed(pe, EventKind::RemoveMethod),
                 not_allowed(pe, EventKind::SetPrimary),
                 not_allowed(pe, EventKind::RegenerateRecoveryCodes),
-                not_allowed(pe, EventKind::UseRecoveryCode),
+                not_allowed(pe, EventKind::Login),
                 Save,
                 Err(E::NoPushOutstanding),
             ],
@@ -151,7 +153,7 @@ fn every_state_event_pair_has_its_expected_result() {
                 not_allowed(pe, EventKind::RemoveMethod),
                 not_allowed(pe, EventKind::SetPrimary),
                 not_allowed(pe, EventKind::RegenerateRecoveryCodes),
-                not_allowed(pe, EventKind::UseRecoveryCode),
+                not_allowed(pe, EventKind::Login),
                 Save,
                 Err(E::NoPushOutstanding),
             ],

@@ -55,7 +55,6 @@ fn public_types_are_send_and_sync() {
     check::<Event>();
     check::<EnrollmentError>();
     check::<LoginAccepted>();
-    check::<LoginRejected>();
     check::<XChaChaSealer>();
     check::<Context<'static>>();
     check::<EnrollmentSummary>();

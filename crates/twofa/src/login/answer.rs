@@ -225,12 +225,12 @@ impl Twofa {
                 now,
                 Some(loaded),
                 Some(finish),
-                |e, ctx, _rng| match e.verify_login(attempt, &transaction, ctx, now) {
-                    Ok(accepted) => Change::Save(accepted.outcome),
-                    Err(rejected) => Change::Refuse(
-                        rejected.outcome.map(|outcome| *outcome),
-                        enrollment_failure(rejected.reason),
-                    ),
+                |e, ctx, rng| {
+                    let event = Event::Login {
+                        attempt: attempt.clone(),
+                        transaction: transaction.clone(),
+                    };
+                    Change::from(e.apply(event, ctx, now, rng))
                 },
             )
             .await?;
@@ -289,23 +289,21 @@ impl Twofa {
         let transaction = transaction(ticket)?;
         let attempt = LoginAttempt::RecoveryCode(SubmittedCode::new(code));
         let updated = self
-            .update_user_with(
-                user,
-                &company,
-                now,
-                Some(loaded),
-                None,
-                |e, ctx, _rng| match e.verify_login(&attempt, &transaction, ctx, now) {
-                    Ok(accepted) => Change::Save(accepted.outcome),
-                    Err(rejected) => {
-                        let mut failure = enrollment_failure(rejected.reason);
+            .update_user_with(user, &company, now, Some(loaded), None, |e, ctx, rng| {
+                let event = Event::Login {
+                    attempt: attempt.clone(),
+                    transaction: transaction.clone(),
+                };
+                match Change::from(e.apply(event, ctx, now, rng)) {
+                    Change::Refuse(counted, mut failure) => {
                         if failure.detail == RejectionDetail::WrongCode {
                             failure.detail = RejectionDetail::WrongRecoveryCode;
                         }
-                        Change::Refuse(rejected.outcome.map(|outcome| *outcome), failure)
+                        Change::Refuse(counted, failure)
                     }
-                },
-            )
+                    change => change,
+                }
+            })
             .await?;
         self.revoke_grant(user, RevocationReason::RecoveryCodeUsed, now)
             .await?;

@@ -5,14 +5,14 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use twofa_enforcement::{GateDecision, gate};
-use twofa_enrollment::{Enrollment, EnrollmentState, Factor, MethodId};
+use twofa_enrollment::{Enrollment, EnrollmentState, Event, Factor, MethodId};
 use twofa_trusted_network::{ClientAddress, Decision, ForwardingHeaders, LoginFacts};
 use twofa_types::Method;
 use twofa_types::{MethodSet, UserId};
 
 use super::{method_kind, transaction};
 use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};
-use crate::failure::{Failure, enrollment_failure};
+use crate::failure::Failure;
 use crate::join::join;
 use crate::records::{CompanyRecord, LoginStage, LoginTicket, PendingLogin, UserRecord};
 use crate::service::Twofa;
@@ -324,10 +324,12 @@ impl Twofa {
             let transaction = transaction(&ticket)?;
             let updated = self
                 .update_user(record.user(), company, now, |e, ctx, rng| {
-                    match e.send_login_code(method, None, &transaction, ctx, now, rng) {
-                        Ok(dispatch) => Change::Send(dispatch),
-                        Err(error) => Change::Refuse(None, enrollment_failure(error)),
-                    }
+                    let event = Event::SendLoginCode {
+                        method,
+                        channel: None,
+                        transaction: transaction.clone(),
+                    };
+                    Change::from(e.apply(event, ctx, now, rng))
                 })
                 .await?;
             sent_to = updated.sent.map(|sent| sent.to);

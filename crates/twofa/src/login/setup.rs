@@ -85,11 +85,7 @@ impl Twofa {
         };
         let updated = self
             .update_user(user, &company, now, |e, ctx, rng| {
-                match e.apply(Event::StartSetup(setup.clone()), ctx, now, rng) {
-                    Ok(Transition::Save(outcome)) => Change::Save(outcome),
-                    Ok(Transition::Send(dispatch)) => Change::Send(dispatch),
-                    Err(error) => Change::Refuse(None, enrollment_failure(error)),
-                }
+                Change::from(e.apply(Event::StartSetup(setup.clone()), ctx, now, rng))
             })
             .await?;
         progress(updated)
@@ -145,11 +141,7 @@ impl Twofa {
         let updated = match pending.stage() {
             LoginStage::SetUp { .. } => {
                 self.update_user(user, &company, now, |e, ctx, rng| {
-                    match e.apply(Event::Resend(option), ctx, now, rng) {
-                        Ok(Transition::Save(outcome)) => Change::Save(outcome),
-                        Ok(Transition::Send(dispatch)) => Change::Send(dispatch),
-                        Err(error) => Change::Refuse(None, enrollment_failure(error)),
-                    }
+                    Change::from(e.apply(Event::Resend(option), ctx, now, rng))
                 })
                 .await?
             }
@@ -168,10 +160,12 @@ impl Twofa {
                 };
                 let transaction = transaction(ticket)?;
                 self.update_user(user, &company, now, |e, ctx, rng| {
-                    match e.send_login_code(method, Some(channel), &transaction, ctx, now, rng) {
-                        Ok(dispatch) => Change::Send(dispatch),
-                        Err(error) => Change::Refuse(None, enrollment_failure(error)),
-                    }
+                    let event = Event::SendLoginCode {
+                        method,
+                        channel: Some(channel),
+                        transaction: transaction.clone(),
+                    };
+                    Change::from(e.apply(event, ctx, now, rng))
                 })
                 .await?
             }

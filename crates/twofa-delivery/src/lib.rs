@@ -4,31 +4,30 @@
 mod challenge;
 mod channel;
 mod destination;
+mod ids;
 mod line_type;
 mod message;
 mod notice;
 mod policy;
 mod push;
 mod secret;
+mod template;
 
 pub use challenge::{
-    AuditReason, ChallengeId, ChallengeRequest, ChallengeStatus, CheckRejected, EndUserReason,
-    IdentifierError, IssueError, MAX_IDENTIFIER_LEN, OobChallenge, PreparedSend, Purpose,
-    ResendError, ResendOption, ResendPlan, TransactionId, Verified,
+    AuditReason, ChallengeRequest, ChallengeStatus, CheckRejected, EndUserReason, IssueError,
+    OobChallenge, PreparedSend, Purpose, ResendError, ResendOption, ResendPlan, Verified,
 };
 pub use channel::{
     EmailSender, FailureCause, NoticeSender, Outbox, PushSender, SendError, SentMessage, SmsSender,
     VoiceCaller,
 };
 pub use destination::{Destination, DestinationError, EmailAddress, PhoneNumber, Region};
+pub use ids::{ChallengeId, IdentifierError, MAX_IDENTIFIER_LEN, TransactionId};
 pub use line_type::{
     CarrierLookup, InMemoryCarrierLookup, LineType, LookupError, NotMobileKind, UnknownReason,
     classify_offline, resolve,
 };
-pub use message::{
-    EmailMessage, Issuer, MAX_ISSUER_LEN, MAX_TEMPLATE_LEN, MessageTemplates, OriginHost,
-    OutboundMessage, SmsMessage, Template, TemplateError, VoiceMessage,
-};
+pub use message::{EmailMessage, MessageTemplates, OutboundMessage, SmsMessage, VoiceMessage};
 pub use notice::{
     EmailNotice, Notice, NoticeKind, NoticeMessage, NoticeTemplate, NoticeTemplates, SmsNotice,
 };
@@ -42,3 +41,4 @@ pub use rand_core::CryptoRng;
 pub use secret::{
     MAX_SERVER_KEY_LEN, MIN_SERVER_KEY_LEN, MessageText, OobCode, ServerKey, ServerKeyError,
 };
+pub use template::{Issuer, MAX_ISSUER_LEN, MAX_TEMPLATE_LEN, OriginHost, Template, TemplateError};

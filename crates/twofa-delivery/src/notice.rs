@@ -12,11 +12,11 @@
 use core::fmt;
 
 use crate::destination::{EmailAddress, PhoneNumber};
-use crate::message::{
+use crate::policy::Channel;
+use crate::template::{
     Issuer, OriginHost, Piece, Placeholder, TemplateError, fmt_pieces, line_feed_at, parse_pieces,
     render_pieces,
 };
-use crate::policy::Channel;
 
 /// Why the user is notified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

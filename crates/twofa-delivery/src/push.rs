@@ -15,9 +15,9 @@ use rand_core::CryptoRng;
 
 use twofa_types::UserId;
 
-use crate::challenge::{ChallengeId, TransactionId, uniform_below};
-use crate::message::Issuer;
+use crate::ids::{ChallengeId, TransactionId, uniform_below};
 use crate::policy::{Channel, PushPolicy};
+use crate::template::Issuer;
 
 /// The number shown on the login page that the user must pick on the
 /// device: two digits, 10 to 99 (no leading zero to misread).

@@ -204,6 +204,8 @@ impl zeroize::ZeroizeOnDrop for CodeText {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "alloc")]
+    use alloc::format;
 
     #[test]
     fn strict_parse() {

@@ -28,9 +28,7 @@
 #[allow(dead_code, reason = "the bench uses only part of the test harness")]
 mod cluster;
 
-use std::future::Future;
 use std::num::NonZeroUsize;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -40,13 +38,12 @@ use cluster::{Cluster, connect};
 use twofa::delivery::{Issuer, Outbox, ServerKey};
 
 use twofa::enrollment::{ProvisioningUri, XChaChaSealer};
-use twofa::trusted_network::TrustGrantRecord;
 use twofa::types::{AccountKind, CompanyId, UserId};
 use twofa::{
-    AuditEntry, AuditLog, ChallengeStore, Channels, ClientContext, CompanyRecord, CompanyStore,
-    LoadedLogin, LoginCommit, LoginStep, LoginTicket, ManualClock, MethodChoice, PendingLogin,
-    SaveError, SeededRandom, SetUpProgress, StoreError, Stores, TrustGrantStore, Twofa, UnitOfWork,
-    UserRecord, UserStore, Version, Versioned,
+    AuditEntry, AuditLog, Channels, ClientContext, CompanyRecord, LoadedLogin, LoginCommit,
+    LoginStep, LoginTicket, ManualClock, MethodChoice, PendingLoginStore, SaveError, SeededRandom,
+    SetUpProgress, StoreError, StoreFuture, Stores, Twofa, UnitOfWork, UserRecord, UserStore,
+    Version, Versioned, VersionedStore,
 };
 use twofa_store_postgres::PostgresStores;
 
@@ -82,8 +79,6 @@ fn totp_code(uri: &ProvisioningUri, now: DateTime<Utc>) -> String {
         .to_owned()
 }
 
-type Fut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
 /// A store that counts the calls it passes on: each is one statement, one
 /// round trip.
 #[derive(Debug)]
@@ -94,10 +89,10 @@ struct Counting<S> {
 
 impl<S> Counting<S> {
     /// Counts the call and adds the time until its future completes.
-    fn timed<'a, T: Send + 'a>(&self, call: Fut<'a, T>) -> Fut<'a, T> {
+    fn timed<'a, T: Send + 'a>(&self, call: StoreFuture<'a, T>) -> StoreFuture<'a, T> {
         let tally = self.tally.clone();
         tally.calls.fetch_add(1, Ordering::Relaxed);
-        Box::pin(async move {
+        StoreFuture::new(async move {
             let began = Instant::now();
             let output = call.await;
             let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
@@ -114,87 +109,39 @@ struct Tally {
     nanos: AtomicU64,
 }
 
-impl<S: UserStore> UserStore for Counting<S> {
-    fn load<'a>(
-        &'a self,
-        user: &'a UserId,
-    ) -> Fut<'a, Result<Option<Versioned<UserRecord>>, StoreError>> {
-        self.timed(self.inner.load(user))
+impl<K, V: Send + 'static, S: VersionedStore<K, V>> VersionedStore<K, V> for Counting<S> {
+    fn load<'a>(&'a self, key: &'a K) -> StoreFuture<'a, Result<Option<Versioned<V>>, StoreError>> {
+        self.timed(self.inner.load(key))
     }
     fn save<'a>(
         &'a self,
-        user: &'a UserId,
-        record: UserRecord,
+        key: &'a K,
+        record: V,
         expected: Option<Version>,
-    ) -> Fut<'a, Result<Version, SaveError>> {
-        self.timed(self.inner.save(user, record, expected))
+    ) -> StoreFuture<'a, Result<Version, SaveError>> {
+        self.timed(self.inner.save(key, record, expected))
     }
+}
+
+impl<S: UserStore> UserStore for Counting<S> {
     fn list_company<'a>(
         &'a self,
         company: &'a CompanyId,
-    ) -> Fut<'a, Result<Vec<Versioned<UserRecord>>, StoreError>> {
+    ) -> StoreFuture<'a, Result<Vec<Versioned<UserRecord>>, StoreError>> {
         self.timed(self.inner.list_company(company))
     }
 }
 
-impl<S: CompanyStore> CompanyStore for Counting<S> {
-    fn load<'a>(
-        &'a self,
-        company: &'a CompanyId,
-    ) -> Fut<'a, Result<Option<Versioned<CompanyRecord>>, StoreError>> {
-        self.timed(self.inner.load(company))
-    }
-    fn save<'a>(
-        &'a self,
-        company: &'a CompanyId,
-        record: CompanyRecord,
-        expected: Option<Version>,
-    ) -> Fut<'a, Result<Version, SaveError>> {
-        self.timed(self.inner.save(company, record, expected))
-    }
-}
-
-impl<S: ChallengeStore> ChallengeStore for Counting<S> {
-    fn load<'a>(
-        &'a self,
-        ticket: &'a LoginTicket,
-    ) -> Fut<'a, Result<Option<Versioned<PendingLogin>>, StoreError>> {
-        self.timed(self.inner.load(ticket))
-    }
-    fn save<'a>(
-        &'a self,
-        ticket: &'a LoginTicket,
-        record: PendingLogin,
-        expected: Option<Version>,
-    ) -> Fut<'a, Result<Version, SaveError>> {
-        self.timed(self.inner.save(ticket, record, expected))
-    }
+impl<S: PendingLoginStore> PendingLoginStore for Counting<S> {
     fn remove<'a>(
         &'a self,
         ticket: &'a LoginTicket,
         expected: Version,
-    ) -> Fut<'a, Result<(), SaveError>> {
+    ) -> StoreFuture<'a, Result<(), SaveError>> {
         self.timed(self.inner.remove(ticket, expected))
     }
-    fn purge_expired<'a>(&'a self, now: DateTime<Utc>) -> Fut<'a, Result<u64, StoreError>> {
+    fn purge_expired<'a>(&'a self, now: DateTime<Utc>) -> StoreFuture<'a, Result<u64, StoreError>> {
         self.timed(self.inner.purge_expired(now))
-    }
-}
-
-impl<S: TrustGrantStore> TrustGrantStore for Counting<S> {
-    fn load<'a>(
-        &'a self,
-        user: &'a UserId,
-    ) -> Fut<'a, Result<Option<Versioned<TrustGrantRecord>>, StoreError>> {
-        self.timed(self.inner.load(user))
-    }
-    fn save<'a>(
-        &'a self,
-        user: &'a UserId,
-        record: TrustGrantRecord,
-        expected: Option<Version>,
-    ) -> Fut<'a, Result<Version, SaveError>> {
-        self.timed(self.inner.save(user, record, expected))
     }
 }
 
@@ -211,9 +158,12 @@ static COMMITS: Tally = Tally {
 };
 
 /// Counts `call` into `tally` and adds the time until it completes.
-fn tallied<'a, T: Send + 'a>(tally: &'static Tally, call: Fut<'a, T>) -> Fut<'a, T> {
+fn tallied<'a, T: Send + 'a>(
+    tally: &'static Tally,
+    call: StoreFuture<'a, T>,
+) -> StoreFuture<'a, T> {
     tally.calls.fetch_add(1, Ordering::Relaxed);
-    Box::pin(async move {
+    StoreFuture::new(async move {
         let began = Instant::now();
         let output = call.await;
         let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
@@ -243,27 +193,27 @@ impl<S: UnitOfWork> UnitOfWork for Counting<S> {
         stores: &'a Stores,
         ticket: &'a LoginTicket,
         user: &'a UserId,
-    ) -> Fut<'a, Result<LoadedLogin, StoreError>> {
+    ) -> StoreFuture<'a, Result<LoadedLogin, StoreError>> {
         self.timed(tallied(&LOADS, self.inner.load_login(stores, ticket, user)))
     }
     fn commit_login<'a>(
         &'a self,
         stores: &'a Stores,
         commit: LoginCommit,
-    ) -> Fut<'a, Result<(), SaveError>> {
+    ) -> StoreFuture<'a, Result<(), SaveError>> {
         self.timed(tallied(&COMMITS, self.inner.commit_login(stores, commit)))
     }
 }
 
 impl<S: AuditLog> AuditLog for Counting<S> {
-    fn append<'a>(&'a self, entry: AuditEntry) -> Fut<'a, Result<(), StoreError>> {
+    fn append<'a>(&'a self, entry: AuditEntry) -> StoreFuture<'a, Result<(), StoreError>> {
         self.timed(self.inner.append(entry))
     }
     fn read<'a>(
         &'a self,
         skip: usize,
         limit: usize,
-    ) -> Fut<'a, Result<Vec<AuditEntry>, StoreError>> {
+    ) -> StoreFuture<'a, Result<Vec<AuditEntry>, StoreError>> {
         self.timed(self.inner.read(skip, limit))
     }
 }
@@ -279,7 +229,7 @@ fn counting(postgres: &PostgresStores, calls: &Arc<Tally>) -> Stores {
     Stores::new(
         wrap(postgres.users(), calls),
         wrap(postgres.companies(), calls),
-        wrap(postgres.challenges(), calls),
+        wrap(postgres.pending_logins(), calls),
         wrap(postgres.trust_grants(), calls),
         wrap(postgres.audit_log(), calls),
     )

@@ -1,6 +1,7 @@
 //! Errors of connecting and migrating, and the mapping of driver errors to
 //! the facade's store errors.
 
+use tokio_postgres::error::SqlState;
 use twofa::StoreError;
 
 /// A pool for the given URL could not be set up.
@@ -53,6 +54,31 @@ pub enum MigrateError {
 /// statement's parameters.
 pub(crate) fn unavailable<E>(_error: E) -> StoreError {
     StoreError::Unavailable
+}
+
+/// The prefix of every message the schema's own guards raise (the
+/// triggers of `migrations/0001_initial.sql`).
+const GUARD_PREFIX: &str = "twofa:";
+
+/// A statement's error as the facade sees it: a refusal by one of the
+/// schema's guards (a company that would stop enforcing 2FA) is
+/// [`StoreError::Refused`], so that the caller does not take a rule for an
+/// outage and retry; anything else is [`StoreError::Unavailable`].
+///
+/// A guard raises with SQLSTATE `check_violation` (a `RAISE` without an
+/// error code would be `raise_exception`) and a message starting with
+/// `twofa:`; both must hold, so that neither another constraint nor a
+/// function of the application's own is read as the store's rule.
+pub(crate) fn from_driver(error: &tokio_postgres::Error) -> StoreError {
+    let guarded = error.as_db_error().is_some_and(|db| {
+        (*db.code() == SqlState::CHECK_VIOLATION || *db.code() == SqlState::RAISE_EXCEPTION)
+            && db.message().starts_with(GUARD_PREFIX)
+    });
+    if guarded {
+        StoreError::Refused
+    } else {
+        StoreError::Unavailable
+    }
 }
 
 /// A row that does not decode into the expected record.

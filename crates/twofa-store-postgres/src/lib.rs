@@ -19,7 +19,7 @@ use twofa::{StoreError, Stores};
 pub use error::{ConnectError, MigrateError};
 pub use migrate::Migrated;
 pub use stores::{
-    PostgresAuditLog, PostgresChallengeStore, PostgresCompanyStore, PostgresTrustGrantStore,
+    PostgresAuditLog, PostgresCompanyStore, PostgresPendingLoginStore, PostgresTrustGrantStore,
     PostgresUnitOfWork, PostgresUserStore,
 };
 
@@ -160,8 +160,8 @@ impl PostgresStores {
 
     /// The store of logins in progress.
     #[must_use]
-    pub fn challenges(&self) -> PostgresChallengeStore {
-        PostgresChallengeStore::new(self.pool.clone())
+    pub fn pending_logins(&self) -> PostgresPendingLoginStore {
+        PostgresPendingLoginStore::new(self.pool.clone())
     }
 
     /// The trusted-network grant store.
@@ -189,7 +189,7 @@ impl PostgresStores {
         Stores::new(
             Arc::new(self.users()),
             Arc::new(self.companies()),
-            Arc::new(self.challenges()),
+            Arc::new(self.pending_logins()),
             Arc::new(self.trust_grants()),
             Arc::new(self.audit_log()),
         )

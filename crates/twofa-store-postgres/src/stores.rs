@@ -1,4 +1,4 @@
-//! The five store traits on PostgreSQL tables.
+//! The facade's store traits on PostgreSQL tables.
 //!
 //! Every operation is one statement on one pooled connection, so it is
 //! atomic on its own: a load is one `SELECT`, an insert one
@@ -11,8 +11,6 @@
 //! data-modifying `WITH` statement to commit it.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Object, Pool};
@@ -24,16 +22,15 @@ use tokio_postgres::types::{Json, ToSql};
 use twofa::trusted_network::TrustGrantRecord;
 use twofa::types::{CompanyId, UserId};
 use twofa::{
-    AuditEntry, AuditLog, ChallengeStore, CompanyRecord, CompanyStore, LoadedLogin, LoginCommit,
-    LoginTicket, PendingLogin, SaveError, StoreError, Stores, TrustGrantStore, UnitOfWork,
-    UserRecord, UserStore, Version, Versioned,
+    AuditEntry, AuditLog, CompanyRecord, LoadedLogin, LoginCommit, LoginTicket, PendingLogin,
+    PendingLoginStore, SaveError, StoreError, StoreFuture, Stores, UnitOfWork, UserRecord,
+    UserStore, Version, Versioned, VersionedStore,
 };
 
-use crate::error::{corrupt, unavailable};
-
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use crate::error::{corrupt, from_driver, unavailable};
 
 type Params<'p> = [&'p (dyn ToSql + Sync)];
+type Param<'p> = &'p (dyn ToSql + Sync);
 
 /// Runs one statement that returns at most one row.
 async fn query_opt(pool: &Pool, sql: &str, params: &Params<'_>) -> Result<Option<Row>, StoreError> {
@@ -75,7 +72,7 @@ async fn execute(pool: &Pool, sql: &str, params: &Params<'_>) -> Result<u64, Sto
 fn settle<T>(client: Object, result: Result<T, tokio_postgres::Error>) -> Result<T, StoreError> {
     result.map_err(|error| {
         drop(Object::take(client));
-        unavailable(error)
+        from_driver(&error)
     })
 }
 
@@ -140,6 +137,54 @@ fn as_json<T: Serialize>(record: &T) -> Json<&T> {
     Json(record)
 }
 
+/// The statements of one keyed table. Both writes take the key as `$1`;
+/// the update takes the expected version as `$2`; then come the table's
+/// derived columns in order, and the record last. Each returns the new
+/// version, or no row when the key exists (insert) or is not at the
+/// expected version (update).
+struct Table {
+    load: &'static str,
+    insert: &'static str,
+    update: &'static str,
+}
+
+impl Table {
+    async fn load<T: DeserializeOwned>(
+        &self,
+        pool: &Pool,
+        key: &str,
+    ) -> Result<Option<Versioned<T>>, StoreError> {
+        load(pool, self.load, key).await
+    }
+
+    /// Inserts (`expected` is `None`) or updates at `expected` the row of
+    /// `key` with the derived `columns` and `record`.
+    async fn save<T: Serialize + Sync + fmt::Debug>(
+        &self,
+        pool: &Pool,
+        key: &str,
+        columns: &Params<'_>,
+        record: &T,
+        expected: Option<Version>,
+    ) -> Result<Version, SaveError> {
+        let record = as_json(record);
+        let version;
+        let (sql, head): (_, Vec<Param<'_>>) = match expected {
+            None => (self.insert, vec![&key]),
+            Some(expected) => {
+                version = version_to_column(expected)?;
+                (self.update, vec![&key, &version])
+            }
+        };
+        let params: Vec<Param<'_>> = head
+            .into_iter()
+            .chain(columns.iter().copied())
+            .chain([&record as Param<'_>])
+            .collect();
+        write(pool, sql, &params).await
+    }
+}
+
 /// Debug output shared by the store handles: the pool's counters, never its
 /// configuration (which may hold a password).
 fn debug_pool(f: &mut fmt::Formatter<'_>, name: &str, pool: &Pool) -> fmt::Result {
@@ -180,20 +225,24 @@ store_handle! {
 }
 
 store_handle! {
-    /// [`CompanyStore`] on the `twofa_companies` table. Its `enforced`
-    /// column is derived from the record on every write, and a trigger
-    /// refuses any update that turns it from true to false.
+    /// The company store ([`VersionedStore`] of company records) on the
+    /// `twofa_companies` table. Its `enforced` column is derived from the
+    /// record on every write, and a trigger refuses any update that turns
+    /// it from true to false: the save fails with [`StoreError::Refused`].
     PostgresCompanyStore
 }
 
 store_handle! {
-    /// [`ChallengeStore`] on the `twofa_challenges` table, keyed by ticket,
-    /// with the user id and expiry for maintenance.
-    PostgresChallengeStore
+    /// [`PendingLoginStore`] on the `twofa_challenges` table (named before
+    /// the store was; renaming it would break servers of an older release
+    /// during an upgrade), keyed by ticket, with the user id and expiry for
+    /// maintenance.
+    PostgresPendingLoginStore
 }
 
 store_handle! {
-    /// [`TrustGrantStore`] on the `twofa_trust_grants` table.
+    /// The trust-grant store ([`VersionedStore`] of trusted-network grants)
+    /// on the `twofa_trust_grants` table.
     PostgresTrustGrantStore
 }
 
@@ -203,20 +252,22 @@ store_handle! {
     PostgresAuditLog
 }
 
-const USER_LOAD: &str = "SELECT version, record FROM twofa_users WHERE user_id = $1";
-const USER_INSERT: &str = "INSERT INTO twofa_users (user_id, company_id, version, record) \
-     VALUES ($1, $2, 1, $3) ON CONFLICT (user_id) DO NOTHING RETURNING version";
-const USER_UPDATE: &str = "UPDATE twofa_users SET company_id = $3, record = $4, version = version + 1 \
-     WHERE user_id = $1 AND version = $2 RETURNING version";
+const USERS: Table = Table {
+    load: "SELECT version, record FROM twofa_users WHERE user_id = $1",
+    insert: "INSERT INTO twofa_users (user_id, company_id, version, record) \
+         VALUES ($1, $2, 1, $3) ON CONFLICT (user_id) DO NOTHING RETURNING version",
+    update: "UPDATE twofa_users SET company_id = $3, record = $4, version = version + 1 \
+         WHERE user_id = $1 AND version = $2 RETURNING version",
+};
 const USER_LIST: &str = "SELECT version, record FROM twofa_users WHERE company_id = $1 \
      ORDER BY user_id";
 
-impl UserStore for PostgresUserStore {
+impl VersionedStore<UserId, UserRecord> for PostgresUserStore {
     fn load<'a>(
         &'a self,
         user: &'a UserId,
-    ) -> BoxFuture<'a, Result<Option<Versioned<UserRecord>>, StoreError>> {
-        Box::pin(load(&self.pool, USER_LOAD, user.as_str()))
+    ) -> StoreFuture<'a, Result<Option<Versioned<UserRecord>>, StoreError>> {
+        StoreFuture::new(USERS.load(&self.pool, user.as_str()))
     }
 
     fn save<'a>(
@@ -224,26 +275,22 @@ impl UserStore for PostgresUserStore {
         user: &'a UserId,
         record: UserRecord,
         expected: Option<Version>,
-    ) -> BoxFuture<'a, Result<Version, SaveError>> {
-        Box::pin(async move {
-            let key = user.as_str();
+    ) -> StoreFuture<'a, Result<Version, SaveError>> {
+        StoreFuture::new(async move {
             let company = record.company().as_str();
-            let json = as_json(&record);
-            match expected {
-                None => write(&self.pool, USER_INSERT, &[&key, &company, &json]).await,
-                Some(version) => {
-                    let version = version_to_column(version)?;
-                    write(&self.pool, USER_UPDATE, &[&key, &version, &company, &json]).await
-                }
-            }
+            USERS
+                .save(&self.pool, user.as_str(), &[&company], &record, expected)
+                .await
         })
     }
+}
 
+impl UserStore for PostgresUserStore {
     fn list_company<'a>(
         &'a self,
         company: &'a CompanyId,
-    ) -> BoxFuture<'a, Result<Vec<Versioned<UserRecord>>, StoreError>> {
-        Box::pin(async move {
+    ) -> StoreFuture<'a, Result<Vec<Versioned<UserRecord>>, StoreError>> {
+        StoreFuture::new(async move {
             query(&self.pool, USER_LIST, &[&company.as_str()])
                 .await?
                 .iter()
@@ -253,18 +300,20 @@ impl UserStore for PostgresUserStore {
     }
 }
 
-const COMPANY_LOAD: &str = "SELECT version, record FROM twofa_companies WHERE company_id = $1";
-const COMPANY_INSERT: &str = "INSERT INTO twofa_companies (company_id, version, enforced, record) \
-     VALUES ($1, 1, $2, $3) ON CONFLICT (company_id) DO NOTHING RETURNING version";
-const COMPANY_UPDATE: &str = "UPDATE twofa_companies SET enforced = $3, record = $4, \
-     version = version + 1 WHERE company_id = $1 AND version = $2 RETURNING version";
+const COMPANIES: Table = Table {
+    load: "SELECT version, record FROM twofa_companies WHERE company_id = $1",
+    insert: "INSERT INTO twofa_companies (company_id, version, enforced, record) \
+         VALUES ($1, 1, $2, $3) ON CONFLICT (company_id) DO NOTHING RETURNING version",
+    update: "UPDATE twofa_companies SET enforced = $3, record = $4, \
+         version = version + 1 WHERE company_id = $1 AND version = $2 RETURNING version",
+};
 
-impl CompanyStore for PostgresCompanyStore {
+impl VersionedStore<CompanyId, CompanyRecord> for PostgresCompanyStore {
     fn load<'a>(
         &'a self,
         company: &'a CompanyId,
-    ) -> BoxFuture<'a, Result<Option<Versioned<CompanyRecord>>, StoreError>> {
-        Box::pin(load(&self.pool, COMPANY_LOAD, company.as_str()))
+    ) -> StoreFuture<'a, Result<Option<Versioned<CompanyRecord>>, StoreError>> {
+        StoreFuture::new(COMPANIES.load(&self.pool, company.as_str()))
     }
 
     fn save<'a>(
@@ -272,44 +321,42 @@ impl CompanyStore for PostgresCompanyStore {
         company: &'a CompanyId,
         record: CompanyRecord,
         expected: Option<Version>,
-    ) -> BoxFuture<'a, Result<Version, SaveError>> {
-        Box::pin(async move {
-            let key = company.as_str();
+    ) -> StoreFuture<'a, Result<Version, SaveError>> {
+        StoreFuture::new(async move {
+            // A record that would turn enforcement off is refused by the
+            // database's trigger: the save fails as a refusal
+            // (`StoreError::Refused`), not as a conflict, and changes
+            // nothing.
             let enforced = record.settings().is_enforced();
-            let json = as_json(&record);
-            match expected {
-                None => write(&self.pool, COMPANY_INSERT, &[&key, &enforced, &json]).await,
-                Some(version) => {
-                    let version = version_to_column(version)?;
-                    // A record that would turn enforcement off is refused by
-                    // the database's trigger: the save fails as a refusal
-                    // (`Unavailable`), not as a conflict, and changes nothing.
-                    write(
-                        &self.pool,
-                        COMPANY_UPDATE,
-                        &[&key, &version, &enforced, &json],
-                    )
-                    .await
-                }
-            }
+            COMPANIES
+                .save(
+                    &self.pool,
+                    company.as_str(),
+                    &[&enforced],
+                    &record,
+                    expected,
+                )
+                .await
         })
     }
 }
 
-const CHALLENGE_LOAD: &str = "SELECT version, record FROM twofa_challenges WHERE ticket = $1";
-const CHALLENGE_INSERT: &str = "INSERT INTO twofa_challenges \
-     (ticket, user_id, expires_at, version, record) VALUES ($1, $2, $3, 1, $4) \
-     ON CONFLICT (ticket) DO NOTHING RETURNING version";
-const CHALLENGE_UPDATE: &str = "UPDATE twofa_challenges SET user_id = $3, expires_at = $4, \
-     record = $5, version = version + 1 WHERE ticket = $1 AND version = $2 RETURNING version";
-const CHALLENGE_REMOVE: &str = "DELETE FROM twofa_challenges WHERE ticket = $1 AND version = $2";
+const PENDING_LOGINS: Table = Table {
+    load: "SELECT version, record FROM twofa_challenges WHERE ticket = $1",
+    insert: "INSERT INTO twofa_challenges (ticket, user_id, expires_at, version, record) \
+         VALUES ($1, $2, $3, 1, $4) ON CONFLICT (ticket) DO NOTHING RETURNING version",
+    update: "UPDATE twofa_challenges SET user_id = $3, expires_at = $4, record = $5, \
+         version = version + 1 WHERE ticket = $1 AND version = $2 RETURNING version",
+};
+const PENDING_LOGIN_REMOVE: &str =
+    "DELETE FROM twofa_challenges WHERE ticket = $1 AND version = $2";
 
-impl ChallengeStore for PostgresChallengeStore {
+impl VersionedStore<LoginTicket, PendingLogin> for PostgresPendingLoginStore {
     fn load<'a>(
         &'a self,
         ticket: &'a LoginTicket,
-    ) -> BoxFuture<'a, Result<Option<Versioned<PendingLogin>>, StoreError>> {
-        Box::pin(async move { load(&self.pool, CHALLENGE_LOAD, &ticket.to_string()).await })
+    ) -> StoreFuture<'a, Result<Option<Versioned<PendingLogin>>, StoreError>> {
+        StoreFuture::new(async move { PENDING_LOGINS.load(&self.pool, &ticket.to_string()).await })
     }
 
     fn save<'a>(
@@ -317,62 +364,54 @@ impl ChallengeStore for PostgresChallengeStore {
         ticket: &'a LoginTicket,
         record: PendingLogin,
         expected: Option<Version>,
-    ) -> BoxFuture<'a, Result<Version, SaveError>> {
-        Box::pin(async move {
+    ) -> StoreFuture<'a, Result<Version, SaveError>> {
+        StoreFuture::new(async move {
             let key = ticket.to_string();
             let user = record.user().as_str();
             let expires_at = record.expires_at();
-            let json = as_json(&record);
-            match expected {
-                None => {
-                    write(
-                        &self.pool,
-                        CHALLENGE_INSERT,
-                        &[&key, &user, &expires_at, &json],
-                    )
-                    .await
-                }
-                Some(version) => {
-                    let version = version_to_column(version)?;
-                    let params: &Params<'_> = &[&key, &version, &user, &expires_at, &json];
-                    write(&self.pool, CHALLENGE_UPDATE, params).await
-                }
-            }
+            let columns: &Params<'_> = &[&user, &expires_at];
+            PENDING_LOGINS
+                .save(&self.pool, &key, columns, &record, expected)
+                .await
         })
     }
+}
 
+impl PendingLoginStore for PostgresPendingLoginStore {
     fn remove<'a>(
         &'a self,
         ticket: &'a LoginTicket,
         expected: Version,
-    ) -> BoxFuture<'a, Result<(), SaveError>> {
-        Box::pin(async move {
+    ) -> StoreFuture<'a, Result<(), SaveError>> {
+        StoreFuture::new(async move {
             let key = ticket.to_string();
             let version = version_to_column(expected)?;
-            match execute(&self.pool, CHALLENGE_REMOVE, &[&key, &version]).await? {
+            match execute(&self.pool, PENDING_LOGIN_REMOVE, &[&key, &version]).await? {
                 0 => Err(SaveError::Conflict),
                 _ => Ok(()),
             }
         })
     }
 
-    fn purge_expired<'a>(&'a self, now: DateTime<Utc>) -> BoxFuture<'a, Result<u64, StoreError>> {
-        Box::pin(purge_expired(&self.pool, now))
+    fn purge_expired<'a>(&'a self, now: DateTime<Utc>) -> StoreFuture<'a, Result<u64, StoreError>> {
+        StoreFuture::new(purge_expired(&self.pool, now))
     }
 }
 
-const GRANT_LOAD: &str = "SELECT version, record FROM twofa_trust_grants WHERE user_id = $1";
-const GRANT_INSERT: &str = "INSERT INTO twofa_trust_grants (user_id, version, record) \
-     VALUES ($1, 1, $2) ON CONFLICT (user_id) DO NOTHING RETURNING version";
-const GRANT_UPDATE: &str = "UPDATE twofa_trust_grants SET record = $3, version = version + 1 \
-     WHERE user_id = $1 AND version = $2 RETURNING version";
+const GRANTS: Table = Table {
+    load: "SELECT version, record FROM twofa_trust_grants WHERE user_id = $1",
+    insert: "INSERT INTO twofa_trust_grants (user_id, version, record) \
+         VALUES ($1, 1, $2) ON CONFLICT (user_id) DO NOTHING RETURNING version",
+    update: "UPDATE twofa_trust_grants SET record = $3, version = version + 1 \
+         WHERE user_id = $1 AND version = $2 RETURNING version",
+};
 
-impl TrustGrantStore for PostgresTrustGrantStore {
+impl VersionedStore<UserId, TrustGrantRecord> for PostgresTrustGrantStore {
     fn load<'a>(
         &'a self,
         user: &'a UserId,
-    ) -> BoxFuture<'a, Result<Option<Versioned<TrustGrantRecord>>, StoreError>> {
-        Box::pin(load(&self.pool, GRANT_LOAD, user.as_str()))
+    ) -> StoreFuture<'a, Result<Option<Versioned<TrustGrantRecord>>, StoreError>> {
+        StoreFuture::new(GRANTS.load(&self.pool, user.as_str()))
     }
 
     fn save<'a>(
@@ -380,17 +419,11 @@ impl TrustGrantStore for PostgresTrustGrantStore {
         user: &'a UserId,
         record: TrustGrantRecord,
         expected: Option<Version>,
-    ) -> BoxFuture<'a, Result<Version, SaveError>> {
-        Box::pin(async move {
-            let key = user.as_str();
-            let json = as_json(&record);
-            match expected {
-                None => write(&self.pool, GRANT_INSERT, &[&key, &json]).await,
-                Some(version) => {
-                    let version = version_to_column(version)?;
-                    write(&self.pool, GRANT_UPDATE, &[&key, &version, &json]).await
-                }
-            }
+    ) -> StoreFuture<'a, Result<Version, SaveError>> {
+        StoreFuture::new(async move {
+            GRANTS
+                .save(&self.pool, user.as_str(), &[], &record, expected)
+                .await
         })
     }
 }
@@ -400,8 +433,8 @@ const AUDIT_APPEND: &str = "INSERT INTO twofa_audit_log (at, company_id, user_id
 const AUDIT_READ: &str = "SELECT entry FROM twofa_audit_log ORDER BY seq OFFSET $1 LIMIT $2";
 
 impl AuditLog for PostgresAuditLog {
-    fn append<'a>(&'a self, entry: AuditEntry) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
+    fn append<'a>(&'a self, entry: AuditEntry) -> StoreFuture<'a, Result<(), StoreError>> {
+        StoreFuture::new(async move {
             let at = entry.at();
             let company = entry.company().map(CompanyId::as_str);
             let user = entry.user().map(UserId::as_str);
@@ -416,8 +449,8 @@ impl AuditLog for PostgresAuditLog {
         &'a self,
         skip: usize,
         limit: usize,
-    ) -> BoxFuture<'a, Result<Vec<AuditEntry>, StoreError>> {
-        Box::pin(async move {
+    ) -> StoreFuture<'a, Result<Vec<AuditEntry>, StoreError>> {
+        StoreFuture::new(async move {
             // Past i64::MAX rows there is nothing to skip to or read.
             let skip = i64::try_from(skip).unwrap_or(i64::MAX);
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -497,8 +530,8 @@ impl UnitOfWork for PostgresUnitOfWork {
         _stores: &'a Stores,
         ticket: &'a LoginTicket,
         user: &'a UserId,
-    ) -> BoxFuture<'a, Result<LoadedLogin, StoreError>> {
-        Box::pin(async move {
+    ) -> StoreFuture<'a, Result<LoadedLogin, StoreError>> {
+        StoreFuture::new(async move {
             let key = ticket.to_string();
             let row = query_opt(&self.pool, LOAD_LOGIN, &[&key, &user.as_str()])
                 .await?
@@ -515,8 +548,8 @@ impl UnitOfWork for PostgresUnitOfWork {
         &'a self,
         _stores: &'a Stores,
         commit: LoginCommit,
-    ) -> BoxFuture<'a, Result<(), SaveError>> {
-        Box::pin(async move {
+    ) -> StoreFuture<'a, Result<(), SaveError>> {
+        StoreFuture::new(async move {
             let user = commit.user.as_str();
             let user_version = version_to_column(commit.user_version)?;
             let company = commit.user_record.company().as_str();

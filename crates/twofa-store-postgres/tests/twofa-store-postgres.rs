@@ -32,9 +32,9 @@ use twofa::enrollment::{
 };
 use twofa::types::{AccountKind, CompanyId, UserId};
 use twofa::{
-    AuditLog, Channels, ClientContext, CompanyRecord, CompanyStore, LoginStep, ManualClock,
-    MethodChoice, PhoneChoice, RetryAdvice, SaveError, SeededRandom, SetUpProgress, StoreError,
-    Twofa, UserRecord, UserStore, Version, conformance,
+    AuditLog, Channels, ClientContext, CompanyRecord, LoginStep, ManualClock, MethodChoice,
+    PhoneChoice, RetryAdvice, SaveError, SeededRandom, SetUpProgress, StoreError, Twofa,
+    UserRecord, UserStore, Version, VersionedStore, conformance,
 };
 use twofa_store_postgres::{ConnectError, MigrateError, Migrated, PostgresStores};
 
@@ -101,7 +101,7 @@ async fn every_store_meets_the_facade_conformance_suite() {
     conformance::company_store(&stores.companies())
         .await
         .unwrap();
-    conformance::challenge_store(&stores.challenges())
+    conformance::pending_login_store(&stores.pending_logins())
         .await
         .unwrap();
     conformance::trust_grant_store(&stores.trust_grants())
@@ -329,7 +329,7 @@ async fn enforcement_cannot_be_turned_off_even_by_raw_sql() {
                 Some(current.version)
             )
             .await,
-        Err(SaveError::Store(StoreError::Unavailable))
+        Err(SaveError::Store(StoreError::Refused))
     );
 
     let after: String = raw
@@ -342,6 +342,35 @@ async fn enforcement_cannot_be_turned_off_even_by_raw_sql() {
         stores.companies().load(&acme).await.unwrap().unwrap(),
         current
     );
+}
+
+#[tokio::test]
+async fn the_trigger_refusing_to_unenforce_is_a_refusal_not_an_outage() {
+    let (stores, _) = fresh("enforcement_refused").await;
+    let acme = enforced_company(&stores).await;
+    let companies = stores.companies();
+    let current = companies.load(&acme).await.unwrap().unwrap();
+    let open = CompanyRecord::new(acme.clone());
+
+    // At the current version the row is updated, so the trigger decides.
+    assert_eq!(
+        companies
+            .save(&acme, open.clone(), Some(current.version))
+            .await,
+        Err(SaveError::Store(StoreError::Refused))
+    );
+    // At a stale version no row is touched: a conflict, as in every store.
+    let stale = Version::new(current.version.get() + 1000);
+    assert_eq!(
+        companies.save(&acme, open, Some(stale)).await,
+        Err(SaveError::Conflict)
+    );
+    // The refusal broke nothing: the same store saves the enforced record.
+    let saved = companies
+        .save(&acme, current.record.clone(), Some(current.version))
+        .await
+        .unwrap();
+    assert_eq!(saved, current.version.next());
 }
 
 #[tokio::test]
@@ -528,7 +557,9 @@ async fn a_schema_2_database_keeps_its_records_and_its_old_commit_through_the_up
     };
     let ticket = screen.ticket;
     let user = stores.users().load(&bob).await.unwrap().unwrap();
-    let pending = twofa::ChallengeStore::load(&stores.challenges(), &ticket)
+    let pending = stores
+        .pending_logins()
+        .load(&ticket)
         .await
         .unwrap()
         .unwrap();
@@ -541,7 +572,9 @@ async fn a_schema_2_database_keeps_its_records_and_its_old_commit_through_the_up
     // server refuses a cached plan whose result type changed.)
     let stores = PostgresStores::connect(&url).await.unwrap();
     assert_eq!(stores.users().load(&bob).await.unwrap().unwrap(), user);
-    let loaded = twofa::ChallengeStore::load(&stores.challenges(), &ticket)
+    let loaded = stores
+        .pending_logins()
+        .load(&ticket)
         .await
         .unwrap()
         .unwrap();
@@ -592,7 +625,9 @@ async fn a_schema_2_database_keeps_its_records_and_its_old_commit_through_the_up
     let loaded = stores.users().load(&bob).await.unwrap().unwrap();
     assert_eq!(loaded.record, renamed);
     assert_eq!(loaded.version, user.version.next());
-    let loaded = twofa::ChallengeStore::load(&stores.challenges(), &ticket)
+    let loaded = stores
+        .pending_logins()
+        .load(&ticket)
         .await
         .unwrap()
         .unwrap();
@@ -980,7 +1015,9 @@ async fn a_verification_killed_mid_save_is_refused_whole_and_its_retry_is_accept
     // Nothing half-written: the user record is as before, the login still
     // pending, no acceptance audited.
     assert_eq!(stores.users().load(&bob).await.unwrap().unwrap(), before);
-    let pending = twofa::ChallengeStore::load(&stores.challenges(), &ticket)
+    let pending = stores
+        .pending_logins()
+        .load(&ticket)
         .await
         .unwrap()
         .unwrap();
@@ -1126,7 +1163,9 @@ async fn expired_logins_are_purged_from_their_expiry_instant_on() {
     else {
         panic!("expected set-up");
     };
-    let pending = twofa::ChallengeStore::load(&stores.challenges(), &screen.ticket)
+    let pending = stores
+        .pending_logins()
+        .load(&screen.ticket)
         .await
         .unwrap()
         .unwrap();
@@ -1143,7 +1182,9 @@ async fn expired_logins_are_purged_from_their_expiry_instant_on() {
         0
     );
     assert!(
-        twofa::ChallengeStore::load(&stores.challenges(), &screen.ticket)
+        stores
+            .pending_logins()
+            .load(&screen.ticket)
             .await
             .unwrap()
             .is_none()
@@ -1170,7 +1211,7 @@ fn debug_output_shows_the_pool_not_its_configuration() {
             format!("{stores:?}"),
             format!("{:?}", stores.users()),
             format!("{:?}", stores.companies()),
-            format!("{:?}", stores.challenges()),
+            format!("{:?}", stores.pending_logins()),
             format!("{:?}", stores.trust_grants()),
             format!("{:?}", stores.audit_log()),
         ] {

@@ -38,8 +38,8 @@ pub use steps::{
     PhoneChoice, Rejected, Resent, RetryAdvice, SetUpProgress, SetUpScreen,
 };
 pub use store::{
-    AuditLog, ChallengeStore, CompanyStore, LoadedLogin, LoginCommit, SaveError, StoreError,
-    Stores, TrustGrantStore, UnitOfWork, UserStore, Version, Versioned,
+    AuditLog, LoadedLogin, LoginCommit, PendingLoginStore, SaveError, StoreError, StoreFuture,
+    Stores, UnitOfWork, UserStore, Version, Versioned, VersionedStore,
 };
 
 pub use chrono;

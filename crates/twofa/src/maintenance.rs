@@ -12,8 +12,8 @@ impl Twofa {
     ///
     /// # Errors
     ///
-    /// [`StoreError`] when the challenge store fails (or does not
-    /// implement [`ChallengeStore::purge_expired`](crate::ChallengeStore::purge_expired));
+    /// [`StoreError`] when the pending-login store fails (or does not
+    /// implement [`PendingLoginStore::purge_expired`](crate::PendingLoginStore::purge_expired));
     /// nothing is removed then.
     ///
     /// # Example
@@ -43,7 +43,7 @@ impl Twofa {
     /// ```
     pub async fn purge_expired_logins(&self) -> Result<u64, StoreError> {
         let now = self.clock.now();
-        self.stores.challenges.purge_expired(now).await
+        self.stores.pending_logins.purge_expired(now).await
     }
 }
 
@@ -92,15 +92,15 @@ mod tests {
                 deferral_until: None,
             },
         );
-        let challenges = twofa.stores().challenges();
-        challenges.save(&ticket, pending, None).await.unwrap();
+        let pending_logins = twofa.stores().pending_logins();
+        pending_logins.save(&ticket, pending, None).await.unwrap();
 
         clock.set(at(599));
         assert_eq!(twofa.purge_expired_logins().await, Ok(0));
-        assert!(challenges.load(&ticket).await.unwrap().is_some());
+        assert!(pending_logins.load(&ticket).await.unwrap().is_some());
         clock.set(at(600));
         assert_eq!(twofa.purge_expired_logins().await, Ok(1));
-        assert!(challenges.load(&ticket).await.unwrap().is_none());
+        assert!(pending_logins.load(&ticket).await.unwrap().is_none());
         clock.set(at(601));
         assert_eq!(twofa.purge_expired_logins().await, Ok(0));
     }

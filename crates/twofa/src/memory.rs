@@ -9,30 +9,45 @@
 //! no two operations can wait on each other.
 
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::pin::Pin;
+use std::fmt::Debug;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 
-use twofa_enforcement::CompanySettings;
 use twofa_trusted_network::TrustGrantRecord;
 use twofa_types::{CompanyId, UserId};
 
 use crate::records::{AuditEntry, CompanyRecord, LoginTicket, PendingLogin, UserRecord};
 use crate::store::{
-    AuditLog, ChallengeStore, CompanyStore, LoginCommit, SaveError, StoreError, Stores,
-    TrustGrantStore, UnitOfWork, UserStore, Version, Versioned,
+    AuditLog, LoginCommit, PendingLoginStore, SaveError, StoreError, StoreFuture, Stores,
+    UnitOfWork, UserStore, Version, Versioned, VersionedStore,
 };
 
-/// A map of versioned records with compare-and-swap.
+/// A map of versioned records with compare-and-swap: the in-memory store
+/// of every keyed record (users, companies, pending logins, trust grants).
+///
+/// It keeps the rules every store keeps on the records it holds: a company
+/// record that would turn enforcement off is refused with
+/// [`StoreError::Refused`].
+///
+/// ```
+/// use twofa::memory::InMemoryStore;
+/// use twofa::types::UserId;
+/// use twofa::{UserRecord, UserStore};
+///
+/// let users: InMemoryStore<UserId, UserRecord> = InMemoryStore::new();
+/// let users: &dyn UserStore = &users;
+/// # let _ = users;
+/// ```
 #[derive(Debug)]
-struct VersionedMap<K, V> {
+pub struct InMemoryStore<K, V> {
     entries: Mutex<BTreeMap<K, Versioned<V>>>,
 }
 
-impl<K: Ord + Clone, V: Clone> VersionedMap<K, V> {
-    fn new() -> Self {
+impl<K, V> InMemoryStore<K, V> {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
         Self {
             entries: Mutex::new(BTreeMap::new()),
         }
@@ -45,271 +60,135 @@ impl<K: Ord + Clone, V: Clone> VersionedMap<K, V> {
         // poisoned map is still sound.
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
 
-    fn load(&self, key: &K) -> Option<Versioned<V>> {
-        self.lock().get(key).cloned()
+impl<K, V> Default for InMemoryStore<K, V> {
+    fn default() -> Self {
+        Self::new()
     }
+}
 
-    fn save(&self, key: &K, record: V, expected: Option<Version>) -> Result<Version, SaveError> {
-        let mut entries = self.lock();
-        let current = entries.get(key).map(|stored| stored.version);
-        if current != expected {
-            return Err(SaveError::Conflict);
+/// The records an [`InMemoryStore`] holds: the facade's keyed records.
+/// Sealed: each carries the rule on which record may replace it, and only
+/// this crate knows the rules.
+pub trait InMemoryRecord: sealed::Successor + Clone + Send + Sync + Debug {}
+
+impl InMemoryRecord for UserRecord {}
+impl InMemoryRecord for CompanyRecord {}
+impl InMemoryRecord for PendingLogin {}
+impl InMemoryRecord for TrustGrantRecord {}
+
+mod sealed {
+    use twofa_enforcement::CompanySettings;
+    use twofa_trusted_network::TrustGrantRecord;
+
+    use crate::records::{CompanyRecord, PendingLogin, UserRecord};
+
+    /// Whether a record may replace the stored one.
+    pub trait Successor {
+        /// `true` unless a rule every store keeps refuses `self` as the
+        /// successor of `stored`.
+        fn may_replace(&self, _stored: &Self) -> bool {
+            true
         }
-        let version = expected.map_or(Version::FIRST, Version::next);
-        entries.insert(key.clone(), Versioned { record, version });
-        Ok(version)
     }
 
-    /// [`Self::save`], refused as [`StoreError::Refused`] when `accept`
-    /// refuses the record as the successor of the stored one.
-    fn save_if(
+    impl Successor for UserRecord {}
+    impl Successor for PendingLogin {}
+    impl Successor for TrustGrantRecord {}
+
+    impl Successor for CompanyRecord {
+        // Enforcement is one-way: the enforcement crate decides whether a
+        // record may follow the stored one.
+        fn may_replace(&self, stored: &Self) -> bool {
+            CompanySettings::accept_loaded(stored.settings(), self.settings().clone()).is_ok()
+        }
+    }
+}
+
+impl<K, V> InMemoryStore<K, V>
+where
+    K: Ord + Clone,
+    V: InMemoryRecord,
+{
+    fn save_now(
         &self,
         key: &K,
         record: V,
         expected: Option<Version>,
-        accept: impl Fn(&V, &V) -> bool,
     ) -> Result<Version, SaveError> {
         let mut entries = self.lock();
         let current = entries.get(key);
         if current.map(|stored| stored.version) != expected {
             return Err(SaveError::Conflict);
         }
-        if current.is_some_and(|stored| !accept(&stored.record, &record)) {
+        if current.is_some_and(|stored| !record.may_replace(&stored.record)) {
             return Err(SaveError::Store(StoreError::Refused));
         }
         let version = expected.map_or(Version::FIRST, Version::next);
         entries.insert(key.clone(), Versioned { record, version });
         Ok(version)
     }
-
-    fn remove(&self, key: &K, expected: Version) -> Result<(), SaveError> {
-        let mut entries = self.lock();
-        match entries.get(key) {
-            Some(stored) if stored.version == expected => {
-                entries.remove(key);
-                Ok(())
-            }
-            _ => Err(SaveError::Conflict),
-        }
-    }
-
-    /// Removes the records `keep` refuses and returns how many.
-    fn retain(&self, keep: impl Fn(&V) -> bool) -> u64 {
-        let mut entries = self.lock();
-        let before = entries.len();
-        entries.retain(|_, stored| keep(&stored.record));
-        u64::try_from(before.saturating_sub(entries.len())).unwrap_or(u64::MAX)
-    }
-
-    fn filter(&self, keep: impl Fn(&V) -> bool) -> Vec<Versioned<V>> {
-        self.lock()
-            .values()
-            .filter(|stored| keep(&stored.record))
-            .cloned()
-            .collect()
-    }
 }
 
-fn ready<'a, T: Send + 'a>(value: T) -> Pin<Box<dyn Future<Output = T> + Send + 'a>> {
-    Box::pin(std::future::ready(value))
-}
-
-/// In-memory [`UserStore`].
-#[derive(Debug)]
-pub struct InMemoryUserStore {
-    map: VersionedMap<UserId, UserRecord>,
-}
-
-impl InMemoryUserStore {
-    /// An empty store.
-    #[must_use]
-    pub fn new() -> Self {
-        Self {
-            map: VersionedMap::new(),
-        }
-    }
-}
-
-impl Default for InMemoryUserStore {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl UserStore for InMemoryUserStore {
-    fn load<'a>(
-        &'a self,
-        user: &'a UserId,
-    ) -> Pin<Box<dyn Future<Output = Result<Option<Versioned<UserRecord>>, StoreError>> + Send + 'a>>
-    {
-        ready(Ok(self.map.load(user)))
+impl<K, V> VersionedStore<K, V> for InMemoryStore<K, V>
+where
+    K: Ord + Clone + Send + Sync + Debug,
+    V: InMemoryRecord,
+{
+    fn load<'a>(&'a self, key: &'a K) -> StoreFuture<'a, Result<Option<Versioned<V>>, StoreError>> {
+        StoreFuture::ready(Ok(self.lock().get(key).cloned()))
     }
 
     fn save<'a>(
         &'a self,
-        user: &'a UserId,
-        record: UserRecord,
+        key: &'a K,
+        record: V,
         expected: Option<Version>,
-    ) -> Pin<Box<dyn Future<Output = Result<Version, SaveError>> + Send + 'a>> {
-        ready(self.map.save(user, record, expected))
+    ) -> StoreFuture<'a, Result<Version, SaveError>> {
+        StoreFuture::ready(self.save_now(key, record, expected))
     }
+}
 
+impl UserStore for InMemoryStore<UserId, UserRecord> {
     fn list_company<'a>(
         &'a self,
         company: &'a CompanyId,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<Versioned<UserRecord>>, StoreError>> + Send + 'a>>
-    {
-        ready(Ok(self.map.filter(|record| record.company() == company)))
+    ) -> StoreFuture<'a, Result<Vec<Versioned<UserRecord>>, StoreError>> {
+        // A `BTreeMap` iterates in key order: user-id order.
+        let listed = self
+            .lock()
+            .values()
+            .filter(|stored| stored.record.company() == company)
+            .cloned()
+            .collect();
+        StoreFuture::ready(Ok(listed))
     }
 }
 
-/// In-memory [`CompanyStore`].
-#[derive(Debug)]
-pub struct InMemoryCompanyStore {
-    map: VersionedMap<CompanyId, CompanyRecord>,
-}
-
-impl InMemoryCompanyStore {
-    /// An empty store.
-    #[must_use]
-    pub fn new() -> Self {
-        Self {
-            map: VersionedMap::new(),
-        }
-    }
-}
-
-impl Default for InMemoryCompanyStore {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl CompanyStore for InMemoryCompanyStore {
-    fn load<'a>(
-        &'a self,
-        company: &'a CompanyId,
-    ) -> Pin<
-        Box<dyn Future<Output = Result<Option<Versioned<CompanyRecord>>, StoreError>> + Send + 'a>,
-    > {
-        ready(Ok(self.map.load(company)))
-    }
-
-    fn save<'a>(
-        &'a self,
-        company: &'a CompanyId,
-        record: CompanyRecord,
-        expected: Option<Version>,
-    ) -> Pin<Box<dyn Future<Output = Result<Version, SaveError>> + Send + 'a>> {
-        // Enforcement is one-way: the enforcement crate decides whether a
-        // record may follow the stored one.
-        ready(self.map.save_if(company, record, expected, |stored, next| {
-            CompanySettings::accept_loaded(stored.settings(), next.settings().clone()).is_ok()
-        }))
-    }
-}
-
-/// In-memory [`ChallengeStore`].
-#[derive(Debug)]
-pub struct InMemoryChallengeStore {
-    map: VersionedMap<LoginTicket, PendingLogin>,
-}
-
-impl InMemoryChallengeStore {
-    /// An empty store.
-    #[must_use]
-    pub fn new() -> Self {
-        Self {
-            map: VersionedMap::new(),
-        }
-    }
-}
-
-impl Default for InMemoryChallengeStore {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl ChallengeStore for InMemoryChallengeStore {
-    fn load<'a>(
-        &'a self,
-        ticket: &'a LoginTicket,
-    ) -> Pin<
-        Box<dyn Future<Output = Result<Option<Versioned<PendingLogin>>, StoreError>> + Send + 'a>,
-    > {
-        ready(Ok(self.map.load(ticket)))
-    }
-
-    fn save<'a>(
-        &'a self,
-        ticket: &'a LoginTicket,
-        record: PendingLogin,
-        expected: Option<Version>,
-    ) -> Pin<Box<dyn Future<Output = Result<Version, SaveError>> + Send + 'a>> {
-        ready(self.map.save(ticket, record, expected))
-    }
-
+impl PendingLoginStore for InMemoryStore<LoginTicket, PendingLogin> {
     fn remove<'a>(
         &'a self,
         ticket: &'a LoginTicket,
         expected: Version,
-    ) -> Pin<Box<dyn Future<Output = Result<(), SaveError>> + Send + 'a>> {
-        ready(self.map.remove(ticket, expected))
+    ) -> StoreFuture<'a, Result<(), SaveError>> {
+        let mut entries = self.lock();
+        let removed = match entries.get(ticket) {
+            Some(stored) if stored.version == expected => {
+                entries.remove(ticket);
+                Ok(())
+            }
+            _ => Err(SaveError::Conflict),
+        };
+        StoreFuture::ready(removed)
     }
 
-    fn purge_expired<'a>(
-        &'a self,
-        now: DateTime<Utc>,
-    ) -> Pin<Box<dyn Future<Output = Result<u64, StoreError>> + Send + 'a>> {
-        ready(Ok(self.map.retain(|pending| pending.expires_at() > now)))
-    }
-}
-
-/// In-memory [`TrustGrantStore`].
-#[derive(Debug)]
-pub struct InMemoryTrustGrantStore {
-    map: VersionedMap<UserId, TrustGrantRecord>,
-}
-
-impl InMemoryTrustGrantStore {
-    /// An empty store.
-    #[must_use]
-    pub fn new() -> Self {
-        Self {
-            map: VersionedMap::new(),
-        }
-    }
-}
-
-impl Default for InMemoryTrustGrantStore {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl TrustGrantStore for InMemoryTrustGrantStore {
-    fn load<'a>(
-        &'a self,
-        user: &'a UserId,
-    ) -> Pin<
-        Box<
-            dyn Future<Output = Result<Option<Versioned<TrustGrantRecord>>, StoreError>>
-                + Send
-                + 'a,
-        >,
-    > {
-        ready(Ok(self.map.load(user)))
-    }
-
-    fn save<'a>(
-        &'a self,
-        user: &'a UserId,
-        record: TrustGrantRecord,
-        expected: Option<Version>,
-    ) -> Pin<Box<dyn Future<Output = Result<Version, SaveError>> + Send + 'a>> {
-        ready(self.map.save(user, record, expected))
+    fn purge_expired<'a>(&'a self, now: DateTime<Utc>) -> StoreFuture<'a, Result<u64, StoreError>> {
+        let mut entries = self.lock();
+        let before = entries.len();
+        entries.retain(|_, stored| stored.record.expires_at() > now);
+        let removed = u64::try_from(before.saturating_sub(entries.len())).unwrap_or(u64::MAX);
+        StoreFuture::ready(Ok(removed))
     }
 }
 
@@ -332,21 +211,18 @@ impl InMemoryAuditLog {
 }
 
 impl AuditLog for InMemoryAuditLog {
-    fn append<'a>(
-        &'a self,
-        entry: AuditEntry,
-    ) -> Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + 'a>> {
+    fn append<'a>(&'a self, entry: AuditEntry) -> StoreFuture<'a, Result<(), StoreError>> {
         self.lock().push(entry);
-        ready(Ok(()))
+        StoreFuture::ready(Ok(()))
     }
 
     fn read<'a>(
         &'a self,
         skip: usize,
         limit: usize,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send + 'a>> {
+    ) -> StoreFuture<'a, Result<Vec<AuditEntry>, StoreError>> {
         let entries = self.lock().iter().skip(skip).take(limit).cloned().collect();
-        ready(Ok(entries))
+        StoreFuture::ready(Ok(entries))
     }
 }
 
@@ -367,21 +243,19 @@ impl AuditLog for InMemoryAuditLog {
 /// ```
 /// use std::sync::Arc;
 ///
-/// use twofa::Stores;
-/// use twofa::memory::{
-///     InMemoryAuditLog, InMemoryChallengeStore, InMemoryCompanyStore, InMemoryTrustGrantStore,
-///     InMemoryUnitOfWork, InMemoryUserStore,
-/// };
+/// use twofa::memory::{InMemoryAuditLog, InMemoryStore, InMemoryUnitOfWork};
+/// use twofa::{LoginTicket, PendingLogin, Stores, UserRecord};
+/// use twofa::types::UserId;
 ///
-/// let users = Arc::new(InMemoryUserStore::new());
-/// let challenges = Arc::new(InMemoryChallengeStore::new());
+/// let users = Arc::new(InMemoryStore::<UserId, UserRecord>::new());
+/// let pending_logins = Arc::new(InMemoryStore::<LoginTicket, PendingLogin>::new());
 /// let audit = Arc::new(InMemoryAuditLog::new());
-/// let unit = InMemoryUnitOfWork::new(users.clone(), challenges.clone(), audit.clone());
+/// let unit = InMemoryUnitOfWork::new(users.clone(), pending_logins.clone(), audit.clone());
 /// let stores = Stores::new(
 ///     users,
-///     Arc::new(InMemoryCompanyStore::new()),
-///     challenges,
-///     Arc::new(InMemoryTrustGrantStore::new()),
+///     Arc::new(InMemoryStore::new()),
+///     pending_logins,
+///     Arc::new(InMemoryStore::new()),
 ///     audit,
 /// )
 /// .with_unit_of_work(Arc::new(unit));
@@ -389,8 +263,8 @@ impl AuditLog for InMemoryAuditLog {
 /// ```
 #[derive(Debug, Clone)]
 pub struct InMemoryUnitOfWork {
-    users: Arc<InMemoryUserStore>,
-    challenges: Arc<InMemoryChallengeStore>,
+    users: Arc<InMemoryStore<UserId, UserRecord>>,
+    pending_logins: Arc<InMemoryStore<LoginTicket, PendingLogin>>,
     audit: Arc<InMemoryAuditLog>,
 }
 
@@ -398,13 +272,13 @@ impl InMemoryUnitOfWork {
     /// The unit of work over these stores.
     #[must_use]
     pub fn new(
-        users: Arc<InMemoryUserStore>,
-        challenges: Arc<InMemoryChallengeStore>,
+        users: Arc<InMemoryStore<UserId, UserRecord>>,
+        pending_logins: Arc<InMemoryStore<LoginTicket, PendingLogin>>,
         audit: Arc<InMemoryAuditLog>,
     ) -> Self {
         Self {
             users,
-            challenges,
+            pending_logins,
             audit,
         }
     }
@@ -412,10 +286,10 @@ impl InMemoryUnitOfWork {
     fn commit(&self, commit: LoginCommit) -> Result<(), SaveError> {
         // The one place that holds several locks: always users, then
         // pending logins, then the audit log.
-        let mut users = self.users.map.lock();
-        let mut challenges = self.challenges.map.lock();
+        let mut users = self.users.lock();
+        let mut pending_logins = self.pending_logins.lock();
         if !at_version(users.get(&commit.user), commit.user_version)
-            || !at_version(challenges.get(&commit.ticket), commit.pending_version)
+            || !at_version(pending_logins.get(&commit.ticket), commit.pending_version)
         {
             return Err(SaveError::Conflict);
         }
@@ -428,7 +302,7 @@ impl InMemoryUnitOfWork {
                 version: commit.user_version.next(),
             },
         );
-        challenges.insert(
+        pending_logins.insert(
             commit.ticket,
             Versioned {
                 record: commit.pending,
@@ -449,8 +323,8 @@ impl UnitOfWork for InMemoryUnitOfWork {
         &'a self,
         _stores: &'a Stores,
         commit: LoginCommit,
-    ) -> Pin<Box<dyn Future<Output = Result<(), SaveError>> + Send + 'a>> {
-        ready(self.commit(commit))
+    ) -> StoreFuture<'a, Result<(), SaveError>> {
+        StoreFuture::ready(self.commit(commit))
     }
 }
 
@@ -459,15 +333,15 @@ impl Stores {
     /// [`InMemoryUnitOfWork`].
     #[must_use]
     pub fn in_memory() -> Self {
-        let users = Arc::new(InMemoryUserStore::new());
-        let challenges = Arc::new(InMemoryChallengeStore::new());
+        let users = Arc::new(InMemoryStore::new());
+        let pending_logins = Arc::new(InMemoryStore::new());
         let audit = Arc::new(InMemoryAuditLog::new());
-        let unit = InMemoryUnitOfWork::new(users.clone(), challenges.clone(), audit.clone());
+        let unit = InMemoryUnitOfWork::new(users.clone(), pending_logins.clone(), audit.clone());
         Self::new(
             users,
-            Arc::new(InMemoryCompanyStore::new()),
-            challenges,
-            Arc::new(InMemoryTrustGrantStore::new()),
+            Arc::new(InMemoryStore::<CompanyId, CompanyRecord>::new()),
+            pending_logins,
+            Arc::new(InMemoryStore::<UserId, TrustGrantRecord>::new()),
             audit,
         )
         .with_unit_of_work(Arc::new(unit))

@@ -10,9 +10,11 @@
 //! acceptances of one code would need two saves from the same version, and
 //! only one of them can succeed.
 
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use chrono::{DateTime, Utc};
 
@@ -89,39 +91,92 @@ pub enum SaveError {
     Store(#[from] StoreError),
 }
 
-/// Users: identity, company, account kind and the sealed enrollment.
+/// A store operation in flight: a boxed future, `Send` so that a store can
+/// be used from any thread of a multi-threaded runtime.
 ///
-/// `save(key, record, None)` inserts and fails with
-/// [`SaveError::Conflict`] if the key exists; `save(key, record,
-/// Some(version))` replaces only a record still at `version`.
-#[expect(
-    clippy::type_complexity,
-    reason = "the boxed-future signature is spelled out: the public API has no type aliases"
-)]
-pub trait UserStore: Send + Sync + std::fmt::Debug {
-    /// Loads a user.
+/// Store traits return it instead of `impl Future` so that they stay
+/// object-safe: the service holds every store as an `Arc<dyn …>`, chosen at
+/// run time. It is not `Sync`: a future is polled through a unique
+/// reference, and requiring `Sync` would refuse the futures of most
+/// database drivers.
+#[must_use = "a store operation does nothing unless it is awaited"]
+pub struct StoreFuture<'a, T>(Pin<Box<dyn Future<Output = T> + Send + 'a>>);
+
+impl<'a, T> StoreFuture<'a, T> {
+    /// Boxes `future`.
+    pub fn new(future: impl Future<Output = T> + Send + 'a) -> Self {
+        Self(Box::pin(future))
+    }
+
+    /// An operation that is already done, for stores that answer without
+    /// waiting (in memory, or a refusal decided before any I/O).
+    pub fn ready(value: T) -> Self
+    where
+        T: Send + 'a,
+    {
+        Self::new(std::future::ready(value))
+    }
+}
+
+impl<T> Future for StoreFuture<'_, T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+impl<T> fmt::Debug for StoreFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreFuture").finish_non_exhaustive()
+    }
+}
+
+/// A map from keys `K` to records `V`, each saved with compare-and-swap on
+/// its [`Version`]: the contract every keyed store keeps (users, companies,
+/// pending logins, trust grants).
+///
+/// - `load(key)` returns the record and its version, or `None` when there
+///   is none.
+/// - `save(key, record, None)` inserts, and fails with
+///   [`SaveError::Conflict`] if the key exists.
+/// - `save(key, record, Some(version))` replaces only a record still at
+///   `version`, and fails with [`SaveError::Conflict`] if the record is at
+///   another version or missing.
+/// - A save that fails changes nothing; a save that succeeds returns the
+///   new version ([`Version::FIRST`] for an insert, a different one for
+///   every later save).
+///
+/// A store may refuse a record that breaks a rule every store keeps with
+/// [`StoreError::Refused`]: a company record that would turn enforcement
+/// off is refused by every company store.
+pub trait VersionedStore<K, V>: Send + Sync + fmt::Debug {
+    /// Loads the record of `key`.
     ///
     /// # Errors
     ///
     /// [`StoreError`] when the store fails.
-    fn load<'a>(
-        &'a self,
-        user: &'a UserId,
-    ) -> Pin<Box<dyn Future<Output = Result<Option<Versioned<UserRecord>>, StoreError>> + Send + 'a>>;
+    fn load<'a>(&'a self, key: &'a K) -> StoreFuture<'a, Result<Option<Versioned<V>>, StoreError>>;
 
-    /// Saves a user if its version is still `expected` (`None`: insert).
+    /// Saves `record` under `key` if its version is still `expected`
+    /// (`None`: insert).
     ///
     /// # Errors
     ///
-    /// [`SaveError::Conflict`] when the stored version differs; nothing is
-    /// written.
+    /// [`SaveError::Conflict`] when the stored version differs;
+    /// [`SaveError::Store`] when the store fails or refuses the record.
+    /// Nothing is written either way.
     fn save<'a>(
         &'a self,
-        user: &'a UserId,
-        record: UserRecord,
+        key: &'a K,
+        record: V,
         expected: Option<Version>,
-    ) -> Pin<Box<dyn Future<Output = Result<Version, SaveError>> + Send + 'a>>;
+    ) -> StoreFuture<'a, Result<Version, SaveError>>;
+}
 
+/// Users: identity, company, account kind and the sealed enrollment, and
+/// the list of a company's users.
+pub trait UserStore: VersionedStore<UserId, UserRecord> {
     /// Every user of a company, in user-id order.
     ///
     /// # Errors
@@ -130,72 +185,12 @@ pub trait UserStore: Send + Sync + std::fmt::Debug {
     fn list_company<'a>(
         &'a self,
         company: &'a CompanyId,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<Versioned<UserRecord>>, StoreError>> + Send + 'a>>;
-}
-
-/// Companies: enforcement settings, policy and trusted-network allowlist.
-#[expect(
-    clippy::type_complexity,
-    reason = "the boxed-future signature is spelled out: the public API has no type aliases"
-)]
-pub trait CompanyStore: Send + Sync + std::fmt::Debug {
-    /// Loads a company.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError`] when the store fails.
-    fn load<'a>(
-        &'a self,
-        company: &'a CompanyId,
-    ) -> Pin<
-        Box<dyn Future<Output = Result<Option<Versioned<CompanyRecord>>, StoreError>> + Send + 'a>,
-    >;
-
-    /// Saves a company if its version is still `expected` (`None`: insert).
-    ///
-    /// # Errors
-    ///
-    /// [`SaveError::Conflict`] when the stored version differs.
-    fn save<'a>(
-        &'a self,
-        company: &'a CompanyId,
-        record: CompanyRecord,
-        expected: Option<Version>,
-    ) -> Pin<Box<dyn Future<Output = Result<Version, SaveError>> + Send + 'a>>;
+    ) -> StoreFuture<'a, Result<Vec<Versioned<UserRecord>>, StoreError>>;
 }
 
 /// Pending logins, keyed by their opaque ticket: the login's stage and its
 /// out-of-band code challenge or push request.
-#[expect(
-    clippy::type_complexity,
-    reason = "the boxed-future signature is spelled out: the public API has no type aliases"
-)]
-pub trait ChallengeStore: Send + Sync + std::fmt::Debug {
-    /// Loads a pending login.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError`] when the store fails.
-    fn load<'a>(
-        &'a self,
-        ticket: &'a LoginTicket,
-    ) -> Pin<
-        Box<dyn Future<Output = Result<Option<Versioned<PendingLogin>>, StoreError>> + Send + 'a>,
-    >;
-
-    /// Saves a pending login if its version is still `expected` (`None`:
-    /// insert).
-    ///
-    /// # Errors
-    ///
-    /// [`SaveError::Conflict`] when the stored version differs.
-    fn save<'a>(
-        &'a self,
-        ticket: &'a LoginTicket,
-        record: PendingLogin,
-        expected: Option<Version>,
-    ) -> Pin<Box<dyn Future<Output = Result<Version, SaveError>> + Send + 'a>>;
-
+pub trait PendingLoginStore: VersionedStore<LoginTicket, PendingLogin> {
     /// Removes a pending login if its version is still `expected`.
     ///
     /// # Errors
@@ -206,7 +201,7 @@ pub trait ChallengeStore: Send + Sync + std::fmt::Debug {
         &'a self,
         ticket: &'a LoginTicket,
         expected: Version,
-    ) -> Pin<Box<dyn Future<Output = Result<(), SaveError>> + Send + 'a>>;
+    ) -> StoreFuture<'a, Result<(), SaveError>>;
 
     /// Removes every pending login whose ticket expires at or before
     /// `now` ([`PendingLogin::expires_at`]), completed ones included, and
@@ -218,59 +213,17 @@ pub trait ChallengeStore: Send + Sync + std::fmt::Debug {
     /// # Errors
     ///
     /// [`StoreError`] when the store fails; nothing is removed then.
-    fn purge_expired<'a>(
-        &'a self,
-        now: DateTime<Utc>,
-    ) -> Pin<Box<dyn Future<Output = Result<u64, StoreError>> + Send + 'a>>;
-}
-
-/// Trusted-network grants, one per user.
-#[expect(
-    clippy::type_complexity,
-    reason = "the boxed-future signature is spelled out: the public API has no type aliases"
-)]
-pub trait TrustGrantStore: Send + Sync + std::fmt::Debug {
-    /// Loads a user's grant.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError`] when the store fails.
-    fn load<'a>(
-        &'a self,
-        user: &'a UserId,
-    ) -> Pin<
-        Box<
-            dyn Future<Output = Result<Option<Versioned<TrustGrantRecord>>, StoreError>>
-                + Send
-                + 'a,
-        >,
-    >;
-
-    /// Saves a user's grant if its version is still `expected` (`None`:
-    /// insert).
-    ///
-    /// # Errors
-    ///
-    /// [`SaveError::Conflict`] when the stored version differs.
-    fn save<'a>(
-        &'a self,
-        user: &'a UserId,
-        record: TrustGrantRecord,
-        expected: Option<Version>,
-    ) -> Pin<Box<dyn Future<Output = Result<Version, SaveError>> + Send + 'a>>;
+    fn purge_expired<'a>(&'a self, now: DateTime<Utc>) -> StoreFuture<'a, Result<u64, StoreError>>;
 }
 
 /// The append-only audit trail.
-pub trait AuditLog: Send + Sync + std::fmt::Debug {
+pub trait AuditLog: Send + Sync + fmt::Debug {
     /// Appends an entry after every entry appended before.
     ///
     /// # Errors
     ///
     /// [`StoreError`] when the store fails; the entry is then not recorded.
-    fn append<'a>(
-        &'a self,
-        entry: AuditEntry,
-    ) -> Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + 'a>>;
+    fn append<'a>(&'a self, entry: AuditEntry) -> StoreFuture<'a, Result<(), StoreError>>;
 
     /// Up to `limit` entries in append order, skipping the first `skip`.
     ///
@@ -281,16 +234,16 @@ pub trait AuditLog: Send + Sync + std::fmt::Debug {
         &'a self,
         skip: usize,
         limit: usize,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send + 'a>>;
+    ) -> StoreFuture<'a, Result<Vec<AuditEntry>, StoreError>>;
 }
 
 /// The five stores the service works with.
 #[derive(Debug, Clone)]
 pub struct Stores {
     pub(crate) users: Arc<dyn UserStore>,
-    pub(crate) companies: Arc<dyn CompanyStore>,
-    pub(crate) challenges: Arc<dyn ChallengeStore>,
-    pub(crate) grants: Arc<dyn TrustGrantStore>,
+    pub(crate) companies: Arc<dyn VersionedStore<CompanyId, CompanyRecord>>,
+    pub(crate) pending_logins: Arc<dyn PendingLoginStore>,
+    pub(crate) grants: Arc<dyn VersionedStore<UserId, TrustGrantRecord>>,
     pub(crate) audit: Arc<dyn AuditLog>,
     pub(crate) unit: Arc<dyn UnitOfWork>,
 }
@@ -303,15 +256,15 @@ impl Stores {
     #[must_use]
     pub fn new(
         users: Arc<dyn UserStore>,
-        companies: Arc<dyn CompanyStore>,
-        challenges: Arc<dyn ChallengeStore>,
-        grants: Arc<dyn TrustGrantStore>,
+        companies: Arc<dyn VersionedStore<CompanyId, CompanyRecord>>,
+        pending_logins: Arc<dyn PendingLoginStore>,
+        grants: Arc<dyn VersionedStore<UserId, TrustGrantRecord>>,
         audit: Arc<dyn AuditLog>,
     ) -> Self {
         Self {
             users,
             companies,
-            challenges,
+            pending_logins,
             grants,
             audit,
             unit: Arc::new(InOrder),
@@ -338,19 +291,19 @@ impl Stores {
 
     /// The company store (the application provisions companies here).
     #[must_use]
-    pub fn companies(&self) -> &Arc<dyn CompanyStore> {
+    pub fn companies(&self) -> &Arc<dyn VersionedStore<CompanyId, CompanyRecord>> {
         &self.companies
     }
 
     /// The pending-login store.
     #[must_use]
-    pub fn challenges(&self) -> &Arc<dyn ChallengeStore> {
-        &self.challenges
+    pub fn pending_logins(&self) -> &Arc<dyn PendingLoginStore> {
+        &self.pending_logins
     }
 
     /// The trust-grant store.
     #[must_use]
-    pub fn grants(&self) -> &Arc<dyn TrustGrantStore> {
+    pub fn grants(&self) -> &Arc<dyn VersionedStore<UserId, TrustGrantRecord>> {
         &self.grants
     }
 
@@ -479,9 +432,9 @@ impl LoadedLogin {
 /// Whichever implementation runs, a code is accepted at most once: the
 /// user's record is saved only at the version it was loaded at. An
 /// implementation that reads or writes its own records must only be put in
-/// a [`Stores`] whose user, company and challenge stores and audit log hold
+/// a [`Stores`] whose user, company and pending-login stores and audit log hold
 /// those same records.
-pub trait UnitOfWork: Send + Sync + std::fmt::Debug {
+pub trait UnitOfWork: Send + Sync + fmt::Debug {
     /// Loads the pending login of `ticket`, the record of `user` and the
     /// company the pending login names, each as it is at the moment of the
     /// read. Nothing is checked here: the flow checks what it loaded.
@@ -494,8 +447,8 @@ pub trait UnitOfWork: Send + Sync + std::fmt::Debug {
         stores: &'a Stores,
         ticket: &'a LoginTicket,
         user: &'a UserId,
-    ) -> Pin<Box<dyn Future<Output = Result<LoadedLogin, StoreError>> + Send + 'a>> {
-        Box::pin(load_login_in_turn(stores, ticket, user))
+    ) -> StoreFuture<'a, Result<LoadedLogin, StoreError>> {
+        StoreFuture::new(load_login_in_turn(stores, ticket, user))
     }
 
     /// Saves the user's record at `commit.user_version`, the pending login
@@ -511,8 +464,8 @@ pub trait UnitOfWork: Send + Sync + std::fmt::Debug {
         &'a self,
         stores: &'a Stores,
         commit: LoginCommit,
-    ) -> Pin<Box<dyn Future<Output = Result<(), SaveError>> + Send + 'a>> {
-        Box::pin(commit_in_order(stores, commit))
+    ) -> StoreFuture<'a, Result<(), SaveError>> {
+        StoreFuture::new(commit_in_order(stores, commit))
     }
 }
 
@@ -530,7 +483,7 @@ async fn load_login_in_turn(
 ) -> Result<LoadedLogin, StoreError> {
     // The ticket and the user are independent reads: in flight together.
     // The company's id is in the pending login, so it comes after.
-    let (pending, loaded) = join(stores.challenges.load(ticket), stores.users.load(user)).await;
+    let (pending, loaded) = join(stores.pending_logins.load(ticket), stores.users.load(user)).await;
     let pending = pending?;
     let loaded = loaded?;
     let company = match &pending {
@@ -543,7 +496,7 @@ async fn load_login_in_turn(
 async fn commit_in_order(stores: &Stores, commit: LoginCommit) -> Result<(), SaveError> {
     // Checked first so that a stale pending login changes nothing when no
     // other request races this one.
-    match stores.challenges.load(&commit.ticket).await? {
+    match stores.pending_logins.load(&commit.ticket).await? {
         Some(stored) if stored.version == commit.pending_version => {}
         _ => return Err(SaveError::Conflict),
     }
@@ -552,7 +505,7 @@ async fn commit_in_order(stores: &Stores, commit: LoginCommit) -> Result<(), Sav
         .save(&commit.user, commit.user_record, Some(commit.user_version))
         .await?;
     stores
-        .challenges
+        .pending_logins
         .save(&commit.ticket, commit.pending, Some(commit.pending_version))
         .await?;
     for entry in commit.audit {

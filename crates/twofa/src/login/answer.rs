@@ -360,7 +360,7 @@ impl Twofa {
             let done = loaded.record.with_stage(LoginStage::Completed { at: now });
             match self
                 .stores
-                .challenges
+                .pending_logins
                 .save(ticket, done, Some(loaded.version))
                 .await
             {

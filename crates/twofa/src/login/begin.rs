@@ -243,7 +243,12 @@ impl Twofa {
             client_ip,
             stage,
         );
-        match self.stores.challenges.save(&ticket, pending, None).await {
+        match self
+            .stores
+            .pending_logins
+            .save(&ticket, pending, None)
+            .await
+        {
             Ok(_) => Ok(ticket),
             // 128 random bits do not collide; a conflict means a broken
             // random source or store, and the login cannot go on.
@@ -404,7 +409,7 @@ impl Twofa {
             });
             match self
                 .stores
-                .challenges
+                .pending_logins
                 .save(ticket, next, Some(pending.version))
                 .await
             {

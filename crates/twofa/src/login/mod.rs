@@ -135,7 +135,7 @@ impl Twofa {
         ticket: &LoginTicket,
         now: DateTime<Utc>,
     ) -> Result<Versioned<PendingLogin>, Failure> {
-        usable_ticket(self.stores.challenges.load(ticket).await?, user, now)
+        usable_ticket(self.stores.pending_logins.load(ticket).await?, user, now)
     }
 
     /// Runs `operation` and turns its failure into the audited rejection.

@@ -267,7 +267,7 @@ impl Twofa {
             });
             match self
                 .stores
-                .challenges
+                .pending_logins
                 .save(ticket, next, Some(loaded.version))
                 .await
             {

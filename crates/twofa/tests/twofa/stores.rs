@@ -1,7 +1,5 @@
 //! Stores that fail, records for database stores, and the store contract.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -9,11 +7,11 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use twofa::enrollment::{EnrollmentPolicy, ThrottlePolicy};
 use twofa::trusted_network::{Cidr, TrustGrantRecord};
-use twofa::types::{AccountKind, CompanyId, UserId};
+use twofa::types::{AccountKind, CompanyId};
 use twofa::{
-    AuditEntry, AuditLog, ChallengeStore, Channels, CompanyRecord, CompanyStore, LoginStep,
-    LoginTicket, ManualClock, PendingLogin, SaveError, SeededRandom, SetUpProgress, StoreError,
-    Stores, TrustGrantStore, Twofa, UserRecord, UserStore, Version, Versioned,
+    AuditEntry, AuditLog, Channels, CompanyRecord, LoginStep, LoginTicket, ManualClock,
+    PendingLogin, PendingLoginStore, SaveError, SeededRandom, SetUpProgress, StoreError,
+    StoreFuture, Stores, Twofa, UserRecord, UserStore, Version, Versioned, VersionedStore,
 };
 
 use crate::{Now, OFFICE, Portal, challenge, home, into_allowed, office, sealer, totp_code};
@@ -51,162 +49,115 @@ impl Flaky {
     }
 }
 
-type Fut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
+/// Wraps any store: every operation of `inner` goes through `flaky`.
 #[derive(Debug)]
 struct FlakyStore<S: ?Sized> {
     inner: Arc<S>,
     flaky: Arc<Flaky>,
 }
 
-fn flaky_load<'a, T: Send + 'a>(
-    flaky: &'a Flaky,
-    inner: Fut<'a, Result<T, StoreError>>,
-) -> Fut<'a, Result<T, StoreError>> {
-    Box::pin(async move {
-        match flaky.fault() {
-            Fault::None => inner.await,
-            _ => Err(StoreError::Unavailable),
-        }
-    })
-}
-
-fn flaky_save<'a, T: Send + 'a>(
-    flaky: &'a Flaky,
-    inner: Fut<'a, Result<T, SaveError>>,
-) -> Fut<'a, Result<T, SaveError>> {
-    Box::pin(async move {
-        match flaky.fault() {
-            Fault::None => inner.await,
-            Fault::Before => Err(SaveError::Store(StoreError::Unavailable)),
-            Fault::After => {
-                let _ = inner.await;
-                Err(SaveError::Store(StoreError::Unavailable))
-            }
-        }
-    })
-}
-
-impl UserStore for FlakyStore<dyn UserStore> {
-    fn load<'a>(
+impl<S: ?Sized> FlakyStore<S> {
+    /// An operation that fails, when it fails, before it is sent.
+    fn flaky_read<'a, T: Send + 'a>(
         &'a self,
-        user: &'a UserId,
-    ) -> Fut<'a, Result<Option<Versioned<UserRecord>>, StoreError>> {
-        flaky_load(&self.flaky, self.inner.load(user))
+        inner: StoreFuture<'a, Result<T, StoreError>>,
+    ) -> StoreFuture<'a, Result<T, StoreError>> {
+        let flaky = &*self.flaky;
+        StoreFuture::new(async move {
+            match flaky.fault() {
+                Fault::None => inner.await,
+                _ => Err(StoreError::Unavailable),
+            }
+        })
+    }
+
+    /// A write that fails, when it fails, before or after it is sent.
+    fn flaky_write<'a, T: Send + 'a>(
+        &'a self,
+        inner: StoreFuture<'a, Result<T, SaveError>>,
+    ) -> StoreFuture<'a, Result<T, SaveError>> {
+        let flaky = &*self.flaky;
+        StoreFuture::new(async move {
+            match flaky.fault() {
+                Fault::None => inner.await,
+                Fault::Before => Err(SaveError::Store(StoreError::Unavailable)),
+                Fault::After => {
+                    let _ = inner.await;
+                    Err(SaveError::Store(StoreError::Unavailable))
+                }
+            }
+        })
+    }
+}
+
+impl<K, V, S> VersionedStore<K, V> for FlakyStore<S>
+where
+    K: Sync,
+    V: Send + 'static,
+    S: VersionedStore<K, V> + ?Sized,
+{
+    fn load<'a>(&'a self, key: &'a K) -> StoreFuture<'a, Result<Option<Versioned<V>>, StoreError>> {
+        self.flaky_read(self.inner.load(key))
     }
     fn save<'a>(
         &'a self,
-        user: &'a UserId,
-        record: UserRecord,
+        key: &'a K,
+        record: V,
         expected: Option<Version>,
-    ) -> Fut<'a, Result<Version, SaveError>> {
-        flaky_save(&self.flaky, self.inner.save(user, record, expected))
+    ) -> StoreFuture<'a, Result<Version, SaveError>> {
+        self.flaky_write(self.inner.save(key, record, expected))
     }
+}
+
+impl<S: UserStore + ?Sized> UserStore for FlakyStore<S> {
     fn list_company<'a>(
         &'a self,
         company: &'a CompanyId,
-    ) -> Fut<'a, Result<Vec<Versioned<UserRecord>>, StoreError>> {
-        flaky_load(&self.flaky, self.inner.list_company(company))
+    ) -> StoreFuture<'a, Result<Vec<Versioned<UserRecord>>, StoreError>> {
+        self.flaky_read(self.inner.list_company(company))
     }
 }
 
-impl CompanyStore for FlakyStore<dyn CompanyStore> {
-    fn load<'a>(
-        &'a self,
-        company: &'a CompanyId,
-    ) -> Fut<'a, Result<Option<Versioned<CompanyRecord>>, StoreError>> {
-        flaky_load(&self.flaky, self.inner.load(company))
-    }
-    fn save<'a>(
-        &'a self,
-        company: &'a CompanyId,
-        record: CompanyRecord,
-        expected: Option<Version>,
-    ) -> Fut<'a, Result<Version, SaveError>> {
-        flaky_save(&self.flaky, self.inner.save(company, record, expected))
-    }
-}
-
-impl ChallengeStore for FlakyStore<dyn ChallengeStore> {
-    fn load<'a>(
-        &'a self,
-        ticket: &'a LoginTicket,
-    ) -> Fut<'a, Result<Option<Versioned<PendingLogin>>, StoreError>> {
-        flaky_load(&self.flaky, self.inner.load(ticket))
-    }
-    fn save<'a>(
-        &'a self,
-        ticket: &'a LoginTicket,
-        record: PendingLogin,
-        expected: Option<Version>,
-    ) -> Fut<'a, Result<Version, SaveError>> {
-        flaky_save(&self.flaky, self.inner.save(ticket, record, expected))
-    }
+impl<S: PendingLoginStore + ?Sized> PendingLoginStore for FlakyStore<S> {
     fn remove<'a>(
         &'a self,
         ticket: &'a LoginTicket,
         expected: Version,
-    ) -> Fut<'a, Result<(), SaveError>> {
-        flaky_save(&self.flaky, self.inner.remove(ticket, expected))
+    ) -> StoreFuture<'a, Result<(), SaveError>> {
+        self.flaky_write(self.inner.remove(ticket, expected))
     }
-    fn purge_expired<'a>(&'a self, now: DateTime<Utc>) -> Fut<'a, Result<u64, StoreError>> {
-        flaky_load(&self.flaky, self.inner.purge_expired(now))
-    }
-}
-
-impl TrustGrantStore for FlakyStore<dyn TrustGrantStore> {
-    fn load<'a>(
-        &'a self,
-        user: &'a UserId,
-    ) -> Fut<'a, Result<Option<Versioned<TrustGrantRecord>>, StoreError>> {
-        flaky_load(&self.flaky, self.inner.load(user))
-    }
-    fn save<'a>(
-        &'a self,
-        user: &'a UserId,
-        record: TrustGrantRecord,
-        expected: Option<Version>,
-    ) -> Fut<'a, Result<Version, SaveError>> {
-        flaky_save(&self.flaky, self.inner.save(user, record, expected))
+    fn purge_expired<'a>(&'a self, now: DateTime<Utc>) -> StoreFuture<'a, Result<u64, StoreError>> {
+        self.flaky_read(self.inner.purge_expired(now))
     }
 }
 
-impl AuditLog for FlakyStore<dyn AuditLog> {
-    fn append<'a>(&'a self, entry: AuditEntry) -> Fut<'a, Result<(), StoreError>> {
-        flaky_load(&self.flaky, self.inner.append(entry))
+impl<S: AuditLog + ?Sized> AuditLog for FlakyStore<S> {
+    fn append<'a>(&'a self, entry: AuditEntry) -> StoreFuture<'a, Result<(), StoreError>> {
+        self.flaky_read(self.inner.append(entry))
     }
     fn read<'a>(
         &'a self,
         skip: usize,
         limit: usize,
-    ) -> Fut<'a, Result<Vec<AuditEntry>, StoreError>> {
-        flaky_load(&self.flaky, self.inner.read(skip, limit))
+    ) -> StoreFuture<'a, Result<Vec<AuditEntry>, StoreError>> {
+        self.flaky_read(self.inner.read(skip, limit))
     }
 }
 
 fn flaky_stores(flaky: &Arc<Flaky>) -> Stores {
+    fn wrap<S: ?Sized>(inner: &Arc<S>, flaky: &Arc<Flaky>) -> Arc<FlakyStore<S>> {
+        Arc::new(FlakyStore {
+            inner: inner.clone(),
+            flaky: flaky.clone(),
+        })
+    }
     let inner = Stores::in_memory();
     Stores::new(
-        Arc::new(FlakyStore {
-            inner: inner.users().clone(),
-            flaky: flaky.clone(),
-        }),
-        Arc::new(FlakyStore {
-            inner: inner.companies().clone(),
-            flaky: flaky.clone(),
-        }),
-        Arc::new(FlakyStore {
-            inner: inner.challenges().clone(),
-            flaky: flaky.clone(),
-        }),
-        Arc::new(FlakyStore {
-            inner: inner.grants().clone(),
-            flaky: flaky.clone(),
-        }),
-        Arc::new(FlakyStore {
-            inner: inner.audit().clone(),
-            flaky: flaky.clone(),
-        }),
+        wrap(inner.users(), flaky),
+        wrap(inner.companies(), flaky),
+        wrap(inner.pending_logins(), flaky),
+        wrap(inner.grants(), flaky),
+        wrap(inner.audit(), flaky),
     )
 }
 
@@ -336,7 +287,7 @@ async fn stored_records_round_trip_through_serde_without_secrets() {
     );
 
     let pending = stores
-        .challenges()
+        .pending_logins()
         .load(&login.ticket)
         .await
         .unwrap()
@@ -391,7 +342,7 @@ async fn the_in_memory_stores_meet_the_conformance_suite() {
     conformance::company_store(&**stores.companies())
         .await
         .unwrap();
-    conformance::challenge_store(&**stores.challenges())
+    conformance::pending_login_store(&**stores.pending_logins())
         .await
         .unwrap();
     conformance::trust_grant_store(&**stores.grants())

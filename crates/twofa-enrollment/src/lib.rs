@@ -19,7 +19,7 @@ pub use effect::{
     Dispatch, Effect, NotMobileDialog, Notice, Notification, Outcome, ProvisioningUri,
     PushDispatch, Transition,
 };
-pub use error::EnrollmentError;
+pub use error::{EnrollmentError, RestoreError};
 pub use machine::{
     Enrolled, Enrollment, EnrollmentState, Event, EventKind, LoginAccepted, LoginAttempt,
     LoginRejected, NotMobileAnswer, PendingKind, PendingSetup, PhoneSetup, PushTarget, SetupChoice,

@@ -10,7 +10,6 @@ mod machine;
 mod method;
 mod policy;
 mod recovery;
-mod seal;
 mod summary;
 mod throttle;
 
@@ -33,6 +32,5 @@ pub use policy::{
     Context, EnrollmentPolicy, LastMethod, MAX_CONSECUTIVE_FAILURES, PolicyError, ThrottlePolicy,
 };
 pub use recovery::{RECOVERY_CODE_COUNT, RecoveryCodeSheet, RecoveryCodes};
-pub use seal::{SealError, SealedEnrollment, Sealer, XChaChaSealer};
 pub use summary::{EnrollmentSummary, MethodSummary};
 pub use throttle::Failures;

@@ -39,14 +39,14 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use cluster::{Cluster, connect};
 use twofa::delivery::{Issuer, Outbox, ServerKey};
 
-use twofa::enrollment::{ProvisioningUri, XChaChaSealer};
+use twofa::enrollment::ProvisioningUri;
 use twofa::trusted_network::TrustGrantRecord;
 use twofa::types::{AccountKind, CompanyId, UserId};
 use twofa::{
     AuditEntry, AuditLog, ChallengeStore, Channels, ClientContext, CompanyRecord, CompanyStore,
     LoadedLogin, LoginCommit, LoginStep, LoginTicket, ManualClock, MethodChoice, PendingLogin,
     SaveError, SeededRandom, SetUpProgress, StoreError, Stores, TrustGrantStore, Twofa, UnitOfWork,
-    UserRecord, UserStore, Version, Versioned,
+    UserRecord, UserStore, Version, Versioned, XChaChaSealer,
 };
 use twofa_store_postgres::PostgresStores;
 

@@ -123,3 +123,29 @@ pub enum EnrollmentError {
     #[error("time out of range")]
     TimeOutOfRange,
 }
+
+/// Why stored parts do not make an enrolled record: the invariants every
+/// [`Enrolled`](crate::Enrolled) keeps, checked by
+/// [`Enrolled::restore`](crate::Enrolled::restore).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum RestoreError {
+    /// An enrolled record has at least one method.
+    #[error("an enrolled record has no method")]
+    NoMethods,
+    /// The primary method is not among the methods.
+    #[error("primary method {primary} is not among the methods")]
+    UnknownPrimary {
+        /// The primary given.
+        primary: MethodId,
+    },
+    /// A method's id is not below the next id to hand out, so a later
+    /// method could reuse it.
+    #[error("method {id} is not below the next id {next_id}")]
+    IdNotBelowNext {
+        /// The method's id.
+        id: MethodId,
+        /// The next id given.
+        next_id: u32,
+    },
+}

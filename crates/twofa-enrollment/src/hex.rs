@@ -1,4 +1,4 @@
-//! Lower-case hex for hashes and ciphertexts in serialised records.
+//! Lower-case hex for the recovery-code hashes in serialised records.
 
 pub(crate) fn encode(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -48,20 +48,6 @@ pub(crate) mod array32 {
         super::decode(&text)
             .and_then(|v| <[u8; 32]>::try_from(v).ok())
             .ok_or_else(|| serde::de::Error::custom("expected 64 hex digits"))
-    }
-}
-
-#[cfg(feature = "serde")]
-pub(crate) mod bytes {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::encode(bytes))
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let text = String::deserialize(d)?;
-        super::decode(&text).ok_or_else(|| serde::de::Error::custom("expected hex digits"))
     }
 }
 

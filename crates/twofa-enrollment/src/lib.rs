@@ -10,7 +10,6 @@ mod machine;
 mod method;
 mod policy;
 mod recovery;
-mod seal;
 mod summary;
 mod throttle;
 
@@ -19,7 +18,7 @@ pub use effect::{
     Dispatch, Effect, LoginAccepted, NotMobileDialog, Notice, Notification, Outcome,
     ProvisioningUri, PushDispatch, Transition,
 };
-pub use error::EnrollmentError;
+pub use error::{EnrollmentError, RestoreError};
 pub use machine::{
     Enrolled, Enrollment, EnrollmentState, Event, EventKind, LoginAttempt, NotMobileAnswer,
     PendingKind, PendingSetup, PhoneSetup, PushTarget, SetupChoice, StateKind, SubmittedCode,
@@ -32,6 +31,5 @@ pub use policy::{
     Context, EnrollmentPolicy, LastMethod, MAX_CONSECUTIVE_FAILURES, PolicyError, ThrottlePolicy,
 };
 pub use recovery::{RECOVERY_CODE_COUNT, RecoveryCodeSheet, RecoveryCodes};
-pub use seal::{SealError, SealedEnrollment, Sealer, XChaChaSealer};
 pub use summary::{EnrollmentSummary, MethodSummary};
 pub use throttle::Failures;

@@ -161,6 +161,15 @@ pub struct TotpFactor {
 }
 
 impl TotpFactor {
+    /// Rebuilds a stored factor: the secret and the highest step accepted
+    /// so far.
+    ///
+    /// For a store's codec; a new factor comes from a verified set-up.
+    #[must_use]
+    pub fn restore(secret: Secret, last_step: Option<u64>) -> Self {
+        Self { secret, last_step }
+    }
+
     /// The shared secret.
     ///
     /// # Security
@@ -187,6 +196,12 @@ pub struct PhoneFactor {
 }
 
 impl PhoneFactor {
+    /// A phone factor: the number and the channel its codes take.
+    #[must_use]
+    pub fn new(number: PhoneNumber, channel: PhoneChannel) -> Self {
+        Self { number, channel }
+    }
+
     /// The number (masked in `Debug` and `Display`).
     #[must_use]
     pub fn number(&self) -> &PhoneNumber {
@@ -250,6 +265,25 @@ pub struct EnrolledMethod {
 }
 
 impl EnrolledMethod {
+    /// Rebuilds a stored method: its id, its data, when it was activated
+    /// and when it was last used.
+    ///
+    /// For a store's codec; a new method comes from a verified set-up.
+    #[must_use]
+    pub fn restore(
+        id: MethodId,
+        factor: Factor,
+        enrolled_at: DateTime<Utc>,
+        last_used_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            id,
+            factor,
+            enrolled_at,
+            last_used_at,
+        }
+    }
+
     /// The method's identifier in this record.
     #[must_use]
     pub fn id(&self) -> MethodId {

@@ -37,13 +37,13 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use cluster::{Cluster, connect};
 use twofa::delivery::{Issuer, Outbox, ServerKey};
 
-use twofa::enrollment::{ProvisioningUri, XChaChaSealer};
+use twofa::enrollment::ProvisioningUri;
 use twofa::types::{AccountKind, CompanyId, UserId};
 use twofa::{
     AuditEntry, AuditLog, Channels, ClientContext, CompanyRecord, LoadedLogin, LoginCommit,
     LoginStep, LoginTicket, ManualClock, MethodChoice, PendingLoginStore, SaveError, SeededRandom,
     SetUpProgress, StoreError, StoreFuture, Stores, Twofa, UnitOfWork, UserRecord, UserStore,
-    Version, Versioned, VersionedStore,
+    Version, Versioned, VersionedStore, XChaChaSealer,
 };
 use twofa_store_postgres::PostgresStores;
 

@@ -27,14 +27,12 @@ use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
 use twofa::delivery::{Issuer, Outbox, SentMessage, ServerKey};
 use twofa::enforcement::{Actor, CompanyRole};
-use twofa::enrollment::{
-    EnrollmentPolicy, PhoneChannel, ProvisioningUri, ThrottlePolicy, XChaChaSealer,
-};
+use twofa::enrollment::{EnrollmentPolicy, PhoneChannel, ProvisioningUri, ThrottlePolicy};
 use twofa::types::{AccountKind, CompanyId, UserId};
 use twofa::{
     AuditLog, Channels, ClientContext, CompanyRecord, LoginStep, ManualClock, MethodChoice,
     PhoneChoice, RetryAdvice, SaveError, SeededRandom, SetUpProgress, StoreError, Twofa,
-    UserRecord, UserStore, Version, VersionedStore, conformance,
+    UserRecord, UserStore, Version, VersionedStore, XChaChaSealer, conformance,
 };
 use twofa_store_postgres::{ConnectError, MigrateError, Migrated, PostgresStores};
 

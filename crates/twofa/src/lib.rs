@@ -18,6 +18,7 @@ mod notify;
 mod push;
 mod random;
 mod records;
+mod seal;
 mod service;
 mod steps;
 mod store;
@@ -32,6 +33,7 @@ pub use random::{OsRandom, RandomSource, RandomUnavailable, SeededRandom};
 pub use records::{
     AuditEntry, CompanyRecord, LoginStage, LoginTicket, PendingLogin, TicketParseError, UserRecord,
 };
+pub use seal::{SealError, SealedEnrollment, Sealer, XChaChaSealer};
 pub use service::{Twofa, TwofaBuilder};
 pub use steps::{
     Allowed, ChallengeScreen, ClientContext, CodeSent, LoginStep, MethodChoice, OtherMethod,

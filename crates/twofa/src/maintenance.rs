@@ -22,8 +22,7 @@ impl Twofa {
     /// use std::sync::Arc;
     ///
     /// use twofa::delivery::{Issuer, Outbox, ServerKey};
-    /// use twofa::enrollment::XChaChaSealer;
-    /// use twofa::{Channels, Stores, Twofa};
+    /// use twofa::{Channels, Stores, Twofa, XChaChaSealer};
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let outbox = Arc::new(Outbox::new());
@@ -53,13 +52,12 @@ mod tests {
 
     use chrono::{DateTime, TimeDelta, TimeZone, Utc};
     use twofa_delivery::{Issuer, Outbox, ServerKey};
-
-    use twofa_enrollment::XChaChaSealer;
     use twofa_types::{CompanyId, MethodSet, UserId};
 
     use crate::channels::Channels;
     use crate::clock::ManualClock;
     use crate::records::{LoginStage, LoginTicket, PendingLogin};
+    use crate::seal::XChaChaSealer;
     use crate::service::Twofa;
     use crate::store::Stores;
 

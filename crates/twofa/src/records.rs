@@ -8,11 +8,12 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use twofa_delivery::EmailAddress;
 use twofa_enforcement::{CompanyPolicy, CompanySettings};
-use twofa_enrollment::{MethodId, SealedEnrollment};
+use twofa_enrollment::MethodId;
 use twofa_trusted_network::Allowlist;
 use twofa_types::{AccountKind, CompanyId, MethodSet, UserId};
 
 use crate::audit::AuditEvent;
+use crate::seal::SealedEnrollment;
 
 /// One user as the 2FA service knows them.
 ///

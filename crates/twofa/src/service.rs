@@ -11,7 +11,7 @@ use twofa_delivery::{
     CarrierLookup, Issuer, MessageTemplates, OutboundMessage, PushPolicy, Region, ServerKey,
 };
 
-use twofa_enrollment::{Enrollment, EnrollmentPolicy, Sealer};
+use twofa_enrollment::{Enrollment, EnrollmentPolicy};
 use twofa_trusted_network::{TrustPolicy, TrustedProxies};
 use twofa_types::{CompanyId, UserId};
 
@@ -21,6 +21,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::failure::Failure;
 use crate::random::{OsRandom, RandomSource, operation_rng};
 use crate::records::{AuditEntry, CompanyRecord, UserRecord};
+use crate::seal::Sealer;
 use crate::steps::{CodeSent, Rejected, RetryAdvice};
 use crate::store::{Stores, Versioned};
 

@@ -18,6 +18,7 @@ use crate::join::join;
 use crate::records::{
     AuditEntry, CompanyRecord, LoginStage, LoginTicket, PendingLogin, UserRecord,
 };
+use crate::seal::SealedEnrollment;
 use crate::service::Twofa;
 use crate::steps::CodeSent;
 use crate::store::{LoginCommit, SaveError, Version, Versioned};
@@ -176,8 +177,7 @@ impl Twofa {
                 Change::Refuse(None, failure) => return Err(failure),
             };
             let (record, effects) = outcome.into_parts();
-            let sealed = record
-                .seal(&*self.sealer, &mut rng)
+            let sealed = SealedEnrollment::seal(&record, &*self.sealer, &mut rng)
                 .map_err(|_| Failure::start_over(RejectionDetail::SealingFailed))?;
             let updated = loaded.record.clone().with_enrollment(Some(sealed));
             let saved = match (&finish, &result) {

@@ -16,11 +16,12 @@ use axum::routing::{get, post};
 use chrono::{DateTime, TimeDelta, Utc};
 use twofa::delivery::{Issuer, Outbox, Region, ServerKey};
 
-use twofa::enrollment::{EnrollmentPolicy, XChaChaSealer};
+use twofa::enrollment::EnrollmentPolicy;
 use twofa::trusted_network::TrustedProxies;
 use twofa::types::{CompanyId, UserId};
 use twofa::{
     Channels, Clock, CompanyRecord, ManualClock, SaveError, Stores, SystemClock, Twofa, UserRecord,
+    XChaChaSealer,
 };
 
 pub use accounts::{DEMO_ACCOUNTS, DEMO_COMPANY, DemoAccount, LOAD_PASSWORD, check_password};

@@ -65,6 +65,37 @@ impl Enrollment {
         }
     }
 
+    /// Rebuilds a stored record from its parts: the user, the display
+    /// name, the state, the deferrals used, the failures, the last second
+    /// factor and the recent push prompts; the email is added with
+    /// [`Enrollment::with_email`].
+    ///
+    /// For a store's codec (the `twofa` facade's sealed records): a record
+    /// otherwise changes only through its transitions. The state's own
+    /// parts are validated where they are built
+    /// ([`Enrolled::restore`]).
+    #[must_use]
+    pub fn restore(
+        user: UserId,
+        display_name: DisplayName,
+        state: EnrollmentState,
+        deferrals_used: u32,
+        failures: Failures,
+        last_second_factor_at: Option<DateTime<Utc>>,
+        push_log: PushSendLog,
+    ) -> Self {
+        Self {
+            user,
+            display_name,
+            email: None,
+            state,
+            deferrals_used,
+            failures,
+            last_second_factor_at,
+            push_log,
+        }
+    }
+
     /// The user's email address: the email re-send channel of phone codes
     /// and the destination of security notifications.
     #[must_use]

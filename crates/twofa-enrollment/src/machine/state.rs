@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use twofa_delivery::{LineType, OobChallenge, PhoneNumber, PushRequest};
 use twofa_otp::Secret;
 
+use crate::error::RestoreError;
 use crate::method::{EnrolledMethod, MethodId, PhoneChannel};
 use crate::policy::Context;
 use crate::recovery::RecoveryCodes;
@@ -89,6 +90,28 @@ pub struct PendingSetup {
 }
 
 impl PendingSetup {
+    /// Rebuilds a stored verification: what it verifies, when it began,
+    /// the wrong codes so far and, for a change of number, the method it
+    /// replaces.
+    ///
+    /// For a store's codec; a new verification comes from
+    /// [`Event::StartSetup`](crate::Event::StartSetup) or
+    /// [`Event::StartNumberChange`](crate::Event::StartNumberChange).
+    #[must_use]
+    pub fn restore(
+        kind: PendingKind,
+        started_at: DateTime<Utc>,
+        failed_attempts: u32,
+        replaces: Option<MethodId>,
+    ) -> Self {
+        Self {
+            kind,
+            started_at,
+            failed_attempts,
+            replaces,
+        }
+    }
+
     /// What is being verified.
     #[must_use]
     pub fn kind(&self) -> &PendingKind {
@@ -140,6 +163,68 @@ pub struct Enrolled {
 }
 
 impl Enrolled {
+    /// Rebuilds a stored enrolled record from its methods, its primary,
+    /// when it was first activated, its recovery codes and the next method
+    /// id; a pending change, a login code and a push prompt are added with
+    /// the `with_*` methods.
+    ///
+    /// For a store's codec; a user becomes enrolled through a verified
+    /// set-up.
+    ///
+    /// # Errors
+    ///
+    /// [`RestoreError`] when the parts break what every enrolled record
+    /// keeps: at least one method, the primary among them, and every id
+    /// below `next_id` (ids are never reused).
+    pub fn restore(
+        methods: Vec<EnrolledMethod>,
+        primary: MethodId,
+        enrolled_at: DateTime<Utc>,
+        recovery: RecoveryCodes,
+        next_id: u32,
+    ) -> Result<Self, RestoreError> {
+        if methods.is_empty() {
+            return Err(RestoreError::NoMethods);
+        }
+        if !methods.iter().any(|m| m.id == primary) {
+            return Err(RestoreError::UnknownPrimary { primary });
+        }
+        if let Some(m) = methods.iter().find(|m| m.id.get() >= next_id) {
+            return Err(RestoreError::IdNotBelowNext { id: m.id, next_id });
+        }
+        Ok(Self {
+            methods,
+            primary,
+            enrolled_at,
+            recovery,
+            change: None,
+            next_id,
+            login_challenge: None,
+            push_request: None,
+        })
+    }
+
+    /// The record with a method being added or a number being changed.
+    #[must_use]
+    pub fn with_pending_change(mut self, change: PendingSetup) -> Self {
+        self.change = Some(change);
+        self
+    }
+
+    /// The record with a login code outstanding.
+    #[must_use]
+    pub fn with_login_challenge(mut self, challenge: OobChallenge) -> Self {
+        self.login_challenge = Some(challenge);
+        self
+    }
+
+    /// The record with a login push prompt outstanding.
+    #[must_use]
+    pub fn with_push_request(mut self, request: PushRequest) -> Self {
+        self.push_request = Some(request);
+        self
+    }
+
     /// The active methods (never empty).
     #[must_use]
     pub fn methods(&self) -> &[EnrolledMethod] {
@@ -168,6 +253,13 @@ impl Enrolled {
     #[must_use]
     pub fn pending_change(&self) -> Option<&PendingSetup> {
         self.change.as_ref()
+    }
+
+    /// The id the next added method gets (ids are never reused within a
+    /// record).
+    #[must_use]
+    pub fn next_id(&self) -> u32 {
+        self.next_id
     }
 
     /// The outstanding login code challenge, if any.

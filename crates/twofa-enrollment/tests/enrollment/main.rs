@@ -14,7 +14,6 @@ mod changes;
 mod login;
 mod push;
 mod recovery;
-mod seal;
 mod sequences;
 mod setup;
 mod table;

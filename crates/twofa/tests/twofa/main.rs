@@ -18,6 +18,7 @@ mod login;
 mod notices;
 mod push;
 mod recovery;
+mod seal;
 mod setup;
 mod stores;
 mod trusted;
@@ -27,11 +28,11 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use twofa::delivery::{Issuer, Outbox, SentMessage, ServerKey};
 use twofa::enforcement::{Actor, CompanyRole};
-use twofa::enrollment::{EnrollmentPolicy, ProvisioningUri, XChaChaSealer};
+use twofa::enrollment::{EnrollmentPolicy, ProvisioningUri};
 use twofa::types::{AccountKind, CompanyId, Method, UserId};
 use twofa::{
     AuditEntry, Channels, ClientContext, CompanyRecord, LoginStep, ManualClock, MethodChoice,
-    SeededRandom, SetUpProgress, Stores, Twofa, UserRecord,
+    SeededRandom, SetUpProgress, Stores, Twofa, UserRecord, XChaChaSealer,
 };
 
 const OFFICE: &str = "198.51.100.0/24";

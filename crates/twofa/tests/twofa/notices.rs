@@ -8,11 +8,11 @@ use twofa::delivery::{
     Channel, FailureCause, Issuer, Notice, NoticeMessage, Outbox, SendError, SentMessage, ServerKey,
 };
 use twofa::enforcement::{Actor, CompanyRole};
-use twofa::enrollment::{EnrollmentPolicy, PhoneChannel, ThrottlePolicy, XChaChaSealer};
+use twofa::enrollment::{EnrollmentPolicy, PhoneChannel, ThrottlePolicy};
 use twofa::types::{AccountKind, CompanyId, Method, UserId};
 use twofa::{
     AllowedBy, AuditEvent, Channels, CompanyRecord, ManualClock, MethodChoice, PhoneChoice,
-    RetryAdvice, SeededRandom, Stores, Twofa, UserRecord,
+    RetryAdvice, SeededRandom, Stores, Twofa, UserRecord, XChaChaSealer,
 };
 
 use crate::{

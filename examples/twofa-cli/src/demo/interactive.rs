@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use twofa::delivery::{Issuer, Outbox, ServerKey};
 
-use twofa::enrollment::XChaChaSealer;
 use twofa::otp::TerminalBackground;
 use twofa::types::{AccountKind, CompanyId, UserId};
 use twofa::{
     Channels, LoginStep, MethodChoice, SetUpProgress, Stores, SystemClock, Twofa, UserRecord,
+    XChaChaSealer,
 };
 
 use super::{PORTAL, StepFailed, client, fail, provision_company, unexpected};

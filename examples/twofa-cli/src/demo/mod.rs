@@ -20,12 +20,12 @@ use std::sync::Arc;
 use twofa::chrono::{DateTime, TimeZone as _, Utc};
 use twofa::delivery::{EmailAddress, Issuer, Outbox, SentMessage, ServerKey};
 use twofa::enforcement::{Actor, CompanyRole};
-use twofa::enrollment::{PhoneChannel, ProvisioningUri, XChaChaSealer};
+use twofa::enrollment::{PhoneChannel, ProvisioningUri};
 use twofa::types::{AccountKind, CompanyId, UserId};
 use twofa::{
     Allowed, ChallengeScreen, Channels, ClientContext, CodeSent, CompanyRecord, LoginStep,
     LoginTicket, ManualClock, MethodChoice, PhoneChoice, SaveError, SeededRandom, SetUpProgress,
-    SetUpScreen, Stores, Twofa, UserRecord,
+    SetUpScreen, Stores, Twofa, UserRecord, XChaChaSealer,
 };
 use twofa_store_postgres::PostgresStores;
 

@@ -1,7 +1,231 @@
 //! Sealed records: round trips, tampering, and no secret or number in
-//! the stored form.
+//! the stored form. The records are built with the enrollment machine
+//! directly, so every state a record can be stored in is covered.
 
-use super::*;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use twofa::delivery::TransactionId;
+use twofa::delivery::{EmailAddress, Issuer, LineType, MessageTemplates, PhoneNumber, ServerKey};
+use twofa::enrollment::DisplayName;
+use twofa::enrollment::{
+    Context, Effect, Enrollment, EnrollmentPolicy, EnrollmentState, Event, Factor, LastMethod,
+    LoginAccepted, LoginAttempt, MethodId, PendingKind, PhoneChannel, PhoneSetup, SetupChoice,
+    Transition,
+};
+use twofa::otp::{Algorithm, Secret, Totp};
+use twofa::types::{OneTimeCode, UserId};
+use twofa::{SealError, SealedEnrollment, XChaChaSealer};
+
+/// What the machine needs to run: keys, templates and the default policy.
+struct Env {
+    key: ServerKey,
+    issuer: Issuer,
+    templates: MessageTemplates,
+    policy: EnrollmentPolicy,
+}
+
+impl Env {
+    fn new() -> Self {
+        let issuer = Issuer::new("Example Portal").unwrap();
+        Self {
+            key: ServerKey::from_bytes(&[0x42; 32]).unwrap(),
+            templates: MessageTemplates::new(issuer.clone()),
+            issuer,
+            policy: EnrollmentPolicy::default(),
+        }
+    }
+
+    /// A company that leaves 2FA optional.
+    fn optional(&self) -> Context<'_> {
+        Context::new(
+            LastMethod::Removable,
+            &self.policy,
+            &self.key,
+            &self.templates,
+            &self.issuer,
+        )
+    }
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()
+}
+
+fn secs(n: i64) -> TimeDelta {
+    TimeDelta::seconds(n)
+}
+
+/// A fresh generator per call: each seal draws different nonces and each
+/// transition different secrets, as with an operating-system generator.
+fn rng() -> StdRng {
+    static NEXT: AtomicU64 = AtomicU64::new(2026);
+    StdRng::seed_from_u64(NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+// Parsed once: validation against the numbering-plan metadata is slow in
+// unoptimised builds.
+fn mobile() -> PhoneNumber {
+    static NUMBER: OnceLock<PhoneNumber> = OnceLock::new();
+    NUMBER
+        .get_or_init(|| PhoneNumber::from_e164("+447400123456").unwrap())
+        .clone()
+}
+
+fn other_mobile() -> PhoneNumber {
+    static NUMBER: OnceLock<PhoneNumber> = OnceLock::new();
+    NUMBER
+        .get_or_init(|| PhoneNumber::from_e164("+447400654321").unwrap())
+        .clone()
+}
+
+fn record() -> Enrollment {
+    Enrollment::new(
+        UserId::new("user-1").unwrap(),
+        DisplayName::new("Alice").unwrap(),
+    )
+    .with_email(EmailAddress::parse("alice@example.com").unwrap())
+}
+
+fn tx() -> TransactionId {
+    TransactionId::new("login-1").unwrap()
+}
+
+fn totp_code(secret: &Secret, at: DateTime<Utc>) -> String {
+    let at = u64::try_from(at.timestamp()).unwrap();
+    Totp::new(secret, Algorithm::Sha1)
+        .generate(at)
+        .unwrap()
+        .expose_secret()
+        .as_str()
+        .to_owned()
+}
+
+fn code(text: &str) -> OneTimeCode {
+    OneTimeCode::parse(text).unwrap()
+}
+
+fn saved(transition: Transition) -> (Enrollment, Vec<Effect>) {
+    match transition {
+        Transition::Save(outcome) | Transition::LoginRefused { outcome, .. } => {
+            outcome.into_parts()
+        }
+        Transition::LoginAccepted(accepted) => accepted.outcome.into_parts(),
+        other => panic!("expected a transition without a send, got {other:?}"),
+    }
+}
+
+fn sent(transition: Transition) -> (Enrollment, Vec<Effect>, String) {
+    match transition {
+        Transition::Send(dispatch) => {
+            let code = dispatch.expose_code().to_owned();
+            let (record, effects) = dispatch.sent().into_parts();
+            (record, effects, code)
+        }
+        other => panic!("expected a send, got {other:?}"),
+    }
+}
+
+fn pending_secret(record: &Enrollment) -> Secret {
+    let pending = match record.state() {
+        EnrollmentState::Pending(p) => p,
+        EnrollmentState::Enrolled(e) => e.pending_change().unwrap(),
+        other => panic!("not pending: {other:?}"),
+    };
+    match pending.kind() {
+        PendingKind::App { secret } | PendingKind::Push { secret, .. } => secret.clone(),
+        other => panic!("not an app: {other:?}"),
+    }
+}
+
+fn method_secret(record: &Enrollment, id: u32) -> Secret {
+    let EnrollmentState::Enrolled(e) = record.state() else {
+        panic!("not enrolled");
+    };
+    e.method(MethodId::new(id))
+        .unwrap()
+        .factor()
+        .totp()
+        .unwrap()
+        .expose_secret()
+        .clone()
+}
+
+fn start_app(env: &Env, at: DateTime<Utc>) -> Enrollment {
+    let started = record()
+        .apply(
+            Event::StartSetup(SetupChoice::App),
+            &env.optional(),
+            at,
+            &mut rng(),
+        )
+        .unwrap();
+    saved(started).0
+}
+
+/// An app-enrolled record (activated at `at`) and its recovery codes.
+fn enrolled_app(env: &Env, at: DateTime<Utc>) -> (Enrollment, Vec<String>) {
+    let pending = start_app(env, at);
+    let c = totp_code(&pending_secret(&pending), at);
+    let submitted = pending
+        .apply(Event::SubmitCode(code(&c)), &env.optional(), at, &mut rng())
+        .unwrap();
+    let (record, effects) = saved(submitted);
+    let codes = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::ShowRecoveryCodes(sheet) => {
+                Some(sheet.expose_secret().map(str::to_owned).collect())
+            }
+            _ => None,
+        })
+        .expect("recovery codes shown");
+    (record, codes)
+}
+
+fn sms_setup() -> SetupChoice {
+    SetupChoice::Phone(PhoneSetup::new(
+        mobile(),
+        LineType::Mobile,
+        PhoneChannel::Sms,
+    ))
+}
+
+fn login(
+    record: &Enrollment,
+    method: u32,
+    c: &str,
+    ctx: &Context<'_>,
+    at: DateTime<Utc>,
+) -> Result<LoginAccepted, twofa::enrollment::EnrollmentError> {
+    let event = Event::Login {
+        attempt: LoginAttempt::Code {
+            method: MethodId::new(method),
+            code: code(c),
+        },
+        transaction: tx(),
+    };
+    match record.apply(event, ctx, at, &mut seeded(0))? {
+        Transition::LoginAccepted(accepted) => Ok(accepted),
+        Transition::LoginRefused { reason, .. } => Err(reason),
+        other => panic!("a login answers with acceptance or refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn sealed_types_are_send_and_sync_and_the_key_is_redacted() {
+    fn check<T: Send + Sync>() {}
+    check::<SealedEnrollment>();
+    check::<XChaChaSealer>();
+    check::<SealError>();
+    assert_eq!(
+        format!("{:?}", XChaChaSealer::from_bytes(&[1; 32]).unwrap()),
+        "XChaChaSealer([REDACTED])"
+    );
+}
 
 #[test]
 fn sealing_round_trips_and_detects_tampering_and_moves() {
@@ -10,7 +234,7 @@ fn sealing_round_trips_and_detects_tampering_and_moves() {
     let sealer = XChaChaSealer::generate(&mut r);
     let (record, _) = enrolled_app(&env, t0());
     let secret = method_secret(&record, 1);
-    let sealed = record.seal(&sealer, &mut r).unwrap();
+    let sealed = SealedEnrollment::seal(&record, &sealer, &mut r).unwrap();
     let printed = format!("{sealed:?}");
     assert!(!printed.contains(&secret.to_base32()[..]));
     let opened = sealed.open(&sealer).unwrap();
@@ -21,8 +245,7 @@ fn sealing_round_trips_and_detects_tampering_and_moves() {
     assert_eq!(sealed.open(&other).unwrap_err(), SealError::Open);
     // Pending secrets are sealed too.
     let pending = start_app(&env, t0());
-    let reopened = pending
-        .seal(&sealer, &mut r)
+    let reopened = SealedEnrollment::seal(&pending, &sealer, &mut r)
         .unwrap()
         .open(&sealer)
         .unwrap();
@@ -41,7 +264,8 @@ fn serialised_records_hold_no_raw_secret_and_tampering_fails() {
     let sealer = XChaChaSealer::from_bytes(&[9; 32]).unwrap();
     let (record, codes) = enrolled_app(&env, t0());
     let secret = method_secret(&record, 1);
-    let json = serde_json::to_string(&record.seal(&sealer, &mut r).unwrap()).unwrap();
+    let json =
+        serde_json::to_string(&SealedEnrollment::seal(&record, &sealer, &mut r).unwrap()).unwrap();
     assert!(!json.contains(&secret.to_base32()[..]));
     assert!(!json.contains(&codes[0]));
     let back: SealedEnrollment = serde_json::from_str(&json).unwrap();
@@ -105,16 +329,17 @@ fn phone_records(env: &Env) -> PhoneRecords {
             .unwrap(),
     )
     .0;
-    let dispatch = enrolled
-        .send_login_code(
-            MethodId::new(1),
-            None,
-            &tx(),
-            &ctx,
-            t0() + secs(60),
-            &mut seeded(13),
-        )
-        .unwrap();
+    let event = Event::SendLoginCode {
+        method: MethodId::new(1),
+        channel: None,
+        transaction: tx(),
+    };
+    let Transition::Send(dispatch) = enrolled
+        .apply(event, &ctx, t0() + secs(60), &mut seeded(13))
+        .unwrap()
+    else {
+        panic!("a login code is sent");
+    };
     let login_code = dispatch.expose_code().to_owned();
     let login = dispatch.sent().into_parts().0;
     let (change, change_code) = send(
@@ -145,9 +370,12 @@ const NUMBER_DIGITS: [&str; 4] = ["447400123456", "7400123456", "447400654321", 
 /// plaintext is equal too (same key, nonce and plaintext give the same
 /// ciphertext), so the opened record is exactly the original.
 fn assert_seals_exactly(record: &Enrollment, sealer: &XChaChaSealer) -> SealedEnrollment {
-    let sealed = record.seal(sealer, &mut seeded(99)).unwrap();
+    let sealed = SealedEnrollment::seal(record, sealer, &mut seeded(99)).unwrap();
     let reopened = sealed.open(sealer).unwrap();
-    assert_eq!(reopened.seal(sealer, &mut seeded(99)).unwrap(), sealed);
+    assert_eq!(
+        SealedEnrollment::seal(&reopened, sealer, &mut seeded(99)).unwrap(),
+        sealed
+    );
     sealed
 }
 
@@ -173,8 +401,7 @@ fn phone_records_round_trip_exactly_and_keep_working() {
         }
     }
     let open = |record: &Enrollment| {
-        record
-            .seal(&sealer, &mut rng())
+        SealedEnrollment::seal(record, &sealer, &mut rng())
             .unwrap()
             .open(&sealer)
             .unwrap()
@@ -226,7 +453,7 @@ fn phone_records_round_trip_exactly_and_keep_working() {
 
 #[cfg(feature = "serde")]
 fn json_of(record: &Enrollment, sealer: &XChaChaSealer) -> serde_json::Value {
-    serde_json::to_value(record.seal(sealer, &mut seeded(5)).unwrap()).unwrap()
+    serde_json::to_value(SealedEnrollment::seal(record, sealer, &mut seeded(5)).unwrap()).unwrap()
 }
 
 #[cfg(feature = "serde")]
@@ -254,7 +481,7 @@ fn serialised_phone_records_hold_no_number_and_no_code() {
         ("change of number pending", &records.change),
     ];
     for (case, record) in cases {
-        let sealed = record.seal(&sealer, &mut seeded(5)).unwrap();
+        let sealed = SealedEnrollment::seal(record, &sealer, &mut seeded(5)).unwrap();
         let json = serde_json::to_string(&sealed).unwrap();
         for digits in NUMBER_DIGITS {
             assert!(!json.contains(digits), "{case}: {json}");
@@ -269,8 +496,10 @@ fn serialised_phone_records_hold_no_number_and_no_code() {
         assert_eq!(back, sealed, "{case}");
         assert_seals_exactly(&back.open(&sealer).unwrap(), &sealer);
     }
-    let change =
-        serde_json::to_string(&records.change.seal(&sealer, &mut seeded(5)).unwrap()).unwrap();
+    let change = serde_json::to_string(
+        &SealedEnrollment::seal(&records.change, &sealer, &mut seeded(5)).unwrap(),
+    )
+    .unwrap();
     assert!(change.contains(&other_mobile().masked()), "{change}");
 }
 

@@ -8,7 +8,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use twofa_otp::{Algorithm, Code, Digits, Hotp, LookAhead, Rejected, ResyncWindow, Secret};
+use twofa_otp::{Algorithm, Code, Digits, Hotp, LookAhead, CodeRejected, ResyncWindow, Secret};
 
 #[derive(Debug, Arbitrary)]
 enum CodeInput {
@@ -81,7 +81,7 @@ fuzz_target!(|input: Input| {
     let last = counter.saturating_add(u64::from(look_ahead.get()));
     let result = hotp.verify(&first, counter, look_ahead);
     if !valid(&first) {
-        assert!(matches!(result, Err(Rejected::Malformed(_))), "{result:?}");
+        assert!(matches!(result, Err(CodeRejected::Malformed(_))), "{result:?}");
     } else {
         let best = (counter..=last).filter(|&c| code_at(c) == first).max();
         match result {
@@ -89,7 +89,7 @@ fuzz_target!(|input: Input| {
                 assert_eq!(Some(accepted.counter), best);
                 assert_eq!(accepted.next_counter, accepted.counter.checked_add(1));
             }
-            Err(Rejected::OutOfWindow) => assert_eq!(best, None),
+            Err(CodeRejected::OutOfWindow) => assert_eq!(best, None),
             Err(other) => panic!("unexpected {other:?}"),
         }
     }
@@ -98,7 +98,7 @@ fuzz_target!(|input: Input| {
     // at c + 1 (RFC 4226 §7.4).
     let result = hotp.resync(&first, &second, counter, window);
     if !valid(&first) || !valid(&second) {
-        assert!(matches!(result, Err(Rejected::Malformed(_))), "{result:?}");
+        assert!(matches!(result, Err(CodeRejected::Malformed(_))), "{result:?}");
         return;
     }
     let end = counter.saturating_add(u64::from(window.get()));
@@ -118,11 +118,11 @@ fuzz_target!(|input: Input| {
             assert_eq!(code_at(accepted.counter - 1), first);
             assert_eq!(accepted.next_counter, accepted.counter.checked_add(1));
         }
-        Err(Rejected::NotConsecutive) => {
+        Err(CodeRejected::NotConsecutive) => {
             assert_eq!(best_pair, None);
             assert!(any_first && any_second);
         }
-        Err(Rejected::OutOfWindow) => {
+        Err(CodeRejected::OutOfWindow) => {
             assert_eq!(best_pair, None);
             assert!(!(any_first && any_second));
         }

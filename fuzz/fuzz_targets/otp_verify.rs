@@ -8,7 +8,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use twofa_otp::{Algorithm, Code, Digits, Rejected, Secret, Step, Totp, Window};
+use twofa_otp::{Algorithm, Code, Digits, CodeRejected, Secret, Step, Totp, Window};
 
 #[derive(Debug, Arbitrary)]
 enum CodeInput {
@@ -83,14 +83,14 @@ fuzz_target!(|input: Input| {
         assert!(
             matches!(
                 result,
-                Err(Rejected::BeforeT0) | Err(Rejected::Malformed(_))
+                Err(CodeRejected::BeforeT0) | Err(CodeRejected::Malformed(_))
             ),
             "{result:?}"
         );
         return;
     };
     if Code::parse(&code, digits).is_err() {
-        assert!(matches!(result, Err(Rejected::Malformed(_))), "{result:?}");
+        assert!(matches!(result, Err(CodeRejected::Malformed(_))), "{result:?}");
         return;
     }
     // Brute force over the window: the highest matching step, and whether
@@ -118,11 +118,11 @@ fuzz_target!(|input: Input| {
                 code
             );
         }
-        Err(Rejected::Replayed) => {
+        Err(CodeRejected::Replayed) => {
             assert_eq!(best_fresh, None);
             assert!(!matches.is_empty());
         }
-        Err(Rejected::OutOfWindow) => assert!(matches.is_empty(), "{matches:?}"),
+        Err(CodeRejected::OutOfWindow) => assert!(matches.is_empty(), "{matches:?}"),
         Err(other) => panic!("unexpected {other:?}"),
     }
 });

@@ -123,7 +123,7 @@ impl FromIterator<Channel> for ChannelSet {
 /// A misconfigured policy value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
-pub enum PolicyError {
+pub enum DeliveryPolicyError {
     /// The code length is outside 6 to 10 digits.
     #[error("code length must be 6 to 10 digits, got {digits}")]
     CodeLengthOutOfRange {
@@ -169,10 +169,10 @@ impl CodeLength {
     ///
     /// # Errors
     ///
-    /// [`PolicyError::CodeLengthOutOfRange`] outside 6 to 10.
-    pub const fn new(digits: u8) -> Result<Self, PolicyError> {
+    /// [`DeliveryPolicyError::CodeLengthOutOfRange`] outside 6 to 10.
+    pub const fn new(digits: u8) -> Result<Self, DeliveryPolicyError> {
         if digits < Self::MIN || digits > Self::MAX {
-            return Err(PolicyError::CodeLengthOutOfRange { digits });
+            return Err(DeliveryPolicyError::CodeLengthOutOfRange { digits });
         }
         Ok(Self { digits })
     }
@@ -198,7 +198,7 @@ impl Default for CodeLength {
 }
 
 impl TryFrom<u8> for CodeLength {
-    type Error = PolicyError;
+    type Error = DeliveryPolicyError;
 
     fn try_from(value: u8) -> Result<Self, Self::Error> {
         Self::new(value)
@@ -217,16 +217,16 @@ fn day() -> TimeDelta {
     TimeDelta::days(1)
 }
 
-fn check_window(what: &'static str, value: TimeDelta) -> Result<TimeDelta, PolicyError> {
+fn check_window(what: &'static str, value: TimeDelta) -> Result<TimeDelta, DeliveryPolicyError> {
     if value <= TimeDelta::zero() || value > day() {
-        return Err(PolicyError::DurationOutOfRange { what });
+        return Err(DeliveryPolicyError::DurationOutOfRange { what });
     }
     Ok(value)
 }
 
-fn check_limit(what: &'static str, value: u32) -> Result<u32, PolicyError> {
+fn check_limit(what: &'static str, value: u32) -> Result<u32, DeliveryPolicyError> {
     if value == 0 || value > MAX_LIMIT {
-        return Err(PolicyError::LimitOutOfRange { what, value });
+        return Err(DeliveryPolicyError::LimitOutOfRange { what, value });
     }
     Ok(value)
 }
@@ -249,7 +249,7 @@ fn check_limit(what: &'static str, value: u32) -> Result<u32, PolicyError> {
 ///     .with_lifetime(TimeDelta::minutes(5))?
 ///     .with_enabled_channels(ChannelSet::all().without(Channel::Email));
 /// assert_eq!(policy.max_failed_checks(), 5);
-/// # Ok::<(), twofa_delivery::PolicyError>(())
+/// # Ok::<(), twofa_delivery::DeliveryPolicyError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ChallengePolicy {
@@ -286,9 +286,9 @@ impl ChallengePolicy {
     ///
     /// # Errors
     ///
-    /// [`PolicyError::DurationOutOfRange`] unless more than zero and at most
+    /// [`DeliveryPolicyError::DurationOutOfRange`] unless more than zero and at most
     /// 24 hours.
-    pub fn with_lifetime(mut self, lifetime: TimeDelta) -> Result<Self, PolicyError> {
+    pub fn with_lifetime(mut self, lifetime: TimeDelta) -> Result<Self, DeliveryPolicyError> {
         self.lifetime = check_window("code lifetime", lifetime)?;
         Ok(self)
     }
@@ -298,8 +298,8 @@ impl ChallengePolicy {
     ///
     /// # Errors
     ///
-    /// [`PolicyError::LimitOutOfRange`] outside 1 to 100.
-    pub fn with_max_failed_checks(mut self, max: u32) -> Result<Self, PolicyError> {
+    /// [`DeliveryPolicyError::LimitOutOfRange`] outside 1 to 100.
+    pub fn with_max_failed_checks(mut self, max: u32) -> Result<Self, DeliveryPolicyError> {
         self.max_failed_checks = check_limit("max failed checks", max)?;
         Ok(self)
     }
@@ -308,10 +308,13 @@ impl ChallengePolicy {
     ///
     /// # Errors
     ///
-    /// [`PolicyError::CooldownOutOfRange`] when negative or above 24 hours.
-    pub fn with_resend_cooldown(mut self, cooldown: TimeDelta) -> Result<Self, PolicyError> {
+    /// [`DeliveryPolicyError::CooldownOutOfRange`] when negative or above 24 hours.
+    pub fn with_resend_cooldown(
+        mut self,
+        cooldown: TimeDelta,
+    ) -> Result<Self, DeliveryPolicyError> {
         if cooldown < TimeDelta::zero() || cooldown > day() {
-            return Err(PolicyError::CooldownOutOfRange);
+            return Err(DeliveryPolicyError::CooldownOutOfRange);
         }
         self.resend_cooldown = cooldown;
         Ok(self)
@@ -321,8 +324,8 @@ impl ChallengePolicy {
     ///
     /// # Errors
     ///
-    /// [`PolicyError::LimitOutOfRange`] outside 1 to 100.
-    pub fn with_max_sends(mut self, max: u32) -> Result<Self, PolicyError> {
+    /// [`DeliveryPolicyError::LimitOutOfRange`] outside 1 to 100.
+    pub fn with_max_sends(mut self, max: u32) -> Result<Self, DeliveryPolicyError> {
         self.max_sends = check_limit("max sends", max)?;
         Ok(self)
     }
@@ -400,9 +403,9 @@ impl PushPolicy {
     ///
     /// # Errors
     ///
-    /// [`PolicyError::DurationOutOfRange`] unless more than zero and at most
+    /// [`DeliveryPolicyError::DurationOutOfRange`] unless more than zero and at most
     /// 24 hours.
-    pub fn with_lifetime(mut self, lifetime: TimeDelta) -> Result<Self, PolicyError> {
+    pub fn with_lifetime(mut self, lifetime: TimeDelta) -> Result<Self, DeliveryPolicyError> {
         self.lifetime = check_window("push lifetime", lifetime)?;
         Ok(self)
     }
@@ -411,14 +414,14 @@ impl PushPolicy {
     ///
     /// # Errors
     ///
-    /// [`PolicyError::LimitOutOfRange`] for a count outside 1 to 100,
-    /// [`PolicyError::DurationOutOfRange`] for a window that is not more than
+    /// [`DeliveryPolicyError::LimitOutOfRange`] for a count outside 1 to 100,
+    /// [`DeliveryPolicyError::DurationOutOfRange`] for a window that is not more than
     /// zero and at most 24 hours.
     pub fn with_rate_limit(
         mut self,
         max_prompts: u32,
         window: TimeDelta,
-    ) -> Result<Self, PolicyError> {
+    ) -> Result<Self, DeliveryPolicyError> {
         self.max_prompts = check_limit("max push prompts", max_prompts)?;
         self.window = check_window("push rate window", window)?;
         Ok(self)

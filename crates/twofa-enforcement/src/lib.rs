@@ -8,7 +8,7 @@ mod settings;
 
 pub use gate::{DeferralOffer, GateDecision, SetupRequired, gate};
 pub use policy::{
-    CompanyPolicy, DurationSetting, MAX_ATTEMPTS_PER_CHALLENGE, PolicyBuilder, PolicyError,
+    CompanyPolicy, CompanyPolicyError, DurationSetting, MAX_ATTEMPTS_PER_CHALLENGE, PolicyBuilder,
 };
 #[cfg(feature = "serde")]
 pub use report::ExportError;
@@ -17,6 +17,6 @@ pub use report::{
     ReportRow, StatusKind, StatusTotals, TrustedNetworks,
 };
 pub use settings::{
-    Actor, AuditEvent, CompanyRole, CompanySettings, EnforceError, EnforceOutcome, Enforcement,
+    Actor, CompanyEvent, CompanyRole, CompanySettings, EnforceError, EnforceOutcome, Enforcement,
     LoadError,
 };

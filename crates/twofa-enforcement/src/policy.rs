@@ -5,7 +5,7 @@ use chrono::TimeDelta;
 
 use twofa_types::{CodeChannel, CodeChannelSet, DeferralCap, Method, MethodSet};
 
-/// A duration setting of [`CompanyPolicy`], named in [`PolicyError`].
+/// A duration setting of [`CompanyPolicy`], named in [`CompanyPolicyError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DurationSetting {
@@ -44,7 +44,7 @@ pub const MAX_ATTEMPTS_PER_CHALLENGE: u32 = 10;
 /// Why a policy was refused when built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
-pub enum PolicyError {
+pub enum CompanyPolicyError {
     /// No second-factor method is allowed: nobody could enroll.
     #[error("no second-factor method is allowed")]
     NoMethodAllowed,
@@ -103,7 +103,7 @@ pub enum PolicyError {
 ///     .with_deferral_cap(DeferralCap::AtMost(1))
 ///     .build()?;
 /// assert_eq!(policy.deferral_length(), TimeDelta::hours(48));
-/// # Ok::<(), twofa_enforcement::PolicyError>(())
+/// # Ok::<(), twofa_enforcement::CompanyPolicyError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(
@@ -195,16 +195,16 @@ impl CompanyPolicy {
         self.attempts_per_challenge
     }
 
-    fn validate(self) -> Result<Self, PolicyError> {
+    fn validate(self) -> Result<Self, CompanyPolicyError> {
         if self.allowed_methods.is_empty() {
-            return Err(PolicyError::NoMethodAllowed);
+            return Err(CompanyPolicyError::NoMethodAllowed);
         }
         for (channel, method) in [
             (CodeChannel::Sms, Method::Sms),
             (CodeChannel::VoiceCall, Method::VoiceCall),
         ] {
             if self.resend_channels.contains(channel) && !self.allowed_methods.contains(method) {
-                return Err(PolicyError::ResendWithoutMethod { channel });
+                return Err(CompanyPolicyError::ResendWithoutMethod { channel });
             }
         }
         for (setting, value) in [
@@ -223,20 +223,20 @@ impl CompanyPolicy {
             ),
         ] {
             if value <= TimeDelta::zero() {
-                return Err(PolicyError::NotPositive { setting });
+                return Err(CompanyPolicyError::NotPositive { setting });
             }
             if value > setting.max() {
-                return Err(PolicyError::TooLong {
+                return Err(CompanyPolicyError::TooLong {
                     setting,
                     max_seconds: setting.max().num_seconds(),
                 });
             }
         }
         if self.attempts_per_challenge == 0 {
-            return Err(PolicyError::ZeroAttempts);
+            return Err(CompanyPolicyError::ZeroAttempts);
         }
         if self.attempts_per_challenge > MAX_ATTEMPTS_PER_CHALLENGE {
-            return Err(PolicyError::TooManyAttempts {
+            return Err(CompanyPolicyError::TooManyAttempts {
                 attempts: self.attempts_per_challenge,
                 max: MAX_ATTEMPTS_PER_CHALLENGE,
             });
@@ -305,11 +305,11 @@ impl PolicyBuilder {
     /// # Errors
     ///
     /// The first problem found, in this order:
-    /// [`PolicyError::NoMethodAllowed`], [`PolicyError::ResendWithoutMethod`],
-    /// [`PolicyError::NotPositive`] / [`PolicyError::TooLong`] (per duration,
-    /// in the order of [`DurationSetting`]), [`PolicyError::ZeroAttempts`],
-    /// [`PolicyError::TooManyAttempts`].
-    pub fn build(self) -> Result<CompanyPolicy, PolicyError> {
+    /// [`CompanyPolicyError::NoMethodAllowed`], [`CompanyPolicyError::ResendWithoutMethod`],
+    /// [`CompanyPolicyError::NotPositive`] / [`CompanyPolicyError::TooLong`] (per duration,
+    /// in the order of [`DurationSetting`]), [`CompanyPolicyError::ZeroAttempts`],
+    /// [`CompanyPolicyError::TooManyAttempts`].
+    pub fn build(self) -> Result<CompanyPolicy, CompanyPolicyError> {
         self.0.validate()
     }
 }
@@ -352,7 +352,7 @@ enum PolicyRecordError {
     #[error("a duration is out of range")]
     DurationOutOfRange,
     #[error(transparent)]
-    Invalid(#[from] PolicyError),
+    Invalid(#[from] CompanyPolicyError),
 }
 
 #[cfg(feature = "serde")]
@@ -420,17 +420,17 @@ mod tests {
             let b = CompanyPolicy::builder();
             assert_eq!(
                 with(b, TimeDelta::zero()).build(),
-                Err(PolicyError::NotPositive { setting })
+                Err(CompanyPolicyError::NotPositive { setting })
             );
             assert_eq!(
                 with(b, TimeDelta::seconds(-1)).build(),
-                Err(PolicyError::NotPositive { setting })
+                Err(CompanyPolicyError::NotPositive { setting })
             );
             assert!(with(b, TimeDelta::seconds(1)).build().is_ok());
             assert!(with(b, setting.max()).build().is_ok());
             assert_eq!(
                 with(b, setting.max() + TimeDelta::seconds(1)).build(),
-                Err(PolicyError::TooLong {
+                Err(CompanyPolicyError::TooLong {
                     setting,
                     max_seconds: setting.max().num_seconds()
                 })
@@ -443,19 +443,19 @@ mod tests {
         let b = CompanyPolicy::builder();
         assert_eq!(
             b.with_allowed_methods(MethodSet::empty()).build(),
-            Err(PolicyError::NoMethodAllowed)
+            Err(CompanyPolicyError::NoMethodAllowed)
         );
         assert_eq!(
             b.with_allowed_methods(MethodSet::all().without(Method::Sms))
                 .build(),
-            Err(PolicyError::ResendWithoutMethod {
+            Err(CompanyPolicyError::ResendWithoutMethod {
                 channel: CodeChannel::Sms
             })
         );
         assert_eq!(
             b.with_allowed_methods(MethodSet::all().without(Method::VoiceCall))
                 .build(),
-            Err(PolicyError::ResendWithoutMethod {
+            Err(CompanyPolicyError::ResendWithoutMethod {
                 channel: CodeChannel::VoiceCall
             })
         );
@@ -472,7 +472,7 @@ mod tests {
         );
         assert_eq!(
             b.with_attempts_per_challenge(0).build(),
-            Err(PolicyError::ZeroAttempts)
+            Err(CompanyPolicyError::ZeroAttempts)
         );
         assert!(b.with_attempts_per_challenge(1).build().is_ok());
         assert!(
@@ -483,7 +483,7 @@ mod tests {
         assert_eq!(
             b.with_attempts_per_challenge(MAX_ATTEMPTS_PER_CHALLENGE + 1)
                 .build(),
-            Err(PolicyError::TooManyAttempts {
+            Err(CompanyPolicyError::TooManyAttempts {
                 attempts: MAX_ATTEMPTS_PER_CHALLENGE + 1,
                 max: MAX_ATTEMPTS_PER_CHALLENGE
             })

@@ -195,7 +195,7 @@ pub enum LoadError {
     serde(tag = "event", deny_unknown_fields)
 )]
 #[non_exhaustive]
-pub enum AuditEvent {
+pub enum CompanyEvent {
     /// A company administrator required 2FA for every user of the company.
     #[cfg_attr(feature = "serde", serde(rename = "company.2fa_enforced"))]
     EnforcementEnabled {
@@ -208,8 +208,8 @@ pub enum AuditEvent {
     },
 }
 
-impl AuditEvent {
-    /// Stable name of [`AuditEvent::EnforcementEnabled`].
+impl CompanyEvent {
+    /// Stable name of [`CompanyEvent::EnforcementEnabled`].
     pub const ENFORCEMENT_ENABLED: &'static str = "company.2fa_enforced";
 
     /// The event's stable name, for log pipelines and alert rules.
@@ -231,7 +231,7 @@ pub enum EnforceOutcome {
         /// The new settings.
         settings: CompanySettings,
         /// The audit event to record.
-        event: AuditEvent,
+        event: CompanyEvent,
     },
     /// Enforcement was already on. Nothing changed and there is no event:
     /// the original administrator and time stay on record.
@@ -252,7 +252,7 @@ impl EnforceOutcome {
 
     /// The audit event to record, if the request changed anything.
     #[must_use]
-    pub const fn event(&self) -> Option<&AuditEvent> {
+    pub const fn event(&self) -> Option<&CompanyEvent> {
         match self {
             Self::Enabled { event, .. } => Some(event),
             Self::AlreadyEnforced { .. } => None,
@@ -377,7 +377,7 @@ impl CompanySettings {
                         at: now,
                     },
                 },
-                event: AuditEvent::EnforcementEnabled {
+                event: CompanyEvent::EnforcementEnabled {
                     company: self.company.clone(),
                     actor: actor.user.clone(),
                     at: now,
@@ -453,7 +453,7 @@ mod tests {
         );
         assert_eq!(
             event,
-            AuditEvent::EnforcementEnabled {
+            CompanyEvent::EnforcementEnabled {
                 company: acme(),
                 actor: UserId::new("alice").unwrap(),
                 at: t(0)

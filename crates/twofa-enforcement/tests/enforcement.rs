@@ -11,10 +11,10 @@
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
 use twofa_enforcement::{
-    Actor, AuditEvent, CompanyPolicy, CompanyRole, CompanySettings, DeferralOffer, DurationSetting,
-    EmployeeRecord, EnforceError, EnforceOutcome, Enforcement, EnrollmentReport, GateDecision,
-    LoadError, PhoneHint, PolicyError, ReportError, SetupRequired, StatusKind, TrustedNetworks,
-    gate,
+    Actor, CompanyEvent, CompanyPolicy, CompanyPolicyError, CompanyRole, CompanySettings,
+    DeferralOffer, DurationSetting, EmployeeRecord, EnforceError, EnforceOutcome, Enforcement,
+    EnrollmentReport, GateDecision, LoadError, PhoneHint, ReportError, SetupRequired, StatusKind,
+    TrustedNetworks, gate,
 };
 use twofa_types::{
     AccountKind, CodeChannel, CodeChannelSet, CompanyId, DeferralCap, DeferralsLeft,
@@ -73,7 +73,7 @@ fn admin_enables_enforcement_and_an_event_is_emitted() {
         outcome,
         EnforceOutcome::Enabled {
             settings: enforced(),
-            event: AuditEvent::EnforcementEnabled {
+            event: CompanyEvent::EnforcementEnabled {
                 company: acme(),
                 actor: user("alice"),
                 at: t0(),
@@ -147,7 +147,7 @@ fn public_types_are_send_and_sync() {
     check::<EnforceError>();
     check::<LoadError>();
     check::<CompanyPolicy>();
-    check::<PolicyError>();
+    check::<CompanyPolicyError>();
     check::<GateDecision>();
     check::<EnrollmentReport>();
     check::<EmployeeRecord>();
@@ -248,7 +248,7 @@ proptest! {
                         prop_assert!(!before.is_enforced());
                         prop_assert_eq!(
                             event,
-                            &AuditEvent::EnforcementEnabled { company: acme(), actor: actor.user().clone(), at: now }
+                            &CompanyEvent::EnforcementEnabled { company: acme(), actor: actor.user().clone(), at: now }
                         );
                         events.push(event.clone());
                     } else {
@@ -300,23 +300,23 @@ fn invalid_policies_are_refused_with_specific_errors() {
     let b = CompanyPolicy::builder();
     assert_eq!(
         b.with_allowed_methods(MethodSet::empty()).build(),
-        Err(PolicyError::NoMethodAllowed)
+        Err(CompanyPolicyError::NoMethodAllowed)
     );
     assert_eq!(
         b.with_deferral_length(TimeDelta::zero()).build(),
-        Err(PolicyError::NotPositive {
+        Err(CompanyPolicyError::NotPositive {
             setting: DurationSetting::DeferralLength
         })
     );
     assert_eq!(
         b.with_trusted_network_reprompt(secs(-1)).build(),
-        Err(PolicyError::NotPositive {
+        Err(CompanyPolicyError::NotPositive {
             setting: DurationSetting::TrustedNetworkReprompt
         })
     );
     assert_eq!(
         b.with_out_of_band_code_lifetime(secs(601)).build(),
-        Err(PolicyError::TooLong {
+        Err(CompanyPolicyError::TooLong {
             setting: DurationSetting::OutOfBandCodeLifetime,
             max_seconds: 600
         })
@@ -325,19 +325,19 @@ fn invalid_policies_are_refused_with_specific_errors() {
     assert!(b.with_out_of_band_code_lifetime(secs(599)).build().is_ok());
     assert_eq!(
         b.with_pending_setup_lifetime(TimeDelta::zero()).build(),
-        Err(PolicyError::NotPositive {
+        Err(CompanyPolicyError::NotPositive {
             setting: DurationSetting::PendingSetupLifetime
         })
     );
     assert_eq!(
         b.with_attempts_per_challenge(0).build(),
-        Err(PolicyError::ZeroAttempts)
+        Err(CompanyPolicyError::ZeroAttempts)
     );
     // An admin who switches off SMS and voice must drop those re-sends too.
     let app_only = MethodSet::of(&[Method::AuthenticatorApp, Method::PushApp]);
     assert_eq!(
         b.with_allowed_methods(app_only).build(),
-        Err(PolicyError::ResendWithoutMethod {
+        Err(CompanyPolicyError::ResendWithoutMethod {
             channel: CodeChannel::Sms
         })
     );
@@ -1074,7 +1074,7 @@ mod serde_records {
 
     #[test]
     fn audit_event_has_a_stable_name() {
-        let event = AuditEvent::EnforcementEnabled {
+        let event = CompanyEvent::EnforcementEnabled {
             company: acme(),
             actor: user("alice"),
             at: t0(),

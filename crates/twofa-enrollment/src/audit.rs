@@ -133,7 +133,7 @@ impl fmt::Display for MaskedDestination {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
-pub struct AuditEvent {
+pub struct EnrollmentAudit {
     /// What happened.
     pub kind: AuditKind,
     /// To whom.
@@ -150,7 +150,7 @@ pub struct AuditEvent {
     pub consecutive_failures: Option<u32>,
 }
 
-impl AuditEvent {
+impl EnrollmentAudit {
     pub(crate) fn new(kind: AuditKind, user: &UserId, at: DateTime<Utc>) -> Self {
         Self {
             kind,

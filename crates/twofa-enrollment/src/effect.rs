@@ -6,7 +6,7 @@ use core::fmt;
 use twofa_delivery::{Destination, LineType, MatchNumber, OutboundMessage, PushMessage};
 use twofa_otp::{KeyUri, Zeroizing};
 
-use crate::audit::AuditEvent;
+use crate::audit::EnrollmentAudit;
 use crate::error::EnrollmentError;
 use crate::machine::Enrollment;
 use crate::method::{MethodId, PhoneChannel};
@@ -108,7 +108,7 @@ pub enum Effect {
     /// Notify the user through other channels.
     Notify(Notification),
     /// Record this audit event.
-    Audit(AuditEvent),
+    Audit(EnrollmentAudit),
 }
 
 /// The result of a transition that sends nothing: save the record (with

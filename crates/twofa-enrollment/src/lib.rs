@@ -13,7 +13,7 @@ mod recovery;
 mod summary;
 mod throttle;
 
-pub use audit::{AuditEvent, AuditKind, MaskedDestination};
+pub use audit::{AuditKind, EnrollmentAudit, MaskedDestination};
 pub use effect::{
     Dispatch, Effect, LoginAccepted, NotMobileDialog, Notice, Notification, Outcome,
     ProvisioningUri, PushDispatch, Transition,
@@ -28,7 +28,8 @@ pub use method::{
     PhoneChannel, PhoneFactor, TotpFactor,
 };
 pub use policy::{
-    Context, EnrollmentPolicy, LastMethod, MAX_CONSECUTIVE_FAILURES, PolicyError, ThrottlePolicy,
+    Context, EnrollmentPolicy, EnrollmentPolicyError, LastMethod, MAX_CONSECUTIVE_FAILURES,
+    ThrottlePolicy,
 };
 pub use recovery::{RECOVERY_CODE_COUNT, RecoveryCodeSheet, RecoveryCodes};
 pub use summary::{EnrollmentSummary, MethodSummary};

@@ -20,7 +20,7 @@ pub enum LastMethod {
 /// A policy value was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
-pub enum PolicyError {
+pub enum EnrollmentPolicyError {
     /// A duration that must be positive was zero or negative.
     #[error("{setting} must be a positive duration")]
     NotPositive {
@@ -47,11 +47,11 @@ pub enum PolicyError {
     MaxDelayBelowBase,
 }
 
-fn positive(value: TimeDelta, setting: &'static str) -> Result<TimeDelta, PolicyError> {
+fn positive(value: TimeDelta, setting: &'static str) -> Result<TimeDelta, EnrollmentPolicyError> {
     if value > TimeDelta::zero() {
         Ok(value)
     } else {
-        Err(PolicyError::NotPositive { setting })
+        Err(EnrollmentPolicyError::NotPositive { setting })
     }
 }
 
@@ -106,12 +106,16 @@ impl ThrottlePolicy {
     ///
     /// # Errors
     ///
-    /// [`PolicyError::NotPositive`] or [`PolicyError::MaxDelayBelowBase`].
-    pub fn with_delays(mut self, base: TimeDelta, max: TimeDelta) -> Result<Self, PolicyError> {
+    /// [`EnrollmentPolicyError::NotPositive`] or [`EnrollmentPolicyError::MaxDelayBelowBase`].
+    pub fn with_delays(
+        mut self,
+        base: TimeDelta,
+        max: TimeDelta,
+    ) -> Result<Self, EnrollmentPolicyError> {
         self.base_delay = positive(base, "base delay")?;
         self.max_delay = positive(max, "maximum delay")?;
         if max < base {
-            return Err(PolicyError::MaxDelayBelowBase);
+            return Err(EnrollmentPolicyError::MaxDelayBelowBase);
         }
         Ok(self)
     }
@@ -121,15 +125,15 @@ impl ThrottlePolicy {
     ///
     /// # Errors
     ///
-    /// [`PolicyError::Zero`] or [`PolicyError::SuspensionThresholdTooHigh`].
-    pub fn with_suspend_after(mut self, failures: u32) -> Result<Self, PolicyError> {
+    /// [`EnrollmentPolicyError::Zero`] or [`EnrollmentPolicyError::SuspensionThresholdTooHigh`].
+    pub fn with_suspend_after(mut self, failures: u32) -> Result<Self, EnrollmentPolicyError> {
         if failures == 0 {
-            return Err(PolicyError::Zero {
+            return Err(EnrollmentPolicyError::Zero {
                 setting: "suspension threshold",
             });
         }
         if failures > MAX_CONSECUTIVE_FAILURES {
-            return Err(PolicyError::SuspensionThresholdTooHigh {
+            return Err(EnrollmentPolicyError::SuspensionThresholdTooHigh {
                 failures,
                 max: MAX_CONSECUTIVE_FAILURES,
             });
@@ -234,8 +238,11 @@ impl EnrollmentPolicy {
     ///
     /// # Errors
     ///
-    /// [`PolicyError::NotPositive`].
-    pub fn with_app_pending_lifetime(mut self, lifetime: TimeDelta) -> Result<Self, PolicyError> {
+    /// [`EnrollmentPolicyError::NotPositive`].
+    pub fn with_app_pending_lifetime(
+        mut self,
+        lifetime: TimeDelta,
+    ) -> Result<Self, EnrollmentPolicyError> {
         self.app_pending_lifetime = positive(lifetime, "app pending lifetime")?;
         Ok(self)
     }
@@ -244,10 +251,10 @@ impl EnrollmentPolicy {
     ///
     /// # Errors
     ///
-    /// [`PolicyError::Zero`].
-    pub fn with_max_wrong_codes(mut self, codes: u32) -> Result<Self, PolicyError> {
+    /// [`EnrollmentPolicyError::Zero`].
+    pub fn with_max_wrong_codes(mut self, codes: u32) -> Result<Self, EnrollmentPolicyError> {
         if codes == 0 {
-            return Err(PolicyError::Zero {
+            return Err(EnrollmentPolicyError::Zero {
                 setting: "maximum wrong codes",
             });
         }
@@ -260,8 +267,11 @@ impl EnrollmentPolicy {
     ///
     /// # Errors
     ///
-    /// [`PolicyError::NotPositive`].
-    pub fn with_step_up_freshness(mut self, freshness: TimeDelta) -> Result<Self, PolicyError> {
+    /// [`EnrollmentPolicyError::NotPositive`].
+    pub fn with_step_up_freshness(
+        mut self,
+        freshness: TimeDelta,
+    ) -> Result<Self, EnrollmentPolicyError> {
         self.step_up_freshness = positive(freshness, "step-up freshness")?;
         Ok(self)
     }
@@ -425,7 +435,7 @@ mod tests {
         assert!(ThrottlePolicy::default().with_suspend_after(100).is_ok());
         assert_eq!(
             ThrottlePolicy::default().with_suspend_after(0),
-            Err(PolicyError::Zero {
+            Err(EnrollmentPolicyError::Zero {
                 setting: "suspension threshold"
             })
         );

@@ -170,7 +170,7 @@ pub enum TimeError {
 #[must_use]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum Rejected {
+pub enum CodeRejected {
     /// The code text is not `digits` ASCII digits.
     #[error("malformed code: {0}")]
     Malformed(#[from] CodeError),

@@ -5,7 +5,7 @@ use core::fmt;
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 use crate::code::Code;
-use crate::error::Rejected;
+use crate::error::CodeRejected;
 use crate::mac::Keyed;
 use crate::params::{Algorithm, Digits, LookAhead, ResyncWindow};
 use crate::secret::Secret;
@@ -84,8 +84,8 @@ impl Hotp {
     ///
     /// # Errors
     ///
-    /// [`Rejected::Malformed`] for a malformed code (no HMAC computed),
-    /// [`Rejected::OutOfWindow`] if no counter matched.
+    /// [`CodeRejected::Malformed`] for a malformed code (no HMAC computed),
+    /// [`CodeRejected::OutOfWindow`] if no counter matched.
     ///
     /// # Security
     ///
@@ -97,7 +97,7 @@ impl Hotp {
         code: &str,
         counter: u64,
         look_ahead: LookAhead,
-    ) -> Result<HotpAccepted, Rejected> {
+    ) -> Result<HotpAccepted, CodeRejected> {
         let code = Code::parse(code, self.digits)?;
         self.verify_code(&code, counter, look_ahead)
     }
@@ -107,13 +107,13 @@ impl Hotp {
     /// # Errors
     ///
     /// As [`Hotp::verify`]; a code with another digit count is
-    /// [`Rejected::Malformed`].
+    /// [`CodeRejected::Malformed`].
     pub fn verify_code(
         &self,
         code: &Code,
         counter: u64,
         look_ahead: LookAhead,
-    ) -> Result<HotpAccepted, Rejected> {
+    ) -> Result<HotpAccepted, CodeRejected> {
         self.check_digits(code)?;
         let last = counter.saturating_add(u64::from(look_ahead.get()));
         let mut tally = Tally::new(code.value());
@@ -123,7 +123,7 @@ impl Hotp {
         if bool::from(tally.accepted) {
             Ok(accepted(tally.counter))
         } else {
-            Err(Rejected::OutOfWindow)
+            Err(CodeRejected::OutOfWindow)
         }
     }
 
@@ -136,11 +136,11 @@ impl Hotp {
     ///
     /// # Errors
     ///
-    /// - [`Rejected::Malformed`] if either code is malformed.
-    /// - [`Rejected::NotConsecutive`] if both codes matched within the
+    /// - [`CodeRejected::Malformed`] if either code is malformed.
+    /// - [`CodeRejected::NotConsecutive`] if both codes matched within the
     ///   window but not as a consecutive pair in this order (reversed, or
     ///   with a gap).
-    /// - [`Rejected::OutOfWindow`] otherwise.
+    /// - [`CodeRejected::OutOfWindow`] otherwise.
     ///
     /// # Security
     ///
@@ -154,7 +154,7 @@ impl Hotp {
         second: &str,
         counter: u64,
         window: ResyncWindow,
-    ) -> Result<HotpAccepted, Rejected> {
+    ) -> Result<HotpAccepted, CodeRejected> {
         let first = Code::parse(first, self.digits)?;
         let second = Code::parse(second, self.digits)?;
         // The first code is searched in counter ..= counter + window - 1,
@@ -181,17 +181,17 @@ impl Hotp {
         if bool::from(found) {
             Ok(accepted(matched))
         } else if bool::from(any_first & any_second) {
-            Err(Rejected::NotConsecutive)
+            Err(CodeRejected::NotConsecutive)
         } else {
-            Err(Rejected::OutOfWindow)
+            Err(CodeRejected::OutOfWindow)
         }
     }
 
-    fn check_digits(&self, code: &Code) -> Result<(), Rejected> {
+    fn check_digits(&self, code: &Code) -> Result<(), CodeRejected> {
         if code.digits() == self.digits {
             Ok(())
         } else {
-            Err(Rejected::Malformed(crate::CodeError::WrongLength {
+            Err(CodeRejected::Malformed(crate::CodeError::WrongLength {
                 expected: self.digits,
                 found: usize::from(code.digits().get()),
             }))

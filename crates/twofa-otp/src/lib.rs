@@ -24,7 +24,7 @@ mod uri;
 mod verify;
 
 pub use code::{Code, CodeText};
-pub use error::{Base32Error, CodeError, ConfigError, Rejected, SecretError, TimeError};
+pub use error::{Base32Error, CodeError, CodeRejected, ConfigError, SecretError, TimeError};
 pub use hotp::Hotp;
 pub use params::{Algorithm, Digits, LookAhead, ResyncWindow, Step, Window};
 pub use secret::{Secret, SecretStrength};

@@ -3,7 +3,7 @@
 use core::fmt;
 
 use crate::code::Code;
-use crate::error::{Rejected, TimeError};
+use crate::error::{CodeRejected, TimeError};
 use crate::mac::Keyed;
 use crate::params::{Algorithm, Digits, Step, Window};
 use crate::secret::Secret;
@@ -149,11 +149,11 @@ impl Totp {
     ///
     /// # Errors
     ///
-    /// - [`Rejected::Malformed`]: not a well-formed code; no HMAC computed.
-    /// - [`Rejected::BeforeT0`]: `now` is before T0.
-    /// - [`Rejected::Replayed`]: the code matched only steps at or below
+    /// - [`CodeRejected::Malformed`]: not a well-formed code; no HMAC computed.
+    /// - [`CodeRejected::BeforeT0`]: `now` is before T0.
+    /// - [`CodeRejected::Replayed`]: the code matched only steps at or below
     ///   `last_accepted`.
-    /// - [`Rejected::OutOfWindow`]: no step in the window matched.
+    /// - [`CodeRejected::OutOfWindow`]: no step in the window matched.
     ///
     /// # Security
     ///
@@ -169,7 +169,7 @@ impl Totp {
         now: u64,
         last_accepted: Option<u64>,
         window: Window,
-    ) -> Result<TotpAccepted, Rejected> {
+    ) -> Result<TotpAccepted, CodeRejected> {
         let code = Code::parse(code, self.digits)?;
         self.verify_code(&code, now, last_accepted, window)
     }
@@ -179,21 +179,21 @@ impl Totp {
     /// # Errors
     ///
     /// As [`Totp::verify`]; a code with another digit count is
-    /// [`Rejected::Malformed`].
+    /// [`CodeRejected::Malformed`].
     pub fn verify_code(
         &self,
         code: &Code,
         now: u64,
         last_accepted: Option<u64>,
         window: Window,
-    ) -> Result<TotpAccepted, Rejected> {
+    ) -> Result<TotpAccepted, CodeRejected> {
         if code.digits() != self.digits {
-            return Err(Rejected::Malformed(crate::CodeError::WrongLength {
+            return Err(CodeRejected::Malformed(crate::CodeError::WrongLength {
                 expected: self.digits,
                 found: usize::from(code.digits().get()),
             }));
         }
-        let current = self.step_at(now).map_err(|_| Rejected::BeforeT0)?;
+        let current = self.step_at(now).map_err(|_| CodeRejected::BeforeT0)?;
         let first = current.saturating_sub(u64::from(window.behind()));
         let last = current.saturating_add(u64::from(window.ahead()));
         let mut tally = Tally::new(code.value());
@@ -211,9 +211,9 @@ impl Totp {
             };
             Ok(TotpAccepted { step, drift })
         } else if bool::from(tally.replayed) {
-            Err(Rejected::Replayed)
+            Err(CodeRejected::Replayed)
         } else {
-            Err(Rejected::OutOfWindow)
+            Err(CodeRejected::OutOfWindow)
         }
     }
 }

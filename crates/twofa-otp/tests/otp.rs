@@ -13,8 +13,8 @@
 use hmac::{Hmac, KeyInit, Mac};
 use proptest::prelude::*;
 use twofa_otp::{
-    Algorithm, Base32Error, Code, CodeError, CompatibilityWarning, ConfigError, Digits, Hotp,
-    HotpAccepted, KeyUri, LookAhead, OtpKind, ParseMode, Rejected, ResyncWindow, Secret,
+    Algorithm, Base32Error, Code, CodeError, CodeRejected, CompatibilityWarning, ConfigError,
+    Digits, Hotp, HotpAccepted, KeyUri, LookAhead, OtpKind, ParseMode, ResyncWindow, Secret,
     SecretError, SecretStrength, Step, TimeError, Totp, TotpAccepted, UriError, UriPart, Window,
     base32,
 };
@@ -100,7 +100,7 @@ const _: fn() = || {
     send_sync::<Hotp>();
     send_sync::<TotpAccepted>();
     send_sync::<HotpAccepted>();
-    send_sync::<Rejected>();
+    send_sync::<CodeRejected>();
     send_sync::<KeyUri>();
     send_sync::<OtpKind>();
     send_sync::<ParseMode>();
@@ -146,7 +146,7 @@ fn rfc4226_appendix_d_codes_and_tampered_codes() {
         assert_eq!(accepted.next_counter, Some(counter + 1));
         assert_eq!(
             hotp.verify(&tampered(expected), counter, exact),
-            Err(Rejected::OutOfWindow),
+            Err(CodeRejected::OutOfWindow),
             "tampered code at counter {counter}"
         );
     }
@@ -163,12 +163,12 @@ fn hotp_look_ahead_accepts_within_and_rejects_beyond() {
     assert_eq!((accepted.counter, accepted.next_counter), (9, Some(10)));
     assert_eq!(
         hotp.verify(RFC4226_CODES[9], 0, LookAhead::new(8).unwrap()),
-        Err(Rejected::OutOfWindow)
+        Err(CodeRejected::OutOfWindow)
     );
     // A counter already used (below the expected one) is never accepted.
     assert_eq!(
         hotp.verify(RFC4226_CODES[3], 4, LookAhead::default()),
-        Err(Rejected::OutOfWindow)
+        Err(CodeRejected::OutOfWindow)
     );
     assert_eq!(LookAhead::default().get(), 10);
     assert_eq!(
@@ -221,7 +221,7 @@ fn rfc6238_appendix_b_all_rows_and_tampered_codes() {
         assert_eq!((accepted.step, accepted.drift), (step, 0));
         assert_eq!(
             totp.verify(&tampered(expected), time, None, Window::EXACT),
-            Err(Rejected::OutOfWindow),
+            Err(CodeRejected::OutOfWindow),
             "tampered {algorithm} at {time}"
         );
         // The same row with the key of another algorithm is refused.
@@ -230,7 +230,7 @@ fn rfc6238_appendix_b_all_rows_and_tampered_codes() {
         let wrong = Totp::new(&rfc_secret(other), other).with_digits(Digits::EIGHT);
         assert_eq!(
             wrong.verify(expected, time, None, Window::EXACT),
-            Err(Rejected::OutOfWindow)
+            Err(CodeRejected::OutOfWindow)
         );
     }
 }
@@ -266,7 +266,7 @@ fn all_zero_codes_render_and_verify() {
         );
         assert_eq!(
             hotp.verify(&tampered(&zeros), counter, LookAhead::new(0).unwrap()),
-            Err(Rejected::OutOfWindow)
+            Err(CodeRejected::OutOfWindow)
         );
         // The same counter as a TOTP step.
         let totp = Totp::new(&secret, algorithm).with_digits(digits(n));
@@ -300,7 +300,7 @@ fn leading_zero_codes_found_by_search() {
             let stripped = expected.trim_start_matches('0');
             assert!(matches!(
                 hotp.verify(stripped, counter, LookAhead::new(0).unwrap()),
-                Err(Rejected::Malformed(_))
+                Err(CodeRejected::Malformed(_))
             ));
         }
     }
@@ -319,12 +319,12 @@ fn seven_and_eight_digit_codes_match_the_reference() {
                 assert!(totp.verify(&expected, now, None, Window::EXACT).is_ok());
                 assert_eq!(
                     totp.verify(&tampered(&expected), now, None, Window::EXACT),
-                    Err(Rejected::OutOfWindow)
+                    Err(CodeRejected::OutOfWindow)
                 );
                 // A 6-digit prefix is malformed for a 7/8-digit key.
                 assert!(matches!(
                     totp.verify(&expected[..6], now, None, Window::EXACT),
-                    Err(Rejected::Malformed(CodeError::WrongLength { .. }))
+                    Err(CodeRejected::Malformed(CodeError::WrongLength { .. }))
                 ));
             }
         }
@@ -438,7 +438,7 @@ fn step_boundaries_default_window() {
                 let accepted = result.unwrap();
                 assert_eq!((accepted.step, accepted.drift), (2, drift), "now = {now}");
             }
-            None => assert_eq!(result, Err(Rejected::OutOfWindow), "now = {now}"),
+            None => assert_eq!(result, Err(CodeRejected::OutOfWindow), "now = {now}"),
         }
     }
 }
@@ -477,7 +477,7 @@ fn t0_and_times_before_it() {
     let step0 = code_text(&totp.generate(1_000).unwrap());
     assert_eq!(
         totp.verify(&step0, 999, None, Window::default()),
-        Err(Rejected::BeforeT0)
+        Err(CodeRejected::BeforeT0)
     );
     // At T0 the window's "behind" step does not exist and is skipped.
     let accepted = totp
@@ -486,7 +486,7 @@ fn t0_and_times_before_it() {
     assert_eq!((accepted.step, accepted.drift), (0, 0));
     assert_eq!(
         totp.verify(&step0, 0, None, Window::default()),
-        Err(Rejected::BeforeT0)
+        Err(CodeRejected::BeforeT0)
     );
     // The code of T0-relative step 0 equals the RFC generator's step 0.
     assert_eq!(
@@ -517,7 +517,7 @@ fn last_step_and_time_extremes_do_not_overflow() {
     // Last accepted u64::MAX: nothing can ever be accepted again.
     assert_eq!(
         one_second.verify(&max, u64::MAX, Some(u64::MAX), Window::default()),
-        Err(Rejected::Replayed)
+        Err(CodeRejected::Replayed)
     );
     // The largest step and T0.
     let slow = Totp::new(&secret, Algorithm::Sha1)
@@ -555,22 +555,22 @@ fn replay_is_rejected_and_newer_steps_accepted() {
     // The same code, same step or one step later (still in the window).
     assert_eq!(
         totp.verify(&code, now, last, Window::default()),
-        Err(Rejected::Replayed)
+        Err(CodeRejected::Replayed)
     );
     assert_eq!(
         totp.verify(&code, now + 30, last, Window::default()),
-        Err(Rejected::Replayed)
+        Err(CodeRejected::Replayed)
     );
     // Out of the window it is simply out of window.
     assert_eq!(
         totp.verify(&code, now + 60, last, Window::default()),
-        Err(Rejected::OutOfWindow)
+        Err(CodeRejected::OutOfWindow)
     );
     // An older step's code (behind, below the last accepted) is a replay too.
     let older = code_text(&totp.generate_at_step(current - 1));
     assert_eq!(
         totp.verify(&older, now, last, Window::default()),
-        Err(Rejected::Replayed)
+        Err(CodeRejected::Replayed)
     );
     // The next step's code is accepted, as drift +1.
     let next = code_text(&totp.generate_at_step(current + 1));
@@ -579,7 +579,7 @@ fn replay_is_rejected_and_newer_steps_accepted() {
     // A tampered code after a success is out of window, not a replay.
     assert_eq!(
         totp.verify(&tampered(&code), now, last, Window::default()),
-        Err(Rejected::OutOfWindow)
+        Err(CodeRejected::OutOfWindow)
     );
 }
 
@@ -611,7 +611,7 @@ fn hotp_counter_u64_max() {
     );
     assert_eq!(
         hotp.verify(&tampered(&code), u64::MAX, LookAhead::default()),
-        Err(Rejected::OutOfWindow)
+        Err(CodeRejected::OutOfWindow)
     );
 }
 
@@ -642,16 +642,16 @@ fn hotp_resync() {
     // One past the window.
     assert_eq!(
         hotp.resync(&code(base + 1000), &code(base + 1001), base, window),
-        Err(Rejected::OutOfWindow)
+        Err(CodeRejected::OutOfWindow)
     );
     // Reversed and non-consecutive pairs.
     assert_eq!(
         hotp.resync(&code(base + 11), &code(base + 10), base, window),
-        Err(Rejected::NotConsecutive)
+        Err(CodeRejected::NotConsecutive)
     );
     assert_eq!(
         hotp.resync(&code(base + 10), &code(base + 12), base, window),
-        Err(Rejected::NotConsecutive)
+        Err(CodeRejected::NotConsecutive)
     );
     // Codes below the stored counter.
     assert!(
@@ -666,7 +666,7 @@ fn hotp_resync() {
     // Malformed codes.
     assert!(matches!(
         hotp.resync("12345", &code(base + 1), base, window),
-        Err(Rejected::Malformed(_))
+        Err(CodeRejected::Malformed(_))
     ));
     // At the end of the counter space.
     let accepted = hotp
@@ -675,7 +675,7 @@ fn hotp_resync() {
     assert_eq!((accepted.counter, accepted.next_counter), (u64::MAX, None));
     assert_eq!(
         hotp.resync(&code(u64::MAX), &code(0), u64::MAX - 3, window),
-        Err(Rejected::OutOfWindow)
+        Err(CodeRejected::OutOfWindow)
     );
 }
 
@@ -706,14 +706,14 @@ fn codes_are_parsed_strictly() {
     for bad in ["+287082", " 287082", "0287082", ""] {
         assert!(matches!(
             hotp.verify(bad, 1, LookAhead::default()),
-            Err(Rejected::Malformed(_))
+            Err(CodeRejected::Malformed(_))
         ));
     }
     // A parsed code with the wrong digit count.
     let eight = Code::parse("00287082", Digits::EIGHT).unwrap();
     assert!(matches!(
         hotp.verify_code(&eight, 1, LookAhead::default()),
-        Err(Rejected::Malformed(CodeError::WrongLength { .. }))
+        Err(CodeRejected::Malformed(CodeError::WrongLength { .. }))
     ));
     let six_code = Code::parse("287082", six).unwrap();
     assert!(hotp.verify_code(&six_code, 1, LookAhead::default()).is_ok());
@@ -1376,7 +1376,7 @@ proptest! {
             prop_assert_eq!(code_text(&totp.generate_at_step(accepted.step)), code.clone());
             prop_assert_eq!(i128::from(accepted.step) - i128::from(current), i128::from(accepted.drift));
             // And never again once stored.
-            prop_assert_eq!(totp.verify(&code, now, Some(accepted.step), window), Err(Rejected::Replayed));
+            prop_assert_eq!(totp.verify(&code, now, Some(accepted.step), window), Err(CodeRejected::Replayed));
         } else if let Ok(accepted) = result {
             // Only a genuine collision with an in-window step can match.
             prop_assert_ne!(accepted.step, step);

@@ -11,7 +11,7 @@ use crate::client::{ClientAddress, ResolveError};
 /// Why a policy value is invalid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum PolicyError {
+pub enum TrustPolicyError {
     /// The re-prompt interval was zero or negative.
     #[error("re-prompt interval must be positive")]
     IntervalNotPositive,
@@ -52,11 +52,11 @@ struct PolicyRecord {
 
 #[cfg(feature = "serde")]
 impl TryFrom<PolicyRecord> for TrustPolicy {
-    type Error = PolicyError;
+    type Error = TrustPolicyError;
 
     fn try_from(record: PolicyRecord) -> Result<Self, Self::Error> {
         let interval = TimeDelta::try_seconds(record.reprompt_interval_seconds)
-            .ok_or(PolicyError::IntervalNotPositive)?;
+            .ok_or(TrustPolicyError::IntervalNotPositive)?;
         Self::default().with_reprompt_interval(interval)
     }
 }
@@ -81,14 +81,14 @@ impl TrustPolicy {
     ///
     /// # Errors
     ///
-    /// [`PolicyError::IntervalNotPositive`] for zero or negative,
-    /// [`PolicyError::IntervalNotWholeSeconds`] for fractions of a second.
-    pub fn with_reprompt_interval(self, interval: TimeDelta) -> Result<Self, PolicyError> {
+    /// [`TrustPolicyError::IntervalNotPositive`] for zero or negative,
+    /// [`TrustPolicyError::IntervalNotWholeSeconds`] for fractions of a second.
+    pub fn with_reprompt_interval(self, interval: TimeDelta) -> Result<Self, TrustPolicyError> {
         if interval <= TimeDelta::zero() {
-            return Err(PolicyError::IntervalNotPositive);
+            return Err(TrustPolicyError::IntervalNotPositive);
         }
         if interval.subsec_nanos() != 0 {
-            return Err(PolicyError::IntervalNotWholeSeconds);
+            return Err(TrustPolicyError::IntervalNotWholeSeconds);
         }
         Ok(Self {
             reprompt_interval: interval,

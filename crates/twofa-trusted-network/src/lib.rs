@@ -11,6 +11,6 @@ pub use allowlist::{ActorId, Allowlist, AllowlistError, EntryError, NetworkEntry
 pub use cidr::{Cidr, CidrError, canonical_ip};
 pub use client::{AddressSource, ClientAddress, ForwardingHeaders, ResolveError, TrustedProxies};
 pub use decision::{
-    Decision, GrantError, LoginFacts, NoGrant, PolicyError, PromptReason, RevocationReason,
-    RevokeError, RevokedGrant, TrustGrant, TrustGrantRecord, TrustPolicy,
+    Decision, GrantError, LoginFacts, NoGrant, PromptReason, RevocationReason, RevokeError,
+    RevokedGrant, TrustGrant, TrustGrantRecord, TrustPolicy, TrustPolicyError,
 };

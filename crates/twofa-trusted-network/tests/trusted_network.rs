@@ -15,8 +15,8 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
 use twofa_trusted_network::{
     ActorId, AddressSource, Allowlist, AllowlistError, Cidr, CidrError, ClientAddress, Decision,
-    ForwardingHeaders, GrantError, LoginFacts, NetworkEntry, NoGrant, PolicyError, PromptReason,
-    ResolveError, RevocationReason, RevokeError, TrustGrant, TrustGrantRecord, TrustPolicy,
+    ForwardingHeaders, GrantError, LoginFacts, NetworkEntry, NoGrant, PromptReason, ResolveError,
+    RevocationReason, RevokeError, TrustGrant, TrustGrantRecord, TrustPolicy, TrustPolicyError,
     TrustedProxies,
 };
 use twofa_types::{AccountKind, EnrollmentStatus, Method, MethodSet};
@@ -669,15 +669,15 @@ fn policy_validation_and_a_custom_interval() {
     let policy = TrustPolicy::new();
     assert_eq!(
         policy.with_reprompt_interval(TimeDelta::zero()),
-        Err(PolicyError::IntervalNotPositive)
+        Err(TrustPolicyError::IntervalNotPositive)
     );
     assert_eq!(
         policy.with_reprompt_interval(secs(-1)),
-        Err(PolicyError::IntervalNotPositive)
+        Err(TrustPolicyError::IntervalNotPositive)
     );
     assert_eq!(
         policy.with_reprompt_interval(TimeDelta::milliseconds(1500)),
-        Err(PolicyError::IntervalNotWholeSeconds)
+        Err(TrustPolicyError::IntervalNotWholeSeconds)
     );
     let hour = policy.with_reprompt_interval(secs(3600)).unwrap();
     assert_eq!(

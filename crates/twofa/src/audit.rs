@@ -188,7 +188,7 @@ pub enum AuditEvent {
     /// A transition of the user's enrollment (set-up, verification,
     /// deferral, recovery codes, throttling), as the enrollment crate
     /// describes it.
-    Enrollment(twofa_enrollment::AuditEvent),
+    Enrollment(twofa_enrollment::EnrollmentAudit),
     /// An administrator reset a user's second factor.
     FactorReset {
         /// The administrator.

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use twofa_delivery::{AuditReason, OobChallenge};
-use twofa_otp::{Algorithm, Rejected, Secret, Totp};
+use twofa_otp::{Algorithm, CodeRejected, Secret, Totp};
 
 use super::unix_seconds;
 use crate::error::EnrollmentError;
@@ -58,7 +58,7 @@ pub(super) fn check_code(
                     step: Some(accepted.step),
                     challenge: None,
                 }),
-                Err(Rejected::Malformed(_)) => Err(EnrollmentError::MalformedCode),
+                Err(CodeRejected::Malformed(_)) => Err(EnrollmentError::MalformedCode),
                 Err(_) => Ok(CodeCheck::Wrong { challenge: None }),
             }
         }

@@ -23,7 +23,7 @@ pub use event::{
 use login::LoginRejected;
 pub use state::{Enrolled, EnrollmentState, PendingKind, PendingSetup, StateKind};
 
-use crate::audit::{AuditEvent, AuditKind};
+use crate::audit::{AuditKind, EnrollmentAudit};
 use crate::effect::{Dispatch, Effect, Notice, Notification, Outcome, Transition};
 use crate::error::EnrollmentError;
 use crate::method::DisplayName;
@@ -267,8 +267,8 @@ impl Enrollment {
         }
     }
 
-    fn audit(&self, kind: AuditKind, now: DateTime<Utc>) -> AuditEvent {
-        AuditEvent::new(kind, &self.user, now)
+    fn audit(&self, kind: AuditKind, now: DateTime<Utc>) -> EnrollmentAudit {
+        EnrollmentAudit::new(kind, &self.user, now)
     }
 
     /// A notification to the email and, if given, a phone.

@@ -8,7 +8,7 @@ fn policy_values_are_validated() {
         EnrollmentPolicy::default()
             .with_app_pending_lifetime(TimeDelta::zero())
             .unwrap_err(),
-        PolicyError::NotPositive {
+        EnrollmentPolicyError::NotPositive {
             setting: "app pending lifetime"
         }
     );
@@ -22,7 +22,7 @@ fn policy_values_are_validated() {
         ThrottlePolicy::default()
             .with_suspend_after(101)
             .unwrap_err(),
-        PolicyError::SuspensionThresholdTooHigh {
+        EnrollmentPolicyError::SuspensionThresholdTooHigh {
             failures: 101,
             max: 100
         }

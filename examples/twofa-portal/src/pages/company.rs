@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use twofa::CompanyRecord;
-use twofa::enforcement::{Actor, CompanyPolicy, CompanyRole, PolicyError, StatusKind};
+use twofa::enforcement::{Actor, CompanyPolicy, CompanyPolicyError, CompanyRole, StatusKind};
 use twofa::trusted_network::Cidr;
 use twofa::types::{AccountKind, CodeChannel, Method, MethodSet};
 
@@ -175,7 +175,7 @@ impl MethodsForm {
 fn policy_allowing(
     current: &CompanyPolicy,
     methods: MethodSet,
-) -> Result<CompanyPolicy, PolicyError> {
+) -> Result<CompanyPolicy, CompanyPolicyError> {
     let mut channels = current.resend_channels();
     for (method, channel) in [
         (Method::Sms, CodeChannel::Sms),
@@ -216,7 +216,7 @@ pub(crate) async fn set_methods(
         return current.respond(unavailable());
     };
     let message = match policy_allowing(company.policy(), methods) {
-        Err(PolicyError::NoMethodAllowed) => {
+        Err(CompanyPolicyError::NoMethodAllowed) => {
             "Check at least one two-factor method: users need one to sign in. Nothing was changed."
                 .to_owned()
         }

@@ -5,7 +5,9 @@ use twofa_enforcement::{
     Actor, CompanyPolicy, CompanyRole, EmployeeRecord, EnforceError, EnrollmentReport, PhoneHint,
 };
 use twofa_enrollment::{EnrollmentState, Event, Factor, Transition};
-use twofa_trusted_network::{ActorId, AllowlistError, Cidr, NetworkEntry, RevocationReason};
+use twofa_trusted_network::{
+    ActorId, Allowlist, AllowlistError, Cidr, NetworkEntry, RevocationReason,
+};
 use twofa_types::{CompanyId, UserId};
 
 use crate::audit::{AuditEvent, RejectionDetail};
@@ -211,32 +213,19 @@ impl Twofa {
     ) -> Result<(), AdminError> {
         let now = self.clock.now();
         let by = ActorId::new(actor.user().as_str()).map_err(|_| AdminError::InvalidEntry)?;
-        self.update_company(
-            actor,
-            |company, now| {
-                let entry = NetworkEntry::new(network, label, by.clone(), now)
-                    .map_err(|_| AdminError::InvalidEntry)?;
-                let mut allowlist = company.allowlist().clone();
-                allowlist.insert(entry).map_err(|error| match error {
-                    AllowlistError::Duplicate { .. } => AdminError::DuplicateNetwork,
-                    _ => AdminError::AllowlistFull,
-                })?;
-                Ok(Some(company.clone().with_allowlist(allowlist)))
-            },
-            now,
-        )
-        .await?;
-        self.audit_best_effort(
-            now,
-            actor.company(),
-            actor.user(),
-            AuditEvent::NetworkAdded {
-                network,
-                by: actor.user().clone(),
-            },
-        )
-        .await;
-        Ok(())
+        let added = AuditEvent::NetworkAdded {
+            network,
+            by: actor.user().clone(),
+        };
+        self.change_allowlist(actor, now, added, |allowlist, now| {
+            let entry = NetworkEntry::new(network, label, by.clone(), now)
+                .map_err(|_| AdminError::InvalidEntry)?;
+            allowlist.insert(entry).map_err(|error| match error {
+                AllowlistError::Duplicate { .. } => AdminError::DuplicateNetwork,
+                _ => AdminError::AllowlistFull,
+            })
+        })
+        .await
     }
 
     /// Removes a trusted network. Grants earned on it stop working at once
@@ -254,28 +243,40 @@ impl Twofa {
         network: Cidr,
     ) -> Result<(), AdminError> {
         let now = self.clock.now();
+        let removed = AuditEvent::NetworkRemoved {
+            network,
+            by: actor.user().clone(),
+        };
+        self.change_allowlist(actor, now, removed, |allowlist, _| {
+            allowlist
+                .remove(network)
+                .map(|_| ())
+                .ok_or(AdminError::NetworkNotListed)
+        })
+        .await
+    }
+
+    /// Edits the actor's company allowlist (compare-and-swap) and audits
+    /// `event` once the change is stored.
+    async fn change_allowlist(
+        &self,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        event: AuditEvent,
+        edit: impl Fn(&mut Allowlist, DateTime<Utc>) -> Result<(), AdminError> + Send + Sync,
+    ) -> Result<(), AdminError> {
         self.update_company(
             actor,
-            |company, _| {
+            |company, now| {
                 let mut allowlist = company.allowlist().clone();
-                allowlist
-                    .remove(network)
-                    .ok_or(AdminError::NetworkNotListed)?;
+                edit(&mut allowlist, now)?;
                 Ok(Some(company.clone().with_allowlist(allowlist)))
             },
             now,
         )
         .await?;
-        self.audit_best_effort(
-            now,
-            actor.company(),
-            actor.user(),
-            AuditEvent::NetworkRemoved {
-                network,
-                by: actor.user().clone(),
-            },
-        )
-        .await;
+        self.audit_best_effort(now, actor.company(), actor.user(), event)
+            .await;
         Ok(())
     }
 

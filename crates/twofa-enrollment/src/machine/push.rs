@@ -39,13 +39,7 @@ impl Enrollment {
                 if !matches!(pending.kind, PendingKind::Push { .. }) {
                     return Err(EnrollmentError::NotAPushMethod { id: None });
                 }
-                if let Some(expires_at) = pending.expires_at(ctx)
-                    && now >= expires_at
-                {
-                    return Err(EnrollmentError::PendingExpired {
-                        expired_at: expires_at,
-                    });
-                }
+                pending.check_not_expired(ctx, now)?;
                 None
             }
             PushTarget::Method(id) => {
@@ -119,13 +113,7 @@ impl Enrollment {
                 request: Some(request),
             } = &pending.kind
         {
-            if let Some(expires_at) = pending.expires_at(ctx)
-                && now >= expires_at
-            {
-                return Err(EnrollmentError::PendingExpired {
-                    expired_at: expires_at,
-                });
-            }
+            pending.check_not_expired(ctx, now)?;
             let answered = request.respond(response, now).map_err(map_push)?;
             if matches!(answered.status(now), PushStatus::Approved { .. }) {
                 return self.activate(pending, None, ctx, now, rng);

@@ -175,13 +175,7 @@ impl Enrollment {
     ) -> Result<Transition, EnrollmentError> {
         let pending = self.pending_of(EventKind::SubmitCode)?;
         self.gate(ctx, now, PassesSuspension::No)?;
-        if let Some(expires_at) = pending.expires_at(ctx)
-            && now >= expires_at
-        {
-            return Err(EnrollmentError::PendingExpired {
-                expired_at: expires_at,
-            });
-        }
+        pending.check_not_expired(ctx, now)?;
         let max = ctx.policy().max_wrong_codes();
         if pending.failed_attempts >= max {
             return Err(EnrollmentError::TooManyWrongCodes);
@@ -362,13 +356,7 @@ impl Enrollment {
         self.suspension_check()?;
         match (&pending.kind, option.plan()) {
             (PendingKind::App { .. } | PendingKind::Push { .. }, ResendPlan::ReadYourDevice) => {
-                if let Some(expires_at) = pending.expires_at(ctx)
-                    && now >= expires_at
-                {
-                    return Err(EnrollmentError::PendingExpired {
-                        expired_at: expires_at,
-                    });
-                }
+                pending.check_not_expired(ctx, now)?;
                 Ok(save(self.clone(), vec![Effect::ReadCodeFromDevice]))
             }
             (

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use twofa_delivery::{LineType, OobChallenge, PhoneNumber, PushRequest};
 use twofa_otp::Secret;
 
-use crate::error::RestoreError;
+use crate::error::{EnrollmentError, RestoreError};
 use crate::method::{EnrolledMethod, MethodId, PhoneChannel};
 use crate::policy::Context;
 use crate::recovery::RecoveryCodes;
@@ -145,6 +145,21 @@ impl PendingSetup {
                 .started_at
                 .checked_add_signed(ctx.policy().app_pending_lifetime()),
             PendingKind::Phone { challenge, .. } => challenge.expires_at(),
+        }
+    }
+
+    /// Refuses a verification that has expired at `now` (its expiry is the
+    /// first instant it no longer counts).
+    pub(super) fn check_not_expired(
+        &self,
+        ctx: &Context<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(), EnrollmentError> {
+        match self.expires_at(ctx) {
+            Some(expired_at) if now >= expired_at => {
+                Err(EnrollmentError::PendingExpired { expired_at })
+            }
+            _ => Ok(()),
         }
     }
 }

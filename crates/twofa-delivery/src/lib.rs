@@ -31,9 +31,7 @@ pub use message::{EmailMessage, MessageTemplates, OutboundMessage, SmsMessage, V
 pub use notice::{
     EmailNotice, Notice, NoticeKind, NoticeMessage, NoticeTemplate, NoticeTemplates, SmsNotice,
 };
-pub use policy::{
-    ChallengePolicy, Channel, ChannelSet, CodeLength, DeliveryPolicyError, PushPolicy,
-};
+pub use policy::{ChallengePolicy, CodeLength, DeliveryPolicyError, PushPolicy};
 pub use push::{
     DenyReason, MatchNumber, MatchNumberOutOfRange, PreparedPush, PushApproved, PushError,
     PushMessage, PushNotApproved, PushPrepareError, PushRequest, PushResponse, PushSendLog,

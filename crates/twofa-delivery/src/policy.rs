@@ -1,124 +1,8 @@
-//! Channels and the policy values that fix lifetimes, limits and which
+//! The policy values that fix lifetimes, limits and which
 //! channels an integrator allows.
 
-use core::fmt;
-
 use chrono::TimeDelta;
-use twofa_types::CodeChannel;
-
-/// A way of reaching the user.
-///
-/// NIST SP 800-63B-4 treats out-of-band authentication over the public
-/// telephone network (SMS and voice) as a *restricted* authenticator
-/// (§3.1.3.3) and does not accept email for out-of-band authentication
-/// (§3.1.3.1); remove those channels from the [`ChannelSet`] of a policy to
-/// follow it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub enum Channel {
-    /// Text message to a phone (restricted under NIST SP 800-63B-4).
-    Sms,
-    /// Voice call to a phone, reading the code aloud (restricted under NIST
-    /// SP 800-63B-4).
-    Voice,
-    /// Email (not an out-of-band authenticator under NIST SP 800-63B-4;
-    /// supported for re-sending codes as the portal does).
-    Email,
-    /// Push notification to an enrolled app.
-    Push,
-}
-
-impl Channel {
-    /// Every channel.
-    pub const ALL: [Self; 4] = [Self::Sms, Self::Voice, Self::Email, Self::Push];
-
-    const fn bit(self) -> u8 {
-        match self {
-            Self::Sms => 1,
-            Self::Voice => 2,
-            Self::Email => 4,
-            Self::Push => 8,
-        }
-    }
-}
-
-impl fmt::Display for Channel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Sms => "sms",
-            Self::Voice => "voice",
-            Self::Email => "email",
-            Self::Push => "push",
-        })
-    }
-}
-
-impl From<CodeChannel> for Channel {
-    fn from(value: CodeChannel) -> Self {
-        match value {
-            CodeChannel::Sms => Self::Sms,
-            CodeChannel::VoiceCall => Self::Voice,
-            CodeChannel::Email => Self::Email,
-        }
-    }
-}
-
-/// A set of channels, e.g. the channels an integrator has switched on.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct ChannelSet {
-    bits: u8,
-}
-
-impl ChannelSet {
-    /// No channel.
-    #[must_use]
-    pub const fn empty() -> Self {
-        Self { bits: 0 }
-    }
-
-    /// Every channel.
-    #[must_use]
-    pub const fn all() -> Self {
-        Self { bits: 0b1111 }
-    }
-
-    /// This set plus `channel`.
-    #[must_use]
-    pub const fn with(self, channel: Channel) -> Self {
-        Self {
-            bits: self.bits | channel.bit(),
-        }
-    }
-
-    /// This set minus `channel`.
-    #[must_use]
-    pub const fn without(self, channel: Channel) -> Self {
-        Self {
-            bits: self.bits & !channel.bit(),
-        }
-    }
-
-    /// Whether `channel` is in the set.
-    #[must_use]
-    pub const fn contains(self, channel: Channel) -> bool {
-        self.bits & channel.bit() != 0
-    }
-}
-
-impl fmt::Debug for ChannelSet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set()
-            .entries(Channel::ALL.iter().filter(|c| self.contains(**c)))
-            .finish()
-    }
-}
-
-impl FromIterator<Channel> for ChannelSet {
-    fn from_iter<T: IntoIterator<Item = Channel>>(iter: T) -> Self {
-        iter.into_iter().fold(Self::empty(), Self::with)
-    }
-}
+use twofa_types::ChannelSet;
 
 /// A misconfigured policy value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
@@ -242,7 +126,8 @@ fn check_limit(what: &'static str, value: u32) -> Result<u32, DeliveryPolicyErro
 ///
 /// ```
 /// use chrono::TimeDelta;
-/// use twofa_delivery::{Channel, ChannelSet, ChallengePolicy, CodeLength};
+/// use twofa_delivery::{ChallengePolicy, CodeLength};
+/// use twofa_types::{Channel, ChannelSet};
 ///
 /// let policy = ChallengePolicy::default()
 ///     .with_code_length(CodeLength::new(8)?)
@@ -427,7 +312,7 @@ impl PushPolicy {
         Ok(self)
     }
 
-    /// Sets the enabled channels; without [`Channel::Push`] every push
+    /// Sets the enabled channels; without [`Channel::Push`](twofa_types::Channel::Push) every push
     /// request is refused.
     #[must_use]
     pub fn with_enabled_channels(mut self, channels: ChannelSet) -> Self {

@@ -16,8 +16,9 @@ use rand_core::CryptoRng;
 use twofa_types::UserId;
 
 use crate::ids::{ChallengeId, TransactionId, uniform_below};
-use crate::policy::{Channel, PushPolicy};
+use crate::policy::PushPolicy;
 use crate::template::Issuer;
+use twofa_types::Channel;
 
 /// The number shown on the login page that the user must pick on the
 /// device: two digits, 10 to 99 (no leading zero to misread).

@@ -17,7 +17,7 @@ use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use twofa_delivery::*;
-use twofa_types::{CodeChannel, UserId};
+use twofa_types::{Channel, ChannelSet, CodeChannel, UserId};
 
 // ---------------------------------------------------------------- helpers
 
@@ -823,7 +823,7 @@ fn channel_must_fit_the_destination_and_be_enabled() {
 fn channel_sets_behave_as_sets() {
     let set: ChannelSet = [Channel::Sms, Channel::Push].into_iter().collect();
     assert!(set.contains(Channel::Sms) && set.contains(Channel::Push));
-    assert!(!set.contains(Channel::Voice) && !set.contains(Channel::Email));
+    assert!(!set.contains(Channel::VoiceCall) && !set.contains(Channel::Email));
     assert_eq!(set.without(Channel::Sms).with(Channel::Sms), set);
     assert_eq!(format!("{set:?}"), "{Sms, Push}");
     assert!(!ChannelSet::empty().contains(Channel::Email));
@@ -1100,7 +1100,7 @@ fn resend_is_refused_when_used_locked_or_disabled() {
         ResendError::Locked
     );
 
-    let no_voice = policy.with_enabled_channels(ChannelSet::all().without(Channel::Voice));
+    let no_voice = policy.with_enabled_channels(ChannelSet::all().without(Channel::VoiceCall));
     assert_eq!(
         challenge
             .resend(
@@ -1113,7 +1113,7 @@ fn resend_is_refused_when_used_locked_or_disabled() {
             )
             .unwrap_err(),
         ResendError::ChannelDisabled {
-            channel: Channel::Voice
+            channel: Channel::VoiceCall
         }
     );
 }

@@ -12,5 +12,5 @@ pub use account::AccountKind;
 pub use code::{CodeInputError, MAX_CODE_DIGITS, MAX_CODE_INPUT_LEN, MIN_CODE_DIGITS, OneTimeCode};
 pub use deferral::{DeferralCap, DeferralsLeft};
 pub use id::{CompanyId, IdError, MAX_ID_LEN, UserId};
-pub use method::{CodeChannel, CodeChannelSet, Method, MethodSet};
+pub use method::{Channel, ChannelSet, CodeChannel, CodeChannelSet, Method, MethodSet};
 pub use status::EnrollmentStatus;

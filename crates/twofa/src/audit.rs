@@ -2,7 +2,8 @@
 //! never a secret, a code or a full phone number.
 
 use chrono::{DateTime, Utc};
-use twofa_delivery::{Channel, Notice, SendError};
+use twofa_delivery::{Notice, SendError};
+use twofa_types::Channel;
 
 use twofa_trusted_network::Cidr;
 use twofa_types::{Method, UserId};

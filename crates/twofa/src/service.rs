@@ -382,7 +382,7 @@ impl Twofa {
             company,
             user,
             AuditEvent::SendFailed {
-                channel: twofa_delivery::Channel::Push,
+                channel: twofa_types::Channel::Push,
             },
         )
         .await;

@@ -10,7 +10,9 @@ use super::{ChallengeState, OobChallenge, Purpose};
 use crate::destination::{Destination, EmailAddress};
 use crate::ids::ChallengeId;
 use crate::message::{EmailMessage, MessageTemplates, OutboundMessage, SmsMessage, VoiceMessage};
-use crate::policy::{ChallengePolicy, Channel};
+use twofa_types::Channel;
+
+use crate::policy::ChallengePolicy;
 use crate::secret::{OobCode, ServerKey};
 
 /// What the caller asks a challenge for: who, why, where and how.

@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use twofa::delivery::{
-    Channel, FailureCause, Issuer, Notice, NoticeMessage, Outbox, SendError, SentMessage, ServerKey,
+    FailureCause, Issuer, Notice, NoticeMessage, Outbox, SendError, SentMessage, ServerKey,
 };
 use twofa::enforcement::{Actor, CompanyRole};
 use twofa::enrollment::{EnrollmentPolicy, PhoneChannel, ThrottlePolicy};
+use twofa::types::Channel;
 use twofa::types::{AccountKind, CompanyId, Method, UserId};
 use twofa::{
     AllowedBy, AuditEvent, Channels, CompanyRecord, ManualClock, MethodChoice, PhoneChoice,

@@ -68,9 +68,9 @@ pub struct NotMobileDialog {
     pub alternative: PhoneChannel,
 }
 
-/// Why the user is notified: the delivery crate's notice vocabulary,
-/// re-exported so that a [`Notification`] renders without conversion.
-pub use twofa_delivery::Notice;
+// Why the user is notified is the delivery crate's notice vocabulary, so
+// that a `Notification` renders without conversion.
+use twofa_delivery::Notice;
 
 /// A notification to send to the user: the notice goes to every
 /// destination, each rendered with

@@ -15,8 +15,8 @@ mod throttle;
 
 pub use audit::{AuditKind, EnrollmentAudit, MaskedDestination};
 pub use effect::{
-    Dispatch, Effect, LoginAccepted, NotMobileDialog, Notice, Notification, Outcome,
-    ProvisioningUri, PushDispatch, Transition,
+    Dispatch, Effect, LoginAccepted, NotMobileDialog, Notification, Outcome, ProvisioningUri,
+    PushDispatch, Transition,
 };
 pub use error::{EnrollmentError, RestoreError};
 pub use machine::{

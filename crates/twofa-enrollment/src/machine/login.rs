@@ -12,12 +12,13 @@ use super::code::{CodeCheck, CodeSource, check_code};
 
 use super::{Enrollment, EventKind, LoginAttempt, SubmittedCode, sent_of};
 use crate::audit::AuditKind;
-use crate::effect::{Dispatch, Effect, LoginAccepted, Notice, Outcome};
+use crate::effect::{Dispatch, Effect, LoginAccepted, Outcome};
 use crate::error::EnrollmentError;
 use crate::method::{Factor, MethodId};
 use crate::policy::Context;
 use crate::recovery::RecoveryRejection;
 use crate::throttle::PassesSuspension;
+use twofa_delivery::Notice;
 
 /// The second factor was refused at login: why, and the record to save
 /// when the failure was counted (`None` when the attempt was refused

@@ -24,12 +24,13 @@ use login::LoginRejected;
 pub use state::{Enrolled, EnrollmentState, PendingKind, PendingSetup, StateKind};
 
 use crate::audit::{AuditKind, EnrollmentAudit};
-use crate::effect::{Dispatch, Effect, Notice, Notification, Outcome, Transition};
+use crate::effect::{Dispatch, Effect, Notification, Outcome, Transition};
 use crate::error::EnrollmentError;
 use crate::method::DisplayName;
 use crate::policy::Context;
 use crate::recovery::RecoveryCodes;
 use crate::throttle::{Failures, Gate, PassesSuspension};
+use twofa_delivery::Notice;
 use twofa_types::Method;
 
 /// One user's 2FA enrollment record: the state plus what persists across

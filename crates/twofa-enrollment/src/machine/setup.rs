@@ -16,12 +16,13 @@ use super::{
     PhoneSetup, Sent, SetupChoice, finish, save, sent_of,
 };
 use crate::audit::AuditKind;
-use crate::effect::{Effect, NotMobileDialog, Notice, Outcome, ProvisioningUri, Transition};
+use crate::effect::{Effect, NotMobileDialog, Outcome, ProvisioningUri, Transition};
 use crate::error::EnrollmentError;
 use crate::method::{EnrolledMethod, Factor, MethodId, PhoneChannel, PhoneFactor, TotpFactor};
 use crate::policy::{Context, LastMethod};
 use crate::recovery::RecoveryCodes;
 use crate::throttle::PassesSuspension;
+use twofa_delivery::Notice;
 use twofa_types::Method;
 
 impl Enrollment {

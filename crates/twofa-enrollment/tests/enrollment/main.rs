@@ -29,7 +29,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use twofa_delivery::{
     ChallengePolicy, Destination, EmailAddress, Issuer, LineType, MatchNumber, MessageTemplates,
-    NotMobileKind, OutboundMessage, PhoneNumber, PushResponse, ResendOption, ServerKey,
+    NotMobileKind, Notice, OutboundMessage, PhoneNumber, PushResponse, ResendOption, ServerKey,
     TransactionId, UnknownReason,
 };
 use twofa_enrollment::*;

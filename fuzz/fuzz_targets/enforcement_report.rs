@@ -119,6 +119,7 @@ fuzz_target!(|input: Input| {
             e.name.clone(),
             e.email.clone(),
             kind,
+            twofa_trusted_network::eligibility(kind),
             status,
         ));
     }

@@ -14,7 +14,7 @@ pub use policy::{
 pub use report::ExportError;
 pub use report::{
     CSV_HEADER, EmployeeRecord, EnrollmentReport, PhoneHint, PhoneHintError, ReportError,
-    ReportRow, StatusKind, StatusTotals, TrustedNetworks,
+    ReportRow, StatusKind, StatusTotals,
 };
 pub use settings::{
     Actor, CompanyEvent, CompanyRole, CompanySettings, EnforceError, EnforceOutcome, Enforcement,

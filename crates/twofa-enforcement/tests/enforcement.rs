@@ -14,11 +14,11 @@ use twofa_enforcement::{
     Actor, CompanyEvent, CompanyPolicy, CompanyPolicyError, CompanyRole, CompanySettings,
     DeferralOffer, DurationSetting, EmployeeRecord, EnforceError, EnforceOutcome, Enforcement,
     EnrollmentReport, GateDecision, LoadError, PhoneHint, ReportError, SetupRequired, StatusKind,
-    TrustedNetworks, gate,
+    gate,
 };
 use twofa_types::{
     AccountKind, CodeChannel, CodeChannelSet, CompanyId, DeferralCap, DeferralsLeft,
-    EnrollmentStatus, Method, MethodSet, UserId,
+    EnrollmentStatus, Method, MethodSet, TrustedNetworks, UserId,
 };
 
 /// 2026-03-01T09:00:00Z.
@@ -729,6 +729,7 @@ fn roster() -> Vec<EmployeeRecord> {
             "carol",
             "carol@example.com",
             AccountKind::PartnerEmployee,
+            networks(AccountKind::PartnerEmployee),
             EnrollmentStatus::Enrolled {
                 methods: MethodSet::of(&[Method::Sms, Method::AuthenticatorApp]),
                 since: Utc.with_ymd_and_hms(2026, 1, 5, 8, 30, 0).unwrap(),
@@ -741,6 +742,7 @@ fn roster() -> Vec<EmployeeRecord> {
             "=HYPERLINK(\"http://x\")",
             "@evil.example",
             AccountKind::EndUserClient,
+            networks(AccountKind::EndUserClient),
             EnrollmentStatus::NotEnrolled { deferrals_used: 0 },
         ),
         EmployeeRecord::new(
@@ -748,6 +750,7 @@ fn roster() -> Vec<EmployeeRecord> {
             "Bob, Jr.",
             "bob@example.com",
             AccountKind::PartnerEmployee,
+            networks(AccountKind::PartnerEmployee),
             EnrollmentStatus::Deferred {
                 until: t0() + secs(3600),
                 deferrals_used: 2,
@@ -758,6 +761,7 @@ fn roster() -> Vec<EmployeeRecord> {
             "alice",
             "alice@example.com",
             AccountKind::PartnerEmployee,
+            networks(AccountKind::PartnerEmployee),
             EnrollmentStatus::Pending {
                 method: Method::VoiceCall,
                 since: t0() - secs(120),
@@ -772,6 +776,7 @@ fn roster() -> Vec<EmployeeRecord> {
             "Carol",
             "carol2@example.com",
             AccountKind::EndUserClient,
+            networks(AccountKind::EndUserClient),
             EnrollmentStatus::Enrolled {
                 methods: MethodSet::of(&[Method::PushApp]),
                 since: Utc.with_ymd_and_hms(2025, 12, 1, 0, 0, 0).unwrap(),
@@ -783,6 +788,7 @@ fn roster() -> Vec<EmployeeRecord> {
             "dave",
             "dave@example.com",
             AccountKind::PartnerEmployee,
+            networks(AccountKind::PartnerEmployee),
             EnrollmentStatus::Deferred {
                 until: t0(),
                 deferrals_used: 3,
@@ -842,6 +848,7 @@ fn deferral_in_the_report_ends_at_its_until_second() {
             "x",
             "x@example.com",
             AccountKind::PartnerEmployee,
+            networks(AccountKind::PartnerEmployee),
             EnrollmentStatus::Deferred {
                 until: t0(),
                 deferrals_used: 1,
@@ -865,6 +872,7 @@ fn duplicate_users_are_refused() {
         "Someone else",
         "else@example.com",
         AccountKind::PartnerEmployee,
+        networks(AccountKind::PartnerEmployee),
         EnrollmentStatus::NotEnrolled { deferrals_used: 0 },
     ));
     assert_eq!(
@@ -965,7 +973,7 @@ proptest! {
             user("u"),
             name.clone(),
             email.clone(),
-            AccountKind::PartnerEmployee,
+            AccountKind::PartnerEmployee, networks(AccountKind::PartnerEmployee),
             EnrollmentStatus::NotEnrolled { deferrals_used: 0 },
         );
         let report = EnrollmentReport::build(&not_enforced(), [employee], t0()).unwrap();
@@ -1155,5 +1163,14 @@ mod serde_records {
                 status
             );
         }
+    }
+}
+
+/// The trusted-network answer for an account, as `twofa-trusted-network`
+/// gives it (partner employees only): the report only shows it.
+fn networks(kind: AccountKind) -> TrustedNetworks {
+    match kind {
+        AccountKind::PartnerEmployee => TrustedNetworks::Apply,
+        AccountKind::EndUserClient => TrustedNetworks::DoNotApply,
     }
 }

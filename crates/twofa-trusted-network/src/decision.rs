@@ -2,11 +2,22 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use twofa_types::{AccountKind, EnrollmentStatus};
+use twofa_types::{AccountKind, EnrollmentStatus, TrustedNetworks};
 
 use crate::allowlist::{ActorId, Allowlist, NetworkEntry};
 use crate::cidr::Cidr;
 use crate::client::{ClientAddress, ResolveError};
+
+/// Whether trusted networks serve an account: partner employees may skip
+/// the prompt on a trusted network, end-user client accounts never do. The
+/// one place that says so; the decision and the enrollment report read it.
+#[must_use]
+pub const fn eligibility(account: AccountKind) -> TrustedNetworks {
+    match account {
+        AccountKind::PartnerEmployee => TrustedNetworks::Apply,
+        AccountKind::EndUserClient => TrustedNetworks::DoNotApply,
+    }
+}
 
 /// Why a policy value is invalid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -212,10 +223,8 @@ impl TrustPolicy {
         if !facts.enrollment.has_active_method() {
             return Err(PromptReason::NotEnrolled);
         }
-        // The one place that says which accounts trusted networks serve.
-        match facts.account {
-            AccountKind::PartnerEmployee => {}
-            AccountKind::EndUserClient => return Err(PromptReason::ClientAccount),
+        if eligibility(facts.account) == TrustedNetworks::DoNotApply {
+            return Err(PromptReason::ClientAccount);
         }
         let ip = match *facts.client {
             ClientAddress::Resolved { ip, .. } => ip,

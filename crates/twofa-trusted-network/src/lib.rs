@@ -12,5 +12,5 @@ pub use cidr::{Cidr, CidrError, canonical_ip};
 pub use client::{AddressSource, ClientAddress, ForwardingHeaders, ResolveError, TrustedProxies};
 pub use decision::{
     Decision, GrantError, LoginFacts, NoGrant, PromptReason, RevocationReason, RevokeError,
-    RevokedGrant, TrustGrant, TrustGrantRecord, TrustPolicy, TrustPolicyError,
+    RevokedGrant, TrustGrant, TrustGrantRecord, TrustPolicy, TrustPolicyError, eligibility,
 };

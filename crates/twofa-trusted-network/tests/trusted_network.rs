@@ -17,9 +17,9 @@ use twofa_trusted_network::{
     ActorId, AddressSource, Allowlist, AllowlistError, Cidr, CidrError, ClientAddress, Decision,
     ForwardingHeaders, GrantError, LoginFacts, NetworkEntry, NoGrant, PromptReason, ResolveError,
     RevocationReason, RevokeError, TrustGrant, TrustGrantRecord, TrustPolicy, TrustPolicyError,
-    TrustedProxies,
+    TrustedProxies, eligibility,
 };
-use twofa_types::{AccountKind, EnrollmentStatus, Method, MethodSet};
+use twofa_types::{AccountKind, EnrollmentStatus, Method, MethodSet, TrustedNetworks};
 
 /// 21 days in seconds, as the portal defines it.
 const TWENTY_ONE_DAYS: i64 = 21 * 24 * 60 * 60;
@@ -935,4 +935,16 @@ proptest! {
             prop_assert_eq!(lenient.to_string(), net.to_string());
         }
     }
+}
+
+#[test]
+fn trusted_networks_serve_partner_employees_only() {
+    assert_eq!(
+        eligibility(AccountKind::PartnerEmployee),
+        TrustedNetworks::Apply
+    );
+    assert_eq!(
+        eligibility(AccountKind::EndUserClient),
+        TrustedNetworks::DoNotApply
+    );
 }

@@ -37,3 +37,20 @@ impl core::fmt::Display for AccountKind {
         f.write_str(self.as_str())
     }
 }
+
+/// Whether a user's logins may use the company's trusted networks. Which
+/// accounts they serve is decided by `twofa-trusted-network`
+/// (`eligibility`); the enrollment report shows that answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum TrustedNetworks {
+    /// A login from a trusted network may skip the prompt within the
+    /// re-prompt interval.
+    Apply,
+    /// Trusted networks do not apply: every login is prompted.
+    DoNotApply,
+}

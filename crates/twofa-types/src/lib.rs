@@ -8,7 +8,7 @@ mod id;
 mod method;
 mod status;
 
-pub use account::AccountKind;
+pub use account::{AccountKind, TrustedNetworks};
 pub use code::{CodeInputError, MAX_CODE_DIGITS, MAX_CODE_INPUT_LEN, MIN_CODE_DIGITS, OneTimeCode};
 pub use deferral::{DeferralCap, DeferralsLeft};
 pub use id::{CompanyId, IdError, MAX_ID_LEN, UserId};

@@ -376,6 +376,7 @@ impl Twofa {
                 record.display_name(),
                 email,
                 record.kind(),
+                twofa_trusted_network::eligibility(record.kind()),
                 enrollment.status(now),
             );
             if let Some(at) = summary.last_second_factor_at {

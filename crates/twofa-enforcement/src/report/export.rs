@@ -5,7 +5,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use twofa_types::{AccountKind, EnrollmentStatus};
 
-use super::{EnrollmentReport, ReportRow, TrustedNetworks};
+use twofa_types::TrustedNetworks;
+
+use super::{EnrollmentReport, ReportRow};
 
 /// Why an export failed.
 #[cfg(feature = "serde")]

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
-use twofa_types::{AccountKind, CompanyId, EnrollmentStatus, UserId};
+use twofa_types::{AccountKind, CompanyId, EnrollmentStatus, TrustedNetworks, UserId};
 
 use crate::settings::{CompanySettings, Enforcement};
 pub use export::CSV_HEADER;
@@ -26,6 +26,7 @@ pub struct EmployeeRecord {
     display_name: String,
     email: String,
     account_kind: AccountKind,
+    trusted_networks: TrustedNetworks,
     status: EnrollmentStatus,
     last_second_factor: Option<DateTime<Utc>>,
     phone_hint: Option<PhoneHint>,
@@ -33,12 +34,15 @@ pub struct EmployeeRecord {
 
 impl EmployeeRecord {
     /// An employee with no completed second factor and no phone on record.
+    /// `trusted_networks` is `twofa-trusted-network`'s answer for the
+    /// account (`eligibility`); the report shows it and decides nothing.
     #[must_use]
     pub fn new(
         user_id: UserId,
         display_name: impl Into<String>,
         email: impl Into<String>,
         account_kind: AccountKind,
+        trusted_networks: TrustedNetworks,
         status: EnrollmentStatus,
     ) -> Self {
         Self {
@@ -46,6 +50,7 @@ impl EmployeeRecord {
             display_name: display_name.into(),
             email: email.into(),
             account_kind,
+            trusted_networks,
             status,
             last_second_factor: None,
             phone_hint: None,
@@ -106,33 +111,6 @@ impl StatusKind {
             EnrollmentStatus::Pending { .. } => Self::PendingVerification,
             EnrollmentStatus::Deferred { .. } => Self::Deferred,
             EnrollmentStatus::Enrolled { .. } => Self::Enrolled,
-        }
-    }
-}
-
-/// Whether trusted networks apply to an account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(rename_all = "snake_case")
-)]
-pub enum TrustedNetworks {
-    /// A login from a trusted network may skip the prompt within the
-    /// re-prompt interval.
-    Apply,
-    /// Trusted networks do not apply: every login is prompted.
-    DoNotApply,
-}
-
-impl TrustedNetworks {
-    /// Whether trusted networks apply to `kind`, as `twofa-trusted-network`
-    /// decides it: for partner employees only.
-    #[must_use]
-    pub const fn for_account(kind: AccountKind) -> Self {
-        match kind {
-            AccountKind::PartnerEmployee => Self::Apply,
-            AccountKind::EndUserClient => Self::DoNotApply,
         }
     }
 }
@@ -333,7 +311,7 @@ impl EnrollmentReport {
                 status,
                 last_second_factor: employee.last_second_factor,
                 phone: employee.phone_hint,
-                trusted_networks: TrustedNetworks::for_account(employee.account_kind),
+                trusted_networks: employee.trusted_networks,
             });
         }
         let mut seen = HashSet::with_capacity(rows.len());

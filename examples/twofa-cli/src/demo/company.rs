@@ -2,9 +2,10 @@
 //! client accounts, the status report and switching a method off.
 
 use twofa::chrono::TimeDelta;
-use twofa::enforcement::{CompanyPolicy, TrustedNetworks};
+use twofa::enforcement::CompanyPolicy;
 use twofa::enrollment::ProvisioningUri;
 use twofa::trusted_network::Cidr;
+use twofa::types::TrustedNetworks;
 use twofa::types::{AccountKind, Method, MethodSet, UserId};
 use twofa::{AllowedBy, LoginStep, MethodChoice, SetUpProgress};
 

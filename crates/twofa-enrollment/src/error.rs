@@ -8,8 +8,11 @@ use crate::method::MethodId;
 
 /// Why an event was refused. The record is unchanged and nothing needs
 /// saving.
+///
+/// Deliberately not `#[non_exhaustive]`: whoever turns a refusal into what
+/// the user is told (the `twofa` facade) matches every variant, so a new
+/// refusal fails to compile there instead of being filed under a catch-all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
-#[non_exhaustive]
 pub enum EnrollmentError {
     /// The event makes no sense in this state.
     #[error("{event} is not allowed while {state}")]

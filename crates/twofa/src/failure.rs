@@ -83,7 +83,11 @@ pub(crate) fn enrollment_failure(error: EnrollmentError) -> Failure {
             (RejectionDetail::TimeOutOfRange, RetryAdvice::StartOver)
         }
         EnrollmentError::KeyUri => (RejectionDetail::InconsistentRecord, RetryAdvice::StartOver),
-        _ => (RejectionDetail::WrongStage, RetryAdvice::StartOver),
+        EnrollmentError::NotAllowed { .. }
+        | EnrollmentError::AlreadyDeferred { .. }
+        | EnrollmentError::LastMethodUnderEnforcement => {
+            (RejectionDetail::WrongStage, RetryAdvice::StartOver)
+        }
     };
     Failure::new(detail, advice)
 }

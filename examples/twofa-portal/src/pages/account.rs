@@ -288,11 +288,12 @@ pub(crate) async fn confirm_phone(
     let mut current = session!(portal, headers);
     let form = checked_form!(current, form);
     let (mut logged_in, user) = or_respond!(logged_in_user(&current));
-    let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
+    // The facade parses the typed text; the page passes it on as typed.
+    let code = &form.code;
     match portal
         .inner()
         .twofa
-        .confirm_phone_change(&user, &code)
+        .confirm_phone_change(&user, code)
         .await
     {
         Ok(()) => {

@@ -28,11 +28,12 @@ pub(crate) async fn verify(
     let current = session!(portal, headers);
     let form = checked_form!(current, form);
     let (partial, user) = or_respond!(partial_user(&current));
-    let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
+    // The facade parses the typed text; the page passes it on as typed.
+    let code = &form.code;
     match portal
         .inner()
         .twofa
-        .submit_code(&user, &partial.ticket, &code)
+        .submit_code(&user, &partial.ticket, code)
         .await
     {
         Ok(step) => after_challenge(&portal, current, partial.account, step),

@@ -290,12 +290,7 @@ pub(crate) async fn confirm_phone(
     let (mut logged_in, user) = or_respond!(logged_in_user(&current));
     // The facade parses the typed text; the page passes it on as typed.
     let code = &form.code;
-    match portal
-        .inner()
-        .twofa
-        .confirm_phone_change(&user, code)
-        .await
-    {
+    match portal.inner().twofa.confirm_phone_change(&user, code).await {
         Ok(()) => {
             logged_in.phone_change_pending = false;
             current.session.flash =

@@ -188,7 +188,15 @@ impl PhoneNumber {
     /// ```
     pub fn parse(text: &str, default_region: Region) -> Result<Self, DestinationError> {
         let region = default_region.id().ok_or(DestinationError::UnknownRegion)?;
-        Self::parse_inner(text, Some(region))
+        let number = Self::parse_inner(text, Some(region))?;
+        // A number is accepted only if its canonical E.164 form is accepted
+        // too, and reads as the same number: what set-up stores must load
+        // again. Letters read as keypad digits after an international
+        // prefix can otherwise give a form the metadata refuses.
+        match Self::from_e164(&number.e164) {
+            Ok(again) if again == number => Ok(number),
+            _ => Err(DestinationError::PhoneUnreadable),
+        }
     }
 
     /// Parses a number in E.164 form (`+447400123456`), as stored by

@@ -424,3 +424,23 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_accepted_number_loads_again_from_its_e164_form() {
+    let gb = Region::new("GB").unwrap();
+    // A fuzzer's input: the `00` international prefix with letters read as
+    // keypad digits gave an E.164 form that `from_e164` refused, so a
+    // number set up and stored could never be loaded again.
+    assert_eq!(
+        PhoneNumber::parse("007TN3A03F320", gb),
+        Err(DestinationError::PhoneUnreadable)
+    );
+    for text in ["07400 123456", "+44 7400 123456", "0044 7400 123456"] {
+        let number = PhoneNumber::parse(text, gb).unwrap();
+        assert_eq!(
+            PhoneNumber::from_e164(number.expose_e164()).unwrap(),
+            number,
+            "{text}"
+        );
+    }
+}

@@ -148,6 +148,14 @@ pub enum UriError {
         /// The parameter name.
         name: &'static str,
     },
+    /// A known parameter whose name is not in lower case (strict mode):
+    /// strict mode neither reads it nor ignores it, so that no import
+    /// silently loses, say, the issuer's number of digits.
+    #[error("parameter {name} must be written in lower case")]
+    ParameterCase {
+        /// The parameter name, in lower case.
+        name: &'static str,
+    },
     /// A parameter that does not belong to this OTP type (strict mode).
     #[error("parameter {name} does not apply to this otp type")]
     UnexpectedParameter {

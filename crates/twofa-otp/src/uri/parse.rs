@@ -27,7 +27,10 @@ pub enum ParseMode {
     /// - `+` is a literal plus sign;
     /// - `counter=` on a TOTP URI or `period=` on an HOTP URI is refused;
     /// - the secret must have at least 128 bits;
-    /// - parameter names and the algorithm are case-sensitive.
+    /// - parameter names and the algorithm are case-sensitive, and a known
+    ///   parameter written in another case is refused
+    ///   ([`UriError::ParameterCase`]) rather than ignored: every URI strict
+    ///   mode accepts, lenient mode reads the same way.
     #[default]
     Strict,
     /// Import of URIs from other issuers, which several large vendors emit
@@ -277,25 +280,27 @@ impl<'a> Params<'a> {
                 return Err(UriError::MalformedParameter);
             }
             let (name, value) = pair.split_once('=').ok_or(UriError::MalformedParameter)?;
-            let matches =
-                |known: &str| name == known || (lenient && name.eq_ignore_ascii_case(known));
-            let (slot, known) = if matches("secret") {
-                (&mut params.secret, "secret")
-            } else if matches("issuer") {
-                (&mut params.issuer, "issuer")
-            } else if matches("algorithm") {
-                (&mut params.algorithm, "algorithm")
-            } else if matches("digits") {
-                (&mut params.digits, "digits")
-            } else if matches("period") {
-                (&mut params.period, "period")
-            } else if matches("counter") {
-                (&mut params.counter, "counter")
-            } else if matches("image") {
-                (&mut params.image, "image")
-            } else {
+            let Some(known) = KNOWN_PARAMETERS
+                .into_iter()
+                .find(|known| name.eq_ignore_ascii_case(known))
+            else {
                 // Unknown parameters are ignored (Key Uri Format).
                 continue;
+            };
+            // Lenient mode reads a known name in any case; strict mode
+            // refuses it rather than ignore it, so that whatever strict
+            // mode accepts, lenient mode reads the same way.
+            if name != known && !lenient {
+                return Err(UriError::ParameterCase { name: known });
+            }
+            let slot = match known {
+                "secret" => &mut params.secret,
+                "issuer" => &mut params.issuer,
+                "algorithm" => &mut params.algorithm,
+                "digits" => &mut params.digits,
+                "period" => &mut params.period,
+                "counter" => &mut params.counter,
+                _ => &mut params.image,
             };
             if slot.replace(value).is_some() {
                 return Err(UriError::DuplicateParameter { name: known });
@@ -304,6 +309,17 @@ impl<'a> Params<'a> {
         Ok(params)
     }
 }
+
+/// The parameters of the Key Uri Format, in lower case.
+const KNOWN_PARAMETERS: [&str; 7] = [
+    "secret",
+    "issuer",
+    "algorithm",
+    "digits",
+    "period",
+    "counter",
+    "image",
+];
 
 /// Splits a raw label at the first `:` (or, leniently, `%3A`).
 fn split_label(raw: &str, lenient: bool) -> (Option<&str>, &str) {

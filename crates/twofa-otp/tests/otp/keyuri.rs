@@ -483,3 +483,22 @@ proptest! {
         let _ = KeyUri::parse(&text, ParseMode::Lenient);
     }
 }
+
+#[test]
+fn strict_refuses_a_miscased_parameter_that_lenient_reads() {
+    let uri = "otpauth://totp/Example:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&Digits=8";
+    assert_eq!(
+        KeyUri::parse(uri, ParseMode::Strict).unwrap_err(),
+        UriError::ParameterCase { name: "digits" }
+    );
+    let lenient = KeyUri::parse(uri, ParseMode::Lenient).unwrap();
+    assert_eq!(lenient.digits().get(), 8);
+    // A fuzzer's input: strict used to ignore the mis-cased `digIts` and
+    // accept, lenient read it and refused. Now strict refuses it too.
+    let found = "otpauth://totp/th:/Zh?secret=VKKKKKKKKKKKKKKKKKKVIKIIII=&digIts=tpacruthV.I";
+    assert_eq!(
+        KeyUri::parse(found, ParseMode::Strict).unwrap_err(),
+        UriError::ParameterCase { name: "digits" }
+    );
+    assert!(KeyUri::parse(found, ParseMode::Lenient).is_err());
+}

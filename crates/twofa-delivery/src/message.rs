@@ -3,7 +3,6 @@
 //! sends.
 
 use chrono::TimeDelta;
-
 use twofa_types::CodeChannel;
 
 use crate::destination::{Destination, EmailAddress, PhoneNumber};

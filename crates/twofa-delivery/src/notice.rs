@@ -11,13 +11,13 @@
 
 use core::fmt;
 
-use crate::destination::{EmailAddress, PhoneNumber};
+use twofa_types::Channel;
 
+use crate::destination::{EmailAddress, PhoneNumber};
 use crate::template::{
     Issuer, OriginHost, Piece, Placeholder, TemplateError, fmt_pieces, line_feed_at, parse_pieces,
     render_pieces,
 };
-use twofa_types::Channel;
 
 /// Why the user is notified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -12,13 +12,11 @@ use core::fmt;
 
 use chrono::{DateTime, Utc};
 use rand_core::CryptoRng;
-
-use twofa_types::UserId;
+use twofa_types::{Channel, UserId};
 
 use crate::ids::{ChallengeId, TransactionId, uniform_below};
 use crate::policy::PushPolicy;
 use crate::template::Issuer;
-use twofa_types::Channel;
 
 /// The number shown on the login page that the user must pick on the
 /// device: two digits, 10 to 99 (no leading zero to misread).

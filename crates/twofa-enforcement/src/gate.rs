@@ -2,7 +2,6 @@
 //! enrollment summary and the company's settings and policy.
 
 use chrono::{DateTime, Utc};
-
 use twofa_types::{DeferralCap, DeferralsLeft, EnrollmentStatus, MethodSet};
 
 use crate::policy::CompanyPolicy;

@@ -2,7 +2,6 @@
 //! validated once when built.
 
 use chrono::TimeDelta;
-
 use twofa_types::{CodeChannel, CodeChannelSet, DeferralCap, Method, MethodSet};
 
 /// A duration setting of [`CompanyPolicy`], named in [`CompanyPolicyError`].

@@ -1,7 +1,6 @@
 //! Company 2FA settings: the one-way "require 2FA for all users" switch.
 
 use chrono::{DateTime, Utc};
-
 use twofa_types::{CompanyId, UserId};
 
 /// Whether a company requires two-factor authentication of every user.

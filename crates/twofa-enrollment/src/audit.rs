@@ -5,10 +5,9 @@ use core::fmt;
 
 use chrono::{DateTime, Utc};
 use twofa_delivery::Destination;
-use twofa_types::UserId;
+use twofa_types::{Method, UserId};
 
 use crate::method::MethodId;
-use twofa_types::Method;
 
 /// What happened. [`AuditKind::name`] is the stable name to index on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -3,15 +3,15 @@
 
 use core::fmt;
 
-use twofa_delivery::{Destination, LineType, MatchNumber, OutboundMessage, PushMessage};
+use twofa_delivery::{Destination, LineType, MatchNumber, Notice, OutboundMessage, PushMessage};
 use twofa_otp::{KeyUri, Zeroizing};
+use twofa_types::Method;
 
 use crate::audit::EnrollmentAudit;
 use crate::error::EnrollmentError;
 use crate::machine::Enrollment;
 use crate::method::{MethodId, PhoneChannel};
 use crate::recovery::RecoveryCodeSheet;
-use twofa_types::Method;
 
 /// The `otpauth://` key URI of a new authenticator or push app, to show as
 /// a QR code and as text.
@@ -70,7 +70,6 @@ pub struct NotMobileDialog {
 
 // Why the user is notified is the delivery crate's notice vocabulary, so
 // that a `Notification` renders without conversion.
-use twofa_delivery::Notice;
 
 /// A notification to send to the user: the notice goes to every
 /// destination, each rendered with

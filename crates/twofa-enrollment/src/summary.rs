@@ -1,11 +1,10 @@
 //! Plain values about an enrollment for the policy crates.
 
 use chrono::{DateTime, Utc};
+use twofa_types::{EnrollmentStatus, Method};
 
 use crate::machine::{Enrollment, EnrollmentState};
 use crate::method::{EnrolledMethod, MethodId};
-use twofa_types::EnrollmentStatus;
-use twofa_types::Method;
 
 /// One active method in a summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -36,7 +36,6 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use cluster::{Cluster, connect};
 use twofa::delivery::{Issuer, Outbox, ServerKey};
-
 use twofa::enrollment::ProvisioningUri;
 use twofa::types::{AccountKind, CompanyId, UserId};
 use twofa::{

@@ -18,7 +18,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio_postgres::Row;
 use tokio_postgres::types::{Json, ToSql};
-
 use twofa::trusted_network::TrustGrantRecord;
 use twofa::types::{CompanyId, UserId};
 use twofa::{

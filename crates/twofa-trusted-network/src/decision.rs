@@ -1,7 +1,6 @@
 //! The re-prompt decision, trust grants and their revocation.
 
 use chrono::{DateTime, TimeDelta, Utc};
-
 use twofa_types::{AccountKind, EnrollmentStatus, TrustedNetworks};
 
 use crate::allowlist::{ActorId, Allowlist, NetworkEntry};

@@ -7,7 +7,6 @@
 //! needs the same recent second factor and replaces the whole old set.
 
 use chrono::{DateTime, Utc};
-
 use twofa_enrollment::{
     DisplayName, Effect, EnrollmentState, Event, Factor, RecoveryCodeSheet, Transition,
 };

@@ -3,10 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use twofa_delivery::{Notice, SendError};
-use twofa_types::Channel;
-
 use twofa_trusted_network::Cidr;
-use twofa_types::{Method, UserId};
+use twofa_types::{Channel, Method, UserId};
 
 /// Why a login was allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -3,10 +3,8 @@
 //! when the user's factor changes or an administrator asks.
 
 use chrono::{DateTime, Utc};
-
 use twofa_trusted_network::{ClientAddress, LoginFacts, RevocationReason, TrustGrantRecord};
-use twofa_types::EnrollmentStatus;
-use twofa_types::{AccountKind, UserId};
+use twofa_types::{AccountKind, EnrollmentStatus, UserId};
 
 use crate::audit::{AuditEvent, RejectionDetail};
 use crate::failure::Failure;

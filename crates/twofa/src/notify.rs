@@ -13,7 +13,6 @@
 //! answer into something else.
 
 use chrono::{DateTime, Utc};
-
 use twofa_enrollment::Effect;
 use twofa_types::{CompanyId, UserId};
 

@@ -8,7 +8,6 @@
 
 use chrono::{DateTime, Utc};
 use twofa_delivery::{ChallengeId, PushRequest, PushResponse, PushStatus};
-
 use twofa_enrollment::{EnrollmentState, Event, LoginAttempt, PushTarget, Transition};
 use twofa_types::UserId;
 

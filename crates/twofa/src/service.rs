@@ -10,7 +10,6 @@ use rand::rngs::StdRng;
 use twofa_delivery::{
     CarrierLookup, Issuer, MessageTemplates, OutboundMessage, PushPolicy, Region, ServerKey,
 };
-
 use twofa_enrollment::{Enrollment, EnrollmentPolicy};
 use twofa_trusted_network::{TrustPolicy, TrustedProxies};
 use twofa_types::{CompanyId, UserId};

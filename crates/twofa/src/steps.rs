@@ -4,13 +4,10 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use twofa_delivery::ResendOption;
-use twofa_types::CodeChannel;
-
 use twofa_enrollment::{
     MethodId, NotMobileAnswer, NotMobileDialog, PhoneChannel, ProvisioningUri, RecoveryCodeSheet,
 };
-use twofa_types::Method;
-use twofa_types::MethodSet;
+use twofa_types::{CodeChannel, Method, MethodSet};
 
 use crate::audit::AllowedBy;
 use crate::records::LoginTicket;

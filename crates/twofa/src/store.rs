@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use chrono::{DateTime, Utc};
-
 use twofa_trusted_network::TrustGrantRecord;
 use twofa_types::{CompanyId, UserId};
 

@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
-
 use twofa_enrollment::{
     Context, Dispatch, Effect, Enrollment, EnrollmentError, LastMethod, Outcome, PushDispatch,
     Transition,

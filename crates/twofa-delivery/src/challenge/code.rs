@@ -10,6 +10,7 @@ use twofa_types::UserId;
 use zeroize::Zeroizing;
 
 use super::{OobChallenge, Purpose};
+
 #[cfg(feature = "serde")]
 use crate::ids::IdentifierError;
 use crate::ids::{ChallengeId, uniform_below};

@@ -3,15 +3,13 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rand_core::CryptoRng;
-use twofa_types::{CodeChannel, UserId};
+use twofa_types::{Channel, CodeChannel, UserId};
 
 use super::code::{code_mac, generate_code};
 use super::{ChallengeState, OobChallenge, Purpose};
 use crate::destination::{Destination, EmailAddress};
 use crate::ids::ChallengeId;
 use crate::message::{EmailMessage, MessageTemplates, OutboundMessage, SmsMessage, VoiceMessage};
-use twofa_types::Channel;
-
 use crate::policy::ChallengePolicy;
 use crate::secret::{OobCode, ServerKey};
 

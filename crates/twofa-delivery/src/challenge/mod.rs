@@ -20,13 +20,14 @@ mod code;
 mod issue;
 
 use chrono::{DateTime, Utc};
+use code::{CodeMac, normalise_candidate};
 use twofa_types::{CodeChannel, UserId};
 
 use crate::destination::{Destination, EmailAddress};
 use crate::ids::{ChallengeId, TransactionId};
 use crate::policy::{ChallengePolicy, CodeLength};
 use crate::secret::{OobCode, ServerKey};
-use code::{CodeMac, normalise_candidate};
+
 pub use issue::{
     ChallengeRequest, IssueError, PreparedSend, ResendError, ResendOption, ResendPlan,
 };

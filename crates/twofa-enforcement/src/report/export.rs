@@ -2,10 +2,7 @@
 //! spreadsheet formulas neutralised.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-
-use twofa_types::{AccountKind, EnrollmentStatus};
-
-use twofa_types::TrustedNetworks;
+use twofa_types::{AccountKind, EnrollmentStatus, TrustedNetworks};
 
 use super::{EnrollmentReport, ReportRow};
 

@@ -10,10 +10,10 @@ use core::cmp::Ordering;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-
 use twofa_types::{AccountKind, CompanyId, EnrollmentStatus, TrustedNetworks, UserId};
 
 use crate::settings::{CompanySettings, Enforcement};
+
 pub use export::CSV_HEADER;
 #[cfg(feature = "serde")]
 pub use export::ExportError;

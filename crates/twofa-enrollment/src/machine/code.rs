@@ -5,11 +5,11 @@
 use chrono::{DateTime, Utc};
 use twofa_delivery::{AuditReason, OobChallenge};
 use twofa_otp::{Algorithm, CodeRejected, Secret, Totp};
+use twofa_types::OneTimeCode;
 
 use super::unix_seconds;
 use crate::error::EnrollmentError;
 use crate::policy::Context;
-use twofa_types::OneTimeCode;
 
 /// What a typed code is checked against.
 pub(super) enum CodeSource<'a> {

@@ -3,11 +3,10 @@
 
 use core::fmt;
 
-use twofa_delivery::{LineType, PhoneNumber, PushResponse, ResendOption, TransactionId};
-use zeroize::Zeroizing;
-
 use chrono::{DateTime, Utc};
+use twofa_delivery::{LineType, PhoneNumber, PushResponse, ResendOption, TransactionId};
 use twofa_types::{CodeChannel, OneTimeCode};
+use zeroize::Zeroizing;
 
 use crate::method::{DisplayName, MethodId, PhoneChannel};
 

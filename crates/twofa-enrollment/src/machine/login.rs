@@ -4,12 +4,11 @@
 use chrono::{DateTime, Utc};
 use rand_core::CryptoRng;
 use twofa_delivery::{
-    ChallengeRequest, ChallengeStatus, Destination, OobChallenge, Purpose, TransactionId,
+    ChallengeRequest, ChallengeStatus, Destination, Notice, OobChallenge, Purpose, TransactionId,
 };
 use twofa_types::CodeChannel;
 
 use super::code::{CodeCheck, CodeSource, check_code};
-
 use super::{Enrollment, EventKind, LoginAttempt, SubmittedCode, sent_of};
 use crate::audit::AuditKind;
 use crate::effect::{Dispatch, Effect, LoginAccepted, Outcome};
@@ -18,7 +17,6 @@ use crate::method::{Factor, MethodId};
 use crate::policy::Context;
 use crate::recovery::RecoveryRejection;
 use crate::throttle::PassesSuspension;
-use twofa_delivery::Notice;
 
 /// The second factor was refused at login: why, and the record to save
 /// when the failure was counted (`None` when the attempt was refused

@@ -11,9 +11,8 @@ mod state;
 use chrono::{DateTime, Utc};
 use rand_core::CryptoRng;
 use twofa_delivery::{
-    Destination, EmailAddress, OutboundMessage, PhoneNumber, PreparedSend, PushSendLog,
+    Destination, EmailAddress, Notice, OutboundMessage, PhoneNumber, PreparedSend, PushSendLog,
 };
-use twofa_types::UserId;
 use zeroize::Zeroizing;
 
 pub use event::{
@@ -22,6 +21,7 @@ pub use event::{
 };
 use login::LoginRejected;
 pub use state::{Enrolled, EnrollmentState, PendingKind, PendingSetup, StateKind};
+use twofa_types::{Method, UserId};
 
 use crate::audit::{AuditKind, EnrollmentAudit};
 use crate::effect::{Dispatch, Effect, Notification, Outcome, Transition};
@@ -30,8 +30,6 @@ use crate::method::DisplayName;
 use crate::policy::Context;
 use crate::recovery::RecoveryCodes;
 use crate::throttle::{Failures, Gate, PassesSuspension};
-use twofa_delivery::Notice;
-use twofa_types::Method;
 
 /// One user's 2FA enrollment record: the state plus what persists across
 /// states (deferrals used, failures, the last second factor).

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use rand_core::CryptoRng;
 use twofa_delivery::{PushError, PushRequest, PushResponse, PushStatus, TransactionId};
+use twofa_types::Method;
 
 use super::{
     Enrolled, Enrollment, EnrollmentState, EventKind, PendingKind, PendingSetup, PushTarget, save,
@@ -13,7 +14,6 @@ use crate::effect::{Effect, LoginAccepted, Outcome, PushDispatch, Transition};
 use crate::error::EnrollmentError;
 use crate::method::{Factor, MethodId};
 use crate::policy::Context;
-use twofa_types::Method;
 
 impl Enrollment {
     /// Prepares a push prompt to the paired device: the one being set up

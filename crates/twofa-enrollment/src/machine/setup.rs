@@ -5,10 +5,10 @@
 use chrono::{DateTime, Utc};
 use rand_core::CryptoRng;
 use twofa_delivery::{
-    ChallengeRequest, Destination, OobChallenge, Purpose, ResendOption, ResendPlan,
+    ChallengeRequest, Destination, Notice, OobChallenge, Purpose, ResendOption, ResendPlan,
 };
 use twofa_otp::{Algorithm, KeyUri, Secret};
-use twofa_types::{CodeChannel, OneTimeCode};
+use twofa_types::{CodeChannel, Method, OneTimeCode};
 
 use super::code::{CodeCheck, CodeSource, check_code};
 use super::{
@@ -22,8 +22,6 @@ use crate::method::{EnrolledMethod, Factor, MethodId, PhoneChannel, PhoneFactor,
 use crate::policy::{Context, LastMethod};
 use crate::recovery::RecoveryCodes;
 use crate::throttle::PassesSuspension;
-use twofa_delivery::Notice;
-use twofa_types::Method;
 
 impl Enrollment {
     pub(super) fn start_setup(

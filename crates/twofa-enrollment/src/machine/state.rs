@@ -6,12 +6,12 @@ use core::fmt;
 use chrono::{DateTime, Utc};
 use twofa_delivery::{LineType, OobChallenge, PhoneNumber, PushRequest};
 use twofa_otp::Secret;
+use twofa_types::Method;
 
 use crate::error::{EnrollmentError, RestoreError};
 use crate::method::{EnrolledMethod, MethodId, PhoneChannel};
 use crate::policy::Context;
 use crate::recovery::RecoveryCodes;
-use twofa_types::Method;
 
 /// The kind of an [`EnrollmentState`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -21,6 +21,7 @@ use crate::hotp::Hotp;
 use crate::params::{Algorithm, Digits, Step};
 use crate::secret::{Secret, SecretStrength};
 use crate::totp::Totp;
+
 pub use parse::ParseMode;
 
 /// The OTP type of a key URI with its type-specific parameter.

@@ -1,7 +1,8 @@
 //! QR codes of a key URI decode back to the URI; an oversized URI is refused.
 
-use super::*;
 use twofa_otp::TerminalBackground;
+
+use super::*;
 
 fn decode_grid(width: usize, height: usize, dark: &dyn Fn(usize, usize) -> bool) -> String {
     // Upscale 4x so the detector has room.

@@ -6,9 +6,10 @@ mod forwarded;
 
 use std::net::IpAddr;
 
+use forwarded::{Hop, parse_forwarded, parse_x_forwarded_for};
+
 use crate::cidr::{Cidr, canonical_ip};
 use crate::index::{MAX_NETWORKS, RangeIndex};
-use forwarded::{Hop, parse_forwarded, parse_x_forwarded_for};
 
 /// The reverse proxies and load balancers whose forwarding headers are
 /// believed.

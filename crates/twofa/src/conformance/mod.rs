@@ -21,8 +21,8 @@ mod cas;
 mod pending;
 mod unit;
 
+use cas::cas_contract;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-
 use twofa_trusted_network::{Cidr, TrustGrant, TrustGrantRecord};
 use twofa_types::{AccountKind, CompanyId, UserId};
 
@@ -30,7 +30,6 @@ use crate::audit::{AuditEvent, RejectionDetail};
 use crate::records::{AuditEntry, CompanyRecord, UserRecord};
 use crate::store::{AuditLog, SaveError, StoreError, UserStore, VersionedStore};
 
-use cas::cas_contract;
 pub use pending::pending_login_store;
 pub use unit::unit_of_work;
 

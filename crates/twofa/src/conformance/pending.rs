@@ -1,7 +1,6 @@
 //! The pending-login store: compare-and-swap, removal and purging.
 
 use chrono::TimeDelta;
-
 use twofa_types::{CompanyId, MethodSet, UserId};
 
 use super::{ConformanceFailure, RACERS, cas_contract, check, instant};

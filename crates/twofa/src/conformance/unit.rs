@@ -4,7 +4,6 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
-
 use twofa_types::{AccountKind, CompanyId, MethodSet, UserId};
 
 use super::cas::join_all;

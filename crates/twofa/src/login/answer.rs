@@ -3,7 +3,6 @@
 //! accepted answer completes the login.
 
 use chrono::{DateTime, Utc};
-
 use twofa_enrollment::{
     Effect, Enrollment, EnrollmentState, Event, LoginAttempt, SubmittedCode, Transition,
 };

@@ -7,8 +7,7 @@ use chrono::{DateTime, Utc};
 use twofa_enforcement::{GateDecision, gate};
 use twofa_enrollment::{Enrollment, EnrollmentState, Event, Factor, MethodId};
 use twofa_trusted_network::{ClientAddress, Decision, ForwardingHeaders, LoginFacts};
-use twofa_types::Method;
-use twofa_types::{MethodSet, UserId};
+use twofa_types::{Method, MethodSet, UserId};
 
 use super::{method_kind, transaction};
 use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};

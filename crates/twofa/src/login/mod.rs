@@ -8,10 +8,8 @@ mod setup;
 
 use chrono::{DateTime, Utc};
 use twofa_delivery::{ResendOption, TransactionId};
-
 use twofa_enrollment::{Effect, Enrollment, EnrollmentState, MethodId};
-use twofa_types::Method;
-use twofa_types::{CodeChannel, UserId};
+use twofa_types::{CodeChannel, Method, UserId};
 
 use crate::audit::RejectionDetail;
 use crate::failure::Failure;

@@ -1,7 +1,6 @@
 //! The name and number used for 2FA, changed from the account settings.
 
 use chrono::TimeDelta;
-
 use twofa::enrollment::PhoneChannel;
 use twofa::types::AccountKind;
 use twofa::{MethodChoice, PhoneChoice, RetryAdvice, SetUpProgress};

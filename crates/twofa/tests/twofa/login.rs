@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-
 use twofa::enrollment::{EnrollmentPolicy, PhoneChannel, ThrottlePolicy};
 use twofa::types::{AccountKind, Method};
 use twofa::{

@@ -2,9 +2,7 @@
 
 use chrono::TimeDelta;
 use twofa::delivery::SentMessage;
-
 use twofa::types::{AccountKind, Method};
-
 use twofa::{AllowedBy, MethodChoice, RetryAdvice, SetUpProgress};
 
 use crate::{Now, Portal, challenge, consecutive_failures, home, into_allowed, set_up, totp_code};

@@ -1,7 +1,6 @@
 //! Recovery codes, suspension and the administrator's reset.
 
 use chrono::TimeDelta;
-
 use twofa::enrollment::{EnrollmentPolicy, ThrottlePolicy};
 use twofa::types::AccountKind;
 use twofa::{AllowedBy, AuditEvent, RetryAdvice, Stores};

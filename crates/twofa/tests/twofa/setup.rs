@@ -3,7 +3,6 @@
 
 use chrono::TimeDelta;
 use twofa::delivery::{FailureCause, ResendOption, SendError, SentMessage};
-
 use twofa::enrollment::{NotMobileAnswer, PhoneChannel};
 use twofa::types::{AccountKind, Method, UserId};
 use twofa::{

@@ -2,7 +2,6 @@
 //! accounts that are always prompted.
 
 use chrono::TimeDelta;
-
 use twofa::trusted_network::Cidr;
 use twofa::types::AccountKind;
 use twofa::{AllowedBy, LoginStep};

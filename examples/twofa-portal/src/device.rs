@@ -11,7 +11,6 @@ use axum::response::Response;
 use chrono::TimeDelta;
 use serde::Deserialize;
 use twofa::delivery::{ChallengeId, MatchNumber, NoticeMessage, PushResponse, SentMessage};
-
 use twofa::types::UserId;
 
 use crate::Portal;

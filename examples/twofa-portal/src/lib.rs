@@ -15,7 +15,6 @@ use axum::Router;
 use axum::routing::{get, post};
 use chrono::{DateTime, TimeDelta, Utc};
 use twofa::delivery::{Issuer, Outbox, Region, ServerKey};
-
 use twofa::enrollment::EnrollmentPolicy;
 use twofa::trusted_network::TrustedProxies;
 use twofa::types::{CompanyId, UserId};

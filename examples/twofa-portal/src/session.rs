@@ -7,10 +7,8 @@ use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use subtle::ConstantTimeEq;
-
-use twofa::types::MethodSet;
-
 use twofa::types::Method;
+use twofa::types::MethodSet;
 use twofa::{LoginTicket, OtherMethod};
 
 use crate::accounts::DemoAccount;

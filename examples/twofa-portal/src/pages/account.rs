@@ -7,7 +7,6 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-
 use twofa::enrollment::{Enrollment, EnrollmentState, Factor, NotMobileAnswer, PhoneChannel};
 use twofa::types::UserId;
 use twofa::{PhoneChoice, Rejected, RetryAdvice, SetUpProgress};

@@ -9,9 +9,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use twofa::delivery::ResendOption;
-
 use twofa::types::{Method, MethodSet};
-
 use twofa::{Allowed, AllowedBy, ChallengeScreen, LoginStep, Rejected, RetryAdvice};
 
 use super::{

@@ -16,7 +16,8 @@ use twofa::{
 
 use super::screens::advice_text;
 use super::{
-    Cast, PORTAL, Portal, Scene, StepFailed, client, fail, listing, provision_company, unexpected,
+    Cast, PORTAL, Portal, Scene, StepFailed, client, counted, fail, listing, provision_company,
+    unexpected,
 };
 
 /// The menu: Enter plays the next scene, a number or name jumps ahead
@@ -76,7 +77,9 @@ pub(super) async fn interactive(
                     let checks = p.catch_up(scene, &mut cast, next).await?;
                     if skipped > 0 {
                         p.say(format!(
-                            "({skipped} scenes ran silently: {checks} checks passed.)"
+                            "({} ran silently: {} passed.)",
+                            counted(skipped, "scene"),
+                            counted(usize::try_from(checks).unwrap_or(usize::MAX), "check")
                         ));
                     }
                     p.play(scene, &mut cast).await?;
@@ -88,8 +91,9 @@ pub(super) async fn interactive(
     }
     let (checks, played) = (p.checks, p.scenes_played);
     p.say(format!(
-        "\n{played} of {} scenes played; all {checks} checks passed.",
-        Scene::ALL.len()
+        "\n{played} of {} scenes played; {} passed.",
+        Scene::ALL.len(),
+        counted(usize::try_from(checks).unwrap_or(usize::MAX), "check")
     ));
     Ok(())
 }

@@ -142,8 +142,9 @@ async fn one_scene(out: &mut dyn Write, stores: Stores, scene: Scene) -> Result<
     let earlier = p.catch_up(scene, &mut cast, 0).await?;
     if earlier > 0 {
         p.say(format!(
-            "(The {} scenes before it ran silently: {earlier} checks passed.)",
-            scene.number().saturating_sub(1)
+            "(The {} before it ran silently: {} passed.)",
+            counted(scene.number().saturating_sub(1), "scene"),
+            counted(usize::try_from(earlier).unwrap_or(usize::MAX), "check")
         ));
     }
     let before = p.checks;
@@ -470,6 +471,15 @@ impl Portal<'_> {
             "  📱 The authenticator app shows {code}; the user types it."
         ));
         Ok(code)
+    }
+}
+
+/// "1 scene", "2 scenes".
+fn counted(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("{count} {noun}")
+    } else {
+        format!("{count} {noun}s")
     }
 }
 

@@ -333,6 +333,24 @@ fn demo_list_names_the_scenes_in_the_order_they_play() {
 }
 
 #[test]
+fn readme_lists_the_scenes_the_demo_plays() {
+    let readme = include_str!("../../README.md");
+    let rows: Vec<&str> = readme
+        .lines()
+        .skip_while(|line| *line != "### `twofa demo`")
+        .take_while(|line| !line.starts_with("## "))
+        .filter_map(|line| {
+            let rest = line.strip_prefix("| ")?;
+            let (number, rest) = rest.split_once(" | `")?;
+            number.parse::<usize>().ok()?;
+            rest.split_once('`').map(|(name, _)| name)
+        })
+        .collect();
+    let expected: Vec<&str> = SCENES.iter().map(|(name, _, _)| *name).collect();
+    assert_eq!(rows, expected);
+}
+
+#[test]
 fn demo_scene_plays_one_scene_after_the_ones_before_it_ran_silently() {
     for (argument, number, name) in [
         ("change-details", 10, "change-details"),
@@ -458,7 +476,7 @@ fn interactive_demo_plays_the_scenes_one_at_a_time_and_jumps_ahead() {
             .contains("Scene 3 has played: scenes play once, in order.")
     );
     assert!(
-        run.stdout.contains("6 of 17 scenes played; all "),
+        run.stdout.contains("6 of 17 scenes played; "),
         "{}",
         run.stdout
     );

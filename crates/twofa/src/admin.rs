@@ -351,7 +351,9 @@ impl Twofa {
         Ok(())
     }
 
-    /// The enrollment status of every user of the actor's company.
+    /// The enrollment status of every user of the actor's company. Each
+    /// row shows the name used for 2FA: the name the account was created
+    /// with, or the one set since with [`Twofa::change_display_name`].
     ///
     /// # Errors
     ///
@@ -371,9 +373,11 @@ impl Twofa {
                 .email()
                 .map(|email| email.expose_address().to_owned())
                 .unwrap_or_default();
+            // The name used for 2FA, which the user may have changed
+            // since the account was provisioned.
             let mut employee = EmployeeRecord::new(
                 record.user().clone(),
-                record.display_name(),
+                enrollment.display_name().as_str(),
                 email,
                 record.kind(),
                 twofa_trusted_network::eligibility(record.kind()),

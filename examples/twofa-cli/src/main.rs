@@ -48,18 +48,24 @@ enum Command {
     #[command(allow_negative_numbers = true)]
     Provision(ProvisionArgs),
     /// Play the partner portal's two-factor authentication end to end on a
-    /// simulated clock, checking every step; `--interactive` enrolls a real
-    /// authenticator app instead.
+    /// simulated clock, scene by scene, checking every step.
     Demo(DemoArgs),
 }
 
 /// Options of `demo`.
 #[derive(Debug, Args)]
 struct DemoArgs {
-    /// Enroll a real authenticator app: scan the terminal QR code and type
-    /// the codes it shows.
-    #[arg(long)]
+    /// Play the scenes one at a time (Enter for the next, a name or number
+    /// to jump); `app` enrolls a real authenticator app.
+    #[arg(long, conflicts_with_all = ["scene", "list"])]
     interactive: bool,
+    /// Play one scene (a name or number from `--list`); the scenes before
+    /// it run silently first.
+    #[arg(long, value_name = "NAME", conflicts_with = "list")]
+    scene: Option<String>,
+    /// Print the scenes, in order, and exit.
+    #[arg(long, conflicts_with = "database_url")]
+    list: bool,
     /// Play on this PostgreSQL database (`postgresql://user@host/db`; an
     /// empty database, whose schema is created) instead of in memory.
     #[arg(long, value_name = "URL")]
@@ -251,10 +257,22 @@ fn main() -> ExitCode {
     if let Command::Demo(args) = &cli.command {
         // The demo reports its own exit status: success only if every step
         // behaved as the portal should.
-        let mode = if args.interactive {
-            demo::DemoMode::Interactive
-        } else {
-            demo::DemoMode::Scripted
+        if args.list {
+            return match print_str(&demo::listing()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::FAILURE,
+            };
+        }
+        let mode = match (&args.scene, args.interactive) {
+            (_, true) => demo::DemoMode::Interactive,
+            (None, false) => demo::DemoMode::Scripted(None),
+            (Some(name), false) => match demo::Scene::named(name) {
+                Some(scene) => demo::DemoMode::Scripted(Some(scene)),
+                None => {
+                    warn("error: --scene: no such scene (see twofa demo --list)");
+                    return ExitCode::from(EXIT_INVALID);
+                }
+            },
         };
         return demo::run(mode, args.database_url.as_deref());
     }

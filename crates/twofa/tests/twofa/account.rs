@@ -37,6 +37,15 @@ async fn a_new_number_is_verified_before_it_replaces_the_old_one() {
         .await
         .unwrap();
     assert!(portal.twofa.change_display_name(&bob, "").await.is_err());
+    // The company's report shows the name used for 2FA, as changed.
+    let report = portal.twofa.enrollment_report(&portal.admin).await.unwrap();
+    let names: Vec<&str> = report
+        .rows()
+        .iter()
+        .filter(|row| row.user_id() == &bob)
+        .map(|row| row.display_name())
+        .collect();
+    assert_eq!(names, ["Bob B."]);
 
     // Just after a second factor, Bob starts the change: the code goes to
     // the new number.

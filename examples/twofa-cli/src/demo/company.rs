@@ -3,22 +3,19 @@
 
 use twofa::chrono::TimeDelta;
 use twofa::enforcement::CompanyPolicy;
-use twofa::enrollment::ProvisioningUri;
 use twofa::trusted_network::Cidr;
-use twofa::types::TrustedNetworks;
-use twofa::types::{AccountKind, Method, MethodSet, UserId};
+use twofa::types::{AccountKind, EnrollmentStatus, Method, MethodSet};
 use twofa::{AllowedBy, LoginStep, MethodChoice, SetUpProgress};
 
-use super::{Cast, OFFICE, PORTAL, Portal, StepFailed, allowed_step, app_code, fail, unexpected};
+use super::screens::{account_label, method_label, status_label, trusted_label};
+use super::{
+    Cast, OFFICE, PORTAL, Portal, Scene, StepFailed, allowed_step, fail, needs, unexpected, user,
+};
 
-/// Scene 8: the admin enforces 2FA.
-pub(super) async fn enforce(
-    p: &mut Portal<'_>,
-    cast: &Cast,
-    frank: &UserId,
-) -> Result<(), StepFailed> {
+/// The admin enforces 2FA.
+pub(super) async fn enforce(p: &mut Portal<'_>, cast: &mut Cast) -> Result<(), StepFailed> {
     let home = &cast.home;
-    p.heading(8, "Alice, the company admin, requires 2FA for everyone");
+    let frank = &user("frank")?;
     let admin = p.admin.clone();
     p.twofa
         .enforce_two_factor(&admin)
@@ -42,15 +39,11 @@ pub(super) async fn enforce(
     Ok(())
 }
 
-/// Scene 9: trusted networks.
-pub(super) async fn trusted_network(
-    p: &mut Portal<'_>,
-    cast: &Cast,
-    uri: &ProvisioningUri,
-) -> Result<(), StepFailed> {
+/// Trusted networks.
+pub(super) async fn trusted_network(p: &mut Portal<'_>, cast: &mut Cast) -> Result<(), StepFailed> {
     let Cast { bob, office, .. } = cast;
+    let uri = needs(cast.bob_app.as_ref(), Scene::ScanQrCode)?;
     let admin = p.admin.clone();
-    p.heading(9, "Alice adds the office network as a trusted network");
     let network = Cidr::parse(OFFICE).map_err(|e| unexpected("network", e))?;
     p.twofa
         .add_trusted_network(&admin, network, "Head office")
@@ -58,7 +51,7 @@ pub(super) async fn trusted_network(
         .map_err(|e| unexpected("adding the network", e))?;
     p.screen(
         &format!("{PORTAL} · Trusted networks"),
-        &[format!("{OFFICE}   Head office   added by alice")],
+        &[format!("{OFFICE}   Head office   added by Alice Admin")],
     );
     p.say("  Bob logs in at the office and answers the prompt once:");
     p.clock.advance(TimeDelta::minutes(1));
@@ -93,10 +86,9 @@ pub(super) async fn trusted_network(
     Ok(())
 }
 
-/// Scene 10: client accounts.
-pub(super) async fn client_account(p: &mut Portal<'_>, cast: &Cast) -> Result<(), StepFailed> {
+/// Client accounts.
+pub(super) async fn client_account(p: &mut Portal<'_>, cast: &mut Cast) -> Result<(), StepFailed> {
     let office = &cast.office;
-    p.heading(10, "Grace, an end-user client, always answers the prompt");
     let grace = p
         .add_user("grace", "Grace Hill", AccountKind::EndUserClient)
         .await?;
@@ -109,12 +101,18 @@ pub(super) async fn client_account(p: &mut Portal<'_>, cast: &Cast) -> Result<()
     else {
         return fail("expected a QR code for Grace");
     };
-    let code = app_code(&grace_uri, p.clock_now())?;
-    p.twofa
+    p.say(format!(
+        "  Grace chooses the authenticator app and scans the QR code: {}",
+        grace_uri.expose_secret().as_str()
+    ));
+    let code = p.phone_code(&grace_uri)?;
+    let allowed = p
+        .twofa
         .submit_code(&grace, &screen.ticket, &code)
         .await
         .map_err(|e| unexpected("Grace's activation", e))
         .and_then(|step| allowed_step(step, "Grace's activation"))?;
+    p.show_allowed(&allowed);
     p.clock.advance(TimeDelta::hours(1));
     p.say("  An hour later, from the same trusted office network:");
     p.expect_challenge(&grace, office).await?;
@@ -125,34 +123,66 @@ pub(super) async fn client_account(p: &mut Portal<'_>, cast: &Cast) -> Result<()
     Ok(())
 }
 
-/// Scene 12: the status report.
-pub(super) async fn status_report(p: &mut Portal<'_>) -> Result<(), StepFailed> {
+/// The status report.
+pub(super) async fn status_report(p: &mut Portal<'_>, _cast: &mut Cast) -> Result<(), StepFailed> {
     let admin = p.admin.clone();
-    p.heading(12, "Alice reads the employees' enrollment status");
     let report = p
         .twofa
         .enrollment_report(&admin)
         .await
         .map_err(|e| unexpected("report", e))?;
-    let mut lines = vec![format!(
-        "{:<8} {:<21} {:<10} {}",
-        "user", "status", "phone", "trusted networks"
-    )];
-    for row in report.rows() {
-        let trusted = match row.trusted_networks() {
-            TrustedNetworks::Apply => "apply",
-            TrustedNetworks::DoNotApply => "do not apply (client)",
-        };
-        lines.push(format!(
-            "{:<8} {:<21} {:<10} {trusted}",
-            row.user_id().as_str(),
-            row.kind().as_str(),
-            row.phone_hint().map(|h| h.to_string()).unwrap_or_default(),
-        ));
+    let rows: Vec<[String; 6]> = report
+        .rows()
+        .iter()
+        .map(|row| {
+            let methods = match row.status() {
+                EnrollmentStatus::Enrolled { methods, .. } => methods
+                    .iter()
+                    .map(method_label)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                EnrollmentStatus::Pending { method, .. } => method_label(*method).to_owned(),
+                _ => String::new(),
+            };
+            [
+                row.display_name().to_owned(),
+                account_label(row.account_kind()).to_owned(),
+                status_label(row.kind()).to_owned(),
+                methods,
+                row.phone_hint().map(|h| h.to_string()).unwrap_or_default(),
+                trusted_label(row.trusted_networks()).to_owned(),
+            ]
+        })
+        .collect();
+    let header = [
+        "Name".to_owned(),
+        "Account".to_owned(),
+        "2FA status".to_owned(),
+        "Method".to_owned(),
+        "Phone".to_owned(),
+        "Trusted networks".to_owned(),
+    ];
+    let mut widths = [0usize; 6];
+    for row in rows.iter().chain([&header]) {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
     }
+    let line = |row: &[String; 6]| {
+        row.iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    let mut lines = vec![line(&header)];
+    lines.extend(rows.iter().map(line));
     let totals = report.totals();
+    lines.push(String::new());
     lines.push(format!(
-        "enrolled {} · pending {} · deferred {} · not enrolled {} · total {}",
+        "Enrolled {} · Pending verification {} · Postponed {} · Not enrolled {} · Total {}",
         totals.enrolled,
         totals.pending_verification,
         totals.deferred,
@@ -161,24 +191,25 @@ pub(super) async fn status_report(p: &mut Portal<'_>) -> Result<(), StepFailed> 
     ));
     p.screen(&format!("{PORTAL} · User Settings · 2FA status"), &lines);
     p.check(
-        totals.total == 8 && totals.enrolled == 3 && totals.pending_verification == 1,
-        "the report lists all eight users: three enrolled, one waiting for a code",
+        totals.total == 9 && totals.enrolled == 4 && totals.pending_verification == 1,
+        "the report lists all nine users: four enrolled, one waiting for a code",
+    )?;
+    p.check(
+        rows.iter()
+            .any(|row| row[0] == "Carol Chen-Park" && row[4] == "•••• 6810"),
+        "Carol appears under her new name and number",
     )?;
     Ok(())
 }
 
-/// Scene 13: the company switches a method off.
+/// The company switches a method off.
 pub(super) async fn method_switched_off(
     p: &mut Portal<'_>,
-    cast: &Cast,
-    uri: &ProvisioningUri,
+    cast: &mut Cast,
 ) -> Result<(), StepFailed> {
     let Cast { bob, home, .. } = cast;
+    let uri = needs(cast.bob_app.as_ref(), Scene::ScanQrCode)?;
     let admin = p.admin.clone();
-    p.heading(
-        13,
-        "Alice switches off authenticator apps: Bob proves it is him, then sets up SMS",
-    );
     let apps_off = CompanyPolicy::builder()
         .with_allowed_methods(MethodSet::of(&[
             Method::PushApp,

@@ -1,5 +1,6 @@
-//! `twofa demo --interactive`: a person enrolls a real authenticator app,
-//! on the real clock.
+//! `twofa demo --interactive`: the scenes one at a time, at the reader's
+//! pace; and, on request, a real authenticator app enrolled on the real
+//! clock.
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -13,9 +14,93 @@ use twofa::{
     XChaChaSealer,
 };
 
-use super::{PORTAL, StepFailed, client, fail, provision_company, unexpected};
+use super::screens::advice_text;
+use super::{
+    Cast, PORTAL, Portal, Scene, StepFailed, client, counted, fail, listing, provision_company,
+    unexpected,
+};
 
+/// The menu: Enter plays the next scene, a number or name jumps ahead
+/// (the scenes in between run silently), `app` enrolls a real
+/// authenticator app, `q` ends.
 pub(super) async fn interactive(
+    out: &mut dyn Write,
+    input: &mut dyn io::BufRead,
+    stores: Stores,
+) -> Result<(), StepFailed> {
+    let app_stores = stores.clone();
+    let mut p = Portal::open(out, stores).await?;
+    p.say(
+        "twofa demo --interactive: the Partner Portal's two-factor authentication, scene by scene.",
+    );
+    p.say("The scenes run on a simulated clock; `app` enrolls your own authenticator app on the real one.");
+    let mut cast = Cast::arrive(&mut p).await?;
+    p.say(format!("\nScenes:\n{}", listing().trim_end()));
+    let mut next = 0usize;
+    let mut app_done = false;
+    loop {
+        let prompt = match Scene::ALL.get(next) {
+            Some(scene) => format!(
+                "\nEnter: scene {} ({}) · a number or name: jump to that scene · list · app · q: quit",
+                scene.number(),
+                scene.name()
+            ),
+            None => "\nEvery scene has played. app · q: quit".to_owned(),
+        };
+        p.say(prompt);
+        p.flush();
+        let Some(line) = read_line(input)? else {
+            break;
+        };
+        match line.as_str() {
+            "q" | "quit" => break,
+            "list" => p.say(listing().trim_end()),
+            "app" if app_done => p.say("Your app is enrolled already."),
+            "app" => {
+                enroll_app(&mut *p.out, input, app_stores.clone()).await?;
+                app_done = true;
+            }
+            "" => match Scene::ALL.get(next) {
+                Some(scene) => {
+                    p.play(*scene, &mut cast).await?;
+                    next = next.saturating_add(1);
+                }
+                None => p.say("Every scene has played."),
+            },
+            name => match Scene::named(name) {
+                Some(scene) if scene.number() <= next => p.say(format!(
+                    "Scene {} has played: scenes play once, in order.",
+                    scene.number()
+                )),
+                Some(scene) => {
+                    let skipped = scene.number().saturating_sub(1).saturating_sub(next);
+                    let checks = p.catch_up(scene, &mut cast, next).await?;
+                    if skipped > 0 {
+                        p.say(format!(
+                            "({} ran silently: {} passed.)",
+                            counted(skipped, "scene"),
+                            counted(usize::try_from(checks).unwrap_or(usize::MAX), "check")
+                        ));
+                    }
+                    p.play(scene, &mut cast).await?;
+                    next = scene.number();
+                }
+                None => p.say("No scene has that name or number (type list)."),
+            },
+        }
+    }
+    let (checks, played) = (p.checks, p.scenes_played);
+    p.say(format!(
+        "\n{played} of {} scenes played; {} passed.",
+        Scene::ALL.len(),
+        counted(usize::try_from(checks).unwrap_or(usize::MAX), "check")
+    ));
+    Ok(())
+}
+
+/// A person enrolls a real authenticator app: scan the QR code, type the
+/// codes the app shows. Runs on its own company, on the real clock.
+async fn enroll_app(
     out: &mut dyn Write,
     input: &mut dyn io::BufRead,
     stores: Stores,
@@ -40,22 +125,27 @@ pub(super) async fn interactive(
     )
     .with_clock(Arc::new(SystemClock))
     .build();
-    let acme = CompanyId::new("acme").map_err(|e| unexpected("company id", e))?;
+    let company = CompanyId::new("yours").map_err(|e| unexpected("company id", e))?;
     let you = UserId::new("you").map_err(|e| unexpected("user id", e))?;
-    provision_company(&twofa, &acme).await?;
+    provision_company(&twofa, &company).await?;
     twofa
         .stores()
         .users()
         .save(
             &you,
-            UserRecord::new(you.clone(), acme, AccountKind::PartnerEmployee, "demo user"),
+            UserRecord::new(
+                you.clone(),
+                company,
+                AccountKind::PartnerEmployee,
+                "demo user",
+            ),
             None,
         )
         .await
         .map_err(|e| unexpected("user", e))?;
     let home = client("203.0.113.9")?;
 
-    say("twofa demo --interactive: enroll your authenticator app.");
+    say("\nEnroll your authenticator app (on the real clock):");
     let LoginStep::SetUp(screen) = twofa
         .begin_login(&you, &home)
         .await
@@ -93,8 +183,8 @@ pub(super) async fn interactive(
                 break;
             }
             Err(rejected) => say(&format!(
-                "✘ Not accepted ({:?}); try again.",
-                rejected.advice()
+                "✘ Not accepted: {} Try again.",
+                advice_text(rejected.advice())
             )),
         }
     }
@@ -121,8 +211,8 @@ pub(super) async fn interactive(
                 return Ok(());
             }
             Err(rejected) => say(&format!(
-                "✘ Not accepted ({:?}); try again.",
-                rejected.advice()
+                "✘ Not accepted: {} Try again.",
+                advice_text(rejected.advice())
             )),
         }
     }

@@ -1,24 +1,19 @@
-//! The scenes of logging in with a second factor: a replayed code, a
-//! recovery code, and "use another method".
+//! The scenes of logging in with a second factor: a replayed code, a code
+//! re-sent by email, a recovery code, and "use another method".
 
-use twofa::AllowedBy;
 use twofa::chrono::TimeDelta;
-use twofa::delivery::SentMessage;
+use twofa::delivery::{ResendOption, SentMessage};
 use twofa::enforcement::CompanyPolicy;
-use twofa::enrollment::ProvisioningUri;
-use twofa::types::Method;
+use twofa::types::{CodeChannel, Method};
+use twofa::{AllowedBy, Resent};
 
-use super::{Cast, Portal, StepFailed, allowed_step, fail, unexpected};
+use super::{Cast, Portal, Scene, StepFailed, allowed_step, fail, needs, unexpected, user};
 
-/// Scene 4: a replayed code.
-pub(super) async fn replayed_code(
-    p: &mut Portal<'_>,
-    cast: &Cast,
-    uri: &ProvisioningUri,
-    first: &str,
-) -> Result<(), StepFailed> {
+/// A replayed code.
+pub(super) async fn replayed_code(p: &mut Portal<'_>, cast: &mut Cast) -> Result<(), StepFailed> {
     let Cast { bob, home, .. } = cast;
-    p.heading(4, "Someone replays the code Bob just used");
+    let uri = needs(cast.bob_app.as_ref(), Scene::ScanQrCode)?;
+    let first = needs(cast.bob_first_code.as_ref(), Scene::ActivateApp)?;
     p.clock.advance(TimeDelta::seconds(10));
     let again = p.expect_challenge(bob, home).await?;
     match p.twofa.submit_code(bob, &again.ticket, first).await {
@@ -44,14 +39,63 @@ pub(super) async fn replayed_code(
     Ok(())
 }
 
-/// Scene 11: a recovery code.
-pub(super) async fn recovery_code(
-    p: &mut Portal<'_>,
-    cast: &Cast,
-    recovery: &[String],
-) -> Result<(), StepFailed> {
+/// The code re-sent by email when the text message does not arrive.
+pub(super) async fn email_resend(p: &mut Portal<'_>, cast: &mut Cast) -> Result<(), StepFailed> {
+    let home = &cast.home;
+    let carol = user("carol")?;
+    p.clock.advance(TimeDelta::hours(2));
+    let screen = p.expect_challenge(&carol, home).await?;
+    p.say("  The text message with the code never reaches Carol's phone. She clicks [Email].");
+    p.check(
+        screen.method == Method::Sms && screen.resend.contains(&ResendOption::Email),
+        "the verification screen offers Email beside SMS and Phone call",
+    )?;
+    p.clock.advance(TimeDelta::seconds(30));
+    let before = p.outbox.len();
+    let resent = p
+        .twofa
+        .resend(&carol, &screen.ticket, ResendOption::Email)
+        .await
+        .map_err(|e| unexpected("re-send by email", e))?;
+    p.show_messages_since(before);
+    let (code, _) = p.last_message()?;
+    let Resent::CodeSent(sent) = resent else {
+        return fail(format!("expected an email, got {resent:?}"));
+    };
+    p.screen(
+        &format!("{} · 2FA Verification", super::PORTAL),
+        &[
+            format!("We sent a code to {}.", sent.to),
+            "Code: [______]   [ Submit ]".to_owned(),
+        ],
+    );
+    p.check(
+        sent.channel == CodeChannel::Email
+            && sent.to.ends_with("@acme.example")
+            && !sent.to.contains("carol"),
+        "\"Email\" sends a fresh code to Carol's address; the screen shows it masked",
+    )?;
+    let allowed = p
+        .twofa
+        .submit_code(&carol, &screen.ticket, &code)
+        .await
+        .map_err(|e| unexpected("the emailed code", e))
+        .and_then(|step| allowed_step(step, "the emailed code"))?;
+    p.show_allowed(&allowed);
+    p.check(
+        allowed.by
+            == AllowedBy::SecondFactor {
+                method: Method::Sms,
+            },
+        "the code from the email completes the login",
+    )?;
+    Ok(())
+}
+
+/// A recovery code.
+pub(super) async fn recovery_code(p: &mut Portal<'_>, cast: &mut Cast) -> Result<(), StepFailed> {
     let Cast { bob, home, .. } = cast;
-    p.heading(11, "Bob lost his phone: he uses a recovery code");
+    let recovery = &cast.bob_recovery;
     p.clock.advance(TimeDelta::hours(1));
     let screen = p.expect_challenge(bob, home).await?;
     let Some(code) = recovery.first().cloned() else {
@@ -90,14 +134,10 @@ pub(super) async fn recovery_code(
     Ok(())
 }
 
-/// Scene 14: "use another method".
-pub(super) async fn another_method(p: &mut Portal<'_>, cast: &Cast) -> Result<(), StepFailed> {
+/// "Use another method".
+pub(super) async fn another_method(p: &mut Portal<'_>, cast: &mut Cast) -> Result<(), StepFailed> {
     let Cast { bob, home, .. } = cast;
     let admin = p.admin.clone();
-    p.heading(
-        14,
-        "Alice allows apps again: Bob picks SMS instead of the app",
-    );
     p.twofa
         .set_company_policy(&admin, CompanyPolicy::default())
         .await

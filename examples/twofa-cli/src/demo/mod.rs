@@ -1,16 +1,18 @@
 //! `twofa demo`: the partner portal's two-factor authentication, end to end.
 //!
-//! The scripted walkthrough plays every portal feature against in-memory
-//! stores and a simulated clock: each step prints the screen a user would
-//! see and checks that the portal behaved as it should. The run stops at
-//! the first step that does not, and exits non-zero. All behaviour comes
-//! from the `twofa` facade; this module only scripts, prints and checks.
+//! The scripted walkthrough plays every feature of the portal's help
+//! article, scene by scene, against in-memory stores and a simulated clock:
+//! each scene prints the screens a user would see and checks that the
+//! portal behaved as it should. The run stops at the first check that
+//! fails, and exits non-zero. All behaviour comes from the `twofa` facade;
+//! this module only scripts, prints and checks.
 //!
-//! `--interactive` enrolls a real authenticator app instead: scan the QR
-//! code drawn in the terminal and type the codes the app shows.
+//! `--scene NAME` plays one scene (the scenes before it run silently
+//! first); `--list` names the scenes; `--interactive` plays them one at a
+//! time at the reader's pace, and can enroll a real authenticator app.
 //!
-//! `--database-url` plays either on PostgreSQL (an empty database; the
-//! schema is created) instead of the in-memory stores.
+//! `--database-url` plays on PostgreSQL (an empty database; the schema is
+//! created) instead of the in-memory stores.
 
 use std::fmt::Display;
 use std::io::{self, Write};
@@ -18,7 +20,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use twofa::chrono::{DateTime, TimeZone as _, Utc};
-use twofa::delivery::{EmailAddress, Issuer, Outbox, SentMessage, ServerKey};
+use twofa::delivery::{EmailAddress, Issuer, NoticeMessage, Outbox, SentMessage, ServerKey};
 use twofa::enforcement::{Actor, CompanyRole};
 use twofa::enrollment::{PhoneChannel, ProvisioningUri};
 use twofa::types::{AccountKind, CompanyId, UserId};
@@ -29,18 +31,23 @@ use twofa::{
 };
 use twofa_store_postgres::PostgresStores;
 
+mod account;
 mod company;
 mod interactive;
 mod login;
+mod push;
+mod scenes;
 mod screens;
 mod setup;
+
+pub(crate) use scenes::{Scene, listing};
 
 /// How the demo runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DemoMode {
-    /// The scripted walkthrough on a simulated clock.
-    Scripted,
-    /// A person enrolls a real authenticator app.
+    /// The scripted walkthrough on a simulated clock: every scene, or one.
+    Scripted(Option<Scene>),
+    /// The scenes one at a time, at a person's pace.
     Interactive,
 }
 
@@ -79,7 +86,8 @@ pub(crate) fn run(mode: DemoMode, database_url: Option<&str>) -> ExitCode {
 
 async fn play(mode: DemoMode, stores: Stores, out: &mut dyn Write) -> Result<(), StepFailed> {
     match mode {
-        DemoMode::Scripted => scripted(out, stores).await,
+        DemoMode::Scripted(None) => scripted(out, stores).await,
+        DemoMode::Scripted(Some(scene)) => one_scene(out, stores, scene).await,
         DemoMode::Interactive => {
             let stdin = io::stdin();
             let mut input = stdin.lock();
@@ -109,24 +117,43 @@ async fn scripted(out: &mut dyn Write, stores: Stores) -> Result<(), StepFailed>
     let mut p = Portal::open(out, stores).await?;
     p.say("twofa demo: the Partner Portal's two-factor authentication, scripted.");
     p.say("Every screen below comes from the twofa crates; every ✔ is a checked behaviour.");
-    let cast = Cast::arrive(&mut p).await?;
-    let screen = setup::set_up_prompt(&mut p, &cast).await?;
-    let uri = setup::scan_qr_code(&mut p, &cast, &screen).await?;
-    let (first, recovery) = setup::activate_app(&mut p, &cast, &screen, &uri).await?;
-    login::replayed_code(&mut p, &cast, &uri, &first).await?;
-    setup::sms_then_call(&mut p, &cast).await?;
-    setup::not_mobile(&mut p, &cast).await?;
-    let frank = setup::remind_me_later(&mut p, &cast).await?;
-    company::enforce(&mut p, &cast, &frank).await?;
-    company::trusted_network(&mut p, &cast, &uri).await?;
-    company::client_account(&mut p, &cast).await?;
-    login::recovery_code(&mut p, &cast, &recovery).await?;
-    company::status_report(&mut p).await?;
-    company::method_switched_off(&mut p, &cast, &uri).await?;
-    login::another_method(&mut p, &cast).await?;
-    let checks = p.checks;
+    let mut cast = Cast::arrive(&mut p).await?;
+    for scene in Scene::ALL {
+        p.play(scene, &mut cast).await?;
+    }
+    let (checks, played) = (p.checks, p.scenes_played);
+    if played != Scene::ALL.len() {
+        return fail(format!("{played} of {} scenes played", Scene::ALL.len()));
+    }
     p.say(format!(
-        "\nAll {checks} checks passed: the portal behaved as it should."
+        "\nAll {played} scenes played. All {checks} checks passed: the portal behaved as it should."
+    ));
+    Ok(())
+}
+
+/// One scene, after the scenes before it have run silently.
+async fn one_scene(out: &mut dyn Write, stores: Stores, scene: Scene) -> Result<(), StepFailed> {
+    let mut p = Portal::open(out, stores).await?;
+    p.say(format!(
+        "twofa demo --scene {}: one scene of the Partner Portal's two-factor authentication.",
+        scene.name()
+    ));
+    let mut cast = Cast::arrive(&mut p).await?;
+    let earlier = p.catch_up(scene, &mut cast, 0).await?;
+    if earlier > 0 {
+        p.say(format!(
+            "(The {} before it ran silently: {} passed.)",
+            counted(scene.number().saturating_sub(1), "scene"),
+            counted(usize::try_from(earlier).unwrap_or(usize::MAX), "check")
+        ));
+    }
+    let before = p.checks;
+    p.play(scene, &mut cast).await?;
+    let checks = p.checks.saturating_sub(before);
+    p.say(format!(
+        "\nScene {} ({}): all {checks} checks passed: the portal behaved as it should.",
+        scene.number(),
+        scene.name()
     ));
     Ok(())
 }
@@ -168,17 +195,28 @@ struct Portal<'a> {
     acme: CompanyId,
     admin: Actor,
     out: &'a mut dyn Write,
+    /// Set while earlier scenes catch up without printing.
+    quiet: bool,
     checks: u32,
+    scenes_played: usize,
     /// When the walkthrough begins, on the simulated clock.
     start: DateTime<Utc>,
 }
 
-/// What the scenes share: Bob, and the networks he logs in from at home
-/// and at the office.
+/// What the scenes share: where people log in from, Bob, and what the
+/// scenes before hand to the scenes after.
 struct Cast {
     home: ClientContext,
     office: ClientContext,
     bob: UserId,
+    /// Bob's first set-up screen (scene "set-up-prompt").
+    bob_set_up: Option<SetUpScreen>,
+    /// The key in Bob's authenticator app (scene "qr-code").
+    bob_app: Option<ProvisioningUri>,
+    /// The first code Bob typed (scene "activate-app").
+    bob_first_code: Option<String>,
+    /// Bob's recovery codes (scene "activate-app").
+    bob_recovery: Vec<String>,
 }
 
 impl Cast {
@@ -186,13 +224,28 @@ impl Cast {
     async fn arrive(p: &mut Portal<'_>) -> Result<Self, StepFailed> {
         let home = client("203.0.113.9")?;
         let office = client("198.51.100.7")?;
+        p.say("\nThe company Acme uses the portal. Everyone gets an account on screen:");
         p.add_user("alice", "Alice Admin", AccountKind::PartnerEmployee)
             .await?;
+        p.say("    Alice is the company's Partner Portal admin.");
         let bob = p
             .add_user("bob", "Bob Baker", AccountKind::PartnerEmployee)
             .await?;
-        Ok(Self { home, office, bob })
+        Ok(Self {
+            home,
+            office,
+            bob,
+            bob_set_up: None,
+            bob_app: None,
+            bob_first_code: None,
+            bob_recovery: Vec::new(),
+        })
     }
+}
+
+/// What an earlier scene left, or a failure naming that scene.
+fn needs<T>(value: Option<&T>, scene: Scene) -> Result<&T, StepFailed> {
+    value.ok_or_else(|| StepFailed(format!("scene {} has not played", scene.name())))
 }
 
 impl<'a> Portal<'a> {
@@ -217,7 +270,9 @@ impl<'a> Portal<'a> {
             acme,
             admin,
             out,
+            quiet: false,
             checks: 0,
+            scenes_played: 0,
             start,
         })
     }
@@ -225,11 +280,18 @@ impl<'a> Portal<'a> {
 
 impl Portal<'_> {
     fn say(&mut self, text: impl Display) {
+        if self.quiet {
+            return;
+        }
         // The demo's output is best effort: a closed pipe ends nothing early.
         let _ignored = writeln!(self.out, "{text}");
     }
 
-    fn heading(&mut self, number: u32, title: &str) {
+    fn flush(&mut self) {
+        let _ignored = self.out.flush();
+    }
+
+    fn heading(&mut self, number: usize, title: &str) {
         let now = self.clock_now();
         self.say(format!(
             "\n━━ {number}. {title} ━━  (simulated time {})",
@@ -260,7 +322,13 @@ impl Portal<'_> {
         let user = UserId::new(id).map_err(|e| unexpected("user id", e))?;
         let email = EmailAddress::parse(&format!("{id}@acme.example"))
             .map_err(|e| unexpected("email", e))?;
-        let record = UserRecord::new(user.clone(), self.acme.clone(), kind, name).with_email(email);
+        let record =
+            UserRecord::new(user.clone(), self.acme.clone(), kind, name).with_email(email.clone());
+        self.say(format!(
+            "  👤 New account: {name} · {} · {}",
+            screens::account_label(kind),
+            email.masked()
+        ));
         self.twofa
             .stores()
             .users()
@@ -280,7 +348,42 @@ impl Portal<'_> {
             _ => return fail("no message was sent"),
         };
         let code = code_in(&text).ok_or_else(|| StepFailed(format!("no code in the {kind}")))?;
-        Ok((code, format!("{kind}: {}", text.replace('\n', " ⏎ "))))
+        Ok((code, format!("{kind}: {}", one_line(&text))))
+    }
+
+    /// Shows every message the simulated networks carried from message
+    /// number `from` on: texts, calls, emails and notices.
+    fn show_messages_since(&mut self, from: usize) {
+        for message in self.outbox.sent().into_iter().skip(from) {
+            let line = match message {
+                SentMessage::Sms(sms) => format!(
+                    "📱 SMS to {}: {}",
+                    sms.to.masked(),
+                    one_line(sms.body.expose_secret())
+                ),
+                SentMessage::Voice(call) => format!(
+                    "☎ Call to {}: {}",
+                    call.to.masked(),
+                    one_line(call.script.expose_secret())
+                ),
+                SentMessage::Email(mail) => format!(
+                    "✉ Email to {}: {}",
+                    mail.to.masked(),
+                    one_line(mail.body.expose_secret())
+                ),
+                SentMessage::Notice(NoticeMessage::Sms(sms)) => {
+                    format!("📱 SMS to {}: {}", sms.to.masked(), one_line(&sms.text))
+                }
+                SentMessage::Notice(NoticeMessage::Email(mail)) => format!(
+                    "✉ Email to {}: {} ⏎ {}",
+                    mail.to.masked(),
+                    mail.subject,
+                    one_line(&mail.body)
+                ),
+                _ => "(a message the demo does not draw)".to_owned(),
+            };
+            self.say(format!("  {line}"));
+        }
     }
 
     async fn login(
@@ -371,6 +474,20 @@ impl Portal<'_> {
     }
 }
 
+/// "1 scene", "2 scenes".
+fn counted(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("{count} {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+/// A message's lines on one line.
+fn one_line(text: &str) -> String {
+    text.trim_end().replace('\n', " ⏎ ")
+}
+
 /// The digits after the first "code" and colon of a message.
 fn code_in(text: &str) -> Option<String> {
     let after = text.get(text.find("code")?..)?;
@@ -388,6 +505,11 @@ fn app_code(uri: &ProvisioningUri, now: DateTime<Utc>) -> Result<String, StepFai
     let seconds = u64::try_from(now.timestamp()).map_err(|e| unexpected("time", e))?;
     let code = totp.generate(seconds).map_err(|e| unexpected("code", e))?;
     Ok(code.expose_secret().as_str().to_owned())
+}
+
+/// A user the scenes before have given an account.
+fn user(id: &str) -> Result<UserId, StepFailed> {
+    UserId::new(id).map_err(|e| unexpected("user id", e))
 }
 
 fn client(ip: &str) -> Result<ClientContext, StepFailed> {

@@ -1,10 +1,10 @@
 //! What the user sees: the portal's screens drawn as boxes in the terminal.
 
-use twofa::delivery::{LineType, ResendOption};
-
+use twofa::delivery::{LineType, PushMessage, ResendOption};
+use twofa::enforcement::StatusKind;
 use twofa::enrollment::NotMobileDialog;
-use twofa::types::{Method, MethodSet};
-use twofa::{Allowed, AllowedBy, ChallengeScreen, Rejected, RetryAdvice, SetUpScreen};
+use twofa::types::{AccountKind, Method, MethodSet, TrustedNetworks};
+use twofa::{Allowed, AllowedBy, ChallengeScreen, PushSent, Rejected, RetryAdvice, SetUpScreen};
 
 use super::{PORTAL, Portal};
 
@@ -49,19 +49,21 @@ impl Portal<'_> {
 
     pub(super) fn show_challenge(&mut self, screen: &ChallengeScreen) {
         let mut lines = vec!["2FA Verification".to_owned()];
-        match &screen.sent_to {
-            Some(to) => lines.push(format!("We sent a code to {to}.")),
-            None => lines.push("Enter the code shown in your authenticator app.".to_owned()),
+        match (&screen.sent_to, screen.method) {
+            (Some(to), _) => lines.push(format!("We sent a code to {to}.")),
+            (None, Method::PushApp) => {
+                lines.push("Approve the login in your Authy app, or enter its token.".to_owned());
+                lines.push("[ Send push to Authy ]".to_owned());
+            }
+            (None, _) => lines.push("Enter the code shown in your authenticator app.".to_owned()),
         }
         lines.push("Code: [______]   [ Submit ]".to_owned());
         let resend: Vec<&str> = screen.resend.iter().map(|o| resend_label(*o)).collect();
         lines.push(format!("Didn't get it?  {}", resend.join(" · ")));
         for other in &screen.other_methods {
-            let label = match (&other.masked_number, other.kind) {
-                (Some(number), Method::VoiceCall) => format!("a phone call to {number}"),
-                (Some(number), _) => format!("a text message to {number}"),
-                (None, Method::PushApp) => "the push app".to_owned(),
-                (None, _) => "the authenticator app".to_owned(),
+            let label = match &other.masked_number {
+                Some(number) => format!("{} to {number}", method_label(other.kind)),
+                None => method_label(other.kind).to_owned(),
             };
             lines.push(format!("Use another method: [ {label} ]"));
         }
@@ -76,7 +78,9 @@ impl Portal<'_> {
 
     pub(super) fn show_allowed(&mut self, allowed: &Allowed) {
         let why = match allowed.by {
-            AllowedBy::SecondFactor { method } => format!("second factor completed ({method})"),
+            AllowedBy::SecondFactor { method } => {
+                format!("two-factor check passed: {}", method_label(method))
+            }
             AllowedBy::RecoveryCode => "recovery code accepted".to_owned(),
             AllowedBy::TrustedNetwork { network, until } => format!(
                 "trusted network {network}: no prompt until {}",
@@ -101,14 +105,49 @@ impl Portal<'_> {
     }
 
     pub(super) fn show_rejected(&mut self, rejected: Rejected) {
-        let text = match rejected.advice() {
-            RetryAdvice::IncorrectCode => "That code is not correct. Please try again.",
-            RetryAdvice::NewCodeNeeded => "This code can no longer be used. Request a new one.",
-            RetryAdvice::TryLater => "Please wait a moment before trying again.",
-            RetryAdvice::CheckInput => "Please check what you entered.",
-            _ => "Please log in again.",
-        };
+        let text = advice_text(rejected.advice());
         self.screen(&format!("{PORTAL} · Verify"), &[format!("⚠ {text}")]);
+    }
+
+    /// The login page while a push prompt waits for the user's device.
+    pub(super) fn show_push_sent(&mut self, sent: &PushSent) {
+        self.screen(
+            &format!("{PORTAL} · Verify"),
+            &[
+                "2FA Verification".to_owned(),
+                "We sent a login request to your Authy app.".to_owned(),
+                format!("To approve it, pick {} on your device.", sent.match_number),
+                format!(
+                    "The request expires at {}.",
+                    sent.expires_at.format("%H:%M:%S UTC")
+                ),
+                "Or type the token Authy shows: [______]   [ Submit ]".to_owned(),
+            ],
+        );
+    }
+
+    /// The prompt on the user's phone.
+    pub(super) fn show_push_prompt(&mut self, message: &PushMessage) {
+        let choices: Vec<String> = message
+            .choices
+            .iter()
+            .map(|number| format!("[ {} ]", number.value()))
+            .collect();
+        self.say(format!(
+            "  📱 Authy: login request from {PORTAL}. Pick the number on the login page: {}   [ Deny ]",
+            choices.join(" ")
+        ));
+    }
+
+    /// The user's own settings page: the name and number used for 2FA.
+    pub(super) fn show_settings(&mut self, name: &str, phone: &str) {
+        self.screen(
+            &format!("{PORTAL} · User Settings · Two-factor authentication"),
+            &[
+                format!("Name used for 2FA:   {name}   [ Change ]"),
+                format!("Phone number:        {phone}   [ Change ]"),
+            ],
+        );
     }
 
     pub(super) fn show_dialog(&mut self, number: &str, dialog: &NotMobileDialog) {
@@ -151,5 +190,57 @@ fn resend_label(option: ResendOption) -> &'static str {
         ResendOption::Voice => "[Phone call]",
         ResendOption::Email => "[Email]",
         ResendOption::App => "check your device for a new code",
+    }
+}
+
+/// The portal's name for a method.
+pub(super) fn method_label(method: Method) -> &'static str {
+    match method {
+        Method::AuthenticatorApp => "Authenticator app",
+        Method::PushApp => "Authy",
+        Method::Sms => "SMS",
+        Method::VoiceCall => "Phone call",
+        _ => "Another method",
+    }
+}
+
+/// The portal's name for an enrollment status in the report.
+pub(super) fn status_label(kind: StatusKind) -> &'static str {
+    match kind {
+        StatusKind::NotEnrolled => "Not enrolled",
+        StatusKind::Deferred => "Postponed (Remind me in 48 hours)",
+        StatusKind::PendingVerification => "Pending verification",
+        StatusKind::Enrolled => "Enrolled",
+        _ => "Unknown",
+    }
+}
+
+/// The portal's name for a kind of account.
+pub(super) fn account_label(kind: AccountKind) -> &'static str {
+    match kind {
+        AccountKind::PartnerEmployee => "Partner employee",
+        AccountKind::EndUserClient => "End-user client",
+    }
+}
+
+/// Whether trusted networks serve an account, in the report's words.
+pub(super) fn trusted_label(trusted: TrustedNetworks) -> &'static str {
+    match trusted {
+        TrustedNetworks::Apply => "Apply",
+        TrustedNetworks::DoNotApply => "Do not apply (client account)",
+    }
+}
+
+/// What the user is told after a refusal.
+pub(super) fn advice_text(advice: RetryAdvice) -> &'static str {
+    match advice {
+        RetryAdvice::IncorrectCode => "That code is not correct. Please try again.",
+        RetryAdvice::NewCodeNeeded => "This code can no longer be used. Request a new one.",
+        RetryAdvice::TryLater => "Please wait a moment before trying again.",
+        RetryAdvice::CheckInput => "Please check what you entered.",
+        RetryAdvice::ReauthenticationRequired => {
+            "Confirm it is you: log in again with your second factor, then make the change."
+        }
+        _ => "Please log in again.",
     }
 }

@@ -5,22 +5,17 @@ use twofa::chrono::TimeDelta;
 use twofa::delivery::ResendOption;
 use twofa::types::CodeChannel;
 
-use twofa::enrollment::{NotMobileAnswer, PhoneChannel, ProvisioningUri};
+use twofa::enrollment::{NotMobileAnswer, PhoneChannel};
 use twofa::otp::TerminalBackground;
-use twofa::types::{AccountKind, Method, UserId};
-use twofa::{AllowedBy, MethodChoice, PhoneChoice, Resent, SetUpProgress, SetUpScreen};
+use twofa::types::{AccountKind, Method};
+use twofa::{AllowedBy, MethodChoice, PhoneChoice, Resent, SetUpProgress};
 
-use super::{Cast, PORTAL, Portal, StepFailed, allowed_step, fail, unexpected};
+use super::{Cast, PORTAL, Portal, Scene, StepFailed, allowed_step, fail, needs, unexpected};
 
-/// Scene 1: the password was accepted; 2FA is not set up yet.
-pub(super) async fn set_up_prompt(
-    p: &mut Portal<'_>,
-    cast: &Cast,
-) -> Result<SetUpScreen, StepFailed> {
-    let Cast { bob, home, .. } = cast;
+/// The password was accepted; 2FA is not set up yet.
+pub(super) async fn set_up_prompt(p: &mut Portal<'_>, cast: &mut Cast) -> Result<(), StepFailed> {
     let start = p.start;
-    p.heading(1, "Bob logs in: the portal asks him to set up 2FA");
-    let screen = p.expect_set_up(bob, home).await?;
+    let screen = p.expect_set_up(&cast.bob, &cast.home).await?;
     p.check(
         screen.methods.contains(Method::AuthenticatorApp) && screen.methods.contains(Method::Sms),
         "every method is offered: authenticator app, Authy, SMS/voice",
@@ -29,17 +24,14 @@ pub(super) async fn set_up_prompt(
         screen.remind_me_until == Some(start + TimeDelta::hours(48)),
         "\"Remind me in 48 hours\" is offered (the company does not enforce 2FA)",
     )?;
-    Ok(screen)
+    cast.bob_set_up = Some(screen);
+    Ok(())
 }
 
-/// Scene 2: the authenticator app: URI and QR code.
-pub(super) async fn scan_qr_code(
-    p: &mut Portal<'_>,
-    cast: &Cast,
-    screen: &SetUpScreen,
-) -> Result<ProvisioningUri, StepFailed> {
+/// The authenticator app: URI and QR code.
+pub(super) async fn scan_qr_code(p: &mut Portal<'_>, cast: &mut Cast) -> Result<(), StepFailed> {
     let bob = &cast.bob;
-    p.heading(2, "Bob chooses the authenticator app and scans the QR code");
+    let screen = needs(cast.bob_set_up.as_ref(), Scene::SetUpPrompt)?;
     let progress = p
         .twofa
         .choose_method(bob, &screen.ticket, MethodChoice::AuthenticatorApp)
@@ -59,19 +51,16 @@ pub(super) async fn scan_qr_code(
         text.starts_with("otpauth://totp/Partner%20Portal:Bob%20Baker?"),
         "the QR code holds an RFC 6238 otpauth:// key for \"Partner Portal\"",
     )?;
-    Ok(uri)
+    cast.bob_app = Some(uri);
+    Ok(())
 }
 
-/// Scene 3: the simulated phone computes the code; activation. Returns
-/// the code Bob typed and his recovery codes.
-pub(super) async fn activate_app(
-    p: &mut Portal<'_>,
-    cast: &Cast,
-    screen: &SetUpScreen,
-    uri: &ProvisioningUri,
-) -> Result<(String, Vec<String>), StepFailed> {
+/// The simulated phone computes the code; activation. Keeps the code Bob
+/// typed and his recovery codes for the scenes after.
+pub(super) async fn activate_app(p: &mut Portal<'_>, cast: &mut Cast) -> Result<(), StepFailed> {
     let bob = &cast.bob;
-    p.heading(3, "Bob types the code from his phone: 2FA is active");
+    let screen = needs(cast.bob_set_up.as_ref(), Scene::SetUpPrompt)?;
+    let uri = needs(cast.bob_app.as_ref(), Scene::ScanQrCode)?;
     let first = p.phone_code(uri)?;
     let allowed = p
         .twofa
@@ -96,13 +85,14 @@ pub(super) async fn activate_app(
         .iter()
         .flat_map(|sheet| sheet.expose_secret().map(str::to_owned))
         .collect();
-    Ok((first, recovery))
+    cast.bob_first_code = Some(first);
+    cast.bob_recovery = recovery;
+    Ok(())
 }
 
-/// Scene 5: SMS enrollment and a re-send by phone call.
-pub(super) async fn sms_then_call(p: &mut Portal<'_>, cast: &Cast) -> Result<(), StepFailed> {
+/// SMS enrollment and a re-send by phone call.
+pub(super) async fn sms_then_call(p: &mut Portal<'_>, cast: &mut Cast) -> Result<(), StepFailed> {
     let home = &cast.home;
-    p.heading(5, "Carol sets up SMS, then asks for a phone call instead");
     let carol = p
         .add_user("carol", "Carol Chen", AccountKind::PartnerEmployee)
         .await?;
@@ -158,13 +148,9 @@ pub(super) async fn sms_then_call(p: &mut Portal<'_>, cast: &Cast) -> Result<(),
     Ok(())
 }
 
-/// Scene 6: numbers that are not mobiles.
-pub(super) async fn not_mobile(p: &mut Portal<'_>, cast: &Cast) -> Result<(), StepFailed> {
+/// Numbers that are not mobiles.
+pub(super) async fn not_mobile(p: &mut Portal<'_>, cast: &mut Cast) -> Result<(), StepFailed> {
     let home = &cast.home;
-    p.heading(
-        6,
-        "Numbers that are not (known to be) mobiles get the dialog",
-    );
     for (id, name, number, region) in [
         ("dave", "Dave Dunn", "+44 121 234 5678", "a UK landline"),
         ("dirk", "Dirk Weber", "+49 30 123456", "a Berlin landline"),
@@ -172,6 +158,7 @@ pub(super) async fn not_mobile(p: &mut Portal<'_>, cast: &Cast) -> Result<(), St
     ] {
         let user = p.add_user(id, name, AccountKind::PartnerEmployee).await?;
         let screen = p.expect_set_up(&user, home).await?;
+        p.say(format!("  {name} enters {number} and chooses SMS:"));
         let before = p.outbox.len();
         let progress = p
             .twofa
@@ -216,10 +203,9 @@ pub(super) async fn not_mobile(p: &mut Portal<'_>, cast: &Cast) -> Result<(), St
     Ok(())
 }
 
-/// Scene 7: remind me in 48 hours. Returns Frank, who deferred.
-pub(super) async fn remind_me_later(p: &mut Portal<'_>, cast: &Cast) -> Result<UserId, StepFailed> {
+/// Remind me in 48 hours.
+pub(super) async fn remind_me_later(p: &mut Portal<'_>, cast: &mut Cast) -> Result<(), StepFailed> {
     let home = &cast.home;
-    p.heading(7, "Frank chooses \"Remind me in 48 hours\"");
     let frank = p
         .add_user("frank", "Frank Fox", AccountKind::PartnerEmployee)
         .await?;
@@ -250,5 +236,5 @@ pub(super) async fn remind_me_later(p: &mut Portal<'_>, cast: &Cast) -> Result<U
         screen.remind_me_until.is_some(),
         "at exactly 48 h the set-up prompt is back (and he may defer again)",
     )?;
-    Ok(frank)
+    Ok(())
 }

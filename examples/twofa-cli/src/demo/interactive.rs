@@ -6,7 +6,6 @@ use std::io::{self, Write};
 use std::sync::Arc;
 
 use twofa::delivery::{Issuer, Outbox, ServerKey};
-
 use twofa::otp::TerminalBackground;
 use twofa::types::{AccountKind, CompanyId, UserId};
 use twofa::{

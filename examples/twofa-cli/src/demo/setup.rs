@@ -3,10 +3,9 @@
 
 use twofa::chrono::TimeDelta;
 use twofa::delivery::ResendOption;
-use twofa::types::CodeChannel;
-
 use twofa::enrollment::{NotMobileAnswer, PhoneChannel};
 use twofa::otp::TerminalBackground;
+use twofa::types::CodeChannel;
 use twofa::types::{AccountKind, Method};
 use twofa::{AllowedBy, MethodChoice, PhoneChoice, Resent, SetUpProgress};
 

@@ -300,7 +300,9 @@ impl<'a> Params<'a> {
                 "digits" => &mut params.digits,
                 "period" => &mut params.period,
                 "counter" => &mut params.counter,
-                _ => &mut params.image,
+                "image" => &mut params.image,
+                // Every name of the list has its arm above.
+                _ => continue,
             };
             if slot.replace(value).is_some() {
                 return Err(UriError::DuplicateParameter { name: known });

@@ -8,7 +8,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use twofa_otp::{Algorithm, Code, Digits, Hotp, LookAhead, CodeRejected, ResyncWindow, Secret};
+use twofa_otp::{Algorithm, Code, CodeRejected, Digits, Hotp, LookAhead, ResyncWindow, Secret};
 
 #[derive(Debug, Arbitrary)]
 enum CodeInput {
@@ -81,7 +81,10 @@ fuzz_target!(|input: Input| {
     let last = counter.saturating_add(u64::from(look_ahead.get()));
     let result = hotp.verify(&first, counter, look_ahead);
     if !valid(&first) {
-        assert!(matches!(result, Err(CodeRejected::Malformed(_))), "{result:?}");
+        assert!(
+            matches!(result, Err(CodeRejected::Malformed(_))),
+            "{result:?}"
+        );
     } else {
         let best = (counter..=last).filter(|&c| code_at(c) == first).max();
         match result {
@@ -98,7 +101,10 @@ fuzz_target!(|input: Input| {
     // at c + 1 (RFC 4226 §7.4).
     let result = hotp.resync(&first, &second, counter, window);
     if !valid(&first) || !valid(&second) {
-        assert!(matches!(result, Err(CodeRejected::Malformed(_))), "{result:?}");
+        assert!(
+            matches!(result, Err(CodeRejected::Malformed(_))),
+            "{result:?}"
+        );
         return;
     }
     let end = counter.saturating_add(u64::from(window.get()));

@@ -8,7 +8,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use twofa_otp::{Algorithm, Code, Digits, CodeRejected, Secret, Step, Totp, Window};
+use twofa_otp::{Algorithm, Code, CodeRejected, Digits, Secret, Step, Totp, Window};
 
 #[derive(Debug, Arbitrary)]
 enum CodeInput {
@@ -90,7 +90,10 @@ fuzz_target!(|input: Input| {
         return;
     };
     if Code::parse(&code, digits).is_err() {
-        assert!(matches!(result, Err(CodeRejected::Malformed(_))), "{result:?}");
+        assert!(
+            matches!(result, Err(CodeRejected::Malformed(_))),
+            "{result:?}"
+        );
         return;
     }
     // Brute force over the window: the highest matching step, and whether

@@ -49,14 +49,7 @@ fuzz_target!(|data: &[u8]| {
         Err(CidrError::HostBitsSet { network }) => {
             assert!(strict.is_err());
             let suggested = Cidr::parse_allowing_everything(&network.to_string());
-            // Known, and left to twofa-trusted-network: host bits are
-            // checked before the IPv4-mapped rule, so `::ffff:f8b:255/124`
-            // is refused naming `::ffff:15.139.2.80/124`, a range the parser
-            // refuses in turn. Drop this exception once the mapped-range
-            // check comes first.
-            if suggested != Err(CidrError::Ipv4MappedRange) {
-                assert_eq!(suggested, Ok(network), "{text:?}");
-            }
+            assert_eq!(suggested, Ok(network), "{text:?}");
         }
         Err(error) => {
             assert_eq!(strict, Err(error), "{text:?}");

@@ -168,15 +168,17 @@ impl Cidr {
             max,
         })?;
         let network = net.trunc();
-        if network != net {
-            return Err(CidrError::HostBitsSet {
-                network: Self(network),
-            });
-        }
+        // The mapped-range rule first: a host-bits refusal must name a
+        // network the parser accepts.
         if let IpNet::V6(v6) = network
             && is_ipv4_mapped_range(v6)
         {
             return Err(CidrError::Ipv4MappedRange);
+        }
+        if network != net {
+            return Err(CidrError::HostBitsSet {
+                network: Self(network),
+            });
         }
         Ok(Self(network))
     }

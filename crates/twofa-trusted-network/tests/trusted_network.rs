@@ -948,3 +948,17 @@ fn trusted_networks_serve_partner_employees_only() {
         TrustedNetworks::DoNotApply
     );
 }
+
+#[test]
+fn a_mapped_range_with_host_bits_is_refused_as_mapped() {
+    // A fuzzer's input: refused for host bits set, the error named
+    // `::ffff:15.139.2.80/124`, a range the parser refuses in turn.
+    assert_eq!(
+        Cidr::parse_allowing_everything("::ffff:f8b:255/124"),
+        Err(CidrError::Ipv4MappedRange)
+    );
+    assert_eq!(
+        Cidr::parse_allowing_everything("::ffff:15.139.2.80/124"),
+        Err(CidrError::Ipv4MappedRange)
+    );
+}

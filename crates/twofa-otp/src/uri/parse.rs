@@ -42,7 +42,8 @@ pub enum ParseMode {
     ///   parameter wins (it is the one the format calls authoritative); an
     ///   empty issuer counts as absent;
     /// - raw spaces and non-ASCII characters are accepted; `+` in a
-    ///   parameter value is a space (HTML form encoding);
+    ///   parameter value is a space (HTML form encoding), except in the
+    ///   image URL, where it stays a plus sign;
     /// - `counter=` on TOTP and `period=` on HOTP are ignored;
     /// - secrets of 80 to 127 bits are accepted; [`KeyUri::secret_strength`]
     ///   reports them;
@@ -233,7 +234,9 @@ impl KeyUri {
         let image = match params.image {
             None => None,
             Some(raw) => {
-                let url = percent_decode(raw, UriPart::Image, lenient)?;
+                // `+` stays a plus sign in a URL in both modes: reading it as
+                // a space would refuse, leniently, an image strict accepts.
+                let url = percent_decode(raw, UriPart::Image, false)?;
                 check_text(&url, UriPart::Image)?;
                 check_image(&url)?;
                 Some(url)

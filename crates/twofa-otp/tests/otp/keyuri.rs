@@ -502,3 +502,14 @@ fn strict_refuses_a_miscased_parameter_that_lenient_reads() {
     );
     assert!(KeyUri::parse(found, ParseMode::Lenient).is_err());
 }
+
+#[test]
+fn a_plus_in_the_image_url_is_a_plus_in_both_modes() {
+    // A fuzzer's input: lenient mode read `+` as a space in the image URL
+    // and refused what strict mode accepted.
+    let uri = "otpauth://totp/a?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&image=https://x+y";
+    let strict = KeyUri::parse(uri, ParseMode::Strict).unwrap();
+    let lenient = KeyUri::parse(uri, ParseMode::Lenient).unwrap();
+    assert_eq!(strict.image(), Some("https://x+y"));
+    assert_eq!(lenient.image(), strict.image());
+}

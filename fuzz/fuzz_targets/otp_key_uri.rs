@@ -9,7 +9,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use twofa_otp::{KeyUri, ParseMode, UriError};
+use twofa_otp::{KeyUri, ParseMode};
 
 fn assert_same(a: &KeyUri, b: &KeyUri, text: &str) {
     assert_eq!(a.kind(), b.kind(), "{text:?}");

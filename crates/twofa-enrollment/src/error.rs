@@ -88,6 +88,12 @@ pub enum EnrollmentError {
     /// counted in the record that comes with it).
     #[error("the code is not correct")]
     WrongCode,
+    /// The code was one already used: a TOTP code of a step already
+    /// accepted (counted as a failure, like a wrong code, in the record
+    /// that comes with it), or a sent code whose challenge was used (not
+    /// evaluated, nothing counted).
+    #[error("the code was already used")]
+    ReplayedCode,
     /// No login code was sent for this transaction.
     #[error("no login code is outstanding")]
     NoCodeOutstanding,

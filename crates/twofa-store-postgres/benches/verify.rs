@@ -120,6 +120,13 @@ impl<K, V: Send + 'static, S: VersionedStore<K, V>> VersionedStore<K, V> for Cou
     ) -> StoreFuture<'a, Result<Version, SaveError>> {
         self.timed(self.inner.save(key, record, expected))
     }
+    fn remove<'a>(
+        &'a self,
+        key: &'a K,
+        expected: Version,
+    ) -> StoreFuture<'a, Result<(), SaveError>> {
+        self.timed(self.inner.remove(key, expected))
+    }
 }
 
 impl<S: UserStore> UserStore for Counting<S> {
@@ -132,13 +139,6 @@ impl<S: UserStore> UserStore for Counting<S> {
 }
 
 impl<S: PendingLoginStore> PendingLoginStore for Counting<S> {
-    fn remove<'a>(
-        &'a self,
-        ticket: &'a LoginTicket,
-        expected: Version,
-    ) -> StoreFuture<'a, Result<(), SaveError>> {
-        self.timed(self.inner.remove(ticket, expected))
-    }
     fn purge_expired<'a>(&'a self, now: DateTime<Utc>) -> StoreFuture<'a, Result<u64, StoreError>> {
         self.timed(self.inner.purge_expired(now))
     }
@@ -364,19 +364,19 @@ async fn prepare_worker(
     let clock = Arc::new(ManualClock::new(start()));
     let outbox = Arc::new(Outbox::new());
     let seed = u8::try_from(index % 250).unwrap().saturating_add(1);
-    let twofa = Twofa::builder(
-        counting(stores, calls),
-        Channels::outbox(&outbox),
-        ServerKey::from_bytes(&[7u8; 32]).unwrap(),
-        Arc::new(XChaChaSealer::from_bytes(&[9u8; 32]).unwrap()),
-        Issuer::new("Partner Portal").unwrap(),
-    )
-    .with_clock(clock.clone())
-    .with_random(Arc::new(SeededRandom::new([seed; 32])))
-    // Every ticket is issued up front and used one step later than the
-    // previous one.
-    .with_ticket_lifetime(TimeDelta::days(30))
-    .build();
+    let twofa = Twofa::builder()
+        .stores(counting(stores, calls))
+        .channels(Channels::outbox(&outbox))
+        .server_key(ServerKey::from_bytes(&[7u8; 32]).unwrap())
+        .sealer(Arc::new(XChaChaSealer::from_bytes(&[9u8; 32]).unwrap()))
+        .issuer(Issuer::new("Partner Portal").unwrap())
+        .with_clock(clock.clone())
+        .with_random(Arc::new(SeededRandom::new([seed; 32])))
+        // Every ticket is issued up front and used one step later than the
+        // previous one.
+        .with_ticket_lifetime(TimeDelta::days(30))
+        .build()
+        .unwrap();
     let user = UserId::new(format!("user-{index}")).unwrap();
     let acme = CompanyId::new("acme").unwrap();
     let record = UserRecord::new(

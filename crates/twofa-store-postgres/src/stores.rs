@@ -145,6 +145,8 @@ struct Table {
     load: &'static str,
     insert: &'static str,
     update: &'static str,
+    /// Deletes the row of `$1` if it is at version `$2`.
+    remove: &'static str,
 }
 
 impl Table {
@@ -181,6 +183,15 @@ impl Table {
             .chain([&record as Param<'_>])
             .collect();
         write(pool, sql, &params).await
+    }
+
+    /// Deletes the row of `key` if it is still at `expected`.
+    async fn remove(&self, pool: &Pool, key: &str, expected: Version) -> Result<(), SaveError> {
+        let version = version_to_column(expected)?;
+        match execute(pool, self.remove, &[&key, &version]).await? {
+            0 => Err(SaveError::Conflict),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -257,6 +268,7 @@ const USERS: Table = Table {
          VALUES ($1, $2, 1, $3) ON CONFLICT (user_id) DO NOTHING RETURNING version",
     update: "UPDATE twofa_users SET company_id = $3, record = $4, version = version + 1 \
          WHERE user_id = $1 AND version = $2 RETURNING version",
+    remove: "DELETE FROM twofa_users WHERE user_id = $1 AND version = $2",
 };
 const USER_LIST: &str = "SELECT version, record FROM twofa_users WHERE company_id = $1 \
      ORDER BY user_id";
@@ -282,6 +294,14 @@ impl VersionedStore<UserId, UserRecord> for PostgresUserStore {
                 .await
         })
     }
+
+    fn remove<'a>(
+        &'a self,
+        user: &'a UserId,
+        expected: Version,
+    ) -> StoreFuture<'a, Result<(), SaveError>> {
+        StoreFuture::new(async move { USERS.remove(&self.pool, user.as_str(), expected).await })
+    }
 }
 
 impl UserStore for PostgresUserStore {
@@ -305,6 +325,8 @@ const COMPANIES: Table = Table {
          VALUES ($1, 1, $2, $3) ON CONFLICT (company_id) DO NOTHING RETURNING version",
     update: "UPDATE twofa_companies SET enforced = $3, record = $4, \
          version = version + 1 WHERE company_id = $1 AND version = $2 RETURNING version",
+    // The trigger refuses to delete a company that enforces 2FA.
+    remove: "DELETE FROM twofa_companies WHERE company_id = $1 AND version = $2",
 };
 
 impl VersionedStore<CompanyId, CompanyRecord> for PostgresCompanyStore {
@@ -338,6 +360,18 @@ impl VersionedStore<CompanyId, CompanyRecord> for PostgresCompanyStore {
                 .await
         })
     }
+
+    fn remove<'a>(
+        &'a self,
+        company: &'a CompanyId,
+        expected: Version,
+    ) -> StoreFuture<'a, Result<(), SaveError>> {
+        StoreFuture::new(async move {
+            COMPANIES
+                .remove(&self.pool, company.as_str(), expected)
+                .await
+        })
+    }
 }
 
 const PENDING_LOGINS: Table = Table {
@@ -346,9 +380,8 @@ const PENDING_LOGINS: Table = Table {
          VALUES ($1, $2, $3, 1, $4) ON CONFLICT (ticket) DO NOTHING RETURNING version",
     update: "UPDATE twofa_challenges SET user_id = $3, expires_at = $4, record = $5, \
          version = version + 1 WHERE ticket = $1 AND version = $2 RETURNING version",
+    remove: "DELETE FROM twofa_challenges WHERE ticket = $1 AND version = $2",
 };
-const PENDING_LOGIN_REMOVE: &str =
-    "DELETE FROM twofa_challenges WHERE ticket = $1 AND version = $2";
 
 impl VersionedStore<LoginTicket, PendingLogin> for PostgresPendingLoginStore {
     fn load<'a>(
@@ -374,24 +407,21 @@ impl VersionedStore<LoginTicket, PendingLogin> for PostgresPendingLoginStore {
                 .await
         })
     }
-}
 
-impl PendingLoginStore for PostgresPendingLoginStore {
     fn remove<'a>(
         &'a self,
         ticket: &'a LoginTicket,
         expected: Version,
     ) -> StoreFuture<'a, Result<(), SaveError>> {
         StoreFuture::new(async move {
-            let key = ticket.to_string();
-            let version = version_to_column(expected)?;
-            match execute(&self.pool, PENDING_LOGIN_REMOVE, &[&key, &version]).await? {
-                0 => Err(SaveError::Conflict),
-                _ => Ok(()),
-            }
+            PENDING_LOGINS
+                .remove(&self.pool, &ticket.to_string(), expected)
+                .await
         })
     }
+}
 
+impl PendingLoginStore for PostgresPendingLoginStore {
     fn purge_expired<'a>(&'a self, now: DateTime<Utc>) -> StoreFuture<'a, Result<u64, StoreError>> {
         StoreFuture::new(purge_expired(&self.pool, now))
     }
@@ -403,6 +433,7 @@ const GRANTS: Table = Table {
          VALUES ($1, 1, $2) ON CONFLICT (user_id) DO NOTHING RETURNING version",
     update: "UPDATE twofa_trust_grants SET record = $3, version = version + 1 \
          WHERE user_id = $1 AND version = $2 RETURNING version",
+    remove: "DELETE FROM twofa_trust_grants WHERE user_id = $1 AND version = $2",
 };
 
 impl VersionedStore<UserId, TrustGrantRecord> for PostgresTrustGrantStore {
@@ -424,6 +455,14 @@ impl VersionedStore<UserId, TrustGrantRecord> for PostgresTrustGrantStore {
                 .save(&self.pool, user.as_str(), &[], &record, expected)
                 .await
         })
+    }
+
+    fn remove<'a>(
+        &'a self,
+        user: &'a UserId,
+        expected: Version,
+    ) -> StoreFuture<'a, Result<(), SaveError>> {
+        StoreFuture::new(async move { GRANTS.remove(&self.pool, user.as_str(), expected).await })
     }
 }
 

@@ -766,19 +766,19 @@ impl Portal {
             .zip(1u8..)
             .map(|(stores, seed)| {
                 Arc::new(
-                    Twofa::builder(
-                        stores.stores(),
-                        Channels::outbox(&outbox),
-                        ServerKey::from_bytes(&[7u8; 32]).unwrap(),
-                        Arc::new(XChaChaSealer::from_bytes(&[9u8; 32]).unwrap()),
-                        Issuer::new("Partner Portal").unwrap(),
-                    )
-                    .with_clock(clock.clone())
-                    // Each server its own random stream, as real ones have.
-                    .with_random(Arc::new(SeededRandom::new([seed; 32])))
-                    .with_enrollment_policy(policy.clone())
-                    .with_max_store_attempts(200)
-                    .build(),
+                    Twofa::builder()
+                        .stores(stores.stores())
+                        .channels(Channels::outbox(&outbox))
+                        .server_key(ServerKey::from_bytes(&[7u8; 32]).unwrap())
+                        .sealer(Arc::new(XChaChaSealer::from_bytes(&[9u8; 32]).unwrap()))
+                        .issuer(Issuer::new("Partner Portal").unwrap())
+                        .with_clock(clock.clone())
+                        // Each server its own random stream, as real ones have.
+                        .with_random(Arc::new(SeededRandom::new([seed; 32])))
+                        .with_enrollment_policy(policy.clone())
+                        .with_max_store_attempts(200)
+                        .build()
+                        .unwrap(),
                 )
             })
             .collect();

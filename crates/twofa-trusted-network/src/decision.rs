@@ -482,6 +482,9 @@ pub enum RevocationReason {
     },
     /// The allowlist entry the grant was earned on was removed.
     NetworkRemoved,
+    /// The account changed in a way that ends trust (its kind, or the
+    /// email address codes can be sent to).
+    AccountChanged,
 }
 
 /// A grant that was revoked, kept for the audit trail.

@@ -35,7 +35,7 @@ impl Twofa {
             })?;
             let record = self.load_user(user).await?.record;
             let company = self.load_company(record.company()).await?.record;
-            self.update_user(user, &company, now, |e, ctx, rng| {
+            self.update_enrollment(user, &company, now, |e, ctx, rng| {
                 Change::from(e.apply(Event::ChangeDisplayName(name.clone()), ctx, now, rng))
             })
             .await
@@ -75,7 +75,7 @@ impl Twofa {
             .ok_or(Failure::start_over(RejectionDetail::MethodNotAvailable))?;
             let setup = self.phone_setup(&phone).await?;
             let updated = self
-                .update_user(user, &company, now, |e, ctx, rng| {
+                .update_enrollment(user, &company, now, |e, ctx, rng| {
                     let event = Event::StartNumberChange {
                         method,
                         phone: setup.clone(),
@@ -111,7 +111,7 @@ impl Twofa {
             let record = self.load_user(user).await?.record;
             let company = self.load_company(record.company()).await?.record;
             let updated = self
-                .update_user(user, &company, now, |e, ctx, rng| {
+                .update_enrollment(user, &company, now, |e, ctx, rng| {
                     Change::from(e.apply(Event::RegenerateRecoveryCodes, ctx, now, rng))
                 })
                 .await?;
@@ -143,7 +143,7 @@ impl Twofa {
             })?;
             let record = self.load_user(user).await?.record;
             let company = self.load_company(record.company()).await?.record;
-            self.update_user(user, &company, now, |e, ctx, rng| {
+            self.update_enrollment(user, &company, now, |e, ctx, rng| {
                 match e.apply(Event::SubmitCode(submitted.clone()), ctx, now, rng) {
                     Ok(Transition::Save(outcome)) => {
                         let wrong = outcome

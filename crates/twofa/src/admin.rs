@@ -326,7 +326,7 @@ impl Twofa {
         let record = self.load_user(user).await?.record;
         require_admin(actor, record.company())?;
         let company = self.load_company(record.company()).await?.record;
-        self.update_user(user, &company, now, |e, ctx, rng| {
+        self.update_enrollment(user, &company, now, |e, ctx, rng| {
             match e.apply(Event::AdminReset, ctx, now, rng) {
                 Ok(Transition::Save(outcome)) => Change::Save(outcome),
                 Ok(_) => Change::Refuse(

@@ -104,6 +104,50 @@ pub enum RejectionDetail {
     StepUpRequired,
 }
 
+impl RejectionDetail {
+    /// A short, stable name in snake case (`wrong_code`, `unknown_user`),
+    /// for log fields and metric labels.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownUser => "unknown_user",
+            Self::UnknownCompany => "unknown_company",
+            Self::UnknownTicket => "unknown_ticket",
+            Self::TicketUserMismatch => "ticket_user_mismatch",
+            Self::TicketExpired => "ticket_expired",
+            Self::TicketAlreadyUsed => "ticket_already_used",
+            Self::WrongStage => "wrong_stage",
+            Self::MethodNotAvailable => "method_not_available",
+            Self::InvalidDestination => "invalid_destination",
+            Self::WrongCode => "wrong_code",
+            Self::MalformedCode => "malformed_code",
+            Self::Replayed => "replayed",
+            Self::CodeExpired => "code_expired",
+            Self::TooManyFailedChecks => "too_many_failed_checks",
+            Self::Throttled => "throttled",
+            Self::Suspended => "suspended",
+            Self::WrongRecoveryCode => "wrong_recovery_code",
+            Self::ResendRefused => "resend_refused",
+            Self::PushNotApproved => "push_not_approved",
+            Self::PushRefused => "push_refused",
+            Self::ProviderFailed => "provider_failed",
+            Self::StoreFailed => "store_failed",
+            Self::StoreContention => "store_contention",
+            Self::SealingFailed => "sealing_failed",
+            Self::RandomUnavailable => "random_unavailable",
+            Self::TimeOutOfRange => "time_out_of_range",
+            Self::InconsistentRecord => "inconsistent_record",
+            Self::StepUpRequired => "step_up_required",
+        }
+    }
+}
+
+impl core::fmt::Display for RejectionDetail {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str().replace('_', " ").as_str())
+    }
+}
+
 /// Something that happened, for the audit trail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -218,4 +262,15 @@ pub enum AuditEvent {
         /// What the notice reported.
         notice: Notice,
     },
+    /// The application created the company.
+    CompanyCreated,
+    /// The application deleted the company.
+    CompanyDeleted,
+    /// The application created the user.
+    UserCreated,
+    /// The application changed the user's name, email address or account
+    /// kind.
+    UserUpdated,
+    /// The application deleted the user.
+    UserDeleted,
 }

@@ -50,6 +50,7 @@ pub(crate) fn enrollment_failure(error: EnrollmentError) -> Failure {
             (RejectionDetail::MalformedCode, RetryAdvice::IncorrectCode)
         }
         EnrollmentError::WrongCode => (RejectionDetail::WrongCode, RetryAdvice::IncorrectCode),
+        EnrollmentError::ReplayedCode => (RejectionDetail::Replayed, RetryAdvice::IncorrectCode),
         EnrollmentError::NoCodeOutstanding => {
             (RejectionDetail::WrongStage, RetryAdvice::NewCodeNeeded)
         }

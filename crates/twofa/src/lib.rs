@@ -10,11 +10,14 @@ mod clock;
 pub mod conformance;
 mod failure;
 mod grant;
+mod hex;
 mod join;
+mod keys;
 mod login;
 mod maintenance;
 pub mod memory;
 mod notify;
+mod provision;
 mod push;
 mod random;
 mod records;
@@ -28,13 +31,15 @@ pub use admin::AdminError;
 pub use audit::{AllowedBy, AuditEvent, RejectionDetail};
 pub use channels::Channels;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use keys::{KeyError, KeyName, Keys};
+pub use provision::{NewCompany, NewUser, ProvisionError, UserUpdate};
 pub use push::{PushPoll, PushSent};
 pub use random::{OsRandom, RandomSource, RandomUnavailable, SeededRandom};
 pub use records::{
     AuditEntry, CompanyRecord, LoginStage, LoginTicket, PendingLogin, TicketParseError, UserRecord,
 };
 pub use seal::{SealError, SealedEnrollment, Sealer, XChaChaSealer};
-pub use service::{Twofa, TwofaBuilder};
+pub use service::{BuildError, RequiredPart, Twofa, TwofaBuilder};
 pub use steps::{
     Allowed, ChallengeScreen, ClientContext, CodeSent, LoginStep, MethodChoice, OtherMethod,
     PhoneChoice, Rejected, Resent, RetryAdvice, SetUpProgress, SetUpScreen,
@@ -51,3 +56,14 @@ pub use twofa_enrollment as enrollment;
 pub use twofa_otp as otp;
 pub use twofa_trusted_network as trusted_network;
 pub use twofa_types as types;
+
+/// The names a login handler and its set-up code use, in one import:
+/// `use twofa::prelude::*;`.
+pub mod prelude {
+    pub use crate::delivery::{EmailAddress, Issuer, Outbox, PhoneNumber};
+    pub use crate::types::{AccountKind, CompanyId, UserId};
+    pub use crate::{
+        Allowed, Channels, ClientContext, Keys, LoginStep, LoginTicket, MethodChoice, NewCompany,
+        NewUser, Rejected, RetryAdvice, SetUpProgress, SetUpScreen, Stores, Twofa,
+    };
+}

@@ -26,14 +26,13 @@ impl Twofa {
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let outbox = Arc::new(Outbox::new());
-    /// let twofa = Twofa::builder(
-    ///     Stores::in_memory(),
-    ///     Channels::outbox(&outbox),
-    ///     ServerKey::from_bytes(&[7u8; 32])?,
-    ///     Arc::new(XChaChaSealer::from_bytes(&[9u8; 32])?),
-    ///     Issuer::new("Partner Portal")?,
-    /// )
-    /// .build();
+    /// let twofa = Twofa::builder()
+    ///     .stores(Stores::in_memory())
+    ///     .channels(Channels::outbox(&outbox))
+    ///     .server_key(ServerKey::from_bytes(&[7u8; 32])?)
+    ///     .sealer(Arc::new(XChaChaSealer::from_bytes(&[9u8; 32])?))
+    ///     .issuer(Issuer::new("Partner Portal")?)
+    /// .build()?;
     /// assert_eq!(twofa.purge_expired_logins().await?, 0);
     /// # Ok(())
     /// # }
@@ -69,15 +68,15 @@ mod tests {
     async fn expired_logins_are_purged_by_the_service_clock_from_their_expiry_on() {
         let clock = Arc::new(ManualClock::new(at(0)));
         let outbox = Arc::new(Outbox::new());
-        let twofa = Twofa::builder(
-            Stores::in_memory(),
-            Channels::outbox(&outbox),
-            ServerKey::from_bytes(&[7u8; 32]).unwrap(),
-            Arc::new(XChaChaSealer::from_bytes(&[9u8; 32]).unwrap()),
-            Issuer::new("Partner Portal").unwrap(),
-        )
-        .with_clock(clock.clone())
-        .build();
+        let twofa = Twofa::builder()
+            .stores(Stores::in_memory())
+            .channels(Channels::outbox(&outbox))
+            .server_key(ServerKey::from_bytes(&[7u8; 32]).unwrap())
+            .sealer(Arc::new(XChaChaSealer::from_bytes(&[9u8; 32]).unwrap()))
+            .issuer(Issuer::new("Partner Portal").unwrap())
+            .with_clock(clock.clone())
+            .build()
+            .unwrap();
         let ticket: LoginTicket = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a".parse().unwrap();
         let pending = PendingLogin::new(
             UserId::new("bob").unwrap(),

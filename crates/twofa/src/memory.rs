@@ -90,6 +90,11 @@ mod sealed {
         fn may_replace(&self, _stored: &Self) -> bool {
             true
         }
+
+        /// `true` unless a rule every store keeps refuses to remove `self`.
+        fn may_remove(&self) -> bool {
+            true
+        }
     }
 
     impl Successor for UserRecord {}
@@ -101,6 +106,12 @@ mod sealed {
         // record may follow the stored one.
         fn may_replace(&self, stored: &Self) -> bool {
             CompanySettings::accept_loaded(stored.settings(), self.settings().clone()).is_ok()
+        }
+
+        // Removing a company that enforces 2FA and adding it again would
+        // turn enforcement off.
+        fn may_remove(&self) -> bool {
+            !self.settings().is_enforced()
         }
     }
 }
@@ -128,6 +139,20 @@ where
         entries.insert(key.clone(), Versioned { record, version });
         Ok(version)
     }
+
+    fn remove_now(&self, key: &K, expected: Version) -> Result<(), SaveError> {
+        let mut entries = self.lock();
+        match entries.get(key) {
+            Some(stored) if stored.version == expected => {
+                if !stored.record.may_remove() {
+                    return Err(SaveError::Store(StoreError::Refused));
+                }
+                entries.remove(key);
+                Ok(())
+            }
+            _ => Err(SaveError::Conflict),
+        }
+    }
 }
 
 impl<K, V> VersionedStore<K, V> for InMemoryStore<K, V>
@@ -146,6 +171,14 @@ where
         expected: Option<Version>,
     ) -> StoreFuture<'a, Result<Version, SaveError>> {
         StoreFuture::ready(self.save_now(key, record, expected))
+    }
+
+    fn remove<'a>(
+        &'a self,
+        key: &'a K,
+        expected: Version,
+    ) -> StoreFuture<'a, Result<(), SaveError>> {
+        StoreFuture::ready(self.remove_now(key, expected))
     }
 }
 
@@ -166,22 +199,6 @@ impl UserStore for InMemoryStore<UserId, UserRecord> {
 }
 
 impl PendingLoginStore for InMemoryStore<LoginTicket, PendingLogin> {
-    fn remove<'a>(
-        &'a self,
-        ticket: &'a LoginTicket,
-        expected: Version,
-    ) -> StoreFuture<'a, Result<(), SaveError>> {
-        let mut entries = self.lock();
-        let removed = match entries.get(ticket) {
-            Some(stored) if stored.version == expected => {
-                entries.remove(ticket);
-                Ok(())
-            }
-            _ => Err(SaveError::Conflict),
-        };
-        StoreFuture::ready(removed)
-    }
-
     fn purge_expired<'a>(&'a self, now: DateTime<Utc>) -> StoreFuture<'a, Result<u64, StoreError>> {
         let mut entries = self.lock();
         let before = entries.len();

@@ -100,7 +100,7 @@ impl Twofa {
         let company = self.load_company(pending.company()).await?.record;
         let transaction = transaction(ticket)?;
         let updated = self
-            .update_user(user, &company, now, |e, ctx, rng| {
+            .update_enrollment(user, &company, now, |e, ctx, rng| {
                 let event = Event::SendPush {
                     target: PushTarget::Method(method),
                     transaction: transaction.clone(),
@@ -151,7 +151,7 @@ impl Twofa {
     ) -> Result<(), Failure> {
         let record = self.load_user(user).await?.record;
         let company = self.load_company(record.company()).await?.record;
-        self.update_user(user, &company, now, |e, ctx, rng| {
+        self.update_enrollment(user, &company, now, |e, ctx, rng| {
             // The answer must be for the login prompt outstanding now, not
             // an older one.
             let current = match e.state() {

@@ -18,19 +18,38 @@ use crate::audit::{AuditEvent, RejectionDetail};
 use crate::channels::Channels;
 use crate::clock::{Clock, SystemClock};
 use crate::failure::Failure;
+use crate::keys::Keys;
 use crate::random::{OsRandom, RandomSource, operation_rng};
 use crate::records::{AuditEntry, CompanyRecord, UserRecord};
 use crate::seal::Sealer;
 use crate::steps::{CodeSent, Rejected, RetryAdvice};
 use crate::store::{Stores, Versioned};
 
-/// Builds a [`Twofa`] service.
+/// Builds a [`Twofa`] service: the five required parts by name, then any
+/// options, then [`TwofaBuilder::build`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use twofa::delivery::{Issuer, Outbox};
+/// use twofa::{Channels, Keys, Stores, Twofa};
+///
+/// let outbox = Arc::new(Outbox::new());
+/// let twofa = Twofa::builder()
+///     .stores(Stores::in_memory())
+///     .channels(Channels::outbox(&outbox))
+///     .keys(Keys::generate()?)
+///     .issuer(Issuer::new("Partner Portal")?)
+///     .build()?;
+/// # let _ = twofa;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
 pub struct TwofaBuilder {
-    stores: Stores,
-    channels: Channels,
-    server_key: ServerKey,
-    sealer: Arc<dyn Sealer>,
-    issuer: Issuer,
+    stores: Option<Stores>,
+    channels: Option<Channels>,
+    server_key: Option<ServerKey>,
+    sealer: Option<Arc<dyn Sealer>>,
+    issuer: Option<Issuer>,
     templates: Option<MessageTemplates>,
     clock: Arc<dyn Clock>,
     random: Arc<dyn RandomSource>,
@@ -51,16 +70,105 @@ impl fmt::Debug for TwofaBuilder {
     }
 }
 
+/// A part [`TwofaBuilder::build`] needs and was not given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RequiredPart {
+    /// [`TwofaBuilder::stores`].
+    Stores,
+    /// [`TwofaBuilder::channels`].
+    Channels,
+    /// [`TwofaBuilder::keys`] or [`TwofaBuilder::server_key`].
+    ServerKey,
+    /// [`TwofaBuilder::keys`] or [`TwofaBuilder::sealer`].
+    Sealer,
+    /// [`TwofaBuilder::issuer`].
+    Issuer,
+}
+
+impl fmt::Display for RequiredPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Stores => "stores: call .stores(Stores::in_memory()) or pass a database's stores",
+            Self::Channels => {
+                "channels: call .channels(Channels::new(sms, voice, email, push)), or \
+                 Channels::outbox(&outbox) in tests"
+            }
+            Self::ServerKey => {
+                "a server key: call .keys(Keys::from_hex(server, sealing)?) or .server_key(key)"
+            }
+            Self::Sealer => {
+                "a sealer: call .keys(Keys::from_hex(server, sealing)?) or .sealer(sealer)"
+            }
+            Self::Issuer => "an issuer name: call .issuer(Issuer::new(\"Example Portal\")?)",
+        })
+    }
+}
+
+/// The builder was not given what a service needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// A required part is missing.
+    #[error("the twofa builder needs {0}")]
+    Missing(RequiredPart),
+    /// The ticket lifetime is zero or negative.
+    #[error("the login ticket lifetime must be positive")]
+    TicketLifetime,
+    /// The store attempts are zero: no operation could ever save.
+    #[error("the store attempts must be at least 1")]
+    MaxStoreAttempts,
+}
+
 impl TwofaBuilder {
+    /// The stores: [`Stores::in_memory`] for one process, or a database's.
+    pub fn stores(mut self, stores: Stores) -> Self {
+        self.stores = Some(stores);
+        self
+    }
+
+    /// The SMS, voice, email and push adapters ([`Channels::new`];
+    /// [`Channels::outbox`] in tests and demos).
+    pub fn channels(mut self, channels: Channels) -> Self {
+        self.channels = Some(channels);
+        self
+    }
+
+    /// The server key and the sealing key ([`Keys`]).
+    pub fn keys(mut self, keys: Keys) -> Self {
+        let (server_key, sealer) = keys.into_parts();
+        self.server_key = Some(server_key);
+        self.sealer = Some(sealer);
+        self
+    }
+
+    /// The key that hashes one-time and recovery codes, when the keys do
+    /// not come as [`Keys`].
+    pub fn server_key(mut self, key: ServerKey) -> Self {
+        self.server_key = Some(key);
+        self
+    }
+
+    /// The sealer that encrypts secrets at rest, when it is not the
+    /// shipped one from [`Keys`] (a key management service, say).
+    pub fn sealer(mut self, sealer: Arc<dyn Sealer>) -> Self {
+        self.sealer = Some(sealer);
+        self
+    }
+
+    /// The name shown in authenticator apps and in messages.
+    pub fn issuer(mut self, issuer: Issuer) -> Self {
+        self.issuer = Some(issuer);
+        self
+    }
+
     /// Reads the time from `clock` instead of the system clock.
-    #[must_use]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
     }
 
     /// Draws randomness from `random` instead of the operating system.
-    #[must_use]
     pub fn with_random(mut self, random: Arc<dyn RandomSource>) -> Self {
         self.random = random;
         self
@@ -69,7 +177,6 @@ impl TwofaBuilder {
     /// Asks `lookup` for the line type of a phone number being set up
     /// (otherwise the number alone decides, see
     /// `twofa_delivery::classify_offline`).
-    #[must_use]
     pub fn with_carrier_lookup(mut self, lookup: Arc<dyn CarrierLookup>) -> Self {
         self.carrier = Some(lookup);
         self
@@ -77,7 +184,6 @@ impl TwofaBuilder {
 
     /// The texts of SMS, calls and emails (default: English, naming the
     /// issuer).
-    #[must_use]
     pub fn with_templates(mut self, templates: MessageTemplates) -> Self {
         self.templates = Some(templates);
         self
@@ -85,7 +191,6 @@ impl TwofaBuilder {
 
     /// Code lifetimes, throttling and windows. The deferral length, the
     /// deferral cap and the code lifetime come from each company's policy.
-    #[must_use]
     pub fn with_enrollment_policy(mut self, policy: EnrollmentPolicy) -> Self {
         self.enrollment_policy = policy;
         self
@@ -94,14 +199,12 @@ impl TwofaBuilder {
     /// The push prompt lifetime and rate limit (default: 2 minutes, 3
     /// prompts per 10 minutes). Shorthand for the push policy of
     /// [`TwofaBuilder::with_enrollment_policy`]: set it after that one.
-    #[must_use]
     pub fn with_push_policy(mut self, policy: PushPolicy) -> Self {
         self.enrollment_policy = self.enrollment_policy.with_push(policy);
         self
     }
 
     /// The reverse proxies whose forwarding headers are believed.
-    #[must_use]
     pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
         self.proxies = proxies;
         self
@@ -109,44 +212,64 @@ impl TwofaBuilder {
 
     /// The region national phone numbers are read in (otherwise numbers
     /// must be typed in international form, `+44 …`).
-    #[must_use]
     pub fn with_default_region(mut self, region: Region) -> Self {
         self.region = Some(region);
         self
     }
 
     /// How long a login ticket stays usable (default 30 minutes).
-    #[must_use]
     pub fn with_ticket_lifetime(mut self, lifetime: TimeDelta) -> Self {
-        if lifetime > TimeDelta::zero() {
-            self.ticket_lifetime = lifetime;
-        }
+        self.ticket_lifetime = lifetime;
         self
     }
 
     /// How many times an operation re-loads and re-evaluates after a
-    /// compare-and-swap conflict before it gives up (default 32, at least
-    /// 1). Each conflict means another request's save succeeded, so with
+    /// compare-and-swap conflict before it gives up (default 32; 0 is
+    /// refused by [`TwofaBuilder::build`]). Each conflict means another request's save succeeded, so with
     /// fewer concurrent requests per user than this bound no request runs
     /// out of attempts.
-    #[must_use]
     pub fn with_max_store_attempts(mut self, attempts: u32) -> Self {
-        self.max_store_attempts = attempts.max(1);
+        self.max_store_attempts = attempts;
         self
     }
 
     /// The service.
-    #[must_use]
-    pub fn build(self) -> Twofa {
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError`]: a required part is missing (the error says which
+    /// call adds it), or an option is out of range.
+    pub fn build(self) -> Result<Twofa, BuildError> {
+        let stores = self
+            .stores
+            .ok_or(BuildError::Missing(RequiredPart::Stores))?;
+        let channels = self
+            .channels
+            .ok_or(BuildError::Missing(RequiredPart::Channels))?;
+        let server_key = self
+            .server_key
+            .ok_or(BuildError::Missing(RequiredPart::ServerKey))?;
+        let sealer = self
+            .sealer
+            .ok_or(BuildError::Missing(RequiredPart::Sealer))?;
+        let issuer = self
+            .issuer
+            .ok_or(BuildError::Missing(RequiredPart::Issuer))?;
+        if self.ticket_lifetime <= TimeDelta::zero() {
+            return Err(BuildError::TicketLifetime);
+        }
+        if self.max_store_attempts == 0 {
+            return Err(BuildError::MaxStoreAttempts);
+        }
         let templates = self
             .templates
-            .unwrap_or_else(|| MessageTemplates::new(self.issuer.clone()));
-        Twofa {
-            stores: self.stores,
-            channels: self.channels,
-            server_key: self.server_key,
-            sealer: self.sealer,
-            issuer: self.issuer,
+            .unwrap_or_else(|| MessageTemplates::new(issuer.clone()));
+        Ok(Twofa {
+            stores,
+            channels,
+            server_key,
+            sealer,
+            issuer,
             templates,
             clock: self.clock,
             random: self.random,
@@ -156,7 +279,7 @@ impl TwofaBuilder {
             region: self.region,
             ticket_lifetime: self.ticket_lifetime,
             max_store_attempts: self.max_store_attempts,
-        }
+        })
     }
 }
 
@@ -202,27 +325,21 @@ pub(crate) fn masked_destination(message: &OutboundMessage) -> String {
 }
 
 impl Twofa {
-    /// Starts building a service from its stores, channels, the server key
-    /// (hashes of out-of-band and recovery codes), the sealer (secrets at
-    /// rest) and the issuer name shown in authenticator apps and messages.
+    /// Starts building a service. Required, by name: the stores, the
+    /// channels, the keys (the server key, which hashes out-of-band and
+    /// recovery codes, and the sealer, which encrypts secrets at rest) and
+    /// the issuer name shown in authenticator apps and messages.
     ///
     /// Defaults: system clock, OS randomness, no carrier lookup, English
     /// templates, [`EnrollmentPolicy::default`], no trusted proxies,
     /// international phone numbers only, 30-minute tickets.
-    #[must_use]
-    pub fn builder(
-        stores: Stores,
-        channels: Channels,
-        server_key: ServerKey,
-        sealer: Arc<dyn Sealer>,
-        issuer: Issuer,
-    ) -> TwofaBuilder {
+    pub fn builder() -> TwofaBuilder {
         TwofaBuilder {
-            stores,
-            channels,
-            server_key,
-            sealer,
-            issuer,
+            stores: None,
+            channels: None,
+            server_key: None,
+            sealer: None,
+            issuer: None,
             templates: None,
             clock: Arc::new(SystemClock),
             random: Arc::new(OsRandom),
@@ -435,6 +552,6 @@ impl Twofa {
                 },
             )
             .await;
-        Rejected::new(failure.advice)
+        Rejected::new(failure.advice, failure.detail)
     }
 }

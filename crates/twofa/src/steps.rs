@@ -9,7 +9,7 @@ use twofa_enrollment::{
 };
 use twofa_types::{CodeChannel, Method, MethodSet};
 
-use crate::audit::AllowedBy;
+use crate::audit::{AllowedBy, RejectionDetail};
 use crate::records::LoginTicket;
 
 /// Where a login request came from: the socket peer and the forwarding
@@ -217,22 +217,38 @@ pub enum RetryAdvice {
     ReauthenticationRequired,
 }
 
-/// The one refusal the end user sees.
+/// A refusal: coarse advice for the end user, and the exact reason for
+/// the application's logs.
+///
+/// Show the end user only [`Rejected::advice`]: telling an unknown user
+/// from a wrong code, or a missing company from a replayed code, would let
+/// anyone who tries names learn which accounts exist. [`Rejected::reason`]
+/// is the same detail the audit log records, for logs and metrics; its
+/// `Display` (through this type's) names the reason in a few words and
+/// never holds a code, a secret or a phone number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
-#[error("two-factor step not accepted")]
+#[error("two-factor step not accepted: {reason}")]
 #[must_use]
 pub struct Rejected {
     advice: RetryAdvice,
+    reason: RejectionDetail,
 }
 
 impl Rejected {
-    pub(crate) fn new(advice: RetryAdvice) -> Self {
-        Self { advice }
+    pub(crate) fn new(advice: RetryAdvice, reason: RejectionDetail) -> Self {
+        Self { advice, reason }
     }
 
-    /// What to tell the user.
+    /// What to tell the end user.
     #[must_use]
     pub fn advice(&self) -> RetryAdvice {
         self.advice
+    }
+
+    /// Why, exactly: for logs and metrics, never for the end user (see the
+    /// type's documentation).
+    #[must_use]
+    pub fn reason(&self) -> RejectionDetail {
+        self.reason
     }
 }

@@ -142,13 +142,15 @@ impl<T> fmt::Debug for StoreFuture<'_, T> {
 /// - `save(key, record, Some(version))` replaces only a record still at
 ///   `version`, and fails with [`SaveError::Conflict`] if the record is at
 ///   another version or missing.
+/// - `remove(key, version)` removes only a record still at `version`.
 /// - A save that fails changes nothing; a save that succeeds returns the
 ///   new version ([`Version::FIRST`] for an insert, a different one for
 ///   every later save).
 ///
 /// A store may refuse a record that breaks a rule every store keeps with
 /// [`StoreError::Refused`]: a company record that would turn enforcement
-/// off is refused by every company store.
+/// off is refused by every company store, and so is the removal of a
+/// company that enforces 2FA.
 pub trait VersionedStore<K, V>: Send + Sync + fmt::Debug {
     /// Loads the record of `key`.
     ///
@@ -171,6 +173,20 @@ pub trait VersionedStore<K, V>: Send + Sync + fmt::Debug {
         record: V,
         expected: Option<Version>,
     ) -> StoreFuture<'a, Result<Version, SaveError>>;
+
+    /// Removes the record of `key` if its version is still `expected`.
+    ///
+    /// # Errors
+    ///
+    /// [`SaveError::Conflict`] when the record is gone or at another
+    /// version; [`SaveError::Store`] when the store fails or refuses (a
+    /// company that enforces 2FA is never removed:
+    /// [`StoreError::Refused`]). Nothing is removed either way.
+    fn remove<'a>(
+        &'a self,
+        key: &'a K,
+        expected: Version,
+    ) -> StoreFuture<'a, Result<(), SaveError>>;
 }
 
 /// Users: identity, company, account kind and the sealed enrollment, and
@@ -190,18 +206,6 @@ pub trait UserStore: VersionedStore<UserId, UserRecord> {
 /// Pending logins, keyed by their opaque ticket: the login's stage and its
 /// out-of-band code challenge or push request.
 pub trait PendingLoginStore: VersionedStore<LoginTicket, PendingLogin> {
-    /// Removes a pending login if its version is still `expected`.
-    ///
-    /// # Errors
-    ///
-    /// [`SaveError::Conflict`] when the record is gone or at another
-    /// version.
-    fn remove<'a>(
-        &'a self,
-        ticket: &'a LoginTicket,
-        expected: Version,
-    ) -> StoreFuture<'a, Result<(), SaveError>>;
-
     /// Removes every pending login whose ticket expires at or before
     /// `now` ([`PendingLogin::expires_at`]), completed ones included, and
     /// returns how many it removed. A ticket is refused from its expiry

@@ -92,7 +92,7 @@ impl Twofa {
     ///
     /// Nothing is saved when `step` refuses without a record, when the
     /// send fails, or when sealing fails.
-    pub(crate) async fn update_user(
+    pub(crate) async fn update_enrollment(
         &self,
         user: &UserId,
         company: &CompanyRecord,
@@ -103,7 +103,7 @@ impl Twofa {
             .await
     }
 
-    /// [`Twofa::update_user`], starting from the record in `first` when
+    /// [`Twofa::update_enrollment`], starting from the record in `first` when
     /// given (re-loaded only after a conflict) and, with `finish`,
     /// completing the login in the same unit of work as the save of an
     /// accepted change (see [`UnitOfWork`](crate::UnitOfWork)).

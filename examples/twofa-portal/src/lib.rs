@@ -213,6 +213,9 @@ pub enum PortalError {
     /// The keys are not 128 hexadecimal digits.
     #[error("the keys must be 128 hexadecimal digits")]
     Keys,
+    /// The 2FA service could not be built.
+    #[error("the 2FA service could not be built: {0}")]
+    Service(#[from] twofa::BuildError),
 }
 
 /// The portal: the 2FA service, the recording outbox, the sessions.
@@ -270,18 +273,17 @@ impl Portal {
         let stores = options.stores.unwrap_or_else(Stores::in_memory);
         let enrollment = EnrollmentPolicy::default();
         let step_up = enrollment.step_up_freshness();
-        let twofa = Twofa::builder(
-            stores,
-            Channels::outbox(&outbox),
-            key,
-            sealer.clone(),
-            issuer,
-        )
-        .with_clock(clock_source)
-        .with_enrollment_policy(enrollment)
-        .with_trusted_proxies(options.proxies)
-        .with_default_region(region)
-        .build();
+        let twofa = Twofa::builder()
+            .stores(stores)
+            .channels(Channels::outbox(&outbox))
+            .server_key(key)
+            .sealer(sealer.clone())
+            .issuer(issuer)
+            .with_clock(clock_source)
+            .with_enrollment_policy(enrollment)
+            .with_trusted_proxies(options.proxies)
+            .with_default_region(region)
+            .build()?;
         let company = CompanyId::new(DEMO_COMPANY).map_err(|_| PortalError::Seed)?;
         let mut accounts: Vec<&'static DemoAccount> = DEMO_ACCOUNTS.iter().collect();
         accounts.extend(accounts::load_accounts(options.load_accounts));

@@ -133,21 +133,22 @@ impl Harness {
         ) else {
             panic!("built-in keys refused");
         };
-        let builder = Twofa::builder(
-            Stores::in_memory(),
-            Channels::outbox(&outbox),
-            key,
-            Arc::new(sealer),
-            issuer,
-        )
-        .with_clock(clock.clone())
-        .with_random(Arc::new(SeededRandom::new([42u8; 32])))
-        .with_trusted_proxies(proxies.clone());
+        let builder = Twofa::builder()
+            .stores(Stores::in_memory())
+            .channels(Channels::outbox(&outbox))
+            .server_key(key)
+            .sealer(Arc::new(sealer))
+            .issuer(issuer)
+            .with_clock(clock.clone())
+            .with_random(Arc::new(SeededRandom::new([42u8; 32])))
+            .with_trusted_proxies(proxies.clone());
         let builder = match (default_region, Region::new("GB")) {
             (true, Ok(region)) => builder.with_default_region(region),
             _ => builder,
         };
-        let twofa = builder.build();
+        let Ok(twofa) = builder.build() else {
+            panic!("the harness's service is complete");
+        };
         let ids = (
             CompanyId::new("acme"),
             UserId::new("bob"),

@@ -31,8 +31,12 @@ pub(super) enum CodeCheck {
         challenge: Option<OobChallenge>,
     },
     /// The code did not match: the challenge with the wrong attempt
-    /// counted (none for TOTP).
-    Wrong { challenge: Option<OobChallenge> },
+    /// counted (none for TOTP). `replayed` when it matched only a TOTP
+    /// step already used: counted like any wrong code, reported apart.
+    Wrong {
+        challenge: Option<OobChallenge>,
+        replayed: bool,
+    },
 }
 
 /// Checks `code` against `source` (throttling already checked).
@@ -59,7 +63,10 @@ pub(super) fn check_code(
                     challenge: None,
                 }),
                 Err(CodeRejected::Malformed(_)) => Err(EnrollmentError::MalformedCode),
-                Err(_) => Ok(CodeCheck::Wrong { challenge: None }),
+                Err(rejected) => Ok(CodeCheck::Wrong {
+                    challenge: None,
+                    replayed: matches!(rejected, CodeRejected::Replayed),
+                }),
             }
         }
         CodeSource::Challenge(challenge) => match challenge.check(
@@ -79,7 +86,9 @@ pub(super) fn check_code(
                 }
                 AuditReason::WrongCode { .. } => Ok(CodeCheck::Wrong {
                     challenge: Some(rejected.into_record()),
+                    replayed: false,
                 }),
+                AuditReason::AlreadyUsed => Err(EnrollmentError::ReplayedCode),
                 _ => Err(EnrollmentError::TooManyWrongCodes),
             },
         },

@@ -242,7 +242,10 @@ impl Enrollment {
                     method: Some(id),
                 })
             }
-            CodeCheck::Wrong { challenge } => {
+            CodeCheck::Wrong {
+                challenge,
+                replayed,
+            } => {
                 let (mut next, effects) =
                     self.with_failure(ctx, now, AuditKind::LoginFailed, Some(kind));
                 if let (Some(e), Some(challenge)) = (next.enrolled_mut(), challenge) {
@@ -250,6 +253,7 @@ impl Enrollment {
                 }
                 let reason = match next.failures.suspended_since() {
                     Some(since) => EnrollmentError::Suspended { since },
+                    None if replayed => EnrollmentError::ReplayedCode,
                     None => EnrollmentError::WrongCode,
                 };
                 Err(LoginRejected {

@@ -103,6 +103,14 @@ impl Enrollment {
         self
     }
 
+    /// The record without an email address: codes can no longer be re-sent
+    /// by email, and notices go to the phone only.
+    #[must_use]
+    pub fn without_email(mut self) -> Self {
+        self.email = None;
+        self
+    }
+
     /// The user.
     #[must_use]
     pub fn user(&self) -> &UserId {

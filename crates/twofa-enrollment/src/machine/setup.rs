@@ -187,7 +187,7 @@ impl Enrollment {
             PendingKind::Phone { challenge, .. } => CodeSource::Challenge(challenge),
         };
         match check_code(source, code, ctx, now)? {
-            CodeCheck::Wrong { challenge } => {
+            CodeCheck::Wrong { challenge, .. } => {
                 // A sent code keeps the challenge that counted the attempt.
                 let kind = match (&pending.kind, challenge) {
                     (

@@ -52,7 +52,11 @@ fn the_activating_code_is_burned_and_cannot_log_in() {
     let (enrolled, _) =
         saved(apply(&pending, Event::SubmitCode(code(&c)), &env.optional(), t0()).unwrap());
     let rejected = login(&enrolled, 1, &c, &env.optional(), t0() + secs(5)).unwrap_err();
-    assert_eq!(rejected.reason, EnrollmentError::WrongCode);
+    // Reported as the replay it is, and counted like a wrong code.
+    assert_eq!(rejected.reason, EnrollmentError::ReplayedCode);
+    assert!(rejected.outcome.is_some());
+    let wrong = login(&enrolled, 1, "000000", &env.optional(), t0() + secs(5)).unwrap_err();
+    assert_eq!(wrong.reason, EnrollmentError::WrongCode);
     // The next step's code logs in, once.
     let later = t0() + secs(30);
     let next = totp_code(&pending_secret(&pending), later);

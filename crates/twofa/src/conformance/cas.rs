@@ -143,5 +143,46 @@ where
     check(
         loaded.as_ref().map(|l| (&l.record, l.version)) == winner,
         "the winner's record and version are what loads after a race",
+    )?;
+
+    // Removal is conditional on the version too.
+    let Some(current) = loaded.map(|l| l.version) else {
+        return Err(ConformanceFailure {
+            rule: "the winner's record and version are what loads after a race",
+        });
+    };
+    check(
+        store.remove(key, v2).await == Err(SaveError::Conflict),
+        "removing at a stale version is a conflict",
+    )?;
+    check(
+        store.remove(other_key, current).await == Err(SaveError::Conflict),
+        "removing a missing record is a conflict",
+    )?;
+    check(
+        store.load(key).await.map_err(fail)?.map(|l| l.version) == Some(current),
+        "a conflicting removal leaves the record in place",
+    )?;
+    check(
+        store.remove(key, current).await.is_ok(),
+        "removing at the loaded version succeeds",
+    )?;
+    check(
+        store.load(key).await.map_err(fail)?.is_none(),
+        "a removed record loads as none",
+    )?;
+    check(
+        store.remove(key, current).await == Err(SaveError::Conflict),
+        "removing a record twice is a conflict",
+    )?;
+    let again = store
+        .save(key, first.clone(), None)
+        .await
+        .map_err(|_| ConformanceFailure {
+            rule: "a removed key can be inserted again",
+        })?;
+    check(
+        store.load(key).await.map_err(fail)?.map(|l| l.version) == Some(again),
+        "a record inserted after a removal loads at the version the insert returned",
     )
 }

@@ -151,7 +151,8 @@ pub async fn company_store(
 }
 
 /// A company record that enforces 2FA is never replaced by one that does
-/// not, whatever is written and at whatever version: the save fails and the
+/// not, nor removed, whatever is written and at whatever version: the save
+/// or removal fails and the
 /// stored record keeps its version. The failure is a refusal
 /// ([`StoreError::Refused`]), not an outage or a conflict, so that the
 /// caller does not retry it.
@@ -209,9 +210,21 @@ async fn enforcement_is_one_way(
         rule,
     )?;
     // An enforced record may still change in other ways.
+    let third = store
+        .save(&company, enforced, Some(second))
+        .await
+        .map_err(|_| sample("an enforced company's record can still be updated"))?;
+    // Removing it and inserting it again would turn enforcement off.
     check(
-        store.save(&company, enforced, Some(second)).await.is_ok(),
-        "an enforced company's record can still be updated",
+        store.remove(&company, third).await == Err(SaveError::Store(StoreError::Refused)),
+        "a company that enforces 2FA is never removed",
+    )?;
+    let stored = store.load(&company).await.map_err(|_| sample(rule))?;
+    check(
+        stored.as_ref().is_some_and(|stored| {
+            stored.version == third && stored.record.settings().is_enforced()
+        }),
+        "a refused removal leaves the company as it was",
     )
 }
 

@@ -203,9 +203,6 @@ mod tests {
         ) -> StoreFuture<'a, Result<Version, SaveError>> {
             self.0.save(ticket, record, expected)
         }
-    }
-
-    impl PendingLoginStore for FaultyPurge {
         fn remove<'a>(
             &'a self,
             ticket: &'a LoginTicket,
@@ -213,6 +210,9 @@ mod tests {
         ) -> StoreFuture<'a, Result<(), SaveError>> {
             self.0.remove(ticket, expected)
         }
+    }
+
+    impl PendingLoginStore for FaultyPurge {
         fn purge_expired<'a>(
             &'a self,
             now: DateTime<Utc>,

@@ -367,9 +367,7 @@ impl VersionedStore<LoginTicket, PendingLogin> for RacingPendingLogins {
     ) -> StoreFuture<'a, Result<Version, SaveError>> {
         self.inner.save(ticket, record, expected)
     }
-}
 
-impl PendingLoginStore for RacingPendingLogins {
     fn remove<'a>(
         &'a self,
         ticket: &'a LoginTicket,
@@ -377,7 +375,9 @@ impl PendingLoginStore for RacingPendingLogins {
     ) -> StoreFuture<'a, Result<(), SaveError>> {
         self.inner.remove(ticket, expected)
     }
+}
 
+impl PendingLoginStore for RacingPendingLogins {
     fn purge_expired<'a>(&'a self, now: DateTime<Utc>) -> StoreFuture<'a, Result<u64, StoreError>> {
         self.inner.purge_expired(now)
     }

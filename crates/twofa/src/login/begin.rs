@@ -327,7 +327,7 @@ impl Twofa {
         if kind.code_channel().is_some() && !suspended {
             let transaction = transaction(&ticket)?;
             let updated = self
-                .update_user(record.user(), company, now, |e, ctx, rng| {
+                .update_enrollment(record.user(), company, now, |e, ctx, rng| {
                     let event = Event::SendLoginCode {
                         method,
                         channel: None,

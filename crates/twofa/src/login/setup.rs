@@ -84,7 +84,7 @@ impl Twofa {
             _ => return Err(not_offered),
         };
         let updated = self
-            .update_user(user, &company, now, |e, ctx, rng| {
+            .update_enrollment(user, &company, now, |e, ctx, rng| {
                 Change::from(e.apply(Event::StartSetup(setup.clone()), ctx, now, rng))
             })
             .await?;
@@ -140,7 +140,7 @@ impl Twofa {
         let company = self.load_company(pending.company()).await?.record;
         let updated = match pending.stage() {
             LoginStage::SetUp { .. } => {
-                self.update_user(user, &company, now, |e, ctx, rng| {
+                self.update_enrollment(user, &company, now, |e, ctx, rng| {
                     Change::from(e.apply(Event::Resend(option), ctx, now, rng))
                 })
                 .await?
@@ -159,7 +159,7 @@ impl Twofa {
                     ResendPlan::FreshCode(channel) => channel,
                 };
                 let transaction = transaction(ticket)?;
-                self.update_user(user, &company, now, |e, ctx, rng| {
+                self.update_enrollment(user, &company, now, |e, ctx, rng| {
                     let event = Event::SendLoginCode {
                         method,
                         channel: Some(channel),
@@ -210,7 +210,7 @@ impl Twofa {
         // the gate is asked again whether a deferral may still be taken.
         let company = self.load_company(pending.company()).await?.record;
         let updated = self
-            .update_user(user, &company, now, |e, ctx, rng| {
+            .update_enrollment(user, &company, now, |e, ctx, rng| {
                 let status = e.status(now);
                 if !matches!(
                     gate(&status, company.settings(), company.policy(), now),

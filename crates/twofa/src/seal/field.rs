@@ -32,7 +32,7 @@ fn associated_data(user: &UserId, field: &str) -> Vec<u8> {
 #[derive(Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(super) struct SealedBytes(
-    #[cfg_attr(feature = "serde", serde(with = "crate::seal::hex::bytes"))] Vec<u8>,
+    #[cfg_attr(feature = "serde", serde(with = "crate::hex::bytes"))] Vec<u8>,
 );
 
 impl fmt::Debug for SealedBytes {

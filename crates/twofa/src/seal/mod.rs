@@ -20,8 +20,6 @@ use rand::CryptoRng;
 use zeroize::Zeroizing;
 
 mod field;
-#[cfg(feature = "serde")]
-mod hex;
 mod record;
 
 pub use record::SealedEnrollment;

@@ -16,6 +16,7 @@ mod admin;
 mod edge;
 mod login;
 mod notices;
+mod provision;
 mod push;
 mod recovery;
 mod seal;
@@ -70,17 +71,17 @@ impl Portal {
     async fn with(stores: Stores, policy: EnrollmentPolicy) -> Self {
         let clock = Arc::new(ManualClock::new(start()));
         let outbox = Arc::new(Outbox::new());
-        let twofa = Twofa::builder(
-            stores,
-            Channels::outbox(&outbox),
-            ServerKey::from_bytes(&[7u8; 32]).unwrap(),
-            Arc::new(XChaChaSealer::from_bytes(&[9u8; 32]).unwrap()),
-            Issuer::new("Partner Portal").unwrap(),
-        )
-        .with_clock(clock.clone())
-        .with_random(Arc::new(SeededRandom::new([42u8; 32])))
-        .with_enrollment_policy(policy)
-        .build();
+        let twofa = Twofa::builder()
+            .stores(stores)
+            .channels(Channels::outbox(&outbox))
+            .server_key(ServerKey::from_bytes(&[7u8; 32]).unwrap())
+            .sealer(Arc::new(XChaChaSealer::from_bytes(&[9u8; 32]).unwrap()))
+            .issuer(Issuer::new("Partner Portal").unwrap())
+            .with_clock(clock.clone())
+            .with_random(Arc::new(SeededRandom::new([42u8; 32])))
+            .with_enrollment_policy(policy)
+            .build()
+            .unwrap();
         let acme = CompanyId::new("acme").unwrap();
         let stores = twofa.stores().clone();
         stores

@@ -416,16 +416,16 @@ async fn without_a_notice_sender_every_notice_is_audited_as_not_configured() {
         outbox.clone(),
         outbox.clone(),
     );
-    let twofa = Twofa::builder(
-        Stores::in_memory(),
-        channels,
-        ServerKey::from_bytes(&[7u8; 32]).unwrap(),
-        Arc::new(XChaChaSealer::from_bytes(&[9u8; 32]).unwrap()),
-        Issuer::new("Partner Portal").unwrap(),
-    )
-    .with_clock(Arc::new(ManualClock::new(start())))
-    .with_random(Arc::new(SeededRandom::new([42u8; 32])))
-    .build();
+    let twofa = Twofa::builder()
+        .stores(Stores::in_memory())
+        .channels(channels)
+        .server_key(ServerKey::from_bytes(&[7u8; 32]).unwrap())
+        .sealer(Arc::new(XChaChaSealer::from_bytes(&[9u8; 32]).unwrap()))
+        .issuer(Issuer::new("Partner Portal").unwrap())
+        .with_clock(Arc::new(ManualClock::new(start())))
+        .with_random(Arc::new(SeededRandom::new([42u8; 32])))
+        .build()
+        .unwrap();
     let acme = CompanyId::new("acme").unwrap();
     let stores = twofa.stores().clone();
     stores

@@ -8,9 +8,9 @@ use twofa::enrollment::{EnrollmentPolicy, ThrottlePolicy};
 use twofa::trusted_network::{Cidr, TrustGrantRecord};
 use twofa::types::{AccountKind, CompanyId};
 use twofa::{
-    AuditEntry, AuditLog, Channels, CompanyRecord, LoginStep, LoginTicket, ManualClock,
-    PendingLogin, PendingLoginStore, SaveError, SeededRandom, SetUpProgress, StoreError,
-    StoreFuture, Stores, Twofa, UserRecord, UserStore, Version, Versioned, VersionedStore,
+    AuditEntry, AuditLog, Channels, CompanyRecord, LoginStep, ManualClock, PendingLogin,
+    PendingLoginStore, SaveError, SeededRandom, SetUpProgress, StoreError, StoreFuture, Stores,
+    Twofa, UserRecord, UserStore, Version, Versioned, VersionedStore,
 };
 
 use crate::{Now, OFFICE, Portal, challenge, home, into_allowed, office, sealer, totp_code};
@@ -106,6 +106,13 @@ where
     ) -> StoreFuture<'a, Result<Version, SaveError>> {
         self.flaky_write(self.inner.save(key, record, expected))
     }
+    fn remove<'a>(
+        &'a self,
+        key: &'a K,
+        expected: Version,
+    ) -> StoreFuture<'a, Result<(), SaveError>> {
+        self.flaky_write(self.inner.remove(key, expected))
+    }
 }
 
 impl<S: UserStore + ?Sized> UserStore for FlakyStore<S> {
@@ -118,13 +125,6 @@ impl<S: UserStore + ?Sized> UserStore for FlakyStore<S> {
 }
 
 impl<S: PendingLoginStore + ?Sized> PendingLoginStore for FlakyStore<S> {
-    fn remove<'a>(
-        &'a self,
-        ticket: &'a LoginTicket,
-        expected: Version,
-    ) -> StoreFuture<'a, Result<(), SaveError>> {
-        self.flaky_write(self.inner.remove(ticket, expected))
-    }
     fn purge_expired<'a>(&'a self, now: DateTime<Utc>) -> StoreFuture<'a, Result<u64, StoreError>> {
         self.flaky_read(self.inner.purge_expired(now))
     }

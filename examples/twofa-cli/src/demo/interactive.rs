@@ -115,15 +115,15 @@ async fn enroll_app(
     let issuer = Issuer::new(PORTAL).map_err(|e| unexpected("issuer", e))?;
     // The real clock and the operating system's randomness: the codes come
     // from a real authenticator app.
-    let twofa = Twofa::builder(
-        stores,
-        Channels::outbox(&outbox),
-        server_key,
-        Arc::new(sealer),
-        issuer,
-    )
-    .with_clock(Arc::new(SystemClock))
-    .build();
+    let twofa = Twofa::builder()
+        .stores(stores)
+        .channels(Channels::outbox(&outbox))
+        .server_key(server_key)
+        .sealer(Arc::new(sealer))
+        .issuer(issuer)
+        .with_clock(Arc::new(SystemClock))
+        .build()
+        .map_err(|e| unexpected("service", e))?;
     let company = CompanyId::new("yours").map_err(|e| unexpected("company id", e))?;
     let you = UserId::new("you").map_err(|e| unexpected("user id", e))?;
     provision_company(&twofa, &company).await?;

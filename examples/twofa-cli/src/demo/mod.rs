@@ -528,16 +528,16 @@ fn service(
     let sealer =
         XChaChaSealer::from_bytes(&[0xa5; 32]).map_err(|e| unexpected("sealing key", e))?;
     let issuer = Issuer::new(PORTAL).map_err(|e| unexpected("issuer", e))?;
-    Ok(Twofa::builder(
-        stores,
-        Channels::outbox(outbox),
-        server_key,
-        Arc::new(sealer),
-        issuer,
-    )
-    .with_clock(clock)
-    .with_random(Arc::new(SeededRandom::new([7; 32])))
-    .build())
+    Twofa::builder()
+        .stores(stores)
+        .channels(Channels::outbox(outbox))
+        .server_key(server_key)
+        .sealer(Arc::new(sealer))
+        .issuer(issuer)
+        .with_clock(clock)
+        .with_random(Arc::new(SeededRandom::new([7; 32])))
+        .build()
+        .map_err(|e| unexpected("service", e))
 }
 
 /// Adds the demo's company; refuses a database that already holds it (the

@@ -1,8 +1,10 @@
-//! Lower-case hex for ciphertexts in serialised records.
+//! Lower-case hex: ciphertexts in serialised records, keys in
+//! configuration.
 
 /// Serde `with` module for a byte string as hex; reading accepts either
 /// case, as records written before always could be read.
-pub(super) mod bytes {
+#[cfg(feature = "serde")]
+pub(crate) mod bytes {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
@@ -15,7 +17,7 @@ pub(super) mod bytes {
     }
 }
 
-fn encode(bytes: &[u8]) -> String {
+pub(crate) fn encode(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len().saturating_mul(2));
     for byte in bytes {
@@ -37,7 +39,7 @@ fn value(digit: u8) -> Option<u8> {
     }
 }
 
-fn decode(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
     let raw = text.as_bytes();
     if !raw.len().is_multiple_of(2) {
         return None;

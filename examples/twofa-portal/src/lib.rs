@@ -19,7 +19,7 @@ use twofa::enrollment::EnrollmentPolicy;
 use twofa::trusted_network::TrustedProxies;
 use twofa::types::{CompanyId, UserId};
 use twofa::{
-    Channels, Clock, CompanyRecord, ManualClock, SaveError, Stores, SystemClock, Twofa, UserRecord,
+    Channels, Clock, ManualClock, NewCompany, NewUser, ProvisionError, Stores, SystemClock, Twofa,
     XChaChaSealer,
 };
 
@@ -409,31 +409,20 @@ async fn seed(
     company: &CompanyId,
     accounts: &[&'static DemoAccount],
 ) -> Result<(), PortalError> {
-    let stores = twofa.stores();
     // Records that already exist (a database seeded by an earlier run)
     // are left as they are.
-    let kept = |result: Result<twofa::Version, SaveError>| match result {
-        Ok(_) | Err(SaveError::Conflict) => Ok(()),
+    let kept = |result: Result<(), ProvisionError>| match result {
+        Ok(()) | Err(ProvisionError::CompanyExists | ProvisionError::UserExists) => Ok(()),
         Err(_) => Err(PortalError::Seed),
     };
-    kept(
-        stores
-            .companies()
-            .save(company, CompanyRecord::new(company.clone()), None)
-            .await,
-    )?;
+    kept(twofa.create_company(NewCompany::new(company.clone())).await)?;
     for account in accounts {
         let user = UserId::new(account.login).map_err(|_| PortalError::Seed)?;
         let email =
             twofa::delivery::EmailAddress::parse(account.email).map_err(|_| PortalError::Seed)?;
-        let record = UserRecord::new(
-            user.clone(),
-            company.clone(),
-            account.kind,
-            account.display_name,
-        )
-        .with_email(email);
-        kept(stores.users().save(&user, record, None).await)?;
+        let record = NewUser::new(user, company.clone(), account.kind, account.display_name)
+            .with_email(email);
+        kept(twofa.create_user(record).await)?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use twofa::delivery::{Issuer, Outbox, ServerKey};
 use twofa::otp::TerminalBackground;
 use twofa::types::{AccountKind, CompanyId, UserId};
 use twofa::{
-    Channels, LoginStep, MethodChoice, SetUpProgress, Stores, SystemClock, Twofa, UserRecord,
+    Channels, LoginStep, MethodChoice, NewUser, SetUpProgress, Stores, SystemClock, Twofa,
     XChaChaSealer,
 };
 
@@ -128,18 +128,12 @@ async fn enroll_app(
     let you = UserId::new("you").map_err(|e| unexpected("user id", e))?;
     provision_company(&twofa, &company).await?;
     twofa
-        .stores()
-        .users()
-        .save(
-            &you,
-            UserRecord::new(
-                you.clone(),
-                company,
-                AccountKind::PartnerEmployee,
-                "demo user",
-            ),
-            None,
-        )
+        .create_user(NewUser::new(
+            you.clone(),
+            company,
+            AccountKind::PartnerEmployee,
+            "demo user",
+        ))
         .await
         .map_err(|e| unexpected("user", e))?;
     let home = client("203.0.113.9")?;

@@ -25,9 +25,9 @@ use twofa::enforcement::{Actor, CompanyRole};
 use twofa::enrollment::{PhoneChannel, ProvisioningUri};
 use twofa::types::{AccountKind, CompanyId, UserId};
 use twofa::{
-    Allowed, ChallengeScreen, Channels, ClientContext, CodeSent, CompanyRecord, LoginStep,
-    LoginTicket, ManualClock, MethodChoice, PhoneChoice, SaveError, SeededRandom, SetUpProgress,
-    SetUpScreen, Stores, Twofa, UserRecord, XChaChaSealer,
+    Allowed, ChallengeScreen, Channels, ClientContext, CodeSent, LoginStep, LoginTicket,
+    ManualClock, MethodChoice, NewCompany, NewUser, PhoneChoice, ProvisionError, SeededRandom,
+    SetUpProgress, SetUpScreen, Stores, Twofa, XChaChaSealer,
 };
 use twofa_store_postgres::PostgresStores;
 
@@ -323,16 +323,14 @@ impl Portal<'_> {
         let email = EmailAddress::parse(&format!("{id}@acme.example"))
             .map_err(|e| unexpected("email", e))?;
         let record =
-            UserRecord::new(user.clone(), self.acme.clone(), kind, name).with_email(email.clone());
+            NewUser::new(user.clone(), self.acme.clone(), kind, name).with_email(email.clone());
         self.say(format!(
             "  👤 New account: {name} · {} · {}",
             screens::account_label(kind),
             email.masked()
         ));
         self.twofa
-            .stores()
-            .users()
-            .save(&user, record, None)
+            .create_user(record)
             .await
             .map_err(|e| unexpected("provisioning a user", e))?;
         Ok(user)
@@ -543,14 +541,9 @@ fn service(
 /// Adds the demo's company; refuses a database that already holds it (the
 /// demo's accounts would not start from scratch).
 async fn provision_company(twofa: &Twofa, acme: &CompanyId) -> Result<(), StepFailed> {
-    match twofa
-        .stores()
-        .companies()
-        .save(acme, CompanyRecord::new(acme.clone()), None)
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(SaveError::Conflict) => {
+    match twofa.create_company(NewCompany::new(acme.clone())).await {
+        Ok(()) => Ok(()),
+        Err(ProvisionError::CompanyExists) => {
             fail("the stores already hold the demo's company: run the demo on an empty database")
         }
         Err(e) => Err(unexpected("provisioning the company", e)),

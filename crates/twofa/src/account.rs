@@ -28,21 +28,24 @@ impl Twofa {
     /// [`Rejected`] with [`RetryAdvice::CheckInput`] for an empty or
     /// over-long name or one with control characters; on store failure.
     pub async fn change_display_name(&self, user: &UserId, name: &str) -> Result<(), Rejected> {
-        let now = self.clock.now();
-        let result = async {
-            let name = DisplayName::new(name).map_err(|_| {
-                Failure::new(RejectionDetail::InvalidDestination, RetryAdvice::CheckInput)
-            })?;
-            let record = self.load_user(user).await?.record;
-            let company = self.load_company(record.company()).await?.record;
-            self.update_enrollment(user, &company, now, |e, ctx, rng| {
-                Change::from(e.apply(Event::ChangeDisplayName(name.clone()), ctx, now, rng))
-            })
-            .await
-            .map(|_| ())
-        }
-        .await;
-        self.settle(user, now, result).await
+        crate::observe::operation("change_display_name", Some(user), async {
+            let now = self.clock.now();
+            let result = async {
+                let name = DisplayName::new(name).map_err(|_| {
+                    Failure::new(RejectionDetail::InvalidDestination, RetryAdvice::CheckInput)
+                })?;
+                let record = self.load_user(user).await?.record;
+                let company = self.load_company(record.company()).await?.record;
+                self.update_enrollment(user, &company, now, |e, ctx, rng| {
+                    Change::from(e.apply(Event::ChangeDisplayName(name.clone()), ctx, now, rng))
+                })
+                .await
+                .map(|_| ())
+            }
+            .await;
+            self.settle(user, now, result).await
+        })
+        .await
     }
 
     /// Starts replacing the number of the user's phone method: a code goes
@@ -59,34 +62,37 @@ impl Twofa {
         user: &UserId,
         phone: PhoneChoice,
     ) -> Result<SetUpProgress, Rejected> {
-        let now = self.clock.now();
-        let result = async {
-            let record = self.load_user(user).await?.record;
-            let company = self.load_company(record.company()).await?.record;
-            let enrollment = self.open(&record)?;
-            let method = match enrollment.state() {
-                EnrollmentState::Enrolled(enrolled) => enrolled
-                    .methods()
-                    .iter()
-                    .find(|m| matches!(m.factor(), Factor::Phone(_)))
-                    .map(|m| m.id()),
-                _ => None,
+        crate::observe::operation("start_phone_change", Some(user), async {
+            let now = self.clock.now();
+            let result = async {
+                let record = self.load_user(user).await?.record;
+                let company = self.load_company(record.company()).await?.record;
+                let enrollment = self.open(&record)?;
+                let method = match enrollment.state() {
+                    EnrollmentState::Enrolled(enrolled) => enrolled
+                        .methods()
+                        .iter()
+                        .find(|m| matches!(m.factor(), Factor::Phone(_)))
+                        .map(|m| m.id()),
+                    _ => None,
+                }
+                .ok_or(Failure::start_over(RejectionDetail::MethodNotAvailable))?;
+                let setup = self.phone_setup(&phone).await?;
+                let updated = self
+                    .update_enrollment(user, &company, now, |e, ctx, rng| {
+                        let event = Event::StartNumberChange {
+                            method,
+                            phone: setup.clone(),
+                        };
+                        Change::from(e.apply(event, ctx, now, rng))
+                    })
+                    .await?;
+                progress(updated)
             }
-            .ok_or(Failure::start_over(RejectionDetail::MethodNotAvailable))?;
-            let setup = self.phone_setup(&phone).await?;
-            let updated = self
-                .update_enrollment(user, &company, now, |e, ctx, rng| {
-                    let event = Event::StartNumberChange {
-                        method,
-                        phone: setup.clone(),
-                    };
-                    Change::from(e.apply(event, ctx, now, rng))
-                })
-                .await?;
-            progress(updated)
-        }
-        .await;
-        self.settle(user, now, result).await
+            .await;
+            self.settle(user, now, result).await
+        })
+        .await
     }
 
     /// Replaces the user's recovery codes with a new set of ten: every
@@ -106,26 +112,29 @@ impl Twofa {
         &self,
         user: &UserId,
     ) -> Result<RecoveryCodeSheet, Rejected> {
-        let now = self.clock.now();
-        let result = async {
-            let record = self.load_user(user).await?.record;
-            let company = self.load_company(record.company()).await?.record;
-            let updated = self
-                .update_enrollment(user, &company, now, |e, ctx, rng| {
-                    Change::from(e.apply(Event::RegenerateRecoveryCodes, ctx, now, rng))
-                })
-                .await?;
-            updated
-                .effects
-                .into_iter()
-                .find_map(|effect| match effect {
-                    Effect::ShowRecoveryCodes(sheet) => Some(sheet),
-                    _ => None,
-                })
-                .ok_or(Failure::start_over(RejectionDetail::InconsistentRecord))
-        }
-        .await;
-        self.settle(user, now, result).await
+        crate::observe::operation("regenerate_recovery_codes", Some(user), async {
+            let now = self.clock.now();
+            let result = async {
+                let record = self.load_user(user).await?.record;
+                let company = self.load_company(record.company()).await?.record;
+                let updated = self
+                    .update_enrollment(user, &company, now, |e, ctx, rng| {
+                        Change::from(e.apply(Event::RegenerateRecoveryCodes, ctx, now, rng))
+                    })
+                    .await?;
+                updated
+                    .effects
+                    .into_iter()
+                    .find_map(|effect| match effect {
+                        Effect::ShowRecoveryCodes(sheet) => Some(sheet),
+                        _ => None,
+                    })
+                    .ok_or(Failure::start_over(RejectionDetail::InconsistentRecord))
+            }
+            .await;
+            self.settle(user, now, result).await
+        })
+        .await
     }
 
     /// The code sent to the new number came back: the new number replaces
@@ -136,40 +145,43 @@ impl Twofa {
     /// [`Rejected`] for a wrong (counted) or expired code, no change in
     /// progress, or a store failure.
     pub async fn confirm_phone_change(&self, user: &UserId, code: &str) -> Result<(), Rejected> {
-        let now = self.clock.now();
-        let result = async {
-            let submitted = OneTimeCode::parse(code).map_err(|_| {
-                Failure::new(RejectionDetail::MalformedCode, RetryAdvice::IncorrectCode)
-            })?;
-            let record = self.load_user(user).await?.record;
-            let company = self.load_company(record.company()).await?.record;
-            self.update_enrollment(user, &company, now, |e, ctx, rng| {
-                match e.apply(Event::SubmitCode(submitted.clone()), ctx, now, rng) {
-                    Ok(Transition::Save(outcome)) => {
-                        let wrong = outcome
-                            .effects()
-                            .iter()
-                            .any(|effect| matches!(effect, Effect::CodeRejected { .. }));
-                        if wrong {
-                            Change::Refuse(
-                                Some(outcome),
-                                Failure::new(
-                                    RejectionDetail::WrongCode,
-                                    RetryAdvice::IncorrectCode,
-                                ),
-                            )
-                        } else {
-                            Change::Save(outcome)
+        crate::observe::operation("confirm_phone_change", Some(user), async {
+            let now = self.clock.now();
+            let result = async {
+                let submitted = OneTimeCode::parse(code).map_err(|_| {
+                    Failure::new(RejectionDetail::MalformedCode, RetryAdvice::IncorrectCode)
+                })?;
+                let record = self.load_user(user).await?.record;
+                let company = self.load_company(record.company()).await?.record;
+                self.update_enrollment(user, &company, now, |e, ctx, rng| {
+                    match e.apply(Event::SubmitCode(submitted.clone()), ctx, now, rng) {
+                        Ok(Transition::Save(outcome)) => {
+                            let wrong = outcome
+                                .effects()
+                                .iter()
+                                .any(|effect| matches!(effect, Effect::CodeRejected { .. }));
+                            if wrong {
+                                Change::Refuse(
+                                    Some(outcome),
+                                    Failure::new(
+                                        RejectionDetail::WrongCode,
+                                        RetryAdvice::IncorrectCode,
+                                    ),
+                                )
+                            } else {
+                                Change::Save(outcome)
+                            }
                         }
+                        other => Change::from(other),
                     }
-                    other => Change::from(other),
-                }
-            })
-            .await
-            .map(|_| ())
-        }
-        .await;
-        self.settle(user, now, result).await
+                })
+                .await
+                .map(|_| ())
+            }
+            .await;
+            self.settle(user, now, result).await
+        })
+        .await
     }
 
     async fn settle<T>(

@@ -124,37 +124,40 @@ impl Twofa {
     /// [`AdminError::NotCompanyAdmin`] unless the actor administers the
     /// company; [`AdminError::Unavailable`] on store failure.
     pub async fn enforce_two_factor(&self, actor: &Actor) -> Result<(), AdminError> {
-        let now = self.clock.now();
-        let mut enabled = false;
-        self.update_company(
-            actor,
-            |company, now| {
-                let outcome =
-                    company
-                        .settings()
-                        .enforce(actor, now)
-                        .map_err(|error| match error {
-                            EnforceError::NotCompanyAdmin { .. } => AdminError::NotCompanyAdmin,
-                            _ => AdminError::NotFound,
-                        })?;
-                enabled = outcome.event().is_some();
-                Ok(enabled.then(|| company.clone().with_settings(outcome.settings().clone())))
-            },
-            now,
-        )
-        .await?;
-        if enabled {
-            self.audit_best_effort(
-                now,
-                actor.company(),
-                actor.user(),
-                AuditEvent::EnforcementEnabled {
-                    by: actor.user().clone(),
+        crate::observe::operation("enforce_two_factor", Some(actor.user()), async {
+            let now = self.clock.now();
+            let mut enabled = false;
+            self.update_company(
+                actor,
+                |company, now| {
+                    let outcome =
+                        company
+                            .settings()
+                            .enforce(actor, now)
+                            .map_err(|error| match error {
+                                EnforceError::NotCompanyAdmin { .. } => AdminError::NotCompanyAdmin,
+                                _ => AdminError::NotFound,
+                            })?;
+                    enabled = outcome.event().is_some();
+                    Ok(enabled.then(|| company.clone().with_settings(outcome.settings().clone())))
                 },
+                now,
             )
-            .await;
-        }
-        Ok(())
+            .await?;
+            if enabled {
+                self.audit_best_effort(
+                    now,
+                    actor.company(),
+                    actor.user(),
+                    AuditEvent::EnforcementEnabled {
+                        by: actor.user().clone(),
+                    },
+                )
+                .await;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Replaces the actor's company policy: which methods users may set up
@@ -173,29 +176,32 @@ impl Twofa {
         actor: &Actor,
         policy: CompanyPolicy,
     ) -> Result<(), AdminError> {
-        let now = self.clock.now();
-        let mut changed = false;
-        self.update_company(
-            actor,
-            |company, _now| {
-                changed = *company.policy() != policy;
-                Ok(changed.then(|| company.clone().with_policy(policy)))
-            },
-            now,
-        )
-        .await?;
-        if changed {
-            self.audit_best_effort(
-                now,
-                actor.company(),
-                actor.user(),
-                AuditEvent::PolicyChanged {
-                    by: actor.user().clone(),
+        crate::observe::operation("set_company_policy", Some(actor.user()), async {
+            let now = self.clock.now();
+            let mut changed = false;
+            self.update_company(
+                actor,
+                |company, _now| {
+                    changed = *company.policy() != policy;
+                    Ok(changed.then(|| company.clone().with_policy(policy)))
                 },
+                now,
             )
-            .await;
-        }
-        Ok(())
+            .await?;
+            if changed {
+                self.audit_best_effort(
+                    now,
+                    actor.company(),
+                    actor.user(),
+                    AuditEvent::PolicyChanged {
+                        by: actor.user().clone(),
+                    },
+                )
+                .await;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Adds a trusted network to the actor's company.
@@ -211,19 +217,22 @@ impl Twofa {
         network: Cidr,
         label: &str,
     ) -> Result<(), AdminError> {
-        let now = self.clock.now();
-        let by = ActorId::new(actor.user().as_str()).map_err(|_| AdminError::InvalidEntry)?;
-        let added = AuditEvent::NetworkAdded {
-            network,
-            by: actor.user().clone(),
-        };
-        self.change_allowlist(actor, now, added, |allowlist, now| {
-            let entry = NetworkEntry::new(network, label, by.clone(), now)
-                .map_err(|_| AdminError::InvalidEntry)?;
-            allowlist.insert(entry).map_err(|error| match error {
-                AllowlistError::Duplicate { .. } => AdminError::DuplicateNetwork,
-                _ => AdminError::AllowlistFull,
+        crate::observe::operation("add_trusted_network", Some(actor.user()), async {
+            let now = self.clock.now();
+            let by = ActorId::new(actor.user().as_str()).map_err(|_| AdminError::InvalidEntry)?;
+            let added = AuditEvent::NetworkAdded {
+                network,
+                by: actor.user().clone(),
+            };
+            self.change_allowlist(actor, now, added, |allowlist, now| {
+                let entry = NetworkEntry::new(network, label, by.clone(), now)
+                    .map_err(|_| AdminError::InvalidEntry)?;
+                allowlist.insert(entry).map_err(|error| match error {
+                    AllowlistError::Duplicate { .. } => AdminError::DuplicateNetwork,
+                    _ => AdminError::AllowlistFull,
+                })
             })
+            .await
         })
         .await
     }
@@ -242,16 +251,19 @@ impl Twofa {
         actor: &Actor,
         network: Cidr,
     ) -> Result<(), AdminError> {
-        let now = self.clock.now();
-        let removed = AuditEvent::NetworkRemoved {
-            network,
-            by: actor.user().clone(),
-        };
-        self.change_allowlist(actor, now, removed, |allowlist, _| {
-            allowlist
-                .remove(network)
-                .map(|_| ())
-                .ok_or(AdminError::NetworkNotListed)
+        crate::observe::operation("remove_trusted_network", Some(actor.user()), async {
+            let now = self.clock.now();
+            let removed = AuditEvent::NetworkRemoved {
+                network,
+                by: actor.user().clone(),
+            };
+            self.change_allowlist(actor, now, removed, |allowlist, _| {
+                allowlist
+                    .remove(network)
+                    .map(|_| ())
+                    .ok_or(AdminError::NetworkNotListed)
+            })
+            .await
         })
         .await
     }
@@ -292,25 +304,28 @@ impl Twofa {
         actor: &Actor,
         user: &UserId,
     ) -> Result<bool, AdminError> {
-        let now = self.clock.now();
-        let record = self.load_user(user).await?.record;
-        require_admin(actor, record.company())?;
-        let by = ActorId::new(actor.user().as_str()).map_err(|_| AdminError::InvalidEntry)?;
-        let revoked = self
-            .revoke_grant(user, RevocationReason::AdminRevoked { by }, now)
-            .await?;
-        if revoked {
-            self.audit_best_effort(
-                now,
-                actor.company(),
-                user,
-                AuditEvent::TrustGrantRevoked {
-                    by: actor.user().clone(),
-                },
-            )
-            .await;
-        }
-        Ok(revoked)
+        crate::observe::operation("revoke_trust_grant", Some(user), async {
+            let now = self.clock.now();
+            let record = self.load_user(user).await?.record;
+            require_admin(actor, record.company())?;
+            let by = ActorId::new(actor.user().as_str()).map_err(|_| AdminError::InvalidEntry)?;
+            let revoked = self
+                .revoke_grant(user, RevocationReason::AdminRevoked { by }, now)
+                .await?;
+            if revoked {
+                self.audit_best_effort(
+                    now,
+                    actor.company(),
+                    user,
+                    AuditEvent::TrustGrantRevoked {
+                        by: actor.user().clone(),
+                    },
+                )
+                .await;
+            }
+            Ok(revoked)
+        })
+        .await
     }
 
     /// Clears a user's second factor (a lost phone): the user sets up a
@@ -322,33 +337,36 @@ impl Twofa {
     /// [`AdminError::NotCompanyAdmin`], [`AdminError::NotFound`],
     /// [`AdminError::Unavailable`].
     pub async fn reset_factor(&self, actor: &Actor, user: &UserId) -> Result<(), AdminError> {
-        let now = self.clock.now();
-        let record = self.load_user(user).await?.record;
-        require_admin(actor, record.company())?;
-        let company = self.load_company(record.company()).await?.record;
-        self.update_enrollment(user, &company, now, |e, ctx, rng| {
-            match e.apply(Event::AdminReset, ctx, now, rng) {
-                Ok(Transition::Save(outcome)) => Change::Save(outcome),
-                Ok(_) => Change::Refuse(
-                    None,
-                    Failure::start_over(RejectionDetail::InconsistentRecord),
-                ),
-                Err(error) => Change::Refuse(None, enrollment_failure(error)),
-            }
-        })
-        .await?;
-        self.revoke_grant(user, RevocationReason::SecondFactorMethodsChanged, now)
+        crate::observe::operation("reset_factor", Some(user), async {
+            let now = self.clock.now();
+            let record = self.load_user(user).await?.record;
+            require_admin(actor, record.company())?;
+            let company = self.load_company(record.company()).await?.record;
+            self.update_enrollment(user, &company, now, |e, ctx, rng| {
+                match e.apply(Event::AdminReset, ctx, now, rng) {
+                    Ok(Transition::Save(outcome)) => Change::Save(outcome),
+                    Ok(_) => Change::Refuse(
+                        None,
+                        Failure::start_over(RejectionDetail::InconsistentRecord),
+                    ),
+                    Err(error) => Change::Refuse(None, enrollment_failure(error)),
+                }
+            })
             .await?;
-        self.audit_best_effort(
-            now,
-            actor.company(),
-            user,
-            AuditEvent::FactorReset {
-                by: actor.user().clone(),
-            },
-        )
-        .await;
-        Ok(())
+            self.revoke_grant(user, RevocationReason::SecondFactorMethodsChanged, now)
+                .await?;
+            self.audit_best_effort(
+                now,
+                actor.company(),
+                user,
+                AuditEvent::FactorReset {
+                    by: actor.user().clone(),
+                },
+            )
+            .await;
+            Ok(())
+        })
+        .await
     }
 
     /// The enrollment status of every user of the actor's company. Each
@@ -360,43 +378,47 @@ impl Twofa {
     /// [`AdminError::NotCompanyAdmin`], [`AdminError::Unavailable`] (a
     /// store failed or a record could not be opened).
     pub async fn enrollment_report(&self, actor: &Actor) -> Result<EnrollmentReport, AdminError> {
-        let now = self.clock.now();
-        require_admin(actor, actor.company())?;
-        let company = self.load_company(actor.company()).await?.record;
-        let users = self.stores.users.list_company(actor.company()).await?;
-        let mut employees = Vec::with_capacity(users.len());
-        for stored in users {
-            let record = stored.record;
-            let enrollment = self.open(&record).map_err(AdminError::from)?;
-            let summary = enrollment.summary(now);
-            let email = record
-                .email()
-                .map(|email| email.expose_address().to_owned())
-                .unwrap_or_default();
-            // The name used for 2FA, which the user may have changed
-            // since the account was provisioned.
-            let mut employee = EmployeeRecord::new(
-                record.user().clone(),
-                enrollment.display_name().as_str(),
-                email,
-                record.kind(),
-                twofa_trusted_network::eligibility(record.kind()),
-                enrollment.status(now),
-            );
-            if let Some(at) = summary.last_second_factor_at {
-                employee = employee.with_last_second_factor(at);
-            }
-            if let EnrollmentState::Enrolled(enrolled) = enrollment.state() {
-                let phone = enrolled.methods().iter().find_map(|m| match m.factor() {
-                    Factor::Phone(phone) => Some(phone.number().expose_e164().to_owned()),
-                    _ => None,
-                });
-                if let Some(hint) = phone.and_then(|n| PhoneHint::from_number(&n).ok()) {
-                    employee = employee.with_phone_hint(hint);
+        crate::observe::operation("enrollment_report", Some(actor.user()), async {
+            let now = self.clock.now();
+            require_admin(actor, actor.company())?;
+            let company = self.load_company(actor.company()).await?.record;
+            let users = self.stores.users.list_company(actor.company()).await?;
+            let mut employees = Vec::with_capacity(users.len());
+            for stored in users {
+                let record = stored.record;
+                let enrollment = self.open(&record).map_err(AdminError::from)?;
+                let summary = enrollment.summary(now);
+                let email = record
+                    .email()
+                    .map(|email| email.expose_address().to_owned())
+                    .unwrap_or_default();
+                // The name used for 2FA, which the user may have changed
+                // since the account was provisioned.
+                let mut employee = EmployeeRecord::new(
+                    record.user().clone(),
+                    enrollment.display_name().as_str(),
+                    email,
+                    record.kind(),
+                    twofa_trusted_network::eligibility(record.kind()),
+                    enrollment.status(now),
+                );
+                if let Some(at) = summary.last_second_factor_at {
+                    employee = employee.with_last_second_factor(at);
                 }
+                if let EnrollmentState::Enrolled(enrolled) = enrollment.state() {
+                    let phone = enrolled.methods().iter().find_map(|m| match m.factor() {
+                        Factor::Phone(phone) => Some(phone.number().expose_e164().to_owned()),
+                        _ => None,
+                    });
+                    if let Some(hint) = phone.and_then(|n| PhoneHint::from_number(&n).ok()) {
+                        employee = employee.with_phone_hint(hint);
+                    }
+                }
+                employees.push(employee);
             }
-            employees.push(employee);
-        }
-        EnrollmentReport::build(company.settings(), employees, now).map_err(|_| AdminError::Report)
+            EnrollmentReport::build(company.settings(), employees, now)
+                .map_err(|_| AdminError::Report)
+        })
+        .await
     }
 }

@@ -27,7 +27,8 @@ impl Failure {
 }
 
 impl From<StoreError> for Failure {
-    fn from(_: StoreError) -> Self {
+    fn from(error: StoreError) -> Self {
+        crate::observe::store_error("store", &error);
         Self::start_over(RejectionDetail::StoreFailed)
     }
 }

@@ -89,7 +89,7 @@ impl Twofa {
                     .await;
                     return;
                 }
-                Err(SaveError::Conflict) => {}
+                Err(SaveError::Conflict) => crate::observe::conflict(),
                 Err(SaveError::Store(_)) => return,
             }
         }
@@ -116,7 +116,7 @@ impl Twofa {
                 .await
             {
                 Ok(_) => return Ok(true),
-                Err(SaveError::Conflict) => {}
+                Err(SaveError::Conflict) => crate::observe::conflict(),
                 Err(SaveError::Store(error)) => return Err(error.into()),
             }
         }

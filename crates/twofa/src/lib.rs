@@ -18,6 +18,7 @@ mod login;
 mod maintenance;
 pub mod memory;
 mod notify;
+mod observe;
 mod provision;
 mod push;
 mod random;

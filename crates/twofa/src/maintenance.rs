@@ -40,8 +40,11 @@ impl Twofa {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub async fn purge_expired_logins(&self) -> Result<u64, StoreError> {
-        let now = self.clock.now();
-        self.stores.pending_logins.purge_expired(now).await
+        crate::observe::operation("purge_expired_logins", None, async {
+            let now = self.clock.now();
+            self.stores.pending_logins.purge_expired(now).await
+        })
+        .await
     }
 }
 

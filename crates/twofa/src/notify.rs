@@ -51,7 +51,16 @@ impl Twofa {
             for to in &notification.to {
                 let message = self.templates.render_notice(notice, to);
                 let channel = message.channel();
-                let event = match self.channels.notice.send_notice(&message).await {
+                let started = std::time::Instant::now();
+                let result = self.channels.notice.send_notice(&message).await;
+                crate::observe::sent(
+                    "notice",
+                    channel,
+                    &message.masked_to(),
+                    result.as_ref().err(),
+                    started,
+                );
+                let event = match result {
                     Ok(()) => AuditEvent::NoticeSent { notice, channel },
                     Err(error) => AuditEvent::NoticeFailed {
                         notice,

@@ -185,21 +185,24 @@ impl Twofa {
     ///
     /// [`ProvisionError::CompanyExists`], [`ProvisionError::Unavailable`].
     pub async fn create_company(&self, company: NewCompany) -> Result<(), ProvisionError> {
-        let now = self.clock.now();
-        let record = CompanyRecord::new(company.company.clone()).with_policy(company.policy);
-        match self
-            .stores
-            .companies
-            .save(&company.company, record, None)
-            .await
-        {
-            Ok(_) => {}
-            Err(SaveError::Conflict) => return Err(ProvisionError::CompanyExists),
-            Err(SaveError::Store(_)) => return Err(ProvisionError::Unavailable),
-        }
-        self.audit_provisioning(now, &company.company, None, AuditEvent::CompanyCreated)
-            .await;
-        Ok(())
+        crate::observe::operation("create_company", None, async {
+            let now = self.clock.now();
+            let record = CompanyRecord::new(company.company.clone()).with_policy(company.policy);
+            match self
+                .stores
+                .companies
+                .save(&company.company, record, None)
+                .await
+            {
+                Ok(_) => {}
+                Err(SaveError::Conflict) => return Err(ProvisionError::CompanyExists),
+                Err(SaveError::Store(_)) => return Err(ProvisionError::Unavailable),
+            }
+            self.audit_provisioning(now, &company.company, None, AuditEvent::CompanyCreated)
+                .await;
+            Ok(())
+        })
+        .await
     }
 
     /// Deletes a company that has no users left and does not enforce 2FA.
@@ -210,35 +213,38 @@ impl Twofa {
     /// [`ProvisionError::CompanyEnforces`], [`ProvisionError::Contention`],
     /// [`ProvisionError::Unavailable`].
     pub async fn delete_company(&self, company: &CompanyId) -> Result<(), ProvisionError> {
-        let now = self.clock.now();
-        for _ in 0..self.max_store_attempts {
-            let loaded = self
-                .stores
-                .companies
-                .load(company)
-                .await?
-                .ok_or(ProvisionError::UnknownCompany)?;
-            if loaded.record.settings().is_enforced() {
-                return Err(ProvisionError::CompanyEnforces);
-            }
-            let users = self.stores.users.list_company(company).await?.len();
-            if users > 0 {
-                return Err(ProvisionError::CompanyHasUsers { users });
-            }
-            match self.stores.companies.remove(company, loaded.version).await {
-                Ok(()) => {
-                    self.audit_provisioning(now, company, None, AuditEvent::CompanyDeleted)
-                        .await;
-                    return Ok(());
-                }
-                Err(SaveError::Conflict) => {}
-                Err(SaveError::Store(StoreError::Refused)) => {
+        crate::observe::operation("delete_company", None, async {
+            let now = self.clock.now();
+            for _ in 0..self.max_store_attempts {
+                let loaded = self
+                    .stores
+                    .companies
+                    .load(company)
+                    .await?
+                    .ok_or(ProvisionError::UnknownCompany)?;
+                if loaded.record.settings().is_enforced() {
                     return Err(ProvisionError::CompanyEnforces);
                 }
-                Err(SaveError::Store(_)) => return Err(ProvisionError::Unavailable),
+                let users = self.stores.users.list_company(company).await?.len();
+                if users > 0 {
+                    return Err(ProvisionError::CompanyHasUsers { users });
+                }
+                match self.stores.companies.remove(company, loaded.version).await {
+                    Ok(()) => {
+                        self.audit_provisioning(now, company, None, AuditEvent::CompanyDeleted)
+                            .await;
+                        return Ok(());
+                    }
+                    Err(SaveError::Conflict) => {}
+                    Err(SaveError::Store(StoreError::Refused)) => {
+                        return Err(ProvisionError::CompanyEnforces);
+                    }
+                    Err(SaveError::Store(_)) => return Err(ProvisionError::Unavailable),
+                }
             }
-        }
-        Err(ProvisionError::Contention)
+            Err(ProvisionError::Contention)
+        })
+        .await
     }
 
     /// Creates a user of an existing company, with no 2FA set up: the next
@@ -250,33 +256,36 @@ impl Twofa {
     /// [`ProvisionError::UnknownCompany`], [`ProvisionError::UserExists`],
     /// [`ProvisionError::InvalidDisplayName`], [`ProvisionError::Unavailable`].
     pub async fn create_user(&self, user: NewUser) -> Result<(), ProvisionError> {
-        let now = self.clock.now();
-        DisplayName::new(&user.display_name).map_err(|_| ProvisionError::InvalidDisplayName)?;
-        if self.stores.companies.load(&user.company).await?.is_none() {
-            return Err(ProvisionError::UnknownCompany);
-        }
-        let mut record = UserRecord::new(
-            user.user.clone(),
-            user.company.clone(),
-            user.kind,
-            user.display_name,
-        );
-        if let Some(email) = user.email {
-            record = record.with_email(email);
-        }
-        match self.stores.users.save(&user.user, record, None).await {
-            Ok(_) => {}
-            Err(SaveError::Conflict) => return Err(ProvisionError::UserExists),
-            Err(SaveError::Store(_)) => return Err(ProvisionError::Unavailable),
-        }
-        self.audit_provisioning(
-            now,
-            &user.company,
-            Some(&user.user),
-            AuditEvent::UserCreated,
-        )
-        .await;
-        Ok(())
+        crate::observe::operation("create_user", None, async {
+            let now = self.clock.now();
+            DisplayName::new(&user.display_name).map_err(|_| ProvisionError::InvalidDisplayName)?;
+            if self.stores.companies.load(&user.company).await?.is_none() {
+                return Err(ProvisionError::UnknownCompany);
+            }
+            let mut record = UserRecord::new(
+                user.user.clone(),
+                user.company.clone(),
+                user.kind,
+                user.display_name,
+            );
+            if let Some(email) = user.email {
+                record = record.with_email(email);
+            }
+            match self.stores.users.save(&user.user, record, None).await {
+                Ok(_) => {}
+                Err(SaveError::Conflict) => return Err(ProvisionError::UserExists),
+                Err(SaveError::Store(_)) => return Err(ProvisionError::Unavailable),
+            }
+            self.audit_provisioning(
+                now,
+                &user.company,
+                Some(&user.user),
+                AuditEvent::UserCreated,
+            )
+            .await;
+            Ok(())
+        })
+        .await
     }
 
     /// The stored record of a user (identity, company, kind, and the
@@ -286,12 +295,15 @@ impl Twofa {
     ///
     /// [`ProvisionError::UnknownUser`], [`ProvisionError::Unavailable`].
     pub async fn user(&self, user: &UserId) -> Result<UserRecord, ProvisionError> {
-        self.stores
-            .users
-            .load(user)
-            .await?
-            .map(|loaded| loaded.record)
-            .ok_or(ProvisionError::UnknownUser)
+        crate::observe::operation("user", Some(user), async {
+            self.stores
+                .users
+                .load(user)
+                .await?
+                .map(|loaded| loaded.record)
+                .ok_or(ProvisionError::UnknownUser)
+        })
+        .await
     }
 
     /// Changes a user's display name, email address or account kind.
@@ -310,42 +322,45 @@ impl Twofa {
         user: &UserId,
         update: UserUpdate,
     ) -> Result<(), ProvisionError> {
-        let now = self.clock.now();
-        if let Some(name) = &update.display_name {
-            DisplayName::new(name).map_err(|_| ProvisionError::InvalidDisplayName)?;
-        }
-        for _ in 0..self.max_store_attempts {
-            let loaded = self
-                .stores
-                .users
-                .load(user)
-                .await?
-                .ok_or(ProvisionError::UnknownUser)?;
-            let (next, ends_trust) = self.updated_record(&loaded, &update)?;
-            if next == loaded.record {
-                return Ok(());
+        crate::observe::operation("update_user", Some(user), async {
+            let now = self.clock.now();
+            if let Some(name) = &update.display_name {
+                DisplayName::new(name).map_err(|_| ProvisionError::InvalidDisplayName)?;
             }
-            let company = next.company().clone();
-            match self
-                .stores
-                .users
-                .save(user, next, Some(loaded.version))
-                .await
-            {
-                Ok(_) => {
-                    if ends_trust {
-                        self.revoke_grant(user, RevocationReason::AccountChanged, now)
-                            .await?;
-                    }
-                    self.audit_provisioning(now, &company, Some(user), AuditEvent::UserUpdated)
-                        .await;
+            for _ in 0..self.max_store_attempts {
+                let loaded = self
+                    .stores
+                    .users
+                    .load(user)
+                    .await?
+                    .ok_or(ProvisionError::UnknownUser)?;
+                let (next, ends_trust) = self.updated_record(&loaded, &update)?;
+                if next == loaded.record {
                     return Ok(());
                 }
-                Err(SaveError::Conflict) => {}
-                Err(SaveError::Store(_)) => return Err(ProvisionError::Unavailable),
+                let company = next.company().clone();
+                match self
+                    .stores
+                    .users
+                    .save(user, next, Some(loaded.version))
+                    .await
+                {
+                    Ok(_) => {
+                        if ends_trust {
+                            self.revoke_grant(user, RevocationReason::AccountChanged, now)
+                                .await?;
+                        }
+                        self.audit_provisioning(now, &company, Some(user), AuditEvent::UserUpdated)
+                            .await;
+                        return Ok(());
+                    }
+                    Err(SaveError::Conflict) => {}
+                    Err(SaveError::Store(_)) => return Err(ProvisionError::Unavailable),
+                }
             }
-        }
-        Err(ProvisionError::Contention)
+            Err(ProvisionError::Contention)
+        })
+        .await
     }
 
     /// The record after `update`, and whether the change ends the user's
@@ -402,33 +417,36 @@ impl Twofa {
     /// [`ProvisionError::UnknownUser`], [`ProvisionError::Contention`],
     /// [`ProvisionError::Unavailable`].
     pub async fn delete_user(&self, user: &UserId) -> Result<(), ProvisionError> {
-        let now = self.clock.now();
-        for _ in 0..self.max_store_attempts {
-            let loaded = self
-                .stores
-                .users
-                .load(user)
-                .await?
-                .ok_or(ProvisionError::UnknownUser)?;
-            match self.stores.users.remove(user, loaded.version).await {
-                Ok(()) => {
-                    // A user created again under the same id starts without
-                    // the old grant.
-                    self.remove_grant(user).await?;
-                    self.audit_provisioning(
-                        now,
-                        loaded.record.company(),
-                        Some(user),
-                        AuditEvent::UserDeleted,
-                    )
-                    .await;
-                    return Ok(());
+        crate::observe::operation("delete_user", Some(user), async {
+            let now = self.clock.now();
+            for _ in 0..self.max_store_attempts {
+                let loaded = self
+                    .stores
+                    .users
+                    .load(user)
+                    .await?
+                    .ok_or(ProvisionError::UnknownUser)?;
+                match self.stores.users.remove(user, loaded.version).await {
+                    Ok(()) => {
+                        // A user created again under the same id starts without
+                        // the old grant.
+                        self.remove_grant(user).await?;
+                        self.audit_provisioning(
+                            now,
+                            loaded.record.company(),
+                            Some(user),
+                            AuditEvent::UserDeleted,
+                        )
+                        .await;
+                        return Ok(());
+                    }
+                    Err(SaveError::Conflict) => {}
+                    Err(SaveError::Store(_)) => return Err(ProvisionError::Unavailable),
                 }
-                Err(SaveError::Conflict) => {}
-                Err(SaveError::Store(_)) => return Err(ProvisionError::Unavailable),
             }
-        }
-        Err(ProvisionError::Contention)
+            Err(ProvisionError::Contention)
+        })
+        .await
     }
 
     async fn remove_grant(&self, user: &UserId) -> Result<(), ProvisionError> {

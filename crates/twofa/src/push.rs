@@ -80,11 +80,14 @@ impl Twofa {
         user: &UserId,
         ticket: &LoginTicket,
     ) -> Result<PushSent, Rejected> {
-        let now = self.clock.now();
-        match self.send_push_inner(user, ticket, now).await {
-            Ok(sent) => Ok(sent),
-            Err(failure) => Err(self.reject(now, Some(user), failure).await),
-        }
+        crate::observe::operation("send_push", Some(user), async {
+            let now = self.clock.now();
+            match self.send_push_inner(user, ticket, now).await {
+                Ok(sent) => Ok(sent),
+                Err(failure) => Err(self.reject(now, Some(user), failure).await),
+            }
+        })
+        .await
     }
 
     async fn send_push_inner(
@@ -135,11 +138,14 @@ impl Twofa {
         request: ChallengeId,
         response: PushResponse,
     ) -> Result<(), Rejected> {
-        let now = self.clock.now();
-        match self.respond_inner(user, request, response, now).await {
-            Ok(()) => Ok(()),
-            Err(failure) => Err(self.reject(now, Some(user), failure).await),
-        }
+        crate::observe::operation("respond_to_push", Some(user), async {
+            let now = self.clock.now();
+            match self.respond_inner(user, request, response, now).await {
+                Ok(()) => Ok(()),
+                Err(failure) => Err(self.reject(now, Some(user), failure).await),
+            }
+        })
+        .await
     }
 
     async fn respond_inner(
@@ -191,11 +197,14 @@ impl Twofa {
         user: &UserId,
         ticket: &LoginTicket,
     ) -> Result<PushPoll, Rejected> {
-        let now = self.clock.now();
-        match self.poll_inner(user, ticket, now).await {
-            Ok(poll) => Ok(poll),
-            Err(failure) => Err(self.reject(now, Some(user), failure).await),
-        }
+        crate::observe::operation("poll_push", Some(user), async {
+            let now = self.clock.now();
+            match self.poll_inner(user, ticket, now).await {
+                Ok(poll) => Ok(poll),
+                Err(failure) => Err(self.reject(now, Some(user), failure).await),
+            }
+        })
+        .await
     }
 
     async fn poll_inner(

@@ -440,6 +440,7 @@ impl Twofa {
         user: &UserId,
     ) -> Result<CodeSent, Failure> {
         let channel = message.channel();
+        let started = std::time::Instant::now();
         let result = match message {
             OutboundMessage::Sms(sms) => self.channels.sms.send_sms(sms).await,
             OutboundMessage::Voice(voice) => self.channels.voice.place_call(voice).await,
@@ -449,6 +450,13 @@ impl Twofa {
             channel,
             to: masked_destination(message),
         };
+        crate::observe::sent(
+            "code",
+            channel.into(),
+            &sent.to,
+            result.as_ref().err(),
+            started,
+        );
         match result {
             Ok(()) => {
                 self.audit_best_effort(
@@ -488,7 +496,16 @@ impl Twofa {
         company: &CompanyId,
         user: &UserId,
     ) -> Result<(), Failure> {
-        if self.channels.push.send_push(message).await.is_ok() {
+        let started = std::time::Instant::now();
+        let result = self.channels.push.send_push(message).await;
+        crate::observe::sent(
+            "push",
+            twofa_types::Channel::Push,
+            "the user's push app",
+            result.as_ref().err(),
+            started,
+        );
+        if result.is_ok() {
             self.audit_best_effort(now, company, user, AuditEvent::PushSent)
                 .await;
             return Ok(());
@@ -531,6 +548,9 @@ impl Twofa {
         user: Option<&UserId>,
         event: AuditEvent,
     ) -> Result<(), Failure> {
+        if let AuditEvent::LoginAllowed { by } = &event {
+            crate::observe::allowed(by);
+        }
         let entry = AuditEntry::new(now, company.cloned(), user.cloned(), event);
         self.stores.audit.append(entry).await.map_err(Failure::from)
     }
@@ -542,6 +562,7 @@ impl Twofa {
         user: Option<&UserId>,
         failure: Failure,
     ) -> Rejected {
+        crate::observe::rejected(failure.detail);
         let _ignored = self
             .audit_required(
                 now,

@@ -207,6 +207,9 @@ impl Twofa {
             };
             match saved {
                 Ok(next) => {
+                    if let Some(Next::Allowed(by)) = &next {
+                        crate::observe::allowed(by);
+                    }
                     if next.is_none() {
                         self.record_effects(now, company.company(), user, &effects)
                             .await;
@@ -224,7 +227,7 @@ impl Twofa {
                         next,
                     });
                 }
-                Err(SaveError::Conflict) => {}
+                Err(SaveError::Conflict) => crate::observe::conflict(),
                 Err(SaveError::Store(error)) => return Err(error.into()),
             }
         }

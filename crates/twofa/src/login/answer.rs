@@ -65,9 +65,12 @@ impl Twofa {
         ticket: &LoginTicket,
         code: &str,
     ) -> Result<LoginStep, Rejected> {
-        let now = self.clock.now();
-        self.answer(user, now, self.submit_code_inner(user, ticket, code, now))
-            .await
+        crate::observe::operation("submit_code", Some(user), async {
+            let now = self.clock.now();
+            self.answer(user, now, self.submit_code_inner(user, ticket, code, now))
+                .await
+        })
+        .await
     }
 
     async fn submit_code_inner(
@@ -267,9 +270,12 @@ impl Twofa {
         ticket: &LoginTicket,
         code: &str,
     ) -> Result<LoginStep, Rejected> {
-        let now = self.clock.now();
-        self.answer(user, now, self.recovery_inner(user, ticket, code, now))
-            .await
+        crate::observe::operation("use_recovery_code", Some(user), async {
+            let now = self.clock.now();
+            self.answer(user, now, self.recovery_inner(user, ticket, code, now))
+                .await
+        })
+        .await
     }
 
     async fn recovery_inner(
@@ -364,7 +370,7 @@ impl Twofa {
                 .await
             {
                 Ok(_) => return Ok(()),
-                Err(SaveError::Conflict) => {}
+                Err(SaveError::Conflict) => crate::observe::conflict(),
                 Err(SaveError::Store(error)) => return Err(error.into()),
             }
         }

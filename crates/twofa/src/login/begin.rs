@@ -116,11 +116,14 @@ impl Twofa {
         user: &UserId,
         client: &ClientContext,
     ) -> Result<LoginStep, Rejected> {
-        let now = self.clock.now();
-        match self.begin_login_inner(user, client, now).await {
-            Ok(step) => Ok(step),
-            Err(failure) => Err(self.reject(now, Some(user), failure).await),
-        }
+        crate::observe::operation("begin_login", Some(user), async {
+            let now = self.clock.now();
+            match self.begin_login_inner(user, client, now).await {
+                Ok(step) => Ok(step),
+                Err(failure) => Err(self.reject(now, Some(user), failure).await),
+            }
+        })
+        .await
     }
 
     async fn begin_login_inner(
@@ -363,12 +366,15 @@ impl Twofa {
         ticket: &LoginTicket,
         method: MethodId,
     ) -> Result<ChallengeScreen, Rejected> {
-        let now = self.clock.now();
-        self.answer(
-            user,
-            now,
-            self.switch_method_inner(user, ticket, method, now),
-        )
+        crate::observe::operation("switch_method", Some(user), async {
+            let now = self.clock.now();
+            self.answer(
+                user,
+                now,
+                self.switch_method_inner(user, ticket, method, now),
+            )
+            .await
+        })
         .await
     }
 
@@ -413,7 +419,10 @@ impl Twofa {
                 .await
             {
                 Ok(_) => {}
-                Err(SaveError::Conflict) => continue,
+                Err(SaveError::Conflict) => {
+                    crate::observe::conflict();
+                    continue;
+                }
                 Err(SaveError::Store(error)) => return Err(error.into()),
             }
             let company = self.load_company(pending.record.company()).await?.record;

@@ -40,12 +40,15 @@ impl Twofa {
         ticket: &LoginTicket,
         choice: MethodChoice,
     ) -> Result<SetUpProgress, Rejected> {
-        let now = self.clock.now();
-        self.answer(
-            user,
-            now,
-            self.choose_method_inner(user, ticket, choice, now),
-        )
+        crate::observe::operation("choose_method", Some(user), async {
+            let now = self.clock.now();
+            self.answer(
+                user,
+                now,
+                self.choose_method_inner(user, ticket, choice, now),
+            )
+            .await
+        })
         .await
     }
 
@@ -124,9 +127,12 @@ impl Twofa {
         ticket: &LoginTicket,
         option: ResendOption,
     ) -> Result<Resent, Rejected> {
-        let now = self.clock.now();
-        self.answer(user, now, self.resend_inner(user, ticket, option, now))
-            .await
+        crate::observe::operation("resend", Some(user), async {
+            let now = self.clock.now();
+            self.answer(user, now, self.resend_inner(user, ticket, option, now))
+                .await
+        })
+        .await
     }
 
     async fn resend_inner(
@@ -185,9 +191,12 @@ impl Twofa {
     /// available (the company enforced 2FA since the screen was shown, or
     /// the cap was reached), for an unusable ticket or a store failure.
     pub async fn defer(&self, user: &UserId, ticket: &LoginTicket) -> Result<Allowed, Rejected> {
-        let now = self.clock.now();
-        self.answer(user, now, self.defer_inner(user, ticket, now))
-            .await
+        crate::observe::operation("defer", Some(user), async {
+            let now = self.clock.now();
+            self.answer(user, now, self.defer_inner(user, ticket, now))
+                .await
+        })
+        .await
     }
 
     async fn defer_inner(
@@ -272,7 +281,7 @@ impl Twofa {
                 .await
             {
                 Ok(_) => return Ok(()),
-                Err(SaveError::Conflict) => {}
+                Err(SaveError::Conflict) => crate::observe::conflict(),
                 Err(SaveError::Store(error)) => return Err(error.into()),
             }
         }

@@ -16,6 +16,7 @@ mod admin;
 mod edge;
 mod login;
 mod notices;
+mod observe;
 mod provision;
 mod push;
 mod recovery;

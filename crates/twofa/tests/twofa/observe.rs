@@ -3,7 +3,7 @@
 //! a recovery code or a full phone number or email address.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use twofa::delivery::SentMessage;
@@ -31,6 +31,26 @@ impl Captured {
     fn text(&self) -> String {
         String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
     }
+}
+
+/// The process-wide log of this test binary. A global subscriber rather
+/// than a thread's: `tracing` caches per call site whether anyone listens,
+/// and a thread-scoped subscriber can miss events whose call site another
+/// test's thread registered first. Events of the other tests land here
+/// too, and are held to the same rule: no secret in any of them.
+fn captured() -> &'static Captured {
+    static CAPTURED: OnceLock<Captured> = OnceLock::new();
+    CAPTURED.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        captured
+    })
 }
 
 /// The value of a counter with exactly these labels, 0 when never
@@ -64,14 +84,7 @@ fn counter(
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_logs_say_why_a_login_failed_and_never_hold_a_secret() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .finish();
-    let _logging = tracing::subscriber::set_default(subscriber);
+    let captured = captured();
     // This thread's recorder: the other tests of the binary, on other
     // threads, do not count here.
     let recorder = DebuggingRecorder::new();

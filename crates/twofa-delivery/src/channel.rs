@@ -100,6 +100,69 @@ pub trait EmailSender: Send + Sync {
 }
 
 /// Delivers push notifications to a user's enrolled apps.
+///
+/// This one is the application's own adapter: a push reaches an app
+/// through the app vendor's service (APNs or FCM for an app of your own),
+/// and the push APIs of third-party authenticator apps are not open to
+/// other services. The adapter hands the prompt over and returns; the
+/// user's answer comes back later through the application's endpoint, which
+/// calls `twofa::Twofa::respond_to_push`.
+///
+/// Return `Ok(())` only once the push service accepted the prompt; a
+/// refusal leaves the stored request as it was (the login page can offer
+/// the app's code instead). The prompt carries no secret: the request id,
+/// the user, the issuer, the three numbers to pick from and the expiry.
+///
+/// A worked example: the prompts go onto a queue that a background worker
+/// of the application drains towards its push service; a full queue is a
+/// transient failure, a stopped worker a permanent one.
+///
+/// ```
+/// use std::future::Future;
+/// use std::pin::Pin;
+/// use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+///
+/// use twofa_delivery::{FailureCause, PushMessage, PushSender, SendError};
+///
+/// /// What the worker sends to the app vendor's push service: ids and
+/// /// numbers, nothing secret.
+/// struct Prompt {
+///     request: String,
+///     user: String,
+///     numbers: [u8; 3],
+/// }
+///
+/// struct QueuedPush {
+///     queue: SyncSender<Prompt>,
+/// }
+///
+/// impl PushSender for QueuedPush {
+///     fn send_push<'a>(
+///         &'a self,
+///         message: &'a PushMessage,
+///     ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>> {
+///         let prompt = Prompt {
+///             request: message.request.to_string(),
+///             user: message.user.as_str().to_owned(),
+///             numbers: message.choices.map(|number| number.value()),
+///         };
+///         let queued = match self.queue.try_send(prompt) {
+///             Ok(()) => Ok(()),
+///             Err(TrySendError::Full(_)) => {
+///                 Err(SendError::Transient(FailureCause::Throttled))
+///             }
+///             Err(TrySendError::Disconnected(_)) => {
+///                 Err(SendError::Permanent(FailureCause::ProviderUnavailable))
+///             }
+///         };
+///         Box::pin(std::future::ready(queued))
+///     }
+/// }
+///
+/// let (queue, worker) = sync_channel(1024);
+/// let sender = QueuedPush { queue };
+/// # let _ = (sender, worker);
+/// ```
 pub trait PushSender: Send + Sync {
     /// Delivers `message`.
     ///

@@ -69,6 +69,18 @@ impl Channels {
         self
     }
 
+    /// Security notices by text message through `sms` and by email
+    /// through `email`: for an SMS provider and a mail server that are two
+    /// adapters (each refuses the other channel's notices).
+    #[must_use]
+    pub fn with_notice_senders(
+        self,
+        sms: Arc<dyn NoticeSender>,
+        email: Arc<dyn NoticeSender>,
+    ) -> Self {
+        self.with_notice_sender(Arc::new(SplitNotices { sms, email }))
+    }
+
     /// Every channel, security notices included, into one recording
     /// [`Outbox`] (tests and the demo).
     #[must_use]
@@ -98,5 +110,62 @@ impl NoticeSender for NoNoticeSender {
         Box::pin(std::future::ready(Err(SendError::Permanent(
             FailureCause::NotConfigured,
         ))))
+    }
+}
+
+/// Notices routed by channel to two adapters.
+struct SplitNotices {
+    sms: Arc<dyn NoticeSender>,
+    email: Arc<dyn NoticeSender>,
+}
+
+impl NoticeSender for SplitNotices {
+    fn send_notice<'a>(
+        &'a self,
+        message: &'a NoticeMessage,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>> {
+        match message {
+            NoticeMessage::Sms(_) => self.sms.send_notice(message),
+            NoticeMessage::Email(_) => self.email.send_notice(message),
+            // A channel added to notices later has no adapter here.
+            _ => Box::pin(std::future::ready(Err(SendError::Permanent(
+                FailureCause::NotConfigured,
+            )))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use twofa_delivery::{
+        Destination, EmailAddress, Issuer, MessageTemplates, Notice, PhoneNumber, SentMessage,
+    };
+
+    use super::*;
+
+    #[tokio::test]
+    async fn split_notices_go_to_the_adapter_of_their_channel() {
+        let (texts, mails) = (Arc::new(Outbox::new()), Arc::new(Outbox::new()));
+        let channels = Channels::outbox(&Arc::new(Outbox::new()))
+            .with_notice_senders(texts.clone(), mails.clone());
+        let templates = MessageTemplates::new(Issuer::new("Partner Portal").unwrap());
+        let phone = Destination::Phone(PhoneNumber::from_e164("+447400123456").unwrap());
+        let email = Destination::Email(EmailAddress::parse("bob@example.com").unwrap());
+        for to in [&phone, &email, &email] {
+            let message = templates.render_notice(Notice::NumberChanged, to);
+            channels.notice.send_notice(&message).await.unwrap();
+        }
+        assert_eq!(texts.notices().len(), 1);
+        assert_eq!(mails.notices().len(), 2);
+        assert!(matches!(
+            texts.sent().first(),
+            Some(SentMessage::Notice(NoticeMessage::Sms(_)))
+        ));
+        assert!(
+            mails
+                .notices()
+                .iter()
+                .all(|notice| matches!(notice, NoticeMessage::Email(_)))
+        );
     }
 }

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 use chrono::{DateTime, TimeDelta, Utc};
-use twofa::delivery::{Issuer, Outbox, Region, ServerKey};
+use metrics_exporter_prometheus::PrometheusHandle;
+use twofa::delivery::{CarrierLookup, Issuer, Outbox, Region, ServerKey};
 use twofa::enrollment::EnrollmentPolicy;
 use twofa::trusted_network::TrustedProxies;
 use twofa::types::{CompanyId, UserId};
@@ -107,7 +108,7 @@ impl PortalKeys {
 }
 
 /// How the portal runs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PortalOptions {
     cookies: CookieSecurity,
     demo_clock: Option<DateTime<Utc>>,
@@ -116,6 +117,22 @@ pub struct PortalOptions {
     load_accounts: u16,
     stores: Option<Stores>,
     keys: Option<PortalKeys>,
+    channels: Option<Channels>,
+    carrier: Option<Arc<dyn CarrierLookup>>,
+    metrics: Option<PrometheusHandle>,
+}
+
+impl std::fmt::Debug for PortalOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PortalOptions")
+            .field("cookies", &self.cookies)
+            .field("demo_clock", &self.demo_clock)
+            .field("access_log", &self.access_log)
+            .field("real_channels", &self.channels.is_some())
+            .field("carrier_lookup", &self.carrier.is_some())
+            .field("metrics", &self.metrics.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for PortalOptions {
@@ -137,6 +154,9 @@ impl PortalOptions {
             load_accounts: 0,
             stores: None,
             keys: None,
+            channels: None,
+            carrier: None,
+            metrics: None,
         }
     }
 
@@ -190,11 +210,36 @@ impl PortalOptions {
         self
     }
 
-    /// One line per request on standard error: method, path, status and
-    /// duration (never a query string, form field, cookie or header).
+    /// One `tracing` event per request (target `twofa_portal::access`):
+    /// method, path, status and duration (never a query string, form
+    /// field, cookie or header).
     #[must_use]
     pub fn with_access_log(mut self) -> Self {
         self.access_log = true;
+        self
+    }
+
+    /// Real providers for codes, calls, email and notices (for example
+    /// `twofa-twilio` and `twofa-smtp`) instead of the demo's outbox. The
+    /// simulated phone pages (`/device/…`) exist only without them.
+    #[must_use]
+    pub fn with_channels(mut self, channels: Channels) -> Self {
+        self.channels = Some(channels);
+        self
+    }
+
+    /// A carrier lookup for the line type of numbers being set up.
+    #[must_use]
+    pub fn with_carrier_lookup(mut self, lookup: Arc<dyn CarrierLookup>) -> Self {
+        self.carrier = Some(lookup);
+        self
+    }
+
+    /// Serves `/metrics` (Prometheus text format) from this recorder's
+    /// handle, to loopback clients only.
+    #[must_use]
+    pub fn with_metrics(mut self, handle: PrometheusHandle) -> Self {
+        self.metrics = Some(handle);
         self
     }
 }
@@ -234,6 +279,9 @@ pub(crate) struct Inner {
     pub(crate) device_sessions: SessionStore,
     pub(crate) cookies: CookieSecurity,
     pub(crate) access_log: bool,
+    /// Whether messages go to the outbox that the device pages show.
+    pub(crate) demo_outbox: bool,
+    pub(crate) metrics: Option<PrometheusHandle>,
     pub(crate) company: CompanyId,
     pub(crate) accounts: Vec<&'static DemoAccount>,
     /// How recent the last second factor must be for a number change or
@@ -273,17 +321,24 @@ impl Portal {
         let stores = options.stores.unwrap_or_else(Stores::in_memory);
         let enrollment = EnrollmentPolicy::default();
         let step_up = enrollment.step_up_freshness();
-        let twofa = Twofa::builder()
+        let demo_outbox = options.channels.is_none();
+        let channels = options
+            .channels
+            .unwrap_or_else(|| Channels::outbox(&outbox));
+        let mut builder = Twofa::builder()
             .stores(stores)
-            .channels(Channels::outbox(&outbox))
+            .channels(channels)
             .server_key(key)
             .sealer(sealer.clone())
             .issuer(issuer)
             .with_clock(clock_source)
             .with_enrollment_policy(enrollment)
             .with_trusted_proxies(options.proxies)
-            .with_default_region(region)
-            .build()?;
+            .with_default_region(region);
+        if let Some(carrier) = options.carrier {
+            builder = builder.with_carrier_lookup(carrier);
+        }
+        let twofa = builder.build()?;
         let company = CompanyId::new(DEMO_COMPANY).map_err(|_| PortalError::Seed)?;
         let mut accounts: Vec<&'static DemoAccount> = DEMO_ACCOUNTS.iter().collect();
         accounts.extend(accounts::load_accounts(options.load_accounts));
@@ -298,6 +353,8 @@ impl Portal {
                 device_sessions: SessionStore::default(),
                 cookies: options.cookies,
                 access_log: options.access_log,
+                demo_outbox,
+                metrics: options.metrics,
                 company,
                 accounts,
                 step_up,
@@ -367,15 +424,23 @@ impl Portal {
             )
             .route("/company/status", get(pages::company::status))
             .route("/company/status.csv", get(pages::company::status_csv))
-            .route("/device/outbox", get(device::outbox))
-            .route(
-                "/device/phone",
-                get(device::phone).post(device::answer_push),
-            )
-            .route("/device/clock", get(device::clock).post(device::move_clock))
+            .route("/metrics", get(web::metrics))
             .route("/static/portal.css", get(web::stylesheet))
             .route("/static/push.js", get(web::push_script))
             .fallback(web::not_found);
+        // The simulated phone exists only while messages go to the outbox
+        // it reads.
+        let portal = if self.inner.demo_outbox {
+            portal
+                .route("/device/outbox", get(device::outbox))
+                .route(
+                    "/device/phone",
+                    get(device::phone).post(device::answer_push),
+                )
+                .route("/device/clock", get(device::clock).post(device::move_clock))
+        } else {
+            portal
+        };
         portal
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),

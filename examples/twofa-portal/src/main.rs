@@ -36,6 +36,35 @@ struct Args {
     /// readable across restarts.
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
+    /// Log lines as text or as JSON objects (one per line), on standard
+    /// error: the 2FA service's events (operation, user, outcome, reason,
+    /// latency; never a code or a full number) and the access log.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    /// The most detailed level logged: error, warn, info, debug or trace.
+    #[arg(long, default_value = "info")]
+    log_level: tracing::Level,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+/// Sends the service's `tracing` events to standard error.
+fn start_logging(format: LogFormat, level: tracing::Level) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level);
+    // A second subscriber cannot be set; the first one stays.
+    let _ignored = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
 }
 
 /// The environment variable holding the server and sealing keys.
@@ -75,6 +104,11 @@ fn fail(message: &str) -> ExitCode {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    start_logging(args.log_format, args.log_level);
+    let metrics = match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
+        Ok(handle) => handle,
+        Err(error) => return fail(&format!("metrics recorder: {error}")),
+    };
     let mut proxies = Vec::new();
     for text in &args.trusted_proxies {
         match Cidr::parse(text) {
@@ -90,7 +124,8 @@ async fn main() -> ExitCode {
     let mut options = PortalOptions::new()
         .with_cookies(cookies)
         .with_trusted_proxies(TrustedProxies::new(proxies))
-        .with_access_log();
+        .with_access_log()
+        .with_metrics(metrics);
     if args.demo_clock {
         options = options.with_demo_clock(SystemClock.now());
     }

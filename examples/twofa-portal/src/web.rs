@@ -74,13 +74,36 @@ pub(crate) async fn security_headers(
     response
 }
 
-#[expect(clippy::print_stderr, reason = "the access log of the example server")]
 fn log_request(method: &str, path: &str, status: StatusCode, started: Instant) {
-    eprintln!(
-        "{method} {path} {} {:.1} ms",
-        status.as_u16(),
-        started.elapsed().as_secs_f64() * 1000.0
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    tracing::info!(
+        target: "twofa_portal::access",
+        method,
+        path,
+        status = status.as_u16(),
+        latency_ms,
+        "request"
     );
+}
+
+/// `GET /metrics`: the Prometheus text format, to loopback clients only
+/// (a scraper on the same host or through an SSH tunnel); anyone else, or
+/// a portal without a recorder, gets the portal's 404.
+pub(crate) async fn metrics(
+    State(portal): State<Portal>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
+) -> Response {
+    match &portal.inner().metrics {
+        Some(handle) if peer.ip().is_loopback() => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4"),
+            )],
+            handle.render(),
+        )
+            .into_response(),
+        _ => not_found_page(),
+    }
 }
 
 /// Which cookie a session lives in.

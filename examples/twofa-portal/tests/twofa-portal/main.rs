@@ -17,6 +17,7 @@ mod browser;
 mod account;
 mod company;
 mod login;
+mod operations;
 mod postgres;
 mod security;
 

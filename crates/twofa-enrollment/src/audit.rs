@@ -48,6 +48,9 @@ pub enum AuditKind {
     RecoveryCodeRejected,
     /// `login.code_sent`: a login code went out.
     LoginCodeSent,
+    /// `code.undelivered`: the provider reported that a code it accepted
+    /// was not delivered.
+    CodeUndelivered,
     /// `push.sent`: a push prompt went to a paired device.
     PushSent,
     /// `login.succeeded`: a second factor was accepted at login.
@@ -86,6 +89,7 @@ impl AuditKind {
             Self::RecoveryCodeUsed => "enrollment.recovery_code_used",
             Self::RecoveryCodeRejected => "enrollment.recovery_code_rejected",
             Self::LoginCodeSent => "login.code_sent",
+            Self::CodeUndelivered => "code.undelivered",
             Self::PushSent => "push.sent",
             Self::LoginSucceeded => "login.succeeded",
             Self::LoginFailed => "login.failed",
@@ -206,6 +210,7 @@ mod tests {
             AuditKind::RecoveryCodeUsed,
             AuditKind::RecoveryCodeRejected,
             AuditKind::LoginCodeSent,
+            AuditKind::CodeUndelivered,
             AuditKind::PushSent,
             AuditKind::LoginSucceeded,
             AuditKind::LoginFailed,

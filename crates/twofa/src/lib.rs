@@ -22,6 +22,7 @@ mod observe;
 mod provision;
 mod push;
 mod random;
+mod receipts;
 mod records;
 mod seal;
 mod service;

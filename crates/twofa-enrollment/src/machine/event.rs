@@ -4,7 +4,9 @@
 use core::fmt;
 
 use chrono::{DateTime, Utc};
-use twofa_delivery::{LineType, PhoneNumber, PushResponse, ResendOption, TransactionId};
+use twofa_delivery::{
+    DeliveryReceipt, LineType, PhoneNumber, PushResponse, ResendOption, TransactionId,
+};
 use twofa_types::{CodeChannel, OneTimeCode};
 use zeroize::Zeroizing;
 
@@ -177,6 +179,10 @@ pub enum Event {
     PushResponse(PushResponse),
     /// An administrator clears the enrollment.
     AdminReset,
+    /// A provider reported that the message of an out-of-band challenge
+    /// (set-up, login or change of number) was not delivered: the
+    /// verification screen can offer another channel or method.
+    DeliveryFailed(DeliveryReceipt),
 }
 
 /// The kind of an [`Event`], for errors and reports.
@@ -213,6 +219,8 @@ pub enum EventKind {
     PushResponse,
     /// [`Event::AdminReset`].
     AdminReset,
+    /// [`Event::DeliveryFailed`].
+    DeliveryFailed,
 }
 
 impl fmt::Display for EventKind {
@@ -233,6 +241,7 @@ impl fmt::Display for EventKind {
             Self::Login => "login",
             Self::PushResponse => "push response",
             Self::AdminReset => "admin reset",
+            Self::DeliveryFailed => "delivery failed",
         })
     }
 }
@@ -257,6 +266,7 @@ impl Event {
             Self::Login { .. } => EventKind::Login,
             Self::PushResponse(_) => EventKind::PushResponse,
             Self::AdminReset => EventKind::AdminReset,
+            Self::DeliveryFailed(_) => EventKind::DeliveryFailed,
         }
     }
 }

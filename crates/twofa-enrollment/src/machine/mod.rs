@@ -5,6 +5,7 @@ mod code;
 mod event;
 mod login;
 mod push;
+mod receipt;
 mod setup;
 mod state;
 
@@ -271,6 +272,7 @@ impl Enrollment {
                 ];
                 Ok(save(next, effects))
             }
+            Event::DeliveryFailed(receipt) => self.delivery_failed(&receipt, now),
         }
     }
 

@@ -19,6 +19,7 @@ mod notices;
 mod observe;
 mod provision;
 mod push;
+mod receipts;
 mod recovery;
 mod seal;
 mod setup;

@@ -83,6 +83,8 @@ pub(crate) struct VerifyPage {
     pub(crate) page: Chrome,
     pub(crate) method: &'static str,
     pub(crate) sent_to: Option<String>,
+    /// The provider reported the code undelivered.
+    pub(crate) undelivered: bool,
     pub(crate) resend: Vec<ResendButton>,
     pub(crate) read_device: bool,
     pub(crate) push: bool,

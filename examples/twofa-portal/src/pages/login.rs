@@ -265,12 +265,24 @@ pub(crate) async fn second_factor(State(portal): State<Portal>, headers: HeaderM
             })
         }
         Screen::Verify(view) => {
+            // A code the provider reported undelivered: say so, next to
+            // the other ways to answer.
+            let undelivered = match user_id(partial.account) {
+                Some(user) => portal
+                    .inner()
+                    .twofa
+                    .code_undelivered(&user, &partial.ticket)
+                    .await
+                    .unwrap_or(false),
+                None => false,
+            };
             let page = chrome(&mut current, "2FA Verification");
             let app = matches!(view.method, Method::AuthenticatorApp | Method::PushApp);
             render(&VerifyPage {
                 page,
                 method: method_name(view.method),
                 sent_to: view.sent_to.clone(),
+                undelivered,
                 resend: resend_buttons(&view.resend),
                 read_device: app,
                 push: view.method == Method::PushApp && !view.setting_up,

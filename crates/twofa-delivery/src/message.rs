@@ -91,15 +91,25 @@ impl MessageTemplates {
         Ok(self)
     }
 
-    /// Replaces the email subject template (single line; `{code}` allowed
-    /// but not advised, since subjects show in notification previews).
+    /// Replaces the email subject template (a single line with `{issuer}`
+    /// and `{minutes}`).
     ///
     /// # Errors
     ///
-    /// [`TemplateError::ControlCharacter`] when it contains a line feed.
+    /// [`TemplateError::ControlCharacter`] when it contains a line feed;
+    /// [`TemplateError::CodeInSubject`] when it contains `{code}`.
+    ///
+    /// # Security
+    ///
+    /// The code never goes into a subject: mail clients show subjects in
+    /// notification previews, on lock screens and in message lists, where
+    /// anyone near the device can read them without unlocking it.
     pub fn with_email_subject(mut self, template: Template) -> Result<Self, TemplateError> {
         if let Some(at) = line_feed_at(&template.pieces) {
             return Err(TemplateError::ControlCharacter { at });
+        }
+        if template.has_code() {
+            return Err(TemplateError::CodeInSubject);
         }
         self.email_subject = template;
         Ok(self)
@@ -328,7 +338,7 @@ mod tests {
         for text in [DEFAULT_SMS, DEFAULT_VOICE, DEFAULT_EMAIL_BODY] {
             assert!(Template::new(text).unwrap().has_code());
         }
-        assert!(Template::new(DEFAULT_EMAIL_SUBJECT).is_ok());
+        assert!(!Template::new(DEFAULT_EMAIL_SUBJECT).unwrap().has_code());
     }
 
     #[test]

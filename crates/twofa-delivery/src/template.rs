@@ -52,6 +52,10 @@ pub enum TemplateError {
     /// The origin host is not a lower-case DNS host name.
     #[error("origin host must be a DNS host name of letters, digits, '-' and '.'")]
     OriginHost,
+    /// `{code}` in an email subject: subjects show in notification
+    /// previews and message lists, so the code stays in the body.
+    #[error("an email subject cannot contain the {{code}} placeholder")]
+    CodeInSubject,
     /// A known placeholder in a text that has no value for it: `{remaining}`
     /// outside the recovery-code notice, `{host}` outside the review line.
     #[error("the {placeholder} placeholder cannot be used in this text")]

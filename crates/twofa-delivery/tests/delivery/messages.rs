@@ -151,6 +151,55 @@ fn templates_can_be_replaced_and_are_validated() {
 }
 
 #[test]
+fn no_subject_template_can_hold_the_code() {
+    for text in [
+        "{code}",
+        "Your {issuer} code: {code}",
+        "{issuer} {minutes} {code}",
+    ] {
+        assert_eq!(
+            templates()
+                .with_email_subject(Template::new(text).unwrap())
+                .unwrap_err(),
+            TemplateError::CodeInSubject,
+            "{text}"
+        );
+    }
+    // Every other placeholder stays allowed, and the rendered subject of a
+    // code email holds no digit of the code.
+    let custom = templates()
+        .with_email_subject(Template::new("{issuer}: sign-in code ({minutes} min)").unwrap())
+        .unwrap();
+    let request = ChallengeRequest::new(
+        user(),
+        Purpose::Enrollment,
+        Destination::Email(EmailAddress::parse("jane@example.com").unwrap()),
+        CodeChannel::Email,
+    );
+    let prepared = OobChallenge::issue(
+        request,
+        &ChallengePolicy::default(),
+        &custom,
+        &key(),
+        t0(),
+        &mut rng(94),
+    )
+    .unwrap();
+    let OutboundMessage::Email(mail) = prepared.message() else {
+        panic!("email expected");
+    };
+    assert_eq!(
+        mail.subject.expose_secret(),
+        "Example Portal: sign-in code (10 min)"
+    );
+    // A notice subject has no `{code}` placeholder at all.
+    assert_eq!(
+        NoticeTemplate::new("{issuer}: {code}").unwrap_err(),
+        TemplateError::UnknownPlaceholder { at: 10 }
+    );
+}
+
+#[test]
 fn no_printable_output_contains_a_code_or_a_full_destination() {
     let policy = ChallengePolicy::default();
     let email = EmailAddress::parse("jane.doe@example.com").unwrap();

@@ -1,0 +1,16 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod compose;
+mod config;
+mod connection_url;
+mod mailer;
+mod outcome;
+mod tls;
+
+pub use compose::MIN_DIGIT_RUN_IN_SUBJECT;
+pub use config::{
+    ConfigError, DEFAULT_TIMEOUT, MAX_SENDER_NAME_LEN, RELAY_PORT, SUBMISSION_PORT,
+    SUBMISSIONS_PORT, Sender, SmtpConfig, SmtpCredentials, Tls,
+};
+pub use mailer::SmtpMailer;

@@ -10,6 +10,7 @@ mod message;
 mod notice;
 mod policy;
 mod push;
+mod receipt;
 mod secret;
 mod template;
 
@@ -38,6 +39,7 @@ pub use push::{
     PushStatus,
 };
 pub use rand_core::CryptoRng;
+pub use receipt::{DeliveryReceipt, DeliveryStatus};
 pub use secret::{
     MAX_SERVER_KEY_LEN, MIN_SERVER_KEY_LEN, MessageText, OobCode, ServerKey, ServerKeyError,
 };

@@ -283,6 +283,7 @@ impl OobChallenge {
             last_sent_at: now,
             sends: 1,
             failed_checks: 0,
+            undelivered: false,
             state: ChallengeState::Pending {
                 code_mac,
                 code_length: policy.code_length(),
@@ -305,7 +306,8 @@ impl OobChallenge {
     /// SMS and voice go to the challenge's phone; email goes to the
     /// challenge's address, or for a phone challenge to the fallback email
     /// given at issue. The failed-check count carries over; the send count
-    /// grows by one; the new code expires one lifetime after `now`.
+    /// grows by one; the new code expires one lifetime after `now`; an
+    /// earlier "undelivered" receipt no longer counts.
     ///
     /// # Errors
     ///
@@ -355,6 +357,8 @@ impl OobChallenge {
         record.channel = channel;
         record.last_sent_at = now;
         record.sends = self.sends.saturating_add(1);
+        // A fresh send has no receipt yet.
+        record.undelivered = false;
         record.state = ChallengeState::Pending {
             code_mac: record.code_mac(key, &code),
             code_length: policy.code_length(),

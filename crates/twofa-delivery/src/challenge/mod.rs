@@ -26,6 +26,7 @@ use twofa_types::{CodeChannel, UserId};
 use crate::destination::{Destination, EmailAddress};
 use crate::ids::{ChallengeId, TransactionId};
 use crate::policy::{ChallengePolicy, CodeLength};
+use crate::receipt::{DeliveryReceipt, DeliveryStatus};
 use crate::secret::{OobCode, ServerKey};
 
 pub use issue::{
@@ -107,6 +108,10 @@ pub struct OobChallenge {
     sends: u32,
     failed_checks: u32,
     state: ChallengeState,
+    /// Whether the provider reported the latest send undelivered. Records
+    /// saved before receipts existed have no such field: not reported.
+    #[cfg_attr(feature = "serde", serde(default))]
+    undelivered: bool,
 }
 
 /// A code was accepted. Save [`Verified::record`] (now used, so the code
@@ -364,6 +369,42 @@ impl OobChallenge {
     #[must_use]
     pub fn failed_checks(&self) -> u32 {
         self.failed_checks
+    }
+
+    /// Records a provider's delivery receipt, and returns the record to
+    /// save.
+    ///
+    /// Only a receipt for this challenge's id that reports
+    /// [`DeliveryStatus::Undelivered`] changes anything: the challenge then
+    /// reports [`OobChallenge::undelivered`] until the next re-send. A
+    /// receipt for another challenge, or one that reports progress or
+    /// delivery, leaves the record as it is.
+    ///
+    /// A receipt names the challenge, not one send of it: a late
+    /// "undelivered" about an earlier send that arrives after a re-send
+    /// marks the re-sent code too. The flag is advice for the verification
+    /// screen (offer another channel), never a reason to accept or refuse
+    /// a code.
+    ///
+    /// # Security
+    ///
+    /// Build the receipt only from a callback whose origin was checked
+    /// (for instance by the provider's request signature): anyone else
+    /// could report a delivered code as undelivered.
+    #[must_use]
+    pub fn with_receipt(&self, receipt: &DeliveryReceipt) -> Self {
+        let mut record = self.clone();
+        if receipt.challenge == self.id && receipt.status == DeliveryStatus::Undelivered {
+            record.undelivered = true;
+        }
+        record
+    }
+
+    /// Whether the provider reported the latest send undelivered (see
+    /// [`OobChallenge::with_receipt`]).
+    #[must_use]
+    pub fn undelivered(&self) -> bool {
+        self.undelivered
     }
 
     /// When the latest code expires (`None` once used).

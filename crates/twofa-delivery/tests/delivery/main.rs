@@ -17,6 +17,7 @@ mod messages;
 mod notices;
 mod policy;
 mod push;
+mod receipts;
 mod resend;
 
 use core::future::Future;

@@ -1,4 +1,4 @@
-//! The TLS client settings: rustls on ring, with either the Mozilla roots
+//! The TLS client settings: rustls on aws-lc-rs, with either the Mozilla roots
 //! compiled into `webpki-roots` or exactly the authorities the
 //! configuration names.
 

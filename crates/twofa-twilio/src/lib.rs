@@ -1,0 +1,23 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod client;
+mod config;
+mod exchange;
+mod ids;
+mod lookup;
+mod provider;
+mod receipt;
+mod retry;
+mod signature;
+mod twiml;
+
+pub use client::TwilioClient;
+pub use config::{
+    ConfigError, Credentials, DEFAULT_API_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_LOOKUP_BASE_URL, DEFAULT_REQUEST_TIMEOUT, Sender, TwilioConfig, UrlRole, VoiceLanguage,
+};
+pub use ids::{AccountSid, ApiKeySecret, ApiKeySid, AuthToken, MessagingServiceSid, SidKind};
+pub use receipt::{ProviderReceipt, ReceiptError, parse_status_callback};
+pub use retry::{MAX_ATTEMPTS, RetryPolicy};
+pub use signature::{SignatureError, verify_signature};

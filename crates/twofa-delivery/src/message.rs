@@ -3,7 +3,7 @@
 //! sends.
 
 use chrono::TimeDelta;
-use twofa_types::CodeChannel;
+use twofa_types::{CodeChannel, UserId};
 
 use crate::destination::{Destination, EmailAddress, PhoneNumber};
 use crate::ids::ChallengeId;
@@ -274,6 +274,8 @@ fn spell_digits(code: &str) -> String {
 pub struct SmsMessage {
     /// The challenge this message belongs to.
     pub challenge: ChallengeId,
+    /// The user the code is for (to route a delivery receipt back).
+    pub user: UserId,
     /// The recipient.
     pub to: PhoneNumber,
     /// The text, containing the code.
@@ -286,6 +288,8 @@ pub struct SmsMessage {
 pub struct VoiceMessage {
     /// The challenge this call belongs to.
     pub challenge: ChallengeId,
+    /// The user the code is for (to route a delivery receipt back).
+    pub user: UserId,
     /// The number to call.
     pub to: PhoneNumber,
     /// The script to read, digits separated so they are read one by one.

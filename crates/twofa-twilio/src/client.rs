@@ -8,6 +8,7 @@ use twofa_delivery::{
     CarrierLookup, ChallengeId, FailureCause, LineType, LookupError, NoticeMessage, NoticeSender,
     PhoneNumber, SendError, SmsMessage, SmsSender, VoiceCaller, VoiceMessage,
 };
+use twofa_types::UserId;
 use zeroize::Zeroizing;
 
 use crate::config::{ConfigError, Sender, TwilioConfig};
@@ -109,13 +110,13 @@ impl TwilioClient {
         operation: Operation,
         to: &PhoneNumber,
         text: &str,
-        challenge: Option<ChallengeId>,
+        receipt_for: Option<(ChallengeId, &UserId)>,
     ) -> Result<(), SendError> {
         let sender = match self.config.sender() {
             Sender::Number(number) => ("From", number.expose_e164()),
             Sender::MessagingService(sid) => ("MessagingServiceSid", sid.as_str()),
         };
-        let callback = challenge.and_then(|id| self.config.status_callback_for(id));
+        let callback = receipt_for.and_then(|(id, user)| self.config.status_callback_for(id, user));
         let form = encode_form(&[
             ("To", to.expose_e164()),
             sender,
@@ -147,7 +148,9 @@ impl TwilioClient {
             );
             return Err(SendError::Permanent(FailureCause::Rejected));
         }
-        let callback = self.config.status_callback_for(message.challenge);
+        let callback = self
+            .config
+            .status_callback_for(message.challenge, &message.user);
         let form = encode_form(&[
             ("To", message.to.expose_e164()),
             ("From", from.expose_e164()),
@@ -207,7 +210,7 @@ impl SmsSender for TwilioClient {
             Operation::Sms,
             &message.to,
             message.body.expose_secret(),
-            Some(message.challenge),
+            Some((message.challenge, &message.user)),
         ))
     }
 }

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use reqwest::Url;
 use twofa_delivery::{ChallengeId, DestinationError, PhoneNumber};
+use twofa_types::UserId;
 
 use crate::ids::{AccountSid, ApiKeySecret, ApiKeySid, AuthToken, MessagingServiceSid, SidKind};
 use crate::retry::RetryPolicy;
@@ -411,11 +412,17 @@ impl TwilioConfig {
     }
 
     /// The status callback URL sent with the message or call of
-    /// `challenge` (the configured URL with `challenge=<id>` added to its
-    /// query), or `None` without a configured callback. This is the URL
-    /// Twilio calls and signs.
+    /// `challenge` for `user` (the configured URL with `challenge=<id>` and
+    /// `user=<id, percent-encoded>` added to its query), or `None` without
+    /// a configured callback. This is the URL Twilio calls and signs, so
+    /// neither value can be altered on the way back.
+    ///
+    /// # Security
+    ///
+    /// The user id travels to the provider in this URL: use ids that are
+    /// not personal data (not an email address) where that matters.
     #[must_use]
-    pub fn status_callback_for(&self, challenge: ChallengeId) -> Option<String> {
+    pub fn status_callback_for(&self, challenge: ChallengeId, user: &UserId) -> Option<String> {
         let base = &self.status_callback.as_ref()?.text;
         let separator = match base.split_once('?') {
             None => "?",
@@ -423,7 +430,10 @@ impl TwilioConfig {
             Some((_, query)) if query.ends_with('&') => "",
             Some(_) => "&",
         };
-        Some(format!("{base}{separator}challenge={challenge}"))
+        let user: String = form_urlencoded::byte_serialize(user.as_str().as_bytes()).collect();
+        Some(format!(
+            "{base}{separator}challenge={challenge}&user={user}"
+        ))
     }
 
     /// The connect timeout.
@@ -537,25 +547,27 @@ mod tests {
     }
 
     #[test]
-    fn the_status_callback_carries_the_challenge_id() {
-        assert_eq!(config().status_callback_for(id()), None);
+    fn the_status_callback_carries_the_challenge_and_the_user() {
+        let user = UserId::new("bob smith@example.com").unwrap();
+        assert_eq!(config().status_callback_for(id(), &user), None);
         let hex = "0f".repeat(16);
+        let query = format!("challenge={hex}&user=bob+smith%40example.com");
         for (base, expected) in [
             (
                 "https://p.example.com/cb",
-                format!("https://p.example.com/cb?challenge={hex}"),
+                format!("https://p.example.com/cb?{query}"),
             ),
             (
                 "https://p.example.com/cb?",
-                format!("https://p.example.com/cb?challenge={hex}"),
+                format!("https://p.example.com/cb?{query}"),
             ),
             (
                 "https://p.example.com/cb?tenant=7",
-                format!("https://p.example.com/cb?tenant=7&challenge={hex}"),
+                format!("https://p.example.com/cb?tenant=7&{query}"),
             ),
         ] {
             let config = config().with_status_callback(base).unwrap();
-            assert_eq!(config.status_callback_for(id()), Some(expected));
+            assert_eq!(config.status_callback_for(id(), &user), Some(expected));
         }
         assert_eq!(
             config()

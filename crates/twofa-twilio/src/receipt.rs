@@ -1,8 +1,8 @@
 //! Status callbacks: Twilio's report on a message or call, read onto the
 //! provider-neutral [`DeliveryReceipt`].
 
-use twofa_delivery::{ChallengeId, DeliveryReceipt, DeliveryStatus};
-use twofa_types::CodeChannel;
+use twofa_delivery::{DeliveryReceipt, DeliveryStatus};
+use twofa_types::{CodeChannel, UserId};
 
 /// Why a status callback could not be read.
 ///
@@ -16,6 +16,10 @@ pub enum ReceiptError {
     /// The `challenge` parameter is not a challenge id.
     #[error("status callback URL names a malformed challenge id")]
     MalformedChallenge,
+    /// The URL has no `user` query parameter, more than one, or one that
+    /// is not a user id.
+    #[error("status callback URL names no valid user")]
+    MissingUser,
     /// Neither `MessageStatus` nor `CallStatus` is present, both are, or
     /// one is given twice with different values.
     #[error("status callback has no message or call status")]
@@ -30,11 +34,14 @@ pub enum ReceiptError {
 
 /// A status callback, read: the receipt to record in the challenge, the
 /// channel it reports on, and Twilio's error code for the logs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct ProviderReceipt {
     /// The receipt for [`OobChallenge::with_receipt`](twofa_delivery::OobChallenge::with_receipt).
     pub receipt: DeliveryReceipt,
+    /// The user the code was for (`twofa::Twofa::record_delivery` takes
+    /// it with the receipt).
+    pub user: UserId,
     /// [`CodeChannel::Sms`] for a message, [`CodeChannel::VoiceCall`] for a
     /// call.
     pub channel: CodeChannel,
@@ -71,7 +78,13 @@ pub fn parse_status_callback(
     full_url: &str,
     params: &[(String, String)],
 ) -> Result<ProviderReceipt, ReceiptError> {
-    let challenge = challenge_in(full_url)?;
+    let challenge = query_value(full_url, "challenge")
+        .ok_or(ReceiptError::MissingChallenge)?
+        .parse()
+        .map_err(|_| ReceiptError::MalformedChallenge)?;
+    let user = query_value(full_url, "user")
+        .and_then(|user| UserId::new(&user).ok())
+        .ok_or(ReceiptError::MissingUser)?;
     let message_status = single(params, "MessageStatus")?;
     let call_status = single(params, "CallStatus")?;
     let (channel, status) = match (message_status, call_status) {
@@ -89,6 +102,7 @@ pub fn parse_status_callback(
         };
     Ok(ProviderReceipt {
         receipt: DeliveryReceipt::new(challenge, status),
+        user,
         channel,
         error_code,
     })
@@ -109,21 +123,20 @@ fn single<'a>(params: &'a [(String, String)], name: &str) -> Result<Option<&'a s
     Ok(found)
 }
 
-fn challenge_in(full_url: &str) -> Result<ChallengeId, ReceiptError> {
+/// The one value of query parameter `name` in `full_url`, decoded; `None`
+/// when it is absent or given twice.
+fn query_value(full_url: &str, name: &str) -> Option<String> {
     let query = full_url
         .split_once('?')
-        .map(|(_, query)| query.split_once('#').map_or(query, |(query, _)| query))
-        .ok_or(ReceiptError::MissingChallenge)?;
-    let mut values = query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .filter(|(name, _)| *name == "challenge")
-        .map(|(_, value)| value);
-    let value = values.next().ok_or(ReceiptError::MissingChallenge)?;
-    if values.next().is_some() {
-        return Err(ReceiptError::MissingChallenge);
+        .map(|(_, query)| query.split_once('#').map_or(query, |(query, _)| query))?;
+    let mut values = form_urlencoded::parse(query.as_bytes())
+        .filter(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned());
+    let value = values.next()?;
+    match values.next() {
+        Some(_) => None,
+        None => Some(value),
     }
-    value.parse().map_err(|_| ReceiptError::MalformedChallenge)
 }
 
 fn message_status_of(status: &str) -> Result<DeliveryStatus, ReceiptError> {
@@ -148,34 +161,55 @@ fn call_status_of(status: &str) -> Result<DeliveryStatus, ReceiptError> {
 mod tests {
     use super::*;
 
+    /// A callback of a delivered text message at `url`.
+    fn delivered(url: &str) -> Result<ProviderReceipt, ReceiptError> {
+        parse_status_callback(url, &[("MessageStatus".to_owned(), "delivered".to_owned())])
+    }
+
     #[test]
-    fn the_challenge_comes_from_the_query() {
+    fn the_challenge_and_the_user_come_from_the_query() {
         let id = "0a".repeat(16);
         for url in [
-            format!("https://p.example/cb?challenge={id}"),
-            format!("https://p.example/cb?tenant=1&challenge={id}"),
-            format!("https://p.example/cb?challenge={id}#x"),
+            format!("https://p.example/cb?challenge={id}&user=bob%40example.com"),
+            format!("https://p.example/cb?tenant=1&user=bob%40example.com&challenge={id}"),
+            format!("https://p.example/cb?challenge={id}&user=bob%40example.com#x"),
         ] {
-            assert_eq!(challenge_in(&url).unwrap().to_string(), id, "{url}");
+            let receipt = delivered(&url).unwrap();
+            assert_eq!(receipt.receipt.challenge.to_string(), id, "{url}");
+            assert_eq!(receipt.user.as_str(), "bob@example.com", "{url}");
         }
-        assert_eq!(
-            challenge_in("https://p.example/cb"),
-            Err(ReceiptError::MissingChallenge)
-        );
-        assert_eq!(
-            challenge_in("https://p.example/cb?tenant=1"),
-            Err(ReceiptError::MissingChallenge)
-        );
-        assert_eq!(
-            challenge_in(&format!(
-                "https://p.example/cb?challenge={id}&challenge={id}"
-            )),
-            Err(ReceiptError::MissingChallenge)
-        );
-        assert_eq!(
-            challenge_in("https://p.example/cb?challenge=xyz"),
-            Err(ReceiptError::MalformedChallenge)
-        );
+        for (url, error) in [
+            (
+                "https://p.example/cb?user=bob".to_owned(),
+                ReceiptError::MissingChallenge,
+            ),
+            (
+                "https://p.example/cb?tenant=1".to_owned(),
+                ReceiptError::MissingChallenge,
+            ),
+            (
+                format!("https://p.example/cb?challenge={id}&challenge={id}&user=bob"),
+                ReceiptError::MissingChallenge,
+            ),
+            (
+                "https://p.example/cb?challenge=xyz&user=bob".to_owned(),
+                ReceiptError::MalformedChallenge,
+            ),
+            (
+                format!("https://p.example/cb?challenge={id}"),
+                ReceiptError::MissingUser,
+            ),
+            (
+                format!("https://p.example/cb?challenge={id}&user=a&user=b"),
+                ReceiptError::MissingUser,
+            ),
+            (
+                format!("https://p.example/cb?challenge={id}&user=%0A"),
+                ReceiptError::MissingUser,
+            ),
+        ] {
+            assert_eq!(delivered(&url), Err(error), "{url}");
+        }
     }
 
     #[test]

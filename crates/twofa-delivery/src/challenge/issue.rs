@@ -400,12 +400,14 @@ impl OobChallenge {
         Some(match (channel, self.destination_for(channel)?) {
             (CodeChannel::Sms, Destination::Phone(to)) => OutboundMessage::Sms(SmsMessage {
                 challenge,
+                user: self.user.clone(),
                 to,
                 body: templates.render_sms(code, lifetime),
             }),
             (CodeChannel::VoiceCall, Destination::Phone(to)) => {
                 OutboundMessage::Voice(VoiceMessage {
                     challenge,
+                    user: self.user.clone(),
                     to,
                     script: templates.render_voice(code, lifetime),
                 })

@@ -234,7 +234,7 @@ async fn an_unanswered_call_is_recorded_in_its_challenge() {
 #[test]
 fn callbacks_that_cannot_be_read_are_refused() {
     let id = "3c".repeat(16);
-    let url = format!("{CALLBACK}?challenge={id}");
+    let url = format!("{CALLBACK}?challenge={id}&user=bob");
     let status = message_callback("sent", None);
     for (url, params, expected) in [
         (
@@ -243,9 +243,14 @@ fn callbacks_that_cannot_be_read_are_refused() {
             ReceiptError::MissingChallenge,
         ),
         (
-            format!("{CALLBACK}?challenge=12"),
+            format!("{CALLBACK}?challenge=12&user=bob"),
             status.clone(),
             ReceiptError::MalformedChallenge,
+        ),
+        (
+            format!("{CALLBACK}?challenge={id}"),
+            status.clone(),
+            ReceiptError::MissingUser,
         ),
         (
             url.clone(),

@@ -37,7 +37,7 @@ async fn a_code_is_posted_to_the_messages_api_as_documented() {
     );
     assert_eq!(
         request.field("StatusCallback"),
-        Some(format!("{CALLBACK}?challenge={}", sms.challenge).as_str())
+        Some(format!("{CALLBACK}?challenge={}&user={}", sms.challenge, sms.user).as_str())
     );
 }
 

@@ -26,7 +26,7 @@ async fn a_call_reads_the_spaced_digits_twice_in_the_configured_language() {
     assert_eq!(request.field("From"), Some(SENDER));
     assert_eq!(
         request.field("StatusCallback"),
-        Some(format!("{CALLBACK}?challenge={}", call.challenge).as_str())
+        Some(format!("{CALLBACK}?challenge={}&user={}", call.challenge, call.user).as_str())
     );
     let twiml = request.field("Twiml").unwrap();
     assert!(

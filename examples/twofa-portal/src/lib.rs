@@ -4,6 +4,7 @@
 mod accounts;
 mod device;
 mod pages;
+mod providers;
 mod session;
 mod views;
 mod web;
@@ -25,6 +26,7 @@ use twofa::{
 };
 
 pub use accounts::{DEMO_ACCOUNTS, DEMO_COMPANY, DemoAccount, LOAD_PASSWORD, check_password};
+pub use providers::{Providers, ProvidersError, StatusCallback};
 
 use crate::session::SessionStore;
 
@@ -120,6 +122,7 @@ pub struct PortalOptions {
     channels: Option<Channels>,
     carrier: Option<Arc<dyn CarrierLookup>>,
     metrics: Option<PrometheusHandle>,
+    status_callback: Option<StatusCallback>,
 }
 
 impl std::fmt::Debug for PortalOptions {
@@ -157,6 +160,7 @@ impl PortalOptions {
             channels: None,
             carrier: None,
             metrics: None,
+            status_callback: None,
         }
     }
 
@@ -235,6 +239,25 @@ impl PortalOptions {
         self
     }
 
+    /// The real providers of [`Providers::from_env`]: their channels, the
+    /// carrier lookup and, when configured, the check of Twilio's status
+    /// callbacks at `/hooks/twilio/status`.
+    #[must_use]
+    pub fn with_providers(mut self, providers: Providers) -> Self {
+        self.channels = Some(providers.channels);
+        self.carrier = Some(providers.carrier);
+        self.status_callback = providers.status_callback;
+        self
+    }
+
+    /// Accepts Twilio's signed status callbacks at `/hooks/twilio/status`
+    /// and records their delivery receipts.
+    #[must_use]
+    pub fn with_status_callback(mut self, callback: StatusCallback) -> Self {
+        self.status_callback = Some(callback);
+        self
+    }
+
     /// Serves `/metrics` (Prometheus text format) from this recorder's
     /// handle, to loopback clients only.
     #[must_use]
@@ -282,6 +305,7 @@ pub(crate) struct Inner {
     /// Whether messages go to the outbox that the device pages show.
     pub(crate) demo_outbox: bool,
     pub(crate) metrics: Option<PrometheusHandle>,
+    pub(crate) status_callback: Option<StatusCallback>,
     pub(crate) company: CompanyId,
     pub(crate) accounts: Vec<&'static DemoAccount>,
     /// How recent the last second factor must be for a number change or
@@ -355,6 +379,7 @@ impl Portal {
                 access_log: options.access_log,
                 demo_outbox,
                 metrics: options.metrics,
+                status_callback: options.status_callback,
                 company,
                 accounts,
                 step_up,
@@ -425,6 +450,7 @@ impl Portal {
             .route("/company/status", get(pages::company::status))
             .route("/company/status.csv", get(pages::company::status_csv))
             .route("/metrics", get(web::metrics))
+            .route("/hooks/twilio/status", post(web::twilio_status))
             .route("/static/portal.css", get(web::stylesheet))
             .route("/static/push.js", get(web::push_script))
             .fallback(web::not_found);

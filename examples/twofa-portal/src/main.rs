@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use twofa::trusted_network::{Cidr, TrustedProxies};
 use twofa::{Clock, SystemClock};
-use twofa_portal::{CookieSecurity, DEMO_ACCOUNTS, Portal, PortalKeys, PortalOptions, serve};
+use twofa_portal::{
+    CookieSecurity, DEMO_ACCOUNTS, Portal, PortalKeys, PortalOptions, Providers, serve,
+};
 use twofa_store_postgres::PostgresStores;
 
 /// A partner portal's login with two-factor authentication (example).
@@ -79,10 +81,15 @@ fn warn(message: &str) {
     clippy::print_stdout,
     reason = "the server prints its address and demo accounts"
 )]
-fn announce(listen: SocketAddr, cookies: CookieSecurity, clock: &str, stores: &str) {
+fn announce(listen: SocketAddr, cookies: CookieSecurity, clock: &str, stores: &str, real: bool) {
     println!("Partner Portal (twofa example) listening on http://{listen}/");
     println!("  cookies: {cookies:?}; clock: {clock}; stores: {stores}");
-    println!("  device side: http://{listen}/device/outbox  http://{listen}/device/phone");
+    if real {
+        println!("  channels: Twilio (texts, calls, line types) and SMTP (email)");
+    } else {
+        println!("  channels: the demo outbox; the simulated phone is at");
+        println!("    http://{listen}/device/outbox  http://{listen}/device/phone");
+    }
     println!("Demo accounts:");
     for account in DEMO_ACCOUNTS {
         println!(
@@ -140,6 +147,15 @@ async fn main() -> ExitCode {
         )),
         Err(_) => {}
     }
+    // Real providers when the environment names them (see the README).
+    let real = match Providers::from_env(|name| std::env::var(name).ok()) {
+        Ok(Some(providers)) => {
+            options = options.with_providers(providers);
+            true
+        }
+        Ok(None) => false,
+        Err(error) => return fail(&error.to_string()),
+    };
     if let Some(url) = &args.database_url {
         let database = match PostgresStores::connect(url).await {
             Ok(database) => database,
@@ -168,6 +184,7 @@ async fn main() -> ExitCode {
         } else {
             "in memory"
         },
+        real,
     );
     match serve(listener, &portal).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -350,6 +350,47 @@ pub(crate) async fn push_script() -> Response {
         .into_response()
 }
 
+/// `POST /hooks/twilio/status`: a delivery receipt from Twilio, checked
+/// against its signature (403 without a valid one, or when callbacks are
+/// not configured), recorded for the user it names (204), 400 when it
+/// cannot be read, 503 when the stores fail (Twilio retries).
+pub(crate) async fn twilio_status(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    axum::extract::Form(params): axum::extract::Form<Vec<(String, String)>>,
+) -> StatusCode {
+    let Some(callback) = &portal.inner().status_callback else {
+        return StatusCode::FORBIDDEN;
+    };
+    // The URL Twilio called and signed: the public one, with the query
+    // the portal gave it.
+    let full_url = match uri.query() {
+        Some(query) => format!("{}?{query}", callback.url),
+        None => callback.url.clone(),
+    };
+    let signature = headers
+        .get("x-twilio-signature")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    if twofa_twilio::verify_signature(&callback.token, &full_url, &params, signature).is_err() {
+        tracing::warn!(target: "twofa_portal::hooks", "status callback with a bad signature");
+        return StatusCode::FORBIDDEN;
+    }
+    let Ok(report) = twofa_twilio::parse_status_callback(&full_url, &params) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    match portal
+        .inner()
+        .twofa
+        .record_delivery(&report.user, &report.receipt)
+        .await
+    {
+        Ok(_) => StatusCode::NO_CONTENT,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

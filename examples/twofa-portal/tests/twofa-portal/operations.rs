@@ -3,11 +3,14 @@
 
 use std::sync::{Arc, OnceLock};
 
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use twofa::Channels;
-use twofa::delivery::Outbox;
-use twofa_portal::{CookieSecurity, PortalOptions};
+use twofa::delivery::{Outbox, SentMessage};
+use twofa_portal::{CookieSecurity, PortalOptions, StatusCallback};
 
 use crate::{Browser, start};
 
@@ -69,5 +72,91 @@ async fn with_real_channels_the_simulated_phone_pages_do_not_exist() {
     assert_eq!(
         Browser::new(&demo).get("/device/outbox").await.status,
         StatusCode::OK
+    );
+}
+
+/// Twilio's signature of a callback: HMAC-SHA1 over the URL and the
+/// parameters sorted by name, in base64.
+fn twilio_signature(token: &str, url: &str, params: &[(&str, &str)]) -> String {
+    use base64::Engine as _;
+    use hmac::{KeyInit, Mac};
+    let mut sorted = params.to_vec();
+    sorted.sort_unstable();
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(token.as_bytes()).unwrap();
+    mac.update(url.as_bytes());
+    for (name, value) in sorted {
+        mac.update(name.as_bytes());
+        mac.update(value.as_bytes());
+    }
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+#[tokio::test]
+async fn a_signed_undelivered_receipt_reaches_the_verification_page() {
+    const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+    const PUBLIC: &str = "https://portal.example.com/hooks/twilio/status";
+    let providers = Arc::new(Outbox::new());
+    let options = PortalOptions::new()
+        .with_cookies(CookieSecurity::PlainHttpLocalhost)
+        .with_channels(Channels::outbox(&providers))
+        .with_status_callback(StatusCallback::new(
+            twofa_twilio::AuthToken::new(TOKEN).unwrap(),
+            PUBLIC,
+        ));
+    let server = start(options).await;
+    let mut browser = Browser::new(&server);
+    browser.log_in("bob", "bob-demo-password").await;
+    browser.choose_sms("+44 7400 123456").await;
+    let Some(SentMessage::Sms(sms)) = providers.last() else {
+        panic!("expected the set-up code by SMS");
+    };
+    assert!(
+        !browser
+            .get("/login/2fa")
+            .await
+            .body
+            .contains("could not be delivered")
+    );
+
+    let query = format!("challenge={}&user={}", sms.challenge, sms.user);
+    let params = [("MessageStatus", "undelivered"), ("ErrorCode", "30003")];
+    let body = params
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let post = |signature: String| {
+        Request::post(format!(
+            "http://{}/hooks/twilio/status?{query}",
+            server.addr
+        ))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("x-twilio-signature", signature)
+        .body(Body::from(body.clone()))
+        .unwrap()
+    };
+    let client = Client::builder(TokioExecutor::new()).build_http::<Body>();
+    // A forged or missing signature changes nothing.
+    let forged = twilio_signature("another token", &format!("{PUBLIC}?{query}"), &params);
+    for signature in [forged, String::new()] {
+        let reply = client.request(post(signature)).await.unwrap();
+        assert_eq!(reply.status(), StatusCode::FORBIDDEN);
+    }
+    assert!(
+        !browser
+            .get("/login/2fa")
+            .await
+            .body
+            .contains("could not be delivered")
+    );
+
+    let signature = twilio_signature(TOKEN, &format!("{PUBLIC}?{query}"), &params);
+    let reply = client.request(post(signature)).await.unwrap();
+    assert_eq!(reply.status(), StatusCode::NO_CONTENT);
+    let page = browser.get("/login/2fa").await;
+    assert!(
+        page.body.contains("could not be delivered"),
+        "{}",
+        page.body
     );
 }

@@ -29,10 +29,7 @@ pub use stores::{
 /// same version. Its `tokio_postgres` re-export is the driver.
 pub use deadpool_postgres;
 
-/// How long [`PostgresStores::connect`] waits for a connection to open, for
-/// a free pooled connection, and for a returned connection to be checked.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const WAIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a returned connection may take to be checked.
 const RECYCLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Connections per pool when [`PostgresStores::connect`] is not told.
@@ -40,6 +37,88 @@ const DEFAULT_MAX_CONNECTIONS: NonZeroUsize = match NonZeroUsize::new(16) {
     Some(size) => size,
     None => NonZeroUsize::MIN,
 };
+
+/// How long each store call may wait, at most: every call is bounded, so a
+/// locked table, a full pool or a server that stopped answering turns into
+/// [`StoreError::Unavailable`] (the facade's "temporarily unavailable, try
+/// again") instead of a request that hangs.
+///
+/// The defaults: 16 connections; 5 s to open a connection; 2 s to wait for
+/// a free pooled connection; 2 s to wait for a row or table lock; 5 s for a
+/// whole statement. The server enforces the last two
+/// (`lock_timeout`, `statement_timeout`, set for each connection the pool
+/// opens), so a statement is stopped on the server too, not only
+/// abandoned by the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolOptions {
+    max_connections: NonZeroUsize,
+    connect_timeout: Duration,
+    wait_timeout: Duration,
+    lock_timeout: Duration,
+    statement_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            connect_timeout: Duration::from_secs(5),
+            wait_timeout: Duration::from_secs(2),
+            lock_timeout: Duration::from_secs(2),
+            statement_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl PoolOptions {
+    /// The defaults.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Connections in the pool.
+    #[must_use]
+    pub fn with_max_connections(mut self, max: NonZeroUsize) -> Self {
+        self.max_connections = max;
+        self
+    }
+
+    /// How long opening a connection may take.
+    #[must_use]
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a call waits for a free pooled connection.
+    #[must_use]
+    pub fn with_wait_timeout(mut self, timeout: Duration) -> Self {
+        self.wait_timeout = timeout;
+        self
+    }
+
+    /// How long a statement waits for a lock (`lock_timeout`).
+    #[must_use]
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// How long a statement may run in all (`statement_timeout`).
+    #[must_use]
+    pub fn with_statement_timeout(mut self, timeout: Duration) -> Self {
+        self.statement_timeout = timeout;
+        self
+    }
+}
+
+/// A duration as PostgreSQL's setting in milliseconds: at least 1 (0 would
+/// switch the timeout off), at most `i32::MAX`.
+fn millis(timeout: Duration) -> u128 {
+    timeout.as_millis().clamp(1, 2_147_483_647)
+}
 
 /// All five `twofa` stores on one PostgreSQL connection pool.
 ///
@@ -94,7 +173,7 @@ impl PostgresStores {
     /// readable on the network path. Use it for a local socket or a trusted
     /// network; otherwise use [`PostgresStores::from_pool`] with a TLS pool.
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
-        Self::connect_with_max_connections(url, DEFAULT_MAX_CONNECTIONS).await
+        Self::connect_with(url, PoolOptions::default()).await
     }
 
     /// [`PostgresStores::connect`] with a pool of up to `max_connections`.
@@ -106,7 +185,33 @@ impl PostgresStores {
         url: &str,
         max_connections: NonZeroUsize,
     ) -> Result<Self, ConnectError> {
-        let config = tokio_postgres::Config::from_str(url).map_err(|_| ConnectError::InvalidUrl)?;
+        Self::connect_with(
+            url,
+            PoolOptions::default().with_max_connections(max_connections),
+        )
+        .await
+    }
+
+    /// [`PostgresStores::connect`] with the pool size and the timeouts of
+    /// `options`.
+    ///
+    /// # Errors
+    ///
+    /// As [`PostgresStores::connect`].
+    pub async fn connect_with(url: &str, options: PoolOptions) -> Result<Self, ConnectError> {
+        let mut config =
+            tokio_postgres::Config::from_str(url).map_err(|_| ConnectError::InvalidUrl)?;
+        // The server stops a statement that waits on a lock or runs too
+        // long; settings given in the URL's own `options` come first and
+        // are overridden.
+        let settings = format!(
+            "{} -c lock_timeout={} -c statement_timeout={}",
+            config.get_options().unwrap_or(""),
+            millis(options.lock_timeout),
+            millis(options.statement_timeout),
+        );
+        config.options(settings.trim_start());
+        let max_connections = options.max_connections;
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -120,8 +225,8 @@ impl PostgresStores {
         let pool = Pool::builder(manager)
             .max_size(max_connections.get())
             .runtime(Runtime::Tokio1)
-            .create_timeout(Some(CONNECT_TIMEOUT))
-            .wait_timeout(Some(WAIT_TIMEOUT))
+            .create_timeout(Some(options.connect_timeout))
+            .wait_timeout(Some(options.wait_timeout))
             .recycle_timeout(Some(RECYCLE_TIMEOUT))
             .build()
             .map_err(|_| ConnectError::PoolConfig)?;

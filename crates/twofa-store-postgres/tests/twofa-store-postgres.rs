@@ -1219,3 +1219,67 @@ fn debug_output_shows_the_pool_not_its_configuration() {
         }
     });
 }
+
+// --- Bounded waits -------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_lock_makes_a_login_fail_as_temporarily_unavailable_not_hang() {
+    let url = Cluster::shared()
+        .unwrap()
+        .database("held_lock")
+        .await
+        .unwrap();
+    let options = twofa_store_postgres::PoolOptions::new()
+        .with_lock_timeout(std::time::Duration::from_millis(200))
+        .with_statement_timeout(std::time::Duration::from_millis(500));
+    let stores = PostgresStores::connect_with(&url, options).await.unwrap();
+    stores.migrate().await.unwrap();
+    let outbox = Arc::new(Outbox::new());
+    let twofa = Twofa::builder()
+        .stores(stores.stores())
+        .channels(Channels::outbox(&outbox))
+        .server_key(ServerKey::from_bytes(&[7u8; 32]).unwrap())
+        .sealer(Arc::new(XChaChaSealer::from_bytes(&[9u8; 32]).unwrap()))
+        .issuer(Issuer::new("Partner Portal").unwrap())
+        .build()
+        .unwrap();
+    let (acme, ada) = (company_id("c-acme"), user_id("u-ada"));
+    twofa
+        .create_company(twofa::NewCompany::new(acme.clone()))
+        .await
+        .unwrap();
+    twofa
+        .create_user(twofa::NewUser::new(
+            ada.clone(),
+            acme,
+            AccountKind::PartnerEmployee,
+            "Ada",
+        ))
+        .await
+        .unwrap();
+
+    // Another session holds the users table for as long as it likes.
+    let blocker = connect(&url).await.unwrap();
+    blocker
+        .batch_execute("BEGIN; LOCK TABLE twofa_users IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    // Without the store's own timeouts this would wait for the lock
+    // forever; the outer limit only turns a hang into a failure.
+    let refused = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        twofa.begin_login(&ada, &home()),
+    )
+    .await
+    .expect("the login waited on the lock without bound")
+    .unwrap_err();
+    assert_eq!(refused.advice(), RetryAdvice::TemporarilyUnavailable);
+    assert_eq!(refused.reason(), twofa::RejectionDetail::StoreFailed);
+
+    // Once the lock is gone, the same user logs in.
+    blocker.batch_execute("ROLLBACK").await.unwrap();
+    assert!(matches!(
+        twofa.begin_login(&ada, &home()).await.unwrap(),
+        LoginStep::SetUp(_)
+    ));
+}

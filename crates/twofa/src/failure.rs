@@ -29,7 +29,18 @@ impl Failure {
 impl From<StoreError> for Failure {
     fn from(error: StoreError) -> Self {
         crate::observe::store_error("store", &error);
-        Self::start_over(RejectionDetail::StoreFailed)
+        match error {
+            // An outage or a timeout: nothing was written (a store writes
+            // a record whole or not at all), so the same step can be tried
+            // again on the same ticket.
+            StoreError::Unavailable => Self::new(
+                RejectionDetail::StoreFailed,
+                RetryAdvice::TemporarilyUnavailable,
+            ),
+            StoreError::Corrupt | StoreError::Refused => {
+                Self::start_over(RejectionDetail::StoreFailed)
+            }
+        }
     }
 }
 

@@ -552,7 +552,19 @@ impl Twofa {
             crate::observe::allowed(by);
         }
         let entry = AuditEntry::new(now, company.cloned(), user.cloned(), event);
-        self.stores.audit.append(entry).await.map_err(Failure::from)
+        let kept = entry.clone();
+        self.stores.audit.append(entry).await.map_err(|error| {
+            // Not lost silently: the entry goes to the log (ids, kinds and
+            // times only, as every audit entry).
+            tracing::error!(
+                at = %kept.at(),
+                company = ?kept.company().map(CompanyId::as_str),
+                user = ?kept.user().map(UserId::as_str),
+                event = ?kept.event(),
+                "audit entry not written"
+            );
+            Failure::from(error)
+        })
     }
 
     /// Audits a refusal and turns it into what the user sees.

@@ -215,6 +215,10 @@ pub enum RetryAdvice {
     /// the last minutes. Sign the user in again (password and second
     /// factor), then let them retry the change.
     ReauthenticationRequired,
+    /// "Temporarily unavailable; try again in a moment." The stores did not
+    /// answer in time: nothing was decided, no attempt was counted, and the
+    /// login (its ticket) is still there to retry.
+    TemporarilyUnavailable,
 }
 
 /// A refusal: coarse advice for the end user, and the exact reason for

@@ -219,3 +219,50 @@ async fn the_logs_say_why_a_login_failed_and_never_hold_a_secret() {
     );
     assert!(count("twofa_logins_allowed_total", &[("by", "second_factor")]) >= 2);
 }
+
+/// An audit log that is down.
+#[derive(Debug)]
+struct DownAuditLog;
+
+impl twofa::AuditLog for DownAuditLog {
+    fn append<'a>(
+        &'a self,
+        _entry: twofa::AuditEntry,
+    ) -> twofa::StoreFuture<'a, Result<(), twofa::StoreError>> {
+        twofa::StoreFuture::ready(Err(twofa::StoreError::Unavailable))
+    }
+
+    fn read<'a>(
+        &'a self,
+        _skip: usize,
+        _limit: usize,
+    ) -> twofa::StoreFuture<'a, Result<Vec<twofa::AuditEntry>, twofa::StoreError>> {
+        twofa::StoreFuture::ready(Err(twofa::StoreError::Unavailable))
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_audit_entry_the_log_cannot_take_goes_to_the_operator_log() {
+    use twofa::memory::InMemoryStore;
+    let captured = captured();
+    let stores = twofa::Stores::new(
+        Arc::new(InMemoryStore::<UserId, twofa::UserRecord>::new()),
+        Arc::new(InMemoryStore::new()),
+        Arc::new(InMemoryStore::new()),
+        Arc::new(InMemoryStore::new()),
+        Arc::new(DownAuditLog),
+    );
+    let portal = Portal::with_stores(stores).await;
+    let ghost = UserId::new("ghost-of-the-audit").unwrap();
+    let refused = portal.twofa.begin_login(&ghost, &home()).await;
+    // The refusal stands, and its audit entry is in the log.
+    assert!(refused.is_err());
+    let log = captured.text();
+    let line = log
+        .lines()
+        .find(|line| {
+            line.contains("audit entry not written") && line.contains("ghost-of-the-audit")
+        })
+        .unwrap_or_else(|| panic!("no unwritten audit entry in:\n{log}"));
+    assert!(line.contains("UnknownUser"), "{line}");
+}

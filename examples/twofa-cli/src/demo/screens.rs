@@ -238,6 +238,7 @@ pub(super) fn advice_text(advice: RetryAdvice) -> &'static str {
         RetryAdvice::NewCodeNeeded => "This code can no longer be used. Request a new one.",
         RetryAdvice::TryLater => "Please wait a moment before trying again.",
         RetryAdvice::CheckInput => "Please check what you entered.",
+        RetryAdvice::TemporarilyUnavailable => "Temporarily unavailable: please try again.",
         RetryAdvice::ReauthenticationRequired => {
             "Confirm it is you: log in again with your second factor, then make the change."
         }

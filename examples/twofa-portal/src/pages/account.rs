@@ -152,7 +152,8 @@ fn settings_refusal(portal: &Portal, logged_in: &mut LoggedIn, rejected: Rejecte
         advice @ (RetryAdvice::IncorrectCode
         | RetryAdvice::NewCodeNeeded
         | RetryAdvice::TryLater
-        | RetryAdvice::CheckInput) => advice_text(portal, advice),
+        | RetryAdvice::CheckInput
+        | RetryAdvice::TemporarilyUnavailable) => advice_text(portal, advice),
         _ => "The change could not be made. Please try again.".to_owned(),
     }
 }

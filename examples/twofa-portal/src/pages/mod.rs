@@ -174,6 +174,9 @@ fn advice_text(portal: &Portal, advice: RetryAdvice) -> String {
         RetryAdvice::CheckInput => {
             "Check what you typed: that phone number is not valid.".to_owned()
         }
+        RetryAdvice::TemporarilyUnavailable => {
+            "The portal cannot check this right now. Please try again in a moment.".to_owned()
+        }
         RetryAdvice::ReauthenticationRequired => format!(
             "For your security, sign in again to make this change: your last two-factor check was more than {} ago.",
             duration_words(portal.inner().step_up)

@@ -1283,3 +1283,55 @@ async fn a_held_lock_makes_a_login_fail_as_temporarily_unavailable_not_hang() {
         LoginStep::SetUp(_)
     ));
 }
+
+#[tokio::test]
+async fn purging_keeps_the_pending_login_table_bounded_under_a_login_loop() {
+    let (stores, url) = fresh("purge_loop").await;
+    let clock = Arc::new(ManualClock::new(instant(1_800_000_000)));
+    let outbox = Arc::new(Outbox::new());
+    let twofa = Twofa::builder()
+        .stores(stores.stores())
+        .channels(Channels::outbox(&outbox))
+        .server_key(ServerKey::from_bytes(&[7u8; 32]).unwrap())
+        .sealer(Arc::new(XChaChaSealer::from_bytes(&[9u8; 32]).unwrap()))
+        .issuer(Issuer::new("Partner Portal").unwrap())
+        .with_clock(clock.clone())
+        .build()
+        .unwrap();
+    let acme = company_id("c-acme");
+    twofa
+        .create_company(twofa::NewCompany::new(acme.clone()))
+        .await
+        .unwrap();
+    let ada = user_id("u-ada");
+    twofa
+        .create_user(twofa::NewUser::new(
+            ada.clone(),
+            acme,
+            AccountKind::PartnerEmployee,
+            "Ada",
+        ))
+        .await
+        .unwrap();
+    let observer = connect(&url).await.unwrap();
+    let rows = || async {
+        observer
+            .query_one("SELECT count(*) FROM twofa_challenges", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+    };
+    // A login a minute, never finished; tickets live 30 minutes; a purge
+    // every 10 minutes keeps at most 40 rows.
+    let mut most = 0;
+    for minute in 1..=120 {
+        twofa.begin_login(&ada, &home()).await.unwrap();
+        if minute % 10 == 0 {
+            twofa.purge_expired_logins().await.unwrap();
+        }
+        most = most.max(rows().await);
+        clock.advance(TimeDelta::minutes(1));
+    }
+    assert!(most <= 40, "{most} pending logins kept");
+    assert!(most >= 30, "{most}: live logins were purged");
+}

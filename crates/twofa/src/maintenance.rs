@@ -46,6 +46,20 @@ impl Twofa {
         })
         .await
     }
+
+    /// Whether the stores answer: one read of the company store, bounded
+    /// like every store call. For a readiness check (a load balancer sends
+    /// traffic only to a server whose stores answer).
+    ///
+    /// # Errors
+    ///
+    /// The [`StoreError`] of the read.
+    pub async fn check_stores(&self) -> Result<(), StoreError> {
+        // An id no company has: the answer is "none", from the store.
+        let probe = twofa_types::CompanyId::new("twofa-readiness-probe")
+            .map_err(|_| StoreError::Corrupt)?;
+        self.stores.companies.load(&probe).await.map(|_| ())
+    }
 }
 
 #[cfg(test)]

@@ -450,6 +450,8 @@ impl Portal {
             .route("/company/status", get(pages::company::status))
             .route("/company/status.csv", get(pages::company::status_csv))
             .route("/metrics", get(web::metrics))
+            .route("/healthz", get(web::healthz))
+            .route("/readyz", get(web::readyz))
             .route("/hooks/twilio/status", post(web::twilio_status))
             .route("/static/portal.css", get(web::stylesheet))
             .route("/static/push.js", get(web::push_script))
@@ -473,6 +475,24 @@ impl Portal {
                 web::security_headers,
             ))
             .with_state(self.clone())
+    }
+
+    /// Removes expired pending logins every `every`, forever: run it as a
+    /// task beside the server (any one server of several may run it; the
+    /// removal is one conditional statement per store).
+    pub async fn purge_expired_logins_every(&self, every: std::time::Duration) {
+        let mut ticks = tokio::time::interval(every);
+        loop {
+            ticks.tick().await;
+            match self.inner.twofa.purge_expired_logins().await {
+                Ok(removed) => {
+                    tracing::info!(target: "twofa_portal::maintenance", removed, "expired logins purged");
+                }
+                Err(error) => {
+                    tracing::error!(target: "twofa_portal::maintenance", %error, "purge failed");
+                }
+            }
+        }
     }
 
     pub(crate) fn inner(&self) -> &Inner {

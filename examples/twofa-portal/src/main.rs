@@ -46,6 +46,9 @@ struct Args {
     /// The most detailed level logged: error, warn, info, debug or trace.
     #[arg(long, default_value = "info")]
     log_level: tracing::Level,
+    /// Seconds between two purges of expired pending logins.
+    #[arg(long, default_value_t = 300)]
+    purge_every: u64,
 }
 
 /// How log lines look.
@@ -108,6 +111,28 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// Connects to the database and brings its schema up to date, waiting for
+/// a database that is not up yet (1 s, doubling up to 30 s between tries):
+/// servers may start before their database does. A URL that cannot be
+/// read, or a schema this release refuses, stops at once.
+async fn connect_with_backoff(url: &str) -> Result<PostgresStores, String> {
+    let mut wait = std::time::Duration::from_secs(1);
+    loop {
+        match PostgresStores::connect(url).await {
+            Ok(database) => match database.migrate().await {
+                Ok(_) => return Ok(database),
+                Err(twofa_store_postgres::MigrateError::Unavailable) => {}
+                Err(error) => return Err(format!("database schema: {error}")),
+            },
+            Err(twofa_store_postgres::ConnectError::Unavailable) => {}
+            Err(error) => return Err(error.to_string()),
+        }
+        tracing::warn!(retry_in_s = wait.as_secs(), "database unavailable; waiting");
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(std::time::Duration::from_secs(30));
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
@@ -157,13 +182,10 @@ async fn main() -> ExitCode {
         Err(error) => return fail(&error.to_string()),
     };
     if let Some(url) = &args.database_url {
-        let database = match PostgresStores::connect(url).await {
+        let database = match connect_with_backoff(url).await {
             Ok(database) => database,
             Err(error) => return fail(&format!("--database-url: {error}")),
         };
-        if let Err(error) = database.migrate().await {
-            return fail(&format!("database schema: {error}"));
-        }
         options = options.with_stores(database.stores());
     }
     let portal = match Portal::new(options).await {
@@ -186,6 +208,9 @@ async fn main() -> ExitCode {
         },
         real,
     );
+    let maintained = portal.clone();
+    let every = std::time::Duration::from_secs(args.purge_every.max(1));
+    tokio::spawn(async move { maintained.purge_expired_logins_every(every).await });
     match serve(listener, &portal).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&error.to_string()),

@@ -391,6 +391,30 @@ pub(crate) async fn twilio_status(
     }
 }
 
+/// `GET /healthz`: the process is alive.
+pub(crate) async fn healthz() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "ok\n",
+    )
+        .into_response()
+}
+
+/// `GET /readyz`: the stores answer (503 otherwise), so a load balancer
+/// sends logins only to a server that can serve them.
+pub(crate) async fn readyz(State(portal): State<Portal>) -> Response {
+    let (status, body) = match portal.inner().twofa.check_stores().await {
+        Ok(()) => (StatusCode::OK, "ready\n"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "stores unavailable\n"),
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -160,3 +160,80 @@ async fn a_signed_undelivered_receipt_reaches_the_verification_page() {
         page.body
     );
 }
+
+/// A company store that can be switched off, as a database that went away.
+#[derive(Debug)]
+struct Switchable {
+    inner: twofa::memory::InMemoryStore<twofa::types::CompanyId, twofa::CompanyRecord>,
+    down: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Switchable {
+    fn fail<'a, T: Send + 'a>(
+        &self,
+        answer: twofa::StoreFuture<'a, Result<T, twofa::StoreError>>,
+    ) -> twofa::StoreFuture<'a, Result<T, twofa::StoreError>> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            twofa::StoreFuture::ready(Err(twofa::StoreError::Unavailable))
+        } else {
+            answer
+        }
+    }
+}
+
+impl twofa::VersionedStore<twofa::types::CompanyId, twofa::CompanyRecord> for Switchable {
+    fn load<'a>(
+        &'a self,
+        key: &'a twofa::types::CompanyId,
+    ) -> twofa::StoreFuture<
+        'a,
+        Result<Option<twofa::Versioned<twofa::CompanyRecord>>, twofa::StoreError>,
+    > {
+        self.fail(self.inner.load(key))
+    }
+    fn save<'a>(
+        &'a self,
+        key: &'a twofa::types::CompanyId,
+        record: twofa::CompanyRecord,
+        expected: Option<twofa::Version>,
+    ) -> twofa::StoreFuture<'a, Result<twofa::Version, twofa::SaveError>> {
+        self.inner.save(key, record, expected)
+    }
+    fn remove<'a>(
+        &'a self,
+        key: &'a twofa::types::CompanyId,
+        expected: twofa::Version,
+    ) -> twofa::StoreFuture<'a, Result<(), twofa::SaveError>> {
+        self.inner.remove(key, expected)
+    }
+}
+
+#[tokio::test]
+async fn the_health_checks_tell_alive_from_ready() {
+    use twofa::memory::{InMemoryAuditLog, InMemoryStore};
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stores = twofa::Stores::new(
+        Arc::new(InMemoryStore::new()),
+        Arc::new(Switchable {
+            inner: InMemoryStore::new(),
+            down: down.clone(),
+        }),
+        Arc::new(InMemoryStore::new()),
+        Arc::new(InMemoryStore::new()),
+        Arc::new(InMemoryAuditLog::new()),
+    );
+    let options = PortalOptions::new()
+        .with_cookies(CookieSecurity::PlainHttpLocalhost)
+        .with_stores(stores);
+    let server = start(options).await;
+    let mut browser = Browser::new(&server);
+    for path in ["/healthz", "/readyz"] {
+        assert_eq!(browser.get(path).await.status, StatusCode::OK, "{path}");
+    }
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(browser.get("/healthz").await.status, StatusCode::OK);
+    let reply = browser.get("/readyz").await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(browser.get("/readyz").await.status, StatusCode::OK);
+}

@@ -53,6 +53,13 @@ pub enum CompanyPolicyError {
         /// The offending setting.
         setting: DurationSetting,
     },
+    /// A duration is not a whole number of seconds (the stored policy keeps
+    /// seconds, and the trust decision counts in them).
+    #[error("{setting:?} must be a whole number of seconds")]
+    NotWholeSeconds {
+        /// The offending setting.
+        setting: DurationSetting,
+    },
     /// A duration exceeds its maximum ([`DurationSetting::max`]).
     #[error("{setting:?} exceeds its maximum of {max_seconds} seconds")]
     TooLong {
@@ -224,6 +231,9 @@ impl CompanyPolicy {
             if value <= TimeDelta::zero() {
                 return Err(CompanyPolicyError::NotPositive { setting });
             }
+            if value.subsec_nanos() != 0 {
+                return Err(CompanyPolicyError::NotWholeSeconds { setting });
+            }
             if value > setting.max() {
                 return Err(CompanyPolicyError::TooLong {
                     setting,
@@ -305,7 +315,8 @@ impl PolicyBuilder {
     ///
     /// The first problem found, in this order:
     /// [`CompanyPolicyError::NoMethodAllowed`], [`CompanyPolicyError::ResendWithoutMethod`],
-    /// [`CompanyPolicyError::NotPositive`] / [`CompanyPolicyError::TooLong`] (per duration,
+    /// [`CompanyPolicyError::NotPositive`] / [`CompanyPolicyError::NotWholeSeconds`] /
+    /// [`CompanyPolicyError::TooLong`] (per duration,
     /// in the order of [`DurationSetting`]), [`CompanyPolicyError::ZeroAttempts`],
     /// [`CompanyPolicyError::TooManyAttempts`].
     pub fn build(self) -> Result<CompanyPolicy, CompanyPolicyError> {

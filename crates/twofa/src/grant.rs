@@ -61,7 +61,11 @@ impl Twofa {
         }
         let address = ClientAddress::peer(ip);
         let facts = LoginFacts::new(kind, *status, company.allowlist(), &address);
-        let Ok(grant) = Self::trust_policy_for(company).grant(&facts, now) else {
+        // No grant without the company's own policy (never a default).
+        let Ok(policy) = Self::trust_policy_for(company) else {
+            return;
+        };
+        let Ok(grant) = policy.grant(&facts, now) else {
             return;
         };
         for _ in 0..self.max_store_attempts {

@@ -415,20 +415,34 @@ impl Twofa {
     }
 
     /// The enrollment policy for a company: the service's, with the
-    /// company's code lifetime. Deferral is not the machine's decision: the
-    /// enforcement gate makes it.
-    pub(crate) fn policy_for(&self, company: &CompanyRecord) -> EnrollmentPolicy {
-        let lifetime = company.policy().out_of_band_code_lifetime();
-        match (*self.enrollment_policy.challenge()).with_lifetime(lifetime) {
-            Ok(challenge) => self.enrollment_policy.clone().with_challenge(challenge),
-            Err(_) => self.enrollment_policy.clone(),
-        }
+    /// company's code lifetime, wrong codes per challenge and set-up
+    /// lifetime. Deferral is not the machine's decision: the enforcement
+    /// gate makes it.
+    ///
+    /// A company value the lower crates refuse fails the operation (as an
+    /// inconsistent record) rather than falling back to a default: every
+    /// value the company set is applied, or nothing is.
+    pub(crate) fn policy_for(&self, company: &CompanyRecord) -> Result<EnrollmentPolicy, Failure> {
+        let refused = Failure::start_over(RejectionDetail::InconsistentRecord);
+        let policy = company.policy();
+        let challenge = (*self.enrollment_policy.challenge())
+            .with_lifetime(policy.out_of_band_code_lifetime())
+            .and_then(|challenge| challenge.with_max_failed_checks(policy.attempts_per_challenge()))
+            .map_err(|_| refused)?;
+        self.enrollment_policy
+            .clone()
+            .with_challenge(challenge)
+            .with_app_pending_lifetime(policy.pending_setup_lifetime())
+            .and_then(|enrollment| enrollment.with_max_wrong_codes(policy.attempts_per_challenge()))
+            .map_err(|_| refused)
     }
 
-    pub(crate) fn trust_policy_for(company: &CompanyRecord) -> TrustPolicy {
+    /// The trust policy for a company: its re-prompt interval, or a failure
+    /// (never the default in its place).
+    pub(crate) fn trust_policy_for(company: &CompanyRecord) -> Result<TrustPolicy, Failure> {
         TrustPolicy::new()
             .with_reprompt_interval(company.policy().trusted_network_reprompt())
-            .unwrap_or_default()
+            .map_err(|_| Failure::start_over(RejectionDetail::InconsistentRecord))
     }
 
     /// Sends a message through its channel, auditing the result.

@@ -116,7 +116,7 @@ impl Twofa {
         mut finish: Option<Finish<'_>>,
         mut step: impl FnMut(&Enrollment, &Context<'_>, &mut StdRng) -> Change + Send,
     ) -> Result<Updated, Failure> {
-        let policy = self.policy_for(company);
+        let policy = self.policy_for(company)?;
         // The company's enforcement decides whether the last method may go.
         let last_method = if company.settings().is_enforced() {
             LastMethod::Kept

@@ -151,7 +151,7 @@ impl Twofa {
                     Some(stored) => facts.with_grant(&stored.record),
                     None => facts,
                 };
-                let policy = Self::trust_policy_for(&company);
+                let policy = Self::trust_policy_for(&company)?;
                 if let (
                     Decision::Skip {
                         next_prompt_at,

@@ -17,6 +17,7 @@ mod edge;
 mod login;
 mod notices;
 mod observe;
+mod policy;
 mod provision;
 mod push;
 mod receipts;

@@ -12,12 +12,13 @@ use twofa_enrollment::{
 };
 use twofa_types::{OneTimeCode, UserId};
 
-use crate::audit::RejectionDetail;
+use crate::audit::{AuditEvent, RejectionDetail};
 use crate::failure::Failure;
 use crate::login::progress;
 use crate::service::Twofa;
 use crate::steps::{PhoneChoice, Rejected, RetryAdvice, SetUpProgress};
 use crate::update::Change;
+use twofa_trusted_network::RevocationReason;
 
 impl Twofa {
     /// Changes the name shown for the user in authenticator apps set up
@@ -138,7 +139,9 @@ impl Twofa {
     }
 
     /// The code sent to the new number came back: the new number replaces
-    /// the old one.
+    /// the old one, and the user's trusted-network grant ends (the next
+    /// login from a trusted network is prompted, as after any change of a
+    /// factor).
     ///
     /// # Errors
     ///
@@ -175,8 +178,39 @@ impl Twofa {
                         other => Change::from(other),
                     }
                 })
+                .await?;
+                self.revoke_grant(user, RevocationReason::SecondFactorMethodsChanged, now)
+                    .await
+                    .map(|_| ())
+            }
+            .await;
+            self.settle(user, now, result).await
+        })
+        .await
+    }
+
+    /// The application changed the user's password (a reset, or the user's
+    /// own change): the user's trusted-network grant ends, so the next
+    /// login from a trusted network asks for the second factor too, and the
+    /// audit log records it.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] for an unknown user or a store failure.
+    pub async fn password_changed(&self, user: &UserId) -> Result<(), Rejected> {
+        crate::observe::operation("password_changed", Some(user), async {
+            let now = self.clock.now();
+            let result = async {
+                let record = self.load_user(user).await?.record;
+                self.revoke_grant(user, RevocationReason::PasswordChanged, now)
+                    .await?;
+                self.audit_required(
+                    now,
+                    Some(record.company()),
+                    Some(user),
+                    AuditEvent::PasswordChanged,
+                )
                 .await
-                .map(|_| ())
             }
             .await;
             self.settle(user, now, result).await

@@ -273,4 +273,6 @@ pub enum AuditEvent {
     UserUpdated,
     /// The application deleted the user.
     UserDeleted,
+    /// The application reported a change of the user's password.
+    PasswordChanged,
 }

@@ -125,3 +125,69 @@ async fn client_accounts_are_prompted_at_every_login_even_on_trusted_networks() 
             .is_none()
     );
 }
+
+/// Bob on the office network with an SMS method and a trust grant.
+async fn sms_user_with_a_grant(portal: &Portal) -> twofa::types::UserId {
+    use twofa::enrollment::PhoneChannel;
+    use twofa::{MethodChoice, PhoneChoice};
+    portal
+        .twofa
+        .add_trusted_network(&portal.admin, Cidr::parse(OFFICE).unwrap(), "Head office")
+        .await
+        .unwrap();
+    let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
+    let screen = crate::set_up(portal.twofa.begin_login(&bob, &office()).await.unwrap());
+    let choice = MethodChoice::Phone(PhoneChoice::new("+44 7400 123456", PhoneChannel::Sms));
+    portal
+        .twofa
+        .choose_method(&bob, &screen.ticket, choice)
+        .await
+        .unwrap();
+    let code = portal.last_code();
+    into_allowed(
+        portal
+            .twofa
+            .submit_code(&bob, &screen.ticket, &code)
+            .await
+            .unwrap(),
+    );
+    portal.advance(TimeDelta::minutes(1));
+    assert!(matches!(
+        portal.twofa.begin_login(&bob, &office()).await.unwrap(),
+        LoginStep::Allowed(_)
+    ));
+    bob
+}
+
+#[tokio::test]
+async fn a_new_phone_number_ends_the_trusted_network_grant() {
+    use twofa::PhoneChoice;
+    use twofa::enrollment::PhoneChannel;
+    let portal = Portal::new().await;
+    let bob = sms_user_with_a_grant(&portal).await;
+    portal
+        .twofa
+        .start_phone_change(&bob, PhoneChoice::new("+44 7400 654321", PhoneChannel::Sms))
+        .await
+        .unwrap();
+    let code = portal.last_code();
+    portal
+        .twofa
+        .confirm_phone_change(&bob, &code)
+        .await
+        .unwrap();
+    challenge(portal.twofa.begin_login(&bob, &office()).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_password_change_reported_by_the_application_ends_the_grant() {
+    let portal = Portal::new().await;
+    let bob = sms_user_with_a_grant(&portal).await;
+    portal.twofa.password_changed(&bob).await.unwrap();
+    challenge(portal.twofa.begin_login(&bob, &office()).await.unwrap());
+    assert!(portal.audit().await.iter().any(|entry| {
+        entry.user() == Some(&bob) && *entry.event() == twofa::AuditEvent::PasswordChanged
+    }));
+    let nobody = twofa::types::UserId::new("nobody").unwrap();
+    assert!(portal.twofa.password_changed(&nobody).await.is_err());
+}

@@ -183,14 +183,15 @@ pub(super) fn complete(
             "You are on a trusted network: no second factor needed until {}.",
             format_time(until)
         ),
-        AllowedBy::DeferralRunning { until } => format!(
-            "Two-factor set-up postponed: we will remind you at {}.",
+        AllowedBy::DeferralRunning { until } | AllowedBy::Deferred { until } => format!(
+            "Two-factor authentication is postponed until {}: we will ask you to set it up then.",
             format_time(until)
         ),
         AllowedBy::RecoveryCode => {
             "Logged in with a recovery code. That code cannot be used again.".to_owned()
         }
-        _ => "Two-factor authentication complete.".to_owned(),
+        AllowedBy::SecondFactor { .. } => "Two-factor authentication complete.".to_owned(),
+        _ => "Logged in.".to_owned(),
     });
     current.session.stage = Stage::LoggedIn(LoggedIn {
         account,

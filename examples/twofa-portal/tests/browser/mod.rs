@@ -375,6 +375,8 @@ async fn walk_remind_me_in_48_hours_and_its_expiry() {
         .await;
     walk.click("#remind-me", "home-deferred").await;
     assert_eq!(walk.path().await, "/home");
+    let page = walk.text("main").await;
+    assert!(page.contains("postponed until"), "{page}");
     walk.log_out().await;
     // Within the 48 hours: straight in.
     server

@@ -224,8 +224,8 @@ async fn a_switched_off_method_is_challenged_then_replaced_and_either_method_may
 
 #[tokio::test]
 async fn remind_me_in_48_hours_says_until_when_two_factor_authentication_is_postponed() {
-    let server = crate::start_local().await;
-    let mut browser = crate::Browser::new(&server);
+    let server = start_local().await;
+    let mut browser = Browser::new(&server);
     browser.log_in("bob", "bob-demo-password").await;
     let reply = browser.submit("/login/2fa", "/login/2fa/defer", &[]).await;
     assert_eq!(reply.location(), "/home");

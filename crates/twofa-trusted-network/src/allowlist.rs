@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::cidr::{Cidr, canonical_ip};
 use crate::index::{MAX_NETWORKS, RangeIndex};
+use crate::space::{AddressSpace, AddressSpaceLimit};
 
 /// The longest [`ActorId`] in bytes.
 const MAX_ACTOR_ID_BYTES: usize = 256;
@@ -226,6 +227,15 @@ pub enum AllowlistError {
         /// The largest number of entries.
         max: usize,
     },
+    /// The allowlist would trust more addresses than its limit allows
+    /// (counted over the union of its entries).
+    #[error("allowlist would trust more address space than its limit allows")]
+    TooMuchAddressSpace {
+        /// What it would trust.
+        would_trust: AddressSpace,
+        /// The limit.
+        limit: AddressSpaceLimit,
+    },
 }
 
 /// A company's trusted networks, IPv4 and IPv6, with a lookup whose cost
@@ -315,6 +325,37 @@ impl Allowlist {
         self.entries.insert(slot, entry);
         self.reindex();
         Ok(())
+    }
+
+    /// [`Allowlist::insert`], refused with
+    /// [`AllowlistError::TooMuchAddressSpace`] when the allowlist would then
+    /// trust more addresses than `limit` (each address counted once, so a
+    /// range split into parts counts as the whole).
+    ///
+    /// # Errors
+    ///
+    /// As [`Allowlist::insert`], and [`AllowlistError::TooMuchAddressSpace`].
+    pub fn insert_within(
+        &mut self,
+        entry: NetworkEntry,
+        limit: AddressSpaceLimit,
+    ) -> Result<(), AllowlistError> {
+        let would_trust = AddressSpace::of(
+            self.entries
+                .iter()
+                .map(|listed| listed.network)
+                .chain([entry.network]),
+        );
+        if !limit.allows(would_trust) {
+            return Err(AllowlistError::TooMuchAddressSpace { would_trust, limit });
+        }
+        self.insert(entry)
+    }
+
+    /// The addresses the allowlist trusts, each counted once.
+    #[must_use]
+    pub fn address_space(&self) -> AddressSpace {
+        AddressSpace::of(self.entries.iter().map(|listed| listed.network))
     }
 
     /// Removes the entry for `network` and returns it, or `None` if the

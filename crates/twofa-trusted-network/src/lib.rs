@@ -7,6 +7,7 @@ mod cidr;
 mod client;
 mod decision;
 mod index;
+mod space;
 
 pub use allowlist::{ActorId, Allowlist, AllowlistError, EntryError, NetworkEntry};
 pub use cidr::{Cidr, CidrError, canonical_ip};
@@ -15,3 +16,4 @@ pub use decision::{
     Decision, GrantError, LoginFacts, NoGrant, PromptReason, RevocationReason, RevokeError,
     RevokedGrant, TrustGrant, TrustGrantRecord, TrustPolicy, TrustPolicyError, eligibility,
 };
+pub use space::{AddressSpace, AddressSpaceLimit};

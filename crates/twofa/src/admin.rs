@@ -6,7 +6,7 @@ use twofa_enforcement::{
 };
 use twofa_enrollment::{EnrollmentState, Event, Factor, Transition};
 use twofa_trusted_network::{
-    ActorId, Allowlist, AllowlistError, Cidr, NetworkEntry, RevocationReason,
+    ActorId, AddressSpaceLimit, Allowlist, AllowlistError, Cidr, NetworkEntry, RevocationReason,
 };
 use twofa_types::{CompanyId, UserId};
 
@@ -34,6 +34,10 @@ pub enum AdminError {
     /// The allowlist is full.
     #[error("the allowlist is full")]
     AllowlistFull,
+    /// The company would trust more addresses than the service's limit
+    /// (see [`Twofa::add_trusted_network_beyond_limit`] for the override).
+    #[error("the trusted networks would cover more addresses than the limit allows")]
+    TooMuchAddressSpace,
     /// The network is not listed.
     #[error("the network is not a trusted network")]
     NetworkNotListed,
@@ -204,13 +208,17 @@ impl Twofa {
         .await
     }
 
-    /// Adds a trusted network to the actor's company.
+    /// Adds a trusted network to the actor's company, within the service's
+    /// address-space limit (`TwofaBuilder::with_trusted_address_limit`;
+    /// by default a `/16` of IPv4 and a `/48` of IPv6, counted over the
+    /// union of the company's networks, so a range split in parts counts
+    /// whole).
     ///
     /// # Errors
     ///
     /// [`AdminError::NotCompanyAdmin`], [`AdminError::DuplicateNetwork`],
-    /// [`AdminError::AllowlistFull`], [`AdminError::InvalidEntry`],
-    /// [`AdminError::Unavailable`].
+    /// [`AdminError::AllowlistFull`], [`AdminError::TooMuchAddressSpace`],
+    /// [`AdminError::InvalidEntry`], [`AdminError::Unavailable`].
     pub async fn add_trusted_network(
         &self,
         actor: &Actor,
@@ -218,21 +226,64 @@ impl Twofa {
         label: &str,
     ) -> Result<(), AdminError> {
         crate::observe::operation("add_trusted_network", Some(actor.user()), async {
-            let now = self.clock.now();
-            let by = ActorId::new(actor.user().as_str()).map_err(|_| AdminError::InvalidEntry)?;
             let added = AuditEvent::NetworkAdded {
                 network,
                 by: actor.user().clone(),
             };
-            self.change_allowlist(actor, now, added, |allowlist, now| {
-                let entry = NetworkEntry::new(network, label, by.clone(), now)
-                    .map_err(|_| AdminError::InvalidEntry)?;
-                allowlist.insert(entry).map_err(|error| match error {
-                    AllowlistError::Duplicate { .. } => AdminError::DuplicateNetwork,
-                    _ => AdminError::AllowlistFull,
-                })
+            self.add_network(actor, network, label, added, Some(self.address_limit))
+                .await
+        })
+        .await
+    }
+
+    /// Adds a trusted network beyond the address-space limit: the explicit
+    /// override, audited apart (`AuditEvent::NetworkAddedBeyondLimit`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Twofa::add_trusted_network`], without the limit.
+    pub async fn add_trusted_network_beyond_limit(
+        &self,
+        actor: &Actor,
+        network: Cidr,
+        label: &str,
+    ) -> Result<(), AdminError> {
+        crate::observe::operation(
+            "add_trusted_network_beyond_limit",
+            Some(actor.user()),
+            async {
+                let added = AuditEvent::NetworkAddedBeyondLimit {
+                    network,
+                    by: actor.user().clone(),
+                };
+                self.add_network(actor, network, label, added, None).await
+            },
+        )
+        .await
+    }
+
+    async fn add_network(
+        &self,
+        actor: &Actor,
+        network: Cidr,
+        label: &str,
+        added: AuditEvent,
+        limit: Option<AddressSpaceLimit>,
+    ) -> Result<(), AdminError> {
+        let now = self.clock.now();
+        let by = ActorId::new(actor.user().as_str()).map_err(|_| AdminError::InvalidEntry)?;
+        self.change_allowlist(actor, now, added, |allowlist, now| {
+            let entry = NetworkEntry::new(network, label, by.clone(), now)
+                .map_err(|_| AdminError::InvalidEntry)?;
+            let inserted = match limit {
+                Some(limit) => allowlist.insert_within(entry, limit),
+                None => allowlist.insert(entry),
+            };
+            inserted.map_err(|error| match error {
+                AllowlistError::Duplicate { .. } => AdminError::DuplicateNetwork,
+                AllowlistError::TooMuchAddressSpace { .. } => AdminError::TooMuchAddressSpace,
+                _ => AdminError::AllowlistFull,
             })
-            .await
         })
         .await
     }

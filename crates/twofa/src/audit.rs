@@ -275,4 +275,12 @@ pub enum AuditEvent {
     UserDeleted,
     /// The application reported a change of the user's password.
     PasswordChanged,
+    /// An administrator added a trusted network beyond the address-space
+    /// limit (the explicit override).
+    NetworkAddedBeyondLimit {
+        /// The network.
+        network: Cidr,
+        /// The administrator.
+        by: UserId,
+    },
 }

@@ -121,6 +121,7 @@ impl Failed for AdminError {
             Self::NotFound => "not_found",
             Self::DuplicateNetwork => "duplicate_network",
             Self::AllowlistFull => "allowlist_full",
+            Self::TooMuchAddressSpace => "too_much_address_space",
             Self::NetworkNotListed => "network_not_listed",
             Self::InvalidEntry => "invalid_entry",
             Self::EnrollmentRefused => "enrollment_refused",

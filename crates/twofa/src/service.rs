@@ -11,7 +11,7 @@ use twofa_delivery::{
     CarrierLookup, Issuer, MessageTemplates, OutboundMessage, PushPolicy, Region, ServerKey,
 };
 use twofa_enrollment::{Enrollment, EnrollmentPolicy};
-use twofa_trusted_network::{TrustPolicy, TrustedProxies};
+use twofa_trusted_network::{AddressSpaceLimit, TrustPolicy, TrustedProxies};
 use twofa_types::{CompanyId, UserId};
 
 use crate::audit::{AuditEvent, RejectionDetail};
@@ -59,6 +59,7 @@ pub struct TwofaBuilder {
     region: Option<Region>,
     ticket_lifetime: TimeDelta,
     max_store_attempts: u32,
+    address_limit: AddressSpaceLimit,
 }
 
 impl fmt::Debug for TwofaBuilder {
@@ -210,6 +211,15 @@ impl TwofaBuilder {
         self
     }
 
+    /// How much address space a company's trusted networks may cover
+    /// (default: a `/16` of IPv4 and a `/48` of IPv6, counted over their
+    /// union); [`Twofa::add_trusted_network_beyond_limit`] is the audited
+    /// override.
+    pub fn with_trusted_address_limit(mut self, limit: AddressSpaceLimit) -> Self {
+        self.address_limit = limit;
+        self
+    }
+
     /// The region national phone numbers are read in (otherwise numbers
     /// must be typed in international form, `+44 …`).
     pub fn with_default_region(mut self, region: Region) -> Self {
@@ -279,6 +289,7 @@ impl TwofaBuilder {
             region: self.region,
             ticket_lifetime: self.ticket_lifetime,
             max_store_attempts: self.max_store_attempts,
+            address_limit: self.address_limit,
         })
     }
 }
@@ -303,6 +314,7 @@ pub struct Twofa {
     pub(crate) region: Option<Region>,
     pub(crate) ticket_lifetime: TimeDelta,
     pub(crate) max_store_attempts: u32,
+    pub(crate) address_limit: AddressSpaceLimit,
 }
 
 impl fmt::Debug for Twofa {
@@ -349,6 +361,7 @@ impl Twofa {
             region: None,
             ticket_lifetime: TimeDelta::minutes(30),
             max_store_attempts: 32,
+            address_limit: AddressSpaceLimit::default(),
         }
     }
 

@@ -191,3 +191,49 @@ async fn a_password_change_reported_by_the_application_ends_the_grant() {
     let nobody = twofa::types::UserId::new("nobody").unwrap();
     assert!(portal.twofa.password_changed(&nobody).await.is_err());
 }
+
+#[tokio::test]
+async fn trusted_address_space_is_limited_over_the_union_and_the_override_is_audited() {
+    use twofa::AdminError;
+    let portal = Portal::new().await;
+    let add = |text: &'static str| {
+        let twofa = &portal.twofa;
+        let admin = &portal.admin;
+        async move {
+            twofa
+                .add_trusted_network(admin, Cidr::parse(text).unwrap(), "office")
+                .await
+        }
+    };
+    // Everything, in two halves: refused half by half.
+    assert_eq!(add("0.0.0.0/1").await, Err(AdminError::TooMuchAddressSpace));
+    assert_eq!(
+        add("128.0.0.0/1").await,
+        Err(AdminError::TooMuchAddressSpace)
+    );
+    assert_eq!(add("::/1").await, Err(AdminError::TooMuchAddressSpace));
+    // A /16 in two halves is exactly the limit; one address more is not.
+    add("10.0.0.0/17").await.unwrap();
+    add("10.0.128.0/17").await.unwrap();
+    add("10.0.5.0/24").await.unwrap(); // inside: counted once
+    assert_eq!(
+        add("10.1.0.0/32").await,
+        Err(AdminError::TooMuchAddressSpace)
+    );
+    add("2001:db8::/48").await.unwrap();
+    assert_eq!(
+        add("2001:db9::/128").await,
+        Err(AdminError::TooMuchAddressSpace)
+    );
+
+    // The explicit override, audited as such.
+    portal
+        .twofa
+        .add_trusted_network_beyond_limit(&portal.admin, Cidr::parse("10.1.0.0/32").unwrap(), "lab")
+        .await
+        .unwrap();
+    assert!(portal.audit().await.iter().any(|entry| matches!(
+        entry.event(),
+        twofa::AuditEvent::NetworkAddedBeyondLimit { network, .. } if network.to_string() == "10.1.0.0/32"
+    )));
+}

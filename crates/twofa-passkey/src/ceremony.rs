@@ -77,7 +77,11 @@ impl RelyingParty {
             .ok_or(StartError::ExpiryOutOfRange)?;
         let builder = self
             .core
-            .new_challenge_register_builder(user.as_str().as_bytes(), user.as_str(), user_display_name)
+            .new_challenge_register_builder(
+                user.as_str().as_bytes(),
+                user.as_str(),
+                user_display_name,
+            )
             .map_err(|_| StartError::Challenge)?
             .user_verification_policy(self.user_verification.to_webauthn())
             .require_resident_key(self.discovery == CredentialDiscovery::Required);
@@ -157,8 +161,8 @@ impl RelyingParty {
             .core
             .register_credential(&response, &state.inner, None)
             .map_err(|error| RegistrationRejected::from_webauthn(&error))?;
-        let id =
-            CredentialId::from_bytes(&record.cred_id).map_err(|_| RegistrationRejected::Malformed)?;
+        let id = CredentialId::from_bytes(&record.cred_id)
+            .map_err(|_| RegistrationRejected::Malformed)?;
         if state.excluded.contains(&id) || is_registered(&id) {
             return Err(RegistrationRejected::AlreadyRegistered { id });
         }
@@ -196,7 +200,10 @@ impl RelyingParty {
             .first()
             .map(|credential| credential.user.clone())
             .ok_or(StartError::NoCredentials)?;
-        if user_credentials.iter().any(|credential| credential.user != user) {
+        if user_credentials
+            .iter()
+            .any(|credential| credential.user != user)
+        {
             return Err(StartError::CredentialsOfSeveralUsers);
         }
         let expires_at = now

@@ -85,7 +85,11 @@ impl Origin {
             && url.fragment().is_none()
             && url.username().is_empty()
             && url.password().is_none();
-        if plain { Ok(Self { url }) } else { Err(invalid()) }
+        if plain {
+            Ok(Self { url })
+        } else {
+            Err(invalid())
+        }
     }
 
     /// `http://localhost:PORT`, for development and tests only: browsers
@@ -309,7 +313,9 @@ impl RelyingParty {
 }
 
 fn build_core(id: &str, name: &str, origins: &[Origin], lifetime: TimeDelta) -> WebauthnCore {
-    let timeout = lifetime.to_std().unwrap_or(core::time::Duration::from_secs(300));
+    let timeout = lifetime
+        .to_std()
+        .unwrap_or(core::time::Duration::from_secs(300));
     let urls = origins.iter().map(|origin| origin.url.clone()).collect();
     // Exact origins only: no subdomain wildcard, no "any port".
     WebauthnCore::new_unsafe_experts_only(name, id, urls, timeout, Some(false), Some(false))

@@ -285,15 +285,23 @@ pub fn remove_credential(
     credentials: &mut Vec<PasskeyCredential>,
     id: &CredentialId,
 ) -> Option<PasskeyCredential> {
-    let index = credentials.iter().position(|credential| credential.id == *id)?;
+    let index = credentials
+        .iter()
+        .position(|credential| credential.id == *id)?;
     Some(credentials.remove(index))
 }
 
 /// Replaces, in `credentials`, the credential with the same id as
 /// `updated` (after an authentication or a rename). Returns whether one was
 /// replaced.
-pub fn replace_credential(credentials: &mut [PasskeyCredential], updated: PasskeyCredential) -> bool {
-    match credentials.iter_mut().find(|credential| credential.id == updated.id) {
+pub fn replace_credential(
+    credentials: &mut [PasskeyCredential],
+    updated: PasskeyCredential,
+) -> bool {
+    match credentials
+        .iter_mut()
+        .find(|credential| credential.id == updated.id)
+    {
         Some(slot) => {
             *slot = updated;
             true

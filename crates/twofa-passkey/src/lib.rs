@@ -9,8 +9,7 @@ mod rejection;
 mod state;
 
 pub use ceremony::{
-    MAX_CLIENT_RESPONSE_LEN, MAX_DISPLAY_NAME_CHARS, PasskeyAccepted,
-    client_response_credential_id,
+    MAX_CLIENT_RESPONSE_LEN, MAX_DISPLAY_NAME_CHARS, PasskeyAccepted, client_response_credential_id,
 };
 pub use config::{
     ConfigError, CredentialDiscovery, MAX_CHALLENGE_LIFETIME, MAX_RP_NAME_CHARS, Origin,

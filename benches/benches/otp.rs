@@ -395,7 +395,56 @@ fn base32_decode(c: &mut Criterion) {
             builder
         });
     });
+    let mut floor = [0_u8; Secret::MAX_BYTES];
+    let floor_written = table_decode(SECRET_B32, &mut floor).unwrap();
+    assert_eq!(&floor[..floor_written], expected.as_slice());
+    group.bench_function("floor: stack-table decoder", |b| {
+        b.iter(|| {
+            let mut buffer = [0_u8; Secret::MAX_BYTES];
+            let written = table_decode(black_box(SECRET_B32), &mut buffer);
+            black_box(buffer);
+            written
+        });
+    });
     group.finish();
+}
+
+/// The base32 value of every byte (either case), or `INVALID`: the table
+/// a plain decoder looks each symbol up in.
+const TABLE: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let mut value: u8 = 0;
+    while value < 32 {
+        let symbol = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"[value as usize];
+        table[symbol as usize] = value;
+        table[symbol.to_ascii_lowercase() as usize] = value;
+        value += 1;
+    }
+    table
+};
+const INVALID: u8 = 0xff;
+
+/// The floor of a base32 decoder: a table load per symbol, eight symbols
+/// gathered into 40 bits and stored as five bytes, errors folded into one
+/// flag. It accepts only whole unpadded groups of upper- or lower-case
+/// symbols (no separators, padding, position reporting or check of the
+/// unused bits), and its loads are indexed by the secret's characters.
+fn table_decode(text: &str, out: &mut [u8]) -> Option<usize> {
+    let bytes = text.as_bytes();
+    if !bytes.len().is_multiple_of(8) || bytes.len() / 8 * 5 > out.len() {
+        return None;
+    }
+    let mut invalid = 0_u8;
+    for (group, slot) in bytes.chunks_exact(8).zip(out.chunks_exact_mut(5)) {
+        let mut bits = 0_u64;
+        for &c in group {
+            let value = TABLE[usize::from(c)];
+            invalid |= value;
+            bits = (bits << 5) | u64::from(value & 0x1f);
+        }
+        slot.copy_from_slice(&bits.to_be_bytes()[3..]);
+    }
+    (invalid & 0x80 == 0).then_some(bytes.len() / 8 * 5)
 }
 
 /// Parsing a key URI into a usable key.
@@ -415,7 +464,71 @@ fn uri_parse(c: &mut Criterion) {
     group.bench_function("totp-rs from_url", |b| {
         b.iter(|| totp_rs::Totp::from_url(black_box(URI)));
     });
+    let floor = floor_parse(URI).unwrap();
+    assert_eq!(floor.issuer, "ACME%20Co");
+    assert_eq!(floor.account, "alice@example.com");
+    assert_eq!(
+        &floor.secret[..floor.secret_len],
+        seed(Algorithm::Sha1).as_slice()
+    );
+    assert_eq!(
+        (floor.algorithm, floor.digits, floor.period),
+        (Algorithm::Sha1, 6, 30)
+    );
+    group.bench_function("floor: zero-allocation parser", |b| {
+        b.iter(|| floor_parse(black_box(URI)));
+    });
     group.finish();
+}
+
+/// What [`floor_parse`] finds: the text fields as borrowed, still
+/// percent-encoded slices, the secret on the stack.
+struct FloorKey<'a> {
+    issuer: &'a str,
+    account: &'a str,
+    secret: [u8; Secret::MAX_BYTES],
+    secret_len: usize,
+    algorithm: Algorithm,
+    digits: u8,
+    period: u64,
+}
+
+/// The floor of a key URI parser: one pass over the text that allocates
+/// nothing. It splits the scheme, type, label and query, matches the known
+/// parameters, compares the two issuers as raw text, decodes the secret with
+/// [`table_decode`] and reads the numbers; it does not percent-decode, check
+/// characters or report what was wrong.
+fn floor_parse(uri: &str) -> Option<FloorKey<'_>> {
+    let rest = uri.strip_prefix("otpauth://totp/")?;
+    let (label, query) = rest.split_once('?')?;
+    let (issuer, account) = label.split_once(':')?;
+    let mut key = FloorKey {
+        issuer,
+        account,
+        secret: [0; Secret::MAX_BYTES],
+        secret_len: 0,
+        algorithm: Algorithm::Sha1,
+        digits: 6,
+        period: 30,
+    };
+    let mut has_secret = false;
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=')?;
+        match name {
+            "secret" => {
+                key.secret_len = table_decode(value, &mut key.secret)?;
+                has_secret = true;
+            }
+            "issuer" if value != issuer => return None,
+            "algorithm" => {
+                key.algorithm = Algorithm::from_name(value).ok()?;
+            }
+            "digits" => key.digits = value.parse().ok()?,
+            "period" => key.period = value.parse().ok()?,
+            _ => {}
+        }
+    }
+    has_secret.then_some(key)
 }
 
 fn config() -> Criterion {

@@ -161,6 +161,9 @@ pub enum TimeError {
         /// The key's T0, Unix seconds.
         t0: u64,
     },
+    /// The system clock reads before the Unix epoch (the `*_now` methods).
+    #[error("system clock is before 1970")]
+    ClockBeforeEpoch,
 }
 
 /// Why a code was not accepted.

@@ -18,6 +18,7 @@ mod qr;
 #[cfg(feature = "qr")]
 pub use qr::{QrError, TerminalBackground};
 mod secret;
+mod swar;
 mod totp;
 #[cfg(feature = "alloc")]
 mod uri;
@@ -30,7 +31,9 @@ pub use params::{Algorithm, Digits, LookAhead, ResyncWindow, Step, Window};
 pub use secret::{Secret, SecretStrength};
 pub use totp::Totp;
 #[cfg(feature = "alloc")]
-pub use uri::{CompatibilityWarning, KeyUri, OtpKind, ParseMode, UriError, UriPart};
+pub use uri::{
+    CompatibilityWarning, KeyDescription, KeyUri, OtpKind, ParseMode, UriError, UriPart,
+};
 pub use verify::{HotpAccepted, TotpAccepted};
 #[cfg(feature = "alloc")]
 pub use zeroize::Zeroizing;

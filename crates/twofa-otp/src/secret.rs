@@ -15,6 +15,8 @@ use crate::params::Algorithm;
 /// The strength of a secret accepted by a `*_weak` constructor.
 #[must_use = "a legacy secret should be reported and replaced"]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 #[non_exhaustive]
 pub enum SecretStrength {
     /// 128 bits or more (RFC 4226 §4 R6).
@@ -34,7 +36,8 @@ pub enum SecretStrength {
 ///
 /// - Stored inline (no heap) and zeroized when dropped.
 /// - `Debug` prints `Secret([REDACTED])`; there is no `Display`, no
-///   `PartialEq` and no `Serialize`.
+///   `PartialEq`, and no `Serialize` or `Deserialize` unless the
+///   `serde-secret` feature is on.
 /// - Compare with [`Secret::ct_eq`] (constant time).
 /// - [`Secret::expose_secret`] is the one accessor to the bytes; grep for it
 ///   to audit every use.
@@ -301,6 +304,92 @@ impl fmt::Debug for Secret {
         f.write_str("Secret([REDACTED])")
     }
 }
+
+/// A secret serializes as unpadded upper-case base32 text (feature
+/// `serde-secret`, off by default: without it `Secret` has no `Serialize`).
+///
+/// # Security
+///
+/// The serialized form is the secret; where it goes (a file, a database, a
+/// log) is the caller's decision. Nothing here keeps a copy: the text is
+/// written straight into the serializer.
+#[cfg(feature = "serde-secret")]
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        /// Writes the base32 text into the serializer, so no string holds it.
+        struct Base32<'a>(&'a Secret);
+
+        impl fmt::Display for Base32<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                base32::encode_to(self.0.expose_secret(), f)
+            }
+        }
+
+        serializer.collect_str(&Base32(self))
+    }
+}
+
+/// A secret deserializes from base32 text as [`Secret::from_base32_weak`]
+/// reads it (feature `serde-secret`): every secret this type can hold reads
+/// back, a legacy one of 80 to 127 bits included, which
+/// [`Secret::strength`] reports. Errors say what was wrong, never the text.
+#[cfg(feature = "serde-secret")]
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Secret;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a base32 secret")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Secret, E> {
+                Secret::from_base32_weak(text)
+                    .map(|(secret, _)| secret)
+                    .map_err(E::custom)
+            }
+        }
+
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+/// Without `serde-secret`, the types that hold a secret or a code implement
+/// neither `Serialize` nor `Deserialize`; this item does not compile if one
+/// of them does. Each `AmbiguousIf*` trait has a blanket implementation for
+/// every type, and a second one for the types with the serde trait: for such
+/// a type `<T as AmbiguousIf*<_>>` has two candidates and type inference
+/// fails ("type annotations needed").
+#[cfg(all(feature = "serde", not(feature = "serde-secret")))]
+const _: fn() = || {
+    trait AmbiguousIfSerialize<A> {
+        fn check() {}
+    }
+    impl<T: ?Sized> AmbiguousIfSerialize<()> for T {}
+    impl<T: ?Sized + serde::Serialize> AmbiguousIfSerialize<u8> for T {}
+
+    trait AmbiguousIfDeserialize<A> {
+        fn check() {}
+    }
+    impl<T: ?Sized> AmbiguousIfDeserialize<()> for T {}
+    impl<T: for<'de> serde::Deserialize<'de>> AmbiguousIfDeserialize<u8> for T {}
+
+    <Secret as AmbiguousIfSerialize<_>>::check();
+    <Secret as AmbiguousIfDeserialize<_>>::check();
+    <crate::Code as AmbiguousIfSerialize<_>>::check();
+    <crate::Code as AmbiguousIfDeserialize<_>>::check();
+    <crate::CodeText as AmbiguousIfSerialize<_>>::check();
+    <crate::Totp as AmbiguousIfSerialize<_>>::check();
+    <crate::Totp as AmbiguousIfDeserialize<_>>::check();
+    <crate::Hotp as AmbiguousIfSerialize<_>>::check();
+    <crate::Hotp as AmbiguousIfDeserialize<_>>::check();
+    #[cfg(feature = "alloc")]
+    <crate::KeyUri as AmbiguousIfSerialize<_>>::check();
+    #[cfg(feature = "alloc")]
+    <crate::KeyUri as AmbiguousIfDeserialize<_>>::check();
+};
 
 #[cfg(test)]
 mod tests {

@@ -15,8 +15,10 @@ use crate::verify::{Tally, TotpAccepted, scan};
 /// by every [`Totp::generate`] and [`Totp::verify`], which then cost two
 /// compression-function calls per candidate and allocate nothing.
 ///
-/// Time is passed in as Unix seconds (`now`); this type never reads a
-/// clock.
+/// Time is passed in as Unix seconds (`now`). With the `std` feature, the
+/// `*_now` methods ([`Totp::generate_now`], [`Totp::verify_now`],
+/// [`Totp::seconds_left_now`]) read the system clock and call the same
+/// functions; nothing else reads a clock.
 ///
 /// # Example
 ///
@@ -123,6 +125,34 @@ impl Totp {
         step.checked_mul(self.step.seconds())?.checked_add(self.t0)
     }
 
+    /// The seconds from `now` until the next step starts: from `X` at the
+    /// first second of a step down to 1 at its last, as an authenticator app
+    /// counts down.
+    ///
+    /// # Errors
+    ///
+    /// [`TimeError::BeforeT0`] if `now < T0`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use twofa_otp::{Algorithm, Secret, Totp};
+    ///
+    /// let totp = Totp::new(&Secret::from_bytes(&[7; 20])?, Algorithm::Sha1);
+    /// assert_eq!(totp.seconds_left_at(1_699_999_980)?, 30); // a step starts
+    /// assert_eq!(totp.seconds_left_at(1_699_999_990)?, 20); // 10 s later
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn seconds_left_at(&self, now: u64) -> Result<u64, TimeError> {
+        let elapsed = now
+            .checked_sub(self.t0)
+            .ok_or(TimeError::BeforeT0 { now, t0: self.t0 })?;
+        // X - ((now - T0) mod X) is in 1..=X: no overflow, even where the
+        // next step would start beyond u64::MAX.
+        let into_step = elapsed.checked_rem(self.step.seconds()).unwrap_or(0);
+        Ok(self.step.seconds().saturating_sub(into_step))
+    }
+
     /// The code for the step containing `now`.
     ///
     /// # Errors
@@ -216,6 +246,78 @@ impl Totp {
             Err(CodeRejected::OutOfWindow)
         }
     }
+}
+
+/// Conveniences that read the system clock (feature `std`).
+///
+/// Each reads [`SystemTime::now`](std::time::SystemTime::now) once and calls
+/// the function that takes the time as an argument, which is where the
+/// behaviour is defined and tested. Code that must be testable at any
+/// instant, or that runs in a service with its own clock, calls those
+/// directly.
+#[cfg(feature = "std")]
+impl Totp {
+    /// [`Totp::generate`] at the system clock's current time.
+    ///
+    /// # Errors
+    ///
+    /// [`TimeError::ClockBeforeEpoch`] if the clock reads before 1970,
+    /// [`TimeError::BeforeT0`] before T0.
+    pub fn generate_now(&self) -> Result<Code, TimeError> {
+        self.generate(unix_now()?)
+    }
+
+    /// [`Totp::verify`] at the system clock's current time, with the same
+    /// replay guard: a step at or below `last_accepted` is never accepted,
+    /// and the accepted step must be stored.
+    ///
+    /// # Errors
+    ///
+    /// As [`Totp::verify`]; a clock that reads before 1970 is
+    /// [`CodeRejected::BeforeT0`] (T0 is never before 1970).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use twofa_otp::{Algorithm, CodeRejected, Secret, Totp, Window};
+    ///
+    /// let totp = Totp::new(&Secret::from_bytes(&[7; 20])?, Algorithm::Sha1);
+    /// let code = totp.generate_now()?.expose_secret();
+    /// let accepted = totp.verify_now(code.as_str(), None, Window::default())?;
+    /// // Store accepted.step; the same code is then refused.
+    /// assert_eq!(
+    ///     totp.verify_now(code.as_str(), Some(accepted.step), Window::default()),
+    ///     Err(CodeRejected::Replayed)
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify_now(
+        &self,
+        code: &str,
+        last_accepted: Option<u64>,
+        window: Window,
+    ) -> Result<TotpAccepted, CodeRejected> {
+        let now = unix_now().map_err(|_| CodeRejected::BeforeT0)?;
+        self.verify(code, now, last_accepted, window)
+    }
+
+    /// [`Totp::seconds_left_at`] at the system clock's current time.
+    ///
+    /// # Errors
+    ///
+    /// As [`Totp::generate_now`].
+    pub fn seconds_left_now(&self) -> Result<u64, TimeError> {
+        self.seconds_left_at(unix_now()?)
+    }
+}
+
+/// The system clock in whole Unix seconds.
+#[cfg(feature = "std")]
+fn unix_now() -> Result<u64, TimeError> {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .map_err(|_| TimeError::ClockBeforeEpoch)
 }
 
 impl fmt::Debug for Totp {

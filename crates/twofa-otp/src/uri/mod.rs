@@ -8,6 +8,7 @@
 //! This module holds the key URI, its errors, the builder and rendering;
 //! reading a URI lives in `parse`.
 
+mod description;
 mod parse;
 
 use alloc::string::String;
@@ -22,6 +23,7 @@ use crate::params::{Algorithm, Digits, Step};
 use crate::secret::{Secret, SecretStrength};
 use crate::totp::Totp;
 
+pub use description::KeyDescription;
 pub use parse::ParseMode;
 
 /// The OTP type of a key URI with its type-specific parameter.
@@ -190,11 +192,17 @@ pub enum UriError {
     /// A `#fragment` (strict mode).
     #[error("key uri has a fragment")]
     Fragment,
+    /// An HOTP key URI where a TOTP key was asked for
+    /// ([`Totp::from_key_uri`]).
+    #[error("key uri is for hotp, not totp")]
+    NotTotp,
 }
 
 /// A setting that several popular authenticator apps silently ignore,
 /// showing codes the server will not accept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 #[non_exhaustive]
 pub enum CompatibilityWarning {
     /// SHA-256 or SHA-512 instead of SHA-1.
@@ -253,13 +261,8 @@ impl fmt::Display for CompatibilityWarning {
 /// ```
 #[derive(Clone)]
 pub struct KeyUri {
-    kind: OtpKind,
-    issuer: Option<String>,
-    account: String,
+    description: KeyDescription,
     secret: Secret,
-    algorithm: Algorithm,
-    digits: Digits,
-    image: Option<String>,
 }
 
 impl KeyUri {
@@ -310,27 +313,29 @@ impl KeyUri {
             return Err(UriError::LeadingSpace);
         }
         Ok(Self {
-            kind,
-            issuer: Some(String::from(issuer)),
-            account: String::from(account),
+            description: KeyDescription {
+                kind,
+                issuer: Some(String::from(issuer)),
+                account: String::from(account),
+                algorithm: Algorithm::default(),
+                digits: Digits::default(),
+                image: None,
+            },
             secret,
-            algorithm: Algorithm::default(),
-            digits: Digits::default(),
-            image: None,
         })
     }
 
     /// The same URI with another algorithm.
     #[must_use]
     pub fn with_algorithm(mut self, algorithm: Algorithm) -> Self {
-        self.algorithm = algorithm;
+        self.description.algorithm = algorithm;
         self
     }
 
     /// The same URI with another digit count.
     #[must_use]
     pub fn with_digits(mut self, digits: Digits) -> Self {
-        self.digits = digits;
+        self.description.digits = digits;
         self
     }
 
@@ -343,26 +348,26 @@ impl KeyUri {
     pub fn with_image(mut self, url: &str) -> Result<Self, UriError> {
         check_text(url, UriPart::Image)?;
         check_image(url)?;
-        self.image = Some(String::from(url));
+        self.description.image = Some(String::from(url));
         Ok(self)
     }
 
     /// The OTP type and its type-specific parameter.
     #[must_use]
     pub fn kind(&self) -> OtpKind {
-        self.kind
+        self.description.kind()
     }
 
     /// The issuer (service name), if any.
     #[must_use]
     pub fn issuer(&self) -> Option<&str> {
-        self.issuer.as_deref()
+        self.description.issuer()
     }
 
     /// The account name.
     #[must_use]
     pub fn account(&self) -> &str {
-        &self.account
+        self.description.account()
     }
 
     /// The secret.
@@ -380,37 +385,49 @@ impl KeyUri {
     /// The HMAC algorithm.
     #[must_use]
     pub fn algorithm(&self) -> Algorithm {
-        self.algorithm
+        self.description.algorithm()
     }
 
     /// The digit count.
     #[must_use]
     pub fn digits(&self) -> Digits {
-        self.digits
+        self.description.digits()
     }
 
     /// The TOTP period, or `None` for HOTP.
     #[must_use]
     pub fn step(&self) -> Option<Step> {
-        match self.kind {
-            OtpKind::Totp { step } => Some(step),
-            OtpKind::Hotp { .. } => None,
-        }
+        self.description.step()
     }
 
     /// The HOTP initial counter, or `None` for TOTP.
     #[must_use]
     pub fn counter(&self) -> Option<u64> {
-        match self.kind {
-            OtpKind::Totp { .. } => None,
-            OtpKind::Hotp { counter } => Some(counter),
-        }
+        self.description.counter()
     }
 
     /// The `image=` URL, if any.
     #[must_use]
     pub fn image(&self) -> Option<&str> {
-        self.image.as_deref()
+        self.description.image()
+    }
+
+    /// Everything this URI says except the secret: a value that may be
+    /// shown, logged or (feature `serde`) serialized.
+    #[must_use]
+    pub fn description(&self) -> &KeyDescription {
+        &self.description
+    }
+
+    /// The key URI of a description and a secret, the inverse of
+    /// [`KeyUri::description`] and [`KeyUri::secret`]. A description is
+    /// valid by construction, so this cannot fail.
+    #[must_use]
+    pub fn from_description(description: KeyDescription, secret: Secret) -> Self {
+        Self {
+            description,
+            secret,
+        }
     }
 
     /// A [`Totp`] for this key (T0 = 0, which the format cannot express), or
@@ -418,8 +435,8 @@ impl KeyUri {
     #[must_use]
     pub fn to_totp(&self) -> Option<Totp> {
         self.step().map(|step| {
-            Totp::new(&self.secret, self.algorithm)
-                .with_digits(self.digits)
+            Totp::new(&self.secret, self.algorithm())
+                .with_digits(self.digits())
                 .with_step(step)
         })
     }
@@ -428,22 +445,14 @@ impl KeyUri {
     #[must_use]
     pub fn to_hotp(&self) -> Option<Hotp> {
         self.counter()
-            .map(|_| Hotp::new(&self.secret, self.algorithm).with_digits(self.digits))
+            .map(|_| Hotp::new(&self.secret, self.algorithm()).with_digits(self.digits()))
     }
 
     /// The settings that several popular authenticator apps silently
     /// ignore: an algorithm other than SHA-1, digits other than 6, a period
     /// other than 30 s. Empty for the defaults.
     pub fn compatibility_warnings(&self) -> impl Iterator<Item = CompatibilityWarning> + use<> {
-        let algorithm = (self.algorithm != Algorithm::Sha1)
-            .then_some(CompatibilityWarning::Algorithm(self.algorithm));
-        let digits =
-            (self.digits != Digits::SIX).then_some(CompatibilityWarning::Digits(self.digits));
-        let step = self
-            .step()
-            .filter(|step| *step != Step::THIRTY_SECONDS)
-            .map(CompatibilityWarning::Step);
-        [algorithm, digits, step].into_iter().flatten()
+        self.description.compatibility_warnings()
     }
 
     /// The URI text: `otpauth://TYPE/ISSUER:ACCOUNT?secret=…&issuer=…&
@@ -465,36 +474,37 @@ impl KeyUri {
     }
 
     fn write_uri(&self, out: &mut String) -> fmt::Result {
+        let key = &self.description;
         out.push_str("otpauth://");
-        out.push_str(self.kind.name());
+        out.push_str(key.kind.name());
         out.push('/');
-        if let Some(issuer) = &self.issuer {
+        if let Some(issuer) = &key.issuer {
             percent_encode(issuer, out);
             out.push(':');
-        } else if self.account.contains(':') {
+        } else if key.account.contains(':') {
             // Only a lenient parse yields this (`:a:b`, empty issuer): an
             // empty issuer keeps the account's colons from being read as a
             // separator.
             out.push(':');
         }
-        percent_encode(&self.account, out);
+        percent_encode(&key.account, out);
         out.push_str("?secret=");
         base32::encode_to(self.secret.expose_secret(), out)?;
-        if let Some(issuer) = &self.issuer {
+        if let Some(issuer) = &key.issuer {
             out.push_str("&issuer=");
             percent_encode(issuer, out);
         }
         write!(
             out,
             "&algorithm={}&digits={}",
-            self.algorithm.name(),
-            self.digits.get()
+            key.algorithm.name(),
+            key.digits.get()
         )?;
-        match self.kind {
+        match key.kind {
             OtpKind::Totp { step } => write!(out, "&period={}", step.seconds())?,
             OtpKind::Hotp { counter } => write!(out, "&counter={counter}")?,
         }
-        if let Some(image) = &self.image {
+        if let Some(image) = &key.image {
             out.push_str("&image=");
             percent_encode(image, out);
         }
@@ -502,16 +512,62 @@ impl KeyUri {
     }
 }
 
+impl Totp {
+    /// The TOTP key of a key URI, parsed in [`ParseMode::Strict`]: one call
+    /// from the text an authenticator app scans to a key ready to generate
+    /// and verify codes (T0 = 0, which the format cannot express).
+    ///
+    /// The issuer, account and image are dropped; parse with
+    /// [`KeyUri::parse`] to keep them.
+    ///
+    /// # Errors
+    ///
+    /// Any [`UriError`] of [`KeyUri::parse`] (a secret under 128 bits is
+    /// [`UriError::Secret`]), or [`UriError::NotTotp`] for an HOTP URI.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use twofa_otp::{Digits, Totp};
+    ///
+    /// let totp = Totp::from_key_uri(
+    ///     "otpauth://totp/ACME:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&digits=8",
+    /// )?;
+    /// assert_eq!(totp.digits(), Digits::EIGHT);
+    /// assert_eq!(totp.generate(59)?.expose_secret().as_str(), "94287082"); // RFC 6238
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_key_uri(uri: &str) -> Result<Self, UriError> {
+        KeyUri::parse(uri, ParseMode::Strict)?
+            .to_totp()
+            .ok_or(UriError::NotTotp)
+    }
+
+    /// [`Totp::from_key_uri`] in [`ParseMode::Lenient`], for keys other
+    /// issuers made: a legacy secret of 80 to 127 bits is accepted, and the
+    /// returned [`SecretStrength`] says so.
+    ///
+    /// # Errors
+    ///
+    /// As [`Totp::from_key_uri`], with lenient parsing.
+    pub fn from_key_uri_lenient(uri: &str) -> Result<(Self, SecretStrength), UriError> {
+        let key = KeyUri::parse(uri, ParseMode::Lenient)?;
+        let totp = key.to_totp().ok_or(UriError::NotTotp)?;
+        Ok((totp, key.secret_strength()))
+    }
+}
+
 impl fmt::Debug for KeyUri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = &self.description;
         f.debug_struct("KeyUri")
-            .field("kind", &self.kind)
-            .field("issuer", &self.issuer)
-            .field("account", &self.account)
+            .field("kind", &key.kind)
+            .field("issuer", &key.issuer)
+            .field("account", &key.account)
             .field("secret", &self.secret)
-            .field("algorithm", &self.algorithm)
-            .field("digits", &self.digits.get())
-            .field("image", &self.image)
+            .field("algorithm", &key.algorithm)
+            .field("digits", &key.digits.get())
+            .field("image", &key.image)
             .finish()
     }
 }
@@ -525,10 +581,21 @@ fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> 
 
 /// Refuses control characters in a decoded text field.
 fn check_text(text: &str, part: UriPart) -> Result<(), UriError> {
-    if text.chars().any(char::is_control) {
+    if has_control(text) {
         return Err(UriError::ControlCharacter { part });
     }
     Ok(())
+}
+
+/// Whether `text` holds a control character (`char::is_control`: U+0000 to
+/// U+001F and U+007F to U+009F), read from the UTF-8 bytes: a byte below
+/// 0x20, 0x7F, or 0xC2 followed by 0x80 to 0x9F. One branch-free pass.
+fn has_control(text: &str) -> bool {
+    let (found, _) = text.bytes().fold((false, 0_u8), |(found, previous), b| {
+        let c1 = (previous == 0xc2) & (b < 0xa0);
+        (found | (b < 0x20) | (b == 0x7f) | c1, b)
+    });
+    found
 }
 
 fn check_image(url: &str) -> Result<(), UriError> {
@@ -554,6 +621,20 @@ fn percent_encode(text: &str, out: &mut String) {
             out.push(char::from(
                 HEX.get(usize::from(byte & 0x0f)).copied().unwrap_or(b'0'),
             ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_control;
+
+    #[test]
+    fn control_characters_are_found_in_the_bytes() {
+        for c in ('\0'..='\u{800}').chain(['\u{FEFF}', '\u{10FFFF}']) {
+            for text in [format!("{c}"), format!("a{c}b"), format!("é{c}")] {
+                assert_eq!(has_control(&text), c.is_control(), "{:?}", c);
+            }
         }
     }
 }

@@ -1,19 +1,24 @@
 //! Reading an `otpauth://` key URI, strictly or leniently: the label, the
 //! query parameters and their percent-decoding.
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use zeroize::Zeroizing;
 
 use super::{
-    KeyUri, OtpKind, UriError, UriPart, check_image, check_text, strip_prefix_ignore_case,
+    KeyDescription, KeyUri, OtpKind, UriError, UriPart, check_image, check_text,
+    strip_prefix_ignore_case,
 };
 use crate::params::{Algorithm, Digits, Step};
 use crate::secret::{Secret, SecretStrength};
+use crate::swar::find_byte;
 
 /// How [`KeyUri::parse`] treats URIs that bend the format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 #[non_exhaustive]
 pub enum ParseMode {
     /// The format as written, for URIs this system issues or checks:
@@ -109,7 +114,7 @@ impl KeyUri {
     fn parse_with(uri: &str, mode: ParseMode, floor: SecretFloor) -> Result<Self, UriError> {
         let lenient = mode == ParseMode::Lenient;
         let rest = strip_prefix_ignore_case(uri, "otpauth://").ok_or(UriError::Scheme)?;
-        let rest = match rest.split_once('#') {
+        let rest = match split_at_byte(rest, b'#') {
             Some(_) if !lenient => return Err(UriError::Fragment),
             Some((before, _)) => before,
             None => rest,
@@ -128,7 +133,7 @@ impl KeyUri {
             return Err(UriError::UnknownType);
         };
         let rest = rest.strip_prefix('/').ok_or(UriError::MissingLabel)?;
-        let (raw_label, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (raw_label, query) = split_at_byte(rest, b'?').unwrap_or((rest, ""));
         if raw_label.is_empty() {
             return Err(UriError::MissingLabel);
         }
@@ -142,30 +147,32 @@ impl KeyUri {
             Some(raw) => Some(percent_decode(raw, UriPart::Issuer, false)?),
             None => None,
         };
-        let mut account = percent_decode(raw_account, UriPart::Account, false)?;
-        // Key Uri Format: optional spaces may precede the account name.
-        let spaces = account
-            .len()
-            .saturating_sub(account.trim_start_matches(' ').len());
-        account.drain(..spaces);
+        let account = percent_decode(raw_account, UriPart::Account, false)?;
 
         let params = Params::parse(query, lenient)?;
 
-        let param_issuer = match params.issuer {
-            Some(raw) => Some(percent_decode(raw, UriPart::Issuer, lenient)?),
-            None => None,
-        };
         let issuer = if lenient {
+            let param_issuer = match params.issuer {
+                Some(raw) => Some(percent_decode(raw, UriPart::Issuer, true)?),
+                None => None,
+            };
             param_issuer
                 .filter(|issuer| !issuer.is_empty())
                 .or(label_issuer.filter(|issuer| !issuer.is_empty()))
         } else {
-            if let (Some(label), Some(param)) = (&label_issuer, &param_issuer)
-                && label != param
-            {
-                return Err(UriError::IssuerMismatch);
-            }
-            let issuer = param_issuer.or(label_issuer);
+            let issuer = match (label_issuer, params.issuer) {
+                (Some(label), Some(raw)) if percent_decodes_to(raw, label.as_bytes()) => {
+                    Some(label)
+                }
+                (Some(_), Some(raw)) => {
+                    // Decode in full for the error a malformed `issuer=`
+                    // gets; a well-formed one differs from the label.
+                    percent_decode(raw, UriPart::Issuer, false)?;
+                    return Err(UriError::IssuerMismatch);
+                }
+                (None, Some(raw)) => Some(percent_decode(raw, UriPart::Issuer, false)?),
+                (label, None) => label,
+            };
             if issuer.as_deref() == Some("") {
                 return Err(UriError::EmptyIssuer);
             }
@@ -180,6 +187,17 @@ impl KeyUri {
                 return Err(UriError::ColonInIssuer);
             }
         }
+        // Key Uri Format: optional spaces may precede the account name.
+        let account = match account {
+            Cow::Borrowed(text) => Cow::Borrowed(text.trim_start_matches(' ')),
+            Cow::Owned(mut text) => {
+                let spaces = text
+                    .len()
+                    .saturating_sub(text.trim_start_matches(' ').len());
+                text.drain(..spaces);
+                Cow::Owned(text)
+            }
+        };
         check_text(&account, UriPart::Account)?;
         if account.is_empty() {
             return Err(UriError::EmptyAccount);
@@ -189,21 +207,20 @@ impl KeyUri {
         }
 
         let raw_secret = params.secret.ok_or(UriError::MissingSecret)?;
-        let secret_text = Zeroizing::new(percent_decode(raw_secret, UriPart::Secret, lenient)?);
-        let secret = match floor {
-            SecretFloor::Legacy => Secret::from_base32_weak(&secret_text)?.0,
-            SecretFloor::Full => Secret::from_base32(&secret_text)?,
+        let secret = match percent_decode(raw_secret, UriPart::Secret, lenient)? {
+            // Nothing was encoded: decode the URI's own text, without a copy.
+            Cow::Borrowed(text) => secret_from_base32(text, floor)?,
+            Cow::Owned(text) => secret_from_base32(&Zeroizing::new(text), floor)?,
         };
 
         let algorithm = match params.algorithm {
             None => Algorithm::default(),
-            Some(name) => Algorithm::ALL
-                .into_iter()
-                .find(|algorithm| {
-                    name == algorithm.name()
-                        || (lenient && name.eq_ignore_ascii_case(algorithm.name()))
-                })
-                .ok_or(UriError::UnsupportedAlgorithm)?,
+            Some(name) => match Algorithm::from_name(name) {
+                Ok(algorithm) => algorithm,
+                // `FromStr` reads the names in any ASCII case.
+                Err(_) if lenient => name.parse().map_err(|_| UriError::UnsupportedAlgorithm)?,
+                Err(_) => return Err(UriError::UnsupportedAlgorithm),
+            },
         };
         let digits = match params.digits {
             None => Digits::default(),
@@ -239,17 +256,19 @@ impl KeyUri {
                 let url = percent_decode(raw, UriPart::Image, false)?;
                 check_text(&url, UriPart::Image)?;
                 check_image(&url)?;
-                Some(url)
+                Some(url.into_owned())
             }
         };
         Ok(Self {
-            kind,
-            issuer,
-            account,
+            description: KeyDescription {
+                kind,
+                issuer: issuer.map(Cow::into_owned),
+                account: account.into_owned(),
+                algorithm,
+                digits,
+                image,
+            },
             secret,
-            algorithm,
-            digits,
-            image,
         })
     }
 }
@@ -275,60 +294,125 @@ impl<'a> Params<'a> {
         if !lenient {
             check_raw(query, UriPart::Parameter)?;
         }
-        for pair in query.split('&') {
+        let mut rest = Some(query);
+        while let Some(text) = rest {
+            let (pair, next) = match split_at_byte(text, b'&') {
+                Some((pair, next)) => (pair, Some(next)),
+                None => (text, None),
+            };
+            rest = next;
             if pair.is_empty() {
                 if lenient {
                     continue;
                 }
                 return Err(UriError::MalformedParameter);
             }
-            let (name, value) = pair.split_once('=').ok_or(UriError::MalformedParameter)?;
-            let Some(known) = KNOWN_PARAMETERS
-                .into_iter()
-                .find(|known| name.eq_ignore_ascii_case(known))
-            else {
-                // Unknown parameters are ignored (Key Uri Format).
-                continue;
+            let (name, value) = split_at_byte(pair, b'=').ok_or(UriError::MalformedParameter)?;
+            let known = match Param::named(name.as_bytes()) {
+                Some(known) => known,
+                // Lenient mode reads a known name in any case; strict mode
+                // refuses it rather than ignore it, so that whatever strict
+                // mode accepts, lenient mode reads the same way.
+                None => match Param::named_in_any_case(name.as_bytes()) {
+                    Some(known) if lenient => known,
+                    Some(known) => return Err(UriError::ParameterCase { name: known.name() }),
+                    // Unknown parameters are ignored (Key Uri Format).
+                    None => continue,
+                },
             };
-            // Lenient mode reads a known name in any case; strict mode
-            // refuses it rather than ignore it, so that whatever strict
-            // mode accepts, lenient mode reads the same way.
-            if name != known && !lenient {
-                return Err(UriError::ParameterCase { name: known });
-            }
             let slot = match known {
-                "secret" => &mut params.secret,
-                "issuer" => &mut params.issuer,
-                "algorithm" => &mut params.algorithm,
-                "digits" => &mut params.digits,
-                "period" => &mut params.period,
-                "counter" => &mut params.counter,
-                "image" => &mut params.image,
-                // Every name of the list has its arm above.
-                _ => continue,
+                Param::Secret => &mut params.secret,
+                Param::Issuer => &mut params.issuer,
+                Param::Algorithm => &mut params.algorithm,
+                Param::Digits => &mut params.digits,
+                Param::Period => &mut params.period,
+                Param::Counter => &mut params.counter,
+                Param::Image => &mut params.image,
             };
             if slot.replace(value).is_some() {
-                return Err(UriError::DuplicateParameter { name: known });
+                return Err(UriError::DuplicateParameter { name: known.name() });
             }
         }
         Ok(params)
     }
 }
 
-/// The parameters of the Key Uri Format, in lower case.
-const KNOWN_PARAMETERS: [&str; 7] = [
-    "secret",
-    "issuer",
-    "algorithm",
-    "digits",
-    "period",
-    "counter",
-    "image",
-];
+/// The parameters of the Key Uri Format.
+#[derive(Clone, Copy)]
+enum Param {
+    Secret,
+    Issuer,
+    Algorithm,
+    Digits,
+    Period,
+    Counter,
+    Image,
+}
+
+impl Param {
+    const ALL: [Self; 7] = [
+        Self::Secret,
+        Self::Issuer,
+        Self::Algorithm,
+        Self::Digits,
+        Self::Period,
+        Self::Counter,
+        Self::Image,
+    ];
+
+    /// The name, in lower case as the format writes it.
+    const fn name(self) -> &'static str {
+        match self {
+            Self::Secret => "secret",
+            Self::Issuer => "issuer",
+            Self::Algorithm => "algorithm",
+            Self::Digits => "digits",
+            Self::Period => "period",
+            Self::Counter => "counter",
+            Self::Image => "image",
+        }
+    }
+
+    /// The parameter spelled exactly `name`. A match against literals
+    /// compiles to a few integer comparisons.
+    fn named(name: &[u8]) -> Option<Self> {
+        match name {
+            b"secret" => Some(Self::Secret),
+            b"issuer" => Some(Self::Issuer),
+            b"algorithm" => Some(Self::Algorithm),
+            b"digits" => Some(Self::Digits),
+            b"period" => Some(Self::Period),
+            b"counter" => Some(Self::Counter),
+            b"image" => Some(Self::Image),
+            _ => None,
+        }
+    }
+
+    /// The parameter `name` spells in any ASCII case.
+    fn named_in_any_case(name: &[u8]) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|known| name.eq_ignore_ascii_case(known.name().as_bytes()))
+    }
+}
+
+/// `text` split around the first `byte` (an ASCII byte, so both sides are
+/// whole characters).
+fn split_at_byte(text: &str, byte: u8) -> Option<(&str, &str)> {
+    let index = find_byte(text.as_bytes(), byte)?;
+    Some((text.get(..index)?, text.get(index.saturating_add(1)..)?))
+}
+
+fn secret_from_base32(text: &str, floor: SecretFloor) -> Result<Secret, UriError> {
+    Ok(match floor {
+        SecretFloor::Legacy => Secret::from_base32_weak(text)?.0,
+        SecretFloor::Full => Secret::from_base32(text)?,
+    })
+}
 
 /// Splits a raw label at the first `:` (or, leniently, `%3A`).
 fn split_label(raw: &str, lenient: bool) -> (Option<&str>, &str) {
-    let colon = raw.find(':');
+    let colon = find_byte(raw.as_bytes(), b':');
     let encoded = if lenient {
         find_ignore_case(raw, "%3a")
     } else {
@@ -352,10 +436,11 @@ fn find_ignore_case(haystack: &str, needle: &str) -> Option<usize> {
 /// Refuses raw characters that a URI must percent-encode (strict mode):
 /// space, controls, non-ASCII.
 fn check_raw(raw: &str, part: UriPart) -> Result<(), UriError> {
-    if raw
+    // A fold without early exit, which the compiler vectorises.
+    let unencoded = raw
         .bytes()
-        .any(|b| b == b' ' || !b.is_ascii() || b.is_ascii_control())
-    {
+        .fold(false, |found, b| found | (b <= b' ') | (b >= 0x7f));
+    if unencoded {
         return Err(UriError::UnencodedCharacter { part });
     }
     Ok(())
@@ -378,13 +463,18 @@ fn parse_decimal(text: &str) -> Option<u64> {
     })
 }
 
-/// RFC 3986 §2.1 percent-decoding, optionally with `+` as a space.
-fn percent_decode(raw: &str, part: UriPart, plus_is_space: bool) -> Result<String, UriError> {
+/// RFC 3986 §2.1 percent-decoding, optionally with `+` as a space. Text
+/// with nothing to decode is returned as it is, without a copy.
+fn percent_decode(raw: &str, part: UriPart, plus_is_space: bool) -> Result<Cow<'_, str>, UriError> {
     let bytes = raw.as_bytes();
-    let is_special = |b: &u8| *b == b'%' || (plus_is_space && *b == b'+');
-    // Most values have nothing to decode: copy them in one go.
-    let Some(first) = bytes.iter().position(is_special) else {
-        return Ok(String::from(raw));
+    // Most values have nothing to decode.
+    let first = if plus_is_space {
+        bytes.iter().position(|&b| b == b'%' || b == b'+')
+    } else {
+        find_byte(bytes, b'%')
+    };
+    let Some(first) = first else {
+        return Ok(Cow::Borrowed(raw));
     };
     let mut out = Vec::with_capacity(bytes.len());
     out.extend_from_slice(bytes.get(..first).unwrap_or(&[]));
@@ -392,13 +482,11 @@ fn percent_decode(raw: &str, part: UriPart, plus_is_space: bool) -> Result<Strin
     while let Some(&byte) = bytes.get(index) {
         match byte {
             b'%' => {
-                let high = bytes.get(index.wrapping_add(1)).and_then(|&b| hex_value(b));
-                let low = bytes.get(index.wrapping_add(2)).and_then(|&b| hex_value(b));
-                let (Some(high), Some(low)) = (high, low) else {
+                let Some(value) = percent_escape(bytes, index) else {
                     zeroize::Zeroize::zeroize(&mut out);
                     return Err(UriError::InvalidPercentEncoding { part });
                 };
-                out.push((high << 4) | low);
+                out.push(value);
                 index = index.saturating_add(3);
             }
             b'+' if plus_is_space => {
@@ -411,12 +499,43 @@ fn percent_decode(raw: &str, part: UriPart, plus_is_space: bool) -> Result<Strin
             }
         }
     }
-    String::from_utf8(out).map_err(|error| {
+    String::from_utf8(out).map(Cow::Owned).map_err(|error| {
         // The bytes may be secret: wipe them before dropping.
         let mut bytes = error.into_bytes();
         zeroize::Zeroize::zeroize(&mut bytes);
         UriError::InvalidUtf8 { part }
     })
+}
+
+/// Whether `raw` is well-formed and percent-decodes (`+` as itself) to
+/// exactly `expected`, found without decoding it into a new string.
+fn percent_decodes_to(raw: &str, expected: &[u8]) -> bool {
+    let bytes = raw.as_bytes();
+    let mut index = 0_usize;
+    let mut matched = 0_usize;
+    while let Some(&byte) = bytes.get(index) {
+        let (value, width) = if byte == b'%' {
+            match percent_escape(bytes, index) {
+                Some(value) => (value, 3),
+                None => return false,
+            }
+        } else {
+            (byte, 1)
+        };
+        if expected.get(matched) != Some(&value) {
+            return false;
+        }
+        matched = matched.saturating_add(1);
+        index = index.saturating_add(width);
+    }
+    matched == expected.len()
+}
+
+/// The byte a well-formed `%XY` at `index` of `bytes` encodes.
+fn percent_escape(bytes: &[u8], index: usize) -> Option<u8> {
+    let high = hex_value(*bytes.get(index.wrapping_add(1))?)?;
+    let low = hex_value(*bytes.get(index.wrapping_add(2))?)?;
+    Some((high << 4) | low)
 }
 
 const fn hex_value(byte: u8) -> Option<u8> {

@@ -16,11 +16,15 @@
 mod allocation;
 mod hotp;
 mod keyuri;
+#[cfg(feature = "std")]
+mod now;
 mod params;
 #[cfg(feature = "qr")]
 mod qr;
 mod redaction;
 mod secrets;
+#[cfg(feature = "serde")]
+mod serialization;
 mod vectors;
 mod windows;
 
@@ -28,9 +32,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use proptest::prelude::*;
 use twofa_otp::{
     Algorithm, Base32Error, Code, CodeError, CodeRejected, CompatibilityWarning, ConfigError,
-    Digits, Hotp, HotpAccepted, KeyUri, LookAhead, OtpKind, ParseMode, ResyncWindow, Secret,
-    SecretError, SecretStrength, Step, TimeError, Totp, TotpAccepted, UriError, UriPart, Window,
-    base32,
+    Digits, Hotp, HotpAccepted, KeyDescription, KeyUri, LookAhead, OtpKind, ParseMode,
+    ResyncWindow, Secret, SecretError, SecretStrength, Step, TimeError, Totp, TotpAccepted,
+    UriError, UriPart, Window, base32,
 };
 
 // An independent reference: HOTP written directly from RFC 4226 §5.3 on top
@@ -115,6 +119,7 @@ const _: fn() = || {
     send_sync::<HotpAccepted>();
     send_sync::<CodeRejected>();
     send_sync::<KeyUri>();
+    send_sync::<KeyDescription>();
     send_sync::<OtpKind>();
     send_sync::<ParseMode>();
     send_sync::<UriError>();

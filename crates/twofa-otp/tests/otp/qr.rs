@@ -52,6 +52,11 @@ fn terminal_qr_decodes_to_the_uri() {
 fn svg_qr_decodes_to_the_uri() {
     let uri = sample_uri();
     let svg = uri.to_qr_svg().unwrap();
+    assert_eq!(decode_svg(&svg), uri.to_uri().as_str());
+}
+
+/// The text of the one QR code an SVG from `to_qr_svg` draws.
+fn decode_svg(svg: &str) -> String {
     assert!(svg.starts_with("<?xml"));
     assert!(!svg.contains("http://chart"));
     let attribute = |name: &str| -> usize {
@@ -84,7 +89,92 @@ fn svg_qr_decodes_to_the_uri() {
     });
     let grids = image.detect_grids();
     assert_eq!(grids.len(), 1);
-    assert_eq!(grids[0].decode().unwrap().1, uri.to_uri().as_str());
+    grids[0].decode().unwrap().1
+}
+
+#[test]
+fn svg_data_url_holds_the_svg() {
+    let uri = sample_uri();
+    let url = uri.to_qr_svg_data_url().unwrap();
+    let encoded = url.strip_prefix("data:image/svg+xml,").unwrap();
+    // Nothing that would end a quoted HTML attribute, start a fragment or
+    // an entity, or break the URL.
+    for byte in encoded.bytes() {
+        assert!(
+            byte.is_ascii_alphanumeric() || b"-_.!~*()/;:?@=+$,%".contains(&byte),
+            "{:?} in the url",
+            char::from(byte)
+        );
+    }
+    let svg = percent_decode(encoded);
+    assert_eq!(svg, uri.to_qr_svg().unwrap().as_str());
+    assert_eq!(decode_svg(&svg), uri.to_uri().as_str());
+}
+
+/// RFC 3986 percent-decoding, written out for the test.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' {
+            let hex = std::str::from_utf8(&bytes[index + 1..index + 3]).unwrap();
+            out.push(u8::from_str_radix(hex, 16).unwrap());
+            index += 3;
+        } else {
+            out.push(bytes[index]);
+            index += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// The text of the one QR code in a PNG image.
+#[cfg(feature = "qr-png")]
+fn decode_png(png: &[u8]) -> String {
+    let picture = image::load_from_memory_with_format(png, image::ImageFormat::Png)
+        .unwrap()
+        .to_luma8();
+    assert!(picture.width() >= 256 && picture.height() >= 256);
+    let (width, height) = (picture.width() as usize, picture.height() as usize);
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| {
+        picture
+            .get_pixel(u32::try_from(x).unwrap(), u32::try_from(y).unwrap())
+            .0[0]
+    });
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1);
+    grids[0].decode().unwrap().1
+}
+
+#[cfg(feature = "qr-png")]
+#[test]
+fn png_qr_decodes_to_the_uri() {
+    let uri = sample_uri();
+    let png = uri.to_qr_png().unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    assert_eq!(decode_png(&png), uri.to_uri().as_str());
+    // Another key draws another picture.
+    let other = KeyUri::totp("ACME Co", "bob@example.com", uri_secret()).unwrap();
+    assert_eq!(
+        decode_png(&other.to_qr_png().unwrap()),
+        other.to_uri().as_str()
+    );
+}
+
+#[cfg(feature = "qr-png")]
+#[test]
+fn png_data_url_holds_the_png() {
+    use base64::Engine as _;
+
+    let uri = sample_uri();
+    let url = uri.to_qr_png_data_url().unwrap();
+    let encoded = url.strip_prefix("data:image/png;base64,").unwrap();
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap();
+    assert_eq!(png, *uri.to_qr_png().unwrap());
+    assert_eq!(decode_png(&png), uri.to_uri().as_str());
 }
 
 #[test]
@@ -92,4 +182,16 @@ fn oversized_uri_is_refused() {
     let long = "a".repeat(3000);
     let uri = KeyUri::totp("ACME", &long, uri_secret()).unwrap();
     assert_eq!(uri.to_qr_svg().err(), Some(twofa_otp::QrError::TooLong));
+    assert_eq!(
+        uri.to_qr_svg_data_url().err(),
+        Some(twofa_otp::QrError::TooLong)
+    );
+    #[cfg(feature = "qr-png")]
+    {
+        assert_eq!(uri.to_qr_png().err(), Some(twofa_otp::QrError::TooLong));
+        assert_eq!(
+            uri.to_qr_png_data_url().err(),
+            Some(twofa_otp::QrError::TooLong)
+        );
+    }
 }

@@ -4,7 +4,9 @@
 mod demo;
 
 use std::fmt::Write as _;
+use std::fs;
 use std::io::{self, Read as _, Write as _};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -231,6 +233,26 @@ struct ProvisionArgs {
     /// Show the current code for this Unix time instead of now.
     #[arg(long, value_name = "UNIX")]
     time: Option<String>,
+    /// How to show the QR code: terminal (for dark backgrounds),
+    /// terminal-light (for light backgrounds), svg or png (written to
+    /// --out), or none.
+    #[arg(long, value_name = "FORMAT", default_value = "terminal")]
+    qr: String,
+    /// The file the svg or png QR code is written to (it holds the secret).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Replace the --out file if it exists.
+    #[arg(long, requires = "out")]
+    force: bool,
+}
+
+/// Where `provision` puts the QR code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QrOutput {
+    Terminal(TerminalBackground),
+    Svg,
+    Png,
+    None,
 }
 
 /// Why the tool stops early.
@@ -445,18 +467,30 @@ fn uri_new(args: &UriNewArgs) -> Result<(), Failure> {
 fn provision(args: &ProvisionArgs) -> Result<(), Failure> {
     let (algorithm, digits) = shape(&args.key.shape)?;
     let now = time(args.time.as_deref())?;
+    let output = qr_output(&args.qr, args.out.as_deref())?;
     let uri = new_key_uri(&args.key, fresh_secret(algorithm)?, algorithm, digits)?;
     let Some(totp) = uri.to_totp() else {
         return Err(Failure::Invalid(String::from("key uri is not time-based")));
     };
-    let step = totp
-        .step_at(now)
+    let code = totp
+        .generate(now)
         .map_err(|error| Failure::invalid(time_flag(args.time.as_deref()), error))?;
-    let code = totp.generate_at_step(step);
-    let valid_for = step
-        .checked_add(1)
-        .and_then(|next| totp.step_start(next))
-        .and_then(|next_start| next_start.checked_sub(now));
+    let valid_for = totp
+        .seconds_left_at(now)
+        .map_err(|error| Failure::invalid(time_flag(args.time.as_deref()), error))?;
+    let qr_error = |error| Failure::invalid("--issuer/--account", error);
+    // The file is written before anything is printed: if it cannot be,
+    // nothing of the key is shown.
+    let picture = match output {
+        QrOutput::Svg => Some(Zeroizing::new(
+            uri.to_qr_svg().map_err(qr_error)?.as_bytes().to_vec(),
+        )),
+        QrOutput::Png => Some(uri.to_qr_png().map_err(qr_error)?),
+        QrOutput::Terminal(_) | QrOutput::None => None,
+    };
+    if let (Some(picture), Some(path)) = (&picture, &args.out) {
+        write_new_file(path, picture, args.force)?;
+    }
 
     let mut text = Zeroizing::new(String::new());
     let _ = writeln!(
@@ -466,11 +500,21 @@ fn provision(args: &ProvisionArgs) -> Result<(), Failure> {
         uri.issuer().unwrap_or_default()
     );
     let _ = writeln!(text, "Key URI: {}\n", uri.to_uri().as_str());
-    let _ = writeln!(text, "Scan this QR code with an authenticator app:\n");
-    let qr = uri
-        .to_qr_terminal(TerminalBackground::Dark)
-        .map_err(|error| Failure::invalid("--issuer/--account", error))?;
-    let _ = writeln!(text, "{}\n", qr.as_str());
+    match (output, &args.out) {
+        (QrOutput::Terminal(background), _) => {
+            let _ = writeln!(text, "Scan this QR code with an authenticator app:\n");
+            let qr = uri.to_qr_terminal(background).map_err(qr_error)?;
+            let _ = writeln!(text, "{}\n", qr.as_str());
+        }
+        (QrOutput::Svg | QrOutput::Png, Some(path)) => {
+            let _ = writeln!(
+                text,
+                "QR code written to {} (it holds the secret: delete it once scanned)\n",
+                path.display()
+            );
+        }
+        _ => {}
+    }
     let _ = writeln!(
         text,
         "Or enter this key by hand (time-based, {}, {} digits, every {} seconds):\n",
@@ -483,20 +527,86 @@ fn provision(args: &ProvisionArgs) -> Result<(), Failure> {
         "    {}\n",
         grouped(&uri.secret().to_base32()).as_str()
     );
-    let code = code.expose_secret();
-    match valid_for {
-        Some(seconds) => {
-            let _ = writeln!(
-                text,
-                "Current code: {} (valid for {seconds} more seconds)",
-                code.as_str()
-            );
-        }
-        None => {
-            let _ = writeln!(text, "Current code: {}", code.as_str());
-        }
-    }
+    let _ = writeln!(
+        text,
+        "Current code: {} (valid for {valid_for} more seconds)",
+        code.expose_secret().as_str()
+    );
     print_str(&text)
+}
+
+/// `--qr`, checked against `--out`: a picture format needs a file, and a
+/// file needs a picture format.
+fn qr_output(format: &str, out: Option<&Path>) -> Result<QrOutput, Failure> {
+    let output = match format {
+        "terminal" => QrOutput::Terminal(TerminalBackground::Dark),
+        "terminal-light" => QrOutput::Terminal(TerminalBackground::Light),
+        "svg" => QrOutput::Svg,
+        "png" => QrOutput::Png,
+        "none" => QrOutput::None,
+        _ => {
+            return Err(Failure::invalid(
+                "--qr",
+                "format must be terminal, terminal-light, svg, png or none",
+            ));
+        }
+    };
+    match (output, out) {
+        (QrOutput::Svg | QrOutput::Png, None) => Err(Failure::invalid(
+            "--qr",
+            format!("{format} writes a file: give it with --out FILE"),
+        )),
+        (QrOutput::Terminal(_) | QrOutput::None, Some(_)) => Err(Failure::invalid(
+            "--out",
+            "only --qr svg and --qr png write a file",
+        )),
+        _ => Ok(output),
+    }
+}
+
+/// Writes `bytes` to a new file at `path`, readable by its owner only (on
+/// Unix). An existing file is refused unless `force`.
+fn write_new_file(path: &Path, bytes: &[u8], force: bool) -> Result<(), Failure> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true);
+    if force {
+        options.create(true).truncate(true);
+    } else {
+        // Atomic: no window in which another file can appear at `path`.
+        options.create_new(true);
+    }
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(|error| {
+        if error.kind() == io::ErrorKind::AlreadyExists {
+            Failure::invalid(
+                "--out",
+                format!("{} exists; --force replaces it", path.display()),
+            )
+        } else {
+            Failure::invalid(
+                "--out",
+                format!("cannot create {}: {error}", path.display()),
+            )
+        }
+    })?;
+    // A replaced file keeps its mode: narrow it as a new one would be.
+    #[cfg(unix)]
+    if force {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(|error| {
+                Failure::invalid(
+                    "--out",
+                    format!("cannot restrict {}: {error}", path.display()),
+                )
+            })?;
+    }
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|error| {
+            Failure::invalid("--out", format!("cannot write {}: {error}", path.display()))
+        })
 }
 
 // ---- input ---------------------------------------------------------------

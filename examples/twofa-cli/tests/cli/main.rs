@@ -17,6 +17,7 @@ use serde_json::Value;
 mod demo;
 mod invalid;
 mod otp;
+mod qr;
 mod uri;
 
 /// RFC 6238 Appendix B seeds: the ASCII digits "1234567890" repeated to the

@@ -124,15 +124,15 @@ const fn decode_group(word: u64) -> Option<u64> {
     if (letters | digits) & !word != HIGHS {
         return None;
     }
-    // Widen each byte's flag to a whole-byte mask, then subtract each
-    // class's offset where it applies: no byte goes below zero, so no borrow
-    // crosses bytes.
-    let letter_mask = (letters >> 7).wrapping_mul(0xff);
-    let digit_mask = (digits >> 7).wrapping_mul(0xff);
-    let values = ((folded & letter_mask)
-        .wrapping_sub(ONES.wrapping_mul(b'a' as u64) & letter_mask))
-        | ((ascii & digit_mask)
-            .wrapping_sub(ONES.wrapping_mul(b'2'.wrapping_sub(26) as u64) & digit_mask));
+    // A letter's value is `folded - 'a'`, a digit's `folded - '2' + 26`
+    // (folding leaves digits as they are): subtract `'a'` everywhere and add
+    // the difference back on the digits. Setting each top bit first keeps
+    // every byte from borrowing from its neighbour; the low 5 bits are the
+    // value.
+    let values = (folded | HIGHS)
+        .wrapping_sub(ONES.wrapping_mul(b'a' as u64))
+        .wrapping_add((digits >> 7).wrapping_mul(b'a'.wrapping_sub(b'2').wrapping_add(26) as u64))
+        & ONES.wrapping_mul(0x1f);
     // Pack the eight 5-bit values, first symbol first: pairs into 10 bits,
     // then fours into 20, then all eight into 40.
     let pairs = ((values & 0x00ff_00ff_00ff_00ff) << 5) | ((values >> 8) & 0x00ff_00ff_00ff_00ff);

@@ -150,6 +150,26 @@ impl KeyUri {
         let account = percent_decode(raw_account, UriPart::Account, false)?;
 
         let params = Params::parse(query, lenient)?;
+        // Lenient: when the `issuer=` parameter names the label's prefix,
+        // the label splits after it, so an issuer with a colon of its own
+        // (`My%3ACorp:alice&issuer=My%3ACorp`, as pyotp writes it) keeps it.
+        let (label_issuer, account) = match params.issuer {
+            Some(raw) if lenient => {
+                let named = percent_decode(raw, UriPart::Issuer, true)?;
+                let label = percent_decode(raw_label, UriPart::Label, false)?;
+                match label
+                    .strip_prefix(named.as_ref())
+                    .and_then(|rest| rest.strip_prefix(':'))
+                {
+                    Some(rest) if !named.is_empty() => (
+                        Some(Cow::Owned(named.clone().into_owned())),
+                        Cow::Owned(rest.to_owned()),
+                    ),
+                    _ => (label_issuer, account),
+                }
+            }
+            _ => (label_issuer, account),
+        };
 
         let issuer = if lenient {
             let param_issuer = match params.issuer {
@@ -178,17 +198,22 @@ impl KeyUri {
             }
             issuer
         };
-        if let Some(issuer) = &issuer {
+        // Lenient parsing keeps what a generator encoded, exactly: an
+        // issuer with a colon or a tab (`%3A`, `%09`, as pyotp writes them),
+        // an account with leading spaces. Rendering percent-encodes every
+        // such byte again, so the key still writes back unambiguously.
+        // Strict parsing keeps the Key Uri Format's rules.
+        if let Some(issuer) = &issuer
+            && !lenient
+        {
             check_text(issuer, UriPart::Issuer)?;
-            // Refused in both modes: a label issuer never has one (the label
-            // splits at the first colon), and an `issuer=` with one could
-            // not be written back unambiguously.
             if issuer.contains(':') {
                 return Err(UriError::ColonInIssuer);
             }
         }
         // Key Uri Format: optional spaces may precede the account name.
         let account = match account {
+            account if lenient => account,
             Cow::Borrowed(text) => Cow::Borrowed(text.trim_start_matches(' ')),
             Cow::Owned(mut text) => {
                 let spaces = text
@@ -198,7 +223,9 @@ impl KeyUri {
                 Cow::Owned(text)
             }
         };
-        check_text(&account, UriPart::Account)?;
+        if !lenient {
+            check_text(&account, UriPart::Account)?;
+        }
         if account.is_empty() {
             return Err(UriError::EmptyAccount);
         }

@@ -513,3 +513,54 @@ fn a_plus_in_the_image_url_is_a_plus_in_both_modes() {
     assert_eq!(strict.image(), Some("https://x+y"));
     assert_eq!(lenient.image(), strict.image());
 }
+
+/// URIs exactly as pyotp 2.9's `TOTP.provisioning_uri` writes them (it
+/// percent-encodes the issuer and the account in the label, leaves `/`
+/// as it is, and repeats the issuer in `issuer=`).
+#[test]
+fn lenient_parsing_keeps_what_pyotp_encoded() {
+    const SECRET: &str = "secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    for (uri, issuer, account, strict) in [
+        (
+            format!("otpauth://totp/My%3ACorp:alice%40example.com?{SECRET}&issuer=My%3ACorp"),
+            "My:Corp",
+            "alice@example.com",
+            Err(UriError::ColonInIssuer),
+        ),
+        (
+            format!("otpauth://totp/My%09Corp:alice?{SECRET}&issuer=My%09Corp"),
+            "My\tCorp",
+            "alice",
+            Err(UriError::ControlCharacter {
+                part: twofa_otp::UriPart::Issuer,
+            }),
+        ),
+        (
+            format!("otpauth://totp/Corp:%20alice?{SECRET}&issuer=Corp"),
+            "Corp",
+            " alice",
+            Ok(("Corp", "alice")),
+        ),
+        (
+            format!("otpauth://totp/Co/rp:a/b?{SECRET}&issuer=Co%2Frp"),
+            "Co/rp",
+            "a/b",
+            Ok(("Co/rp", "a/b")),
+        ),
+    ] {
+        let parsed = KeyUri::parse(&uri, ParseMode::Lenient).unwrap();
+        assert_eq!(parsed.issuer(), Some(issuer), "{uri}");
+        assert_eq!(parsed.account(), account, "{uri}");
+        // Written back and read again, nothing changes.
+        let again = KeyUri::parse(&parsed.to_uri(), ParseMode::Lenient).unwrap();
+        assert_eq!((again.issuer(), again.account()), (Some(issuer), account));
+        let strictly = KeyUri::parse(&uri, ParseMode::Strict);
+        match strict {
+            Ok(expected) => {
+                let strictly = strictly.unwrap();
+                assert_eq!((strictly.issuer().unwrap(), strictly.account()), expected);
+            }
+            Err(error) => assert_eq!(strictly.map(|_| ()), Err(error), "{uri}"),
+        }
+    }
+}

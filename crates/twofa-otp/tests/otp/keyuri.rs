@@ -532,7 +532,7 @@ fn lenient_parsing_keeps_what_pyotp_encoded() {
             "My\tCorp",
             "alice",
             Err(UriError::ControlCharacter {
-                part: twofa_otp::UriPart::Issuer,
+                part: UriPart::Issuer,
             }),
         ),
         (

@@ -3,7 +3,7 @@
 //! the same key in every field and prints identically again; what strict
 //! mode accepts, lenient mode accepts too, as the same key but for the
 //! account's leading spaces (strict mode drops them as the Key Uri Format
-//! says; lenient mode keeps what the generator encoded); an image URL is `https` (the scheme in any case, as typed:
+//! says; lenient mode keeps them in pyotp's form of label); an image URL is `https` (the scheme in any case, as typed:
 //! RFC 3986 §3.1 makes schemes case-insensitive, and the parser keeps the
 //! URL as given); `Debug` and errors never show the secret.
 

@@ -150,22 +150,25 @@ impl KeyUri {
         let account = percent_decode(raw_account, UriPart::Account, false)?;
 
         let params = Params::parse(query, lenient)?;
-        // Lenient: when the `issuer=` parameter names the label's prefix,
-        // the label splits after it, so an issuer with a colon of its own
-        // (`My%3ACorp:alice&issuer=My%3ACorp`, as pyotp writes it) keeps it.
-        let (label_issuer, account) = match params.issuer {
-            Some(raw) if lenient => {
+        // Lenient: a label written as `quote(issuer):quote(account)` with
+        // the same issuer in `issuer=` (pyotp's form) is read exactly as
+        // encoded: the issuer may hold a colon of its own, and the account
+        // keeps its leading spaces. Any other label splits at its first
+        // separator, and spaces after it are the Key Uri Format's optional
+        // padding.
+        let mut as_encoded = false;
+        let (label_issuer, account) = match (find_byte(raw_label.as_bytes(), b':'), params.issuer) {
+            (Some(colon), Some(raw)) if lenient => {
                 let named = percent_decode(raw, UriPart::Issuer, true)?;
-                let label = percent_decode(raw_label, UriPart::Label, false)?;
-                match label
-                    .strip_prefix(named.as_ref())
-                    .and_then(|rest| rest.strip_prefix(':'))
-                {
-                    Some(rest) if !named.is_empty() => (
-                        Some(Cow::Owned(named.clone().into_owned())),
-                        Cow::Owned(rest.to_owned()),
-                    ),
-                    _ => (label_issuer, account),
+                let (raw_prefix, raw_rest) =
+                    raw_label.split_at_checked(colon).unwrap_or((raw_label, ""));
+                let prefix = percent_decode(raw_prefix, UriPart::Issuer, false)?;
+                if !named.is_empty() && prefix == named {
+                    as_encoded = true;
+                    let rest = raw_rest.get(1..).unwrap_or("");
+                    (Some(prefix), percent_decode(rest, UriPart::Account, false)?)
+                } else {
+                    (label_issuer, account)
                 }
             }
             _ => (label_issuer, account),
@@ -213,7 +216,7 @@ impl KeyUri {
         }
         // Key Uri Format: optional spaces may precede the account name.
         let account = match account {
-            account if lenient => account,
+            account if as_encoded => account,
             Cow::Borrowed(text) => Cow::Borrowed(text.trim_start_matches(' ')),
             Cow::Owned(mut text) => {
                 let spaces = text

@@ -464,10 +464,20 @@ async fn walk_trusted_network_20_and_21_days_and_the_client_account() {
         .await;
     set_up_app(&mut walk, &server).await;
     walk.goto("/company", "company-settings").await;
+    // More than the address-space limit (a /16) is refused.
     walk.fill("#network", "127.0.0.0/8").await;
     walk.fill("#label", "This machine").await;
+    walk.click("#add-network", "network-too-wide").await;
+    let page = walk.text("main").await;
+    assert!(page.contains("more addresses than the limit"), "{page}");
+    walk.fill("#network", "127.0.0.0/16").await;
+    walk.fill("#label", "This machine").await;
     walk.click("#add-network", "network-added").await;
-    assert!(walk.text("#trusted-networks").await.contains("127.0.0.0/8"));
+    assert!(
+        walk.text("#trusted-networks")
+            .await
+            .contains("127.0.0.0/16")
+    );
     walk.log_out().await;
 
     // Alice sets up her app on the trusted network: that login earns the

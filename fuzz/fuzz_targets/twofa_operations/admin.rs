@@ -144,11 +144,18 @@ pub(crate) fn add_network(
     let label = LABELS[usize::from(label) % LABELS.len()];
     let result = block_on(h.twofa.add_trusted_network(&h.admin, network, label));
     let listed = m.allowlist.iter().any(|(n, _)| *n == network);
+    // The service's default limit, over the union of the networks.
+    let too_wide = !twofa::trusted_network::AddressSpaceLimit::default().allows(
+        twofa::trusted_network::AddressSpace::of(
+            m.allowlist.iter().map(|(n, _)| *n).chain([network]),
+        ),
+    );
     if result.is_ok() {
         assert!(!listed, "a network listed twice");
+        assert!(!too_wide, "more address space trusted than the limit");
         m.allowlist.push((network, now));
     } else if !label.chars().any(char::is_control) {
-        assert!(listed, "{result:?}");
+        assert!(listed || too_wide, "{result:?}");
     }
     Some(format!("{result:?}"))
 }

@@ -17,7 +17,7 @@ pub const MAX_CHALLENGE_LIFETIME: TimeDelta = TimeDelta::hours(1);
 /// Why a relying-party configuration was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum ConfigError {
+pub enum PasskeyConfigError {
     /// The relying-party id is not a lowercase registrable domain name.
     #[error("relying-party id {id:?} is not a lowercase domain name")]
     InvalidRpId {
@@ -71,10 +71,10 @@ impl Origin {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidOrigin`] for another scheme, a path other
+    /// [`PasskeyConfigError::InvalidOrigin`] for another scheme, a path other
     /// than `/`, a query, a fragment, credentials or an IP-address host.
-    pub fn https(origin: &str) -> Result<Self, ConfigError> {
-        let invalid = || ConfigError::InvalidOrigin {
+    pub fn https(origin: &str) -> Result<Self, PasskeyConfigError> {
+        let invalid = || PasskeyConfigError::InvalidOrigin {
             origin: origin.to_owned(),
         };
         let url = Url::parse(origin).map_err(|_| invalid())?;
@@ -98,13 +98,13 @@ impl Origin {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidOrigin`] if the URL library refuses the
+    /// [`PasskeyConfigError::InvalidOrigin`] if the URL library refuses the
     /// origin (it does not for any port).
-    pub fn insecure_localhost(port: u16) -> Result<Self, ConfigError> {
+    pub fn insecure_localhost(port: u16) -> Result<Self, PasskeyConfigError> {
         let origin = format!("http://localhost:{port}");
         match Url::parse(&origin) {
             Ok(url) => Ok(Self { url }),
-            Err(_) => Err(ConfigError::InvalidOrigin { origin }),
+            Err(_) => Err(PasskeyConfigError::InvalidOrigin { origin }),
         }
     }
 
@@ -199,24 +199,24 @@ impl RelyingParty {
     ///
     /// # Errors
     ///
-    /// [`ConfigError`] says which part was refused: an id that is not a
+    /// [`PasskeyConfigError`] says which part was refused: an id that is not a
     /// lowercase domain name, an empty or overlong name, no origins, or an
     /// origin whose host is not the id or one of its subdomains.
     pub fn new(
         id: &str,
         name: &str,
         origins: impl IntoIterator<Item = Origin>,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Self, PasskeyConfigError> {
         if !is_domain(id) {
-            return Err(ConfigError::InvalidRpId { id: id.to_owned() });
+            return Err(PasskeyConfigError::InvalidRpId { id: id.to_owned() });
         }
         let chars = name.chars().count();
         if chars == 0 || chars > MAX_RP_NAME_CHARS || name.chars().any(char::is_control) {
-            return Err(ConfigError::InvalidRpName);
+            return Err(PasskeyConfigError::InvalidRpName);
         }
         let origins: Vec<Origin> = origins.into_iter().collect();
         if origins.is_empty() {
-            return Err(ConfigError::NoOrigins);
+            return Err(PasskeyConfigError::NoOrigins);
         }
         for origin in &origins {
             let host = origin.host();
@@ -225,7 +225,7 @@ impl RelyingParty {
                     .strip_suffix(id)
                     .is_some_and(|prefix| prefix.ends_with('.'));
             if !on_rp {
-                return Err(ConfigError::OriginOutsideRpId {
+                return Err(PasskeyConfigError::OriginOutsideRpId {
                     origin: origin.as_str(),
                     rp_id: id.to_owned(),
                 });
@@ -262,11 +262,14 @@ impl RelyingParty {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ChallengeLifetimeOutOfRange`] outside one second to
+    /// [`PasskeyConfigError::ChallengeLifetimeOutOfRange`] outside one second to
     /// one hour.
-    pub fn with_challenge_lifetime(mut self, lifetime: TimeDelta) -> Result<Self, ConfigError> {
+    pub fn with_challenge_lifetime(
+        mut self,
+        lifetime: TimeDelta,
+    ) -> Result<Self, PasskeyConfigError> {
         if lifetime < TimeDelta::seconds(1) || lifetime > MAX_CHALLENGE_LIFETIME {
-            return Err(ConfigError::ChallengeLifetimeOutOfRange {
+            return Err(PasskeyConfigError::ChallengeLifetimeOutOfRange {
                 seconds: lifetime.num_seconds(),
             });
         }

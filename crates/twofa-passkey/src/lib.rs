@@ -12,7 +12,7 @@ pub use ceremony::{
     MAX_CLIENT_RESPONSE_LEN, MAX_DISPLAY_NAME_CHARS, PasskeyAccepted, client_response_credential_id,
 };
 pub use config::{
-    ConfigError, CredentialDiscovery, MAX_CHALLENGE_LIFETIME, MAX_RP_NAME_CHARS, Origin,
+    CredentialDiscovery, MAX_CHALLENGE_LIFETIME, MAX_RP_NAME_CHARS, Origin, PasskeyConfigError,
     RelyingParty, UserVerification,
 };
 pub use credential::{

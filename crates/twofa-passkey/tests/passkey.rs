@@ -14,10 +14,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, TimeZone as _, Utc};
 use serde_json::Value;
 use twofa_passkey::{
-    AuthenticationState, ConfigError, CreationOptions, CredentialId, CredentialName, Origin,
-    PasskeyAccepted, PasskeyCredential, PasskeyRejected, RegistrationRejected, RegistrationState,
-    RelyingParty, RequestOptions, StartError, UserVerification, client_response_credential_id,
-    find_credential, remove_credential, replace_credential,
+    AuthenticationState, CreationOptions, CredentialId, CredentialName, Origin, PasskeyAccepted,
+    PasskeyConfigError, PasskeyCredential, PasskeyRejected, RegistrationRejected,
+    RegistrationState, RelyingParty, RequestOptions, StartError, UserVerification,
+    client_response_credential_id, find_credential, remove_credential, replace_credential,
 };
 use twofa_types::UserId;
 use url::Url;
@@ -649,15 +649,15 @@ fn configuration_is_validated() {
     let origin = || Origin::https(ORIGIN).unwrap();
     assert!(matches!(
         RelyingParty::new("Example.com", "P", [origin()]),
-        Err(ConfigError::InvalidRpId { .. })
+        Err(PasskeyConfigError::InvalidRpId { .. })
     ));
     assert!(matches!(
         RelyingParty::new("example.com", "", [origin()]),
-        Err(ConfigError::InvalidRpName)
+        Err(PasskeyConfigError::InvalidRpName)
     ));
     assert!(matches!(
         RelyingParty::new("example.com", "P", []),
-        Err(ConfigError::NoOrigins)
+        Err(PasskeyConfigError::NoOrigins)
     ));
     for bad in [
         "http://login.example.com",
@@ -667,7 +667,10 @@ fn configuration_is_validated() {
         "login.example.com",
     ] {
         assert!(
-            matches!(Origin::https(bad), Err(ConfigError::InvalidOrigin { .. })),
+            matches!(
+                Origin::https(bad),
+                Err(PasskeyConfigError::InvalidOrigin { .. })
+            ),
             "{bad}"
         );
     }
@@ -677,7 +680,7 @@ fn configuration_is_validated() {
             "P",
             [Origin::https("https://badexample.com").unwrap()]
         ),
-        Err(ConfigError::OriginOutsideRpId { .. })
+        Err(PasskeyConfigError::OriginOutsideRpId { .. })
     ));
     assert!(matches!(
         RelyingParty::new(
@@ -685,7 +688,7 @@ fn configuration_is_validated() {
             "P",
             [Origin::insecure_localhost(8080).unwrap()]
         ),
-        Err(ConfigError::OriginOutsideRpId { .. })
+        Err(PasskeyConfigError::OriginOutsideRpId { .. })
     ));
     let dev = RelyingParty::new(
         "localhost",
@@ -715,7 +718,7 @@ fn configuration_is_validated() {
     ] {
         assert!(matches!(
             rp.clone().with_challenge_lifetime(bad),
-            Err(ConfigError::ChallengeLifetimeOutOfRange { .. })
+            Err(PasskeyConfigError::ChallengeLifetimeOutOfRange { .. })
         ));
     }
     let short = rp.with_challenge_lifetime(TimeDelta::seconds(30)).unwrap();

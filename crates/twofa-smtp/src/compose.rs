@@ -8,7 +8,7 @@ use lettre::message::{Mailbox, Message, MultiPart};
 use twofa_delivery::{EmailAddress, FailureCause, SendError};
 use zeroize::Zeroizing;
 
-use crate::config::Sender;
+use crate::config::SmtpSender;
 use crate::outcome::Failure;
 
 /// Runs of this many digits or more never go into a subject: every code
@@ -44,7 +44,7 @@ pub(crate) fn has_digit_run(subject: &str) -> bool {
 /// auto-generated` (RFC 3834 §5, so that vacation responders stay quiet),
 /// and a multipart/alternative body of `text` and its HTML rendering.
 pub(crate) fn compose(
-    sender: &Sender,
+    sender: &SmtpSender,
     id_domain: &str,
     to: &EmailAddress,
     subject: &str,

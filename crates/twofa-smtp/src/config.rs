@@ -34,7 +34,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// an SMTP URL or a credential holds a password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
-pub enum ConfigError {
+pub enum SmtpConfigError {
     /// The server is neither a DNS host name nor an IP address.
     #[error("smtp host must be a dns host name or an ip address")]
     Host,
@@ -125,44 +125,44 @@ impl Tls {
 /// The `From` of every message: a display name and an address, e.g.
 /// `Example Portal <no-reply@portal.example.com>`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Sender {
+pub struct SmtpSender {
     mailbox: Mailbox,
 }
 
-impl Sender {
+impl SmtpSender {
     /// Validates a display name (1 to [`MAX_SENDER_NAME_LEN`] characters,
     /// no control character) and an address (the grammar of
     /// [`EmailAddress::parse`]).
     ///
     /// # Errors
     ///
-    /// [`ConfigError::SenderName`] or [`ConfigError::SenderAddress`].
+    /// [`SmtpConfigError::SenderName`] or [`SmtpConfigError::SenderAddress`].
     ///
     /// # Example
     ///
     /// ```
-    /// use twofa_smtp::Sender;
+    /// use twofa_smtp::SmtpSender;
     ///
-    /// let sender = Sender::new("Example Portal", "no-reply@portal.example.com")?;
+    /// let sender = SmtpSender::new("Example Portal", "no-reply@portal.example.com")?;
     /// assert_eq!(sender.address(), "no-reply@portal.example.com");
-    /// # Ok::<(), twofa_smtp::ConfigError>(())
+    /// # Ok::<(), twofa_smtp::SmtpConfigError>(())
     /// ```
-    pub fn new(name: &str, address: &str) -> Result<Self, ConfigError> {
+    pub fn new(name: &str, address: &str) -> Result<Self, SmtpConfigError> {
         let count = name.chars().count();
         if count == 0
             || count > MAX_SENDER_NAME_LEN
             || name.trim().is_empty()
             || name.chars().any(char::is_control)
         {
-            return Err(ConfigError::SenderName {
+            return Err(SmtpConfigError::SenderName {
                 max: MAX_SENDER_NAME_LEN,
             });
         }
-        let parsed = EmailAddress::parse(address).map_err(|_| ConfigError::SenderAddress)?;
+        let parsed = EmailAddress::parse(address).map_err(|_| SmtpConfigError::SenderAddress)?;
         let address = parsed
             .expose_address()
             .parse()
-            .map_err(|_| ConfigError::SenderAddress)?;
+            .map_err(|_| SmtpConfigError::SenderAddress)?;
         Ok(Self {
             mailbox: Mailbox::new(Some(name.to_owned()), address),
         })
@@ -191,11 +191,11 @@ impl Sender {
     }
 }
 
-impl fmt::Debug for Sender {
+impl fmt::Debug for SmtpSender {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The sender's own address is configuration, not a user's: it may
         // print.
-        write!(f, "Sender({:?} <{}>)", self.name(), self.address())
+        write!(f, "SmtpSender({:?} <{}>)", self.name(), self.address())
     }
 }
 
@@ -218,11 +218,11 @@ impl SmtpCredentials {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Credentials`] for an empty user name or a NUL
+    /// [`SmtpConfigError::Credentials`] for an empty user name or a NUL
     /// character in either.
-    pub fn new(user: &str, password: &str) -> Result<Self, ConfigError> {
+    pub fn new(user: &str, password: &str) -> Result<Self, SmtpConfigError> {
         if user.is_empty() || user.contains('\0') || password.contains('\0') {
-            return Err(ConfigError::Credentials);
+            return Err(SmtpConfigError::Credentials);
         }
         Ok(Self {
             user: Zeroizing::new(user.to_owned()),
@@ -270,7 +270,7 @@ pub struct SmtpConfig {
     pub(crate) host: String,
     pub(crate) port: u16,
     pub(crate) tls: Tls,
-    pub(crate) sender: Sender,
+    pub(crate) sender: SmtpSender,
     pub(crate) credentials: Option<SmtpCredentials>,
     pub(crate) roots: Vec<Certificate>,
     pub(crate) timeout: Duration,
@@ -285,28 +285,28 @@ impl SmtpConfig {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Host`] when `host` is neither a DNS host name nor an
+    /// [`SmtpConfigError::Host`] when `host` is neither a DNS host name nor an
     /// IP address (IPv6 with or without brackets).
     ///
     /// # Example
     ///
     /// ```
     /// use std::time::Duration;
-    /// use twofa_smtp::{Sender, SmtpConfig, SmtpCredentials, Tls};
+    /// use twofa_smtp::{SmtpSender, SmtpConfig, SmtpCredentials, Tls};
     ///
     /// let config = SmtpConfig::new(
     ///     "smtp.example.com",
     ///     Tls::StartTls,
-    ///     Sender::new("Example Portal", "no-reply@portal.example.com")?,
+    ///     SmtpSender::new("Example Portal", "no-reply@portal.example.com")?,
     /// )?
     /// .with_credentials(SmtpCredentials::new("portal", "s3cret")?)?
     /// .with_timeout(Duration::from_secs(10))?;
     /// assert_eq!(config.port(), 587);
     /// assert!(!format!("{config:?}").contains("s3cret"));
-    /// # Ok::<(), twofa_smtp::ConfigError>(())
+    /// # Ok::<(), twofa_smtp::SmtpConfigError>(())
     /// ```
-    pub fn new(host: &str, tls: Tls, sender: Sender) -> Result<Self, ConfigError> {
-        let host = validate_host(host).ok_or(ConfigError::Host)?;
+    pub fn new(host: &str, tls: Tls, sender: SmtpSender) -> Result<Self, SmtpConfigError> {
+        let host = validate_host(host).ok_or(SmtpConfigError::Host)?;
         let message_id_domain = sender.domain().to_owned();
         Ok(Self {
             host,
@@ -327,10 +327,10 @@ impl SmtpConfig {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Port`] for port 0.
-    pub fn with_port(mut self, port: u16) -> Result<Self, ConfigError> {
+    /// [`SmtpConfigError::Port`] for port 0.
+    pub fn with_port(mut self, port: u16) -> Result<Self, SmtpConfigError> {
         if port == 0 {
-            return Err(ConfigError::Port);
+            return Err(SmtpConfigError::Port);
         }
         self.port = port;
         Ok(self)
@@ -341,11 +341,14 @@ impl SmtpConfig {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::RequiresTls`] with [`Tls::None`]: a password is never
+    /// [`SmtpConfigError::RequiresTls`] with [`Tls::None`]: a password is never
     /// sent in clear.
-    pub fn with_credentials(mut self, credentials: SmtpCredentials) -> Result<Self, ConfigError> {
+    pub fn with_credentials(
+        mut self,
+        credentials: SmtpCredentials,
+    ) -> Result<Self, SmtpConfigError> {
         if self.tls == Tls::None {
-            return Err(ConfigError::RequiresTls {
+            return Err(SmtpConfigError::RequiresTls {
                 setting: "credentials",
             });
         }
@@ -360,16 +363,17 @@ impl SmtpConfig {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::RootCertificate`] when `pem` holds no certificate or
-    /// one that cannot be a trust anchor; [`ConfigError::RequiresTls`] with
+    /// [`SmtpConfigError::RootCertificate`] when `pem` holds no certificate or
+    /// one that cannot be a trust anchor; [`SmtpConfigError::RequiresTls`] with
     /// [`Tls::None`].
-    pub fn with_root_certificate(mut self, pem: &[u8]) -> Result<Self, ConfigError> {
+    pub fn with_root_certificate(mut self, pem: &[u8]) -> Result<Self, SmtpConfigError> {
         if self.tls == Tls::None {
-            return Err(ConfigError::RequiresTls {
+            return Err(SmtpConfigError::RequiresTls {
                 setting: "root certificate",
             });
         }
-        let certificate = Certificate::from_pem(pem).map_err(|_| ConfigError::RootCertificate)?;
+        let certificate =
+            Certificate::from_pem(pem).map_err(|_| SmtpConfigError::RootCertificate)?;
         check_roots(pem, &certificate)?;
         self.roots.push(certificate);
         Ok(self)
@@ -380,10 +384,10 @@ impl SmtpConfig {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Timeout`] for zero.
-    pub fn with_timeout(mut self, timeout: Duration) -> Result<Self, ConfigError> {
+    /// [`SmtpConfigError::Timeout`] for zero.
+    pub fn with_timeout(mut self, timeout: Duration) -> Result<Self, SmtpConfigError> {
         if timeout.is_zero() {
-            return Err(ConfigError::Timeout);
+            return Err(SmtpConfigError::Timeout);
         }
         self.timeout = timeout;
         Ok(self)
@@ -394,10 +398,14 @@ impl SmtpConfig {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::PoolSize`] for `max_idle` 0.
-    pub fn with_pool(mut self, max_idle: u32, idle_timeout: Duration) -> Result<Self, ConfigError> {
+    /// [`SmtpConfigError::PoolSize`] for `max_idle` 0.
+    pub fn with_pool(
+        mut self,
+        max_idle: u32,
+        idle_timeout: Duration,
+    ) -> Result<Self, SmtpConfigError> {
         if max_idle == 0 {
-            return Err(ConfigError::PoolSize);
+            return Err(SmtpConfigError::PoolSize);
         }
         self.pool_max_idle = max_idle;
         self.pool_idle_timeout = idle_timeout;
@@ -409,9 +417,10 @@ impl SmtpConfig {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::MessageIdDomain`] unless `domain` is a DNS host name.
-    pub fn with_message_id_domain(mut self, domain: &str) -> Result<Self, ConfigError> {
-        self.message_id_domain = validate_dns_name(domain).ok_or(ConfigError::MessageIdDomain)?;
+    /// [`SmtpConfigError::MessageIdDomain`] unless `domain` is a DNS host name.
+    pub fn with_message_id_domain(mut self, domain: &str) -> Result<Self, SmtpConfigError> {
+        self.message_id_domain =
+            validate_dns_name(domain).ok_or(SmtpConfigError::MessageIdDomain)?;
         Ok(self)
     }
 
@@ -420,9 +429,9 @@ impl SmtpConfig {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::HelloName`] unless `name` is a DNS host name.
-    pub fn with_hello_name(mut self, name: &str) -> Result<Self, ConfigError> {
-        self.hello_name = Some(validate_dns_name(name).ok_or(ConfigError::HelloName)?);
+    /// [`SmtpConfigError::HelloName`] unless `name` is a DNS host name.
+    pub fn with_hello_name(mut self, name: &str) -> Result<Self, SmtpConfigError> {
+        self.hello_name = Some(validate_dns_name(name).ok_or(SmtpConfigError::HelloName)?);
         Ok(self)
     }
 
@@ -446,7 +455,7 @@ impl SmtpConfig {
 
     /// The sender.
     #[must_use]
-    pub fn sender(&self) -> &Sender {
+    pub fn sender(&self) -> &SmtpSender {
         &self.sender
     }
 

@@ -5,7 +5,7 @@ use percent_encoding::percent_decode_str;
 use url::Url;
 use zeroize::Zeroizing;
 
-use crate::config::{ConfigError, Sender, SmtpConfig, SmtpCredentials, Tls};
+use crate::config::{SmtpConfig, SmtpConfigError, SmtpCredentials, SmtpSender, Tls};
 
 impl SmtpConfig {
     /// Reads the server, its port, the TLS mode and the credentials from a
@@ -24,29 +24,29 @@ impl SmtpConfig {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::UrlSyntax`], [`ConfigError::UrlScheme`],
-    /// [`ConfigError::UrlTls`] (`tls=opportunistic` included: a server
+    /// [`SmtpConfigError::UrlSyntax`], [`SmtpConfigError::UrlScheme`],
+    /// [`SmtpConfigError::UrlTls`] (`tls=opportunistic` included: a server
     /// that silently drops STARTTLS would get the codes in clear),
-    /// [`ConfigError::UrlUnsupported`], and the errors of
+    /// [`SmtpConfigError::UrlUnsupported`], and the errors of
     /// [`SmtpConfig::new`], [`SmtpConfig::with_port`] and
     /// [`SmtpConfig::with_credentials`]. No error holds the URL.
     ///
     /// # Example
     ///
     /// ```
-    /// use twofa_smtp::{Sender, SmtpConfig, Tls};
+    /// use twofa_smtp::{SmtpSender, SmtpConfig, Tls};
     ///
-    /// let sender = Sender::new("Example Portal", "no-reply@portal.example.com")?;
+    /// let sender = SmtpSender::new("Example Portal", "no-reply@portal.example.com")?;
     /// let config = SmtpConfig::from_url("smtps://portal:s3cret@smtp.example.com", sender)?;
     /// assert_eq!((config.host(), config.port(), config.tls()), ("smtp.example.com", 465, Tls::Implicit));
-    /// # Ok::<(), twofa_smtp::ConfigError>(())
+    /// # Ok::<(), twofa_smtp::SmtpConfigError>(())
     /// ```
-    pub fn from_url(url: &str, sender: Sender) -> Result<Self, ConfigError> {
-        let url = Url::parse(url).map_err(|_| ConfigError::UrlSyntax)?;
+    pub fn from_url(url: &str, sender: SmtpSender) -> Result<Self, SmtpConfigError> {
+        let url = Url::parse(url).map_err(|_| SmtpConfigError::UrlSyntax)?;
         let mut tls_parameter = None;
         for (key, value) in url.query_pairs() {
             if key != "tls" || tls_parameter.is_some() {
-                return Err(ConfigError::UrlUnsupported);
+                return Err(SmtpConfigError::UrlUnsupported);
             }
             tls_parameter = Some(value.into_owned());
         }
@@ -54,13 +54,13 @@ impl SmtpConfig {
             ("smtps", None) => Tls::Implicit,
             ("smtp", None | Some("required")) => Tls::StartTls,
             ("smtp", Some("none")) => Tls::None,
-            ("smtp" | "smtps", Some(_)) => return Err(ConfigError::UrlTls),
-            _ => return Err(ConfigError::UrlScheme),
+            ("smtp" | "smtps", Some(_)) => return Err(SmtpConfigError::UrlTls),
+            _ => return Err(SmtpConfigError::UrlScheme),
         };
         if !matches!(url.path(), "" | "/") || url.fragment().is_some() {
-            return Err(ConfigError::UrlUnsupported);
+            return Err(SmtpConfigError::UrlUnsupported);
         }
-        let host = url.host_str().ok_or(ConfigError::Host)?;
+        let host = url.host_str().ok_or(SmtpConfigError::Host)?;
         let mut config = Self::new(host, tls, sender)?;
         if let Some(port) = url.port() {
             config = config.with_port(port)?;
@@ -72,14 +72,14 @@ impl SmtpConfig {
                 let password = decode(password)?;
                 config = config.with_credentials(SmtpCredentials::new(&user, &password)?)?;
             }
-            (_, None) => return Err(ConfigError::Credentials),
+            (_, None) => return Err(SmtpConfigError::Credentials),
         }
         Ok(config)
     }
 }
 
-fn decode(text: &str) -> Result<Zeroizing<String>, ConfigError> {
+fn decode(text: &str) -> Result<Zeroizing<String>, SmtpConfigError> {
     let bytes = Zeroizing::new(percent_decode_str(text).collect::<Vec<u8>>());
-    let text = core::str::from_utf8(&bytes).map_err(|_| ConfigError::Credentials)?;
+    let text = core::str::from_utf8(&bytes).map_err(|_| SmtpConfigError::Credentials)?;
     Ok(Zeroizing::new(text.to_owned()))
 }

@@ -11,7 +11,7 @@ mod tls;
 
 pub use compose::MIN_DIGIT_RUN_IN_SUBJECT;
 pub use config::{
-    ConfigError, DEFAULT_TIMEOUT, MAX_SENDER_NAME_LEN, RELAY_PORT, SUBMISSION_PORT,
-    SUBMISSIONS_PORT, Sender, SmtpConfig, SmtpCredentials, Tls,
+    DEFAULT_TIMEOUT, MAX_SENDER_NAME_LEN, RELAY_PORT, SUBMISSION_PORT, SUBMISSIONS_PORT,
+    SmtpConfig, SmtpConfigError, SmtpCredentials, SmtpSender, Tls,
 };
 pub use mailer::SmtpMailer;

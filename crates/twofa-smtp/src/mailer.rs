@@ -20,7 +20,7 @@ use twofa_delivery::{
 };
 
 use crate::compose::{compose, has_digit_run};
-use crate::config::{ConfigError, Sender, SmtpConfig, Tls};
+use crate::config::{SmtpConfig, SmtpConfigError, SmtpSender, Tls};
 use crate::outcome::{Failure, TIMEOUT, from_transport};
 use crate::tls::parameters;
 
@@ -49,7 +49,7 @@ type Transport = AsyncSmtpTransport<Tokio1Executor>;
 /// It never holds the full address, the subject, the body, the code or any
 /// text from the server (whose replies may quote the address).
 pub struct SmtpMailer {
-    sender: Sender,
+    sender: SmtpSender,
     message_id_domain: String,
     timeout: Duration,
     summary: String,
@@ -92,8 +92,8 @@ impl SmtpMailer {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Tls`] when the TLS settings cannot be built.
-    pub fn new(config: SmtpConfig) -> Result<Self, ConfigError> {
+    /// [`SmtpConfigError::Tls`] when the TLS settings cannot be built.
+    pub fn new(config: SmtpConfig) -> Result<Self, SmtpConfigError> {
         let tls = match config.tls {
             Tls::StartTls => LettreTls::Required(parameters(&config)?),
             Tls::Implicit => LettreTls::Wrapper(parameters(&config)?),

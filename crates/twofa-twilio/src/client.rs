@@ -11,7 +11,7 @@ use twofa_delivery::{
 use twofa_types::UserId;
 use zeroize::Zeroizing;
 
-use crate::config::{ConfigError, Sender, TwilioConfig};
+use crate::config::{TwilioConfig, TwilioConfigError, TwilioSender};
 use crate::exchange::{Operation, Reply};
 use crate::lookup::{line_type_from_answer, lookup_error};
 use crate::provider::{error_code, send_error};
@@ -45,17 +45,17 @@ impl TwilioClient {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::HttpClient`] when the HTTP client cannot be built,
+    /// [`TwilioConfigError::HttpClient`] when the HTTP client cannot be built,
     /// in particular when no root certificate could be loaded from the
     /// system (on Debian, install `ca-certificates`).
-    pub fn new(config: TwilioConfig) -> Result<Self, ConfigError> {
+    pub fn new(config: TwilioConfig) -> Result<Self, TwilioConfigError> {
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout())
             .timeout(config.request_timeout())
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("twofa-twilio/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|_| ConfigError::HttpClient)?;
+            .map_err(|_| TwilioConfigError::HttpClient)?;
         Ok(Self { config, http })
     }
 
@@ -113,8 +113,8 @@ impl TwilioClient {
         receipt_for: Option<(ChallengeId, &UserId)>,
     ) -> Result<(), SendError> {
         let sender = match self.config.sender() {
-            Sender::Number(number) => ("From", number.expose_e164()),
-            Sender::MessagingService(sid) => ("MessagingServiceSid", sid.as_str()),
+            TwilioSender::Number(number) => ("From", number.expose_e164()),
+            TwilioSender::MessagingService(sid) => ("MessagingServiceSid", sid.as_str()),
         };
         let callback = receipt_for.and_then(|(id, user)| self.config.status_callback_for(id, user));
         let form = encode_form(&[

@@ -27,7 +27,7 @@ const MAX_URL_LEN: usize = 2048;
 /// stay far below RFC 5646 §4.4.1's 35-character advice).
 const MAX_LANGUAGE_LEN: usize = 35;
 
-/// A configured URL a [`ConfigError`] is about.
+/// A configured URL a [`TwilioConfigError`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UrlRole {
@@ -53,7 +53,7 @@ impl fmt::Display for UrlRole {
 /// built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
-pub enum ConfigError {
+pub enum TwilioConfigError {
     /// A SID does not have its prefix and 32 hex digits.
     #[error("malformed {kind}")]
     MalformedSid {
@@ -126,7 +126,7 @@ pub enum Credentials {
 /// Where text messages come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Sender {
+pub enum TwilioSender {
     /// A Twilio phone number of the account (field `From`).
     Number(PhoneNumber),
     /// A Messaging Service, which picks a number from its pool (field
@@ -134,24 +134,24 @@ pub enum Sender {
     MessagingService(MessagingServiceSid),
 }
 
-impl Sender {
+impl TwilioSender {
     /// A sender number in E.164 form (`+15005550006`).
     ///
     /// # Errors
     ///
-    /// [`ConfigError::SenderNumber`] when the number is not valid E.164.
-    pub fn number(e164: &str) -> Result<Self, ConfigError> {
+    /// [`TwilioConfigError::SenderNumber`] when the number is not valid E.164.
+    pub fn number(e164: &str) -> Result<Self, TwilioConfigError> {
         PhoneNumber::from_e164(e164)
             .map(Self::Number)
-            .map_err(ConfigError::SenderNumber)
+            .map_err(TwilioConfigError::SenderNumber)
     }
 
     /// A Messaging Service by SID (`MG` + 32 hex digits).
     ///
     /// # Errors
     ///
-    /// [`ConfigError::MalformedSid`] for a malformed SID.
-    pub fn messaging_service(sid: &str) -> Result<Self, ConfigError> {
+    /// [`TwilioConfigError::MalformedSid`] for a malformed SID.
+    pub fn messaging_service(sid: &str) -> Result<Self, TwilioConfigError> {
         MessagingServiceSid::new(sid).map(Self::MessagingService)
     }
 }
@@ -171,8 +171,8 @@ impl VoiceLanguage {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::VoiceLanguage`] otherwise.
-    pub fn new(tag: &str) -> Result<Self, ConfigError> {
+    /// [`TwilioConfigError::VoiceLanguage`] otherwise.
+    pub fn new(tag: &str) -> Result<Self, TwilioConfigError> {
         let well_formed = !tag.is_empty()
             && tag.len() <= MAX_LANGUAGE_LEN
             && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
@@ -183,7 +183,7 @@ impl VoiceLanguage {
                 tag: tag.to_owned(),
             })
         } else {
-            Err(ConfigError::VoiceLanguage)
+            Err(TwilioConfigError::VoiceLanguage)
         }
     }
 
@@ -210,8 +210,12 @@ struct CheckedUrl {
     text: String,
 }
 
-fn check_url(text: &str, role: UrlRole, query_allowed: bool) -> Result<CheckedUrl, ConfigError> {
-    let malformed = ConfigError::MalformedUrl { role };
+fn check_url(
+    text: &str,
+    role: UrlRole,
+    query_allowed: bool,
+) -> Result<CheckedUrl, TwilioConfigError> {
+    let malformed = TwilioConfigError::MalformedUrl { role };
     if text.len() > MAX_URL_LEN || text.trim() != text {
         return Err(malformed);
     }
@@ -230,7 +234,7 @@ fn check_url(text: &str, role: UrlRole, query_allowed: bool) -> Result<CheckedUr
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}
-        _ => return Err(ConfigError::InsecureUrl { role }),
+        _ => return Err(TwilioConfigError::InsecureUrl { role }),
     }
     Ok(CheckedUrl {
         text: text.to_owned(),
@@ -244,24 +248,24 @@ fn check_url(text: &str, role: UrlRole, query_allowed: bool) -> Result<CheckedUr
 ///
 /// ```
 /// use core::time::Duration;
-/// use twofa_twilio::{AccountSid, AuthToken, Credentials, Sender, TwilioConfig, VoiceLanguage};
+/// use twofa_twilio::{AccountSid, AuthToken, Credentials, TwilioSender, TwilioConfig, VoiceLanguage};
 ///
 /// let config = TwilioConfig::new(
 ///     AccountSid::new("AC0123456789abcdef0123456789abcdef")?,
 ///     Credentials::AuthToken(AuthToken::new("your-auth-token")?),
-///     Sender::number("+15017122661")?,
+///     TwilioSender::number("+15017122661")?,
 /// )
 /// .with_voice_language(VoiceLanguage::new("en-GB")?)
 /// .with_status_callback("https://portal.example.com/twilio/status")?
 /// .with_timeouts(Duration::from_secs(2), Duration::from_secs(8))?;
 /// assert!(!format!("{config:?}").contains("your-auth-token"));
-/// # Ok::<(), twofa_twilio::ConfigError>(())
+/// # Ok::<(), twofa_twilio::TwilioConfigError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct TwilioConfig {
     account: AccountSid,
     credentials: Credentials,
-    sender: Sender,
+    sender: TwilioSender,
     caller_id: Option<PhoneNumber>,
     voice_language: VoiceLanguage,
     status_callback: Option<CheckedUrl>,
@@ -277,7 +281,7 @@ impl TwilioConfig {
     /// 10 s request timeout, the default [`RetryPolicy`], `en-US` voice,
     /// no status callback, and calls placed from the sender number.
     #[must_use]
-    pub fn new(account: AccountSid, credentials: Credentials, sender: Sender) -> Self {
+    pub fn new(account: AccountSid, credentials: Credentials, sender: TwilioSender) -> Self {
         Self {
             account,
             credentials,
@@ -320,16 +324,16 @@ impl TwilioConfig {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::MalformedUrl`] for a URL that cannot be read, has a
+    /// [`TwilioConfigError::MalformedUrl`] for a URL that cannot be read, has a
     /// fragment, user information or a `challenge` parameter already;
-    /// [`ConfigError::InsecureUrl`] unless it is `https` (or `http` to a
+    /// [`TwilioConfigError::InsecureUrl`] unless it is `https` (or `http` to a
     /// loopback address, for tests).
-    pub fn with_status_callback(mut self, url: &str) -> Result<Self, ConfigError> {
+    pub fn with_status_callback(mut self, url: &str) -> Result<Self, TwilioConfigError> {
         let role = UrlRole::StatusCallback;
         let checked = check_url(url, role, true)?;
-        let parsed = Url::parse(url).map_err(|_| ConfigError::MalformedUrl { role })?;
+        let parsed = Url::parse(url).map_err(|_| TwilioConfigError::MalformedUrl { role })?;
         if parsed.query_pairs().any(|(name, _)| name == "challenge") {
-            return Err(ConfigError::MalformedUrl { role });
+            return Err(TwilioConfigError::MalformedUrl { role });
         }
         self.status_callback = Some(checked);
         Ok(self)
@@ -341,7 +345,7 @@ impl TwilioConfig {
     /// # Errors
     ///
     /// As [`TwilioConfig::with_status_callback`]; a query is refused too.
-    pub fn with_api_base_url(mut self, url: &str) -> Result<Self, ConfigError> {
+    pub fn with_api_base_url(mut self, url: &str) -> Result<Self, TwilioConfigError> {
         self.api_base = check_url(url, UrlRole::Api, false)?;
         Ok(self)
     }
@@ -351,7 +355,7 @@ impl TwilioConfig {
     /// # Errors
     ///
     /// As [`TwilioConfig::with_api_base_url`].
-    pub fn with_lookup_base_url(mut self, url: &str) -> Result<Self, ConfigError> {
+    pub fn with_lookup_base_url(mut self, url: &str) -> Result<Self, TwilioConfigError> {
         self.lookup_base = check_url(url, UrlRole::Lookup, false)?;
         Ok(self)
     }
@@ -360,15 +364,15 @@ impl TwilioConfig {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Timeouts`] when either is zero or `connect` exceeds
+    /// [`TwilioConfigError::Timeouts`] when either is zero or `connect` exceeds
     /// `request`.
     pub fn with_timeouts(
         mut self,
         connect: Duration,
         request: Duration,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Self, TwilioConfigError> {
         if connect.is_zero() || request.is_zero() || connect > request {
-            return Err(ConfigError::Timeouts);
+            return Err(TwilioConfigError::Timeouts);
         }
         self.connect_timeout = connect;
         self.request_timeout = request;
@@ -390,7 +394,7 @@ impl TwilioConfig {
 
     /// The sender of text messages.
     #[must_use]
-    pub fn sender(&self) -> &Sender {
+    pub fn sender(&self) -> &TwilioSender {
         &self.sender
     }
 
@@ -400,8 +404,8 @@ impl TwilioConfig {
     #[must_use]
     pub fn voice_caller_id(&self) -> Option<&PhoneNumber> {
         match (&self.caller_id, &self.sender) {
-            (Some(number), _) | (None, Sender::Number(number)) => Some(number),
-            (None, Sender::MessagingService(_)) => None,
+            (Some(number), _) | (None, TwilioSender::Number(number)) => Some(number),
+            (None, TwilioSender::MessagingService(_)) => None,
         }
     }
 
@@ -482,7 +486,7 @@ mod tests {
         TwilioConfig::new(
             AccountSid::new(&format!("AC{}", "a".repeat(32))).unwrap(),
             Credentials::AuthToken(AuthToken::new("token").unwrap()),
-            Sender::number("+447400123456").unwrap(),
+            TwilioSender::number("+447400123456").unwrap(),
         )
     }
 
@@ -501,7 +505,7 @@ mod tests {
         ] {
             assert!(config().with_api_base_url(good).is_ok(), "{good}");
         }
-        let insecure = ConfigError::InsecureUrl { role: UrlRole::Api };
+        let insecure = TwilioConfigError::InsecureUrl { role: UrlRole::Api };
         for bad in [
             "http://api.twilio.com",
             "ftp://127.0.0.1",
@@ -513,7 +517,7 @@ mod tests {
                 "{bad}"
             );
         }
-        let malformed = ConfigError::MalformedUrl { role: UrlRole::Api };
+        let malformed = TwilioConfigError::MalformedUrl { role: UrlRole::Api };
         for bad in [
             "",
             "api.twilio.com",
@@ -573,7 +577,7 @@ mod tests {
             config()
                 .with_status_callback("https://p.example.com/cb?challenge=1")
                 .err(),
-            Some(ConfigError::MalformedUrl {
+            Some(TwilioConfigError::MalformedUrl {
                 role: UrlRole::StatusCallback
             })
         );
@@ -590,7 +594,7 @@ mod tests {
         ] {
             assert_eq!(
                 config().with_timeouts(connect, request).err(),
-                Some(ConfigError::Timeouts)
+                Some(TwilioConfigError::Timeouts)
             );
         }
         for good in ["en-US", "fr-FR", "cmn-Hans-CN", "de"] {
@@ -608,7 +612,7 @@ mod tests {
         ] {
             assert_eq!(
                 VoiceLanguage::new(bad),
-                Err(ConfigError::VoiceLanguage),
+                Err(TwilioConfigError::VoiceLanguage),
                 "{bad:?}"
             );
         }
@@ -622,7 +626,7 @@ mod tests {
         let service = TwilioConfig::new(
             AccountSid::new(&format!("AC{}", "a".repeat(32))).unwrap(),
             Credentials::AuthToken(AuthToken::new("token").unwrap()),
-            Sender::messaging_service(&format!("MG{}", "b".repeat(32))).unwrap(),
+            TwilioSender::messaging_service(&format!("MG{}", "b".repeat(32))).unwrap(),
         );
         assert_eq!(service.voice_caller_id(), None);
         let other = PhoneNumber::from_e164("+14155552671").unwrap();
@@ -633,8 +637,10 @@ mod tests {
             Some(&other)
         );
         assert!(matches!(
-            Sender::number("447400123456"),
-            Err(ConfigError::SenderNumber(DestinationError::PhoneNotE164))
+            TwilioSender::number("447400123456"),
+            Err(TwilioConfigError::SenderNumber(
+                DestinationError::PhoneNotE164
+            ))
         ));
     }
 }

@@ -10,7 +10,7 @@ use core::fmt;
 
 use zeroize::Zeroizing;
 
-use crate::config::ConfigError;
+use crate::config::TwilioConfigError;
 
 /// Hex digits after the two-letter prefix of every SID.
 const SID_HEX_DIGITS: usize = 32;
@@ -51,14 +51,14 @@ impl fmt::Display for SidKind {
     }
 }
 
-fn check_sid(text: &str, kind: SidKind) -> Result<(), ConfigError> {
+fn check_sid(text: &str, kind: SidKind) -> Result<(), TwilioConfigError> {
     let well_formed = text.strip_prefix(kind.prefix()).is_some_and(|hex| {
         hex.len() == SID_HEX_DIGITS && hex.bytes().all(|b| b.is_ascii_hexdigit())
     });
     if well_formed {
         Ok(())
     } else {
-        Err(ConfigError::MalformedSid { kind })
+        Err(TwilioConfigError::MalformedSid { kind })
     }
 }
 
@@ -76,8 +76,8 @@ macro_rules! sid {
             ///
             /// # Errors
             ///
-            /// [`ConfigError::MalformedSid`] otherwise.
-            pub fn new(sid: &str) -> Result<Self, ConfigError> {
+            /// [`TwilioConfigError::MalformedSid`] otherwise.
+            pub fn new(sid: &str) -> Result<Self, TwilioConfigError> {
                 check_sid(sid, $kind)?;
                 Ok(Self { sid: sid.to_owned() })
             }
@@ -124,10 +124,10 @@ sid!(
     SidKind::ApiKey
 );
 
-fn check_secret(text: &str) -> Result<(), ConfigError> {
+fn check_secret(text: &str) -> Result<(), TwilioConfigError> {
     let printable = text.bytes().all(|b| b.is_ascii_graphic());
     if text.is_empty() || text.len() > MAX_SECRET_LEN || !printable {
-        return Err(ConfigError::MalformedSecret {
+        return Err(TwilioConfigError::MalformedSecret {
             max: MAX_SECRET_LEN,
         });
     }
@@ -153,9 +153,9 @@ macro_rules! secret {
             ///
             /// # Errors
             ///
-            /// [`ConfigError::MalformedSecret`] otherwise; the error does not
+            /// [`TwilioConfigError::MalformedSecret`] otherwise; the error does not
             /// contain the input.
-            pub fn new(secret: &str) -> Result<Self, ConfigError> {
+            pub fn new(secret: &str) -> Result<Self, TwilioConfigError> {
                 check_secret(secret)?;
                 Ok(Self {
                     secret: Zeroizing::new(secret.to_owned()),
@@ -210,7 +210,7 @@ mod tests {
         ] {
             assert_eq!(
                 AccountSid::new(&bad),
-                Err(ConfigError::MalformedSid {
+                Err(TwilioConfigError::MalformedSid {
                     kind: SidKind::Account
                 }),
                 "{bad:?}"

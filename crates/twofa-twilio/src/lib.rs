@@ -15,8 +15,8 @@ mod twiml;
 
 pub use client::TwilioClient;
 pub use config::{
-    ConfigError, Credentials, DEFAULT_API_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_LOOKUP_BASE_URL, DEFAULT_REQUEST_TIMEOUT, Sender, TwilioConfig, UrlRole, VoiceLanguage,
+    Credentials, DEFAULT_API_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_LOOKUP_BASE_URL,
+    DEFAULT_REQUEST_TIMEOUT, TwilioConfig, TwilioConfigError, TwilioSender, UrlRole, VoiceLanguage,
 };
 pub use ids::{AccountSid, ApiKeySecret, ApiKeySid, AuthToken, MessagingServiceSid, SidKind};
 pub use receipt::{ProviderReceipt, ReceiptError, parse_status_callback};

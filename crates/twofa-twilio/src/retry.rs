@@ -19,7 +19,7 @@
 
 use core::time::Duration;
 
-use crate::config::ConfigError;
+use crate::config::TwilioConfigError;
 
 /// The most attempts a policy may allow.
 pub const MAX_ATTEMPTS: u32 = 5;
@@ -53,10 +53,10 @@ impl RetryPolicy {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::RetryAttempts`] outside 1 to [`MAX_ATTEMPTS`].
-    pub fn new(max_attempts: u32) -> Result<Self, ConfigError> {
+    /// [`TwilioConfigError::RetryAttempts`] outside 1 to [`MAX_ATTEMPTS`].
+    pub fn new(max_attempts: u32) -> Result<Self, TwilioConfigError> {
         if !(1..=MAX_ATTEMPTS).contains(&max_attempts) {
-            return Err(ConfigError::RetryAttempts { max: MAX_ATTEMPTS });
+            return Err(TwilioConfigError::RetryAttempts { max: MAX_ATTEMPTS });
         }
         Ok(Self {
             max_attempts,
@@ -69,10 +69,14 @@ impl RetryPolicy {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Backoff`] when `base` is zero or exceeds `max`.
-    pub fn with_backoff(mut self, base: Duration, max: Duration) -> Result<Self, ConfigError> {
+    /// [`TwilioConfigError::Backoff`] when `base` is zero or exceeds `max`.
+    pub fn with_backoff(
+        mut self,
+        base: Duration,
+        max: Duration,
+    ) -> Result<Self, TwilioConfigError> {
         if base.is_zero() || base > max {
-            return Err(ConfigError::Backoff);
+            return Err(TwilioConfigError::Backoff);
         }
         self.base_delay = base;
         self.max_delay = max;
@@ -282,11 +286,11 @@ mod tests {
         );
         assert_eq!(
             RetryPolicy::new(0),
-            Err(ConfigError::RetryAttempts { max: 5 })
+            Err(TwilioConfigError::RetryAttempts { max: 5 })
         );
         assert_eq!(
             RetryPolicy::new(6),
-            Err(ConfigError::RetryAttempts { max: 5 })
+            Err(TwilioConfigError::RetryAttempts { max: 5 })
         );
     }
 
@@ -325,11 +329,11 @@ mod tests {
         }
         assert_eq!(
             RetryPolicy::default().with_backoff(Duration::ZERO, MS),
-            Err(ConfigError::Backoff)
+            Err(TwilioConfigError::Backoff)
         );
         assert_eq!(
             RetryPolicy::default().with_backoff(2 * MS, MS),
-            Err(ConfigError::Backoff)
+            Err(TwilioConfigError::Backoff)
         );
     }
 

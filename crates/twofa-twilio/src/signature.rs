@@ -79,7 +79,7 @@ pub enum SignatureError {
 ///     verify_signature(&token, url, &params[1..], "RSOYDt4T1cUTdK1PDd93/VVr8B8="),
 ///     Err(SignatureError::Mismatch)
 /// );
-/// # Ok::<(), twofa_twilio::ConfigError>(())
+/// # Ok::<(), twofa_twilio::TwilioConfigError>(())
 /// ```
 pub fn verify_signature(
     auth_token: &AuthToken,

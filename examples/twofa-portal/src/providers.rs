@@ -36,7 +36,7 @@ pub enum ProvidersError {
         /// The variable.
         variable: &'static str,
         /// Why.
-        error: twofa_twilio::ConfigError,
+        error: twofa_twilio::TwilioConfigError,
     },
     /// An SMTP setting was refused.
     #[error("{variable}: {error}")]
@@ -44,7 +44,7 @@ pub enum ProvidersError {
         /// The variable.
         variable: &'static str,
         /// Why.
-        error: twofa_smtp::ConfigError,
+        error: twofa_smtp::SmtpConfigError,
     },
 }
 
@@ -118,9 +118,9 @@ impl Providers {
             AuthToken::new(&required("TWILIO_AUTH_TOKEN")?).map_err(twilio("TWILIO_AUTH_TOKEN"))?;
         let sender = match (var("TWILIO_FROM"), var("TWILIO_MESSAGING_SERVICE_SID")) {
             (Some(number), _) => {
-                twofa_twilio::Sender::number(&number).map_err(twilio("TWILIO_FROM"))?
+                twofa_twilio::TwilioSender::number(&number).map_err(twilio("TWILIO_FROM"))?
             }
-            (None, Some(sid)) => twofa_twilio::Sender::messaging_service(&sid)
+            (None, Some(sid)) => twofa_twilio::TwilioSender::messaging_service(&sid)
                 .map_err(twilio("TWILIO_MESSAGING_SERVICE_SID"))?,
             (None, None) => return Err(ProvidersError::Missing("TWILIO_FROM")),
         };
@@ -150,7 +150,7 @@ impl Providers {
             Some((name, address)) => (name.trim(), address.trim_end_matches('>').trim()),
             None => ("", from.trim()),
         };
-        let sender = twofa_smtp::Sender::new(name, address).map_err(smtp("TWOFA_SMTP_FROM"))?;
+        let sender = twofa_smtp::SmtpSender::new(name, address).map_err(smtp("TWOFA_SMTP_FROM"))?;
         let smtp_config = SmtpConfig::from_url(&required("TWOFA_SMTP_URL")?, sender)
             .map_err(smtp("TWOFA_SMTP_URL"))?;
         let mailer = Arc::new(SmtpMailer::new(smtp_config).map_err(smtp("TWOFA_SMTP_URL"))?);

@@ -3,34 +3,34 @@
 
 use std::time::Duration;
 
-use twofa_smtp::ConfigError;
+use twofa_smtp::SmtpConfigError;
 
 use super::*;
 
 #[test]
 fn senders_are_validated() {
-    let sender = Sender::new("Example Portal", "No-Reply@Portal.Example.COM").unwrap();
+    let sender = SmtpSender::new("Example Portal", "No-Reply@Portal.Example.COM").unwrap();
     assert_eq!(sender.name(), "Example Portal");
     assert_eq!(sender.address(), "No-Reply@portal.example.com");
     assert_eq!(sender.domain(), "portal.example.com");
-    let name_error = Some(ConfigError::SenderName {
+    let name_error = Some(SmtpConfigError::SenderName {
         max: twofa_smtp::MAX_SENDER_NAME_LEN,
     });
-    assert_eq!(Sender::new("", "a@example.com").err(), name_error);
-    assert_eq!(Sender::new("   ", "a@example.com").err(), name_error);
+    assert_eq!(SmtpSender::new("", "a@example.com").err(), name_error);
+    assert_eq!(SmtpSender::new("   ", "a@example.com").err(), name_error);
     assert_eq!(
-        Sender::new("Bad\r\nBcc: x", "a@example.com").err(),
+        SmtpSender::new("Bad\r\nBcc: x", "a@example.com").err(),
         name_error
     );
     assert_eq!(
-        Sender::new(&"x".repeat(65), "a@example.com").err(),
+        SmtpSender::new(&"x".repeat(65), "a@example.com").err(),
         name_error
     );
-    assert!(Sender::new(&"x".repeat(64), "a@example.com").is_ok());
+    assert!(SmtpSender::new(&"x".repeat(64), "a@example.com").is_ok());
     for address in ["", "no-at-sign", "a@b", "a b@example.com", "a@example.com>"] {
         assert_eq!(
-            Sender::new("Portal", address).err(),
-            Some(ConfigError::SenderAddress),
+            SmtpSender::new("Portal", address).err(),
+            Some(SmtpConfigError::SenderAddress),
             "{address}"
         );
     }
@@ -40,11 +40,11 @@ fn senders_are_validated() {
 fn servers_ports_and_options_are_validated() {
     assert_eq!(
         SmtpConfig::new("smtp example.com", Tls::StartTls, sender()).err(),
-        Some(ConfigError::Host)
+        Some(SmtpConfigError::Host)
     );
     assert_eq!(
         SmtpConfig::new("", Tls::StartTls, sender()).err(),
-        Some(ConfigError::Host)
+        Some(SmtpConfigError::Host)
     );
     let config = SmtpConfig::new("SMTP.Example.com", Tls::StartTls, sender()).unwrap();
     assert_eq!(config.host(), "smtp.example.com");
@@ -69,23 +69,26 @@ fn servers_ports_and_options_are_validated() {
             .host(),
         "::1"
     );
-    assert_eq!(config.clone().with_port(0).err(), Some(ConfigError::Port));
+    assert_eq!(
+        config.clone().with_port(0).err(),
+        Some(SmtpConfigError::Port)
+    );
     assert_eq!(config.clone().with_port(2525).unwrap().port(), 2525);
     assert_eq!(
         config.clone().with_timeout(Duration::ZERO).err(),
-        Some(ConfigError::Timeout)
+        Some(SmtpConfigError::Timeout)
     );
     assert_eq!(
         config.clone().with_pool(0, Duration::from_secs(1)).err(),
-        Some(ConfigError::PoolSize)
+        Some(SmtpConfigError::PoolSize)
     );
     assert_eq!(
         config.clone().with_message_id_domain("not a domain").err(),
-        Some(ConfigError::MessageIdDomain)
+        Some(SmtpConfigError::MessageIdDomain)
     );
     assert_eq!(
         config.clone().with_hello_name("-bad-").err(),
-        Some(ConfigError::HelloName)
+        Some(SmtpConfigError::HelloName)
     );
     assert!(config.with_hello_name("portal.example.com").is_ok());
 }
@@ -98,13 +101,13 @@ fn plain_text_smtp_takes_no_password_and_no_authority() {
             .clone()
             .with_credentials(SmtpCredentials::new("portal", "s3cret").unwrap())
             .err(),
-        Some(ConfigError::RequiresTls {
+        Some(SmtpConfigError::RequiresTls {
             setting: "credentials"
         })
     );
     assert_eq!(
         plain.with_root_certificate(pki().ca_pem.as_bytes()).err(),
-        Some(ConfigError::RequiresTls {
+        Some(SmtpConfigError::RequiresTls {
             setting: "root certificate"
         })
     );
@@ -114,11 +117,11 @@ fn plain_text_smtp_takes_no_password_and_no_authority() {
 fn credentials_are_validated_and_never_printed() {
     assert_eq!(
         SmtpCredentials::new("", "s3cret").err(),
-        Some(ConfigError::Credentials)
+        Some(SmtpConfigError::Credentials)
     );
     assert_eq!(
         SmtpCredentials::new("portal", "s3\0cret").err(),
-        Some(ConfigError::Credentials)
+        Some(SmtpConfigError::Credentials)
     );
     let credentials = SmtpCredentials::new("portal@example.com", "s3cret").unwrap();
     assert_eq!(format!("{credentials:?}"), "SmtpCredentials([REDACTED])");
@@ -148,7 +151,7 @@ fn root_certificates_must_be_pem_certificates() {
     ] {
         assert_eq!(
             config.clone().with_root_certificate(bad).err(),
-            Some(ConfigError::RootCertificate)
+            Some(SmtpConfigError::RootCertificate)
         );
     }
     assert!(
@@ -179,32 +182,38 @@ fn urls_set_the_server_the_tls_mode_and_the_credentials() {
     assert!(read("smtps://portal%40example.com:p%3Ass%2Fw0rd@smtp.example.com").is_ok());
 
     let cases = [
-        ("not a url", ConfigError::UrlSyntax),
-        ("http://smtp.example.com", ConfigError::UrlScheme),
+        ("not a url", SmtpConfigError::UrlSyntax),
+        ("http://smtp.example.com", SmtpConfigError::UrlScheme),
         (
             "smtp://smtp.example.com?tls=opportunistic",
-            ConfigError::UrlTls,
+            SmtpConfigError::UrlTls,
         ),
-        ("smtps://smtp.example.com?tls=none", ConfigError::UrlTls),
+        ("smtps://smtp.example.com?tls=none", SmtpConfigError::UrlTls),
         (
             "smtp://smtp.example.com/portal",
-            ConfigError::UrlUnsupported,
+            SmtpConfigError::UrlUnsupported,
         ),
         (
             "smtp://smtp.example.com?pool=5",
-            ConfigError::UrlUnsupported,
+            SmtpConfigError::UrlUnsupported,
         ),
         (
             "smtp://smtp.example.com?tls=none&tls=none",
-            ConfigError::UrlUnsupported,
+            SmtpConfigError::UrlUnsupported,
         ),
-        ("smtp://smtp.example.com#x", ConfigError::UrlUnsupported),
-        ("smtp://portal@smtp.example.com", ConfigError::Credentials),
-        ("smtp://:s3cret@smtp.example.com", ConfigError::Credentials),
-        ("smtp://smtp.example.com:0", ConfigError::Port),
+        ("smtp://smtp.example.com#x", SmtpConfigError::UrlUnsupported),
+        (
+            "smtp://portal@smtp.example.com",
+            SmtpConfigError::Credentials,
+        ),
+        (
+            "smtp://:s3cret@smtp.example.com",
+            SmtpConfigError::Credentials,
+        ),
+        ("smtp://smtp.example.com:0", SmtpConfigError::Port),
         (
             "smtp://portal:s3cret@127.0.0.1?tls=none",
-            ConfigError::RequiresTls {
+            SmtpConfigError::RequiresTls {
                 setting: "credentials",
             },
         ),

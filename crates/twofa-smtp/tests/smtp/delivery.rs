@@ -157,7 +157,7 @@ async fn non_ascii_names_and_texts_arrive_intact() {
     let config = SmtpConfig::new(
         "127.0.0.1",
         Tls::None,
-        Sender::new("Portail Été", "no-reply@portal.example.com").unwrap(),
+        SmtpSender::new("Portail Été", "no-reply@portal.example.com").unwrap(),
     )
     .unwrap()
     .with_port(server.port())
@@ -221,7 +221,7 @@ fn the_public_types_are_send_and_sync() {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<SmtpMailer>();
     send_sync::<SmtpConfig>();
-    send_sync::<Sender>();
+    send_sync::<SmtpSender>();
     send_sync::<SmtpCredentials>();
-    send_sync::<twofa_smtp::ConfigError>();
+    send_sync::<twofa_smtp::SmtpConfigError>();
 }

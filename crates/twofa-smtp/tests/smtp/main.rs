@@ -28,7 +28,7 @@ use twofa_delivery::{
     FailureCause, Issuer, MessageTemplates, Notice, NoticeMessage, NoticeSender, OobChallenge,
     OriginHost, OutboundMessage, Purpose, SendError, ServerKey,
 };
-use twofa_smtp::{Sender, SmtpConfig, SmtpCredentials, SmtpMailer, Tls};
+use twofa_smtp::{SmtpConfig, SmtpCredentials, SmtpMailer, SmtpSender, Tls};
 use twofa_types::{CodeChannel, UserId};
 
 use crate::capture::Capture;
@@ -36,8 +36,8 @@ use crate::server::{ServerOptions, ServerTls, SilentServer, SmtpServer, pki};
 
 const RECIPIENT: &str = "jane.doe@example.com";
 
-fn sender() -> Sender {
-    Sender::new("Example Portal", "no-reply@portal.example.com").unwrap()
+fn sender() -> SmtpSender {
+    SmtpSender::new("Example Portal", "no-reply@portal.example.com").unwrap()
 }
 
 fn templates() -> MessageTemplates {

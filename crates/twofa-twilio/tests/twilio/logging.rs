@@ -121,7 +121,7 @@ fn configuration_debug_shows_no_secret() {
     let config = TwilioConfig::new(
         AccountSid::new(ACCOUNT).unwrap(),
         Credentials::AuthToken(AuthToken::new(TOKEN).unwrap()),
-        Sender::number(SENDER).unwrap(),
+        TwilioSender::number(SENDER).unwrap(),
     );
     let printed = format!("{config:?}");
     assert!(!printed.contains(TOKEN), "{printed}");

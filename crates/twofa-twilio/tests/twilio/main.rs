@@ -33,7 +33,7 @@ use twofa_delivery::{
     VoiceMessage,
 };
 use twofa_twilio::{
-    AccountSid, AuthToken, Credentials, RetryPolicy, Sender, TwilioClient, TwilioConfig,
+    AccountSid, AuthToken, Credentials, RetryPolicy, TwilioClient, TwilioConfig, TwilioSender,
 };
 use twofa_types::{CodeChannel, UserId};
 
@@ -55,7 +55,7 @@ fn config(standin: &StandIn) -> TwilioConfig {
     TwilioConfig::new(
         AccountSid::new(ACCOUNT).unwrap(),
         Credentials::AuthToken(AuthToken::new(TOKEN).unwrap()),
-        Sender::number(SENDER).unwrap(),
+        TwilioSender::number(SENDER).unwrap(),
     )
     .with_api_base_url(&standin.base_url)
     .unwrap()

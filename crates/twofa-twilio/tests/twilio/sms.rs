@@ -54,7 +54,7 @@ async fn a_messaging_service_and_an_api_key_are_used_when_configured() {
             sid: ApiKeySid::new(key_sid).unwrap(),
             secret: ApiKeySecret::new(key_secret).unwrap(),
         },
-        Sender::messaging_service(service).unwrap(),
+        TwilioSender::messaging_service(service).unwrap(),
     )
     .with_api_base_url(&standin.base_url)
     .unwrap()

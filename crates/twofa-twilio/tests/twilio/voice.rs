@@ -80,7 +80,7 @@ async fn calls_need_a_caller_id_when_texts_go_through_a_messaging_service() {
         TwilioConfig::new(
             AccountSid::new(ACCOUNT).unwrap(),
             Credentials::AuthToken(AuthToken::new(TOKEN).unwrap()),
-            Sender::messaging_service("MG00112233445566778899aabbccddeeff").unwrap(),
+            TwilioSender::messaging_service("MG00112233445566778899aabbccddeeff").unwrap(),
         )
         .with_api_base_url(&standin.base_url)
         .unwrap()

@@ -285,6 +285,7 @@ fuzz_target!(|input: Input| {
                 let event = Event::SendPush {
                     target,
                     transaction: tx.clone(),
+                    client_address: None,
                 };
                 if let Ok(Transition::SendPush(dispatch)) =
                     model.record.apply(event, &ctx, model.now, &mut rng)

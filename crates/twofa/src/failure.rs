@@ -96,10 +96,11 @@ pub(crate) fn enrollment_failure(error: EnrollmentError) -> Failure {
             (RejectionDetail::TimeOutOfRange, RetryAdvice::StartOver)
         }
         EnrollmentError::KeyUri => (RejectionDetail::InconsistentRecord, RetryAdvice::StartOver),
-        EnrollmentError::NotAllowed { .. }
-        | EnrollmentError::AlreadyDeferred { .. }
-        | EnrollmentError::LastMethodUnderEnforcement => {
+        EnrollmentError::NotAllowed { .. } | EnrollmentError::AlreadyDeferred { .. } => {
             (RejectionDetail::WrongStage, RetryAdvice::StartOver)
+        }
+        EnrollmentError::LastMethodUnderEnforcement => {
+            (RejectionDetail::MethodRequired, RetryAdvice::CheckInput)
         }
     };
     Failure::new(detail, advice)

@@ -3,6 +3,7 @@
 //! when the user's factor changes or an administrator asks.
 
 use chrono::{DateTime, Utc};
+use twofa_enrollment::{Effect, FactorChange};
 use twofa_trusted_network::{ClientAddress, LoginFacts, RevocationReason, TrustGrantRecord};
 use twofa_types::{AccountKind, EnrollmentStatus, UserId};
 
@@ -11,6 +12,25 @@ use crate::failure::Failure;
 use crate::records::{CompanyRecord, PendingLogin};
 use crate::service::Twofa;
 use crate::store::SaveError;
+
+/// A change of what a user logs in with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum CredentialChange {
+    /// The second factors changed (from [`Effect::FactorsChanged`]).
+    Factors(FactorChange),
+    /// The application changed the password.
+    Password,
+}
+
+impl CredentialChange {
+    /// The factor change among a saved transition's effects, if any.
+    pub(crate) fn among(effects: &[Effect]) -> Option<Self> {
+        effects.iter().find_map(|effect| match effect {
+            Effect::FactorsChanged(change) => Some(Self::Factors(*change)),
+            _ => None,
+        })
+    }
+}
 
 impl Twofa {
     /// [`Twofa::issue_grant`] for a flow that holds neither the company
@@ -97,6 +117,31 @@ impl Twofa {
                 Err(SaveError::Store(_)) => return,
             }
         }
+    }
+
+    /// The one path every change of a user's second factors takes once the
+    /// change is saved: the trusted-network grant ends, so the next login
+    /// from a trusted network asks for the second factor.
+    ///
+    /// The enrollment machine has already required a recent second factor
+    /// where the user makes the change, and queued the notices to the old
+    /// contacts and the audit event; the facade's update loop calls this
+    /// for the [`Effect::FactorsChanged`] it saves, and
+    /// [`Twofa::password_changed`] for a password the application changed.
+    pub(crate) async fn credentials_changed(
+        &self,
+        user: &UserId,
+        change: CredentialChange,
+        now: DateTime<Utc>,
+    ) -> Result<(), Failure> {
+        let reason = match change {
+            CredentialChange::Password => RevocationReason::PasswordChanged,
+            CredentialChange::Factors(FactorChange::RecoveryCodeUsed) => {
+                RevocationReason::RecoveryCodeUsed
+            }
+            CredentialChange::Factors(_) => RevocationReason::SecondFactorMethodsChanged,
+        };
+        self.revoke_grant(user, reason, now).await.map(|_| ())
     }
 
     /// Revokes the user's active grant, if any (compare-and-swap).

@@ -76,6 +76,7 @@ impl Succeeded for u64 {}
 impl Succeeded for UserRecord {}
 impl Succeeded for RecoveryCodeSheet {}
 impl Succeeded for EnrollmentReport {}
+impl Succeeded for crate::methods::MethodsOverview {}
 impl Succeeded for ChallengeScreen {
     fn label(&self) -> &'static str {
         "challenge"
@@ -126,6 +127,7 @@ impl Failed for AdminError {
             Self::InvalidEntry => "invalid_entry",
             Self::EnrollmentRefused => "enrollment_refused",
             Self::Report => "report",
+            Self::StepUpRequired => "step_up_required",
             Self::Unavailable => "unavailable",
         }
     }

@@ -7,7 +7,7 @@
 //! in the same unit of work that consumes it.
 
 use chrono::{DateTime, Utc};
-use twofa_delivery::{ChallengeId, PushRequest, PushResponse, PushStatus};
+use twofa_delivery::{ChallengeId, MatchNumber, PushRequest, PushResponse, PushStatus};
 use twofa_enrollment::{EnrollmentState, Event, LoginAttempt, PushTarget, Transition};
 use twofa_types::UserId;
 
@@ -23,9 +23,10 @@ use crate::update::Change;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct PushSent {
-    /// Show this number on the login page; the user picks the same one on
-    /// the device (number matching against prompt bombing).
-    pub match_number: u8,
+    /// Show this number on the login page (both digits: its `Display`);
+    /// the user types it on the device (number matching against prompt
+    /// bombing: a blind approval is right one time in a hundred).
+    pub match_number: MatchNumber,
     /// The prompt expires at this instant.
     pub expires_at: DateTime<Utc>,
 }
@@ -107,6 +108,7 @@ impl Twofa {
                 let event = Event::SendPush {
                     target: PushTarget::Method(method),
                     transaction: transaction.clone(),
+                    client_address: pending.client_ip(),
                 };
                 Change::from(e.apply(event, ctx, now, rng))
             })

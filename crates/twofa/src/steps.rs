@@ -35,6 +35,12 @@ impl ClientContext {
         }
     }
 
+    /// The socket peer.
+    #[must_use]
+    pub fn peer(&self) -> IpAddr {
+        self.peer
+    }
+
     /// The `X-Forwarded-For` header line.
     #[must_use]
     pub fn with_x_forwarded_for(mut self, line: impl Into<String>) -> Self {

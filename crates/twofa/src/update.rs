@@ -13,6 +13,7 @@ use twofa_types::{CompanyId, MethodSet, UserId};
 
 use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};
 use crate::failure::{Failure, enrollment_failure};
+use crate::grant::CredentialChange;
 use crate::join::join;
 use crate::records::{
     AuditEntry, CompanyRecord, LoginStage, LoginTicket, PendingLogin, UserRecord,
@@ -58,7 +59,7 @@ pub(crate) struct Updated {
     pub(crate) effects: Vec<Effect>,
     pub(crate) sent: Option<CodeSent>,
     /// The number to show with the push prompt that went out.
-    pub(crate) push_match: Option<u8>,
+    pub(crate) push_match: Option<twofa_delivery::MatchNumber>,
     /// Set when the login went on in the same unit of work.
     pub(crate) next: Option<Next>,
 }
@@ -159,7 +160,7 @@ impl Twofa {
                     // the prompt went out.
                     self.send_push_prompt(dispatch.message(), now, company.company(), user)
                         .await?;
-                    push_match = Some(dispatch.match_number().value());
+                    push_match = Some(dispatch.match_number());
                     (dispatch.sent(), Ok(()), None)
                 }
                 Change::Send(dispatch) => {
@@ -207,6 +208,9 @@ impl Twofa {
             };
             match saved {
                 Ok(next) => {
+                    if let Some(change) = CredentialChange::among(&effects) {
+                        self.credentials_changed(user, change, now).await?;
+                    }
                     if let Some(Next::Allowed(by)) = &next {
                         crate::observe::allowed(by);
                     }

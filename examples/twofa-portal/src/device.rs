@@ -113,7 +113,10 @@ pub(crate) async fn phone(State(portal): State<Portal>, headers: HeaderMap) -> R
                 user: push.user.as_str().to_owned(),
                 request: push.request.to_string(),
                 issuer: push.issuer.as_str().to_owned(),
-                choices: push.choices.iter().map(|n| n.value()).collect(),
+                from: push
+                    .client_address
+                    .map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string()),
+                at: push.requested_at.format("%H:%M:%S UTC").to_string(),
                 expires: push.expires_at.format("%H:%M:%S UTC").to_string(),
             }),
             _ => None,
@@ -135,6 +138,7 @@ pub(crate) struct AnswerForm {
     user: String,
     request: String,
     answer: String,
+    number: String,
 }
 
 /// `POST /device/phone`: approve with a number, or deny.
@@ -157,10 +161,8 @@ pub(crate) async fn answer_push(
     let response = if form.answer == "deny" {
         Some(PushResponse::Deny)
     } else {
-        form.answer
-            .parse::<u8>()
+        MatchNumber::parse(&form.number)
             .ok()
-            .and_then(|n| MatchNumber::new(n).ok())
             .map(|number| PushResponse::Approve { number })
     };
     let Some(response) = response else {

@@ -200,7 +200,10 @@ pub(crate) struct PushRow {
     pub(crate) user: String,
     pub(crate) request: String,
     pub(crate) issuer: String,
-    pub(crate) choices: Vec<u8>,
+    /// The login's client address.
+    pub(crate) from: String,
+    /// When the login asked.
+    pub(crate) at: String,
     pub(crate) expires: String,
 }
 

@@ -25,17 +25,15 @@ pub(crate) fn send_push(
         let Some(SentMessage::Push(message)) = h.outbox.last() else {
             panic!("a push reported sent is not in the outbox");
         };
-        assert!(
-            message
-                .choices
-                .iter()
-                .any(|n| n.value() == sent.match_number),
-            "the number shown is not among the device's choices"
+        let index = index.expect("a push for an unknown ticket was sent");
+        assert_eq!(
+            message.client_address, m.tickets[index].client_ip,
+            "the prompt does not say where the login comes from"
         );
         m.pushes.push(PushModel {
             request: message.request,
             ticket,
-            number: sent.match_number,
+            number: sent.match_number.value(),
             approved: false,
             refused: false,
             consumed: false,
@@ -52,7 +50,7 @@ pub(crate) fn respond_push(h: &Harness, m: &mut Model, which: u8, answer: u8) ->
     }
     let index = m.pushes.len() - 1 - usize::from(which) % m.pushes.len();
     let push = &m.pushes[index];
-    let wrong = if push.number == 10 { 11 } else { 10 };
+    let wrong = (push.number + 1) % 100;
     let (number, approves) = match answer % 3 {
         0 => (Some(push.number), true),
         1 => (Some(wrong), false),

@@ -11,7 +11,8 @@ fn push_prepare(
     PushRequest::prepare(
         user(),
         TransactionId::new("login-7").unwrap(),
-        &Issuer::new("Example Portal").unwrap(),
+        &PushOrigin::new(Issuer::new("Example Portal").unwrap())
+            .with_client_address("203.0.113.9".parse().unwrap()),
         &PushPolicy::default(),
         log,
         now,
@@ -23,12 +24,12 @@ fn push_prepare(
 fn push_approval_needs_the_number_shown_on_the_login_page() {
     let prepared = push_prepare(&PushSendLog::new(), t0(), 120).unwrap();
     let shown = prepared.match_number();
-    assert!((10..=99).contains(&shown.value()));
+    assert!(shown.value() <= 99);
     let message = prepared.message().clone();
-    assert!(message.choices.contains(&shown));
-    assert_ne!(message.choices[0], message.choices[1]);
-    assert_ne!(message.choices[1], message.choices[2]);
-    assert_ne!(message.choices[0], message.choices[2]);
+    // The prompt says where the login comes from, not which number to pick.
+    assert_eq!(message.issuer.as_str(), "Example Portal");
+    assert_eq!(message.client_address, Some("203.0.113.9".parse().unwrap()));
+    assert_eq!(message.requested_at, t0());
     assert_eq!(message.expires_at, t0() + TimeDelta::minutes(2));
     let (request, log) = prepared.commit();
     assert_eq!(log.recent(&PushPolicy::default(), t0()), vec![t0()]);
@@ -59,7 +60,7 @@ fn push_approval_needs_the_number_shown_on_the_login_page() {
     );
 
     let wrong = MatchNumber::new(if shown.value() == 99 {
-        10
+        0
     } else {
         shown.value() + 1
     })
@@ -170,13 +171,39 @@ fn push_can_be_switched_off() {
     let result = PushRequest::prepare(
         user(),
         TransactionId::new("login-8").unwrap(),
-        &Issuer::new("Example Portal").unwrap(),
+        &PushOrigin::new(Issuer::new("Example Portal").unwrap()),
         &policy,
         &PushSendLog::new(),
         t0(),
         &mut rng(140),
     );
     assert_eq!(result.unwrap_err(), PushPrepareError::ChannelDisabled);
-    assert!(MatchNumber::new(9).is_err());
     assert!(MatchNumber::new(100).is_err());
+}
+
+#[test]
+fn match_numbers_are_two_typed_digits_from_00_to_99() {
+    assert_eq!(MatchNumber::new(0).unwrap().to_string(), "00");
+    assert_eq!(MatchNumber::new(7).unwrap().to_string(), "07");
+    assert_eq!(MatchNumber::new(99).unwrap().to_string(), "99");
+    assert_eq!(MatchNumber::parse("07").unwrap().value(), 7);
+    assert_eq!(MatchNumber::parse(" 42 ").unwrap().value(), 42);
+    for typed in ["7", "007", "4 2", "-1", "ab", "", "４２", "1e"] {
+        assert!(MatchNumber::parse(typed).is_err(), "{typed:?}");
+    }
+}
+
+#[test]
+fn a_blind_approval_is_right_one_time_in_a_hundred() {
+    // Every one of the hundred values is drawn, and each about equally
+    // often: guessing cannot do better than one in a hundred.
+    let mut seen = [0_u32; 100];
+    for seed in 0..20_000_u64 {
+        let shown = push_prepare(&PushSendLog::new(), t0(), seed)
+            .unwrap()
+            .match_number();
+        seen[usize::from(shown.value())] += 1;
+    }
+    let (least, most) = (seen.iter().min().unwrap(), seen.iter().max().unwrap());
+    assert!(*least > 120 && *most < 290, "{least}..{most}");
 }

@@ -12,6 +12,7 @@
 
 mod gate;
 mod policy;
+mod removal;
 mod report;
 #[cfg(feature = "serde")]
 mod serde_records;

@@ -2,6 +2,7 @@
 //! user's choices and codes they carry.
 
 use core::fmt;
+use core::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use twofa_delivery::{
@@ -160,6 +161,8 @@ pub enum Event {
         target: PushTarget,
         /// The login (or set-up) the prompt is for.
         transaction: TransactionId,
+        /// Where the login comes from, shown by the app.
+        client_address: Option<IpAddr>,
     },
     /// The user's second factor at login: a code, a recovery code (which
     /// also lifts a suspension) or an approved push. Answers

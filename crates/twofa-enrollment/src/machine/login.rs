@@ -11,7 +11,7 @@ use twofa_types::CodeChannel;
 use super::code::{CodeCheck, CodeSource, check_code};
 use super::{Enrollment, EventKind, LoginAttempt, SubmittedCode, sent_of};
 use crate::audit::AuditKind;
-use crate::effect::{Dispatch, Effect, LoginAccepted, Outcome};
+use crate::effect::{Dispatch, Effect, FactorChange, LoginAccepted, Outcome};
 use crate::error::EnrollmentError;
 use crate::method::{Factor, MethodId};
 use crate::policy::Context;
@@ -68,6 +68,7 @@ impl Enrollment {
                         Notice::RecoveryCodeUsed { remaining },
                         primary_phone.as_ref(),
                     ),
+                    Effect::FactorsChanged(FactorChange::RecoveryCodeUsed),
                 ];
                 Ok(Outcome::new(next, effects))
             }

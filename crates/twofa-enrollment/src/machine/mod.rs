@@ -25,10 +25,10 @@ pub use state::{Enrolled, EnrollmentState, PendingKind, PendingSetup, StateKind}
 use twofa_types::{Method, UserId};
 
 use crate::audit::{AuditKind, EnrollmentAudit};
-use crate::effect::{Dispatch, Effect, Notification, Outcome, Transition};
+use crate::effect::{Dispatch, Effect, FactorChange, Notification, Outcome, Transition};
 use crate::error::EnrollmentError;
 use crate::method::DisplayName;
-use crate::policy::Context;
+use crate::policy::{Context, EnrollmentPolicy};
 use crate::recovery::RecoveryCodes;
 use crate::throttle::{Failures, Gate, PassesSuspension};
 
@@ -228,6 +228,7 @@ impl Enrollment {
                     Effect::ShowRecoveryCodes(sheet),
                     Effect::Audit(self.audit(AuditKind::RecoveryCodesGenerated, now)),
                     self.notify(Notice::RecoveryCodesRegenerated, None),
+                    Effect::FactorsChanged(FactorChange::RecoveryCodesReplaced),
                 ];
                 Ok(save(next, effects))
             }
@@ -241,8 +242,9 @@ impl Enrollment {
             Event::SendPush {
                 target,
                 transaction,
+                client_address,
             } => self
-                .send_push(target, &transaction, ctx, now, rng)
+                .send_push(target, &transaction, client_address, ctx, now, rng)
                 .map(Transition::SendPush),
             Event::Login {
                 attempt,
@@ -269,6 +271,7 @@ impl Enrollment {
                 let effects = vec![
                     Effect::Audit(self.audit(AuditKind::AdminReset, now)),
                     self.notify(Notice::AdminReset, None),
+                    Effect::FactorsChanged(FactorChange::Reset),
                 ];
                 Ok(save(next, effects))
             }
@@ -334,10 +337,28 @@ impl Enrollment {
         ctx: &Context<'_>,
         now: DateTime<Utc>,
     ) -> Result<(), EnrollmentError> {
+        self.check_step_up(ctx.policy(), now)
+    }
+
+    /// Whether the user completed a second factor within the policy's
+    /// step-up window before `now` (its end exclusive) and the factor is
+    /// not suspended: what a sensitive operation outside the enrollment
+    /// (a company administrator's, for one) requires too.
+    ///
+    /// # Errors
+    ///
+    /// [`EnrollmentError::StepUpRequired`] when the last second factor is
+    /// older, later than `now`, or missing;
+    /// [`EnrollmentError::Suspended`] while suspended.
+    pub fn check_step_up(
+        &self,
+        policy: &EnrollmentPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<(), EnrollmentError> {
         self.suspension_check()?;
         let fresh_until = self
             .last_second_factor_at
-            .and_then(|at| at.checked_add_signed(ctx.policy().step_up_freshness()));
+            .and_then(|at| at.checked_add_signed(policy.step_up_freshness()));
         match fresh_until {
             Some(until) if now < until && self.last_second_factor_at <= Some(now) => Ok(()),
             _ => Err(EnrollmentError::StepUpRequired),

@@ -1,9 +1,11 @@
 //! Push approval: prompting the paired device, taking its answer, and
 //! completing a login with the approval.
 
+use core::net::IpAddr;
+
 use chrono::{DateTime, Utc};
 use rand_core::CryptoRng;
-use twofa_delivery::{PushError, PushRequest, PushResponse, PushStatus, TransactionId};
+use twofa_delivery::{PushError, PushOrigin, PushRequest, PushResponse, PushStatus, TransactionId};
 use twofa_types::Method;
 
 use super::{
@@ -28,6 +30,7 @@ impl Enrollment {
         &self,
         target: PushTarget,
         transaction: &TransactionId,
+        client_address: Option<IpAddr>,
         ctx: &Context<'_>,
         now: DateTime<Utc>,
         rng: &mut impl CryptoRng,
@@ -53,10 +56,14 @@ impl Enrollment {
                 Some(id)
             }
         };
+        let mut origin = PushOrigin::new(ctx.issuer().clone());
+        if let Some(address) = client_address {
+            origin = origin.with_client_address(address);
+        }
         let prepared = PushRequest::prepare(
             self.user.clone(),
             transaction.clone(),
-            ctx.issuer(),
+            &origin,
             ctx.policy().push(),
             &self.push_log,
             now,

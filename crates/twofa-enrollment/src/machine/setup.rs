@@ -16,7 +16,7 @@ use super::{
     PhoneSetup, Sent, SetupChoice, finish, save, sent_of,
 };
 use crate::audit::AuditKind;
-use crate::effect::{Effect, NotMobileDialog, Outcome, ProvisioningUri, Transition};
+use crate::effect::{Effect, FactorChange, NotMobileDialog, Outcome, ProvisioningUri, Transition};
 use crate::error::EnrollmentError;
 use crate::method::{EnrolledMethod, Factor, MethodId, PhoneChannel, PhoneFactor, TotpFactor};
 use crate::policy::{Context, LastMethod};
@@ -284,6 +284,7 @@ impl Enrollment {
                         }
                         effects.push(Effect::Audit(audit));
                         effects.push(self.notify(Notice::NumberChanged, old.as_ref()));
+                        effects.push(Effect::FactorsChanged(FactorChange::NumberChanged));
                     }
                     None => {
                         let id = MethodId::new(enrolled.next_id);
@@ -306,6 +307,7 @@ impl Enrollment {
                         }
                         effects.push(Effect::Audit(audit));
                         effects.push(self.notify(Notice::MethodAdded, None));
+                        effects.push(Effect::FactorsChanged(FactorChange::MethodAdded));
                     }
                 }
             }
@@ -535,6 +537,7 @@ impl Enrollment {
             vec![
                 Effect::Audit(audit),
                 self.notify(Notice::MethodRemoved, None),
+                Effect::FactorsChanged(FactorChange::MethodRemoved),
             ],
         ))
     }

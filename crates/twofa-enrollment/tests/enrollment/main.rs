@@ -20,6 +20,7 @@ mod table;
 mod throttle;
 mod types;
 
+use std::net::IpAddr;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -407,6 +408,7 @@ impl LoginInputs for Enrollment {
         let event = Event::SendPush {
             target,
             transaction: transaction.clone(),
+            client_address: Some(IpAddr::from([198, 51, 100, 4])),
         };
         match self.apply(event, ctx, at, rng)? {
             Transition::SendPush(dispatch) => Ok(dispatch),

@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use twofa_enrollment::{
     Effect, Enrollment, EnrollmentState, Event, LoginAttempt, SubmittedCode, Transition,
 };
-use twofa_trusted_network::RevocationReason;
 use twofa_types::{MethodSet, OneTimeCode, UserId};
 
 use super::{method_kind, transaction, usable_login};
@@ -309,8 +308,6 @@ impl Twofa {
                     change => change,
                 }
             })
-            .await?;
-        self.revoke_grant(user, RevocationReason::RecoveryCodeUsed, now)
             .await?;
         if let Some(methods) = then_set_up {
             self.move_to_set_up(user, ticket, methods, now).await?;

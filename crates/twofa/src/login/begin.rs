@@ -118,7 +118,39 @@ impl Twofa {
     ) -> Result<LoginStep, Rejected> {
         crate::observe::operation("begin_login", Some(user), async {
             let now = self.clock.now();
-            match self.begin_login_inner(user, client, now).await {
+            match self.begin_login_inner(user, client, false, now).await {
+                Ok(step) => Ok(step),
+                Err(failure) => Err(self.reject(now, Some(user), failure).await),
+            }
+        })
+        .await
+    }
+
+    /// Begins a step-up: the user, already logged in, must complete a
+    /// second factor now, before a sensitive operation (a company
+    /// administrator's, or a change of the user's own factors) whose
+    /// refusal asked for one ([`AdminError::StepUpRequired`],
+    /// [`RetryAdvice::ReauthenticationRequired`]).
+    ///
+    /// The same screens and operations as [`Twofa::begin_login`] follow,
+    /// but nothing skips the second factor: not a trusted network, not a
+    /// running deferral ("remind me later" is not offered; a user without
+    /// a method sets one up). Completing it makes the step-up fresh for the
+    /// enrollment policy's step-up window.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Twofa::begin_login`].
+    ///
+    /// [`AdminError::StepUpRequired`]: crate::AdminError::StepUpRequired
+    pub async fn begin_step_up(
+        &self,
+        user: &UserId,
+        client: &ClientContext,
+    ) -> Result<LoginStep, Rejected> {
+        crate::observe::operation("begin_step_up", Some(user), async {
+            let now = self.clock.now();
+            match self.begin_login_inner(user, client, true, now).await {
                 Ok(step) => Ok(step),
                 Err(failure) => Err(self.reject(now, Some(user), failure).await),
             }
@@ -130,6 +162,7 @@ impl Twofa {
         &self,
         user: &UserId,
         client: &ClientContext,
+        step_up: bool,
         now: DateTime<Utc>,
     ) -> Result<LoginStep, Failure> {
         let record = self.load_user(user).await?.record;
@@ -143,7 +176,9 @@ impl Twofa {
             | GateDecision::ChallengeThenReplaceMethod { .. }) => {
                 // A suspended factor, or methods the company has switched
                 // off, are never skipped by a trusted network.
-                let never_skip = enrollment.failures().suspended_since().is_some()
+                // A step-up is never skipped either.
+                let never_skip = step_up
+                    || enrollment.failures().suspended_since().is_some()
                     || matches!(decision, GateDecision::ChallengeThenReplaceMethod { .. });
                 let grant = self.stores.grants.load(user).await?;
                 let facts = LoginFacts::new(record.kind(), status, company.allowlist(), &address);
@@ -192,6 +227,17 @@ impl Twofa {
                     .await
                     .map(LoginStep::Challenge)
             }
+            GateDecision::DeferralRunning { .. } if step_up => self
+                .start_setup(
+                    &record,
+                    &enrollment,
+                    company.policy().allowed_methods(),
+                    None,
+                    client_ip,
+                    now,
+                )
+                .await
+                .map(LoginStep::SetUp),
             GateDecision::DeferralRunning { until } => {
                 let by = AllowedBy::DeferralRunning { until };
                 self.audit_required(
@@ -211,7 +257,7 @@ impl Twofa {
                     &record,
                     &enrollment,
                     methods,
-                    Some(deferral.until),
+                    (!step_up).then_some(deferral.until),
                     client_ip,
                     now,
                 )

@@ -65,9 +65,25 @@ impl Twofa {
         };
         let company = self.load_company(pending.company()).await?.record;
         let allowed = methods.intersection(company.policy().allowed_methods());
+        let setup = self.setup_choice(choice, allowed).await?;
+        let updated = self
+            .update_enrollment(user, &company, now, |e, ctx, rng| {
+                Change::from(e.apply(Event::StartSetup(setup.clone()), ctx, now, rng))
+            })
+            .await?;
+        progress(updated)
+    }
+
+    /// The user's choice as the enrollment takes it, if its kind is among
+    /// `allowed` (a phone number is parsed and classified here).
+    pub(crate) async fn setup_choice(
+        &self,
+        choice: MethodChoice,
+        allowed: MethodSet,
+    ) -> Result<SetupChoice, Failure> {
         let not_offered =
             Failure::new(RejectionDetail::MethodNotAvailable, RetryAdvice::CheckInput);
-        let setup = match choice {
+        Ok(match choice {
             MethodChoice::AuthenticatorApp if allowed.contains(Method::AuthenticatorApp) => {
                 SetupChoice::App
             }
@@ -85,13 +101,7 @@ impl Twofa {
                 SetupChoice::Phone(self.phone_setup(&phone).await?)
             }
             _ => return Err(not_offered),
-        };
-        let updated = self
-            .update_enrollment(user, &company, now, |e, ctx, rng| {
-                Change::from(e.apply(Event::StartSetup(setup.clone()), ctx, now, rng))
-            })
-            .await?;
-        progress(updated)
+        })
     }
 
     /// Parses and classifies a phone number typed by the user.

@@ -38,7 +38,11 @@ async fn a_new_number_is_verified_before_it_replaces_the_old_one() {
         .unwrap();
     assert!(portal.twofa.change_display_name(&bob, "").await.is_err());
     // The company's report shows the name used for 2FA, as changed.
-    let report = portal.twofa.enrollment_report(&portal.admin).await.unwrap();
+    let report = portal
+        .twofa
+        .enrollment_report(portal.admin().await)
+        .await
+        .unwrap();
     let names: Vec<&str> = report
         .rows()
         .iter()

@@ -14,6 +14,7 @@
 mod account;
 mod admin;
 mod edge;
+mod factors;
 mod login;
 mod notices;
 mod observe;
@@ -59,7 +60,11 @@ struct Portal {
     clock: Arc<ManualClock>,
     outbox: Arc<Outbox>,
     acme: CompanyId,
-    admin: Actor,
+    admin_actor: Actor,
+    /// The administrator's authenticator app.
+    admin_key: std::sync::OnceLock<ProvisioningUri>,
+    /// Until when the administrator's last second factor is fresh.
+    admin_fresh_until: std::sync::Mutex<DateTime<Utc>>,
 }
 
 impl Portal {
@@ -71,7 +76,17 @@ impl Portal {
         Self::with(stores, EnrollmentPolicy::default()).await
     }
 
+    /// A portal whose administrator has no second factor (for stores that
+    /// refuse the set-up).
+    async fn without_admin_factor(stores: Stores) -> Self {
+        Self::build(stores, EnrollmentPolicy::default(), false).await
+    }
+
     async fn with(stores: Stores, policy: EnrollmentPolicy) -> Self {
+        Self::build(stores, policy, true).await
+    }
+
+    async fn build(stores: Stores, policy: EnrollmentPolicy, admin_factor: bool) -> Self {
         let clock = Arc::new(ManualClock::new(start()));
         let outbox = Arc::new(Outbox::new());
         let twofa = Twofa::builder()
@@ -102,10 +117,37 @@ impl Portal {
             clock,
             outbox,
             acme,
-            admin,
+            admin_actor: admin,
+            admin_key: std::sync::OnceLock::new(),
+            admin_fresh_until: std::sync::Mutex::new(start()),
         };
-        portal.add_user("alice", AccountKind::PartnerEmployee).await;
+        let alice = portal.add_user("alice", AccountKind::PartnerEmployee).await;
+        if admin_factor {
+            // Company operations need the administrator's recent second
+            // factor: Alice uses an authenticator app.
+            let (key, _) = Box::pin(portal.enroll_app(&alice)).await;
+            portal.admin_key.set(key).unwrap();
+            *portal.admin_fresh_until.lock().unwrap() = portal.clock.now() + TimeDelta::minutes(10);
+        }
         portal
+    }
+
+    /// The administrator, with a second factor completed within the
+    /// step-up window (a step-up with her app when the last one is older).
+    async fn admin(&self) -> &Actor {
+        let now = self.clock.now();
+        if now >= *self.admin_fresh_until.lock().unwrap() {
+            let actor = &self.admin_actor;
+            let step = Box::pin(self.twofa.begin_step_up(actor.user(), &home()))
+                .await
+                .unwrap();
+            let screen = challenge(step);
+            let code = totp_code(self.admin_key.get().unwrap(), now);
+            let submitted = self.twofa.submit_code(actor.user(), &screen.ticket, &code);
+            into_allowed(Box::pin(submitted).await.unwrap());
+            *self.admin_fresh_until.lock().unwrap() = now + TimeDelta::minutes(10);
+        }
+        &self.admin_actor
     }
 
     async fn add_user(&self, id: &str, kind: AccountKind) -> UserId {
@@ -282,7 +324,7 @@ async fn allow_only(portal: &Portal, methods: &[Method]) {
         .unwrap();
     portal
         .twofa
-        .set_company_policy(&portal.admin, policy)
+        .set_company_policy(portal.admin().await, policy)
         .await
         .unwrap();
 }

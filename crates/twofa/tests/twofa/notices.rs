@@ -325,7 +325,7 @@ async fn an_admin_reset_is_notified() {
 
     portal
         .twofa
-        .reset_factor(&portal.admin, &bob)
+        .reset_factor(portal.admin().await, &bob)
         .await
         .unwrap();
     assert_eq!(
@@ -443,11 +443,30 @@ async fn without_a_notice_sender_every_notice_is_audited_as_not_configured() {
     )
     .with_email(email);
     stores.users().save(&bob, record, None).await.unwrap();
-    let admin = Actor::new(
-        UserId::new("alice").unwrap(),
+    // The administrator completes a second factor (her app) first.
+    let alice = UserId::new("alice").unwrap();
+    let record = UserRecord::new(
+        alice.clone(),
         acme.clone(),
-        CompanyRole::Admin,
+        AccountKind::PartnerEmployee,
+        "a",
     );
+    stores.users().save(&alice, record, None).await.unwrap();
+    let twofa::LoginStep::SetUp(screen) = twofa.begin_login(&alice, &home()).await.unwrap() else {
+        panic!("expected set-up");
+    };
+    let twofa::SetUpProgress::ScanQrCode(uri) = twofa
+        .choose_method(&alice, &screen.ticket, MethodChoice::AuthenticatorApp)
+        .await
+        .unwrap()
+    else {
+        panic!("expected a QR code");
+    };
+    let code = totp_code(&uri, start());
+    Box::pin(twofa.submit_code(&alice, &screen.ticket, &code))
+        .await
+        .unwrap();
+    let admin = Actor::new(alice, acme.clone(), CompanyRole::Admin);
 
     twofa.reset_factor(&admin, &bob).await.unwrap();
     assert!(outbox.is_empty());
@@ -489,7 +508,7 @@ async fn a_notice_with_nowhere_to_go_is_audited() {
         .unwrap();
     portal
         .twofa
-        .reset_factor(&portal.admin, &carol)
+        .reset_factor(portal.admin().await, &carol)
         .await
         .unwrap();
     assert!(portal.outbox.notices().is_empty());

@@ -12,7 +12,7 @@ use crate::{Now, Portal, home, set_up, totp_code};
 async fn with_policy(portal: &Portal, policy: CompanyPolicy) {
     portal
         .twofa
-        .set_company_policy(&portal.admin, policy)
+        .set_company_policy(portal.admin().await, policy)
         .await
         .unwrap();
 }

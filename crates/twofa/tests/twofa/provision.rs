@@ -135,12 +135,12 @@ async fn users_and_companies_are_created_changed_and_deleted_through_the_service
 async fn a_company_that_enforces_two_factor_authentication_is_never_deleted() {
     let portal = Portal::new().await;
     let alice = user("alice");
-    portal.twofa.delete_user(&alice).await.unwrap();
     portal
         .twofa
-        .enforce_two_factor(&portal.admin)
+        .enforce_two_factor(portal.admin().await)
         .await
         .unwrap();
+    portal.twofa.delete_user(&alice).await.unwrap();
     assert_eq!(
         portal.twofa.delete_company(&portal.acme).await,
         Err(ProvisionError::CompanyEnforces)
@@ -161,7 +161,11 @@ async fn a_new_email_address_or_account_kind_ends_the_trusted_network_grant() {
         let portal = Portal::new().await;
         portal
             .twofa
-            .add_trusted_network(&portal.admin, Cidr::parse(OFFICE).unwrap(), "Head office")
+            .add_trusted_network(
+                portal.admin().await,
+                Cidr::parse(OFFICE).unwrap(),
+                "Head office",
+            )
             .await
             .unwrap();
         let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
@@ -185,7 +189,11 @@ async fn a_new_display_name_keeps_the_grant_and_a_new_email_reaches_the_enrollme
     let portal = Portal::new().await;
     portal
         .twofa
-        .add_trusted_network(&portal.admin, Cidr::parse(OFFICE).unwrap(), "Head office")
+        .add_trusted_network(
+            portal.admin().await,
+            Cidr::parse(OFFICE).unwrap(),
+            "Head office",
+        )
         .await
         .unwrap();
     let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
@@ -216,7 +224,11 @@ async fn a_deleted_user_created_again_starts_without_the_old_grant() {
     let portal = Portal::new().await;
     portal
         .twofa
-        .add_trusted_network(&portal.admin, Cidr::parse(OFFICE).unwrap(), "Head office")
+        .add_trusted_network(
+            portal.admin().await,
+            Cidr::parse(OFFICE).unwrap(),
+            "Head office",
+        )
         .await
         .unwrap();
     let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;

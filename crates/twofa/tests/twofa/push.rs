@@ -38,17 +38,15 @@ async fn a_push_approval_with_the_right_number_completes_one_login() {
     let Some(SentMessage::Push(message)) = portal.outbox.last() else {
         panic!("expected a push message");
     };
-    assert!(
-        message
-            .choices
-            .iter()
-            .any(|n| n.value() == sent.match_number)
-    );
+    // The app shows where the login comes from and when; the number is
+    // typed from the login page.
+    assert_eq!(message.client_address, Some("203.0.113.9".parse().unwrap()));
+    assert_eq!(message.requested_at, portal.clock.now());
     assert!(matches!(
         portal.twofa.poll_push(&bob, &login.ticket).await.unwrap(),
         twofa::PushPoll::Waiting { .. }
     ));
-    let number = twofa::delivery::MatchNumber::new(sent.match_number).unwrap();
+    let number = sent.match_number;
     portal
         .twofa
         .respond_to_push(
@@ -78,12 +76,7 @@ async fn a_push_approval_with_the_right_number_completes_one_login() {
     let Some(SentMessage::Push(message)) = portal.outbox.last() else {
         panic!("expected a push message");
     };
-    let wrong = message
-        .choices
-        .iter()
-        .find(|n| n.value() != sent.match_number)
-        .copied()
-        .unwrap();
+    let wrong = twofa::delivery::MatchNumber::new((sent.match_number.value() + 1) % 100).unwrap();
     portal
         .twofa
         .respond_to_push(
@@ -157,7 +150,7 @@ async fn a_push_approval_is_a_fresh_second_factor_and_a_denial_is_a_failure() {
     let Some(SentMessage::Push(message)) = portal.outbox.last() else {
         panic!("expected a push message");
     };
-    let number = twofa::delivery::MatchNumber::new(sent.match_number).unwrap();
+    let number = sent.match_number;
     portal
         .twofa
         .respond_to_push(

@@ -57,7 +57,8 @@ async fn new_recovery_codes_replace_the_whole_set_and_need_a_recent_second_facto
         .await
         .iter()
         .filter(|e| {
-            matches!(e.event(), AuditEvent::Enrollment(event)
+            e.user() == Some(&bob)
+                && matches!(e.event(), AuditEvent::Enrollment(event)
                 if event.kind == twofa::enrollment::AuditKind::RecoveryCodesGenerated)
         })
         .count();
@@ -170,7 +171,7 @@ async fn a_suspended_factor_is_lifted_by_a_recovery_code_or_an_admin_reset() {
     }
     portal
         .twofa
-        .reset_factor(&portal.admin, &bob)
+        .reset_factor(portal.admin().await, &bob)
         .await
         .unwrap();
     set_up(portal.twofa.begin_login(&bob, &home()).await.unwrap());
@@ -183,7 +184,7 @@ async fn an_admin_reset_sends_the_user_back_to_set_up() {
     portal.enroll_app(&bob).await;
     portal
         .twofa
-        .reset_factor(&portal.admin, &bob)
+        .reset_factor(portal.admin().await, &bob)
         .await
         .unwrap();
     set_up(portal.twofa.begin_login(&bob, &home()).await.unwrap());

@@ -173,7 +173,11 @@ async fn failing_stores_never_grant_an_acceptance_and_leave_whole_records() {
         .await;
         portal
             .twofa
-            .add_trusted_network(&portal.admin, Cidr::parse(OFFICE).unwrap(), "Head office")
+            .add_trusted_network(
+                portal.admin().await,
+                Cidr::parse(OFFICE).unwrap(),
+                "Head office",
+            )
             .await
             .unwrap();
         let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
@@ -257,7 +261,11 @@ async fn stored_records_round_trip_through_serde_without_secrets() {
     let portal = Portal::new().await;
     portal
         .twofa
-        .add_trusted_network(&portal.admin, Cidr::parse(OFFICE).unwrap(), "Head office")
+        .add_trusted_network(
+            portal.admin().await,
+            Cidr::parse(OFFICE).unwrap(),
+            "Head office",
+        )
         .await
         .unwrap();
     let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;

@@ -15,7 +15,11 @@ async fn a_trusted_network_skips_the_prompt_for_21_days_to_the_second() {
     let portal = Portal::new().await;
     portal
         .twofa
-        .add_trusted_network(&portal.admin, Cidr::parse(OFFICE).unwrap(), "Head office")
+        .add_trusted_network(
+            portal.admin().await,
+            Cidr::parse(OFFICE).unwrap(),
+            "Head office",
+        )
         .await
         .unwrap();
     let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
@@ -56,7 +60,7 @@ async fn a_trusted_network_skips_the_prompt_for_21_days_to_the_second() {
     assert!(
         portal
             .twofa
-            .revoke_trust_grant(&portal.admin, &bob)
+            .revoke_trust_grant(portal.admin().await, &bob)
             .await
             .unwrap()
     );
@@ -69,7 +73,7 @@ async fn removing_a_network_ends_the_grants_earned_on_it() {
     let office_net = Cidr::parse(OFFICE).unwrap();
     portal
         .twofa
-        .add_trusted_network(&portal.admin, office_net, "Head office")
+        .add_trusted_network(portal.admin().await, office_net, "Head office")
         .await
         .unwrap();
     let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
@@ -81,12 +85,12 @@ async fn removing_a_network_ends_the_grants_earned_on_it() {
     ));
     portal
         .twofa
-        .remove_trusted_network(&portal.admin, office_net)
+        .remove_trusted_network(portal.admin().await, office_net)
         .await
         .unwrap();
     portal
         .twofa
-        .add_trusted_network(&portal.admin, office_net, "Head office again")
+        .add_trusted_network(portal.admin().await, office_net, "Head office again")
         .await
         .unwrap();
     challenge(portal.twofa.begin_login(&bob, &office()).await.unwrap());
@@ -97,7 +101,11 @@ async fn client_accounts_are_prompted_at_every_login_even_on_trusted_networks() 
     let portal = Portal::new().await;
     portal
         .twofa
-        .add_trusted_network(&portal.admin, Cidr::parse(OFFICE).unwrap(), "Head office")
+        .add_trusted_network(
+            portal.admin().await,
+            Cidr::parse(OFFICE).unwrap(),
+            "Head office",
+        )
         .await
         .unwrap();
     let client = portal.add_user("dana", AccountKind::EndUserClient).await;
@@ -132,7 +140,11 @@ async fn sms_user_with_a_grant(portal: &Portal) -> twofa::types::UserId {
     use twofa::{MethodChoice, PhoneChoice};
     portal
         .twofa
-        .add_trusted_network(&portal.admin, Cidr::parse(OFFICE).unwrap(), "Head office")
+        .add_trusted_network(
+            portal.admin().await,
+            Cidr::parse(OFFICE).unwrap(),
+            "Head office",
+        )
         .await
         .unwrap();
     let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
@@ -198,7 +210,7 @@ async fn trusted_address_space_is_limited_over_the_union_and_the_override_is_aud
     let portal = Portal::new().await;
     let add = |text: &'static str| {
         let twofa = &portal.twofa;
-        let admin = &portal.admin;
+        let admin = &portal.admin_actor;
         async move {
             twofa
                 .add_trusted_network(admin, Cidr::parse(text).unwrap(), "office")
@@ -229,7 +241,11 @@ async fn trusted_address_space_is_limited_over_the_union_and_the_override_is_aud
     // The explicit override, audited as such.
     portal
         .twofa
-        .add_trusted_network_beyond_limit(&portal.admin, Cidr::parse("10.1.0.0/32").unwrap(), "lab")
+        .add_trusted_network_beyond_limit(
+            portal.admin().await,
+            Cidr::parse("10.1.0.0/32").unwrap(),
+            "lab",
+        )
         .await
         .unwrap();
     assert!(portal.audit().await.iter().any(|entry| matches!(

@@ -2,7 +2,7 @@
 //! matching, a push denied, and the app's token when the phone is offline.
 
 use twofa::chrono::TimeDelta;
-use twofa::delivery::{MatchNumber, PushMessage, PushResponse, SentMessage};
+use twofa::delivery::{PushMessage, PushResponse, SentMessage};
 use twofa::types::{AccountKind, Method};
 use twofa::{AllowedBy, ChallengeScreen, MethodChoice, PushPoll, PushSent, SetUpProgress};
 
@@ -49,15 +49,11 @@ pub(super) async fn push(p: &mut Portal<'_>, cast: &mut Cast) -> Result<(), Step
     let (sent, prompt) = send_push(p, &hana, &login).await?;
     p.show_push_prompt(&prompt);
     p.check(
-        login.method == Method::PushApp
-            && prompt
-                .choices
-                .iter()
-                .any(|n| n.value() == sent.match_number),
-        "the login page shows a number; Authy offers it among three (number matching)",
+        login.method == Method::PushApp && prompt.client_address == Some(home.peer()),
+        "the login page shows a number; Authy shows where the login comes from and asks for it",
     )?;
-    let number = MatchNumber::new(sent.match_number).map_err(|e| unexpected("number", e))?;
-    p.say(format!("  📱 Hana picks {} in Authy.", number.value()));
+    let number = sent.match_number;
+    p.say(format!("  📱 Hana types {number} in Authy."));
     p.twofa
         .respond_to_push(&hana, prompt.request, PushResponse::Approve { number })
         .await

@@ -116,7 +116,7 @@ impl Portal<'_> {
             &[
                 "2FA Verification".to_owned(),
                 "We sent a login request to your Authy app.".to_owned(),
-                format!("To approve it, pick {} on your device.", sent.match_number),
+                format!("To approve it, type {} on your device.", sent.match_number),
                 format!(
                     "The request expires at {}.",
                     sent.expires_at.format("%H:%M:%S UTC")
@@ -128,14 +128,12 @@ impl Portal<'_> {
 
     /// The prompt on the user's phone.
     pub(super) fn show_push_prompt(&mut self, message: &PushMessage) {
-        let choices: Vec<String> = message
-            .choices
-            .iter()
-            .map(|number| format!("[ {} ]", number.value()))
-            .collect();
+        let from = message
+            .client_address
+            .map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string());
         self.say(format!(
-            "  📱 Authy: login request from {PORTAL}. Pick the number on the login page: {}   [ Deny ]",
-            choices.join(" ")
+            "  📱 Authy: login to {PORTAL} from {from} at {}. Type the number on the login page: [__]   [ Approve ]   [ Deny ]",
+            message.requested_at.format("%H:%M UTC")
         ));
     }
 

@@ -221,19 +221,26 @@ fn demo_shows_every_feature_of_the_article_scene_by_scene() {
 }
 
 #[test]
-fn demo_push_scene_shows_the_login_page_number_among_the_phone_choices() {
+fn demo_push_scene_asks_for_the_login_page_number_and_shows_the_login_origin() {
     let run = twofa(&["demo", "--scene", "push"]);
     assert_eq!(run.status, 0, "{}{}", run.stdout, run.stderr);
-    // Each prompt on the phone offers the number the login page showed
-    // just before it.
+    // Each prompt on the phone asks for the number the login page showed
+    // just before it, without showing it, and says where the login
+    // comes from.
     let mut shown: Option<String> = None;
     let mut matched = 0;
     for line in run.stdout.lines() {
-        if let Some(rest) = line.split("To approve it, pick ").nth(1) {
+        if let Some(rest) = line.split("To approve it, type ").nth(1) {
             shown = Some(rest.split(' ').next().unwrap().to_owned());
-        } else if line.contains("Pick the number on the login page:") {
+        } else if line.contains("Type the number on the login page:") {
             let number = shown.take().expect("a prompt without a number on the page");
-            assert!(line.contains(&format!("[ {number} ]")), "{line}");
+            assert_eq!(number.len(), 2, "{number}");
+            let prompt = line.split(" Type the number").next().unwrap();
+            assert!(!prompt.contains(&number), "{line}");
+            assert!(
+                line.contains(" from 203.0.113.") || line.contains(" from 192.0.2."),
+                "{line}"
+            );
             assert!(line.contains("[ Deny ]"), "{line}");
             matched += 1;
         }
@@ -243,7 +250,7 @@ fn demo_push_scene_shows_the_login_page_number_among_the_phone_choices() {
     assert_eq!(matched, 2, "{}", run.stdout);
     assert_eq!(
         run.stdout
-            .matches("Pick the number on the login page:")
+            .matches("Type the number on the login page:")
             .count(),
         2,
         "{}",

@@ -189,7 +189,7 @@ pub(crate) async fn send_push(
     match portal.inner().twofa.send_push(&user, &partial.ticket).await {
         Ok(sent) => {
             if let Screen::Verify(view) = &mut partial.screen {
-                view.push_number = Some(sent.match_number);
+                view.push_number = Some(sent.match_number.value());
             }
             stay_on_screen(&portal, current, partial)
         }

@@ -539,9 +539,14 @@ async fn walk_push_approval_with_number_matching() {
     walk.log_in("bob", "bob-demo-password", "challenged").await;
     walk.click("#send-push", "push-sent").await;
     let number = walk.text("#match-number").await;
+    assert_eq!(number.len(), 2, "two digits: {number}");
     walk.goto("/device/phone", "phone-prompt").await;
-    walk.click(&format!("#approve-{number}"), "phone-approved")
-        .await;
+    // The phone says where the login comes from and does not show the
+    // number: it has to be typed from the login page.
+    let prompt = walk.text("#prompt-1").await;
+    assert!(prompt.contains("from 127.0.0.1"), "{prompt}");
+    walk.fill("#match-input", &number).await;
+    walk.click("#approve", "phone-approved").await;
     assert!(walk.text("#notice").await.contains("approved"));
     walk.goto("/login/2fa", "waiting-page").await;
     walk.click("#push-continue", "home-after-push").await;

@@ -16,7 +16,7 @@ use super::{
 pub(super) async fn enforce(p: &mut Portal<'_>, cast: &mut Cast) -> Result<(), StepFailed> {
     let home = &cast.home;
     let frank = &user("frank")?;
-    let admin = p.admin.clone();
+    let admin = p.admin_stepped_up().await?;
     p.twofa
         .enforce_two_factor(&admin)
         .await
@@ -43,7 +43,7 @@ pub(super) async fn enforce(p: &mut Portal<'_>, cast: &mut Cast) -> Result<(), S
 pub(super) async fn trusted_network(p: &mut Portal<'_>, cast: &mut Cast) -> Result<(), StepFailed> {
     let Cast { bob, office, .. } = cast;
     let uri = needs(cast.bob_app.as_ref(), Scene::ScanQrCode)?;
-    let admin = p.admin.clone();
+    let admin = p.admin_stepped_up().await?;
     let network = Cidr::parse(OFFICE).map_err(|e| unexpected("network", e))?;
     p.twofa
         .add_trusted_network(&admin, network, "Head office")
@@ -191,8 +191,8 @@ pub(super) async fn status_report(p: &mut Portal<'_>, _cast: &mut Cast) -> Resul
     ));
     p.screen(&format!("{PORTAL} · User Settings · 2FA status"), &lines);
     p.check(
-        totals.total == 9 && totals.enrolled == 4 && totals.pending_verification == 1,
-        "the report lists all nine users: four enrolled, one waiting for a code",
+        totals.total == 9 && totals.enrolled == 5 && totals.pending_verification == 1,
+        "the report lists all nine users: five enrolled, one waiting for a code",
     )?;
     p.check(
         rows.iter()
@@ -209,7 +209,7 @@ pub(super) async fn method_switched_off(
 ) -> Result<(), StepFailed> {
     let Cast { bob, home, .. } = cast;
     let uri = needs(cast.bob_app.as_ref(), Scene::ScanQrCode)?;
-    let admin = p.admin.clone();
+    let admin = p.admin_stepped_up().await?;
     let apps_off = CompanyPolicy::builder()
         .with_allowed_methods(MethodSet::of(&[
             Method::PushApp,

@@ -137,7 +137,7 @@ pub(super) async fn recovery_code(p: &mut Portal<'_>, cast: &mut Cast) -> Result
 /// "Use another method".
 pub(super) async fn another_method(p: &mut Portal<'_>, cast: &mut Cast) -> Result<(), StepFailed> {
     let Cast { bob, home, .. } = cast;
-    let admin = p.admin.clone();
+    let admin = p.admin_stepped_up().await?;
     p.twofa
         .set_company_policy(&admin, CompanyPolicy::default())
         .await

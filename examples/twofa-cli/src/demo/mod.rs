@@ -194,6 +194,11 @@ struct Portal<'a> {
     outbox: Arc<Outbox>,
     acme: CompanyId,
     admin: Actor,
+    /// The key in Alice's authenticator app.
+    admin_app: Option<ProvisioningUri>,
+    /// Until when Alice's last second factor is recent enough for company
+    /// settings.
+    admin_fresh_until: DateTime<Utc>,
     out: &'a mut dyn Write,
     /// Set while earlier scenes catch up without printing.
     quiet: bool,
@@ -228,6 +233,7 @@ impl Cast {
         p.add_user("alice", "Alice Admin", AccountKind::PartnerEmployee)
             .await?;
         p.say("    Alice is the company's Partner Portal admin.");
+        p.enroll_admin().await?;
         let bob = p
             .add_user("bob", "Bob Baker", AccountKind::PartnerEmployee)
             .await?;
@@ -269,6 +275,8 @@ impl<'a> Portal<'a> {
             outbox,
             acme,
             admin,
+            admin_app: None,
+            admin_fresh_until: start,
             out,
             quiet: false,
             checks: 0,
@@ -463,6 +471,74 @@ impl Portal<'_> {
     }
 
     /// Bob's phone: the authenticator app computes the current code.
+    /// Alice sets up her authenticator app: company settings need her
+    /// second factor from the last ten minutes.
+    async fn enroll_admin(&mut self) -> Result<(), StepFailed> {
+        let alice = self.admin.user().clone();
+        let client = client("198.51.100.7")?;
+        let LoginStep::SetUp(screen) = self
+            .twofa
+            .begin_login(&alice, &client)
+            .await
+            .map_err(|e| unexpected("Alice's login", e))?
+        else {
+            return fail("Alice is asked to set up 2FA");
+        };
+        let progress = self
+            .twofa
+            .choose_method(&alice, &screen.ticket, MethodChoice::AuthenticatorApp)
+            .await
+            .map_err(|e| unexpected("Alice's app", e))?;
+        let SetUpProgress::ScanQrCode(uri) = progress else {
+            return fail(format!("expected Alice's QR code, got {progress:?}"));
+        };
+        let code = app_code(&uri, self.clock_now())?;
+        let step = self
+            .twofa
+            .submit_code(&alice, &screen.ticket, &code)
+            .await
+            .map_err(|e| unexpected("Alice's first code", e))?;
+        allowed_step(step, "Alice's first code")?;
+        self.say(
+            "    Alice has set up her authenticator app: company settings need her second factor from the last 10 minutes.",
+        );
+        self.admin_fresh_until = self.clock_now() + twofa::chrono::TimeDelta::minutes(10);
+        self.admin_app = Some(uri);
+        Ok(())
+    }
+
+    /// Alice, for a change of company settings: when her last second
+    /// factor is older than ten minutes she confirms it is her first
+    /// (step-up), even on the trusted office network.
+    async fn admin_stepped_up(&mut self) -> Result<Actor, StepFailed> {
+        let now = self.clock_now();
+        if now >= self.admin_fresh_until {
+            let alice = self.admin.user().clone();
+            let uri = self
+                .admin_app
+                .clone()
+                .ok_or_else(|| StepFailed("Alice has no app".to_owned()))?;
+            let step = self
+                .twofa
+                .begin_step_up(&alice, &client("198.51.100.7")?)
+                .await
+                .map_err(|e| unexpected("Alice's step-up", e))?;
+            let LoginStep::Challenge(screen) = step else {
+                return fail(format!("expected Alice's step-up prompt, got {step:?}"));
+            };
+            let code = app_code(&uri, now)?;
+            let step = self
+                .twofa
+                .submit_code(&alice, &screen.ticket, &code)
+                .await
+                .map_err(|e| unexpected("Alice's step-up code", e))?;
+            allowed_step(step, "Alice's step-up")?;
+            self.say("  🔐 Company settings: Alice confirms it is her with a code from her app.");
+            self.admin_fresh_until = now + twofa::chrono::TimeDelta::minutes(10);
+        }
+        Ok(self.admin.clone())
+    }
+
     fn phone_code(&mut self, uri: &ProvisioningUri) -> Result<String, StepFailed> {
         let code = app_code(uri, self.clock_now())?;
         self.say(format!(

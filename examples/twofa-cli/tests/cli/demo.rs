@@ -45,7 +45,7 @@ const SCENES: [(&str, &str, &[&str]); 17] = [
             "Hana chooses Authy and scans the QR code",
             "two-factor check passed: Authy",
             "We sent a login request to your Authy app.",
-            "Pick the number on the login page:",
+            "Type the number on the login page:",
             "[ Deny ]",
             "the request was denied",
             "Hana's phone shows nothing.",

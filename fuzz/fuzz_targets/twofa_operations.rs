@@ -99,6 +99,7 @@ enum Op {
     RevokeGrant,
     ResetFactor,
     Report,
+    AdminStepUp,
     Impostor { ticket: Pick, what: u8 },
     Advance(Advance),
 }
@@ -157,12 +158,13 @@ fn step(h: &Harness, m: &mut Model, op: &Op) -> Option<String> {
         Op::SendPush { ticket } => admin::send_push(h, m, now, *ticket),
         Op::RespondPush { which, answer } => admin::respond_push(h, m, *which, *answer),
         Op::PollPush { ticket } => admin::poll_push(h, m, now, *ticket),
-        Op::Enforce { admin } => admin::enforce(h, m, *admin),
-        Op::SetPolicy { admin, policy } => admin::set_policy(h, m, *admin, *policy),
+        Op::Enforce { admin } => admin::enforce(h, m, now, *admin),
+        Op::SetPolicy { admin, policy } => admin::set_policy(h, m, now, *admin, *policy),
         Op::AddNetwork { network, label } => admin::add_network(h, m, now, *network, *label),
-        Op::RemoveNetwork { network } => admin::remove_network(h, m, *network),
-        Op::RevokeGrant => admin::revoke_grant(h, m),
-        Op::ResetFactor => admin::reset_factor(h, m),
+        Op::RemoveNetwork { network } => admin::remove_network(h, m, now, *network),
+        Op::RevokeGrant => admin::revoke_grant(h, m, now),
+        Op::ResetFactor => admin::reset_factor(h, m, now),
+        Op::AdminStepUp => admin::step_up(h, m, now),
         Op::Report => admin::report(h),
     }
 }

@@ -270,6 +270,9 @@ async fn no_column_is_meant_for_a_secret_a_code_or_a_phone_number() {
 /// A company record that enforces 2FA, through the facade's admin API.
 async fn enforced_company(stores: &PostgresStores) -> CompanyId {
     let portal = Portal::on(std::slice::from_ref(stores), EnrollmentPolicy::default()).await;
+    // Company operations need the administrator's recent second factor.
+    let admin = portal.admin.user().clone();
+    Box::pin(portal.enroll_app(&admin)).await;
     portal.servers[0]
         .enforce_two_factor(&portal.admin)
         .await

@@ -1,14 +1,18 @@
 //! The push prompt (the login page, the user's device) and the company
 //! administrator's operations, each checked against the model.
 
-use chrono::{DateTime, Utc};
+use std::net::IpAddr;
+
+use chrono::{DateTime, TimeDelta, Utc};
 use twofa::delivery::{MatchNumber, PushResponse, SentMessage};
 use twofa::types::Method;
-use twofa::{AllowedBy, PushPoll};
+use twofa::{AdminError, AllowedBy, ClientContext, LoginStep, PushPoll};
 
 use crate::Pick;
-use crate::harness::{Harness, LABELS, NETWORKS, block_on, cidr, policy, printed_safely};
-use crate::model::{Model, PushModel};
+use crate::harness::{
+    Harness, LABELS, NETWORKS, admin_code, block_on, cidr, policy, printed_safely,
+};
+use crate::model::{Model, PushModel, admin_step};
 
 pub(crate) fn send_push(
     h: &Harness,
@@ -110,21 +114,81 @@ pub(crate) fn poll_push(
     Some(format!("{result:?}"))
 }
 
-pub(crate) fn enforce(h: &Harness, m: &mut Model, admin: bool) -> Option<String> {
+/// Whether the administrator's last second factor is recent at `now`;
+/// when it is not, `result` must be the step-up refusal.
+fn fresh<T: std::fmt::Debug>(
+    m: &Model,
+    now: DateTime<Utc>,
+    result: &Result<T, AdminError>,
+) -> bool {
+    let fresh = now < m.admin_fresh_until;
+    if !fresh {
+        assert!(
+            matches!(result, Err(AdminError::StepUpRequired)),
+            "a company operation without a recent second factor: {result:?}"
+        );
+    }
+    fresh
+}
+
+/// The administrator confirms it is her with her app (when the current
+/// step has not been used yet: a replay is the login tests' subject).
+pub(crate) fn step_up(h: &Harness, m: &mut Model, now: DateTime<Utc>) -> Option<String> {
+    let step = admin_step(now);
+    if step <= m.admin_last_step {
+        return None;
+    }
+    let alice = h.admin.user();
+    let client = ClientContext::new(IpAddr::from([192, 0, 2, 1]));
+    let screen = match block_on(h.twofa.begin_step_up(alice, &client)) {
+        Ok(LoginStep::Challenge(screen)) => screen,
+        other => panic!("a step-up is always a challenge: {other:?}"),
+    };
+    let code = admin_code(&h.admin_key, now)?;
+    let result = block_on(h.twofa.submit_code(alice, &screen.ticket, &code));
+    assert!(
+        matches!(result, Ok(LoginStep::Allowed(_) | LoginStep::SetUp(_))),
+        "the administrator's right code: {result:?}"
+    );
+    m.admin_last_step = step;
+    m.admin_fresh_until = now + TimeDelta::minutes(10);
+    Some(format!("{result:?}"))
+}
+
+pub(crate) fn enforce(
+    h: &Harness,
+    m: &mut Model,
+    now: DateTime<Utc>,
+    admin: bool,
+) -> Option<String> {
     let actor = if admin { &h.admin } else { &h.member };
     let result = block_on(h.twofa.enforce_two_factor(actor));
-    assert_eq!(result.is_ok(), admin, "{result:?}");
+    assert_eq!(
+        result.is_ok(),
+        admin && fresh(m, now, &result),
+        "{result:?}"
+    );
     if result.is_ok() {
         m.enforced = true;
     }
     Some(format!("{result:?}"))
 }
 
-pub(crate) fn set_policy(h: &Harness, m: &mut Model, admin: bool, choice: u8) -> Option<String> {
+pub(crate) fn set_policy(
+    h: &Harness,
+    m: &mut Model,
+    now: DateTime<Utc>,
+    admin: bool,
+    choice: u8,
+) -> Option<String> {
     let actor = if admin { &h.admin } else { &h.member };
     let chosen = policy(choice);
     let result = block_on(h.twofa.set_company_policy(actor, chosen));
-    assert_eq!(result.is_ok(), admin, "{result:?}");
+    assert_eq!(
+        result.is_ok(),
+        admin && fresh(m, now, &result),
+        "{result:?}"
+    );
     if result.is_ok() {
         m.policy = chosen;
     }
@@ -148,6 +212,9 @@ pub(crate) fn add_network(
             m.allowlist.iter().map(|(n, _)| *n).chain([network]),
         ),
     );
+    if !fresh(m, now, &result) {
+        return Some(format!("{result:?}"));
+    }
     if result.is_ok() {
         assert!(!listed, "a network listed twice");
         assert!(!too_wide, "more address space trusted than the limit");
@@ -158,25 +225,39 @@ pub(crate) fn add_network(
     Some(format!("{result:?}"))
 }
 
-pub(crate) fn remove_network(h: &Harness, m: &mut Model, network: u8) -> Option<String> {
+pub(crate) fn remove_network(
+    h: &Harness,
+    m: &mut Model,
+    now: DateTime<Utc>,
+    network: u8,
+) -> Option<String> {
     let network = cidr(NETWORKS[usize::from(network) % NETWORKS.len()]);
     let result = block_on(h.twofa.remove_trusted_network(&h.admin, network));
+    if !fresh(m, now, &result) {
+        return Some(format!("{result:?}"));
+    }
     let listed = m.allowlist.iter().any(|(n, _)| *n == network);
     assert_eq!(result.is_ok(), listed, "{result:?}");
     m.allowlist.retain(|(n, _)| *n != network);
     Some(format!("{result:?}"))
 }
 
-pub(crate) fn revoke_grant(h: &Harness, m: &mut Model) -> Option<String> {
+pub(crate) fn revoke_grant(h: &Harness, m: &mut Model, now: DateTime<Utc>) -> Option<String> {
     let result = block_on(h.twofa.revoke_trust_grant(&h.admin, &h.bob));
+    if !fresh(m, now, &result) {
+        return Some(format!("{result:?}"));
+    }
     if result.is_ok() {
         m.grants.clear();
     }
     Some(format!("{result:?}"))
 }
 
-pub(crate) fn reset_factor(h: &Harness, m: &mut Model) -> Option<String> {
+pub(crate) fn reset_factor(h: &Harness, m: &mut Model, now: DateTime<Utc>) -> Option<String> {
     let result = block_on(h.twofa.reset_factor(&h.admin, &h.bob));
+    if !fresh(m, now, &result) {
+        return Some(format!("{result:?}"));
+    }
     if result.is_ok() {
         m.grants.clear();
         m.recovery.clear();
@@ -188,7 +269,11 @@ pub(crate) fn reset_factor(h: &Harness, m: &mut Model) -> Option<String> {
 pub(crate) fn report(h: &Harness) -> Option<String> {
     let report = block_on(h.twofa.enrollment_report(&h.admin))
         .unwrap_or_else(|error| panic!("report refused: {error}"));
-    assert_eq!(report.totals().total, 2, "the company has two users");
+    assert_eq!(
+        report.totals().total,
+        3,
+        "the company has two users and the administrator"
+    );
     printed_safely(&report.to_csv());
     Some(format!("{report:?}"))
 }

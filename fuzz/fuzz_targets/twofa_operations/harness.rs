@@ -1,21 +1,24 @@
 //! The service under test: `Twofa` on in-memory stores, an outbox for
 //! every channel, a manual clock and a seeded random source; one company
-//! with two users, an administrator and a member.
+//! with two users, an administrator (who has set up an authenticator app)
+//! and a member.
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use twofa::delivery::{EmailAddress, Issuer, Outbox, Region, ServerKey};
 use twofa::enforcement::{Actor, CompanyPolicy, CompanyRole};
+use twofa::otp::KeyUri;
 use twofa::trusted_network::{Cidr, TrustedProxies};
 use twofa::types::{
     AccountKind, CodeChannel, CodeChannelSet, CompanyId, DeferralCap, Method, MethodSet, UserId,
 };
 use twofa::{
-    Channels, CompanyRecord, LoginTicket, ManualClock, SeededRandom, Stores, Twofa, UserRecord,
-    XChaChaSealer,
+    Channels, ClientContext, CompanyRecord, LoginStep, LoginTicket, ManualClock, MethodChoice,
+    SeededRandom, SetUpProgress, Stores, Twofa, UserRecord, XChaChaSealer,
 };
 
 /// Polls a future of the in-memory service to completion. Every store and
@@ -101,6 +104,43 @@ pub(crate) fn cidr(text: &str) -> Cidr {
         .unwrap_or_else(|error| panic!("built-in network {text}: {error:?}"))
 }
 
+/// The administrator sets up an authenticator app at the start: company
+/// operations need her recent second factor.
+fn enroll_admin(twofa: &Twofa, alice: &UserId, acme: &CompanyId) -> KeyUri {
+    let record = UserRecord::new(
+        alice.clone(),
+        acme.clone(),
+        AccountKind::PartnerEmployee,
+        "alice",
+    );
+    block_on(twofa.stores().users().save(alice, record, None))
+        .unwrap_or_else(|error| panic!("admin not stored: {error:?}"));
+    let client = ClientContext::new(IpAddr::from([192, 0, 2, 1]));
+    let Ok(LoginStep::SetUp(screen)) = block_on(twofa.begin_login(alice, &client)) else {
+        panic!("the administrator is asked to set up 2FA");
+    };
+    let choice = MethodChoice::AuthenticatorApp;
+    let Ok(SetUpProgress::ScanQrCode(uri)) =
+        block_on(twofa.choose_method(alice, &screen.ticket, choice))
+    else {
+        panic!("the administrator's app set-up");
+    };
+    let key = uri.key_uri().clone();
+    let code = admin_code(&key, start()).unwrap_or_else(|| panic!("admin code"));
+    let Ok(LoginStep::Allowed(_)) = block_on(twofa.submit_code(alice, &screen.ticket, &code))
+    else {
+        panic!("the administrator's first code");
+    };
+    key
+}
+
+/// The code the administrator's app shows at `now`.
+pub(crate) fn admin_code(key: &KeyUri, now: DateTime<Utc>) -> Option<String> {
+    let seconds = u64::try_from(now.timestamp()).ok()?;
+    let code = key.to_totp()?.generate(seconds).ok()?;
+    Some(code.expose_secret().as_str().to_owned())
+}
+
 pub(crate) struct Harness {
     pub(crate) twofa: Twofa,
     pub(crate) clock: Arc<ManualClock>,
@@ -112,12 +152,14 @@ pub(crate) struct Harness {
     pub(crate) eve: UserId,
     pub(crate) acme: CompanyId,
     pub(crate) admin: Actor,
+    /// The administrator's authenticator app.
+    pub(crate) admin_key: KeyUri,
     pub(crate) member: Actor,
     /// A well-formed ticket the service never issued.
     pub(crate) unknown_ticket: LoginTicket,
 }
 
-fn start() -> DateTime<Utc> {
+pub(crate) fn start() -> DateTime<Utc> {
     DateTime::from_timestamp(1_772_438_400, 0).unwrap_or(DateTime::UNIX_EPOCH)
 }
 
@@ -178,6 +220,7 @@ impl Harness {
         let Ok(unknown_ticket) = "0123456789abcdef0123456789abcdef".parse() else {
             panic!("built-in ticket refused");
         };
+        let admin_key = enroll_admin(&twofa, &alice, &acme);
         Self {
             twofa,
             clock,
@@ -186,6 +229,7 @@ impl Harness {
             bob,
             eve,
             admin: Actor::new(alice, acme.clone(), CompanyRole::Admin),
+            admin_key,
             member: Actor::new(mallory, acme.clone(), CompanyRole::Member),
             acme,
             unknown_ticket,

@@ -73,6 +73,10 @@ pub(crate) struct Model {
     pub(crate) allowlist: Vec<(Cidr, DateTime<Utc>)>,
     pub(crate) grants: Vec<GrantCandidate>,
     pub(crate) allowed: usize,
+    /// Until when the administrator's last second factor is recent.
+    pub(crate) admin_fresh_until: DateTime<Utc>,
+    /// The time step of the administrator's last accepted code.
+    pub(crate) admin_last_step: u64,
 }
 
 /// The code in a message: the digits after the first "code" and colon.
@@ -85,6 +89,11 @@ pub(crate) fn code_in(text: &str) -> Option<String> {
         .take(6)
         .collect();
     (code.len() == 6).then_some(code)
+}
+
+/// The 30-second step of the administrator's app at `now`.
+pub(crate) fn admin_step(now: DateTime<Utc>) -> u64 {
+    u64::try_from(now.timestamp()).unwrap_or(0) / 30
 }
 
 pub(crate) fn styled(code: &str, style: u8) -> String {
@@ -138,6 +147,8 @@ impl Model {
             allowlist: Vec::new(),
             grants: Vec::new(),
             allowed: 0,
+            admin_fresh_until: crate::harness::start() + TimeDelta::minutes(10),
+            admin_last_step: admin_step(crate::harness::start()),
         }
     }
 

@@ -463,9 +463,11 @@ async fn without_a_notice_sender_every_notice_is_audited_as_not_configured() {
         panic!("expected a QR code");
     };
     let code = totp_code(&uri, start());
-    Box::pin(twofa.submit_code(&alice, &screen.ticket, &code))
-        .await
-        .unwrap();
+    into_allowed(
+        Box::pin(twofa.submit_code(&alice, &screen.ticket, &code))
+            .await
+            .unwrap(),
+    );
     let admin = Actor::new(alice, acme.clone(), CompanyRole::Admin);
 
     twofa.reset_factor(&admin, &bob).await.unwrap();

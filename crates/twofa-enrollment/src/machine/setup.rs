@@ -306,7 +306,17 @@ impl Enrollment {
                             audit = audit.destination(d);
                         }
                         effects.push(Effect::Audit(audit));
-                        effects.push(self.notify(Notice::MethodAdded, None));
+                        // The contacts the user had before the addition.
+                        let old_phone =
+                            enrolled
+                                .methods
+                                .iter()
+                                .filter(|m| m.id != id)
+                                .find_map(|m| match &m.factor {
+                                    Factor::Phone(phone) => Some(phone.number.clone()),
+                                    _ => None,
+                                });
+                        effects.push(self.notify(Notice::MethodAdded, old_phone.as_ref()));
                         effects.push(Effect::FactorsChanged(FactorChange::MethodAdded));
                     }
                 }
@@ -525,6 +535,14 @@ impl Enrollment {
             .audit(AuditKind::MethodRemoved, now)
             .method(method.kind())
             .method_id(id);
+        // The removed phone, or else another phone of the user, hears of it.
+        let phone = match &method.factor {
+            Factor::Phone(phone) => Some(phone.number.clone()),
+            _ => enrolled.methods.iter().find_map(|m| match &m.factor {
+                Factor::Phone(phone) => Some(phone.number.clone()),
+                _ => None,
+            }),
+        };
         let next = if last {
             let mut next = self.clone();
             next.state = EnrollmentState::NotEnrolled;
@@ -536,7 +554,7 @@ impl Enrollment {
             next,
             vec![
                 Effect::Audit(audit),
-                self.notify(Notice::MethodRemoved, None),
+                self.notify(Notice::MethodRemoved, phone.as_ref()),
                 Effect::FactorsChanged(FactorChange::MethodRemoved),
             ],
         ))

@@ -199,7 +199,12 @@ async fn removing_a_method_notifies_and_ends_the_grant_but_never_the_last_one_re
     ));
 
     portal.twofa.remove_method(&bob, app).await.unwrap();
-    assert_eq!(notified(&portal, Notice::MethodRemoved), 1);
+    // The old contacts hear of it: the email address and the phone.
+    assert_eq!(notified(&portal, Notice::MethodRemoved), 2);
+    assert!(portal.outbox.notices().iter().any(|n| {
+        n.notice() == Notice::MethodRemoved
+            && matches!(n, twofa::delivery::NoticeMessage::Sms(sms) if sms.to.masked() == "+44 ••• ••• 3456")
+    }));
     let left = portal.twofa.methods(&bob).await.unwrap().methods;
     assert_eq!(left.len(), 1);
     assert_eq!((left[0].kind, left[0].primary), (Method::Sms, true));

@@ -2,9 +2,7 @@
 //! validated once when built.
 
 use chrono::TimeDelta;
-use twofa_types::{
-    CodeChannel, CodeChannelSet, CountryCodeSet, DeferralCap, Method, MethodSet,
-};
+use twofa_types::{CodeChannel, CodeChannelSet, CountryCodeSet, DeferralCap, Method, MethodSet};
 
 /// A duration setting of [`CompanyPolicy`], named in [`CompanyPolicyError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -107,14 +107,8 @@ impl CountryCodeSet {
 
     /// Every code from 1 to 999.
     #[must_use]
-    pub const fn all() -> Self {
-        let mut set = Self::empty();
-        let mut code = 1;
-        while code <= CountryCode::MAX {
-            set = set.with(CountryCode(code));
-            code += 1;
-        }
-        set
+    pub fn all() -> Self {
+        (1..=CountryCode::MAX).map(CountryCode).collect()
     }
 
     /// The set holding exactly `codes`.
@@ -129,83 +123,69 @@ impl CountryCodeSet {
 
     /// This set with `code` added.
     #[must_use]
-    pub const fn with(mut self, code: CountryCode) -> Self {
+    pub fn with(mut self, code: CountryCode) -> Self {
         let (word, bit) = Self::slot(code);
         // `code` is at most 999, so `word` is at most 15.
-        if word < WORDS {
-            self.0[word] |= bit;
+        if let Some(word) = self.0.get_mut(word) {
+            *word |= bit;
         }
         self
     }
 
     /// This set with `code` removed.
     #[must_use]
-    pub const fn without(mut self, code: CountryCode) -> Self {
+    pub fn without(mut self, code: CountryCode) -> Self {
         let (word, bit) = Self::slot(code);
-        if word < WORDS {
-            self.0[word] &= !bit;
+        if let Some(word) = self.0.get_mut(word) {
+            *word &= !bit;
         }
         self
     }
 
     /// Whether `code` is in the set.
     #[must_use]
-    pub const fn contains(&self, code: CountryCode) -> bool {
+    pub fn contains(&self, code: CountryCode) -> bool {
         let (word, bit) = Self::slot(code);
-        word < WORDS && self.0[word] & bit != 0
+        self.0.get(word).is_some_and(|word| word & bit != 0)
     }
 
     /// The codes held by both sets.
     #[must_use]
-    pub const fn intersection(mut self, other: &Self) -> Self {
-        let mut word = 0;
-        while word < WORDS {
-            self.0[word] &= other.0[word];
-            word += 1;
+    pub fn intersection(mut self, other: &Self) -> Self {
+        for (word, theirs) in self.0.iter_mut().zip(other.0) {
+            *word &= theirs;
         }
         self
     }
 
     /// The codes of this set that are not in `other`.
     #[must_use]
-    pub const fn difference(mut self, other: &Self) -> Self {
-        let mut word = 0;
-        while word < WORDS {
-            self.0[word] &= !other.0[word];
-            word += 1;
+    pub fn difference(mut self, other: &Self) -> Self {
+        for (word, theirs) in self.0.iter_mut().zip(other.0) {
+            *word &= !theirs;
         }
         self
     }
 
     /// Whether every code of this set is in `other`.
     #[must_use]
-    pub const fn is_subset(&self, other: &Self) -> bool {
-        let mut word = 0;
-        while word < WORDS {
-            if self.0[word] & !other.0[word] != 0 {
-                return false;
-            }
-            word += 1;
-        }
-        true
+    pub fn is_subset(&self, other: &Self) -> bool {
+        self.0
+            .iter()
+            .zip(other.0)
+            .all(|(word, theirs)| word & !theirs == 0)
     }
 
     /// Whether the set is empty.
     #[must_use]
-    pub const fn is_empty(&self) -> bool {
-        self.len() == 0
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|word| *word == 0)
     }
 
     /// How many codes the set holds.
     #[must_use]
-    pub const fn len(&self) -> usize {
-        let mut count = 0;
-        let mut word = 0;
-        while word < WORDS {
-            count += self.0[word].count_ones() as usize;
-            word += 1;
-        }
-        count
+    pub fn len(&self) -> usize {
+        self.0.iter().map(|word| word.count_ones() as usize).sum()
     }
 
     /// The codes in increasing order.

@@ -12,6 +12,11 @@ use crate::{EmailAddress, NoticeMessage, OutboundMessage, PhoneNumber, ServerKey
 
 /// What is being sent, as the budget and the audit trail name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 #[non_exhaustive]
 pub enum SendKind {
     /// The code of a login challenge (the first one, or another method's).

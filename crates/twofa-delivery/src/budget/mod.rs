@@ -69,6 +69,11 @@ impl BudgetWindow {
 
 /// What a budget counts: one counter per subject and window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 #[non_exhaustive]
 pub enum BudgetScope {
     /// Codes and push prompts sent to one user in an hour, whatever the

@@ -251,6 +251,7 @@ async fn an_audit_entry_the_log_cannot_take_goes_to_the_operator_log() {
         Arc::new(InMemoryStore::new()),
         Arc::new(InMemoryStore::new()),
         Arc::new(DownAuditLog),
+        Arc::new(twofa::memory::InMemorySendCounters::new()),
     );
     let portal = Portal::with_stores(stores).await;
     let ghost = UserId::new("ghost-of-the-audit").unwrap();

@@ -36,7 +36,8 @@ pub struct PostgresSendCounters {
 
 impl fmt::Debug for PostgresSendCounters {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PostgresSendCounters").finish_non_exhaustive()
+        f.debug_struct("PostgresSendCounters")
+            .finish_non_exhaustive()
     }
 }
 

@@ -13,8 +13,8 @@
 //! answer into something else.
 
 use chrono::{DateTime, Utc};
-use twofa_enrollment::Effect;
 use twofa_delivery::SendRequest;
+use twofa_enrollment::Effect;
 use twofa_types::UserId;
 
 use crate::audit::AuditEvent;

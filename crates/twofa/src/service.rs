@@ -8,8 +8,8 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::rngs::StdRng;
 use twofa_delivery::{
-    CarrierLookup, Issuer, MessageTemplates, OutboundMessage, PushPolicy, Region,
-    SendBudgetPolicy, SendKind, SendRequest, ServerKey,
+    CarrierLookup, Issuer, MessageTemplates, OutboundMessage, PushPolicy, Region, SendBudgetPolicy,
+    SendKind, SendRequest, ServerKey,
 };
 use twofa_enrollment::{Enrollment, EnrollmentPolicy};
 use twofa_trusted_network::{AddressSpaceLimit, TrustPolicy, TrustedProxies};

@@ -97,13 +97,19 @@ pub async fn send_counter_store(store: &dyn SendCounterStore) -> Result<(), Conf
     )?;
     let next_hour = push(ada, hour_end)?;
     check(
-        store.charge(&next_hour, hour_end).await.map_err(failed("a charge succeeds"))?
+        store
+            .charge(&next_hour, hour_end)
+            .await
+            .map_err(failed("a charge succeeds"))?
             == BudgetDecision::Allowed,
         "a counter counts from zero in its next window, and refused charges charged nothing",
     )?;
     check(
         matches!(
-            store.charge(&next_hour, hour_end).await.map_err(failed("a charge succeeds"))?,
+            store
+                .charge(&next_hour, hour_end)
+                .await
+                .map_err(failed("a charge succeeds"))?,
             BudgetDecision::Exhausted(BudgetExhausted {
                 scope: BudgetScope::UserCodesPerDay,
                 ..

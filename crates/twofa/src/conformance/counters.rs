@@ -119,3 +119,55 @@ pub async fn send_counter_store(store: &dyn SendCounterStore) -> Result<(), Conf
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use chrono::{DateTime, Utc};
+    use twofa_delivery::{BudgetDecision, Charges};
+
+    use super::send_counter_store;
+    use crate::StoreFuture;
+    use crate::budget::SendCounterStore;
+    use crate::memory::InMemorySendCounters;
+
+    /// Charges whatever the counts: what a store that only increments,
+    /// without comparing, would do.
+    #[derive(Debug, Default)]
+    struct NeverFull(Mutex<u64>);
+
+    impl SendCounterStore for NeverFull {
+        fn charge<'a>(
+            &'a self,
+            _charges: &'a Charges,
+            _now: DateTime<Utc>,
+        ) -> StoreFuture<'a, Result<BudgetDecision, crate::StoreError>> {
+            *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
+            StoreFuture::ready(Ok(BudgetDecision::Allowed))
+        }
+
+        fn purge_expired<'a>(
+            &'a self,
+            _now: DateTime<Utc>,
+        ) -> StoreFuture<'a, Result<u64, crate::StoreError>> {
+            StoreFuture::ready(Ok(0))
+        }
+    }
+
+    #[tokio::test]
+    async fn the_in_memory_counters_pass_and_a_store_that_never_refuses_fails() {
+        assert_eq!(
+            send_counter_store(&InMemorySendCounters::new()).await,
+            Ok(())
+        );
+        let broken = send_counter_store(&NeverFull::default()).await.unwrap_err();
+        assert_eq!(
+            broken.rule,
+            "of concurrent charges with n sends left, exactly n are allowed"
+        );
+    }
+}

@@ -323,3 +323,56 @@ async fn a_company_narrows_the_countries_and_cannot_widen_them() {
         AuditEvent::SendCountryRefused { country: Some(country), .. } if *country == uk
     )));
 }
+
+#[tokio::test]
+async fn push_prompts_count_in_the_users_budget() {
+    let portal = Portal::new().await;
+    let jo = portal.add_user("jo", AccountKind::PartnerEmployee).await;
+    let screen = set_up(portal.twofa.begin_login(&jo, &home()).await.unwrap());
+    let SetUpProgress::ScanQrCode(uri) = portal
+        .twofa
+        .choose_method(&jo, &screen.ticket, MethodChoice::PushApp)
+        .await
+        .unwrap()
+    else {
+        panic!("expected a QR code");
+    };
+    let code = crate::totp_code(&uri, crate::Now::now(&*portal.clock));
+    into_allowed(
+        portal
+            .twofa
+            .submit_code(&jo, &screen.ticket, &code)
+            .await
+            .unwrap(),
+    );
+    // The push policy lets 3 prompts out every 10 minutes: 10 prompts by
+    // 08:30, all in the 08:00 hour.
+    let mut sent = 0;
+    while sent < 10 {
+        let login = crate::challenge(portal.twofa.begin_login(&jo, &home()).await.unwrap());
+        for _ in 0..3 {
+            if sent < 10 {
+                portal.twofa.send_push(&jo, &login.ticket).await.unwrap();
+                sent += 1;
+            }
+        }
+        portal.advance(TimeDelta::minutes(10));
+    }
+    let pushes = |outbox: &Outbox| {
+        outbox
+            .sent()
+            .iter()
+            .filter(|m| matches!(m, SentMessage::Push(_)))
+            .count()
+    };
+    assert_eq!(pushes(&portal.outbox), 10);
+    let login = crate::challenge(portal.twofa.begin_login(&jo, &home()).await.unwrap());
+    let refused = portal
+        .twofa
+        .send_push(&jo, &login.ticket)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.advice(), RetryAdvice::TryAnotherMethodOrLater);
+    assert_eq!(refused.reason(), exhausted(BudgetScope::UserCodesPerHour));
+    assert_eq!(pushes(&portal.outbox), 10);
+}

@@ -11,11 +11,13 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use twofa_delivery::PhoneNumber;
 use twofa_delivery::{
     BudgetDecision, BudgetExhausted, ChallengeId, Charges, GeoRefused, OobChallenge,
     OutboundMessage, Purpose, SendBudgetPolicy, SendKind, SendRequest,
 };
 use twofa_enrollment::{Enrollment, EnrollmentState, PendingKind};
+use twofa_types::{Channel, UserId};
 
 use crate::audit::{AuditEvent, RejectionDetail};
 use crate::failure::Failure;
@@ -118,8 +120,49 @@ impl Twofa {
                 Err(error) => SendRefusal::Store(error),
             },
         };
-        let what = request.kind();
-        let channel = request.channel();
+        self.report_refusal(
+            (request.kind(), request.channel()),
+            request.user(),
+            company,
+            refusal,
+            now,
+        )
+        .await;
+        Err(refusal)
+    }
+
+    /// Refuses a number typed at set-up or for a change whose country code
+    /// the service or the company does not send to, before anything else
+    /// is done with it (no carrier lookup, no code): the user is asked for
+    /// another number ([`RetryAdvice::CheckInput`]). The same check runs
+    /// again in the charge of every send.
+    pub(crate) async fn check_country(
+        &self,
+        number: &PhoneNumber,
+        (kind, channel): (SendKind, Channel),
+        company: &CompanyRecord,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<(), Failure> {
+        let countries = company.policy().phone_countries();
+        let Err(geo) = self.send_budget.geo().check(number, &countries) else {
+            return Ok(());
+        };
+        let refusal = SendRefusal::Geo(geo);
+        self.report_refusal((kind, channel), user, company, refusal, now)
+            .await;
+        Err(refusal.failure(kind))
+    }
+
+    /// Logs, counts and audits a refused send.
+    async fn report_refusal(
+        &self,
+        (what, channel): (SendKind, Channel),
+        user: &UserId,
+        company: &CompanyRecord,
+        refusal: SendRefusal,
+        now: DateTime<Utc>,
+    ) {
         crate::observe::send_refused(what, channel, &refusal);
         let event = match refusal {
             SendRefusal::Exhausted(exhausted) => Some(AuditEvent::SendBudgetExhausted {
@@ -137,10 +180,9 @@ impl Twofa {
             SendRefusal::Store(_) => None,
         };
         if let Some(event) = event {
-            self.audit_best_effort(now, company.company(), request.user(), event)
+            self.audit_best_effort(now, company.company(), user, event)
                 .await;
         }
-        Err(refusal)
     }
 
     /// The service's send budget.

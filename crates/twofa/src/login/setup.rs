@@ -3,17 +3,17 @@
 //! login on to set-up.
 
 use chrono::{DateTime, Utc};
-use twofa_delivery::{PhoneNumber, ResendOption, ResendPlan, classify_offline, resolve};
+use twofa_delivery::{PhoneNumber, ResendOption, ResendPlan, SendKind, classify_offline, resolve};
 use twofa_enforcement::{GateDecision, gate};
 use twofa_enrollment::{
     EnrollmentState, Event, NotMobileAnswer, PhoneSetup, SetupChoice, Transition,
 };
-use twofa_types::{Method, MethodSet, UserId};
+use twofa_types::{Channel, Method, MethodSet, UserId};
 
 use super::{method_kind, progress, transaction};
 use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};
 use crate::failure::{Failure, enrollment_failure};
-use crate::records::{LoginStage, LoginTicket};
+use crate::records::{CompanyRecord, LoginStage, LoginTicket};
 use crate::service::Twofa;
 use crate::steps::{
     Allowed, MethodChoice, PhoneChoice, Rejected, Resent, RetryAdvice, SetUpProgress,
@@ -82,7 +82,8 @@ impl Twofa {
                 if !allowed.contains(kind) {
                     return Err(not_offered);
                 }
-                SetupChoice::Phone(self.phone_setup(&phone).await?)
+                let for_setup = (user, &company, SendKind::SetUpCode, now);
+                SetupChoice::Phone(self.phone_setup(&phone, for_setup).await?)
             }
             _ => return Err(not_offered),
         };
@@ -94,14 +95,26 @@ impl Twofa {
         progress(updated)
     }
 
-    /// Parses and classifies a phone number typed by the user.
-    pub(crate) async fn phone_setup(&self, phone: &PhoneChoice) -> Result<PhoneSetup, Failure> {
+    /// Parses a phone number typed by the user, refuses it if its country
+    /// code may not be sent to (for `user` of `company`, as a `kind` code),
+    /// and classifies it.
+    pub(crate) async fn phone_setup(
+        &self,
+        phone: &PhoneChoice,
+        (user, company, kind, now): (&UserId, &CompanyRecord, SendKind, DateTime<Utc>),
+    ) -> Result<PhoneSetup, Failure> {
         let bad_number = Failure::new(RejectionDetail::InvalidDestination, RetryAdvice::CheckInput);
         let number = match &self.region {
             Some(region) => PhoneNumber::parse(&phone.number, *region),
             None => PhoneNumber::from_e164(&phone.number),
         }
         .map_err(|_| bad_number)?;
+        let channel = match phone.channel.kind() {
+            Method::VoiceCall => Channel::VoiceCall,
+            _ => Channel::Sms,
+        };
+        self.check_country(&number, (kind, channel), company, user, now)
+            .await?;
         let line_type = match &self.carrier {
             // The lookup is the I/O; delivery resolves its answer against
             // the number's metadata.

@@ -2,11 +2,15 @@
 //! password holder floods logins, set-ups and number changes; the edges of
 //! a budget's window; where codes may go.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::TimeDelta;
 use twofa::delivery::{
-    BudgetScope, GeoPermissions, Issuer, Outbox, SendBudgetPolicy, SentMessage, ServerKey,
+    BudgetScope, CarrierLookup, GeoPermissions, Issuer, LineType, LookupError, Outbox, PhoneNumber,
+    SendBudgetPolicy, SentMessage, ServerKey,
 };
 use twofa::enforcement::CompanyPolicy;
 use twofa::enrollment::{EnrollmentPolicy, PhoneChannel};
@@ -224,8 +228,31 @@ async fn the_tenth_code_in_an_hour_passes_the_eleventh_waits_for_the_next_hour()
 
 /// A service with the given budget and a fresh clock and outbox.
 async fn service(budget: SendBudgetPolicy) -> (Twofa, Arc<Outbox>, UserId) {
+    service_with(budget, Arc::new(CountingLookup::default())).await
+}
+
+/// A carrier lookup that counts its calls (each one a paid request to a
+/// real provider) and answers "mobile".
+#[derive(Debug, Default)]
+struct CountingLookup(AtomicUsize);
+
+impl CarrierLookup for CountingLookup {
+    fn line_type<'a>(
+        &'a self,
+        _number: &'a PhoneNumber,
+    ) -> Pin<Box<dyn Future<Output = Result<LineType, LookupError>> + Send + 'a>> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Box::pin(std::future::ready(Ok(LineType::Mobile)))
+    }
+}
+
+async fn service_with(
+    budget: SendBudgetPolicy,
+    lookup: Arc<CountingLookup>,
+) -> (Twofa, Arc<Outbox>, UserId) {
     let outbox = Arc::new(Outbox::new());
     let twofa = Twofa::builder()
+        .with_carrier_lookup(lookup)
         .stores(Stores::in_memory())
         .channels(Channels::outbox(&outbox))
         .server_key(ServerKey::from_bytes(&[7u8; 32]).unwrap())
@@ -287,6 +314,19 @@ async fn satellite_numbers_are_refused_unless_the_service_lists_them() {
         SetUpProgress::CodeSent(_) | SetUpProgress::NotMobile(_)
     ));
     assert!(matches!(outbox.sent().as_slice(), [SentMessage::Sms(_)]));
+}
+
+#[tokio::test]
+async fn a_refused_country_costs_no_carrier_lookup() {
+    let lookup = Arc::new(CountingLookup::default());
+    let (twofa, outbox, frank) = service_with(SendBudgetPolicy::default(), lookup.clone()).await;
+    let refused = choose(&twofa, &frank, IRIDIUM).await.unwrap_err();
+    assert_eq!(refused.reason(), RejectionDetail::CountryNotAllowed);
+    assert_eq!(lookup.0.load(Ordering::SeqCst), 0);
+    assert!(outbox.sent().is_empty());
+    choose(&twofa, &frank, "+44 7400 123456").await.unwrap();
+    assert_eq!(lookup.0.load(Ordering::SeqCst), 1);
+    assert_eq!(outbox.sent().len(), 1);
 }
 
 #[tokio::test]

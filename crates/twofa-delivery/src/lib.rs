@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod budget;
 mod challenge;
 mod channel;
 mod destination;
@@ -15,6 +16,11 @@ mod receipt;
 mod secret;
 mod template;
 
+pub use budget::{
+    BudgetDecision, BudgetExhausted, BudgetPolicyError, BudgetScope, BudgetWindow, Charges,
+    Counter, CounterKey, GeoPermissions, GeoRefused, HIGH_COST_COUNTRY_CODES, MAX_BUDGET_LIMIT,
+    SendBudgetPolicy, SendKind, SendRequest, high_cost_country_codes,
+};
 pub use challenge::{
     AuditReason, ChallengeRequest, ChallengeStatus, CheckRejected, EndUserReason, IssueError,
     OobChallenge, PreparedSend, Purpose, ResendError, ResendOption, ResendPlan, Verified,

@@ -2,7 +2,7 @@
 //! validated once when built.
 
 use chrono::TimeDelta;
-use twofa_types::{CodeChannel, CodeChannelSet, DeferralCap, Method, MethodSet};
+use twofa_types::{CodeChannel, CodeChannelSet, CountryCodeSet, DeferralCap, Method, MethodSet};
 
 /// A duration setting of [`CompanyPolicy`], named in [`CompanyPolicyError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -126,6 +126,7 @@ pub struct CompanyPolicy {
     out_of_band_code_lifetime: TimeDelta,
     pending_setup_lifetime: TimeDelta,
     attempts_per_challenge: u32,
+    phone_countries: CountryCodeSet,
 }
 
 impl Default for CompanyPolicy {
@@ -140,6 +141,7 @@ impl Default for CompanyPolicy {
             out_of_band_code_lifetime: TimeDelta::minutes(10),
             pending_setup_lifetime: TimeDelta::minutes(30),
             attempts_per_challenge: 5,
+            phone_countries: CountryCodeSet::all(),
         }
     }
 }
@@ -199,6 +201,16 @@ impl CompanyPolicy {
     #[must_use]
     pub const fn attempts_per_challenge(&self) -> u32 {
         self.attempts_per_challenge
+    }
+
+    /// The country codes this company lets SMS and voice codes go to
+    /// (default: every code). It only narrows: a number is reached only if
+    /// both this set and the service's own geo permissions allow its
+    /// country code, so a company cannot open a country the service keeps
+    /// closed (satellite and premium-rate ranges, for one).
+    #[must_use]
+    pub const fn phone_countries(&self) -> CountryCodeSet {
+        self.phone_countries
     }
 
     fn validate(self) -> Result<Self, CompanyPolicyError> {
@@ -309,6 +321,13 @@ impl PolicyBuilder {
         self
     }
 
+    /// The country codes SMS and voice codes may go to, narrowing the
+    /// service's geo permissions (see [`CompanyPolicy::phone_countries`]).
+    pub const fn with_phone_countries(mut self, countries: CountryCodeSet) -> Self {
+        self.0.phone_countries = countries;
+        self
+    }
+
     /// Validates the options into a policy.
     ///
     /// # Errors
@@ -337,6 +356,9 @@ struct PolicyRecord {
     out_of_band_code_lifetime_secs: i64,
     pending_setup_lifetime_secs: i64,
     attempts_per_challenge: u32,
+    /// Absent: every country code (records written before the field existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    phone_countries: Option<CountryCodeSet>,
 }
 
 #[cfg(feature = "serde")]
@@ -351,6 +373,8 @@ impl From<CompanyPolicy> for PolicyRecord {
             out_of_band_code_lifetime_secs: policy.out_of_band_code_lifetime.num_seconds(),
             pending_setup_lifetime_secs: policy.pending_setup_lifetime.num_seconds(),
             attempts_per_challenge: policy.attempts_per_challenge,
+            phone_countries: (policy.phone_countries != CountryCodeSet::all())
+                .then_some(policy.phone_countries),
         }
     }
 }
@@ -380,6 +404,7 @@ impl TryFrom<PolicyRecord> for CompanyPolicy {
             .with_out_of_band_code_lifetime(secs(record.out_of_band_code_lifetime_secs)?)
             .with_pending_setup_lifetime(secs(record.pending_setup_lifetime_secs)?)
             .with_attempts_per_challenge(record.attempts_per_challenge)
+            .with_phone_countries(record.phone_countries.unwrap_or(CountryCodeSet::all()))
             .build()?)
     }
 }
@@ -402,6 +427,7 @@ mod tests {
         assert_eq!(policy.out_of_band_code_lifetime(), TimeDelta::seconds(600));
         assert_eq!(policy.pending_setup_lifetime(), TimeDelta::seconds(1800));
         assert_eq!(policy.attempts_per_challenge(), 5);
+        assert_eq!(policy.phone_countries(), CountryCodeSet::all());
         assert_eq!(CompanyPolicy::builder().build(), Ok(policy));
     }
 
@@ -498,5 +524,27 @@ mod tests {
                 max: MAX_ATTEMPTS_PER_CHALLENGE
             })
         );
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn phone_countries_round_trip_and_old_records_read_as_every_country() {
+        use twofa_types::CountryCode;
+        let uk = CountryCode::new(44).unwrap();
+        let narrowed = CompanyPolicy::builder()
+            .with_phone_countries(CountryCodeSet::of(&[uk]))
+            .build()
+            .unwrap();
+        let json = serde_json::to_value(narrowed).unwrap();
+        assert_eq!(json["phone_countries"], serde_json::json!([44]));
+        let back: CompanyPolicy = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(back, narrowed);
+
+        let mut old = json;
+        old.as_object_mut().unwrap().remove("phone_countries");
+        let read: CompanyPolicy = serde_json::from_value(old).unwrap();
+        assert_eq!(read.phone_countries(), CountryCodeSet::all());
+        let default = serde_json::to_value(CompanyPolicy::default()).unwrap();
+        assert!(default.get("phone_countries").is_none());
     }
 }

@@ -231,6 +231,7 @@ fn counting(postgres: &PostgresStores, calls: &Arc<Tally>) -> Stores {
         wrap(postgres.pending_logins(), calls),
         wrap(postgres.trust_grants(), calls),
         wrap(postgres.audit_log(), calls),
+        Arc::new(postgres.send_counters()),
     )
     .with_unit_of_work(wrap(postgres.unit_of_work(), calls))
 }

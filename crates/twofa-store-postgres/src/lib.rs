@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod counters;
 mod error;
 mod migrate;
 mod stores;
@@ -17,6 +18,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 use twofa::{StoreError, Stores};
 
+pub use counters::PostgresSendCounters;
 pub use error::{ConnectError, MigrateError};
 pub use migrate::Migrated;
 pub use stores::{
@@ -288,7 +290,13 @@ impl PostgresStores {
         PostgresUnitOfWork::new(self.pool.clone())
     }
 
-    /// The five stores as the facade's builder takes them, with the login
+    /// The send-budget counters, shared by every server on the database.
+    #[must_use]
+    pub fn send_counters(&self) -> PostgresSendCounters {
+        PostgresSendCounters::new(self.pool.clone())
+    }
+
+    /// The six stores as the facade's builder takes them, with the login
     /// commit as one statement ([`PostgresStores::unit_of_work`]).
     #[must_use]
     pub fn stores(&self) -> Stores {
@@ -298,20 +306,24 @@ impl PostgresStores {
             Arc::new(self.pending_logins()),
             Arc::new(self.trust_grants()),
             Arc::new(self.audit_log()),
+            Arc::new(self.send_counters()),
         )
         .with_unit_of_work(Arc::new(self.unit_of_work()))
     }
 
     /// Deletes the logins in progress whose ticket expired at or before
-    /// `now`, and returns how many. The facade refuses an expired ticket
-    /// anyway; this only keeps the table small. Run it now and then from
-    /// any one server.
+    /// `now`, and returns how many; then the send-budget counters whose
+    /// window ended at or before `now`. The facade refuses an expired
+    /// ticket and an ended window counts nothing anyway; this only keeps
+    /// the tables small. Run it now and then from any one server.
     ///
     /// # Errors
     ///
     /// [`StoreError::Unavailable`] when the database fails; nothing is
     /// deleted then.
     pub async fn purge_expired_logins(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        stores::purge_expired(&self.pool, now).await
+        let logins = stores::purge_expired(&self.pool, now).await?;
+        counters::purge_expired(&self.pool, now).await?;
+        Ok(logins)
     }
 }

@@ -106,6 +106,9 @@ async fn every_store_meets_the_facade_conformance_suite() {
         .await
         .unwrap();
     conformance::audit_log(&stores.audit_log()).await.unwrap();
+    conformance::send_counter_store(&stores.send_counters())
+        .await
+        .unwrap();
     let (stores, _) = fresh("conformance_unit").await;
     conformance::unit_of_work(&stores.stores()).await.unwrap();
 }
@@ -257,6 +260,9 @@ async fn no_column_is_meant_for_a_secret_a_code_or_a_phone_number() {
         "twofa_audit_log.company_id text",
         "twofa_audit_log.user_id text",
         "twofa_audit_log.entry json",
+        "twofa_send_counters.key text",
+        "twofa_send_counters.n integer",
+        "twofa_send_counters.expires_at timestamp with time zone",
         "twofa_schema_migrations.version integer",
         "twofa_schema_migrations.name text",
         "twofa_schema_migrations.applied_at timestamp with time zone",
@@ -1055,6 +1061,7 @@ async fn dump(url: &str) -> String {
         "twofa_challenges",
         "twofa_trust_grants",
         "twofa_audit_log",
+        "twofa_send_counters",
     ] {
         let text: Option<String> = raw
             .query_one(

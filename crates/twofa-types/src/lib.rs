@@ -4,6 +4,7 @@
 
 mod account;
 mod code;
+mod country;
 mod deferral;
 mod id;
 mod method;
@@ -11,6 +12,7 @@ mod status;
 
 pub use account::{AccountKind, TrustedNetworks};
 pub use code::{CodeInputError, MAX_CODE_DIGITS, MAX_CODE_INPUT_LEN, MIN_CODE_DIGITS, OneTimeCode};
+pub use country::{CountryCode, CountryCodeError, CountryCodeSet};
 pub use deferral::{DeferralCap, DeferralsLeft};
 pub use id::{CompanyId, IdError, MAX_ID_LEN, UserId};
 pub use method::{Channel, ChannelSet, CodeChannel, CodeChannelSet, Method, MethodSet};

@@ -7,6 +7,7 @@
 //! needs the same recent second factor and replaces the whole old set.
 
 use chrono::{DateTime, Utc};
+use twofa_delivery::SendKind;
 use twofa_enrollment::{
     DisplayName, Effect, EnrollmentState, Event, Factor, RecoveryCodeSheet, Transition,
 };
@@ -78,7 +79,8 @@ impl Twofa {
                     _ => None,
                 }
                 .ok_or(Failure::start_over(RejectionDetail::MethodNotAvailable))?;
-                let setup = self.phone_setup(&phone).await?;
+                let for_change = (user, &company, SendKind::NumberChangeCode, now);
+                let setup = self.phone_setup(&phone, for_change).await?;
                 let updated = self
                     .update_enrollment(user, &company, now, |e, ctx, rng| {
                         let event = Event::StartNumberChange {

@@ -2,9 +2,9 @@
 //! never a secret, a code or a full phone number.
 
 use chrono::{DateTime, Utc};
-use twofa_delivery::{Notice, SendError};
+use twofa_delivery::{BudgetScope, Notice, SendError, SendKind};
 use twofa_trusted_network::Cidr;
-use twofa_types::{Channel, Method, UserId};
+use twofa_types::{Channel, CountryCode, Method, UserId};
 
 /// Why a login was allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,6 +105,14 @@ pub enum RejectionDetail {
     /// The method cannot be removed: it is the last one while the company
     /// enforces 2FA, or the last one of a kind the company allows.
     MethodRequired,
+    /// A send budget ran out: nothing was sent and nothing changed.
+    SendBudgetExhausted {
+        /// The budget that ran out.
+        scope: BudgetScope,
+    },
+    /// The phone number is in a country the service or the company does
+    /// not send codes to: nothing was sent and nothing changed.
+    CountryNotAllowed,
 }
 
 impl RejectionDetail {
@@ -142,6 +150,8 @@ impl RejectionDetail {
             Self::InconsistentRecord => "inconsistent_record",
             Self::StepUpRequired => "step_up_required",
             Self::MethodRequired => "method_required",
+            Self::SendBudgetExhausted { .. } => "send_budget_exhausted",
+            Self::CountryNotAllowed => "country_not_allowed",
         }
     }
 }
@@ -189,6 +199,27 @@ pub enum AuditEvent {
     },
     /// A push prompt was sent.
     PushSent,
+    /// A code, notice or push prompt was not sent: a send budget ran out.
+    SendBudgetExhausted {
+        /// What was to be sent.
+        what: SendKind,
+        /// Its channel.
+        channel: Channel,
+        /// The budget that ran out.
+        scope: BudgetScope,
+        /// When that budget's window ends.
+        frees_at: DateTime<Utc>,
+    },
+    /// A code or notice was not sent: its number's country code is not
+    /// allowed by the service or by the company.
+    SendCountryRefused {
+        /// What was to be sent.
+        what: SendKind,
+        /// Its channel.
+        channel: Channel,
+        /// The refused country code (never the number).
+        country: Option<CountryCode>,
+    },
     /// The user deferred set-up.
     SetupDeferred {
         /// Until when.

@@ -5,6 +5,7 @@
 mod account;
 mod admin;
 mod audit;
+mod budget;
 mod channels;
 mod clock;
 #[cfg(feature = "conformance")]
@@ -33,6 +34,7 @@ mod update;
 
 pub use admin::AdminError;
 pub use audit::{AllowedBy, AuditEvent, RejectionDetail};
+pub use budget::SendCounterStore;
 pub use channels::Channels;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use keys::{KeyError, KeyName, Keys};

@@ -5,16 +5,19 @@ use crate::store::StoreError;
 
 impl Twofa {
     /// Removes the pending logins whose ticket has expired by the
-    /// service's clock (completed ones included) and returns how many.
-    /// Expired tickets are refused anyway; this only keeps the store from
-    /// growing. Run it now and then, e.g. every few minutes, from one
-    /// server.
+    /// service's clock (completed ones included) and returns how many;
+    /// then forgets the send-budget counters whose window has ended
+    /// ([`SendCounterStore::purge_expired`](crate::SendCounterStore::purge_expired)).
+    /// Expired tickets are refused and ended counters count nothing
+    /// anyway; this only keeps the stores from growing. Run it now and
+    /// then, e.g. every few minutes, from one server.
     ///
     /// # Errors
     ///
     /// [`StoreError`] when the pending-login store fails (or does not
     /// implement [`PendingLoginStore::purge_expired`](crate::PendingLoginStore::purge_expired));
-    /// nothing is removed then.
+    /// nothing is removed then. Or when the counter store fails after the
+    /// pending logins were purged.
     ///
     /// # Example
     ///
@@ -42,7 +45,9 @@ impl Twofa {
     pub async fn purge_expired_logins(&self) -> Result<u64, StoreError> {
         crate::observe::operation("purge_expired_logins", None, async {
             let now = self.clock.now();
-            self.stores.pending_logins.purge_expired(now).await
+            let logins = self.stores.pending_logins.purge_expired(now).await?;
+            self.stores.counters.purge_expired(now).await?;
+            Ok(logins)
         })
         .await
     }

@@ -8,7 +8,7 @@
 //! time, always in the same order (users, pending logins, audit log), so
 //! no two operations can wait on each other.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -16,6 +16,9 @@ use chrono::{DateTime, Utc};
 use twofa_trusted_network::TrustGrantRecord;
 use twofa_types::{CompanyId, UserId};
 
+use twofa_delivery::{BudgetDecision, Charges, CounterKey};
+
+use crate::budget::SendCounterStore;
 use crate::records::{AuditEntry, CompanyRecord, LoginTicket, PendingLogin, UserRecord};
 use crate::store::{
     AuditLog, LoginCommit, PendingLoginStore, SaveError, StoreError, StoreFuture, Stores,
@@ -259,7 +262,9 @@ impl AuditLog for InMemoryAuditLog {
 /// ```
 /// use std::sync::Arc;
 ///
-/// use twofa::memory::{InMemoryAuditLog, InMemoryStore, InMemoryUnitOfWork};
+/// use twofa::memory::{
+///     InMemoryAuditLog, InMemorySendCounters, InMemoryStore, InMemoryUnitOfWork,
+/// };
 /// use twofa::{LoginTicket, PendingLogin, Stores, UserRecord};
 /// use twofa::types::UserId;
 ///
@@ -273,6 +278,7 @@ impl AuditLog for InMemoryAuditLog {
 ///     pending_logins,
 ///     Arc::new(InMemoryStore::new()),
 ///     audit,
+///     Arc::new(InMemorySendCounters::new()),
 /// )
 /// .with_unit_of_work(Arc::new(unit));
 /// # let _ = stores;
@@ -359,7 +365,75 @@ impl Stores {
             pending_logins,
             Arc::new(InMemoryStore::<UserId, TrustGrantRecord>::new()),
             audit,
+            Arc::new(InMemorySendCounters::new()),
         )
         .with_unit_of_work(Arc::new(unit))
+    }
+}
+
+/// The send-budget counters of one process: a map behind one lock, so a
+/// charge reads every count and adds to all of them, or to none, with
+/// nothing in between.
+///
+/// # Security
+///
+/// One process only: servers that each keep their own counters each grant
+/// the whole budget. Several servers share a database's counters.
+#[derive(Debug, Default)]
+pub struct InMemorySendCounters {
+    counters: Mutex<HashMap<CounterKey, (u32, DateTime<Utc>)>>,
+}
+
+impl InMemorySendCounters {
+    /// No counts.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<CounterKey, (u32, DateTime<Utc>)>> {
+        // A charge changes the map only after its decision, with inserts
+        // that cannot fail: a poisoned map is still whole.
+        self.counters.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn charge_now(&self, charges: &Charges, now: DateTime<Utc>) -> BudgetDecision {
+        let mut counters = self.lock();
+        let counts: Vec<u32> = charges
+            .counters()
+            .iter()
+            .map(|counter| match counters.get(counter.key()) {
+                Some((count, ends)) if *ends > now => *count,
+                _ => 0,
+            })
+            .collect();
+        let decision = charges.decide(&counts);
+        if decision == BudgetDecision::Allowed {
+            for (counter, count) in charges.counters().iter().zip(counts) {
+                counters.insert(
+                    counter.key().clone(),
+                    (count.saturating_add(1), counter.window_end()),
+                );
+            }
+        }
+        decision
+    }
+}
+
+impl SendCounterStore for InMemorySendCounters {
+    fn charge<'a>(
+        &'a self,
+        charges: &'a Charges,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, Result<BudgetDecision, StoreError>> {
+        StoreFuture::ready(Ok(self.charge_now(charges, now)))
+    }
+
+    fn purge_expired<'a>(&'a self, now: DateTime<Utc>) -> StoreFuture<'a, Result<u64, StoreError>> {
+        let mut counters = self.lock();
+        let before = counters.len();
+        counters.retain(|_, (_, ends)| *ends > now);
+        let removed = before.saturating_sub(counters.len());
+        StoreFuture::ready(Ok(u64::try_from(removed).unwrap_or(u64::MAX)))
     }
 }

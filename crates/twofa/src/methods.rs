@@ -8,6 +8,7 @@
 //! grant and are audited, like every other change of a factor.
 
 use chrono::{DateTime, Utc};
+use twofa_delivery::SendKind;
 use twofa_enforcement::{RemovalRefused, may_remove_leaving};
 use twofa_enrollment::{EnrollmentState, Event, Factor, MethodId};
 use twofa_types::{Method, MethodSet, UserId};
@@ -135,8 +136,9 @@ impl Twofa {
                         RetryAdvice::StartOver,
                     ));
                 }
+                let for_setup = (user, &company, SendKind::SetUpCode, now);
                 let setup = self
-                    .setup_choice(choice, company.policy().allowed_methods())
+                    .setup_choice(choice, company.policy().allowed_methods(), for_setup)
                     .await?;
                 let updated = self
                     .update_enrollment(user, &company, now, |e, ctx, rng| {

@@ -13,10 +13,12 @@
 //! answer into something else.
 
 use chrono::{DateTime, Utc};
+use twofa_delivery::SendRequest;
 use twofa_enrollment::Effect;
-use twofa_types::{CompanyId, UserId};
+use twofa_types::UserId;
 
 use crate::audit::AuditEvent;
+use crate::records::CompanyRecord;
 use crate::service::Twofa;
 
 impl Twofa {
@@ -26,13 +28,18 @@ impl Twofa {
     /// Called only after a successful save: a compare-and-swap conflict
     /// re-evaluates the change, and the notices of the attempt that lost
     /// are never sent.
+    ///
+    /// Each notice is charged to the send budget first (the user's notice
+    /// budget, and for a text the country's and the service's): a refused
+    /// one is not sent, and the refusal is audited instead.
     pub(crate) async fn send_notices(
         &self,
         now: DateTime<Utc>,
-        company: &CompanyId,
+        company_record: &CompanyRecord,
         user: &UserId,
         effects: &[Effect],
     ) {
+        let company = company_record.company();
         for effect in effects {
             let Effect::Notify(notification) = effect else {
                 continue;
@@ -50,6 +57,14 @@ impl Twofa {
             }
             for to in &notification.to {
                 let message = self.templates.render_notice(notice, to);
+                let request = SendRequest::notice(user, &message);
+                if let Err(refusal) = self.charge_budget(&request, company_record, now).await {
+                    if let crate::budget::SendRefusal::Store(error) = refusal {
+                        // Not sent: a failing store fails closed.
+                        crate::observe::store_error("send_counters", &error);
+                    }
+                    continue;
+                }
                 let channel = message.channel();
                 let started = std::time::Instant::now();
                 let result = self.channels.notice.send_notice(&message).await;

@@ -15,7 +15,8 @@
 //! | `twofa_logins_allowed_total` | counter | `by` |
 //! | `twofa_rejections_total` | counter | `reason` |
 //! | `twofa_verifications_total` | counter | `result` (`accepted`, `rejected`) |
-//! | `twofa_sends_total` | counter | `what` (`code`, `notice`, `push`), `channel`, `result` (`sent`, `failed`) |
+//! | `twofa_sends_total` | counter | `what` (`code`, `notice`, `push`), `channel`, `result` (`sent`, `failed`, `budget_exhausted`, `country_refused`, `budget_store_failed`) |
+//! | `twofa_send_budget_refusals_total` | counter | `what` (the send kind: `login_code`, `set_up_code`, `resend`, `number_change_code`, `notice`, `push`), `channel`, `scope` (the budget, or `geo`, or `store`) |
 //! | `twofa_send_seconds` | histogram | `channel` (provider latency) |
 //! | `twofa_store_conflicts_total` | counter | — (each re-load after a compare-and-swap conflict) |
 //! | `twofa_store_errors_total` | counter | `operation` |
@@ -172,7 +173,10 @@ pub(crate) async fn operation<R: Outcome>(
         None => tracing::info_span!("twofa", operation = name),
     };
     let started = Instant::now();
-    let result = body.instrument(span.clone()).await;
+    // On the heap: an operation's state (its stores' and channels' futures)
+    // is large, and a caller that awaits several in one task would
+    // otherwise carry them all on its stack.
+    let result = Box::pin(body.instrument(span.clone())).await;
     let elapsed = started.elapsed();
     let outcome = result.outcome();
     let latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
@@ -262,6 +266,61 @@ pub(crate) fn sent(
     )
     .increment(1);
     metrics::histogram!("twofa_send_seconds", "channel" => channel).record(elapsed.as_secs_f64());
+}
+
+/// A send the budget refused before anything went out.
+pub(crate) fn send_refused(
+    kind: twofa_delivery::SendKind,
+    channel: Channel,
+    refusal: &crate::budget::SendRefusal,
+) {
+    use crate::budget::SendRefusal;
+    let result = crate::budget::refusal_label(refusal);
+    let scope = match refusal {
+        SendRefusal::Exhausted(exhausted) => exhausted.scope.as_str(),
+        SendRefusal::Geo(_) => "geo",
+        SendRefusal::Store(_) => "store",
+    };
+    let what = match kind {
+        twofa_delivery::SendKind::Notice => "notice",
+        twofa_delivery::SendKind::Push => "push",
+        _ => "code",
+    };
+    match refusal {
+        SendRefusal::Exhausted(exhausted) => tracing::warn!(
+            what = kind.as_str(),
+            channel = channel.as_str(),
+            scope,
+            frees_at = %exhausted.frees_at,
+            "send refused: budget exhausted"
+        ),
+        SendRefusal::Geo(geo) => tracing::warn!(
+            what = kind.as_str(),
+            channel = channel.as_str(),
+            country = ?geo.country().map(twofa_types::CountryCode::get),
+            "send refused: country not allowed"
+        ),
+        SendRefusal::Store(error) => tracing::error!(
+            what = kind.as_str(),
+            channel = channel.as_str(),
+            error = %error,
+            "send refused: budget store failed"
+        ),
+    }
+    metrics::counter!(
+        "twofa_sends_total",
+        "what" => what,
+        "channel" => channel.as_str(),
+        "result" => result
+    )
+    .increment(1);
+    metrics::counter!(
+        "twofa_send_budget_refusals_total",
+        "what" => kind.as_str(),
+        "channel" => channel.as_str(),
+        "scope" => scope
+    )
+    .increment(1);
 }
 
 /// A compare-and-swap conflict: another request saved first; the

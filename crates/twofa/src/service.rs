@@ -8,7 +8,8 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::rngs::StdRng;
 use twofa_delivery::{
-    CarrierLookup, Issuer, MessageTemplates, OutboundMessage, PushPolicy, Region, ServerKey,
+    CarrierLookup, Issuer, MessageTemplates, OutboundMessage, PushPolicy, Region, SendBudgetPolicy,
+    SendKind, SendRequest, ServerKey,
 };
 use twofa_enrollment::{Enrollment, EnrollmentPolicy};
 use twofa_trusted_network::{AddressSpaceLimit, TrustPolicy, TrustedProxies};
@@ -60,6 +61,7 @@ pub struct TwofaBuilder {
     ticket_lifetime: TimeDelta,
     max_store_attempts: u32,
     address_limit: AddressSpaceLimit,
+    send_budget: SendBudgetPolicy,
 }
 
 impl fmt::Debug for TwofaBuilder {
@@ -220,6 +222,15 @@ impl TwofaBuilder {
         self
     }
 
+    /// The send budget: how many codes, notices and push prompts may go
+    /// out per user, destination, country code and service, and to which
+    /// country codes (default: [`SendBudgetPolicy::default`]). A company
+    /// narrows the country codes in its policy.
+    pub fn with_send_budget(mut self, budget: SendBudgetPolicy) -> Self {
+        self.send_budget = budget;
+        self
+    }
+
     /// The region national phone numbers are read in (otherwise numbers
     /// must be typed in international form, `+44 …`).
     pub fn with_default_region(mut self, region: Region) -> Self {
@@ -290,6 +301,7 @@ impl TwofaBuilder {
             ticket_lifetime: self.ticket_lifetime,
             max_store_attempts: self.max_store_attempts,
             address_limit: self.address_limit,
+            send_budget: self.send_budget,
         })
     }
 }
@@ -315,6 +327,7 @@ pub struct Twofa {
     pub(crate) ticket_lifetime: TimeDelta,
     pub(crate) max_store_attempts: u32,
     pub(crate) address_limit: AddressSpaceLimit,
+    pub(crate) send_budget: SendBudgetPolicy,
 }
 
 impl fmt::Debug for Twofa {
@@ -362,6 +375,7 @@ impl Twofa {
             ticket_lifetime: TimeDelta::minutes(30),
             max_store_attempts: 32,
             address_limit: AddressSpaceLimit::default(),
+            send_budget: SendBudgetPolicy::default(),
         }
     }
 
@@ -458,14 +472,20 @@ impl Twofa {
             .map_err(|_| Failure::start_over(RejectionDetail::InconsistentRecord))
     }
 
-    /// Sends a message through its channel, auditing the result.
+    /// Charges the send budget, then sends a message through its channel,
+    /// auditing the result. A refused charge sends nothing.
     pub(crate) async fn send(
         &self,
         message: &OutboundMessage,
+        kind: SendKind,
         now: DateTime<Utc>,
-        company: &CompanyId,
+        company_record: &CompanyRecord,
         user: &UserId,
     ) -> Result<CodeSent, Failure> {
+        self.charge_budget(&SendRequest::code(kind, user, message), company_record, now)
+            .await
+            .map_err(|refusal| refusal.failure(kind))?;
+        let company = company_record.company();
         let channel = message.channel();
         let started = std::time::Instant::now();
         let result = match message {
@@ -515,14 +535,19 @@ impl Twofa {
         }
     }
 
-    /// Delivers a push prompt, auditing the result.
+    /// Charges the send budget, then delivers a push prompt, auditing the
+    /// result. A refused charge sends nothing.
     pub(crate) async fn send_push_prompt(
         &self,
         message: &twofa_delivery::PushMessage,
         now: DateTime<Utc>,
-        company: &CompanyId,
+        company_record: &CompanyRecord,
         user: &UserId,
     ) -> Result<(), Failure> {
+        self.charge_budget(&SendRequest::push(user), company_record, now)
+            .await
+            .map_err(|refusal| refusal.failure(SendKind::Push))?;
+        let company = company_record.company();
         let started = std::time::Instant::now();
         let result = self.channels.push.send_push(message).await;
         crate::observe::sent(

@@ -221,6 +221,12 @@ pub enum RetryAdvice {
     /// the last minutes. Sign the user in again (password and second
     /// factor), then let them retry the change.
     ReauthenticationRequired,
+    /// "This way of sending a code is not available right now: use another
+    /// method, or try again later." A send budget ran out (too many codes
+    /// to this user, this number or this country in the last hour or day),
+    /// or the number is in a country codes are not sent to. Nothing was
+    /// sent and nothing changed.
+    TryAnotherMethodOrLater,
     /// "Temporarily unavailable; try again in a moment." The stores did not
     /// answer in time: nothing was decided, no attempt was counted, and the
     /// login (its ticket) is still there to retry.

@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use twofa_trusted_network::TrustGrantRecord;
 use twofa_types::{CompanyId, UserId};
 
+use crate::budget::SendCounterStore;
 use crate::join::join;
 use crate::records::{AuditEntry, CompanyRecord, LoginTicket, PendingLogin, UserRecord};
 
@@ -240,7 +241,7 @@ pub trait AuditLog: Send + Sync + fmt::Debug {
     ) -> StoreFuture<'a, Result<Vec<AuditEntry>, StoreError>>;
 }
 
-/// The five stores the service works with.
+/// The six stores the service works with.
 #[derive(Debug, Clone)]
 pub struct Stores {
     pub(crate) users: Arc<dyn UserStore>,
@@ -248,6 +249,7 @@ pub struct Stores {
     pub(crate) pending_logins: Arc<dyn PendingLoginStore>,
     pub(crate) grants: Arc<dyn VersionedStore<UserId, TrustGrantRecord>>,
     pub(crate) audit: Arc<dyn AuditLog>,
+    pub(crate) counters: Arc<dyn SendCounterStore>,
     pub(crate) unit: Arc<dyn UnitOfWork>,
 }
 
@@ -256,6 +258,12 @@ impl Stores {
     /// operations in order (see [`UnitOfWork`]); give stores that can do it
     /// as one unit theirs with [`Stores::with_unit_of_work`] (for in-memory
     /// stores, [`InMemoryUnitOfWork`](crate::memory::InMemoryUnitOfWork)).
+    ///
+    /// # Security
+    ///
+    /// `counters` holds the send budgets: give every server the same one
+    /// (the database's, like the other stores), or each server gets its
+    /// own budget and the limits multiply by the number of servers.
     #[must_use]
     pub fn new(
         users: Arc<dyn UserStore>,
@@ -263,6 +271,7 @@ impl Stores {
         pending_logins: Arc<dyn PendingLoginStore>,
         grants: Arc<dyn VersionedStore<UserId, TrustGrantRecord>>,
         audit: Arc<dyn AuditLog>,
+        counters: Arc<dyn SendCounterStore>,
     ) -> Self {
         Self {
             users,
@@ -270,6 +279,7 @@ impl Stores {
             pending_logins,
             grants,
             audit,
+            counters,
             unit: Arc::new(InOrder),
         }
     }
@@ -314,6 +324,12 @@ impl Stores {
     #[must_use]
     pub fn audit(&self) -> &Arc<dyn AuditLog> {
         &self.audit
+    }
+
+    /// The counters of the send budget.
+    #[must_use]
+    pub fn send_counters(&self) -> &Arc<dyn SendCounterStore> {
+        &self.counters
     }
 
     /// The unit of work that completes a login.

@@ -158,7 +158,7 @@ impl Twofa {
                 Change::Push(dispatch) => {
                     // The same protocol as a code: nothing is saved unless
                     // the prompt went out.
-                    self.send_push_prompt(dispatch.message(), now, company.company(), user)
+                    self.send_push_prompt(dispatch.message(), now, company, user)
                         .await?;
                     push_match = Some(dispatch.match_number());
                     (dispatch.sent(), Ok(()), None)
@@ -168,10 +168,13 @@ impl Twofa {
                     // recorded as delivered unless it was). If the save then
                     // conflicts, the next attempt re-evaluates and may send
                     // again; only the code of the saved record verifies.
-                    let sent = self
-                        .send(dispatch.message(), now, company.company(), user)
-                        .await?;
-                    (dispatch.sent(), Ok(()), Some(sent))
+                    // The record to save tells what the code is for (and
+                    // whether it is a re-send), which the budget counts.
+                    let message = dispatch.message().clone();
+                    let outcome = dispatch.sent();
+                    let kind = crate::budget::code_kind(outcome.record(), &message);
+                    let sent = self.send(&message, kind, now, company, user).await?;
+                    (outcome, Ok(()), Some(sent))
                 }
                 Change::Refuse(Some(outcome), failure) => (outcome, Err(failure), None),
                 Change::Refuse(None, failure) => return Err(failure),
@@ -215,13 +218,11 @@ impl Twofa {
                         crate::observe::allowed(by);
                     }
                     if next.is_none() {
-                        self.record_effects(now, company.company(), user, &effects)
-                            .await;
+                        self.record_effects(now, company, user, &effects).await;
                     } else {
                         // The commit wrote the audit entries with the
                         // record; the notices follow it.
-                        self.send_notices(now, company.company(), user, &effects)
-                            .await;
+                        self.send_notices(now, company, user, &effects).await;
                     }
                     return result.map(|()| Updated {
                         record,
@@ -282,14 +283,19 @@ impl Twofa {
     async fn record_effects(
         &self,
         now: DateTime<Utc>,
-        company: &CompanyId,
+        company: &CompanyRecord,
         user: &UserId,
         effects: &[Effect],
     ) {
         for effect in effects {
             if let Effect::Audit(event) = effect {
-                self.audit_best_effort(now, company, user, AuditEvent::Enrollment(event.clone()))
-                    .await;
+                self.audit_best_effort(
+                    now,
+                    company.company(),
+                    user,
+                    AuditEvent::Enrollment(event.clone()),
+                )
+                .await;
             }
         }
         self.send_notices(now, company, user, effects).await;

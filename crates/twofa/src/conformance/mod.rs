@@ -18,6 +18,7 @@
 //! ```
 
 mod cas;
+mod counters;
 mod pending;
 mod unit;
 
@@ -30,6 +31,7 @@ use crate::audit::{AuditEvent, RejectionDetail};
 use crate::records::{AuditEntry, CompanyRecord, UserRecord};
 use crate::store::{AuditLog, SaveError, StoreError, UserStore, VersionedStore};
 
+pub use counters::send_counter_store;
 pub use pending::pending_login_store;
 pub use unit::unit_of_work;
 

@@ -253,6 +253,7 @@ pub async fn unit_of_work(stores: &crate::Stores) -> Result<(), ConformanceFailu
         std::sync::Arc::new(racing),
         stores.grants.clone(),
         stores.audit.clone(),
+        stores.counters.clone(),
     );
     let result = unit
         .commit_login(
@@ -403,6 +404,7 @@ mod tests {
                 twofa_trusted_network::TrustGrantRecord,
             >::new()),
             Arc::new(InMemoryAuditLog::new()),
+            Arc::new(crate::memory::InMemorySendCounters::new()),
         )
     }
 

@@ -3,17 +3,17 @@
 //! login on to set-up.
 
 use chrono::{DateTime, Utc};
-use twofa_delivery::{PhoneNumber, ResendOption, ResendPlan, classify_offline, resolve};
+use twofa_delivery::{PhoneNumber, ResendOption, ResendPlan, SendKind, classify_offline, resolve};
 use twofa_enforcement::{GateDecision, gate};
 use twofa_enrollment::{
     EnrollmentState, Event, NotMobileAnswer, PhoneSetup, SetupChoice, Transition,
 };
-use twofa_types::{Method, MethodSet, UserId};
+use twofa_types::{Channel, Method, MethodSet, UserId};
 
 use super::{method_kind, progress, transaction};
 use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};
 use crate::failure::{Failure, enrollment_failure};
-use crate::records::{LoginStage, LoginTicket};
+use crate::records::{CompanyRecord, LoginStage, LoginTicket};
 use crate::service::Twofa;
 use crate::steps::{
     Allowed, MethodChoice, PhoneChoice, Rejected, Resent, RetryAdvice, SetUpProgress,
@@ -65,7 +65,8 @@ impl Twofa {
         };
         let company = self.load_company(pending.company()).await?.record;
         let allowed = methods.intersection(company.policy().allowed_methods());
-        let setup = self.setup_choice(choice, allowed).await?;
+        let for_setup = (user, &company, SendKind::SetUpCode, now);
+        let setup = self.setup_choice(choice, allowed, for_setup).await?;
         let updated = self
             .update_enrollment(user, &company, now, |e, ctx, rng| {
                 Change::from(e.apply(Event::StartSetup(setup.clone()), ctx, now, rng))
@@ -75,11 +76,13 @@ impl Twofa {
     }
 
     /// The user's choice as the enrollment takes it, if its kind is among
-    /// `allowed` (a phone number is parsed and classified here).
+    /// `allowed` (a phone number is parsed, checked against the geo
+    /// permissions for `for_setup` and classified here).
     pub(crate) async fn setup_choice(
         &self,
         choice: MethodChoice,
         allowed: MethodSet,
+        for_setup: (&UserId, &CompanyRecord, SendKind, DateTime<Utc>),
     ) -> Result<SetupChoice, Failure> {
         let not_offered =
             Failure::new(RejectionDetail::MethodNotAvailable, RetryAdvice::CheckInput);
@@ -98,20 +101,32 @@ impl Twofa {
                 if !allowed.contains(kind) {
                     return Err(not_offered);
                 }
-                SetupChoice::Phone(self.phone_setup(&phone).await?)
+                SetupChoice::Phone(self.phone_setup(&phone, for_setup).await?)
             }
             _ => return Err(not_offered),
         })
     }
 
-    /// Parses and classifies a phone number typed by the user.
-    pub(crate) async fn phone_setup(&self, phone: &PhoneChoice) -> Result<PhoneSetup, Failure> {
+    /// Parses a phone number typed by the user, refuses it if its country
+    /// code may not be sent to (for `user` of `company`, as a `kind` code),
+    /// and classifies it.
+    pub(crate) async fn phone_setup(
+        &self,
+        phone: &PhoneChoice,
+        (user, company, kind, now): (&UserId, &CompanyRecord, SendKind, DateTime<Utc>),
+    ) -> Result<PhoneSetup, Failure> {
         let bad_number = Failure::new(RejectionDetail::InvalidDestination, RetryAdvice::CheckInput);
         let number = match &self.region {
             Some(region) => PhoneNumber::parse(&phone.number, *region),
             None => PhoneNumber::from_e164(&phone.number),
         }
         .map_err(|_| bad_number)?;
+        let channel = match phone.channel.kind() {
+            Method::VoiceCall => Channel::VoiceCall,
+            _ => Channel::Sms,
+        };
+        self.check_country(&number, (kind, channel), company, user, now)
+            .await?;
         let line_type = match &self.carrier {
             // The lookup is the I/O; delivery resolves its answer against
             // the number's metadata.

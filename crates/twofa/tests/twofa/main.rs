@@ -13,6 +13,7 @@
 
 mod account;
 mod admin;
+mod budget;
 mod edge;
 mod factors;
 mod login;

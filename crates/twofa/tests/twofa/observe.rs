@@ -253,6 +253,7 @@ async fn an_audit_entry_the_log_cannot_take_goes_to_the_operator_log() {
         Arc::new(InMemoryStore::new()),
         Arc::new(InMemoryStore::new()),
         Arc::new(DownAuditLog),
+        Arc::new(twofa::memory::InMemorySendCounters::new()),
     );
     let portal = Portal::without_admin_factor(stores).await;
     let ghost = UserId::new("ghost-of-the-audit").unwrap();
@@ -267,4 +268,81 @@ async fn an_audit_entry_the_log_cannot_take_goes_to_the_operator_log() {
         })
         .unwrap_or_else(|| panic!("no unwritten audit entry in:\n{log}"));
     assert!(line.contains("UnknownUser"), "{line}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_send_the_budget_refuses_is_logged_and_counted_without_the_number() {
+    let captured = captured();
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _metrics = metrics::set_default_local_recorder(&recorder);
+
+    let portal = Portal::new().await;
+    let ivy = portal.add_user("ivy", AccountKind::PartnerEmployee).await;
+    let choose = |number: String| {
+        let portal = &portal;
+        let ivy = &ivy;
+        async move {
+            let screen = set_up(portal.twofa.begin_login(ivy, &home()).await.unwrap());
+            portal
+                .twofa
+                .choose_method(
+                    ivy,
+                    &screen.ticket,
+                    MethodChoice::Phone(PhoneChoice::new(number, PhoneChannel::Sms)),
+                )
+                .await
+        }
+    };
+    assert!(choose("+881 6 3198 7654".to_owned()).await.is_err());
+    for i in 0..10 {
+        choose(format!("+44 7400 55{i:04}")).await.unwrap();
+    }
+    assert!(choose("+44 7400 559999".to_owned()).await.is_err());
+
+    let log = captured.text();
+    for expected in [
+        "send refused: country not allowed",
+        "country=Some(881)",
+        "send refused: budget exhausted",
+        "scope=\"user_codes_per_hour\"",
+        "what=\"set_up_code\"",
+        "reason=\"send_budget_exhausted\"",
+        "reason=\"country_not_allowed\"",
+    ] {
+        assert!(log.contains(expected), "no {expected} in:\n{log}");
+    }
+    for number in ["631987654", "6 3198 7654", "7400559999", "7400 559999"] {
+        assert!(!log.contains(number), "{number} leaked into:\n{log}");
+    }
+    let snapshot = snapshotter.snapshot().into_vec();
+    let count = |name, labels: &[(&str, &str)]| counter(&snapshot, name, labels);
+    assert_eq!(
+        count(
+            "twofa_sends_total",
+            &[("what", "code"), ("result", "budget_exhausted")]
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            "twofa_sends_total",
+            &[("what", "code"), ("result", "country_refused")]
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            "twofa_send_budget_refusals_total",
+            &[("what", "set_up_code"), ("scope", "user_codes_per_hour")]
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            "twofa_sends_total",
+            &[("channel", "sms"), ("result", "sent")]
+        ),
+        10
+    );
 }

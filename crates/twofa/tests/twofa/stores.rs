@@ -157,6 +157,7 @@ fn flaky_stores(flaky: &Arc<Flaky>) -> Stores {
         wrap(inner.pending_logins(), flaky),
         wrap(inner.grants(), flaky),
         wrap(inner.audit(), flaky),
+        inner.send_counters().clone(),
     )
 }
 
@@ -356,6 +357,9 @@ async fn the_in_memory_stores_meet_the_conformance_suite() {
         .await
         .unwrap();
     conformance::audit_log(&**stores.audit()).await.unwrap();
+    conformance::send_counter_store(&**stores.send_counters())
+        .await
+        .unwrap();
     conformance::unit_of_work(&Stores::in_memory())
         .await
         .unwrap();

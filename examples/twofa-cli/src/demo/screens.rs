@@ -237,6 +237,9 @@ pub(super) fn advice_text(advice: RetryAdvice) -> &'static str {
         RetryAdvice::TryLater => "Please wait a moment before trying again.",
         RetryAdvice::CheckInput => "Please check what you entered.",
         RetryAdvice::TemporarilyUnavailable => "Temporarily unavailable: please try again.",
+        RetryAdvice::TryAnotherMethodOrLater => {
+            "No code can be sent this way now: use another method, or try again later."
+        }
         RetryAdvice::ReauthenticationRequired => {
             "Confirm it is you: log in again with your second factor, then make the change."
         }

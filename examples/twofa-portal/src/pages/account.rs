@@ -153,7 +153,8 @@ fn settings_refusal(portal: &Portal, logged_in: &mut LoggedIn, rejected: Rejecte
         | RetryAdvice::NewCodeNeeded
         | RetryAdvice::TryLater
         | RetryAdvice::CheckInput
-        | RetryAdvice::TemporarilyUnavailable) => advice_text(portal, advice),
+        | RetryAdvice::TemporarilyUnavailable
+        | RetryAdvice::TryAnotherMethodOrLater) => advice_text(portal, advice),
         _ => "The change could not be made. Please try again.".to_owned(),
     }
 }

@@ -177,6 +177,10 @@ fn advice_text(portal: &Portal, advice: RetryAdvice) -> String {
         RetryAdvice::TemporarilyUnavailable => {
             "The portal cannot check this right now. Please try again in a moment.".to_owned()
         }
+        RetryAdvice::TryAnotherMethodOrLater => {
+            "No code can be sent this way right now. Use another method, or try again later."
+                .to_owned()
+        }
         RetryAdvice::ReauthenticationRequired => format!(
             "For your security, sign in again to make this change: your last two-factor check was more than {} ago.",
             duration_words(portal.inner().step_up)

@@ -221,6 +221,7 @@ async fn the_health_checks_tell_alive_from_ready() {
         Arc::new(InMemoryStore::new()),
         Arc::new(InMemoryStore::new()),
         Arc::new(InMemoryAuditLog::new()),
+        Arc::new(twofa::memory::InMemorySendCounters::new()),
     );
     let options = PortalOptions::new()
         .with_cookies(CookieSecurity::PlainHttpLocalhost)

@@ -113,6 +113,7 @@ impl PortalKeys {
 #[derive(Clone)]
 pub struct PortalOptions {
     cookies: CookieSecurity,
+    demo: bool,
     demo_clock: Option<DateTime<Utc>>,
     proxies: TrustedProxies,
     access_log: bool,
@@ -129,6 +130,7 @@ impl std::fmt::Debug for PortalOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PortalOptions")
             .field("cookies", &self.cookies)
+            .field("demo", &self.demo)
             .field("demo_clock", &self.demo_clock)
             .field("access_log", &self.access_log)
             .field("real_channels", &self.channels.is_some())
@@ -151,6 +153,7 @@ impl PortalOptions {
     pub fn new() -> Self {
         Self {
             cookies: CookieSecurity::Secure,
+            demo: false,
             demo_clock: None,
             proxies: TrustedProxies::none(),
             access_log: false,
@@ -171,9 +174,21 @@ impl PortalOptions {
         self
     }
 
+    /// Demo mode: the simulated phone pages (`/device/outbox`,
+    /// `/device/phone`) show what the portal would have sent, codes
+    /// included. They answer loopback clients only, and [`serve`] refuses
+    /// a listener on any other address. Never for production.
+    #[must_use]
+    pub fn with_demo(mut self) -> Self {
+        self.demo = true;
+        self
+    }
+
     /// A demo clock starting at `start` instead of the system clock: the
     /// device side gets a page that moves it forward, so that the 48-hour
-    /// and 21-day behaviours can be seen. Never for production.
+    /// and 21-day behaviours can be seen. Demo mode only ([`Portal::new`]
+    /// refuses it without [`PortalOptions::with_demo`]); never for
+    /// production.
     #[must_use]
     pub fn with_demo_clock(mut self, start: DateTime<Utc>) -> Self {
         self.demo_clock = Some(start);
@@ -224,8 +239,9 @@ impl PortalOptions {
     }
 
     /// Real providers for codes, calls, email and notices (for example
-    /// `twofa-twilio` and `twofa-smtp`) instead of the demo's outbox. The
-    /// simulated phone pages (`/device/…`) exist only without them.
+    /// `twofa-twilio` and `twofa-smtp`) instead of the recording outbox.
+    /// The simulated phone pages (`/device/…`) exist only without them,
+    /// in demo mode.
     #[must_use]
     pub fn with_channels(mut self, channels: Channels) -> Self {
         self.channels = Some(channels);
@@ -281,6 +297,16 @@ pub enum PortalError {
     /// The keys are not 128 hexadecimal digits.
     #[error("the keys must be 128 hexadecimal digits")]
     Keys,
+    /// A demo clock was asked for outside demo mode.
+    #[error("the demo clock needs demo mode")]
+    DemoClockWithoutDemo,
+    /// Demo mode on an address other than a loopback one: anyone who
+    /// reached the simulated phone pages could read the codes.
+    #[error("demo mode listens on a loopback address only (127.0.0.1 or ::1), not {listen}")]
+    DemoNotOnLoopback {
+        /// The refused address.
+        listen: SocketAddr,
+    },
     /// The 2FA service could not be built.
     #[error("the 2FA service could not be built: {0}")]
     Service(#[from] twofa::BuildError),
@@ -298,11 +324,14 @@ pub(crate) struct Inner {
     pub(crate) outbox: Arc<Outbox>,
     pub(crate) sealer: Arc<XChaChaSealer>,
     pub(crate) clock: Option<Arc<ManualClock>>,
+    /// Demo mode (see [`PortalOptions::with_demo`]).
+    pub(crate) demo: bool,
     pub(crate) sessions: SessionStore,
     pub(crate) device_sessions: SessionStore,
     pub(crate) cookies: CookieSecurity,
     pub(crate) access_log: bool,
-    /// Whether messages go to the outbox that the device pages show.
+    /// Demo mode without real providers: messages go to the outbox that
+    /// the device pages show.
     pub(crate) demo_outbox: bool,
     pub(crate) metrics: Option<PrometheusHandle>,
     pub(crate) status_callback: Option<StatusCallback>,
@@ -320,8 +349,13 @@ impl Portal {
     ///
     /// # Errors
     ///
-    /// [`PortalError`] if the random generator fails or seeding fails.
+    /// [`PortalError`] if the random generator fails or seeding fails,
+    /// and [`PortalError::DemoClockWithoutDemo`] for a demo clock outside
+    /// demo mode.
     pub async fn new(options: PortalOptions) -> Result<Self, PortalError> {
+        if options.demo_clock.is_some() && !options.demo {
+            return Err(PortalError::DemoClockWithoutDemo);
+        }
         let outbox = Arc::new(Outbox::new());
         // Without configured keys they live as long as the process, like
         // the in-memory stores they protect. A real portal loads them from
@@ -345,7 +379,7 @@ impl Portal {
         let stores = options.stores.unwrap_or_else(Stores::in_memory);
         let enrollment = EnrollmentPolicy::default();
         let step_up = enrollment.step_up_freshness();
-        let demo_outbox = options.channels.is_none();
+        let demo_outbox = options.demo && options.channels.is_none();
         let channels = options
             .channels
             .unwrap_or_else(|| Channels::outbox(&outbox));
@@ -373,6 +407,7 @@ impl Portal {
                 outbox,
                 sealer,
                 clock,
+                demo: options.demo,
                 sessions: SessionStore::default(),
                 device_sessions: SessionStore::default(),
                 cookies: options.cookies,
@@ -388,7 +423,8 @@ impl Portal {
     }
 
     /// The recording outbox: every SMS, call, email and push the portal
-    /// would have sent.
+    /// would have sent (without real providers; in demo mode the device
+    /// pages show it).
     #[must_use]
     pub fn outbox(&self) -> &Outbox {
         &self.inner.outbox
@@ -456,16 +492,21 @@ impl Portal {
             .route("/static/portal.css", get(web::stylesheet))
             .route("/static/push.js", get(web::push_script))
             .fallback(web::not_found);
-        // The simulated phone exists only while messages go to the outbox
-        // it reads.
+        // The simulated phone exists only in demo mode, while messages go
+        // to the outbox it reads, and only for loopback clients.
         let portal = if self.inner.demo_outbox {
-            portal
+            let device = Router::new()
                 .route("/device/outbox", get(device::outbox))
                 .route(
                     "/device/phone",
                     get(device::phone).post(device::answer_push),
-                )
-                .route("/device/clock", get(device::clock).post(device::move_clock))
+                );
+            let device = if self.inner.clock.is_some() {
+                device.route("/device/clock", get(device::clock).post(device::move_clock))
+            } else {
+                device
+            };
+            portal.merge(device.route_layer(axum::middleware::from_fn(web::loopback_only)))
         } else {
             portal
         };
@@ -498,14 +539,32 @@ impl Portal {
     pub(crate) fn inner(&self) -> &Inner {
         &self.inner
     }
+
+    /// Whether the portal may listen on `listen`: in demo mode only a
+    /// loopback address is accepted.
+    ///
+    /// # Errors
+    ///
+    /// [`PortalError::DemoNotOnLoopback`] in demo mode off loopback.
+    pub fn check_listen(&self, listen: SocketAddr) -> Result<(), PortalError> {
+        if self.inner.demo && !listen.ip().is_loopback() {
+            return Err(PortalError::DemoNotOnLoopback { listen });
+        }
+        Ok(())
+    }
 }
 
 /// Serves `portal` on `listener` until the task is dropped.
 ///
 /// # Errors
 ///
-/// An I/O error of the listener.
+/// An I/O error of the listener, and [`std::io::ErrorKind::InvalidInput`]
+/// for a portal in demo mode on a listener off loopback
+/// ([`Portal::check_listen`]).
 pub async fn serve(listener: tokio::net::TcpListener, portal: &Portal) -> std::io::Result<()> {
+    portal
+        .check_listen(listener.local_addr()?)
+        .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidInput, error))?;
     axum::serve(
         listener,
         portal

@@ -23,9 +23,14 @@ struct Args {
     /// on the same machine). Off-loopback they always are.
     #[arg(long)]
     secure_cookies: bool,
-    /// Start a demo clock that the device pages can move forward (to see
-    /// the 48-hour and 21-day behaviours). Never in production.
+    /// Demo mode: no providers, every message goes to an outbox that the
+    /// simulated phone pages (/device/outbox, /device/phone) show, codes
+    /// included. Loopback addresses only. Never in production.
     #[arg(long)]
+    demo: bool,
+    /// Start a demo clock that the device pages can move forward (to see
+    /// the 48-hour and 21-day behaviours). With --demo only.
+    #[arg(long, requires = "demo")]
     demo_clock: bool,
     /// A reverse proxy (CIDR) whose X-Forwarded-For / Forwarded headers
     /// are believed; repeat for several. Without one, the socket peer is
@@ -153,11 +158,22 @@ async fn main() -> ExitCode {
     } else {
         CookieSecurity::default_for(args.listen)
     };
+    // The simulated phone shows every code: it is never reachable from
+    // another machine.
+    if args.demo && !args.listen.ip().is_loopback() {
+        return fail(&format!(
+            "--demo listens on a loopback address only (127.0.0.1 or [::1]), not {}",
+            args.listen
+        ));
+    }
     let mut options = PortalOptions::new()
         .with_cookies(cookies)
         .with_trusted_proxies(TrustedProxies::new(proxies))
         .with_access_log()
         .with_metrics(metrics);
+    if args.demo {
+        options = options.with_demo();
+    }
     if args.demo_clock {
         options = options.with_demo_clock(SystemClock.now());
     }
@@ -178,7 +194,13 @@ async fn main() -> ExitCode {
             options = options.with_providers(providers);
             true
         }
-        Ok(None) => false,
+        Ok(None) if args.demo => false,
+        Ok(None) => {
+            return fail(
+                "no providers are configured (see the README: TWILIO_* and TWOFA_SMTP_*); \
+                 for the demo with its simulated phone, pass --demo",
+            );
+        }
         Err(error) => return fail(&error.to_string()),
     };
     if let Some(url) = &args.database_url {
@@ -192,6 +214,9 @@ async fn main() -> ExitCode {
         Ok(portal) => portal,
         Err(error) => return fail(&error.to_string()),
     };
+    if let Err(error) = portal.check_listen(args.listen) {
+        return fail(&error.to_string());
+    }
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(listener) => listener,
         Err(error) => return fail(&format!("cannot listen on {}: {error}", args.listen)),

@@ -86,6 +86,20 @@ fn log_request(method: &str, path: &str, status: StatusCode, started: Instant) {
     );
 }
 
+/// Lets only loopback clients reach the simulated phone pages (demo
+/// mode): a peer from anywhere else gets the portal's 404, as if the pages
+/// did not exist. A request without a peer address is refused the same way.
+pub(crate) async fn loopback_only(request: Request, next: Next) -> Response {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|info| info.0);
+    match peer {
+        Some(peer) if peer.ip().is_loopback() => next.run(request).await,
+        _ => not_found_page(),
+    }
+}
+
 /// `GET /metrics`: the Prometheus text format, to loopback clients only
 /// (a scraper on the same host or through an SSH tunnel); anyone else, or
 /// a portal without a recorder, gets the portal's 404.

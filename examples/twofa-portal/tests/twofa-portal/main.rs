@@ -52,12 +52,17 @@ impl Drop for Server {
     }
 }
 
+/// The portal in demo mode (simulated phone, demo clock) on a free
+/// loopback port.
 async fn start(options: PortalOptions) -> Server {
+    start_serving(options.with_demo().with_demo_clock(start_instant())).await
+}
+
+/// The portal as `options` say, on a free loopback port.
+async fn start_serving(options: PortalOptions) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let portal = Portal::new(options.with_demo_clock(start_instant()))
-        .await
-        .unwrap();
+    let portal = Portal::new(options).await.unwrap();
     let served = portal.clone();
     let task = tokio::spawn(async move {
         serve(listener, &served).await.unwrap();

@@ -25,7 +25,7 @@ impl PortalProcess {
 
         let keys: String = (0..64_u8).map(|i| format!("{:02x}", i ^ 0x5a)).collect();
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_twofa-portal"))
-            .args(["--listen", "127.0.0.1:0", "--database-url", url])
+            .args(["--demo", "--listen", "127.0.0.1:0", "--database-url", url])
             .env("TWOFA_PORTAL_KEYS", keys)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())

@@ -3,7 +3,10 @@
 
 mod accounts;
 mod device;
+mod limits;
+mod outbox;
 mod pages;
+mod postgres;
 mod providers;
 mod session;
 mod views;
@@ -26,9 +29,15 @@ use twofa::{
 };
 
 pub use accounts::{DEMO_ACCOUNTS, DEMO_COMPANY, DemoAccount, LOAD_PASSWORD, check_password};
+pub use limits::PasswordLimits;
 pub use providers::{Providers, ProvidersError, StatusCallback};
+pub use session::SessionCounts;
 
-use crate::session::SessionStore;
+use crate::limits::PasswordLimiter;
+use crate::outbox::DemoOutbox;
+use crate::postgres::SharedState;
+use crate::session::{SessionPolicy, SessionStore};
+use twofa_store_postgres::PostgresStores;
 
 /// Whether session cookies carry the `Secure` attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -119,7 +128,10 @@ pub struct PortalOptions {
     access_log: bool,
     load_accounts: u16,
     stores: Option<Stores>,
+    database: Option<PostgresStores>,
     keys: Option<PortalKeys>,
+    password_limits: PasswordLimits,
+    sessions: SessionPolicy,
     channels: Option<Channels>,
     carrier: Option<Arc<dyn CarrierLookup>>,
     metrics: Option<PrometheusHandle>,
@@ -159,7 +171,10 @@ impl PortalOptions {
             access_log: false,
             load_accounts: 0,
             stores: None,
+            database: None,
             keys: None,
+            password_limits: PasswordLimits::default(),
+            sessions: SessionPolicy::default(),
             channels: None,
             carrier: None,
             metrics: None,
@@ -210,6 +225,38 @@ impl PortalOptions {
     #[must_use]
     pub fn with_stores(mut self, stores: Stores) -> Self {
         self.stores = Some(stores);
+        self
+    }
+
+    /// Keeps everything in PostgreSQL: the records (as
+    /// [`PortalOptions::with_stores`] with `database.stores()`) and the
+    /// portal's own state (sessions, password-failure counters and, in
+    /// demo mode, the simulated outbox, in `twofa_portal_*` tables created
+    /// at start), so that several servers on the database serve any
+    /// request of any browser. Needs the same [`PortalKeys`] on every
+    /// server: session rows are sealed.
+    #[must_use]
+    pub fn with_database(mut self, database: PostgresStores) -> Self {
+        self.stores = Some(database.stores());
+        self.database = Some(database);
+        self
+    }
+
+    /// How many wrong passwords an account and an address may try (see
+    /// [`PasswordLimits`]).
+    #[must_use]
+    pub fn with_password_limits(mut self, limits: PasswordLimits) -> Self {
+        self.password_limits = limits;
+        self
+    }
+
+    /// At most `capacity` sessions of browsers that have not given a
+    /// password (10,000 by default; at least 1): beyond it the oldest of
+    /// them end. Sessions after an accepted password are kept apart and
+    /// never make room for these.
+    #[must_use]
+    pub fn with_pre_login_sessions(mut self, capacity: usize) -> Self {
+        self.sessions.pre_login_capacity = capacity.max(1);
         self
     }
 
@@ -307,6 +354,9 @@ pub enum PortalError {
         /// The refused address.
         listen: SocketAddr,
     },
+    /// The portal's tables could not be created in the database.
+    #[error("the portal's tables could not be created in the database")]
+    Database,
     /// The 2FA service could not be built.
     #[error("the 2FA service could not be built: {0}")]
     Service(#[from] twofa::BuildError),
@@ -328,6 +378,12 @@ pub(crate) struct Inner {
     pub(crate) demo: bool,
     pub(crate) sessions: SessionStore,
     pub(crate) device_sessions: SessionStore,
+    pub(crate) password_limiter: PasswordLimiter,
+    /// The proxies whose forwarding headers are believed (for the
+    /// address the password limits count).
+    pub(crate) proxies: TrustedProxies,
+    /// Demo mode's outbox, shown by the device pages.
+    pub(crate) demo_senders: Option<Arc<DemoOutbox>>,
     pub(crate) cookies: CookieSecurity,
     pub(crate) access_log: bool,
     /// Demo mode without real providers: messages go to the outbox that
@@ -380,9 +436,43 @@ impl Portal {
         let enrollment = EnrollmentPolicy::default();
         let step_up = enrollment.step_up_freshness();
         let demo_outbox = options.demo && options.channels.is_none();
-        let channels = options
-            .channels
-            .unwrap_or_else(|| Channels::outbox(&outbox));
+        let mut accounts: Vec<&'static DemoAccount> = DEMO_ACCOUNTS.iter().collect();
+        accounts.extend(accounts::load_accounts(options.load_accounts));
+        let shared = match &options.database {
+            Some(database) => Some(
+                SharedState::open(database.pool().clone(), sealer.clone(), &accounts)
+                    .await
+                    .map_err(|_| PortalError::Database)?,
+            ),
+            None => None,
+        };
+        let demo_senders = demo_outbox.then(|| {
+            Arc::new(DemoOutbox::new(
+                outbox.clone(),
+                shared.clone(),
+                clock_source.clone(),
+            ))
+        });
+        let channels = match (options.channels, &demo_senders) {
+            (Some(channels), _) => channels,
+            (None, Some(demo)) => {
+                Channels::new(demo.clone(), demo.clone(), demo.clone(), demo.clone())
+                    .with_notice_sender(demo.clone())
+            }
+            (None, None) => Channels::outbox(&outbox),
+        };
+        let (sessions, device_sessions, password_limiter) = match shared {
+            Some(state) => (
+                SessionStore::shared(state.clone(), options.sessions, web::Jar::Portal.number()),
+                SessionStore::shared(state.clone(), options.sessions, web::Jar::Device.number()),
+                PasswordLimiter::shared(options.password_limits, state),
+            ),
+            None => (
+                SessionStore::in_memory(options.sessions, web::Jar::Portal.number()),
+                SessionStore::in_memory(options.sessions, web::Jar::Device.number()),
+                PasswordLimiter::in_memory(options.password_limits),
+            ),
+        };
         let mut builder = Twofa::builder()
             .stores(stores)
             .channels(channels)
@@ -391,15 +481,13 @@ impl Portal {
             .issuer(issuer)
             .with_clock(clock_source)
             .with_enrollment_policy(enrollment)
-            .with_trusted_proxies(options.proxies)
+            .with_trusted_proxies(options.proxies.clone())
             .with_default_region(region);
         if let Some(carrier) = options.carrier {
             builder = builder.with_carrier_lookup(carrier);
         }
         let twofa = builder.build()?;
         let company = CompanyId::new(DEMO_COMPANY).map_err(|_| PortalError::Seed)?;
-        let mut accounts: Vec<&'static DemoAccount> = DEMO_ACCOUNTS.iter().collect();
-        accounts.extend(accounts::load_accounts(options.load_accounts));
         seed(&twofa, &company, &accounts).await?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -408,8 +496,11 @@ impl Portal {
                 sealer,
                 clock,
                 demo: options.demo,
-                sessions: SessionStore::default(),
-                device_sessions: SessionStore::default(),
+                sessions,
+                device_sessions,
+                password_limiter,
+                proxies: options.proxies,
+                demo_senders,
                 cookies: options.cookies,
                 access_log: options.access_log,
                 demo_outbox,
@@ -518,9 +609,10 @@ impl Portal {
             .with_state(self.clone())
     }
 
-    /// Removes expired pending logins every `every`, forever: run it as a
-    /// task beside the server (any one server of several may run it; the
-    /// removal is one conditional statement per store).
+    /// Removes expired pending logins and closed password-failure
+    /// windows every `every`, forever: run it as a task beside the server
+    /// (any one server of several may run it; each removal is one
+    /// conditional statement).
     pub async fn purge_expired_logins_every(&self, every: std::time::Duration) {
         let mut ticks = tokio::time::interval(every);
         loop {
@@ -533,7 +625,25 @@ impl Portal {
                     tracing::error!(target: "twofa_portal::maintenance", %error, "purge failed");
                 }
             }
+            let now = self.inner.twofa.now();
+            if let Err(error) = self.inner.password_limiter.purge(now).await {
+                tracing::error!(target: "twofa_portal::maintenance", %error, "password counters not purged");
+            }
         }
+    }
+
+    /// How many login sessions the portal holds (in this process, or in
+    /// the database shared by every server).
+    ///
+    /// # Errors
+    ///
+    /// [`PortalError::Database`] when the database does not answer.
+    pub async fn session_counts(&self) -> Result<SessionCounts, PortalError> {
+        self.inner
+            .sessions
+            .counts()
+            .await
+            .map_err(|_| PortalError::Database)
     }
 
     pub(crate) fn inner(&self) -> &Inner {

@@ -208,7 +208,7 @@ async fn main() -> ExitCode {
             Ok(database) => database,
             Err(error) => return fail(&format!("--database-url: {error}")),
         };
-        options = options.with_stores(database.stores());
+        options = options.with_database(database);
     }
     let portal = match Portal::new(options).await {
         Ok(portal) => portal,

@@ -6,7 +6,7 @@ use crate::{Browser, code_from_outbox, enroll_sms, methods_table};
 
 /// The throwaway PostgreSQL server of the store's tests (or `DATABASE_URL`).
 #[path = "../../../../crates/twofa-store-postgres/tests/support/cluster.rs"]
-mod cluster;
+pub(crate) mod cluster;
 
 /// The `twofa-portal` binary, running until dropped.
 struct PortalProcess {

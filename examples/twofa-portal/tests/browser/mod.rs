@@ -259,6 +259,40 @@ async fn walk_without_demo_mode_has_no_simulated_phone() {
 }
 
 #[tokio::test]
+async fn walk_password_attempts_limited_per_account() {
+    let server = start_local().await;
+    let mut walk = Walk::start(&server, "password-limit").await;
+    for attempt in 1..=5 {
+        walk.log_in("bob", "not-the-password", "wrong-password")
+            .await;
+        assert_eq!(walk.path().await, "/login");
+        assert_eq!(
+            walk.text("#notice").await,
+            "The username or password is not right.",
+            "{attempt}"
+        );
+    }
+    // The sixth attempt, with the right password: the lock notice.
+    walk.log_in("bob", "bob-demo-password", "locked").await;
+    assert_eq!(walk.path().await, "/login");
+    let notice = walk.text("#notice").await;
+    assert!(
+        notice.starts_with("Too many failed attempts for this account.")
+            && notice.contains("2027-01-15 08:15 UTC"),
+        "{notice}"
+    );
+    // Fifteen minutes later the form opens again.
+    server
+        .portal
+        .demo_clock()
+        .unwrap()
+        .advance(TimeDelta::minutes(15));
+    walk.log_in("bob", "bob-demo-password", "open-again").await;
+    assert_eq!(walk.path().await, "/login/2fa");
+    walk.finish().await;
+}
+
+#[tokio::test]
 async fn walk_authenticator_app_setup_login_and_replay() {
     let server = start_local().await;
     let mut walk = Walk::start(&server, "authenticator-app").await;

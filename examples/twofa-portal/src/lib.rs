@@ -9,6 +9,7 @@ mod pages;
 mod postgres;
 mod providers;
 mod session;
+mod starting;
 mod views;
 mod web;
 
@@ -32,6 +33,7 @@ pub use accounts::{DEMO_ACCOUNTS, DEMO_COMPANY, DemoAccount, LOAD_PASSWORD, chec
 pub use limits::PasswordLimits;
 pub use providers::{Providers, ProvidersError, StatusCallback};
 pub use session::SessionCounts;
+pub use starting::{Starting, serve_starting};
 
 use crate::limits::PasswordLimiter;
 use crate::outbox::DemoOutbox;

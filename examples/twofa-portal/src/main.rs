@@ -7,7 +7,8 @@ use clap::Parser;
 use twofa::trusted_network::{Cidr, TrustedProxies};
 use twofa::{Clock, SystemClock};
 use twofa_portal::{
-    CookieSecurity, DEMO_ACCOUNTS, Portal, PortalKeys, PortalOptions, Providers, serve,
+    CookieSecurity, DEMO_ACCOUNTS, Portal, PortalKeys, PortalOptions, Providers, Starting,
+    serve_starting,
 };
 use twofa_store_postgres::PostgresStores;
 
@@ -203,20 +204,8 @@ async fn main() -> ExitCode {
         }
         Err(error) => return fail(&error.to_string()),
     };
-    if let Some(url) = &args.database_url {
-        let database = match connect_with_backoff(url).await {
-            Ok(database) => database,
-            Err(error) => return fail(&format!("--database-url: {error}")),
-        };
-        options = options.with_database(database);
-    }
-    let portal = match Portal::new(options).await {
-        Ok(portal) => portal,
-        Err(error) => return fail(&error.to_string()),
-    };
-    if let Err(error) = portal.check_listen(args.listen) {
-        return fail(&error.to_string());
-    }
+    // Listen at once: until the portal is built (the database reachable
+    // and migrated), every request gets the "starting" answer.
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(listener) => listener,
         Err(error) => return fail(&format!("cannot listen on {}: {error}", args.listen)),
@@ -233,11 +222,49 @@ async fn main() -> ExitCode {
         },
         real,
     );
-    let maintained = portal.clone();
+    let starting = Starting::new();
+    let served = starting.clone();
+    let mut server = tokio::spawn(async move { serve_starting(listener, &served).await });
+    let built = async {
+        if let Some(url) = &args.database_url {
+            let database = connect_with_backoff(url)
+                .await
+                .map_err(|error| format!("--database-url: {error}"))?;
+            options = options.with_database(database);
+        }
+        let portal = Portal::new(options)
+            .await
+            .map_err(|error| error.to_string())?;
+        portal
+            .check_listen(listen)
+            .map_err(|error| error.to_string())?;
+        Ok::<Portal, String>(portal)
+    };
+    // The server may fail while the portal is being built.
+    let portal = tokio::select! {
+        built = built => match built {
+            Ok(portal) => portal,
+            Err(error) => return fail(&error),
+        },
+        ended = &mut server => return ended_with(ended),
+    };
+    starting.ready(portal.clone());
+    announce_ready();
     let every = std::time::Duration::from_secs(args.purge_every.max(1));
-    tokio::spawn(async move { maintained.purge_expired_logins_every(every).await });
-    match serve(listener, &portal).await {
-        Ok(()) => ExitCode::SUCCESS,
+    tokio::spawn(async move { portal.purge_expired_logins_every(every).await });
+    ended_with(server.await)
+}
+
+/// The exit status for a server task that ended.
+fn ended_with(ended: Result<std::io::Result<()>, tokio::task::JoinError>) -> ExitCode {
+    match ended {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(error)) => fail(&error.to_string()),
         Err(error) => fail(&error.to_string()),
     }
+}
+
+#[expect(clippy::print_stdout, reason = "the server says when it serves logins")]
+fn announce_ready() {
+    println!("Ready: the portal serves logins.");
 }

@@ -38,23 +38,7 @@ pub(crate) async fn security_headers(
     let is_static = path.starts_with("/static/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    let fixed: [(HeaderName, &'static str); 6] = [
-        (header::CONTENT_SECURITY_POLICY, CSP),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (
-            HeaderName::from_static("cross-origin-opener-policy"),
-            "same-origin",
-        ),
-        (
-            HeaderName::from_static("permissions-policy"),
-            "camera=(), microphone=(), geolocation=()",
-        ),
-    ];
-    for (name, value) in fixed {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
+    add_fixed_headers(headers);
     // Pages carry codes, keys and account data: never stored by the
     // browser or a cache (the back button after logout shows nothing).
     let cache = if is_static {
@@ -73,6 +57,27 @@ pub(crate) async fn security_headers(
         log_request(method.as_str(), &path, response.status(), started);
     }
     response
+}
+
+/// The headers every response carries, whatever its page.
+pub(crate) fn add_fixed_headers(headers: &mut HeaderMap) {
+    let fixed: [(HeaderName, &'static str); 6] = [
+        (header::CONTENT_SECURITY_POLICY, CSP),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+        (
+            HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=()",
+        ),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
 }
 
 fn log_request(method: &str, path: &str, status: StatusCode, started: Instant) {
@@ -401,7 +406,7 @@ pub(crate) fn unavailable() -> Response {
     )
 }
 
-fn error_page(status: StatusCode, message: &'static str) -> Response {
+pub(crate) fn error_page(status: StatusCode, message: &'static str) -> Response {
     let page = ErrorPage { message };
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),

@@ -34,6 +34,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "lean login",
         sql: include_str!("../migrations/0003_lean_login.sql"),
     },
+    Migration {
+        version: 4,
+        name: "audit retention",
+        sql: include_str!("../migrations/0004_audit_retention.sql"),
+    },
 ];
 
 /// Key of the advisory lock held while migrating: the ASCII bytes of

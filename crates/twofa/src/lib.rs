@@ -35,6 +35,7 @@ pub use audit::{AllowedBy, AuditEvent, RejectionDetail};
 pub use channels::Channels;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use keys::{KeyError, KeyName, Keys};
+pub use maintenance::AuditRetention;
 pub use provision::{NewCompany, NewUser, ProvisionError, UserUpdate};
 pub use push::{PushPoll, PushSent};
 pub use random::{OsRandom, RandomSource, RandomUnavailable, SeededRandom};

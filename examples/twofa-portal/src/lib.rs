@@ -25,8 +25,8 @@ use twofa::enrollment::EnrollmentPolicy;
 use twofa::trusted_network::TrustedProxies;
 use twofa::types::{CompanyId, UserId};
 use twofa::{
-    Channels, Clock, ManualClock, NewCompany, NewUser, ProvisionError, Stores, SystemClock, Twofa,
-    XChaChaSealer,
+    AuditRetention, Channels, Clock, ManualClock, NewCompany, NewUser, ProvisionError, Stores,
+    SystemClock, Twofa, XChaChaSealer,
 };
 
 pub use accounts::{DEMO_ACCOUNTS, DEMO_COMPANY, DemoAccount, LOAD_PASSWORD, check_password};
@@ -40,6 +40,10 @@ use crate::outbox::DemoOutbox;
 use crate::postgres::SharedState;
 use crate::session::{SessionPolicy, SessionStore};
 use twofa_store_postgres::PostgresStores;
+
+/// How often the maintenance task removes audit entries older than the
+/// retention.
+const AUDIT_PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Whether session cookies carry the `Secure` attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -134,6 +138,7 @@ pub struct PortalOptions {
     keys: Option<PortalKeys>,
     password_limits: PasswordLimits,
     sessions: SessionPolicy,
+    audit_retention: AuditRetention,
     channels: Option<Channels>,
     carrier: Option<Arc<dyn CarrierLookup>>,
     metrics: Option<PrometheusHandle>,
@@ -177,6 +182,7 @@ impl PortalOptions {
             keys: None,
             password_limits: PasswordLimits::default(),
             sessions: SessionPolicy::default(),
+            audit_retention: AuditRetention::default(),
             channels: None,
             carrier: None,
             metrics: None,
@@ -259,6 +265,15 @@ impl PortalOptions {
     #[must_use]
     pub fn with_pre_login_sessions(mut self, capacity: usize) -> Self {
         self.sessions.pre_login_capacity = capacity.max(1);
+        self
+    }
+
+    /// How long audit entries are kept (400 days by default); the
+    /// maintenance task ([`Portal::purge_expired_logins_every`]) removes
+    /// older ones every hour.
+    #[must_use]
+    pub fn with_audit_retention(mut self, retention: AuditRetention) -> Self {
+        self.audit_retention = retention;
         self
     }
 
@@ -381,6 +396,7 @@ pub(crate) struct Inner {
     pub(crate) sessions: SessionStore,
     pub(crate) device_sessions: SessionStore,
     pub(crate) password_limiter: PasswordLimiter,
+    pub(crate) audit_retention: AuditRetention,
     /// The proxies whose forwarding headers are believed (for the
     /// address the password limits count).
     pub(crate) proxies: TrustedProxies,
@@ -501,6 +517,7 @@ impl Portal {
                 sessions,
                 device_sessions,
                 password_limiter,
+                audit_retention: options.audit_retention,
                 proxies: options.proxies,
                 demo_senders,
                 cookies: options.cookies,
@@ -612,25 +629,57 @@ impl Portal {
     }
 
     /// Removes expired pending logins and closed password-failure
-    /// windows every `every`, forever: run it as a task beside the server
-    /// (any one server of several may run it; each removal is one
-    /// conditional statement).
+    /// windows every `every`, and audit entries older than the retention
+    /// ([`PortalOptions::with_audit_retention`]) at the first tick and
+    /// then every hour, forever: run it as a task beside the server (any
+    /// one server of several may run it; each removal is one conditional
+    /// statement).
     pub async fn purge_expired_logins_every(&self, every: std::time::Duration) {
         let mut ticks = tokio::time::interval(every);
+        let mut audit_ticks = tokio::time::interval(AUDIT_PURGE_EVERY);
         loop {
-            ticks.tick().await;
-            match self.inner.twofa.purge_expired_logins().await {
-                Ok(removed) => {
-                    tracing::info!(target: "twofa_portal::maintenance", removed, "expired logins purged");
-                }
-                Err(error) => {
-                    tracing::error!(target: "twofa_portal::maintenance", %error, "purge failed");
+            tokio::select! {
+                _ = ticks.tick() => self.purge_expired().await,
+                _ = audit_ticks.tick() => {
+                    self.purge_old_audit_entries().await;
                 }
             }
-            let now = self.inner.twofa.now();
-            if let Err(error) = self.inner.password_limiter.purge(now).await {
-                tracing::error!(target: "twofa_portal::maintenance", %error, "password counters not purged");
+        }
+    }
+
+    /// Removes the audit entries older than the retention now, and
+    /// returns how many (`None` when the audit log failed: logged).
+    pub async fn purge_old_audit_entries(&self) -> Option<u64> {
+        let retention = self.inner.audit_retention;
+        match self.inner.twofa.purge_old_audit_entries(retention).await {
+            Ok(removed) => {
+                tracing::info!(
+                    target: "twofa_portal::maintenance",
+                    removed,
+                    retention_days = retention.in_days().get(),
+                    "old audit entries purged"
+                );
+                Some(removed)
             }
+            Err(error) => {
+                tracing::error!(target: "twofa_portal::maintenance", %error, "audit purge failed");
+                None
+            }
+        }
+    }
+
+    async fn purge_expired(&self) {
+        match self.inner.twofa.purge_expired_logins().await {
+            Ok(removed) => {
+                tracing::info!(target: "twofa_portal::maintenance", removed, "expired logins purged");
+            }
+            Err(error) => {
+                tracing::error!(target: "twofa_portal::maintenance", %error, "purge failed");
+            }
+        }
+        let now = self.inner.twofa.now();
+        if let Err(error) = self.inner.password_limiter.purge(now).await {
+            tracing::error!(target: "twofa_portal::maintenance", %error, "password counters not purged");
         }
     }
 

@@ -1,11 +1,12 @@
 //! `twofa-portal`: runs the example portal and prints where to find it.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::process::ExitCode;
 
 use clap::Parser;
 use twofa::trusted_network::{Cidr, TrustedProxies};
-use twofa::{Clock, SystemClock};
+use twofa::{AuditRetention, Clock, SystemClock};
 use twofa_portal::{
     CookieSecurity, DEMO_ACCOUNTS, Portal, PortalKeys, PortalOptions, Providers, Starting,
     serve_starting,
@@ -55,6 +56,9 @@ struct Args {
     /// Seconds between two purges of expired pending logins.
     #[arg(long, default_value_t = 300)]
     purge_every: u64,
+    /// Days audit entries are kept; older ones are removed every hour.
+    #[arg(long, default_value_t = AuditRetention::default().in_days())]
+    audit_retention_days: NonZeroU32,
 }
 
 /// How log lines look.
@@ -171,7 +175,8 @@ async fn main() -> ExitCode {
         .with_cookies(cookies)
         .with_trusted_proxies(TrustedProxies::new(proxies))
         .with_access_log()
-        .with_metrics(metrics);
+        .with_metrics(metrics)
+        .with_audit_retention(AuditRetention::days(args.audit_retention_days));
     if args.demo {
         options = options.with_demo();
     }

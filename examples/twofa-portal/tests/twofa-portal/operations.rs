@@ -312,3 +312,31 @@ async fn the_health_checks_tell_alive_from_ready() {
     down.store(false, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(browser.get("/readyz").await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn audit_entries_older_than_the_retention_are_purged() {
+    let one_day = twofa::AuditRetention::days(std::num::NonZeroU32::MIN);
+    let options = PortalOptions::new()
+        .with_cookies(CookieSecurity::PlainHttpLocalhost)
+        .with_audit_retention(one_day);
+    let server = start(options).await;
+    Browser::new(&server)
+        .log_in("bob", "bob-demo-password")
+        .await;
+    let audit = server.portal.twofa().stores().audit().clone();
+    let written = audit.read(0, 1_000).await.unwrap().len();
+    assert!(written > 0);
+    // Exactly a day old: kept.
+    let clock = server.portal.demo_clock().unwrap();
+    clock.advance(chrono::TimeDelta::days(1));
+    assert_eq!(server.portal.purge_old_audit_entries().await, Some(0));
+    clock.advance(chrono::TimeDelta::seconds(1));
+    let removed = server.portal.purge_old_audit_entries().await.unwrap();
+    assert_eq!(usize::try_from(removed).unwrap(), written);
+    assert!(audit.read(0, 1_000).await.unwrap().is_empty());
+
+    // The binary refuses a retention of zero days.
+    let (status, stderr) = run_binary(&["--demo", "--audit-retention-days", "0"]);
+    assert!(!status.success());
+    assert!(stderr.contains("--audit-retention-days"), "{stderr}");
+}

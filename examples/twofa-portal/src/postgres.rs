@@ -179,7 +179,12 @@ impl SharedState {
             )
             .await
             .map_err(unavailable)?;
-        if !signed_in && self.inserts.fetch_add(1, Ordering::Relaxed) % TRIM_EVERY == 0 {
+        if !signed_in
+            && self
+                .inserts
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(TRIM_EVERY)
+        {
             self.trim(&client, jar, policy, now).await?;
         }
         Ok(())

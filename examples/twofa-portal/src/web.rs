@@ -212,10 +212,6 @@ fn set_cookie(security: CookieSecurity, jar: Jar, value: &str, max_age: Option<u
 
 impl Current {
     /// The request's session, or a new anonymous one.
-    #[expect(
-        clippy::result_large_err,
-        reason = "the error is the HTTP response itself, built once per request"
-    )]
     pub(crate) async fn load(
         portal: &Portal,
         headers: &HeaderMap,
@@ -268,10 +264,6 @@ impl Current {
     }
 
     /// Saves the session under a fresh identifier with a fresh CSRF token.
-    #[expect(
-        clippy::result_large_err,
-        reason = "the error is the HTTP response itself, built once per request"
-    )]
     pub(crate) async fn rotate(&mut self, portal: &Portal) -> Result<(), Response> {
         let inner = portal.inner();
         let (id, session) = self

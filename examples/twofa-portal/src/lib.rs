@@ -374,6 +374,10 @@ pub enum PortalError {
     /// The portal's tables could not be created in the database.
     #[error("the portal's tables could not be created in the database")]
     Database,
+    /// The session store (the database, when there is one) did not
+    /// answer.
+    #[error("the session store did not answer")]
+    Sessions,
     /// The 2FA service could not be built.
     #[error("the 2FA service could not be built: {0}")]
     Service(#[from] twofa::BuildError),
@@ -688,13 +692,13 @@ impl Portal {
     ///
     /// # Errors
     ///
-    /// [`PortalError::Database`] when the database does not answer.
+    /// [`PortalError::Sessions`] when the database does not answer.
     pub async fn session_counts(&self) -> Result<SessionCounts, PortalError> {
         self.inner
             .sessions
             .counts()
             .await
-            .map_err(|_| PortalError::Database)
+            .map_err(|_| PortalError::Sessions)
     }
 
     pub(crate) fn inner(&self) -> &Inner {

@@ -215,6 +215,12 @@ impl<S: AuditLog> AuditLog for Counting<S> {
     ) -> StoreFuture<'a, Result<Vec<AuditEntry>, StoreError>> {
         self.timed(self.inner.read(skip, limit))
     }
+    fn purge_older_than<'a>(
+        &'a self,
+        cutoff: DateTime<Utc>,
+    ) -> StoreFuture<'a, Result<u64, StoreError>> {
+        self.timed(self.inner.purge_older_than(cutoff))
+    }
 }
 
 /// The stores of `postgres`, counting into `calls`.

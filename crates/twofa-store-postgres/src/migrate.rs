@@ -39,6 +39,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "send counters",
         sql: include_str!("../migrations/0004_send_counters.sql"),
     },
+    Migration {
+        version: 5,
+        name: "audit retention",
+        sql: include_str!("../migrations/0005_audit_retention.sql"),
+    },
 ];
 
 /// Key of the advisory lock held while migrating: the ASCII bytes of

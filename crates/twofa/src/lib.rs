@@ -38,6 +38,7 @@ pub use budget::SendCounterStore;
 pub use channels::Channels;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use keys::{KeyError, KeyName, Keys};
+pub use maintenance::AuditRetention;
 pub use methods::{MethodSummary, MethodsOverview};
 pub use provision::{NewCompany, NewUser, ProvisionError, UserUpdate};
 pub use push::{PushPoll, PushSent};

@@ -243,6 +243,17 @@ impl AuditLog for InMemoryAuditLog {
         let entries = self.lock().iter().skip(skip).take(limit).cloned().collect();
         StoreFuture::ready(Ok(entries))
     }
+
+    fn purge_older_than<'a>(
+        &'a self,
+        cutoff: DateTime<Utc>,
+    ) -> StoreFuture<'a, Result<u64, StoreError>> {
+        let mut entries = self.lock();
+        let before = entries.len();
+        entries.retain(|entry| entry.at() >= cutoff);
+        let removed = u64::try_from(before.saturating_sub(entries.len())).unwrap_or(u64::MAX);
+        StoreFuture::ready(Ok(removed))
+    }
 }
 
 /// The [`UnitOfWork`] of the in-memory stores: a login commit is all or

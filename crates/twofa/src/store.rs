@@ -239,6 +239,18 @@ pub trait AuditLog: Send + Sync + fmt::Debug {
         skip: usize,
         limit: usize,
     ) -> StoreFuture<'a, Result<Vec<AuditEntry>, StoreError>>;
+
+    /// Removes every entry that happened strictly before `cutoff` (its
+    /// [`AuditEntry::at`]) and returns how many; the rest keep their order.
+    /// The only removal the log allows: retention, never a rewrite.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store fails; nothing is removed then.
+    fn purge_older_than<'a>(
+        &'a self,
+        cutoff: DateTime<Utc>,
+    ) -> StoreFuture<'a, Result<u64, StoreError>>;
 }
 
 /// The six stores the service works with.

@@ -195,6 +195,7 @@ async fn run(stores: Option<Stores>, label: &str) {
     let start = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
     let mut options = PortalOptions::new()
         .with_cookies(CookieSecurity::PlainHttpLocalhost)
+        .with_demo()
         .with_demo_clock(start)
         .with_load_accounts(ACCOUNTS);
     if let Some(stores) = stores {

@@ -10,16 +10,17 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::TimeDelta;
 use serde::Deserialize;
-use twofa::delivery::{ChallengeId, MatchNumber, NoticeMessage, PushResponse, SentMessage};
+use twofa::delivery::{ChallengeId, MatchNumber, PushResponse};
 use twofa::types::UserId;
 
 use crate::Portal;
+use crate::outbox::Entry;
 use crate::views::{Chrome, ClockPage, OutboxPage, OutboxRow, PhonePage, PushRow};
-use crate::web::{Current, Jar, not_found_page, refused, render};
+use crate::web::{Current, Jar, not_found_page, refused, render, unavailable};
 
 macro_rules! device_session {
     ($portal:expr, $headers:expr) => {
-        match Current::load(&$portal, &$headers, Jar::Device) {
+        match Current::load(&$portal, &$headers, Jar::Device).await {
             Ok(current) => current,
             Err(response) => return response,
         }
@@ -36,62 +37,48 @@ fn chrome(current: &mut Current, title: &'static str) -> Chrome {
     }
 }
 
+/// The messages of the simulated outbox, oldest first (every server's,
+/// with a database).
+async fn entries(portal: &Portal) -> Option<Vec<Entry>> {
+    portal.inner().demo_senders.as_ref()?.entries().await
+}
+
 /// `GET /device/outbox`: every message the portal would have sent.
 pub(crate) async fn outbox(State(portal): State<Portal>, headers: HeaderMap) -> Response {
     let mut current = device_session!(portal, headers);
-    let messages = portal
-        .outbox()
-        .sent()
+    let Some(entries) = entries(&portal).await else {
+        return current.respond(unavailable());
+    };
+    let messages = entries
         .into_iter()
         .rev()
-        .filter_map(|message| match message {
-            SentMessage::Sms(sms) => Some(OutboxRow {
-                channel: "sms",
-                to: sms.to.masked(),
+        .map(|entry| match entry {
+            Entry::Message {
+                channel,
+                to,
+                subject,
+                body,
+            } => OutboxRow {
+                channel,
+                to,
+                subject,
+                body,
+            },
+            Entry::Push {
+                user,
+                request,
+                issuer,
+                ..
+            } => OutboxRow {
+                channel: "push".to_owned(),
+                to: user,
                 subject: String::new(),
-                body: sms.body.expose_secret().to_owned(),
-            }),
-            SentMessage::Voice(call) => Some(OutboxRow {
-                channel: "call",
-                to: call.to.masked(),
-                subject: String::new(),
-                body: call.script.expose_secret().to_owned(),
-            }),
-            SentMessage::Email(email) => Some(OutboxRow {
-                channel: "email",
-                to: email.to.masked(),
-                subject: email.subject.expose_secret().to_owned(),
-                body: email.body.expose_secret().to_owned(),
-            }),
-            SentMessage::Push(push) => Some(OutboxRow {
-                channel: "push",
-                to: push.user.as_str().to_owned(),
-                subject: String::new(),
-                body: format!(
-                    "{} asks to approve a login (request {}).",
-                    push.issuer.as_str(),
-                    push.request
-                ),
-            }),
-            // Security notices: a class of their own, so a reader looking
-            // for the latest code by channel never picks one up.
-            SentMessage::Notice(NoticeMessage::Sms(sms)) => Some(OutboxRow {
-                channel: "notice",
-                to: sms.to.masked(),
-                subject: String::new(),
-                body: sms.text,
-            }),
-            SentMessage::Notice(NoticeMessage::Email(email)) => Some(OutboxRow {
-                channel: "notice",
-                to: email.to.masked(),
-                subject: email.subject,
-                body: email.body,
-            }),
-            _ => None,
+                body: format!("{issuer} asks to approve a login (request {request})."),
+            },
         })
         .collect();
     let page = chrome(&mut current, "Outbox");
-    current.save(&portal);
+    current.save(&portal).await;
     current.respond(render(&OutboxPage {
         page,
         messages,
@@ -103,27 +90,33 @@ pub(crate) async fn outbox(State(portal): State<Portal>, headers: HeaderMap) -> 
 pub(crate) async fn phone(State(portal): State<Portal>, headers: HeaderMap) -> Response {
     let mut current = device_session!(portal, headers);
     let now = portal.twofa().now();
-    let prompts = portal
-        .outbox()
-        .sent()
+    let Some(entries) = entries(&portal).await else {
+        return current.respond(unavailable());
+    };
+    let prompts = entries
         .into_iter()
         .rev()
-        .filter_map(|message| match message {
-            SentMessage::Push(push) if push.expires_at > now => Some(PushRow {
-                user: push.user.as_str().to_owned(),
-                request: push.request.to_string(),
-                issuer: push.issuer.as_str().to_owned(),
-                from: push
-                    .client_address
-                    .map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string()),
-                at: push.requested_at.format("%H:%M:%S UTC").to_string(),
-                expires: push.expires_at.format("%H:%M:%S UTC").to_string(),
+        .filter_map(|entry| match entry {
+            Entry::Push {
+                user,
+                request,
+                issuer,
+                from,
+                at,
+                expires_at,
+            } if expires_at > now => Some(PushRow {
+                user,
+                request,
+                issuer,
+                from,
+                at: at.format("%H:%M:%S UTC").to_string(),
+                expires: expires_at.format("%H:%M:%S UTC").to_string(),
             }),
             _ => None,
         })
         .collect();
     let page = chrome(&mut current, "Phone");
-    current.save(&portal);
+    current.save(&portal).await;
     current.respond(render(&PhonePage {
         page,
         prompts,
@@ -180,7 +173,7 @@ pub(crate) async fn answer_push(
             Err(_) => "This request can no longer be answered.".to_owned(),
         },
     );
-    current.save(&portal);
+    current.save(&portal).await;
     current.redirect("/device/phone")
 }
 
@@ -191,7 +184,7 @@ pub(crate) async fn clock(State(portal): State<Portal>, headers: HeaderMap) -> R
     }
     let mut current = device_session!(portal, headers);
     let page = chrome(&mut current, "Demo clock");
-    current.save(&portal);
+    current.save(&portal).await;
     current.respond(render(&ClockPage {
         page,
         now: portal
@@ -243,6 +236,6 @@ pub(crate) async fn move_clock(
         }
         None => format!("Enter a whole number of hours from 1 to {MAX_HOURS}."),
     });
-    current.save(&portal);
+    current.save(&portal).await;
     current.redirect("/device/clock")
 }

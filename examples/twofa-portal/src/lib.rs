@@ -3,9 +3,13 @@
 
 mod accounts;
 mod device;
+mod limits;
+mod outbox;
 mod pages;
+mod postgres;
 mod providers;
 mod session;
+mod starting;
 mod views;
 mod web;
 
@@ -21,14 +25,25 @@ use twofa::enrollment::EnrollmentPolicy;
 use twofa::trusted_network::TrustedProxies;
 use twofa::types::{CompanyId, UserId};
 use twofa::{
-    Channels, Clock, ManualClock, NewCompany, NewUser, ProvisionError, Stores, SystemClock, Twofa,
-    XChaChaSealer,
+    AuditRetention, Channels, Clock, ManualClock, NewCompany, NewUser, ProvisionError, Stores,
+    SystemClock, Twofa, XChaChaSealer,
 };
 
 pub use accounts::{DEMO_ACCOUNTS, DEMO_COMPANY, DemoAccount, LOAD_PASSWORD, check_password};
+pub use limits::PasswordLimits;
 pub use providers::{Providers, ProvidersError, StatusCallback};
+pub use session::SessionCounts;
+pub use starting::{Starting, serve_starting};
 
-use crate::session::SessionStore;
+use crate::limits::PasswordLimiter;
+use crate::outbox::DemoOutbox;
+use crate::postgres::SharedState;
+use crate::session::{SessionPolicy, SessionStore};
+use twofa_store_postgres::PostgresStores;
+
+/// How often the maintenance task removes audit entries older than the
+/// retention.
+const AUDIT_PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Whether session cookies carry the `Secure` attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,12 +128,17 @@ impl PortalKeys {
 #[derive(Clone)]
 pub struct PortalOptions {
     cookies: CookieSecurity,
+    demo: bool,
     demo_clock: Option<DateTime<Utc>>,
     proxies: TrustedProxies,
     access_log: bool,
     load_accounts: u16,
     stores: Option<Stores>,
+    database: Option<PostgresStores>,
     keys: Option<PortalKeys>,
+    password_limits: PasswordLimits,
+    sessions: SessionPolicy,
+    audit_retention: AuditRetention,
     channels: Option<Channels>,
     carrier: Option<Arc<dyn CarrierLookup>>,
     metrics: Option<PrometheusHandle>,
@@ -129,6 +149,7 @@ impl std::fmt::Debug for PortalOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PortalOptions")
             .field("cookies", &self.cookies)
+            .field("demo", &self.demo)
             .field("demo_clock", &self.demo_clock)
             .field("access_log", &self.access_log)
             .field("real_channels", &self.channels.is_some())
@@ -151,12 +172,17 @@ impl PortalOptions {
     pub fn new() -> Self {
         Self {
             cookies: CookieSecurity::Secure,
+            demo: false,
             demo_clock: None,
             proxies: TrustedProxies::none(),
             access_log: false,
             load_accounts: 0,
             stores: None,
+            database: None,
             keys: None,
+            password_limits: PasswordLimits::default(),
+            sessions: SessionPolicy::default(),
+            audit_retention: AuditRetention::default(),
             channels: None,
             carrier: None,
             metrics: None,
@@ -171,9 +197,21 @@ impl PortalOptions {
         self
     }
 
+    /// Demo mode: the simulated phone pages (`/device/outbox`,
+    /// `/device/phone`) show what the portal would have sent, codes
+    /// included. They answer loopback clients only, and [`serve`] refuses
+    /// a listener on any other address. Never for production.
+    #[must_use]
+    pub fn with_demo(mut self) -> Self {
+        self.demo = true;
+        self
+    }
+
     /// A demo clock starting at `start` instead of the system clock: the
     /// device side gets a page that moves it forward, so that the 48-hour
-    /// and 21-day behaviours can be seen. Never for production.
+    /// and 21-day behaviours can be seen. Demo mode only ([`Portal::new`]
+    /// refuses it without [`PortalOptions::with_demo`]); never for
+    /// production.
     #[must_use]
     pub fn with_demo_clock(mut self, start: DateTime<Utc>) -> Self {
         self.demo_clock = Some(start);
@@ -195,6 +233,47 @@ impl PortalOptions {
     #[must_use]
     pub fn with_stores(mut self, stores: Stores) -> Self {
         self.stores = Some(stores);
+        self
+    }
+
+    /// Keeps everything in PostgreSQL: the records (as
+    /// [`PortalOptions::with_stores`] with `database.stores()`) and the
+    /// portal's own state (sessions, password-failure counters and, in
+    /// demo mode, the simulated outbox, in `twofa_portal_*` tables created
+    /// at start), so that several servers on the database serve any
+    /// request of any browser. Needs the same [`PortalKeys`] on every
+    /// server: session rows are sealed.
+    #[must_use]
+    pub fn with_database(mut self, database: PostgresStores) -> Self {
+        self.stores = Some(database.stores());
+        self.database = Some(database);
+        self
+    }
+
+    /// How many wrong passwords an account and an address may try (see
+    /// [`PasswordLimits`]).
+    #[must_use]
+    pub fn with_password_limits(mut self, limits: PasswordLimits) -> Self {
+        self.password_limits = limits;
+        self
+    }
+
+    /// At most `capacity` sessions of browsers that have not given a
+    /// password (10,000 by default; at least 1): beyond it the oldest of
+    /// them end. Sessions after an accepted password are kept apart and
+    /// never make room for these.
+    #[must_use]
+    pub fn with_pre_login_sessions(mut self, capacity: usize) -> Self {
+        self.sessions.pre_login_capacity = capacity.max(1);
+        self
+    }
+
+    /// How long audit entries are kept (400 days by default); the
+    /// maintenance task ([`Portal::purge_expired_logins_every`]) removes
+    /// older ones every hour.
+    #[must_use]
+    pub fn with_audit_retention(mut self, retention: AuditRetention) -> Self {
+        self.audit_retention = retention;
         self
     }
 
@@ -224,8 +303,9 @@ impl PortalOptions {
     }
 
     /// Real providers for codes, calls, email and notices (for example
-    /// `twofa-twilio` and `twofa-smtp`) instead of the demo's outbox. The
-    /// simulated phone pages (`/device/…`) exist only without them.
+    /// `twofa-twilio` and `twofa-smtp`) instead of the recording outbox.
+    /// The simulated phone pages (`/device/…`) exist only without them,
+    /// in demo mode.
     #[must_use]
     pub fn with_channels(mut self, channels: Channels) -> Self {
         self.channels = Some(channels);
@@ -281,6 +361,23 @@ pub enum PortalError {
     /// The keys are not 128 hexadecimal digits.
     #[error("the keys must be 128 hexadecimal digits")]
     Keys,
+    /// A demo clock was asked for outside demo mode.
+    #[error("the demo clock needs demo mode")]
+    DemoClockWithoutDemo,
+    /// Demo mode on an address other than a loopback one: anyone who
+    /// reached the simulated phone pages could read the codes.
+    #[error("demo mode listens on a loopback address only (127.0.0.1 or ::1), not {listen}")]
+    DemoNotOnLoopback {
+        /// The refused address.
+        listen: SocketAddr,
+    },
+    /// The portal's tables could not be created in the database.
+    #[error("the portal's tables could not be created in the database")]
+    Database,
+    /// The session store (the database, when there is one) did not
+    /// answer.
+    #[error("the session store did not answer")]
+    Sessions,
     /// The 2FA service could not be built.
     #[error("the 2FA service could not be built: {0}")]
     Service(#[from] twofa::BuildError),
@@ -298,11 +395,21 @@ pub(crate) struct Inner {
     pub(crate) outbox: Arc<Outbox>,
     pub(crate) sealer: Arc<XChaChaSealer>,
     pub(crate) clock: Option<Arc<ManualClock>>,
+    /// Demo mode (see [`PortalOptions::with_demo`]).
+    pub(crate) demo: bool,
     pub(crate) sessions: SessionStore,
     pub(crate) device_sessions: SessionStore,
+    pub(crate) password_limiter: PasswordLimiter,
+    pub(crate) audit_retention: AuditRetention,
+    /// The proxies whose forwarding headers are believed (for the
+    /// address the password limits count).
+    pub(crate) proxies: TrustedProxies,
+    /// Demo mode's outbox, shown by the device pages.
+    pub(crate) demo_senders: Option<Arc<DemoOutbox>>,
     pub(crate) cookies: CookieSecurity,
     pub(crate) access_log: bool,
-    /// Whether messages go to the outbox that the device pages show.
+    /// Demo mode without real providers: messages go to the outbox that
+    /// the device pages show.
     pub(crate) demo_outbox: bool,
     pub(crate) metrics: Option<PrometheusHandle>,
     pub(crate) status_callback: Option<StatusCallback>,
@@ -320,8 +427,13 @@ impl Portal {
     ///
     /// # Errors
     ///
-    /// [`PortalError`] if the random generator fails or seeding fails.
+    /// [`PortalError`] if the random generator fails or seeding fails,
+    /// and [`PortalError::DemoClockWithoutDemo`] for a demo clock outside
+    /// demo mode.
     pub async fn new(options: PortalOptions) -> Result<Self, PortalError> {
+        if options.demo_clock.is_some() && !options.demo {
+            return Err(PortalError::DemoClockWithoutDemo);
+        }
         let outbox = Arc::new(Outbox::new());
         // Without configured keys they live as long as the process, like
         // the in-memory stores they protect. A real portal loads them from
@@ -345,10 +457,44 @@ impl Portal {
         let stores = options.stores.unwrap_or_else(Stores::in_memory);
         let enrollment = EnrollmentPolicy::default();
         let step_up = enrollment.step_up_freshness();
-        let demo_outbox = options.channels.is_none();
-        let channels = options
-            .channels
-            .unwrap_or_else(|| Channels::outbox(&outbox));
+        let demo_outbox = options.demo && options.channels.is_none();
+        let mut accounts: Vec<&'static DemoAccount> = DEMO_ACCOUNTS.iter().collect();
+        accounts.extend(accounts::load_accounts(options.load_accounts));
+        let shared = match &options.database {
+            Some(database) => Some(
+                SharedState::open(database.pool().clone(), sealer.clone(), &accounts)
+                    .await
+                    .map_err(|_| PortalError::Database)?,
+            ),
+            None => None,
+        };
+        let demo_senders = demo_outbox.then(|| {
+            Arc::new(DemoOutbox::new(
+                outbox.clone(),
+                shared.clone(),
+                clock_source.clone(),
+            ))
+        });
+        let channels = match (options.channels, &demo_senders) {
+            (Some(channels), _) => channels,
+            (None, Some(demo)) => {
+                Channels::new(demo.clone(), demo.clone(), demo.clone(), demo.clone())
+                    .with_notice_sender(demo.clone())
+            }
+            (None, None) => Channels::outbox(&outbox),
+        };
+        let (sessions, device_sessions, password_limiter) = match shared {
+            Some(state) => (
+                SessionStore::shared(state.clone(), options.sessions, web::Jar::Portal.number()),
+                SessionStore::shared(state.clone(), options.sessions, web::Jar::Device.number()),
+                PasswordLimiter::shared(options.password_limits, state),
+            ),
+            None => (
+                SessionStore::in_memory(options.sessions, web::Jar::Portal.number()),
+                SessionStore::in_memory(options.sessions, web::Jar::Device.number()),
+                PasswordLimiter::in_memory(options.password_limits),
+            ),
+        };
         let mut builder = Twofa::builder()
             .stores(stores)
             .channels(channels)
@@ -357,15 +503,13 @@ impl Portal {
             .issuer(issuer)
             .with_clock(clock_source)
             .with_enrollment_policy(enrollment)
-            .with_trusted_proxies(options.proxies)
+            .with_trusted_proxies(options.proxies.clone())
             .with_default_region(region);
         if let Some(carrier) = options.carrier {
             builder = builder.with_carrier_lookup(carrier);
         }
         let twofa = builder.build()?;
         let company = CompanyId::new(DEMO_COMPANY).map_err(|_| PortalError::Seed)?;
-        let mut accounts: Vec<&'static DemoAccount> = DEMO_ACCOUNTS.iter().collect();
-        accounts.extend(accounts::load_accounts(options.load_accounts));
         seed(&twofa, &company, &accounts).await?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -373,8 +517,13 @@ impl Portal {
                 outbox,
                 sealer,
                 clock,
-                sessions: SessionStore::default(),
-                device_sessions: SessionStore::default(),
+                demo: options.demo,
+                sessions,
+                device_sessions,
+                password_limiter,
+                audit_retention: options.audit_retention,
+                proxies: options.proxies,
+                demo_senders,
                 cookies: options.cookies,
                 access_log: options.access_log,
                 demo_outbox,
@@ -388,7 +537,8 @@ impl Portal {
     }
 
     /// The recording outbox: every SMS, call, email and push the portal
-    /// would have sent.
+    /// would have sent (without real providers; in demo mode the device
+    /// pages show it).
     #[must_use]
     pub fn outbox(&self) -> &Outbox {
         &self.inner.outbox
@@ -456,16 +606,21 @@ impl Portal {
             .route("/static/portal.css", get(web::stylesheet))
             .route("/static/push.js", get(web::push_script))
             .fallback(web::not_found);
-        // The simulated phone exists only while messages go to the outbox
-        // it reads.
+        // The simulated phone exists only in demo mode, while messages go
+        // to the outbox it reads, and only for loopback clients.
         let portal = if self.inner.demo_outbox {
-            portal
+            let device = Router::new()
                 .route("/device/outbox", get(device::outbox))
                 .route(
                     "/device/phone",
                     get(device::phone).post(device::answer_push),
-                )
-                .route("/device/clock", get(device::clock).post(device::move_clock))
+                );
+            let device = if self.inner.clock.is_some() {
+                device.route("/device/clock", get(device::clock).post(device::move_clock))
+            } else {
+                device
+            };
+            portal.merge(device.route_layer(axum::middleware::from_fn(web::loopback_only)))
         } else {
             portal
         };
@@ -477,26 +632,90 @@ impl Portal {
             .with_state(self.clone())
     }
 
-    /// Removes expired pending logins every `every`, forever: run it as a
-    /// task beside the server (any one server of several may run it; the
-    /// removal is one conditional statement per store).
+    /// Removes expired pending logins and closed password-failure
+    /// windows every `every`, and audit entries older than the retention
+    /// ([`PortalOptions::with_audit_retention`]) at the first tick and
+    /// then every hour, forever: run it as a task beside the server (any
+    /// one server of several may run it; each removal is one conditional
+    /// statement).
     pub async fn purge_expired_logins_every(&self, every: std::time::Duration) {
         let mut ticks = tokio::time::interval(every);
+        let mut audit_ticks = tokio::time::interval(AUDIT_PURGE_EVERY);
         loop {
-            ticks.tick().await;
-            match self.inner.twofa.purge_expired_logins().await {
-                Ok(removed) => {
-                    tracing::info!(target: "twofa_portal::maintenance", removed, "expired logins purged");
-                }
-                Err(error) => {
-                    tracing::error!(target: "twofa_portal::maintenance", %error, "purge failed");
+            tokio::select! {
+                _ = ticks.tick() => self.purge_expired().await,
+                _ = audit_ticks.tick() => {
+                    self.purge_old_audit_entries().await;
                 }
             }
         }
     }
 
+    /// Removes the audit entries older than the retention now, and
+    /// returns how many (`None` when the audit log failed: logged).
+    pub async fn purge_old_audit_entries(&self) -> Option<u64> {
+        let retention = self.inner.audit_retention;
+        match self.inner.twofa.purge_old_audit_entries(retention).await {
+            Ok(removed) => {
+                tracing::info!(
+                    target: "twofa_portal::maintenance",
+                    removed,
+                    retention_days = retention.in_days().get(),
+                    "old audit entries purged"
+                );
+                Some(removed)
+            }
+            Err(error) => {
+                tracing::error!(target: "twofa_portal::maintenance", %error, "audit purge failed");
+                None
+            }
+        }
+    }
+
+    async fn purge_expired(&self) {
+        match self.inner.twofa.purge_expired_logins().await {
+            Ok(removed) => {
+                tracing::info!(target: "twofa_portal::maintenance", removed, "expired logins purged");
+            }
+            Err(error) => {
+                tracing::error!(target: "twofa_portal::maintenance", %error, "purge failed");
+            }
+        }
+        let now = self.inner.twofa.now();
+        if let Err(error) = self.inner.password_limiter.purge(now).await {
+            tracing::error!(target: "twofa_portal::maintenance", %error, "password counters not purged");
+        }
+    }
+
+    /// How many login sessions the portal holds (in this process, or in
+    /// the database shared by every server).
+    ///
+    /// # Errors
+    ///
+    /// [`PortalError::Sessions`] when the database does not answer.
+    pub async fn session_counts(&self) -> Result<SessionCounts, PortalError> {
+        self.inner
+            .sessions
+            .counts()
+            .await
+            .map_err(|_| PortalError::Sessions)
+    }
+
     pub(crate) fn inner(&self) -> &Inner {
         &self.inner
+    }
+
+    /// Whether the portal may listen on `listen`: in demo mode only a
+    /// loopback address is accepted.
+    ///
+    /// # Errors
+    ///
+    /// [`PortalError::DemoNotOnLoopback`] in demo mode off loopback.
+    pub fn check_listen(&self, listen: SocketAddr) -> Result<(), PortalError> {
+        if self.inner.demo && !listen.ip().is_loopback() {
+            return Err(PortalError::DemoNotOnLoopback { listen });
+        }
+        Ok(())
     }
 }
 
@@ -504,8 +723,13 @@ impl Portal {
 ///
 /// # Errors
 ///
-/// An I/O error of the listener.
+/// An I/O error of the listener, and [`std::io::ErrorKind::InvalidInput`]
+/// for a portal in demo mode on a listener off loopback
+/// ([`Portal::check_listen`]).
 pub async fn serve(listener: tokio::net::TcpListener, portal: &Portal) -> std::io::Result<()> {
+    portal
+        .check_listen(listener.local_addr()?)
+        .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidInput, error))?;
     axum::serve(
         listener,
         portal

@@ -1,13 +1,15 @@
 //! `twofa-portal`: runs the example portal and prints where to find it.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::process::ExitCode;
 
 use clap::Parser;
 use twofa::trusted_network::{Cidr, TrustedProxies};
-use twofa::{Clock, SystemClock};
+use twofa::{AuditRetention, Clock, SystemClock};
 use twofa_portal::{
-    CookieSecurity, DEMO_ACCOUNTS, Portal, PortalKeys, PortalOptions, Providers, serve,
+    CookieSecurity, DEMO_ACCOUNTS, Portal, PortalKeys, PortalOptions, Providers, Starting,
+    serve_starting,
 };
 use twofa_store_postgres::PostgresStores;
 
@@ -23,9 +25,14 @@ struct Args {
     /// on the same machine). Off-loopback they always are.
     #[arg(long)]
     secure_cookies: bool,
-    /// Start a demo clock that the device pages can move forward (to see
-    /// the 48-hour and 21-day behaviours). Never in production.
+    /// Demo mode: no providers, every message goes to an outbox that the
+    /// simulated phone pages (/device/outbox, /device/phone) show, codes
+    /// included. Loopback addresses only. Never in production.
     #[arg(long)]
+    demo: bool,
+    /// Start a demo clock that the device pages can move forward (to see
+    /// the 48-hour and 21-day behaviours). With --demo only.
+    #[arg(long, requires = "demo")]
     demo_clock: bool,
     /// A reverse proxy (CIDR) whose X-Forwarded-For / Forwarded headers
     /// are believed; repeat for several. Without one, the socket peer is
@@ -49,6 +56,9 @@ struct Args {
     /// Seconds between two purges of expired pending logins.
     #[arg(long, default_value_t = 300)]
     purge_every: u64,
+    /// Days audit entries are kept; older ones are removed every hour.
+    #[arg(long, default_value_t = AuditRetention::default().in_days())]
+    audit_retention_days: NonZeroU32,
 }
 
 /// How log lines look.
@@ -153,11 +163,23 @@ async fn main() -> ExitCode {
     } else {
         CookieSecurity::default_for(args.listen)
     };
+    // The simulated phone shows every code: it is never reachable from
+    // another machine.
+    if args.demo && !args.listen.ip().is_loopback() {
+        return fail(&format!(
+            "--demo listens on a loopback address only (127.0.0.1 or [::1]), not {}",
+            args.listen
+        ));
+    }
     let mut options = PortalOptions::new()
         .with_cookies(cookies)
         .with_trusted_proxies(TrustedProxies::new(proxies))
         .with_access_log()
-        .with_metrics(metrics);
+        .with_metrics(metrics)
+        .with_audit_retention(AuditRetention::days(args.audit_retention_days));
+    if args.demo {
+        options = options.with_demo();
+    }
     if args.demo_clock {
         options = options.with_demo_clock(SystemClock.now());
     }
@@ -178,20 +200,17 @@ async fn main() -> ExitCode {
             options = options.with_providers(providers);
             true
         }
-        Ok(None) => false,
+        Ok(None) if args.demo => false,
+        Ok(None) => {
+            return fail(
+                "no providers are configured (see the README: TWILIO_* and TWOFA_SMTP_*); \
+                 for the demo with its simulated phone, pass --demo",
+            );
+        }
         Err(error) => return fail(&error.to_string()),
     };
-    if let Some(url) = &args.database_url {
-        let database = match connect_with_backoff(url).await {
-            Ok(database) => database,
-            Err(error) => return fail(&format!("--database-url: {error}")),
-        };
-        options = options.with_stores(database.stores());
-    }
-    let portal = match Portal::new(options).await {
-        Ok(portal) => portal,
-        Err(error) => return fail(&error.to_string()),
-    };
+    // Listen at once: until the portal is built (the database reachable
+    // and migrated), every request gets the "starting" answer.
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(listener) => listener,
         Err(error) => return fail(&format!("cannot listen on {}: {error}", args.listen)),
@@ -208,11 +227,49 @@ async fn main() -> ExitCode {
         },
         real,
     );
-    let maintained = portal.clone();
+    let starting = Starting::new();
+    let served = starting.clone();
+    let mut server = tokio::spawn(async move { serve_starting(listener, &served).await });
+    let built = async {
+        if let Some(url) = &args.database_url {
+            let database = connect_with_backoff(url)
+                .await
+                .map_err(|error| format!("--database-url: {error}"))?;
+            options = options.with_database(database);
+        }
+        let portal = Portal::new(options)
+            .await
+            .map_err(|error| error.to_string())?;
+        portal
+            .check_listen(listen)
+            .map_err(|error| error.to_string())?;
+        Ok::<Portal, String>(portal)
+    };
+    // The server may fail while the portal is being built.
+    let portal = tokio::select! {
+        built = built => match built {
+            Ok(portal) => portal,
+            Err(error) => return fail(&error),
+        },
+        ended = &mut server => return ended_with(ended),
+    };
+    starting.ready(portal.clone());
+    announce_ready();
     let every = std::time::Duration::from_secs(args.purge_every.max(1));
-    tokio::spawn(async move { maintained.purge_expired_logins_every(every).await });
-    match serve(listener, &portal).await {
-        Ok(()) => ExitCode::SUCCESS,
+    tokio::spawn(async move { portal.purge_expired_logins_every(every).await });
+    ended_with(server.await)
+}
+
+/// The exit status for a server task that ended.
+fn ended_with(ended: Result<std::io::Result<()>, tokio::task::JoinError>) -> ExitCode {
+    match ended {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(error)) => fail(&error.to_string()),
         Err(error) => fail(&error.to_string()),
     }
+}
+
+#[expect(clippy::print_stdout, reason = "the server says when it serves logins")]
+fn announce_ready() {
+    println!("Ready: the portal serves logins.");
 }

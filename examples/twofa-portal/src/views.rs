@@ -180,7 +180,7 @@ pub(crate) struct StatusPage {
 /// One message in the outbox.
 #[derive(Debug, Clone)]
 pub(crate) struct OutboxRow {
-    pub(crate) channel: &'static str,
+    pub(crate) channel: String,
     pub(crate) to: String,
     pub(crate) subject: String,
     pub(crate) body: String,

@@ -1,7 +1,7 @@
 //! HTTP plumbing: security headers, cookies, the session of a request,
 //! the client address, uniform refusals, static files.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use askama::Template;
@@ -11,6 +11,7 @@ use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use twofa::ClientContext;
+use twofa::trusted_network::ForwardingHeaders;
 
 use crate::session::{Session, SessionStore, Token};
 use crate::views::ErrorPage;
@@ -37,23 +38,7 @@ pub(crate) async fn security_headers(
     let is_static = path.starts_with("/static/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    let fixed: [(HeaderName, &'static str); 6] = [
-        (header::CONTENT_SECURITY_POLICY, CSP),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (
-            HeaderName::from_static("cross-origin-opener-policy"),
-            "same-origin",
-        ),
-        (
-            HeaderName::from_static("permissions-policy"),
-            "camera=(), microphone=(), geolocation=()",
-        ),
-    ];
-    for (name, value) in fixed {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
+    add_fixed_headers(headers);
     // Pages carry codes, keys and account data: never stored by the
     // browser or a cache (the back button after logout shows nothing).
     let cache = if is_static {
@@ -74,6 +59,27 @@ pub(crate) async fn security_headers(
     response
 }
 
+/// The headers every response carries, whatever its page.
+pub(crate) fn add_fixed_headers(headers: &mut HeaderMap) {
+    let fixed: [(HeaderName, &'static str); 6] = [
+        (header::CONTENT_SECURITY_POLICY, CSP),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+        (
+            HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=()",
+        ),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+}
+
 fn log_request(method: &str, path: &str, status: StatusCode, started: Instant) {
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     tracing::info!(
@@ -84,6 +90,20 @@ fn log_request(method: &str, path: &str, status: StatusCode, started: Instant) {
         latency_ms,
         "request"
     );
+}
+
+/// Lets only loopback clients reach the simulated phone pages (demo
+/// mode): a peer from anywhere else gets the portal's 404, as if the pages
+/// did not exist. A request without a peer address is refused the same way.
+pub(crate) async fn loopback_only(request: Request, next: Next) -> Response {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|info| info.0);
+    match peer {
+        Some(peer) if peer.ip().is_loopback() => next.run(request).await,
+        _ => not_found_page(),
+    }
 }
 
 /// `GET /metrics`: the Prometheus text format, to loopback clients only
@@ -135,6 +155,14 @@ impl Jar {
         }
     }
 
+    /// The jar's number in the shared sessions table.
+    pub(crate) fn number(self) -> u8 {
+        match self {
+            Self::Portal => 0,
+            Self::Device => 1,
+        }
+    }
+
     fn store(self, inner: &Inner) -> &SessionStore {
         match self {
             Self::Portal => &inner.sessions,
@@ -151,6 +179,9 @@ pub(crate) struct Current {
     jar: Jar,
     /// A `Set-Cookie` value to send (new or rotated session).
     set_cookie: Option<String>,
+    /// The session store failed to save a change: the answer is the
+    /// "cannot answer" page, never a page that claims the change.
+    store_failed: bool,
 }
 
 fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -181,32 +212,34 @@ fn set_cookie(security: CookieSecurity, jar: Jar, value: &str, max_age: Option<u
 
 impl Current {
     /// The request's session, or a new anonymous one.
-    #[expect(
-        clippy::result_large_err,
-        reason = "the error is the HTTP response itself, built once per request"
-    )]
-    pub(crate) fn load(portal: &Portal, headers: &HeaderMap, jar: Jar) -> Result<Self, Response> {
+    pub(crate) async fn load(
+        portal: &Portal,
+        headers: &HeaderMap,
+        jar: Jar,
+    ) -> Result<Self, Response> {
         let inner = portal.inner();
         let now = inner.twofa.now();
         let store = jar.store(inner);
         let presented = cookie_value(headers, jar.name(inner.cookies)).and_then(Token::parse);
         if let Some(id) = presented
-            && let Some(session) = store.load(&id, now)
+            && let Some(session) = store.load(&id, now).await.map_err(|_| unavailable())?
         {
             return Ok(Self {
                 id,
                 session,
                 jar,
                 set_cookie: None,
+                store_failed: false,
             });
         }
-        let (id, session) = store.create(now).map_err(|_| unavailable())?;
+        let (id, session) = store.create(now).await.map_err(|_| unavailable())?;
         let set_cookie = Some(set_cookie(inner.cookies, jar, id.expose(), None));
         Ok(Self {
             id,
             session,
             jar,
             set_cookie,
+            store_failed: false,
         })
     }
 
@@ -216,42 +249,54 @@ impl Current {
         self.set_cookie.is_none() && self.session.csrf.matches(submitted)
     }
 
-    /// Saves the session's state.
-    pub(crate) fn save(&self, portal: &Portal) {
-        self.jar
+    /// Saves the session's state (a failure turns the response into the
+    /// "cannot answer" page).
+    pub(crate) async fn save(&mut self, portal: &Portal) {
+        let saved = self
+            .jar
             .store(portal.inner())
-            .save(&self.id, self.session.clone());
+            .save(&self.id, &self.session)
+            .await;
+        if let Err(error) = saved {
+            tracing::error!(target: "twofa_portal::sessions", %error, "session not saved");
+            self.store_failed = true;
+        }
     }
 
     /// Saves the session under a fresh identifier with a fresh CSRF token.
-    #[expect(
-        clippy::result_large_err,
-        reason = "the error is the HTTP response itself, built once per request"
-    )]
-    pub(crate) fn rotate(&mut self, portal: &Portal) -> Result<(), Response> {
+    pub(crate) async fn rotate(&mut self, portal: &Portal) -> Result<(), Response> {
         let inner = portal.inner();
-        let id = self
+        let (id, session) = self
             .jar
             .store(inner)
             .rotate(&self.id, self.session.clone(), inner.twofa.now())
-            .map_err(|_| unavailable())?;
-        if let Some(session) = self.jar.store(inner).load(&id, inner.twofa.now()) {
-            self.session = session;
-        }
+            .await
+            .map_err(|error| {
+                tracing::error!(target: "twofa_portal::sessions", %error, "session not rotated");
+                unavailable()
+            })?;
+        self.session = session;
         self.set_cookie = Some(set_cookie(inner.cookies, self.jar, id.expose(), None));
         self.id = id;
         Ok(())
     }
 
     /// Ends the session and tells the browser to drop the cookie.
-    pub(crate) fn end(&mut self, portal: &Portal) {
-        self.jar.store(portal.inner()).remove(&self.id);
+    pub(crate) async fn end(&mut self, portal: &Portal) {
+        if let Err(error) = self.jar.store(portal.inner()).remove(&self.id).await {
+            tracing::error!(target: "twofa_portal::sessions", %error, "session not ended");
+            self.store_failed = true;
+        }
         self.set_cookie = Some(set_cookie(portal.inner().cookies, self.jar, "", Some(0)));
     }
 
     /// Adds the session cookie to a response if it changed.
     pub(crate) fn respond(&self, response: impl IntoResponse) -> Response {
-        let mut response = response.into_response();
+        let mut response = if self.store_failed {
+            unavailable()
+        } else {
+            response.into_response()
+        };
         if let Some(cookie) = &self.set_cookie
             && let Ok(value) = HeaderValue::from_str(cookie)
         {
@@ -286,6 +331,35 @@ pub(crate) fn client_context(peer: SocketAddr, headers: &HeaderMap) -> ClientCon
         context = context.with_forwarded(line);
     }
     context
+}
+
+/// The client's address as the configured proxies let it be read (the
+/// socket peer when the forwarding headers cannot be believed): what the
+/// password limits count per address.
+pub(crate) fn client_address(portal: &Portal, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+    let joined = |name: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let x_forwarded_for = joined("x-forwarded-for");
+    let forwarded = joined("forwarded");
+    let mut forwarding = ForwardingHeaders::new();
+    if !x_forwarded_for.is_empty() {
+        forwarding = forwarding.with_x_forwarded_for(&x_forwarded_for);
+    }
+    if !forwarded.is_empty() {
+        forwarding = forwarding.with_forwarded(&forwarded);
+    }
+    portal
+        .inner()
+        .proxies
+        .resolve(peer.ip(), &forwarding)
+        .ip()
+        .unwrap_or(peer.ip())
 }
 
 /// Renders a template, or the uniform error page if rendering fails.
@@ -324,7 +398,7 @@ pub(crate) fn unavailable() -> Response {
     )
 }
 
-fn error_page(status: StatusCode, message: &'static str) -> Response {
+pub(crate) fn error_page(status: StatusCode, message: &'static str) -> Response {
     let page = ErrorPage { message };
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),

@@ -257,7 +257,8 @@ pub async fn trust_grant_store(
     cas_contract(store, ada, bob, &samples).await
 }
 
-/// Checks an [`AuditLog`]: entries read back in append order.
+/// Checks an [`AuditLog`]: entries read back in append order; retention
+/// removes exactly the entries before its cutoff.
 ///
 /// # Errors
 ///
@@ -301,5 +302,37 @@ pub async fn audit_log(log: &dyn AuditLog) -> Result<(), ConformanceFailure> {
     check(
         matches!(log.read(3, 10).await, Ok(read) if read.is_empty()),
         "reading past the end yields nothing",
+    )?;
+    audit_retention(log, &entries).await
+}
+
+/// The log holds `entries`, at instants 0, 1 and 2.
+async fn audit_retention(
+    log: &dyn AuditLog,
+    entries: &[AuditEntry],
+) -> Result<(), ConformanceFailure> {
+    check(
+        log.purge_older_than(instant(0)).await == Ok(0),
+        "retention keeps an entry at its cutoff",
+    )?;
+    check(
+        log.purge_older_than(instant(1)).await == Ok(1),
+        "retention removes the entries strictly before its cutoff",
+    )?;
+    check(
+        log.read(0, 10).await.as_deref() == Ok(entries.get(1..).unwrap_or_default()),
+        "retention keeps the later entries in order",
+    )?;
+    check(
+        log.purge_older_than(instant(1)).await == Ok(0),
+        "retention is idempotent",
+    )?;
+    check(
+        log.purge_older_than(instant(3)).await == Ok(2),
+        "retention removes every older entry",
+    )?;
+    check(
+        matches!(log.read(0, 10).await, Ok(read) if read.is_empty()),
+        "a log purged of every entry is empty",
     )
 }

@@ -241,6 +241,13 @@ impl twofa::AuditLog for DownAuditLog {
     ) -> twofa::StoreFuture<'a, Result<Vec<twofa::AuditEntry>, twofa::StoreError>> {
         twofa::StoreFuture::ready(Err(twofa::StoreError::Unavailable))
     }
+
+    fn purge_older_than<'a>(
+        &'a self,
+        _cutoff: chrono::DateTime<chrono::Utc>,
+    ) -> twofa::StoreFuture<'a, Result<u64, twofa::StoreError>> {
+        twofa::StoreFuture::ready(Err(twofa::StoreError::Unavailable))
+    }
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -141,6 +141,12 @@ impl<S: AuditLog + ?Sized> AuditLog for FlakyStore<S> {
     ) -> StoreFuture<'a, Result<Vec<AuditEntry>, StoreError>> {
         self.flaky_read(self.inner.read(skip, limit))
     }
+    fn purge_older_than<'a>(
+        &'a self,
+        cutoff: DateTime<Utc>,
+    ) -> StoreFuture<'a, Result<u64, StoreError>> {
+        self.flaky_read(self.inner.purge_older_than(cutoff))
+    }
 }
 
 fn flaky_stores(flaky: &Arc<Flaky>) -> Stores {

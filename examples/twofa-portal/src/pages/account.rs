@@ -27,10 +27,14 @@ pub(crate) async fn home(State(portal): State<Portal>, headers: HeaderMap) -> Re
     let enrollment = enrollment_of(&portal, &user).await;
     let status = status_line(enrollment.as_ref(), portal.inner().twofa.now());
     // Shown once: the page is no-store and the codes leave the session.
-    let recovery_codes = logged_in.recovery_codes.take().unwrap_or_default();
+    let recovery_codes = logged_in
+        .recovery_codes
+        .take()
+        .map(|codes| codes.to_vec())
+        .unwrap_or_default();
     current.session.stage = Stage::LoggedIn(logged_in);
     let page = chrome(&mut current, "Home");
-    current.save(&portal);
+    current.save(&portal).await;
     current.respond(render(&HomePage {
         page,
         status,
@@ -44,7 +48,11 @@ pub(crate) async fn settings(State(portal): State<Portal>, headers: HeaderMap) -
     let (mut logged_in, user) = or_respond!(logged_in_user(&current));
     let enrollment = enrollment_of(&portal, &user).await;
     // Shown once: the page is no-store and the codes leave the session.
-    let new_recovery_codes = logged_in.recovery_codes.take().unwrap_or_default();
+    let new_recovery_codes = logged_in
+        .recovery_codes
+        .take()
+        .map(|codes| codes.to_vec())
+        .unwrap_or_default();
     let mut methods = Vec::new();
     let mut has_phone = false;
     let mut recovery_remaining = None;
@@ -82,7 +90,7 @@ pub(crate) async fn settings(State(portal): State<Portal>, headers: HeaderMap) -
     let sign_in_again = std::mem::take(&mut logged_in.sign_in_again);
     current.session.stage = Stage::LoggedIn(logged_in);
     let page = chrome(&mut current, "User settings");
-    current.save(&portal);
+    current.save(&portal).await;
     current.respond(render(&SettingsPage {
         page,
         display_name,
@@ -133,9 +141,9 @@ fn status_line(enrollment: Option<&Enrollment>, now: DateTime<Utc>) -> String {
 }
 
 /// Back to the settings page, with the session's new state.
-fn back_to_settings(portal: &Portal, mut current: Current, logged_in: LoggedIn) -> Response {
+async fn back_to_settings(portal: &Portal, mut current: Current, logged_in: LoggedIn) -> Response {
     current.session.stage = Stage::LoggedIn(logged_in);
-    current.save(portal);
+    current.save(portal).await;
     current.redirect("/settings")
 }
 
@@ -180,7 +188,9 @@ pub(crate) async fn regenerate_recovery_codes(
     current.session.flash = Some(if form.confirm == "yes" {
         match portal.inner().twofa.regenerate_recovery_codes(&user).await {
             Ok(sheet) => {
-                logged_in.recovery_codes = Some(sheet.expose_secret().map(str::to_owned).collect());
+                logged_in.recovery_codes = Some(zeroize::Zeroizing::new(
+                    sheet.expose_secret().map(str::to_owned).collect(),
+                ));
                 "New recovery codes generated: your old codes no longer work.".to_owned()
             }
             Err(rejected) => settings_refusal(&portal, &mut logged_in, rejected),
@@ -189,7 +199,7 @@ pub(crate) async fn regenerate_recovery_codes(
         "Nothing changed: tick the box to confirm that your old recovery codes will stop working."
             .to_owned()
     });
-    back_to_settings(&portal, current, logged_in)
+    back_to_settings(&portal, current, logged_in).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -219,7 +229,7 @@ pub(crate) async fn change_name(
             Err(_) => "That name cannot be used (1 to 64 characters, no colon).".to_owned(),
         },
     );
-    back_to_settings(&portal, current, logged_in)
+    back_to_settings(&portal, current, logged_in).await
 }
 
 #[derive(Default, Deserialize)]
@@ -277,7 +287,7 @@ pub(crate) async fn change_phone(
             current.session.flash = Some(settings_refusal(&portal, &mut logged_in, rejected));
         }
     }
-    back_to_settings(&portal, current, logged_in)
+    back_to_settings(&portal, current, logged_in).await
 }
 
 /// `POST /settings/phone/confirm`: the code sent to the new number.
@@ -301,5 +311,5 @@ pub(crate) async fn confirm_phone(
             current.session.flash = Some(settings_refusal(&portal, &mut logged_in, rejected));
         }
     }
-    back_to_settings(&portal, current, logged_in)
+    back_to_settings(&portal, current, logged_in).await
 }

@@ -36,8 +36,8 @@ pub(crate) async fn verify(
         .submit_code(&user, &partial.ticket, code)
         .await
     {
-        Ok(step) => after_challenge(&portal, current, partial.account, step),
-        Err(rejected) => refused_step(&portal, current, rejected),
+        Ok(step) => after_challenge(&portal, current, partial.account, step).await,
+        Err(rejected) => refused_step(&portal, current, rejected).await,
     }
 }
 
@@ -57,8 +57,8 @@ pub(crate) async fn recovery(
         .use_recovery_code(&user, &partial.ticket, form.code.trim())
         .await
     {
-        Ok(step) => after_challenge(&portal, current, partial.account, step),
-        Err(rejected) => refused_step(&portal, current, rejected),
+        Ok(step) => after_challenge(&portal, current, partial.account, step).await,
+        Err(rejected) => refused_step(&portal, current, rejected).await,
     }
 }
 
@@ -108,9 +108,9 @@ pub(crate) async fn resend(
             current.session.flash =
                 Some("Check your device: the app shows a new code every 30 seconds.".to_owned());
         }
-        Err(rejected) => return refused_step(&portal, current, rejected),
+        Err(rejected) => return refused_step(&portal, current, rejected).await,
     }
-    stay_on_screen(&portal, current, partial)
+    stay_on_screen(&portal, current, partial).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -172,9 +172,9 @@ pub(crate) async fn switch_method(
             current.session.flash =
                 Some("That method cannot be used for this login. Choose another one.".to_owned());
         }
-        Err(rejected) => return refused_step(&portal, current, rejected),
+        Err(rejected) => return refused_step(&portal, current, rejected).await,
     }
-    stay_on_screen(&portal, current, partial)
+    stay_on_screen(&portal, current, partial).await
 }
 
 /// `POST /login/2fa/push`: send a push prompt to the phone.
@@ -191,9 +191,9 @@ pub(crate) async fn send_push(
             if let Screen::Verify(view) = &mut partial.screen {
                 view.push_number = Some(sent.match_number.value());
             }
-            stay_on_screen(&portal, current, partial)
+            stay_on_screen(&portal, current, partial).await
         }
-        Err(rejected) => refused_step(&portal, current, rejected),
+        Err(rejected) => refused_step(&portal, current, rejected).await,
     }
 }
 
@@ -208,19 +208,21 @@ pub(crate) async fn poll_push(
     let _form = checked_form!(current, form);
     let (mut partial, user) = or_respond!(partial_user(&current));
     match portal.inner().twofa.poll_push(&user, &partial.ticket).await {
-        Ok(PushPoll::Allowed(allowed)) => complete(&portal, current, partial.account, allowed),
+        Ok(PushPoll::Allowed(allowed)) => {
+            complete(&portal, current, partial.account, allowed).await
+        }
         Ok(PushPoll::SetUp(screen)) => {
-            after_challenge(&portal, current, partial.account, LoginStep::SetUp(screen))
+            after_challenge(&portal, current, partial.account, LoginStep::SetUp(screen)).await
         }
         Ok(_) => {
             if headers.get("x-poll").is_some() {
                 return current.respond(StatusCode::NO_CONTENT);
             }
             current.session.flash = Some("Still waiting for your phone.".to_owned());
-            stay_on_screen(&portal, current, partial)
+            stay_on_screen(&portal, current, partial).await
         }
         Err(rejected) if rejected.advice() == RetryAdvice::StartOver => {
-            start_over(&portal, current, rejected)
+            start_over(&portal, current, rejected).await
         }
         Err(_) => {
             if let Screen::Verify(view) = &mut partial.screen {
@@ -230,7 +232,7 @@ pub(crate) async fn poll_push(
                 "The request on your phone was not approved. Send a new push or enter a code."
                     .to_owned(),
             );
-            stay_on_screen(&portal, current, partial)
+            stay_on_screen(&portal, current, partial).await
         }
     }
 }

@@ -82,7 +82,7 @@ async fn render_company(portal: &Portal, mut current: Current, confirm: bool) ->
         })
         .collect();
     let page = chrome(&mut current, "Company settings");
-    current.save(portal);
+    current.save(portal).await;
     current.respond(render(&CompanyPage {
         page,
         enforced: company.settings().is_enforced(),
@@ -123,7 +123,7 @@ pub(crate) async fn enforce(
     let form = checked_form!(current, form);
     let (_, actor) = or_respond!(admin(&current, &portal));
     if form.confirmed != "yes" {
-        current.save(&portal);
+        current.save(&portal).await;
         return current.redirect("/company?confirm=enforce");
     }
     current.session.flash = Some(
@@ -132,7 +132,7 @@ pub(crate) async fn enforce(
             Err(_) => "The setting could not be changed. Please try again.".to_owned(),
         },
     );
-    current.save(&portal);
+    current.save(&portal).await;
     current.redirect("/company")
 }
 
@@ -239,7 +239,7 @@ pub(crate) async fn set_methods(
         },
     };
     current.session.flash = Some(message);
-    current.save(&portal);
+    current.save(&portal).await;
     current.redirect("/company")
 }
 
@@ -273,7 +273,7 @@ pub(crate) async fn add_network(
         },
     };
     current.session.flash = Some(message);
-    current.save(&portal);
+    current.save(&portal).await;
     current.redirect("/company")
 }
 
@@ -299,7 +299,7 @@ pub(crate) async fn remove_network(
         },
     };
     current.session.flash = Some(message);
-    current.save(&portal);
+    current.save(&portal).await;
     current.redirect("/company")
 }
 
@@ -336,7 +336,7 @@ pub(crate) async fn status(State(portal): State<Portal>, headers: HeaderMap) -> 
         })
         .collect();
     let page = chrome(&mut current, "Enrollment status");
-    current.save(&portal);
+    current.save(&portal).await;
     current.respond(render(&StatusPage { page, rows }))
 }
 

@@ -17,12 +17,13 @@ use super::{
 };
 use crate::Portal;
 use crate::accounts::{DemoAccount, check_password_in};
-use crate::session::{LoggedIn, Partial, Screen, SetUpView, Stage, VerifyView};
+use crate::limits::{AttemptKeys, Locked};
+use crate::session::{LoggedIn, OtherMethodView, Partial, Screen, SetUpView, Stage, VerifyView};
 use crate::views::{
     DialogView, LoginPage, MethodOption, OtherMethodButton, QrPage, ResendButton, SetUpPage,
     VerifyPage,
 };
-use crate::web::{Current, Jar, client_context, refused, render, unavailable};
+use crate::web::{Current, Jar, client_address, client_context, refused, render, unavailable};
 
 /// `GET /`.
 pub(crate) async fn root(State(portal): State<Portal>, headers: HeaderMap) -> Response {
@@ -37,7 +38,7 @@ pub(crate) async fn login_page(State(portal): State<Portal>, headers: HeaderMap)
         return to_own_place(&current);
     }
     let page = chrome(&mut current, "Log in");
-    current.save(&portal);
+    current.save(&portal).await;
     current.respond(render(&LoginPage { page }))
 }
 
@@ -67,13 +68,33 @@ pub(crate) async fn login(
     if !matches!(current.session.stage, Stage::Anonymous) {
         return to_own_place(&current);
     }
+    // Password-attempt limits, checked before the password is: a
+    // closed account or address gets the notice whatever was typed.
+    let limiter = &portal.inner().password_limiter;
+    let keys = AttemptKeys::new(&form.login, client_address(&portal, peer, &headers));
+    let now = portal.inner().twofa.now();
+    match limiter.check(&keys, now).await {
+        Ok(None) => {}
+        Ok(Some(locked)) => {
+            current.session.flash = Some(locked_text(locked));
+            current.save(&portal).await;
+            return current.redirect("/login");
+        }
+        Err(_) => return current.respond(unavailable()),
+    }
     let accounts = portal.inner().accounts.iter().copied();
     let Some(account) = check_password_in(accounts, form.login.trim(), &form.password) else {
+        if limiter.failed(&keys, now).await.is_err() {
+            return current.respond(unavailable());
+        }
         // One message for an unknown login and a wrong password.
         current.session.flash = Some("The username or password is not right.".to_owned());
-        current.save(&portal);
+        current.save(&portal).await;
         return current.redirect("/login");
     };
+    if limiter.succeeded(&keys).await.is_err() {
+        return current.respond(unavailable());
+    }
     let Some(user) = user_id(account) else {
         return current.respond(unavailable());
     };
@@ -83,12 +104,26 @@ pub(crate) async fn login(
         .begin_login(&user, &client_context(peer, &headers))
         .await;
     match step {
-        Ok(step) => enter_step(&portal, current, account, step),
+        Ok(step) => enter_step(&portal, current, account, step).await,
         Err(rejected) => {
             current.session.flash = Some(advice_text(&portal, rejected.advice()));
-            current.save(&portal);
+            current.save(&portal).await;
             current.redirect("/login")
         }
+    }
+}
+
+/// The notice of a closed password form.
+fn locked_text(locked: Locked) -> String {
+    match locked {
+        Locked::Account { until } => format!(
+            "Too many failed attempts for this account. For your security, logging in to it is paused until {}. Try again then, or ask your administrator.",
+            format_time(until)
+        ),
+        Locked::Address { until } => format!(
+            "Too many failed attempts from your network. Logging in from it is paused until {}.",
+            format_time(until)
+        ),
     }
 }
 
@@ -100,19 +135,19 @@ pub(crate) async fn logout(
 ) -> Response {
     let mut current = session!(portal, headers);
     let _form = checked_form!(current, form);
-    current.end(&portal);
+    current.end(&portal).await;
     current.redirect("/login")
 }
 
 /// After the password: rotate the session and go where the step says.
-fn enter_step(
+async fn enter_step(
     portal: &Portal,
     mut current: Current,
     account: &'static DemoAccount,
     step: LoginStep,
 ) -> Response {
     let screen = match step {
-        LoginStep::Allowed(allowed) => return complete(portal, current, account, allowed),
+        LoginStep::Allowed(allowed) => return complete(portal, current, account, allowed).await,
         LoginStep::SetUp(screen) => {
             let view = SetUpView {
                 methods: screen.methods,
@@ -130,7 +165,7 @@ fn enter_step(
         ticket: screen.0,
         screen: screen.1,
     });
-    if let Err(response) = current.rotate(portal) {
+    if let Err(response) = current.rotate(portal).await {
         return response;
     }
     current.redirect("/login/2fa")
@@ -144,14 +179,22 @@ pub(super) fn challenge_view(screen: ChallengeScreen) -> VerifyView {
         resend: screen.resend,
         setting_up: false,
         push_number: None,
-        other_methods: screen.other_methods,
+        other_methods: screen
+            .other_methods
+            .into_iter()
+            .map(|other| OtherMethodView {
+                id: other.id,
+                kind: other.kind,
+                masked_number: other.masked_number,
+            })
+            .collect(),
         then_set_up: screen.then_set_up.is_some(),
     }
 }
 
 /// A second factor was accepted: the login is complete, or (every method
 /// of the user is switched off by the company) goes on to set up another.
-pub(super) fn after_challenge(
+pub(super) async fn after_challenge(
     portal: &Portal,
     mut current: Current,
     account: &'static DemoAccount,
@@ -163,12 +206,12 @@ pub(super) fn after_challenge(
                 .to_owned(),
         );
     }
-    enter_step(portal, current, account, step)
+    enter_step(portal, current, account, step).await
 }
 
 /// The second factor was accepted (or not needed): a full login, on a new
 /// session identifier.
-pub(super) fn complete(
+pub(super) async fn complete(
     portal: &Portal,
     mut current: Current,
     account: &'static DemoAccount,
@@ -177,7 +220,7 @@ pub(super) fn complete(
     let recovery_codes = allowed
         .recovery_codes
         .as_ref()
-        .map(|sheet| sheet.expose_secret().map(str::to_owned).collect());
+        .map(|sheet| zeroize::Zeroizing::new(sheet.expose_secret().map(str::to_owned).collect()));
     current.session.flash = Some(match allowed.by {
         AllowedBy::TrustedNetwork { until, .. } => format!(
             "You are on a trusted network: no second factor needed until {}.",
@@ -200,36 +243,48 @@ pub(super) fn complete(
         not_mobile: None,
         sign_in_again: false,
     });
-    if let Err(response) = current.rotate(portal) {
+    if let Err(response) = current.rotate(portal).await {
         return response;
     }
     current.redirect("/home")
 }
 
 /// The partial login goes on, on the screen it now holds.
-pub(super) fn stay_on_screen(portal: &Portal, mut current: Current, partial: Partial) -> Response {
+pub(super) async fn stay_on_screen(
+    portal: &Portal,
+    mut current: Current,
+    partial: Partial,
+) -> Response {
     current.session.stage = Stage::SecondFactor(partial);
-    current.save(portal);
+    current.save(portal).await;
     current.redirect("/login/2fa")
 }
 
 /// The 2FA flow said to start over: the partial login ends.
-pub(super) fn start_over(portal: &Portal, mut current: Current, rejected: Rejected) -> Response {
+pub(super) async fn start_over(
+    portal: &Portal,
+    mut current: Current,
+    rejected: Rejected,
+) -> Response {
     current.session.stage = Stage::Anonymous;
     current.session.flash = Some(advice_text(portal, rejected.advice()));
-    if let Err(response) = current.rotate(portal) {
+    if let Err(response) = current.rotate(portal).await {
         return response;
     }
     current.redirect("/login")
 }
 
 /// A refusal on a 2FA screen: stay (with the advice) or start over.
-pub(super) fn refused_step(portal: &Portal, mut current: Current, rejected: Rejected) -> Response {
+pub(super) async fn refused_step(
+    portal: &Portal,
+    mut current: Current,
+    rejected: Rejected,
+) -> Response {
     if rejected.advice() == RetryAdvice::StartOver {
-        return start_over(portal, current, rejected);
+        return start_over(portal, current, rejected).await;
     }
     current.session.flash = Some(advice_text(portal, rejected.advice()));
-    current.save(portal);
+    current.save(portal).await;
     current.redirect("/login/2fa")
 }
 
@@ -257,12 +312,15 @@ pub(crate) async fn second_factor(State(portal): State<Portal>, headers: HeaderM
             })
         }
         Screen::ScanQr(view) => {
+            let Some((svg, key_groups)) = super::setup::qr_picture(view) else {
+                return current.respond(unavailable());
+            };
             let page = chrome(&mut current, "Scan the QR code");
             render(&QrPage {
                 page,
                 method: method_name(view.method),
-                svg: view.svg.clone(),
-                key_groups: view.key_groups.clone(),
+                svg: svg.as_str().to_owned(),
+                key_groups: key_groups.as_str().to_owned(),
             })
         }
         Screen::Verify(view) => {
@@ -301,7 +359,7 @@ pub(crate) async fn second_factor(State(portal): State<Portal>, headers: HeaderM
             })
         }
     };
-    current.save(&portal);
+    current.save(&portal).await;
     current.respond(response)
 }
 

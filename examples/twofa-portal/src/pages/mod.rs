@@ -37,7 +37,7 @@ macro_rules! or_respond {
 /// Loads the portal session, or answers with the uniform refusal.
 macro_rules! session {
     ($portal:expr, $headers:expr) => {
-        or_respond!(Current::load(&$portal, &$headers, Jar::Portal))
+        or_respond!(Current::load(&$portal, &$headers, Jar::Portal).await)
     };
 }
 

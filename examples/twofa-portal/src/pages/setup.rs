@@ -8,9 +8,11 @@ use axum::response::Response;
 use serde::Deserialize;
 use twofa::delivery::ResendOption;
 use twofa::enrollment::{NotMobileAnswer, PhoneChannel, ProvisioningUri};
+use twofa::otp::{KeyUri, ParseMode};
 use twofa::types::CodeChannel;
 use twofa::types::Method;
 use twofa::{MethodChoice, PhoneChoice, SetUpProgress};
+use zeroize::Zeroizing;
 
 use super::login::{complete, refused_step, stay_on_screen};
 use super::{CsrfForm, not_mobile_reason, partial_user, to_own_place};
@@ -92,17 +94,30 @@ pub(crate) async fn choose_method(
             setup.not_mobile = None;
             partial.screen = Screen::SetUp(setup);
             current.session.stage = Stage::SecondFactor(partial);
-            return refused_step(&portal, current, rejected);
+            return refused_step(&portal, current, rejected).await;
         }
     }
-    stay_on_screen(&portal, current, partial)
+    stay_on_screen(&portal, current, partial).await
 }
 
 fn qr_view(method: Method, uri: &ProvisioningUri) -> Option<QrView> {
+    let view = QrView {
+        method,
+        key_uri: uri.key_uri().to_uri(),
+    };
+    // A key that cannot be drawn is refused now, not on the next GET.
+    qr_picture(&view)?;
+    Some(view)
+}
+
+/// The QR code (an inline SVG) and the key in groups of four, drawn from
+/// the key URI the session holds.
+pub(super) fn qr_picture(view: &QrView) -> Option<(Zeroizing<String>, Zeroizing<String>)> {
+    let uri = KeyUri::parse(&view.key_uri, ParseMode::Strict).ok()?;
     let svg = uri.to_qr_svg().ok()?;
     // An inline SVG: the XML declaration is not allowed inside HTML.
     let start = svg.find("<svg")?;
-    let key = uri.key_uri().secret().to_base32();
+    let key = Zeroizing::new(uri.secret().to_base32());
     let key_groups = key
         .trim_end_matches('=')
         .as_bytes()
@@ -110,11 +125,10 @@ fn qr_view(method: Method, uri: &ProvisioningUri) -> Option<QrView> {
         .map(|chunk| String::from_utf8_lossy(chunk).into_owned())
         .collect::<Vec<_>>()
         .join(" ");
-    Some(QrView {
-        method,
-        svg: svg.get(start..)?.to_owned(),
-        key_groups,
-    })
+    Some((
+        Zeroizing::new(svg.get(start..)?.to_owned()),
+        Zeroizing::new(key_groups),
+    ))
 }
 
 fn code_sent_view(channel: CodeChannel, to: String, setting_up: bool) -> VerifyView {
@@ -143,7 +157,7 @@ pub(crate) async fn defer(
     let _form = checked_form!(current, form);
     let (partial, user) = or_respond!(partial_user(&current));
     match portal.inner().twofa.defer(&user, &partial.ticket).await {
-        Ok(allowed) => complete(&portal, current, partial.account, allowed),
-        Err(rejected) => refused_step(&portal, current, rejected),
+        Ok(allowed) => complete(&portal, current, partial.account, allowed).await,
+        Err(rejected) => refused_step(&portal, current, rejected).await,
     }
 }

@@ -13,7 +13,7 @@ use chrono::TimeDelta;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 
-use super::{Server, company_allows, manual_key, start_local, totp_code};
+use super::{Server, company_allows, manual_key, start_local, start_serving, totp_code};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -233,6 +233,63 @@ async fn code_from_outbox(walk: &mut Walk, channel: &str) -> String {
         .find(|run| run.len() == 6)
         .unwrap_or_else(|| panic!("a six-digit code in {body:?}"));
     digits
+}
+
+#[tokio::test]
+async fn walk_without_demo_mode_has_no_simulated_phone() {
+    let options = twofa_portal::PortalOptions::new()
+        .with_cookies(twofa_portal::CookieSecurity::PlainHttpLocalhost);
+    let server = start_serving(options).await;
+    let mut walk = Walk::start(&server, "no-demo").await;
+    for path in ["/device/outbox", "/device/phone", "/device/clock"] {
+        walk.goto(path, "not-found").await;
+        // The portal's 404 page (the status itself is checked over HTTP
+        // in `operations.rs`).
+        assert_eq!(
+            walk.text("#error").await,
+            "There is nothing here.",
+            "{path}"
+        );
+        assert!(!walk.has("#messages").await, "{path}");
+    }
+    // The portal itself is there.
+    walk.log_in("bob", "bob-demo-password", "set-up").await;
+    assert_eq!(walk.path().await, "/login/2fa");
+    walk.finish().await;
+}
+
+#[tokio::test]
+async fn walk_password_attempts_limited_per_account() {
+    let server = start_local().await;
+    let mut walk = Walk::start(&server, "password-limit").await;
+    for attempt in 1..=5 {
+        walk.log_in("bob", "not-the-password", "wrong-password")
+            .await;
+        assert_eq!(walk.path().await, "/login");
+        assert_eq!(
+            walk.text("#notice").await,
+            "The username or password is not right.",
+            "{attempt}"
+        );
+    }
+    // The sixth attempt, with the right password: the lock notice.
+    walk.log_in("bob", "bob-demo-password", "locked").await;
+    assert_eq!(walk.path().await, "/login");
+    let notice = walk.text("#notice").await;
+    assert!(
+        notice.starts_with("Too many failed attempts for this account.")
+            && notice.contains("2027-01-15 08:15 UTC"),
+        "{notice}"
+    );
+    // Fifteen minutes later the form opens again.
+    server
+        .portal
+        .demo_clock()
+        .unwrap()
+        .advance(TimeDelta::minutes(15));
+    walk.log_in("bob", "bob-demo-password", "open-again").await;
+    assert_eq!(walk.path().await, "/login/2fa");
+    walk.finish().await;
 }
 
 #[tokio::test]

@@ -16,10 +16,12 @@ mod browser;
 
 mod account;
 mod company;
+mod limits;
 mod login;
 mod operations;
 mod postgres;
 mod security;
+mod shared;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -52,12 +54,17 @@ impl Drop for Server {
     }
 }
 
+/// The portal in demo mode (simulated phone, demo clock) on a free
+/// loopback port.
 async fn start(options: PortalOptions) -> Server {
+    start_serving(options.with_demo().with_demo_clock(start_instant())).await
+}
+
+/// The portal as `options` say, on a free loopback port.
+async fn start_serving(options: PortalOptions) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let portal = Portal::new(options.with_demo_clock(start_instant()))
-        .await
-        .unwrap();
+    let portal = Portal::new(options).await.unwrap();
     let served = portal.clone();
     let task = tokio::spawn(async move {
         serve(listener, &served).await.unwrap();
@@ -102,6 +109,10 @@ struct Browser {
     base: String,
     cookies: HashMap<String, String>,
     forwarded_for: Option<String>,
+    /// Portals taken in turn, one request each (empty: always `base`).
+    servers: Vec<String>,
+    /// Requests sent, per entry of `servers`.
+    sent_to: Vec<usize>,
 }
 
 fn form_encode(pairs: &[(&str, &str)]) -> String {
@@ -135,7 +146,29 @@ impl Browser {
             base: format!("http://{addr}"),
             cookies: HashMap::new(),
             forwarded_for: None,
+            servers: Vec::new(),
+            sent_to: Vec::new(),
         }
+    }
+
+    /// A browser whose every request goes to the next of `addrs` in turn
+    /// (several servers behind a load balancer without stickiness).
+    fn alternating(addrs: &[SocketAddr]) -> Self {
+        let mut browser = Self::at(addrs[0]);
+        browser.servers = addrs.iter().map(|addr| format!("http://{addr}")).collect();
+        browser.sent_to = vec![0; addrs.len()];
+        browser
+    }
+
+    /// The base URL of the next request.
+    fn next_base(&mut self) -> String {
+        let total: usize = self.sent_to.iter().sum();
+        if self.servers.is_empty() {
+            return self.base.clone();
+        }
+        let index = total % self.servers.len();
+        self.sent_to[index] += 1;
+        self.servers[index].clone()
     }
 
     fn cookie(&self, name: &str) -> Option<&String> {
@@ -184,12 +217,12 @@ impl Browser {
     }
 
     async fn get(&mut self, path: &str) -> Reply {
-        let request = Request::get(format!("{}{path}", self.base));
+        let request = Request::get(format!("{}{path}", self.next_base()));
         self.send(request, Body::empty()).await
     }
 
     async fn post(&mut self, path: &str, pairs: &[(&str, &str)]) -> Reply {
-        let request = Request::post(format!("{}{path}", self.base))
+        let request = Request::post(format!("{}{path}", self.next_base()))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         self.send(request, Body::from(form_encode(pairs))).await
     }

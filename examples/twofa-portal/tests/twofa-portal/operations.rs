@@ -12,7 +12,7 @@ use twofa::Channels;
 use twofa::delivery::{Outbox, SentMessage};
 use twofa_portal::{CookieSecurity, PortalOptions, StatusCallback};
 
-use crate::{Browser, start};
+use crate::{Browser, start, start_serving};
 
 /// The process-wide recorder the facade's metrics go to.
 fn recorder() -> PrometheusHandle {
@@ -73,6 +73,81 @@ async fn with_real_channels_the_simulated_phone_pages_do_not_exist() {
         Browser::new(&demo).get("/device/outbox").await.status,
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn without_demo_mode_the_simulated_phone_pages_do_not_exist() {
+    let options = PortalOptions::new().with_cookies(CookieSecurity::PlainHttpLocalhost);
+    let server = start_serving(options.clone()).await;
+    let mut browser = Browser::new(&server);
+    for path in ["/device/outbox", "/device/phone", "/device/clock"] {
+        assert_eq!(
+            browser.get(path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    // The messages still go to the recording outbox, which only the
+    // embedding application reads.
+    browser.log_in("bob", "bob-demo-password").await;
+    browser.choose_sms("+44 7400 123456").await;
+    assert_eq!(server.portal.outbox().len(), 1);
+    assert_eq!(
+        browser.get("/device/outbox").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // A demo clock outside demo mode is refused, and so is demo mode off
+    // loopback.
+    let clock = options
+        .clone()
+        .with_demo_clock(chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap());
+    assert!(matches!(
+        twofa_portal::Portal::new(clock).await,
+        Err(twofa_portal::PortalError::DemoClockWithoutDemo)
+    ));
+    let demo = twofa_portal::Portal::new(options.clone().with_demo())
+        .await
+        .unwrap();
+    for refused in ["0.0.0.0:8080", "192.0.2.10:8080", "[::]:8080"] {
+        let listen = refused.parse().unwrap();
+        let error = demo.check_listen(listen).unwrap_err();
+        assert!(error.to_string().contains("loopback"), "{error}");
+    }
+    for accepted in ["127.0.0.1:8080", "[::1]:8080"] {
+        demo.check_listen(accepted.parse().unwrap()).unwrap();
+    }
+    let plain = twofa_portal::Portal::new(options).await.unwrap();
+    plain.check_listen("0.0.0.0:8080".parse().unwrap()).unwrap();
+}
+
+/// Runs the binary with `args` and no provider settings, and returns its
+/// exit status and standard error once it stops by itself.
+fn run_binary(args: &[&str]) -> (std::process::ExitStatus, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_twofa-portal"))
+        .args(args)
+        .env_remove("TWILIO_ACCOUNT_SID")
+        .env_remove("TWOFA_SMTP_URL")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_binary_refuses_to_start_without_demo_or_providers_and_demo_off_loopback() {
+    let (status, stderr) = run_binary(&["--listen", "127.0.0.1:0"]);
+    assert!(!status.success());
+    assert!(stderr.contains("pass --demo"), "{stderr}");
+    let (status, stderr) = run_binary(&["--demo", "--listen", "0.0.0.0:0"]);
+    assert!(!status.success());
+    assert!(stderr.contains("loopback"), "{stderr}");
+    let (status, stderr) = run_binary(&["--demo-clock", "--listen", "127.0.0.1:0"]);
+    assert!(!status.success());
+    assert!(stderr.contains("--demo"), "{stderr}");
 }
 
 /// Twilio's signature of a callback: HMAC-SHA1 over the URL and the
@@ -237,4 +312,32 @@ async fn the_health_checks_tell_alive_from_ready() {
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     down.store(false, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(browser.get("/readyz").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn audit_entries_older_than_the_retention_are_purged() {
+    let one_day = twofa::AuditRetention::days(std::num::NonZeroU32::MIN);
+    let options = PortalOptions::new()
+        .with_cookies(CookieSecurity::PlainHttpLocalhost)
+        .with_audit_retention(one_day);
+    let server = start(options).await;
+    Browser::new(&server)
+        .log_in("bob", "bob-demo-password")
+        .await;
+    let audit = server.portal.twofa().stores().audit().clone();
+    let written = audit.read(0, 1_000).await.unwrap().len();
+    assert!(written > 0);
+    // Exactly a day old: kept.
+    let clock = server.portal.demo_clock().unwrap();
+    clock.advance(chrono::TimeDelta::days(1));
+    assert_eq!(server.portal.purge_old_audit_entries().await, Some(0));
+    clock.advance(chrono::TimeDelta::seconds(1));
+    let removed = server.portal.purge_old_audit_entries().await.unwrap();
+    assert_eq!(usize::try_from(removed).unwrap(), written);
+    assert!(audit.read(0, 1_000).await.unwrap().is_empty());
+
+    // The binary refuses a retention of zero days.
+    let (status, stderr) = run_binary(&["--demo", "--audit-retention-days", "0"]);
+    assert!(!status.success());
+    assert!(stderr.contains("--audit-retention-days"), "{stderr}");
 }

@@ -2,11 +2,13 @@
 
 use std::net::SocketAddr;
 
+use axum::http::StatusCode;
+
 use crate::{Browser, code_from_outbox, enroll_sms, methods_table};
 
 /// The throwaway PostgreSQL server of the store's tests (or `DATABASE_URL`).
 #[path = "../../../../crates/twofa-store-postgres/tests/support/cluster.rs"]
-mod cluster;
+pub(crate) mod cluster;
 
 /// The `twofa-portal` binary, running until dropped.
 struct PortalProcess {
@@ -14,18 +16,37 @@ struct PortalProcess {
     addr: SocketAddr,
     /// Kept open: the portal goes on printing its demo accounts, and a
     /// closed pipe would end it.
-    _stdout: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+    stdout: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
 }
 
 impl PortalProcess {
     /// Starts the binary on a free loopback port with `--database-url`
-    /// and fixed keys, and waits for the line that says where it listens.
+    /// and fixed keys, and waits until it serves logins.
     fn start(url: &str, log: &std::path::Path) -> Self {
+        let mut process = Self::listening(url, log);
+        process.wait_ready();
+        process
+    }
+
+    /// Reads the portal's standard output until it says it serves logins
+    /// (the database reached and migrated).
+    fn wait_ready(&mut self) {
+        for line in self.stdout.by_ref() {
+            if line.unwrap().starts_with("Ready:") {
+                return;
+            }
+        }
+        panic!("the portal stopped before it was ready");
+    }
+
+    /// Starts the binary like [`PortalProcess::start`] and returns as soon
+    /// as it listens, ready or not.
+    fn listening(url: &str, log: &std::path::Path) -> Self {
         use std::io::BufRead;
 
         let keys: String = (0..64_u8).map(|i| format!("{:02x}", i ^ 0x5a)).collect();
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_twofa-portal"))
-            .args(["--listen", "127.0.0.1:0", "--database-url", url])
+            .args(["--demo", "--listen", "127.0.0.1:0", "--database-url", url])
             .env("TWOFA_PORTAL_KEYS", keys)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
@@ -46,7 +67,7 @@ impl PortalProcess {
                 return Self {
                     child,
                     addr,
-                    _stdout: stdout,
+                    stdout,
                 };
             }
         }
@@ -96,4 +117,125 @@ async fn with_a_database_url_the_records_outlive_the_process() {
     assert_eq!(reply.location(), "/home");
     let methods = methods_table(&alice.get("/settings").await.body);
     assert!(methods.contains("3456"), "{methods}");
+}
+
+/// A loopback port that forwards every connection to `target` once
+/// [`LateDatabase::come_up`] is called; until then nothing listens on it,
+/// exactly as before a database server starts.
+struct LateDatabase {
+    port: u16,
+    target: (String, u16),
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl LateDatabase {
+    /// A free port for the database at `url`, not listening yet.
+    fn new(url: &str) -> Self {
+        let config: tokio_postgres::Config = url.parse().unwrap();
+        let host = match &config.get_hosts()[0] {
+            tokio_postgres::config::Host::Tcp(host) => host.clone(),
+            other => panic!("a TCP database host, not {other:?}"),
+        };
+        let target = (host, config.get_ports().first().copied().unwrap_or(5432));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self {
+            port,
+            target,
+            task: None,
+        }
+    }
+
+    /// The connection string of `url`'s database through this port.
+    fn url(&self, url: &str) -> String {
+        let config: tokio_postgres::Config = url.parse().unwrap();
+        let quote = |text: &str| format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"));
+        let mut line = format!(
+            "host=127.0.0.1 port={} user={} dbname={}",
+            self.port,
+            quote(config.get_user().unwrap()),
+            quote(config.get_dbname().unwrap()),
+        );
+        if let Some(password) = config.get_password() {
+            line.push_str(&format!(
+                " password={}",
+                quote(std::str::from_utf8(password).unwrap())
+            ));
+        }
+        line
+    }
+
+    /// The database starts listening.
+    async fn come_up(&mut self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .unwrap();
+        let target = self.target.clone();
+        self.task = Some(tokio::spawn(async move {
+            loop {
+                let (mut inbound, _) = listener.accept().await.unwrap();
+                let target = target.clone();
+                tokio::spawn(async move {
+                    let mut outbound = tokio::net::TcpStream::connect(target).await.unwrap();
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                });
+            }
+        }));
+    }
+}
+
+impl Drop for LateDatabase {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn until_the_database_is_up_the_portal_answers_that_it_is_starting() {
+    let url = cluster::Cluster::shared()
+        .unwrap()
+        .database("portal_late")
+        .await
+        .unwrap();
+    let log = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("portal-late-database.log");
+    let mut database = LateDatabase::new(&url);
+
+    // The portal listens at once, its database not up yet.
+    let mut portal = PortalProcess::listening(&database.url(&url), &log);
+    let mut browser = Browser::at(portal.addr);
+    let alive = browser.get("/healthz").await;
+    assert_eq!(alive.status, StatusCode::OK);
+    let ready = browser.get("/readyz").await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    for path in ["/", "/login", "/home", "/device/outbox"] {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert!(page.body.contains("The portal is starting"), "{path}");
+        assert_eq!(page.header("retry-after"), "5", "{path}");
+        assert_eq!(page.header("x-content-type-options"), "nosniff", "{path}");
+    }
+    let post = browser
+        .post(
+            "/login",
+            &[("login", "alice"), ("password", "alice-demo-password")],
+        )
+        .await;
+    assert_eq!(post.status, StatusCode::SERVICE_UNAVAILABLE);
+
+    // The database comes up: the portal connects, migrates and serves.
+    database.come_up().await;
+    portal.wait_ready();
+    assert_eq!(browser.get("/readyz").await.status, StatusCode::OK);
+    let reply = browser.log_in("alice", "alice-demo-password").await;
+    assert_eq!(reply.location(), "/login/2fa");
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log_text.contains("database unavailable; waiting"),
+        "{log_text}"
+    );
 }

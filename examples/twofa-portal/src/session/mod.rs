@@ -1,17 +1,23 @@
 //! Server-side sessions: random identifiers, the CSRF synchronizer token,
-//! the authentication stage, rotation and expiry.
+//! the authentication stage, rotation and expiry; kept in process memory
+//! ([`memory`]) or in PostgreSQL ([`crate::postgres`]) so that several
+//! servers share them.
 
-use std::collections::HashMap;
+mod memory;
+pub(crate) mod record;
+
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use subtle::ConstantTimeEq;
+use twofa::LoginTicket;
+use twofa::enrollment::MethodId;
 use twofa::types::Method;
 use twofa::types::MethodSet;
-use twofa::{LoginTicket, OtherMethod};
+use zeroize::Zeroizing;
 
 use crate::accounts::DemoAccount;
+use crate::postgres::SharedState;
 
 /// Bytes of randomness in a session identifier and in a CSRF token
 /// (256 bits: far beyond guessing, OWASP asks for at least 64).
@@ -85,6 +91,14 @@ pub(crate) enum Stage {
     LoggedIn(LoggedIn),
 }
 
+impl Stage {
+    /// Whether a password was accepted: such sessions live apart from
+    /// the pre-login ones, which can never push them out.
+    pub(crate) fn signed_in(&self) -> bool {
+        !matches!(self, Self::Anonymous)
+    }
+}
+
 /// A login between the password and the second factor.
 #[derive(Debug, Clone)]
 pub(crate) struct Partial {
@@ -131,13 +145,14 @@ impl fmt::Debug for NotMobileView {
     }
 }
 
-/// The QR screen's data: it holds the new key until the set-up is
-/// verified, so a reload shows the same key.
+/// The QR screen's data: the new key (as its `otpauth://` URI) until the
+/// set-up is verified, so a reload, on any server, shows the same key.
+/// The picture is drawn from it on each GET (it is far larger than the
+/// URI).
 #[derive(Clone)]
 pub(crate) struct QrView {
     pub(crate) method: Method,
-    pub(crate) svg: String,
-    pub(crate) key_groups: String,
+    pub(crate) key_uri: Zeroizing<String>,
 }
 
 impl fmt::Debug for QrView {
@@ -146,6 +161,15 @@ impl fmt::Debug for QrView {
             .field("method", &self.method)
             .finish_non_exhaustive()
     }
+}
+
+/// One of the user's other methods, offered on the verification screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OtherMethodView {
+    pub(crate) id: MethodId,
+    pub(crate) kind: Method,
+    /// The masked number of a phone method.
+    pub(crate) masked_number: Option<String>,
 }
 
 /// The verification screen's data.
@@ -159,7 +183,7 @@ pub(crate) struct VerifyView {
     /// The number to show while a push prompt waits.
     pub(crate) push_number: Option<u8>,
     /// The user's other methods this login may be answered with.
-    pub(crate) other_methods: Vec<OtherMethod>,
+    pub(crate) other_methods: Vec<OtherMethodView>,
     /// Every method of the user is switched off by the company: a new one
     /// is set up after this check.
     pub(crate) then_set_up: bool,
@@ -170,7 +194,7 @@ pub(crate) struct VerifyView {
 pub(crate) struct LoggedIn {
     pub(crate) account: &'static DemoAccount,
     /// Recovery codes to show once, right after the first activation.
-    pub(crate) recovery_codes: Option<Vec<String>>,
+    pub(crate) recovery_codes: Option<Zeroizing<Vec<String>>>,
     /// A number change waiting for its code.
     pub(crate) phone_change_pending: bool,
     /// The not-a-mobile dialog for a new number.
@@ -197,31 +221,45 @@ pub(crate) struct Session {
     pub(crate) stage: Stage,
     /// A message for the next page (a rejection, a confirmation).
     pub(crate) flash: Option<String>,
-    created_at: DateTime<Utc>,
-    touched_at: DateTime<Utc>,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) touched_at: DateTime<Utc>,
 }
 
 impl Session {
-    fn new(now: DateTime<Utc>) -> Result<Self, getrandom::Error> {
+    fn new(now: DateTime<Utc>) -> Result<Self, SessionError> {
         Ok(Self {
-            csrf: Token::generate()?,
+            csrf: Token::generate().map_err(|_| SessionError::Random)?,
             stage: Stage::Anonymous,
             flash: None,
             created_at: now,
             touched_at: now,
         })
     }
+
+    /// Whether the session is alive at `now` under `policy`.
+    pub(crate) fn alive(&self, policy: &SessionPolicy, now: DateTime<Utc>) -> bool {
+        let idle_end = self.touched_at.checked_add_signed(policy.idle);
+        let absolute_end = self.created_at.checked_add_signed(policy.absolute);
+        idle_end.is_some_and(|end| now < end)
+            && absolute_end.is_some_and(|end| now < end)
+            && now >= self.created_at
+    }
 }
 
-/// How long sessions live.
+/// How long sessions live, and how many are kept.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SessionPolicy {
     /// Without a request for this long, the session ends.
     pub(crate) idle: TimeDelta,
     /// However active, the session ends this long after it began.
     pub(crate) absolute: TimeDelta,
-    /// At most this many sessions are kept; the oldest go first.
-    pub(crate) capacity: usize,
+    /// At most this many sessions after an accepted password; the least
+    /// recently used go first (expired ones before them).
+    pub(crate) signed_in_capacity: usize,
+    /// At most this many sessions before the password (one per browser
+    /// that opened a page); the oldest go first, and never a signed-in
+    /// one.
+    pub(crate) pre_login_capacity: usize,
 }
 
 impl Default for SessionPolicy {
@@ -229,100 +267,160 @@ impl Default for SessionPolicy {
         Self {
             idle: TimeDelta::minutes(30),
             absolute: TimeDelta::hours(12),
-            capacity: 100_000,
+            signed_in_capacity: 100_000,
+            pre_login_capacity: 10_000,
         }
     }
 }
 
-/// The server-side session store.
-#[derive(Debug, Default)]
+/// The session store failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum SessionError {
+    /// The operating system's generator failed.
+    #[error("the random generator is unavailable")]
+    Random,
+    /// The database did not answer, or a row could not be read.
+    #[error("the session store is unavailable")]
+    Unavailable,
+}
+
+/// How many sessions a store holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub struct SessionCounts {
+    /// Sessions of browsers that have not given a password.
+    pub pre_login: u64,
+    /// Sessions after an accepted password (second factor pending, or
+    /// fully logged in).
+    pub signed_in: u64,
+}
+
+/// Where the sessions live.
+#[derive(Debug)]
+enum Backend {
+    Memory(memory::MemorySessions),
+    Shared(SharedState),
+}
+
+/// The server-side session store of one cookie jar.
+#[derive(Debug)]
 pub(crate) struct SessionStore {
-    sessions: Mutex<HashMap<Token, Session>>,
+    backend: Backend,
     policy: SessionPolicy,
+    /// Which jar the sessions belong to (the shared table holds both).
+    jar: u8,
 }
 
 impl SessionStore {
-    /// The session a browser presents, if it exists and has not expired.
-    pub(crate) fn load(&self, id: &Token, now: DateTime<Utc>) -> Option<Session> {
-        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
-        let session = sessions.get_mut(id)?;
-        let idle_end = session.touched_at.checked_add_signed(self.policy.idle);
-        let absolute_end = session.created_at.checked_add_signed(self.policy.absolute);
-        let alive = idle_end.is_some_and(|end| now < end)
-            && absolute_end.is_some_and(|end| now < end)
-            && now >= session.created_at;
-        if !alive {
-            sessions.remove(id);
-            return None;
+    /// Sessions in this process's memory.
+    pub(crate) fn in_memory(policy: SessionPolicy, jar: u8) -> Self {
+        Self {
+            backend: Backend::Memory(memory::MemorySessions::default()),
+            policy,
+            jar,
         }
-        session.touched_at = now;
-        Some(session.clone())
+    }
+
+    /// Sessions in PostgreSQL, shared by every server on the database.
+    pub(crate) fn shared(state: SharedState, policy: SessionPolicy, jar: u8) -> Self {
+        Self {
+            backend: Backend::Shared(state),
+            policy,
+            jar,
+        }
+    }
+
+    /// The session a browser presents, if it exists and has not expired
+    /// (it is touched: its idle time starts again).
+    pub(crate) async fn load(
+        &self,
+        id: &Token,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Session>, SessionError> {
+        match &self.backend {
+            Backend::Memory(sessions) => Ok(sessions.load(id, &self.policy, now)),
+            Backend::Shared(state) => state.load_session(self.jar, id, &self.policy, now).await,
+        }
     }
 
     /// A new anonymous session.
-    pub(crate) fn create(&self, now: DateTime<Utc>) -> Result<(Token, Session), getrandom::Error> {
+    pub(crate) async fn create(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<(Token, Session), SessionError> {
         let session = Session::new(now)?;
-        let id = Token::generate()?;
-        self.insert(id.clone(), session.clone(), now);
+        let id = Token::generate().map_err(|_| SessionError::Random)?;
+        self.insert(&id, &session, now).await?;
         Ok((id, session))
     }
 
-    /// Stores the session's new state under its identifier.
-    pub(crate) fn save(&self, id: &Token, session: Session) {
-        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(slot) = sessions.get_mut(id) {
-            *slot = session;
+    /// Stores the session's new state under its identifier (a session
+    /// that has ended meanwhile stays ended).
+    pub(crate) async fn save(&self, id: &Token, session: &Session) -> Result<(), SessionError> {
+        match &self.backend {
+            Backend::Memory(sessions) => {
+                sessions.save(id, session, &self.policy);
+                Ok(())
+            }
+            Backend::Shared(state) => state.save_session(self.jar, id, session).await,
         }
     }
 
     /// Moves the session to a fresh identifier and a fresh CSRF token
     /// (after each authentication step: a session fixed by an attacker
-    /// before the login is worth nothing after it).
-    pub(crate) fn rotate(
+    /// before the login is worth nothing after it). Returns the new
+    /// identifier and the session as stored.
+    pub(crate) async fn rotate(
         &self,
         old: &Token,
         mut session: Session,
         now: DateTime<Utc>,
-    ) -> Result<Token, getrandom::Error> {
-        let id = Token::generate()?;
-        session.csrf = Token::generate()?;
+    ) -> Result<(Token, Session), SessionError> {
+        let id = Token::generate().map_err(|_| SessionError::Random)?;
+        session.csrf = Token::generate().map_err(|_| SessionError::Random)?;
         session.created_at = now;
         session.touched_at = now;
-        {
-            let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
-            sessions.remove(old);
-        }
-        self.insert(id.clone(), session, now);
-        Ok(id)
+        self.remove(old).await?;
+        self.insert(&id, &session, now).await?;
+        Ok((id, session))
     }
 
     /// Ends a session.
-    pub(crate) fn remove(&self, id: &Token) {
-        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
-        sessions.remove(id);
+    pub(crate) async fn remove(&self, id: &Token) -> Result<(), SessionError> {
+        match &self.backend {
+            Backend::Memory(sessions) => {
+                sessions.remove(id);
+                Ok(())
+            }
+            Backend::Shared(state) => state.remove_session(self.jar, id).await,
+        }
     }
 
-    fn insert(&self, id: Token, session: Session, now: DateTime<Utc>) {
-        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
-        if sessions.len() >= self.policy.capacity {
-            // Expired sessions go first; if none has expired, the least
-            // recently used one.
-            let idle = self.policy.idle;
-            sessions.retain(|_, s| {
-                s.touched_at
-                    .checked_add_signed(idle)
-                    .is_some_and(|end| now < end)
-            });
-            if sessions.len() >= self.policy.capacity
-                && let Some(oldest) = sessions
-                    .iter()
-                    .min_by_key(|(_, s)| s.touched_at)
-                    .map(|(k, _)| k.clone())
-            {
-                sessions.remove(&oldest);
+    /// How many sessions the store holds.
+    pub(crate) async fn counts(&self) -> Result<SessionCounts, SessionError> {
+        match &self.backend {
+            Backend::Memory(sessions) => Ok(sessions.counts()),
+            Backend::Shared(state) => state.session_counts(self.jar).await,
+        }
+    }
+
+    async fn insert(
+        &self,
+        id: &Token,
+        session: &Session,
+        now: DateTime<Utc>,
+    ) -> Result<(), SessionError> {
+        match &self.backend {
+            Backend::Memory(sessions) => {
+                sessions.insert(id.clone(), session.clone(), &self.policy, now);
+                Ok(())
+            }
+            Backend::Shared(state) => {
+                state
+                    .insert_session(self.jar, id, session, &self.policy, now)
+                    .await
             }
         }
-        sessions.insert(id, session);
     }
 }
 
@@ -356,26 +454,39 @@ mod tests {
         }
     }
 
-    #[test]
-    fn idle_sessions_end_at_the_exact_second() {
-        let store = SessionStore::default();
-        let (id, _) = store.create(at(0)).unwrap();
-        let idle = store.policy.idle.num_seconds();
-        assert!(store.load(&id, at(idle - 1)).is_some());
-        // Touched at idle - 1: alive until 2 * idle - 1, gone at that second.
-        assert!(store.load(&id, at(2 * idle - 2)).is_some());
-        assert!(store.load(&id, at(2 * idle - 2 + idle)).is_none());
-        assert!(store.load(&id, at(0)).is_none(), "removed once expired");
+    fn store() -> SessionStore {
+        SessionStore::in_memory(SessionPolicy::default(), 0)
     }
 
-    #[test]
-    fn rotation_retires_the_old_identifier_and_token() {
-        let store = SessionStore::default();
-        let (old, session) = store.create(at(0)).unwrap();
+    #[tokio::test]
+    async fn idle_sessions_end_at_the_exact_second() {
+        let store = store();
+        let (id, _) = store.create(at(0)).await.unwrap();
+        let idle = store.policy.idle.num_seconds();
+        assert!(store.load(&id, at(idle - 1)).await.unwrap().is_some());
+        // Touched at idle - 1: alive until 2 * idle - 1, gone at that second.
+        assert!(store.load(&id, at(2 * idle - 2)).await.unwrap().is_some());
+        assert!(
+            store
+                .load(&id, at(2 * idle - 2 + idle))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store.load(&id, at(0)).await.unwrap().is_none(),
+            "removed once expired"
+        );
+    }
+
+    #[tokio::test]
+    async fn rotation_retires_the_old_identifier_and_token() {
+        let store = store();
+        let (old, session) = store.create(at(0)).await.unwrap();
         let old_csrf = session.csrf.clone();
-        let new = store.rotate(&old, session, at(1)).unwrap();
-        assert!(store.load(&old, at(2)).is_none());
-        let rotated = store.load(&new, at(2)).unwrap();
+        let (new, _) = store.rotate(&old, session, at(1)).await.unwrap();
+        assert!(store.load(&old, at(2)).await.unwrap().is_none());
+        let rotated = store.load(&new, at(2)).await.unwrap().unwrap();
         assert!(!rotated.csrf.matches(old_csrf.expose()));
     }
 }

@@ -1,0 +1,195 @@
+//! Two portals on one PostgreSQL database, each with its own process
+//! state, serving one browser in turn (a load balancer without sticky
+//! sessions): sessions, the simulated outbox and the password limits are
+//! shared.
+
+use std::net::SocketAddr;
+
+use axum::http::StatusCode;
+use chrono::TimeDelta;
+use twofa_portal::{CookieSecurity, PortalKeys, PortalOptions};
+use twofa_store_postgres::PostgresStores;
+
+use crate::postgres::cluster;
+use crate::{Browser, Server, code_from_outbox, manual_key, methods_table, start, totp_code};
+
+/// Two demo portals on a fresh database `name`, with the same keys.
+async fn two_servers(name: &str, options: PortalOptions) -> (Server, Server) {
+    let url = cluster::Cluster::shared()
+        .unwrap()
+        .database(name)
+        .await
+        .unwrap();
+    let hex: String = (0..64_u8).map(|i| format!("{:02x}", i ^ 0x3c)).collect();
+    let keys = PortalKeys::from_hex(&hex).unwrap();
+    let mut servers = Vec::new();
+    for _ in 0..2 {
+        let database = PostgresStores::connect(&url).await.unwrap();
+        database.migrate().await.unwrap();
+        let options = options
+            .clone()
+            .with_cookies(CookieSecurity::PlainHttpLocalhost)
+            .with_keys(keys.clone())
+            .with_database(database);
+        servers.push(start(options).await);
+    }
+    let second = servers.pop().unwrap();
+    let first = servers.pop().unwrap();
+    (first, second)
+}
+
+fn addrs(first: &Server, second: &Server) -> [SocketAddr; 2] {
+    [first.addr, second.addr]
+}
+
+/// Moves both portals' demo clocks (they started at the same instant).
+fn advance(servers: [&Server; 2], by: TimeDelta) {
+    for server in servers {
+        server.portal.demo_clock().unwrap().advance(by);
+    }
+}
+
+#[tokio::test]
+async fn every_request_of_complete_logins_may_reach_either_server() {
+    let (first, second) = two_servers("portal_shared_sessions", PortalOptions::new()).await;
+    let mut alice = Browser::alternating(&addrs(&first, &second));
+
+    // Password on one server, the set-up screen on the other.
+    let reply = alice.log_in("alice", "alice-demo-password").await;
+    assert_eq!(reply.location(), "/login/2fa");
+    let reply = alice
+        .submit("/login/2fa", "/login/2fa/method", &[("method", "app")])
+        .await;
+    assert_eq!(reply.location(), "/login/2fa");
+    // The QR screen, drawn from the key the session holds, shows the same
+    // key on both servers.
+    let page = alice.get("/login/2fa").await;
+    assert!(page.body.contains("<svg"), "{}", page.body);
+    let key = manual_key(&page.body);
+    assert_eq!(manual_key(&alice.get("/login/2fa").await.body), key);
+    let code = totp_code(&key, first.portal.twofa().now());
+    let reply = alice.enter_code(&code).await;
+    assert_eq!(reply.location(), "/home");
+    // The recovery codes to show once came through the shared session.
+    let home = alice.get("/home").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("id=\"recovery-codes\""), "{}", home.body);
+    assert!(
+        !alice
+            .get("/home")
+            .await
+            .body
+            .contains("id=\"recovery-codes\"")
+    );
+
+    // A settings change.
+    let settings = alice
+        .change_setting("/settings/name", &[("name", "Alice Shared")])
+        .await;
+    assert!(settings.body.contains("value=\"Alice Shared\""));
+
+    // Logout ends the session on both servers.
+    let reply = alice.submit("/home", "/logout", &[]).await;
+    assert_eq!(reply.location(), "/login");
+    assert_eq!(alice.get("/home").await.location(), "/login");
+    assert_eq!(alice.get("/home").await.location(), "/login");
+
+    // A later login: challenged, and let in with the next code.
+    advance([&first, &second], TimeDelta::seconds(30));
+    let reply = alice.log_in("alice", "alice-demo-password").await;
+    assert_eq!(reply.location(), "/login/2fa");
+    let page = alice.get("/login/2fa").await;
+    assert!(page.body.contains("2FA Verification"), "{}", page.body);
+    let reply = alice
+        .enter_code(&totp_code(&key, second.portal.twofa().now()))
+        .await;
+    assert_eq!(reply.location(), "/home");
+    assert!(alice.get("/settings").await.body.contains("Alice Shared"));
+    let reply = alice.submit("/home", "/logout", &[]).await;
+    assert_eq!(reply.location(), "/login");
+
+    // Bob sets up text messages: every code is sent by one server and
+    // read from the other one's outbox page (the next request).
+    let mut bob = Browser::alternating(&addrs(&first, &second));
+    let reply = bob.log_in("bob", "bob-demo-password").await;
+    assert_eq!(reply.location(), "/login/2fa");
+    let reply = bob.choose_sms("+44 7400 123456").await;
+    assert_eq!(reply.location(), "/login/2fa");
+    let code = code_from_outbox(&mut bob, "sms").await;
+    // The next request, on the first one's peer, lists the same code.
+    assert_eq!(code_from_outbox(&mut bob, "sms").await, code);
+    // One process sent it; only its own in-process outbox holds it.
+    let local = |server: &Server| {
+        server
+            .portal
+            .outbox()
+            .sent()
+            .iter()
+            .filter(|m| matches!(m, twofa::delivery::SentMessage::Sms(_)))
+            .count()
+    };
+    assert_eq!(local(&first) + local(&second), 1);
+    let reply = bob.enter_code(&code).await;
+    assert_eq!(reply.location(), "/home");
+    assert!(methods_table(&bob.get("/settings").await.body).contains("3456"));
+
+    // Both servers took requests, in turn.
+    assert_eq!(alice.sent_to, [13, 12]);
+    assert_eq!(bob.sent_to, [5, 4]);
+}
+
+#[tokio::test]
+async fn password_limits_and_the_pre_login_bound_hold_across_servers() {
+    let options = PortalOptions::new().with_pre_login_sessions(50);
+    let (first, second) = two_servers("portal_shared_limits", options).await;
+    let both = addrs(&first, &second);
+
+    // Carol logs in (no second factor set up yet: the set-up screen).
+    let mut carol = Browser::alternating(&both);
+    let reply = carol.log_in("carol", "carol-demo-password").await;
+    assert_eq!(reply.location(), "/login/2fa");
+
+    // Five wrong passwords for Bob, alternating servers: each is the
+    // plain refusal.
+    let mut mallory = Browser::alternating(&both);
+    for attempt in 1..=5 {
+        let reply = mallory.log_in("bob", "guess").await;
+        assert_eq!(reply.location(), "/login", "{attempt}");
+        let page = mallory.get("/login").await;
+        assert!(
+            page.body.contains("The username or password is not right."),
+            "{attempt}: {}",
+            page.body
+        );
+    }
+    // The sixth, even with the right password and on either server: the
+    // lock notice.
+    for _ in 0..2 {
+        mallory.log_in("bob", "bob-demo-password").await;
+        let page = mallory.get("/login").await;
+        assert!(
+            page.body
+                .contains("Too many failed attempts for this account"),
+            "{}",
+            page.body
+        );
+    }
+
+    // A flood of cookie-less requests to both servers.
+    for n in 0..300 {
+        let mut anonymous = Browser::at(both[n % 2]);
+        assert_eq!(anonymous.get("/login").await.status, StatusCode::OK);
+    }
+    let counts = first.portal.session_counts().await.unwrap();
+    assert!(counts.pre_login <= 50 + 32 * 2, "{counts:?}");
+    assert_eq!(counts.signed_in, 1, "{counts:?}");
+    assert_eq!(second.portal.session_counts().await.unwrap(), counts);
+    // Carol is still where she was.
+    let page = carol.get("/login/2fa").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Enable two-factor authentication"),
+        "{}",
+        page.body
+    );
+}

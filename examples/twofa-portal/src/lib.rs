@@ -589,6 +589,15 @@ impl Portal {
                 "/settings/recovery-codes",
                 post(pages::account::regenerate_recovery_codes),
             )
+            .route("/settings/methods/add", post(pages::methods::add))
+            .route("/settings/methods/confirm", post(pages::methods::confirm))
+            .route("/settings/methods/cancel", post(pages::methods::cancel))
+            .route("/settings/methods/remove", post(pages::methods::remove))
+            .route(
+                "/settings/methods/default",
+                post(pages::methods::make_default),
+            )
+            .route("/step-up", post(pages::methods::step_up))
             .route("/company", get(pages::company::company))
             .route("/company/enforce", post(pages::company::enforce))
             .route("/company/methods", post(pages::company::set_methods))

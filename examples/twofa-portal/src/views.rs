@@ -107,9 +107,21 @@ pub(crate) struct HomePage {
 /// An enrolled method on the settings page.
 #[derive(Debug, Clone)]
 pub(crate) struct MethodRow {
+    /// The method's id, for the remove and default forms.
+    pub(crate) id: u32,
     pub(crate) kind: &'static str,
     pub(crate) detail: String,
     pub(crate) since: String,
+    /// The method a login asks for first.
+    pub(crate) primary: bool,
+}
+
+/// An app being added on the settings page: its QR code and key.
+#[derive(Debug, Clone)]
+pub(crate) struct AddingView {
+    pub(crate) method: &'static str,
+    pub(crate) svg: String,
+    pub(crate) key_groups: String,
 }
 
 #[derive(Template)]
@@ -126,9 +138,17 @@ pub(crate) struct SettingsPage {
     pub(crate) dialog: Option<DialogView>,
     /// The step-up window in words ("10 minutes").
     pub(crate) step_up: String,
-    /// A change was refused for a stale second factor: offer to sign in
-    /// again.
+    /// A change was refused for a stale second factor: offer to confirm
+    /// it is the user (a step-up).
     pub(crate) sign_in_again: bool,
+    /// The kinds of method that may be added: app, push app, phone.
+    pub(crate) may_add_app: bool,
+    pub(crate) may_add_push: bool,
+    pub(crate) may_add_phone: bool,
+    /// An app being added: scan, then type its first code.
+    pub(crate) adding: Option<AddingView>,
+    /// A phone being added waits for the code sent to it.
+    pub(crate) adding_phone: bool,
 }
 
 /// A trusted network on the company page.
@@ -154,6 +174,8 @@ pub(crate) struct MethodToggle {
 #[template(path = "company.html")]
 pub(crate) struct CompanyPage {
     pub(crate) page: Chrome,
+    /// The step-up window in words ("10 minutes").
+    pub(crate) step_up: String,
     pub(crate) enforced: bool,
     pub(crate) confirm: bool,
     pub(crate) methods: Vec<MethodToggle>,

@@ -7,7 +7,8 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use twofa::enrollment::{Enrollment, EnrollmentState, Factor, NotMobileAnswer, PhoneChannel};
+use twofa::enrollment::{Enrollment, EnrollmentState, NotMobileAnswer, PhoneChannel};
+use twofa::types::Method;
 use twofa::types::UserId;
 use twofa::{PhoneChoice, Rejected, RetryAdvice, SetUpProgress};
 
@@ -17,7 +18,7 @@ use super::{
 };
 use crate::Portal;
 use crate::session::{LoggedIn, NotMobileView, Stage};
-use crate::views::{DialogView, HomePage, MethodRow, SettingsPage};
+use crate::views::{AddingView, DialogView, HomePage, MethodRow, SettingsPage};
 use crate::web::{Current, Jar, refused, render, unavailable};
 
 /// `GET /home`.
@@ -53,28 +54,41 @@ pub(crate) async fn settings(State(portal): State<Portal>, headers: HeaderMap) -
         .take()
         .map(|codes| codes.to_vec())
         .unwrap_or_default();
-    let mut methods = Vec::new();
-    let mut has_phone = false;
     let mut recovery_remaining = None;
     let display_name = enrollment.as_ref().map_or_else(
         || logged_in.account.display_name.to_owned(),
         |e| e.display_name().as_str().to_owned(),
     );
+    let Ok(overview) = portal.inner().twofa.methods(&user).await else {
+        return current.respond(unavailable());
+    };
+    let has_phone = overview.methods.iter().any(|m| m.masked_number.is_some());
+    let methods: Vec<MethodRow> = overview
+        .methods
+        .iter()
+        .map(|m| MethodRow {
+            id: m.id.get(),
+            kind: method_name(m.kind),
+            detail: m
+                .masked_number
+                .clone()
+                .unwrap_or_else(|| "this device's app".to_owned()),
+            since: format_time(m.enrolled_at),
+            primary: m.primary,
+        })
+        .collect();
+    let enrolled_any = !methods.is_empty();
+    let adding = logged_in.adding.as_ref().and_then(|view| {
+        let (svg, key_groups) = super::setup::qr_picture(view)?;
+        Some(AddingView {
+            method: method_name(view.method),
+            svg: svg.as_str().to_owned(),
+            key_groups: key_groups.as_str().to_owned(),
+        })
+    });
+    let adding_phone = !logged_in.phone_change_pending
+        && matches!(overview.pending, Some(Method::Sms | Method::VoiceCall));
     if let Some(EnrollmentState::Enrolled(enrolled)) = enrollment.as_ref().map(Enrollment::state) {
-        for method in enrolled.methods() {
-            let detail = match method.factor() {
-                Factor::Phone(phone) => {
-                    has_phone = true;
-                    phone.number().masked()
-                }
-                _ => "this device's app".to_owned(),
-            };
-            methods.push(MethodRow {
-                kind: method_name(method.kind()),
-                detail,
-                since: format_time(method.enrolled_at()),
-            });
-        }
         recovery_remaining = Some(format!(
             "{} of {} recovery codes unused.",
             enrolled.recovery_codes().remaining(),
@@ -102,6 +116,13 @@ pub(crate) async fn settings(State(portal): State<Portal>, headers: HeaderMap) -
         dialog,
         step_up: duration_words(portal.inner().step_up),
         sign_in_again,
+        may_add_app: enrolled_any && overview.may_add.contains(Method::AuthenticatorApp),
+        may_add_push: enrolled_any && overview.may_add.contains(Method::PushApp),
+        may_add_phone: enrolled_any
+            && (overview.may_add.contains(Method::Sms)
+                || overview.may_add.contains(Method::VoiceCall)),
+        adding,
+        adding_phone,
     }))
 }
 
@@ -151,7 +172,11 @@ async fn back_to_settings(portal: &Portal, mut current: Current, logged_in: Logg
 /// older than the step-up window is no fault of the session: the user
 /// stays logged in, and the page offers to sign in again. Nothing is
 /// changed by a refusal.
-fn settings_refusal(portal: &Portal, logged_in: &mut LoggedIn, rejected: Rejected) -> String {
+pub(super) fn settings_refusal(
+    portal: &Portal,
+    logged_in: &mut LoggedIn,
+    rejected: Rejected,
+) -> String {
     match rejected.advice() {
         RetryAdvice::ReauthenticationRequired => {
             logged_in.sign_in_again = true;

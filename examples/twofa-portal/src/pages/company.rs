@@ -6,16 +6,24 @@ use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use twofa::CompanyRecord;
 use twofa::enforcement::{Actor, CompanyPolicy, CompanyPolicyError, CompanyRole, StatusKind};
 use twofa::trusted_network::Cidr;
 use twofa::types::{AccountKind, CodeChannel, Method, MethodSet};
+use twofa::{AdminError, CompanyRecord};
 
 use super::{chrome, format_time, logged_in_user};
 use crate::Portal;
 use crate::session::LoggedIn;
 use crate::views::{CompanyPage, MethodToggle, NetworkRow, StatusPage, StatusRow};
 use crate::web::{Current, Jar, refused, render, unavailable};
+
+/// A company change refused for want of a recent second factor.
+fn step_up_first(portal: &Portal) -> String {
+    format!(
+        "Nothing was changed. Company settings need your second factor from the last {}: choose \"Confirm it's you\", then try again.",
+        super::duration_words(portal.inner().step_up)
+    )
+}
 
 /// The administrator acting, or the uniform "nothing here".
 #[expect(
@@ -85,6 +93,7 @@ async fn render_company(portal: &Portal, mut current: Current, confirm: bool) ->
     current.save(portal).await;
     current.respond(render(&CompanyPage {
         page,
+        step_up: super::duration_words(portal.inner().step_up),
         enforced: company.settings().is_enforced(),
         confirm,
         methods,
@@ -129,6 +138,7 @@ pub(crate) async fn enforce(
     current.session.flash = Some(
         match portal.inner().twofa.enforce_two_factor(&actor).await {
             Ok(()) => "Two-factor authentication is now required for all users.".to_owned(),
+            Err(AdminError::StepUpRequired) => step_up_first(&portal),
             Err(_) => "The setting could not be changed. Please try again.".to_owned(),
         },
     );
@@ -235,6 +245,7 @@ pub(crate) async fn set_methods(
                     .collect();
                 format!("Users may now use: {}.", names.join(", "))
             }
+            Err(AdminError::StepUpRequired) => step_up_first(&portal),
             Err(_) => "The methods could not be changed. Please try again.".to_owned(),
         },
     };
@@ -269,6 +280,7 @@ pub(crate) async fn add_network(
             .await
         {
             Ok(()) => format!("{network} is now a trusted network."),
+            Err(AdminError::StepUpRequired) => step_up_first(&portal),
             Err(error) => format!("The network was not added: {error}."),
         },
     };
@@ -295,6 +307,7 @@ pub(crate) async fn remove_network(
             .await
         {
             Ok(()) => format!("{network} is no longer a trusted network."),
+            Err(AdminError::StepUpRequired) => step_up_first(&portal),
             Err(error) => format!("The network was not removed: {error}."),
         },
     };

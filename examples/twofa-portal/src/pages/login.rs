@@ -13,12 +13,15 @@ use twofa::types::{Method, MethodSet};
 use twofa::{Allowed, AllowedBy, ChallengeScreen, LoginStep, Rejected, RetryAdvice};
 
 use super::{
-    CsrfForm, advice_text, chrome, format_time, method_name, partial_user, to_own_place, user_id,
+    CsrfForm, advice_text, chrome, duration_words, format_time, method_name, partial_user,
+    to_own_place, user_id,
 };
 use crate::Portal;
 use crate::accounts::{DemoAccount, check_password_in};
 use crate::limits::{AttemptKeys, Locked};
-use crate::session::{LoggedIn, OtherMethodView, Partial, Screen, SetUpView, Stage, VerifyView};
+use crate::session::{
+    LoggedIn, OtherMethodView, Partial, ReturnTo, Screen, SetUpView, Stage, VerifyView,
+};
 use crate::views::{
     DialogView, LoginPage, MethodOption, OtherMethodButton, QrPage, ResendButton, SetUpPage,
     VerifyPage,
@@ -139,12 +142,29 @@ pub(crate) async fn logout(
     current.redirect("/login")
 }
 
-/// After the password: rotate the session and go where the step says.
+/// After the password: rotate the session and go where the step says. A
+/// step-up going on (a second screen of it) keeps where it returns to.
 async fn enter_step(
+    portal: &Portal,
+    current: Current,
+    account: &'static DemoAccount,
+    step: LoginStep,
+) -> Response {
+    let return_to = match &current.session.stage {
+        Stage::SecondFactor(partial) => partial.return_to,
+        _ => None,
+    };
+    enter_step_returning(portal, current, account, step, return_to).await
+}
+
+/// [`enter_step`], for a login (`return_to` none) or a step-up that ends on
+/// the page `return_to`.
+pub(super) async fn enter_step_returning(
     portal: &Portal,
     mut current: Current,
     account: &'static DemoAccount,
     step: LoginStep,
+    return_to: Option<ReturnTo>,
 ) -> Response {
     let screen = match step {
         LoginStep::Allowed(allowed) => return complete(portal, current, account, allowed).await,
@@ -164,6 +184,7 @@ async fn enter_step(
         account,
         ticket: screen.0,
         screen: screen.1,
+        return_to,
     });
     if let Err(response) = current.rotate(portal).await {
         return response;
@@ -236,17 +257,28 @@ pub(super) async fn complete(
         AllowedBy::SecondFactor { .. } => "Two-factor authentication complete.".to_owned(),
         _ => "Logged in.".to_owned(),
     });
+    let return_to = match &current.session.stage {
+        Stage::SecondFactor(partial) => partial.return_to,
+        _ => None,
+    };
+    if return_to.is_some() && matches!(allowed.by, AllowedBy::SecondFactor { .. }) {
+        current.session.flash = Some(format!(
+            "Thank you: it is you. For the next {} you can change these settings.",
+            duration_words(portal.inner().step_up)
+        ));
+    }
     current.session.stage = Stage::LoggedIn(LoggedIn {
         account,
         recovery_codes,
         phone_change_pending: false,
         not_mobile: None,
         sign_in_again: false,
+        adding: None,
     });
     if let Err(response) = current.rotate(portal).await {
         return response;
     }
-    current.redirect("/home")
+    current.redirect(return_to.map_or("/home", ReturnTo::path))
 }
 
 /// The partial login goes on, on the screen it now holds.

@@ -56,6 +56,7 @@ pub(crate) mod account;
 pub(crate) mod challenge;
 pub(crate) mod company;
 pub(crate) mod login;
+pub(crate) mod methods;
 pub(crate) mod setup;
 
 /// A form with only the CSRF token.
@@ -182,7 +183,7 @@ fn advice_text(portal: &Portal, advice: RetryAdvice) -> String {
                 .to_owned()
         }
         RetryAdvice::ReauthenticationRequired => format!(
-            "For your security, sign in again to make this change: your last two-factor check was more than {} ago.",
+            "For your security, confirm that it is you to make this change: your last two-factor check was more than {} ago.",
             duration_words(portal.inner().step_up)
         ),
         _ => "Please log in again.".to_owned(),

@@ -180,6 +180,7 @@ mod tests {
             phone_change_pending: false,
             not_mobile: None,
             sign_in_again: false,
+            adding: None,
         })
     }
 

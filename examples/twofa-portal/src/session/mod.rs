@@ -105,6 +105,28 @@ pub(crate) struct Partial {
     pub(crate) account: &'static DemoAccount,
     pub(crate) ticket: LoginTicket,
     pub(crate) screen: Screen,
+    /// A step-up ("confirm it's you") rather than a login: where to go
+    /// once the second factor is accepted.
+    pub(crate) return_to: Option<ReturnTo>,
+}
+
+/// The page a step-up returns to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) enum ReturnTo {
+    /// The user's settings.
+    Settings,
+    /// The company settings.
+    Company,
+}
+
+impl ReturnTo {
+    /// The page's path.
+    pub(crate) const fn path(self) -> &'static str {
+        match self {
+            Self::Settings => "/settings",
+            Self::Company => "/company",
+        }
+    }
 }
 
 /// The second-factor screen the partial login is on.
@@ -200,9 +222,12 @@ pub(crate) struct LoggedIn {
     /// The not-a-mobile dialog for a new number.
     pub(crate) not_mobile: Option<NotMobileView>,
     /// A change was just refused because the last second factor is older
-    /// than the step-up window: the settings page offers to sign in again
-    /// (once).
+    /// than the step-up window: the settings page offers to confirm it is
+    /// the user (once).
     pub(crate) sign_in_again: bool,
+    /// An app being added from the settings page: its key, until its first
+    /// code comes back.
+    pub(crate) adding: Option<QrView>,
 }
 
 impl fmt::Debug for LoggedIn {

@@ -13,8 +13,8 @@ use twofa::{LoginTicket, Sealer, XChaChaSealer};
 use zeroize::Zeroizing;
 
 use super::{
-    LoggedIn, NotMobileView, OtherMethodView, Partial, QrView, Screen, Session, SessionError,
-    SetUpView, Stage, Token, VerifyView,
+    LoggedIn, NotMobileView, OtherMethodView, Partial, QrView, ReturnTo, Screen, Session,
+    SessionError, SetUpView, Stage, Token, VerifyView,
 };
 use crate::accounts::DemoAccount;
 
@@ -46,6 +46,8 @@ enum StageRecord {
         account: String,
         ticket: LoginTicket,
         screen: ScreenRecord,
+        #[serde(default)]
+        return_to: Option<ReturnTo>,
     },
     LoggedIn {
         account: String,
@@ -53,6 +55,8 @@ enum StageRecord {
         phone_change_pending: bool,
         not_mobile: Option<NotMobileRecord>,
         sign_in_again: bool,
+        #[serde(default)]
+        adding: Option<AddingRecord>,
     },
 }
 
@@ -77,6 +81,13 @@ enum ScreenRecord {
         other_methods: Vec<OtherMethodRecord>,
         then_set_up: bool,
     },
+}
+
+/// An app being added on the settings page.
+#[derive(Serialize, Deserialize)]
+struct AddingRecord {
+    method: Method,
+    key_uri: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -222,6 +233,7 @@ fn record_of(session: &Session) -> SessionRecord {
             account: partial.account.login.to_owned(),
             ticket: partial.ticket,
             screen: screen_record(&partial.screen),
+            return_to: partial.return_to,
         },
         Stage::LoggedIn(logged_in) => StageRecord::LoggedIn {
             account: logged_in.account.login.to_owned(),
@@ -229,6 +241,10 @@ fn record_of(session: &Session) -> SessionRecord {
             phone_change_pending: logged_in.phone_change_pending,
             not_mobile: not_mobile_record(logged_in.not_mobile.as_ref()),
             sign_in_again: logged_in.sign_in_again,
+            adding: logged_in.adding.as_ref().map(|view| AddingRecord {
+                method: view.method,
+                key_uri: view.key_uri.as_str().to_owned(),
+            }),
         },
     };
     SessionRecord {
@@ -288,10 +304,12 @@ pub(crate) fn open(
             account: login,
             ticket,
             screen,
+            return_to,
         } => Stage::SecondFactor(Partial {
             account: account(&login)?,
             ticket,
             screen: screen_view(screen),
+            return_to,
         }),
         StageRecord::LoggedIn {
             account: login,
@@ -299,12 +317,17 @@ pub(crate) fn open(
             phone_change_pending,
             not_mobile,
             sign_in_again,
+            adding,
         } => Stage::LoggedIn(LoggedIn {
             account: account(&login)?,
             recovery_codes: recovery_codes.map(Zeroizing::new),
             phone_change_pending,
             not_mobile: not_mobile_view(not_mobile),
             sign_in_again,
+            adding: adding.map(|record| QrView {
+                method: record.method,
+                key_uri: Zeroizing::new(record.key_uri),
+            }),
         }),
     };
     Ok(Session {
@@ -366,6 +389,7 @@ mod tests {
             account: &DEMO_ACCOUNTS[1],
             ticket: "00112233445566778899aabbccddeeff".parse().unwrap(),
             screen,
+            return_to: Some(ReturnTo::Company),
         })
     }
 
@@ -416,6 +440,12 @@ mod tests {
                     reason: "A landline.".to_owned(),
                 }),
                 sign_in_again: true,
+                adding: Some(QrView {
+                    method: Method::PushApp,
+                    key_uri: Zeroizing::new(
+                        "otpauth://totp/Partner%20Portal:bob?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Partner%20Portal".to_owned(),
+                    ),
+                }),
             })),
         ];
         for session in &sessions {

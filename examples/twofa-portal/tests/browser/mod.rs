@@ -385,18 +385,31 @@ async fn walk_sms_setup_with_a_resend_by_phone_call() {
     );
 
     // Ten minutes after the last second factor, another change needs a
-    // fresh one: the page says so and offers to sign in again.
+    // fresh one: the page says so and offers to confirm it's the user.
     server
         .portal
         .demo_clock()
         .unwrap()
         .advance(TimeDelta::minutes(10));
     walk.fill("#new-number", "+44 7400 111222").await;
-    walk.click("#change-number", "sign-in-again").await;
-    assert!(walk.text("#notice").await.contains("sign in again"));
+    walk.click("#change-number", "confirm-first").await;
+    assert!(
+        walk.text("#notice")
+            .await
+            .contains("confirm that it is you")
+    );
     assert!(walk.text("#methods").await.contains("4321"), "unchanged");
-    walk.click("#sign-in-again-button", "signed-out").await;
-    assert_eq!(walk.path().await, "/login");
+    walk.click("#sign-in-again-button", "step-up").await;
+    assert_eq!(walk.path().await, "/login/2fa");
+    let code = code_from_outbox(&mut walk, "sms").await;
+    walk.goto("/login/2fa", "step-up-code").await;
+    walk.fill("#code", &code).await;
+    walk.click("#submit-code", "back-to-settings").await;
+    assert_eq!(walk.path().await, "/settings");
+    walk.fill("#new-number", "+44 7400 111222").await;
+    walk.click("#change-number", "number-change-after-step-up")
+        .await;
+    assert!(walk.text("#notice").await.contains("We sent a code"));
     walk.finish().await;
 }
 
@@ -693,5 +706,138 @@ async fn walk_a_switched_off_method_is_replaced_then_another_method_is_used() {
     walk.fill("#code", &sms).await;
     walk.click("#submit-code", "home-again").await;
     assert_eq!(walk.path().await, "/home");
+    walk.finish().await;
+}
+
+#[tokio::test]
+async fn walk_a_second_method_is_added_made_the_default_and_the_first_removed() {
+    let server = start_local().await;
+    let clock = || server.portal.demo_clock().unwrap();
+    let mut walk = Walk::start(&server, "self-service-methods").await;
+    walk.log_in("alice", "alice-demo-password", "setup-prompt")
+        .await;
+    let key = set_up_app(&mut walk, &server).await;
+    walk.goto("/settings", "settings-one-method").await;
+    assert!(walk.has("#add-method").await);
+
+    // A phone next to the app, proved by the code sent to it.
+    walk.fill("#add-number", "+44 7400 123456").await;
+    walk.click("#add-phone", "phone-code-sent").await;
+    assert!(walk.text("#notice").await.contains("We sent a code"));
+    let code = code_from_outbox(&mut walk, "sms").await;
+    walk.goto("/settings", "settings-adding-phone").await;
+    walk.fill("#add-code", &code).await;
+    walk.click("#confirm-method", "phone-added").await;
+    assert!(walk.text("#notice").await.contains("new method is added"));
+    let methods = walk.text("#methods").await;
+    assert!(methods.contains("text message"), "{methods}");
+    assert!(methods.contains("(default)"), "{methods}");
+
+    // The phone becomes the default, the app goes.
+    walk.click("#default-2", "phone-default").await;
+    assert!(walk.text("#method-2").await.contains("(default)"));
+    walk.click("#remove-1", "app-removed").await;
+    assert!(walk.text("#notice").await.contains("removed"));
+    assert!(!walk.has("#method-1").await);
+    walk.log_out().await;
+
+    // The next login texts a code to the phone.
+    clock().advance(TimeDelta::minutes(1));
+    walk.log_in("alice", "alice-demo-password", "login-by-sms")
+        .await;
+    assert_eq!(walk.path().await, "/login/2fa");
+    assert!(walk.text("main").await.contains("••• 3456"));
+
+    // Ten minutes after the last second factor, a change needs a step-up:
+    // "Confirm it's you" asks for it and comes back to the settings.
+    let code = code_from_outbox(&mut walk, "sms").await;
+    walk.goto("/login/2fa", "login-code-screen").await;
+    walk.fill("#code", &code).await;
+    walk.click("#submit-code", "logged-in-by-sms").await;
+    clock().advance(TimeDelta::minutes(10));
+    walk.goto("/settings", "settings-later").await;
+    walk.click("#add-app", "add-app-refused").await;
+    assert!(walk.has("#sign-in-again").await);
+    walk.click("#sign-in-again-button", "step-up-challenge")
+        .await;
+    assert_eq!(walk.path().await, "/login/2fa");
+    let code = code_from_outbox(&mut walk, "sms").await;
+    walk.goto("/login/2fa", "step-up-code-screen").await;
+    walk.fill("#code", &code).await;
+    walk.click("#submit-code", "stepped-up").await;
+    assert_eq!(walk.path().await, "/settings");
+    walk.click("#add-app", "adding-app").await;
+    assert!(walk.has("#adding-app").await);
+    let new_key = manual_key(&walk.client.source().await.unwrap());
+    assert_ne!(new_key, key);
+    let code = totp_code(&new_key, server.portal.twofa().now());
+    walk.fill("#add-code", &code).await;
+    walk.click("#confirm-method", "app-added-again").await;
+    assert!(walk.text("#methods").await.contains("authenticator app"));
+    walk.finish().await;
+}
+
+#[tokio::test]
+async fn walk_company_changes_need_the_administrators_recent_second_factor() {
+    let server = start_local().await;
+    let clock = || server.portal.demo_clock().unwrap();
+    let mut walk = Walk::start(&server, "admin-step-up").await;
+    walk.log_in("admin", "admin-demo-password", "admin-setup-prompt")
+        .await;
+    let key = set_up_app(&mut walk, &server).await;
+    walk.goto("/company", "company-settings").await;
+    walk.fill("#network", "127.0.0.0/24").await;
+    walk.fill("#label", "This machine").await;
+    walk.click("#add-network", "network-added").await;
+    assert!(
+        walk.text("#trusted-networks")
+            .await
+            .contains("127.0.0.0/24")
+    );
+    walk.log_out().await;
+    // A second factor answered on the trusted network earns the grant.
+    clock().advance(TimeDelta::minutes(1));
+    walk.log_in("admin", "admin-demo-password", "admin-prompted")
+        .await;
+    let code = totp_code(&key, server.portal.twofa().now());
+    walk.fill("#code", &code).await;
+    walk.click("#submit-code", "admin-home").await;
+    walk.log_out().await;
+
+    // Eleven minutes later the admin logs in from the trusted network: no
+    // prompt, and so no recent second factor for company changes.
+    clock().advance(TimeDelta::minutes(11));
+    walk.log_in("admin", "admin-demo-password", "admin-trusted")
+        .await;
+    assert_eq!(walk.path().await, "/home");
+    walk.goto("/company", "company-again").await;
+    walk.fill("#network", "127.1.0.0/24").await;
+    walk.fill("#label", "Lab").await;
+    walk.click("#add-network", "network-refused").await;
+    let notice = walk.text("#notice").await;
+    assert!(notice.contains("Confirm it's you"), "{notice}");
+    assert!(
+        !walk
+            .text("#trusted-networks")
+            .await
+            .contains("127.1.0.0/24")
+    );
+
+    // The step-up asks for the app even on the trusted network.
+    walk.click("#step-up-company", "step-up-challenge").await;
+    assert_eq!(walk.path().await, "/login/2fa");
+    let code = totp_code(&key, server.portal.twofa().now());
+    walk.fill("#code", &code).await;
+    walk.click("#submit-code", "stepped-up").await;
+    assert_eq!(walk.path().await, "/company");
+    walk.fill("#network", "127.1.0.0/24").await;
+    walk.fill("#label", "Lab").await;
+    walk.click("#add-network", "network-added-after-step-up")
+        .await;
+    assert!(
+        walk.text("#trusted-networks")
+            .await
+            .contains("127.1.0.0/24")
+    );
     walk.finish().await;
 }

@@ -10,7 +10,7 @@ use crate::{
 
 /// What the settings page says when a change needs a fresher second
 /// factor (the portal's step-up window is the default 10 minutes).
-const SIGN_IN_AGAIN: &str = "For your security, sign in again to make this change: your last two-factor check was more than 10 minutes ago.";
+const SIGN_IN_AGAIN: &str = "For your security, confirm that it is you to make this change: your last two-factor check was more than 10 minutes ago.";
 
 #[tokio::test]
 async fn the_name_used_for_2fa_can_be_changed_and_bad_names_are_refused() {

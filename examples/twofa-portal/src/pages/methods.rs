@@ -1,0 +1,230 @@
+//! The user's own methods on the settings page (add one with proof, remove
+//! one, choose the default) and "confirm it's you": the step-up that a
+//! change of a factor or of company settings asks for when the last second
+//! factor is older than the step-up window.
+
+use std::net::SocketAddr;
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, Form, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Deserialize;
+use twofa::enrollment::{MethodId, NotMobileAnswer, PhoneChannel};
+use twofa::types::Method;
+use twofa::{MethodChoice, PhoneChoice, SetUpProgress};
+
+use super::login::enter_step_returning;
+use super::{CodeForm, CsrfForm, advice_text, logged_in_user};
+use crate::Portal;
+use crate::session::{LoggedIn, QrView, ReturnTo, Stage};
+use crate::web::{Current, Jar, client_context, refused, unavailable};
+
+/// Back to the settings page, with the session's new state.
+async fn back(portal: &Portal, mut current: Current, logged_in: LoggedIn) -> Response {
+    current.session.stage = Stage::LoggedIn(logged_in);
+    current.save(portal).await;
+    current.redirect("/settings")
+}
+
+/// The settings page's words for a refusal; a stale second factor offers
+/// the step-up (once).
+fn refusal(portal: &Portal, logged_in: &mut LoggedIn, rejected: twofa::Rejected) -> String {
+    super::account::settings_refusal(portal, logged_in, rejected)
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct AddForm {
+    csrf: String,
+    method: String,
+    number: String,
+}
+
+impl std::fmt::Debug for AddForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AddForm")
+            .field("method", &self.method)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `POST /settings/methods/add`: start adding an app, a push app or a
+/// phone (step-up required).
+pub(crate) async fn add(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    form: Result<Form<AddForm>, FormRejection>,
+) -> Response {
+    let mut current = session!(portal, headers);
+    let form = checked_form!(current, form);
+    let (mut logged_in, user) = or_respond!(logged_in_user(&current));
+    let phone = |channel| {
+        let mut phone = PhoneChoice::new(form.number.trim(), channel);
+        // Choosing a phone call answers the not-a-mobile dialog already.
+        if channel == PhoneChannel::Voice {
+            phone = phone.with_answer(NotMobileAnswer::ContinueWithVoice);
+        }
+        MethodChoice::Phone(phone)
+    };
+    let (choice, kind) = match form.method.as_str() {
+        "app" => (MethodChoice::AuthenticatorApp, Method::AuthenticatorApp),
+        "push" => (MethodChoice::PushApp, Method::PushApp),
+        "sms" => (phone(PhoneChannel::Sms), Method::Sms),
+        "voice" => (phone(PhoneChannel::Voice), Method::VoiceCall),
+        _ => return current.respond(refused()),
+    };
+    logged_in.not_mobile = None;
+    logged_in.adding = None;
+    match portal.inner().twofa.add_method(&user, choice).await {
+        Ok(SetUpProgress::ScanQrCode(uri)) => {
+            logged_in.adding = Some(QrView {
+                method: kind,
+                key_uri: uri.key_uri().to_uri(),
+            });
+            current.session.flash =
+                Some("Scan the QR code with the new app, then type the code it shows.".to_owned());
+        }
+        Ok(SetUpProgress::CodeSent(sent)) => {
+            current.session.flash = Some(format!(
+                "We sent a code to {}. Enter it to add this phone.",
+                sent.to
+            ));
+        }
+        Ok(SetUpProgress::NotMobile(dialog)) => {
+            current.session.flash = Some(format!(
+                "{} Choose a phone call for this number instead, or add an app.",
+                super::not_mobile_reason(&dialog)
+            ));
+        }
+        Ok(_) => return current.respond(unavailable()),
+        Err(rejected) => current.session.flash = Some(refusal(&portal, &mut logged_in, rejected)),
+    }
+    back(&portal, current, logged_in).await
+}
+
+/// `POST /settings/methods/confirm`: the first code of the method being
+/// added.
+pub(crate) async fn confirm(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    form: Result<Form<CodeForm>, FormRejection>,
+) -> Response {
+    let mut current = session!(portal, headers);
+    let form = checked_form!(current, form);
+    let (mut logged_in, user) = or_respond!(logged_in_user(&current));
+    match portal.inner().twofa.confirm_method(&user, &form.code).await {
+        Ok(()) => {
+            logged_in.adding = None;
+            current.session.flash =
+                Some("The new method is added: a login can use it from now on.".to_owned());
+        }
+        Err(rejected) => current.session.flash = Some(refusal(&portal, &mut logged_in, rejected)),
+    }
+    back(&portal, current, logged_in).await
+}
+
+/// `POST /settings/methods/cancel`: abandon the method being added.
+pub(crate) async fn cancel(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let mut current = session!(portal, headers);
+    let _form = checked_form!(current, form);
+    let (mut logged_in, user) = or_respond!(logged_in_user(&current));
+    logged_in.adding = None;
+    current.session.flash = Some(
+        match portal.inner().twofa.cancel_method_setup(&user).await {
+            Ok(()) => "Nothing was added.".to_owned(),
+            Err(rejected) => refusal(&portal, &mut logged_in, rejected),
+        },
+    );
+    back(&portal, current, logged_in).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct MethodForm {
+    csrf: String,
+    method: u32,
+}
+
+/// `POST /settings/methods/remove`: remove a method (step-up required;
+/// never the last one the company requires).
+pub(crate) async fn remove(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    form: Result<Form<MethodForm>, FormRejection>,
+) -> Response {
+    let mut current = session!(portal, headers);
+    let form = checked_form!(current, form);
+    let (mut logged_in, user) = or_respond!(logged_in_user(&current));
+    let method = MethodId::new(form.method);
+    current.session.flash = Some(
+        match portal.inner().twofa.remove_method(&user, method).await {
+            Ok(()) => "The method is removed.".to_owned(),
+            Err(rejected) if rejected.reason() == twofa::RejectionDetail::MethodRequired => {
+                "This method cannot be removed: your company requires it (add another one first)."
+                    .to_owned()
+            }
+            Err(rejected) => refusal(&portal, &mut logged_in, rejected),
+        },
+    );
+    back(&portal, current, logged_in).await
+}
+
+/// `POST /settings/methods/default`: the method a login asks for first.
+pub(crate) async fn make_default(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    form: Result<Form<MethodForm>, FormRejection>,
+) -> Response {
+    let mut current = session!(portal, headers);
+    let form = checked_form!(current, form);
+    let (mut logged_in, user) = or_respond!(logged_in_user(&current));
+    let method = MethodId::new(form.method);
+    current.session.flash = Some(
+        match portal.inner().twofa.set_primary_method(&user, method).await {
+            Ok(()) => "Logins now ask for this method first.".to_owned(),
+            Err(rejected) => refusal(&portal, &mut logged_in, rejected),
+        },
+    );
+    back(&portal, current, logged_in).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct StepUpForm {
+    csrf: String,
+    back: String,
+}
+
+/// `POST /step-up`: "confirm it's you". The second factor is asked for
+/// now, whatever a trusted network or a deferral would allow; once it is
+/// accepted the user is back on the page the form named.
+pub(crate) async fn step_up(
+    State(portal): State<Portal>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: Result<Form<StepUpForm>, FormRejection>,
+) -> Response {
+    let mut current = session!(portal, headers);
+    let form = checked_form!(current, form);
+    let (logged_in, user) = or_respond!(logged_in_user(&current));
+    let return_to = if form.back == "company" {
+        ReturnTo::Company
+    } else {
+        ReturnTo::Settings
+    };
+    let client = client_context(peer, &headers);
+    match portal.inner().twofa.begin_step_up(&user, &client).await {
+        Ok(step) => {
+            enter_step_returning(&portal, current, logged_in.account, step, Some(return_to)).await
+        }
+        Err(rejected) => {
+            current.session.flash = Some(advice_text(&portal, rejected.advice()));
+            back(&portal, current, logged_in).await
+        }
+    }
+}

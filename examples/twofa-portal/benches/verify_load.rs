@@ -13,6 +13,11 @@
 //! rounds the portal's demo clock moves 30 seconds so that each code is
 //! new. The run is bounded in rounds and in time, and stops by itself.
 //!
+//! Last, the 8-in-flight measurement runs again while other connections
+//! send cookie-less requests for the login page as fast as they can (a
+//! flood of sessions that never log in); the bench prints both rates and
+//! their ratio, and checks that the accounts stayed logged in.
+//!
 //! With `DATABASE_URL` set (a throwaway PostgreSQL database: the bench
 //! empties the twofa tables first), the same runs again on the PostgreSQL
 //! stores.
@@ -218,12 +223,72 @@ async fn run(stores: Option<Stores>, label: &str) {
         started.elapsed().as_secs_f64()
     );
 
+    let mut normal = None;
     for in_flight in IN_FLIGHT {
-        measure(&client, &base, &portal, &logins, &keys, in_flight, started).await;
+        let rate = measure(&client, &base, &portal, &logins, &keys, in_flight, started).await;
+        if in_flight == FLOOD_IN_FLIGHT {
+            normal = rate;
+        }
+    }
+    let flooded = under_flood(&client, &base, &portal, &logins, &keys, started).await;
+    if let (Some(normal), Some((flooded, flood_rate))) = (normal, flooded) {
+        println!(
+            "under a flood of {flood_rate:.0} cookie-less requests per second: {flooded:.0} verifications per second, {:.2}x the rate without it",
+            flooded / normal
+        );
     }
     server.abort();
 }
 
+/// Requests in flight for the flood comparison.
+const FLOOD_IN_FLIGHT: usize = 8;
+/// Connections sending cookie-less requests during the flood.
+const FLOODERS: usize = 8;
+
+/// The 8-in-flight measurement again while `FLOODERS` connections request
+/// the login page without a cookie (each opens a pre-login session):
+/// the verifications' rate and the flood's.
+async fn under_flood(
+    client: &HttpClient,
+    base: &str,
+    portal: &Portal,
+    logins: &[String],
+    keys: &[String],
+    started: Instant,
+) -> Option<(f64, f64)> {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut flooders = Vec::new();
+    for _ in 0..FLOODERS {
+        let (stop, sent, client) = (stop.clone(), sent.clone(), client.clone());
+        let url = format!("{base}/login");
+        flooders.push(tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let page = send(&client, "GET", &url, "", None).await;
+                assert!(page.cookie.is_some(), "a pre-login session each");
+                sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }));
+    }
+    print!("under flood: ");
+    let flood_started = Instant::now();
+    let rate = measure(client, base, portal, logins, keys, FLOOD_IN_FLIGHT, started).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for flooder in flooders {
+        flooder.await.unwrap();
+    }
+    let flood_rate = sent.load(std::sync::atomic::Ordering::Relaxed) as f64
+        / flood_started.elapsed().as_secs_f64();
+    // Logged-in users stayed logged in through the flood.
+    let counts = portal.session_counts().await.unwrap();
+    println!(
+        "sessions after the flood: {} signed in, {} before a password",
+        counts.signed_in, counts.pre_login
+    );
+    rate.map(|rate| (rate, flood_rate))
+}
+
+/// One measurement at `in_flight`: prints it and returns the rate.
 async fn measure(
     client: &HttpClient,
     base: &str,
@@ -232,7 +297,7 @@ async fn measure(
     keys: &[String],
     in_flight: usize,
     started: Instant,
-) {
+) -> Option<f64> {
     let mut latencies = Vec::new();
     let mut busy = Duration::ZERO;
     for _ in 0..ROUNDS {
@@ -277,10 +342,11 @@ async fn measure(
         busy += round.elapsed();
     }
     if latencies.is_empty() {
-        return;
+        return None;
     }
     latencies.sort_unstable();
     let count = latencies.len();
+    let rate = count as f64 / busy.as_secs_f64();
     println!(
         "{count} verifications, {in_flight:>2} in flight: {:>6.0} per second, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         count as f64 / busy.as_secs_f64(),
@@ -288,6 +354,7 @@ async fn measure(
         percentile(&latencies, 0.99).as_secs_f64() * 1e3,
         latencies.last().unwrap().as_secs_f64() * 1e3,
     );
+    Some(rate)
 }
 
 /// The PostgreSQL stores of `DATABASE_URL`, emptied.
@@ -301,7 +368,7 @@ async fn postgres(url: &str) -> Stores {
         .unwrap()
         .batch_execute(
             "TRUNCATE twofa_users, twofa_companies, twofa_challenges, \
-             twofa_trust_grants, twofa_audit_log",
+             twofa_trust_grants, twofa_audit_log, twofa_send_counters",
         )
         .await
         .unwrap();

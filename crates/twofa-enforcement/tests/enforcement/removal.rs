@@ -7,6 +7,7 @@ use twofa_enforcement::{RemovalRefused, may_remove_leaving};
 fn app_only() -> CompanyPolicy {
     CompanyPolicy::builder()
         .with_allowed_methods(MethodSet::of(&[Method::AuthenticatorApp]))
+        .with_resend_channels(CodeChannelSet::of(&[CodeChannel::Email]))
         .build()
         .unwrap()
 }

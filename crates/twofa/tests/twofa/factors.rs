@@ -17,15 +17,7 @@ use crate::{Now, OFFICE, Portal, challenge, home, into_allowed, office, totp_cod
 /// Bob, enrolled with an app from the office (a trusted network): his
 /// login there is skipped.
 async fn app_user_with_a_grant(portal: &Portal) -> (UserId, ProvisioningUri, Vec<String>) {
-    portal
-        .twofa
-        .add_trusted_network(
-            portal.admin().await,
-            Cidr::parse(OFFICE).unwrap(),
-            "Head office",
-        )
-        .await
-        .unwrap();
+    portal.trust_office().await;
     let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
     portal.advance(TimeDelta::minutes(1));
     let (uri, codes) = Box::pin(portal.enroll_app(&bob)).await;

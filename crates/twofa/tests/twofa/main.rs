@@ -165,6 +165,15 @@ impl Portal {
         user
     }
 
+    /// The administrator lists the office network as trusted.
+    async fn trust_office(&self) {
+        let office = twofa::trusted_network::Cidr::parse(OFFICE).unwrap();
+        self.twofa
+            .add_trusted_network(self.admin().await, office, "Head office")
+            .await
+            .unwrap();
+    }
+
     fn advance(&self, delta: TimeDelta) {
         self.clock.advance(delta);
     }

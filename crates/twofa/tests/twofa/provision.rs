@@ -187,15 +187,7 @@ async fn a_new_email_address_or_account_kind_ends_the_trusted_network_grant() {
 #[tokio::test]
 async fn a_new_display_name_keeps_the_grant_and_a_new_email_reaches_the_enrollment() {
     let portal = Portal::new().await;
-    portal
-        .twofa
-        .add_trusted_network(
-            portal.admin().await,
-            Cidr::parse(OFFICE).unwrap(),
-            "Head office",
-        )
-        .await
-        .unwrap();
+    portal.trust_office().await;
     let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
     portal.enroll_app(&bob).await;
     portal
@@ -222,15 +214,7 @@ async fn a_new_display_name_keeps_the_grant_and_a_new_email_reaches_the_enrollme
 #[tokio::test]
 async fn a_deleted_user_created_again_starts_without_the_old_grant() {
     let portal = Portal::new().await;
-    portal
-        .twofa
-        .add_trusted_network(
-            portal.admin().await,
-            Cidr::parse(OFFICE).unwrap(),
-            "Head office",
-        )
-        .await
-        .unwrap();
+    portal.trust_office().await;
     let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
     portal.enroll_app(&bob).await;
     portal.twofa.delete_user(&bob).await.unwrap();

@@ -266,15 +266,7 @@ async fn failing_stores_never_grant_an_acceptance_and_leave_whole_records() {
 #[tokio::test]
 async fn stored_records_round_trip_through_serde_without_secrets() {
     let portal = Portal::new().await;
-    portal
-        .twofa
-        .add_trusted_network(
-            portal.admin().await,
-            Cidr::parse(OFFICE).unwrap(),
-            "Head office",
-        )
-        .await
-        .unwrap();
+    portal.trust_office().await;
     let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
     let (uri, _) = portal.enroll_app(&bob).await;
     portal.advance(TimeDelta::minutes(1));

@@ -13,15 +13,7 @@ use crate::{Now, OFFICE, Portal, challenge, home, into_allowed, office, totp_cod
 #[tokio::test]
 async fn a_trusted_network_skips_the_prompt_for_21_days_to_the_second() {
     let portal = Portal::new().await;
-    portal
-        .twofa
-        .add_trusted_network(
-            portal.admin().await,
-            Cidr::parse(OFFICE).unwrap(),
-            "Head office",
-        )
-        .await
-        .unwrap();
+    portal.trust_office().await;
     let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
     portal.advance(TimeDelta::minutes(1));
     // Enrolling from the office completes a second factor there: grant.
@@ -99,15 +91,7 @@ async fn removing_a_network_ends_the_grants_earned_on_it() {
 #[tokio::test]
 async fn client_accounts_are_prompted_at_every_login_even_on_trusted_networks() {
     let portal = Portal::new().await;
-    portal
-        .twofa
-        .add_trusted_network(
-            portal.admin().await,
-            Cidr::parse(OFFICE).unwrap(),
-            "Head office",
-        )
-        .await
-        .unwrap();
+    portal.trust_office().await;
     let client = portal.add_user("dana", AccountKind::EndUserClient).await;
     let (uri, _) = portal.enroll_app(&client).await;
     for _ in 0..3 {
@@ -138,15 +122,7 @@ async fn client_accounts_are_prompted_at_every_login_even_on_trusted_networks() 
 async fn sms_user_with_a_grant(portal: &Portal) -> twofa::types::UserId {
     use twofa::enrollment::PhoneChannel;
     use twofa::{MethodChoice, PhoneChoice};
-    portal
-        .twofa
-        .add_trusted_network(
-            portal.admin().await,
-            Cidr::parse(OFFICE).unwrap(),
-            "Head office",
-        )
-        .await
-        .unwrap();
+    portal.trust_office().await;
     let bob = portal.add_user("bob", AccountKind::PartnerEmployee).await;
     let screen = crate::set_up(portal.twofa.begin_login(&bob, &office()).await.unwrap());
     let choice = MethodChoice::Phone(PhoneChoice::new("+44 7400 123456", PhoneChannel::Sms));

@@ -162,7 +162,11 @@ fn status_line(enrollment: Option<&Enrollment>, now: DateTime<Utc>) -> String {
 }
 
 /// Back to the settings page, with the session's new state.
-async fn back_to_settings(portal: &Portal, mut current: Current, logged_in: LoggedIn) -> Response {
+pub(super) async fn back_to_settings(
+    portal: &Portal,
+    mut current: Current,
+    logged_in: LoggedIn,
+) -> Response {
     current.session.stage = Stage::LoggedIn(logged_in);
     current.save(portal).await;
     current.redirect("/settings")
@@ -170,8 +174,8 @@ async fn back_to_settings(portal: &Portal, mut current: Current, logged_in: Logg
 
 /// What the settings page says when a change is refused. A second factor
 /// older than the step-up window is no fault of the session: the user
-/// stays logged in, and the page offers to sign in again. Nothing is
-/// changed by a refusal.
+/// stays logged in, and the page offers to confirm it is them (a step-up).
+/// Nothing is changed by a refusal.
 pub(super) fn settings_refusal(
     portal: &Portal,
     logged_in: &mut LoggedIn,

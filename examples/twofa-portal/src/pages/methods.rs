@@ -14,24 +14,12 @@ use twofa::enrollment::{MethodId, NotMobileAnswer, PhoneChannel};
 use twofa::types::Method;
 use twofa::{MethodChoice, PhoneChoice, SetUpProgress};
 
+use super::account::{back_to_settings, settings_refusal};
 use super::login::enter_step_returning;
 use super::{CodeForm, CsrfForm, advice_text, logged_in_user};
 use crate::Portal;
-use crate::session::{LoggedIn, QrView, ReturnTo, Stage};
+use crate::session::{QrView, ReturnTo};
 use crate::web::{Current, Jar, client_context, refused, unavailable};
-
-/// Back to the settings page, with the session's new state.
-async fn back(portal: &Portal, mut current: Current, logged_in: LoggedIn) -> Response {
-    current.session.stage = Stage::LoggedIn(logged_in);
-    current.save(portal).await;
-    current.redirect("/settings")
-}
-
-/// The settings page's words for a refusal; a stale second factor offers
-/// the step-up (once).
-fn refusal(portal: &Portal, logged_in: &mut LoggedIn, rejected: twofa::Rejected) -> String {
-    super::account::settings_refusal(portal, logged_in, rejected)
-}
 
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -98,9 +86,11 @@ pub(crate) async fn add(
             ));
         }
         Ok(_) => return current.respond(unavailable()),
-        Err(rejected) => current.session.flash = Some(refusal(&portal, &mut logged_in, rejected)),
+        Err(rejected) => {
+            current.session.flash = Some(settings_refusal(&portal, &mut logged_in, rejected))
+        }
     }
-    back(&portal, current, logged_in).await
+    back_to_settings(&portal, current, logged_in).await
 }
 
 /// `POST /settings/methods/confirm`: the first code of the method being
@@ -119,9 +109,11 @@ pub(crate) async fn confirm(
             current.session.flash =
                 Some("The new method is added: a login can use it from now on.".to_owned());
         }
-        Err(rejected) => current.session.flash = Some(refusal(&portal, &mut logged_in, rejected)),
+        Err(rejected) => {
+            current.session.flash = Some(settings_refusal(&portal, &mut logged_in, rejected))
+        }
     }
-    back(&portal, current, logged_in).await
+    back_to_settings(&portal, current, logged_in).await
 }
 
 /// `POST /settings/methods/cancel`: abandon the method being added.
@@ -137,10 +129,10 @@ pub(crate) async fn cancel(
     current.session.flash = Some(
         match portal.inner().twofa.cancel_method_setup(&user).await {
             Ok(()) => "Nothing was added.".to_owned(),
-            Err(rejected) => refusal(&portal, &mut logged_in, rejected),
+            Err(rejected) => settings_refusal(&portal, &mut logged_in, rejected),
         },
     );
-    back(&portal, current, logged_in).await
+    back_to_settings(&portal, current, logged_in).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -168,10 +160,10 @@ pub(crate) async fn remove(
                 "This method cannot be removed: your company requires it (add another one first)."
                     .to_owned()
             }
-            Err(rejected) => refusal(&portal, &mut logged_in, rejected),
+            Err(rejected) => settings_refusal(&portal, &mut logged_in, rejected),
         },
     );
-    back(&portal, current, logged_in).await
+    back_to_settings(&portal, current, logged_in).await
 }
 
 /// `POST /settings/methods/default`: the method a login asks for first.
@@ -187,10 +179,10 @@ pub(crate) async fn make_default(
     current.session.flash = Some(
         match portal.inner().twofa.set_primary_method(&user, method).await {
             Ok(()) => "Logins now ask for this method first.".to_owned(),
-            Err(rejected) => refusal(&portal, &mut logged_in, rejected),
+            Err(rejected) => settings_refusal(&portal, &mut logged_in, rejected),
         },
     );
-    back(&portal, current, logged_in).await
+    back_to_settings(&portal, current, logged_in).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -224,7 +216,7 @@ pub(crate) async fn step_up(
         }
         Err(rejected) => {
             current.session.flash = Some(advice_text(&portal, rejected.advice()));
-            back(&portal, current, logged_in).await
+            back_to_settings(&portal, current, logged_in).await
         }
     }
 }

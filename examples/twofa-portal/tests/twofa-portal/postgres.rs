@@ -237,3 +237,51 @@ async fn until_the_database_is_up_the_portal_answers_that_it_is_starting() {
     // wait) or was still pending when the database came up depends on the
     // timing; either way the portal waited and now serves.
 }
+
+#[tokio::test]
+async fn two_portal_processes_on_one_database_serve_alternate_requests() {
+    let url = cluster::Cluster::shared()
+        .unwrap()
+        .database("portal_two_processes")
+        .await
+        .unwrap();
+    let logs = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    // Two operating-system processes of the binary, the same keys and
+    // database, nothing else in common: a load balancer without sticky
+    // sessions in front of them.
+    let first = PortalProcess::start(&url, &logs.join("portal-process-a.log"));
+    let second = PortalProcess::start(&url, &logs.join("portal-process-b.log"));
+    let mut bob = Browser::alternating(&[first.addr, second.addr]);
+
+    // Password, set-up by text message and its code (sent by one process,
+    // read from the other's outbox page), each request on the other one.
+    enroll_sms(&mut bob, "bob", "+44 7400 123456").await;
+    let settings = bob
+        .change_setting("/settings/name", &[("name", "Bob Two Processes")])
+        .await;
+    assert!(settings.body.contains("value=\"Bob Two Processes\""));
+
+    // Logout ends the session on both.
+    let reply = bob.submit("/home", "/logout", &[]).await;
+    assert_eq!(reply.location(), "/login");
+    assert_eq!(bob.get("/home").await.location(), "/login");
+    assert_eq!(bob.get("/home").await.location(), "/login");
+
+    // A later login: challenged by one process, answered on the other.
+    let reply = bob.log_in("bob", "bob-demo-password").await;
+    assert_eq!(reply.location(), "/login/2fa");
+    let code = code_from_outbox(&mut bob, "sms").await;
+    let reply = bob.enter_code(&code).await;
+    assert_eq!(reply.location(), "/home");
+    assert!(
+        bob.get("/settings")
+            .await
+            .body
+            .contains("Bob Two Processes")
+    );
+    assert!(
+        bob.sent_to.iter().all(|requests| *requests >= 8),
+        "both processes served: {:?}",
+        bob.sent_to
+    );
+}

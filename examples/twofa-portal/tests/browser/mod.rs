@@ -841,3 +841,27 @@ async fn walk_company_changes_need_the_administrators_recent_second_factor() {
     );
     walk.finish().await;
 }
+
+#[tokio::test]
+async fn walk_a_flood_of_cookie_less_requests_leaves_the_browser_logged_in() {
+    let options = twofa_portal::PortalOptions::new()
+        .with_cookies(twofa_portal::CookieSecurity::PlainHttpLocalhost)
+        .with_pre_login_sessions(100);
+    let server = super::start(options).await;
+    let mut walk = Walk::start(&server, "flood").await;
+    walk.log_in("alice", "alice-demo-password", "setup-prompt")
+        .await;
+    set_up_app(&mut walk, &server).await;
+    // Ten times the pre-login pool, each request without a cookie.
+    for _ in 0..1_000 {
+        let reply = super::Browser::new(&server).get("/login").await;
+        assert_eq!(reply.status, axum::http::StatusCode::OK);
+    }
+    let counts = server.portal.session_counts().await.unwrap();
+    assert_eq!(counts.pre_login, 100, "{counts:?}");
+    walk.goto("/home", "home-after-flood").await;
+    assert_eq!(walk.path().await, "/home", "still logged in");
+    walk.goto("/settings", "settings-after-flood").await;
+    assert_eq!(walk.path().await, "/settings");
+    walk.finish().await;
+}

@@ -39,7 +39,7 @@ pub use channels::Channels;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use keys::{KeyError, KeyName, Keys};
 pub use maintenance::AuditRetention;
-pub use methods::{MethodSummary, MethodsOverview};
+pub use methods::{MethodsOverview, UserMethod};
 pub use provision::{NewCompany, NewUser, ProvisionError, UserUpdate};
 pub use push::{PushPoll, PushSent};
 pub use random::{OsRandom, RandomSource, RandomUnavailable, SeededRandom};

@@ -20,10 +20,11 @@ use crate::service::Twofa;
 use crate::steps::{MethodChoice, Rejected, RetryAdvice, SetUpProgress};
 use crate::update::Change;
 
-/// One of the user's methods, as a settings page lists it.
+/// One of the user's methods, as a settings page lists it (the
+/// enrollment's `MethodSummary` is the policy crates' view).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct MethodSummary {
+pub struct UserMethod {
     /// Pass it to [`Twofa::remove_method`] or
     /// [`Twofa::set_primary_method`].
     pub id: MethodId,
@@ -44,7 +45,7 @@ pub struct MethodSummary {
 #[non_exhaustive]
 pub struct MethodsOverview {
     /// The methods set up, the primary one first.
-    pub methods: Vec<MethodSummary>,
+    pub methods: Vec<UserMethod>,
     /// The kinds the company allows that could be added now.
     pub may_add: MethodSet,
     /// A method being added (or a number being changed) that waits for its
@@ -78,10 +79,10 @@ impl Twofa {
                     });
                 };
                 let primary = enrolled.primary();
-                let mut methods: Vec<MethodSummary> = enrolled
+                let mut methods: Vec<UserMethod> = enrolled
                     .methods()
                     .iter()
-                    .map(|m| MethodSummary {
+                    .map(|m| UserMethod {
                         id: m.id(),
                         kind: m.kind(),
                         masked_number: match m.factor() {

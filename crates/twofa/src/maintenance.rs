@@ -178,11 +178,10 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap() + TimeDelta::seconds(seconds)
     }
 
-    #[tokio::test]
-    async fn expired_logins_are_purged_by_the_service_clock_from_their_expiry_on() {
-        let clock = Arc::new(ManualClock::new(at(0)));
+    /// The service on in-memory stores and `clock`.
+    fn service(clock: &Arc<ManualClock>) -> Twofa {
         let outbox = Arc::new(Outbox::new());
-        let twofa = Twofa::builder()
+        Twofa::builder()
             .stores(Stores::in_memory())
             .channels(Channels::outbox(&outbox))
             .server_key(ServerKey::from_bytes(&[7u8; 32]).unwrap())
@@ -190,7 +189,13 @@ mod tests {
             .issuer(Issuer::new("Partner Portal").unwrap())
             .with_clock(clock.clone())
             .build()
-            .unwrap();
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn expired_logins_are_purged_by_the_service_clock_from_their_expiry_on() {
+        let clock = Arc::new(ManualClock::new(at(0)));
+        let twofa = service(&clock);
         let ticket: LoginTicket = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a".parse().unwrap();
         let pending = PendingLogin::new(
             UserId::new("bob").unwrap(),
@@ -222,16 +227,7 @@ mod tests {
         use crate::records::AuditEntry;
 
         let clock = Arc::new(ManualClock::new(at(0)));
-        let outbox = Arc::new(Outbox::new());
-        let twofa = Twofa::builder()
-            .stores(Stores::in_memory())
-            .channels(Channels::outbox(&outbox))
-            .server_key(ServerKey::from_bytes(&[7u8; 32]).unwrap())
-            .sealer(Arc::new(XChaChaSealer::from_bytes(&[9u8; 32]).unwrap()))
-            .issuer(Issuer::new("Partner Portal").unwrap())
-            .with_clock(clock.clone())
-            .build()
-            .unwrap();
+        let twofa = service(&clock);
         let audit = twofa.stores().audit();
         for seconds in [0, 1] {
             let entry = AuditEntry::new(

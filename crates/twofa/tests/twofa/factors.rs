@@ -29,6 +29,20 @@ async fn app_user_with_a_grant(portal: &Portal) -> (UserId, ProvisioningUri, Vec
     (bob, uri, codes)
 }
 
+/// Answers the challenge of `step` with the code `key`'s app shows now:
+/// the login (or step-up) is complete.
+async fn answer_with_app(portal: &Portal, user: &UserId, step: LoginStep, key: &ProvisioningUri) {
+    let screen = challenge(step);
+    let code = totp_code(key, portal.clock.now());
+    into_allowed(
+        portal
+            .twofa
+            .submit_code(user, &screen.ticket, &code)
+            .await
+            .unwrap(),
+    );
+}
+
 fn sms(number: &str) -> MethodChoice {
     MethodChoice::Phone(PhoneChoice::new(number, PhoneChannel::Sms))
 }
@@ -136,15 +150,7 @@ async fn adding_or_removing_a_method_needs_a_second_factor_within_ten_minutes() 
     // A step-up from the office is not skipped by the trusted network.
     portal.advance(TimeDelta::minutes(1));
     let step = portal.twofa.begin_step_up(&bob, &office()).await.unwrap();
-    let screen = challenge(step);
-    let code = totp_code(&uri, portal.clock.now());
-    into_allowed(
-        portal
-            .twofa
-            .submit_code(&bob, &screen.ticket, &code)
-            .await
-            .unwrap(),
-    );
+    answer_with_app(&portal, &bob, step, &uri).await;
     add_sms(&portal, &bob, "+44 7400 123456").await;
     assert_eq!(portal.twofa.methods(&bob).await.unwrap().methods.len(), 2);
 }
@@ -328,21 +334,12 @@ async fn company_operations_need_the_administrators_recent_second_factor() {
     // refused. The step-up asks for it even there.
     portal.advance(TimeDelta::minutes(1));
     let key = portal.admin_key.get().unwrap().clone();
-    let screen = challenge(
-        portal
-            .twofa
-            .begin_login(admin.user(), &office())
-            .await
-            .unwrap(),
-    );
-    let code = totp_code(&key, portal.clock.now());
-    into_allowed(
-        portal
-            .twofa
-            .submit_code(admin.user(), &screen.ticket, &code)
-            .await
-            .unwrap(),
-    );
+    let step = portal
+        .twofa
+        .begin_login(admin.user(), &office())
+        .await
+        .unwrap();
+    answer_with_app(&portal, admin.user(), step, &key).await;
     portal.advance(TimeDelta::minutes(11));
     assert!(matches!(
         portal
@@ -356,20 +353,11 @@ async fn company_operations_need_the_administrators_recent_second_factor() {
         portal.twofa.enforce_two_factor(&admin).await,
         Err(AdminError::StepUpRequired)
     );
-    let screen = challenge(
-        portal
-            .twofa
-            .begin_step_up(admin.user(), &office())
-            .await
-            .unwrap(),
-    );
-    let code = totp_code(&key, portal.clock.now());
-    into_allowed(
-        portal
-            .twofa
-            .submit_code(admin.user(), &screen.ticket, &code)
-            .await
-            .unwrap(),
-    );
+    let step = portal
+        .twofa
+        .begin_step_up(admin.user(), &office())
+        .await
+        .unwrap();
+    answer_with_app(&portal, admin.user(), step, &key).await;
     portal.twofa.enforce_two_factor(&admin).await.unwrap();
 }

@@ -10,57 +10,31 @@ use axum::extract::{ConnectInfo, Form, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
-use twofa::enrollment::{MethodId, NotMobileAnswer, PhoneChannel};
-use twofa::types::Method;
-use twofa::{MethodChoice, PhoneChoice, SetUpProgress};
+use twofa::SetUpProgress;
+use twofa::enrollment::MethodId;
 
 use super::account::{back_to_settings, settings_refusal};
 use super::login::enter_step_returning;
+use super::setup::MethodForm;
 use super::{CodeForm, CsrfForm, advice_text, logged_in_user};
 use crate::Portal;
 use crate::session::{QrView, ReturnTo};
 use crate::web::{Current, Jar, client_context, refused, unavailable};
-
-#[derive(Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct AddForm {
-    csrf: String,
-    method: String,
-    number: String,
-}
-
-impl std::fmt::Debug for AddForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AddForm")
-            .field("method", &self.method)
-            .finish_non_exhaustive()
-    }
-}
 
 /// `POST /settings/methods/add`: start adding an app, a push app or a
 /// phone (step-up required).
 pub(crate) async fn add(
     State(portal): State<Portal>,
     headers: HeaderMap,
-    form: Result<Form<AddForm>, FormRejection>,
+    form: Result<Form<MethodForm>, FormRejection>,
 ) -> Response {
     let mut current = session!(portal, headers);
     let form = checked_form!(current, form);
     let (mut logged_in, user) = or_respond!(logged_in_user(&current));
-    let phone = |channel| {
-        let mut phone = PhoneChoice::new(form.number.trim(), channel);
-        // Choosing a phone call answers the not-a-mobile dialog already.
-        if channel == PhoneChannel::Voice {
-            phone = phone.with_answer(NotMobileAnswer::ContinueWithVoice);
-        }
-        MethodChoice::Phone(phone)
-    };
-    let (choice, kind) = match form.method.as_str() {
-        "app" => (MethodChoice::AuthenticatorApp, Method::AuthenticatorApp),
-        "push" => (MethodChoice::PushApp, Method::PushApp),
-        "sms" => (phone(PhoneChannel::Sms), Method::Sms),
-        "voice" => (phone(PhoneChannel::Voice), Method::VoiceCall),
-        _ => return current.respond(refused()),
+    // The settings page has no not-a-mobile dialog: choosing a phone call
+    // is the answer to it.
+    let Some((choice, kind)) = form.choice(true) else {
+        return current.respond(refused());
     };
     logged_in.not_mobile = None;
     logged_in.adding = None;
@@ -137,7 +111,7 @@ pub(crate) async fn cancel(
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub(crate) struct MethodForm {
+pub(crate) struct MethodIdForm {
     csrf: String,
     method: u32,
 }
@@ -147,7 +121,7 @@ pub(crate) struct MethodForm {
 pub(crate) async fn remove(
     State(portal): State<Portal>,
     headers: HeaderMap,
-    form: Result<Form<MethodForm>, FormRejection>,
+    form: Result<Form<MethodIdForm>, FormRejection>,
 ) -> Response {
     let mut current = session!(portal, headers);
     let form = checked_form!(current, form);
@@ -170,7 +144,7 @@ pub(crate) async fn remove(
 pub(crate) async fn make_default(
     State(portal): State<Portal>,
     headers: HeaderMap,
-    form: Result<Form<MethodForm>, FormRejection>,
+    form: Result<Form<MethodIdForm>, FormRejection>,
 ) -> Response {
     let mut current = session!(portal, headers);
     let form = checked_form!(current, form);

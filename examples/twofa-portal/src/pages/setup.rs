@@ -23,10 +23,35 @@ use crate::web::{Current, Jar, refused, unavailable};
 #[derive(Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct MethodForm {
-    csrf: String,
+    pub(super) csrf: String,
     method: String,
     number: String,
     answer: String,
+}
+
+impl MethodForm {
+    /// The method the form names and its kind, or `None` for another
+    /// value. With `call_answers_dialog`, choosing a phone call outright
+    /// counts as the answer to the not-a-mobile dialog; otherwise only the
+    /// dialog's own "continue" does.
+    pub(super) fn choice(&self, call_answers_dialog: bool) -> Option<(MethodChoice, Method)> {
+        let phone = |channel| {
+            let mut phone = PhoneChoice::new(self.number.trim(), channel);
+            let answered = self.answer == "continue"
+                || (call_answers_dialog && channel == PhoneChannel::Voice);
+            if answered {
+                phone = phone.with_answer(NotMobileAnswer::ContinueWithVoice);
+            }
+            MethodChoice::Phone(phone)
+        };
+        Some(match self.method.as_str() {
+            "app" => (MethodChoice::AuthenticatorApp, Method::AuthenticatorApp),
+            "push" => (MethodChoice::PushApp, Method::PushApp),
+            "sms" => (phone(PhoneChannel::Sms), Method::Sms),
+            "voice" => (phone(PhoneChannel::Voice), Method::VoiceCall),
+            _ => return None,
+        })
+    }
 }
 
 impl std::fmt::Debug for MethodForm {
@@ -49,22 +74,8 @@ pub(crate) async fn choose_method(
     let Screen::SetUp(mut setup) = partial.screen.clone() else {
         return to_own_place(&current);
     };
-    let (choice, kind) = match form.method.as_str() {
-        "app" => (MethodChoice::AuthenticatorApp, Method::AuthenticatorApp),
-        "push" => (MethodChoice::PushApp, Method::PushApp),
-        "sms" | "voice" => {
-            let channel = if form.method == "sms" {
-                PhoneChannel::Sms
-            } else {
-                PhoneChannel::Voice
-            };
-            let mut phone = PhoneChoice::new(form.number.trim(), channel);
-            if form.answer == "continue" {
-                phone = phone.with_answer(NotMobileAnswer::ContinueWithVoice);
-            }
-            (MethodChoice::Phone(phone), Method::Sms)
-        }
-        _ => return current.respond(refused()),
+    let Some((choice, kind)) = form.choice(false) else {
+        return current.respond(refused());
     };
     let progress = portal
         .inner()

@@ -10,7 +10,8 @@ mod settings;
 
 pub use gate::{DeferralOffer, GateDecision, SetupRequired, gate};
 pub use policy::{
-    CompanyPolicy, CompanyPolicyError, DurationSetting, MAX_ATTEMPTS_PER_CHALLENGE, PolicyBuilder,
+    CompanyPolicy, CompanyPolicyError, DurationSetting, MAX_ATTEMPTS_PER_CHALLENGE,
+    PhishingResistance, PolicyBuilder,
 };
 pub use removal::{RemovalRefused, may_remove_leaving};
 #[cfg(feature = "serde")]

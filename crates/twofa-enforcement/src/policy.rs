@@ -4,6 +4,53 @@
 use chrono::TimeDelta;
 use twofa_types::{CodeChannel, CodeChannelSet, CountryCodeSet, DeferralCap, Method, MethodSet};
 
+use crate::settings::CompanyRole;
+
+/// Whose second factor must be phishing-resistant (a passkey: see
+/// [`Method::is_phishing_resistant`]).
+///
+/// NIST SP 800-63B-4 requires AAL2 verifiers to offer a phishing-resistant
+/// option and AAL3 to require one; a company moving its staff to passkeys
+/// typically starts with its administrators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+#[non_exhaustive]
+pub enum PhishingResistance {
+    /// Any allowed method will do (the portal's default).
+    #[default]
+    NotRequired,
+    /// Company administrators must use a phishing-resistant method.
+    ForAdmins,
+    /// Every user must.
+    ForEveryone,
+}
+
+impl PhishingResistance {
+    /// Whether a user of `role` must use a phishing-resistant method.
+    #[must_use]
+    pub const fn applies_to(self, role: CompanyRole) -> bool {
+        match self {
+            Self::NotRequired => false,
+            Self::ForAdmins => matches!(role, CompanyRole::Admin),
+            Self::ForEveryone => true,
+        }
+    }
+
+    /// Stable lowercase name (`not_required`, `for_admins`, `for_everyone`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::NotRequired => "not_required",
+            Self::ForAdmins => "for_admins",
+            Self::ForEveryone => "for_everyone",
+        }
+    }
+}
+
 /// A duration setting of [`CompanyPolicy`], named in [`CompanyPolicyError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -79,6 +126,9 @@ pub enum CompanyPolicyError {
         /// The maximum, [`MAX_ATTEMPTS_PER_CHALLENGE`].
         max: u32,
     },
+    /// A phishing-resistant method is required but none is allowed.
+    #[error("a phishing-resistant method is required but none is allowed")]
+    PhishingResistantNotAllowed,
     /// Re-sending by SMS or voice call is allowed while the matching method is
     /// switched off: a switched-off channel must not come back as a re-send.
     #[error("re-send by {channel} is allowed but the {channel} method is not")]
@@ -127,6 +177,7 @@ pub struct CompanyPolicy {
     pending_setup_lifetime: TimeDelta,
     attempts_per_challenge: u32,
     phone_countries: CountryCodeSet,
+    phishing_resistant: PhishingResistance,
 }
 
 impl Default for CompanyPolicy {
@@ -142,6 +193,7 @@ impl Default for CompanyPolicy {
             pending_setup_lifetime: TimeDelta::minutes(30),
             attempts_per_challenge: 5,
             phone_countries: CountryCodeSet::all(),
+            phishing_resistant: PhishingResistance::NotRequired,
         }
     }
 }
@@ -213,9 +265,44 @@ impl CompanyPolicy {
         self.phone_countries
     }
 
+    /// Whose second factor must be phishing-resistant (portal: nobody).
+    #[must_use]
+    pub const fn phishing_resistant(&self) -> PhishingResistance {
+        self.phishing_resistant
+    }
+
+    /// The policy as it applies to one user: the allowed methods narrowed to
+    /// the phishing-resistant ones when the company requires them of
+    /// `role`, and to `offered`, the methods the service has set up (a
+    /// service without a WebAuthn relying party cannot offer passkeys).
+    ///
+    /// Hand the result to [`gate`](crate::gate) and to every decision about
+    /// which methods this user may set up or be challenged with. The
+    /// narrowed set may be empty: nothing can then be set up, and the
+    /// login fails closed.
+    #[must_use]
+    pub fn for_user(&self, role: CompanyRole, offered: MethodSet) -> Self {
+        let mut allowed = self.allowed_methods.intersection(offered);
+        if self.phishing_resistant.applies_to(role) {
+            allowed = allowed.iter().filter(|m| m.is_phishing_resistant()).collect();
+        }
+        Self {
+            allowed_methods: allowed,
+            ..*self
+        }
+    }
+
     fn validate(self) -> Result<Self, CompanyPolicyError> {
         if self.allowed_methods.is_empty() {
             return Err(CompanyPolicyError::NoMethodAllowed);
+        }
+        if self.phishing_resistant != PhishingResistance::NotRequired
+            && !self
+                .allowed_methods
+                .iter()
+                .any(Method::is_phishing_resistant)
+        {
+            return Err(CompanyPolicyError::PhishingResistantNotAllowed);
         }
         for (channel, method) in [
             (CodeChannel::Sms, Method::Sms),
@@ -328,12 +415,22 @@ impl PolicyBuilder {
         self
     }
 
+    /// Whose second factor must be phishing-resistant; anything but
+    /// [`PhishingResistance::NotRequired`] requires an allowed
+    /// phishing-resistant method.
+    pub const fn with_phishing_resistant(mut self, required: PhishingResistance) -> Self {
+        self.0.phishing_resistant = required;
+        self
+    }
+
     /// Validates the options into a policy.
     ///
     /// # Errors
     ///
     /// The first problem found, in this order:
-    /// [`CompanyPolicyError::NoMethodAllowed`], [`CompanyPolicyError::ResendWithoutMethod`],
+    /// [`CompanyPolicyError::NoMethodAllowed`],
+    /// [`CompanyPolicyError::PhishingResistantNotAllowed`],
+    /// [`CompanyPolicyError::ResendWithoutMethod`],
     /// [`CompanyPolicyError::NotPositive`] / [`CompanyPolicyError::NotWholeSeconds`] /
     /// [`CompanyPolicyError::TooLong`] (per duration,
     /// in the order of [`DurationSetting`]), [`CompanyPolicyError::ZeroAttempts`],
@@ -359,6 +456,14 @@ struct PolicyRecord {
     /// Absent: every country code (records written before the field existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     phone_countries: Option<CountryCodeSet>,
+    /// Absent: not required (records written before the field existed).
+    #[serde(default, skip_serializing_if = "is_not_required")]
+    phishing_resistant: PhishingResistance,
+}
+
+#[cfg(feature = "serde")]
+fn is_not_required(required: &PhishingResistance) -> bool {
+    *required == PhishingResistance::NotRequired
 }
 
 #[cfg(feature = "serde")]
@@ -375,6 +480,7 @@ impl From<CompanyPolicy> for PolicyRecord {
             attempts_per_challenge: policy.attempts_per_challenge,
             phone_countries: (policy.phone_countries != CountryCodeSet::all())
                 .then_some(policy.phone_countries),
+            phishing_resistant: policy.phishing_resistant,
         }
     }
 }
@@ -405,6 +511,7 @@ impl TryFrom<PolicyRecord> for CompanyPolicy {
             .with_pending_setup_lifetime(secs(record.pending_setup_lifetime_secs)?)
             .with_attempts_per_challenge(record.attempts_per_challenge)
             .with_phone_countries(record.phone_countries.unwrap_or(CountryCodeSet::all()))
+            .with_phishing_resistant(record.phishing_resistant)
             .build()?)
     }
 }
@@ -428,7 +535,55 @@ mod tests {
         assert_eq!(policy.pending_setup_lifetime(), TimeDelta::seconds(1800));
         assert_eq!(policy.attempts_per_challenge(), 5);
         assert_eq!(policy.phone_countries(), CountryCodeSet::all());
+        assert_eq!(policy.phishing_resistant(), PhishingResistance::NotRequired);
         assert_eq!(CompanyPolicy::builder().build(), Ok(policy));
+    }
+
+    #[test]
+    fn a_phishing_resistant_requirement_narrows_the_methods_of_those_it_applies_to() {
+        let everything = MethodSet::all();
+        let admins = CompanyPolicy::builder()
+            .with_phishing_resistant(PhishingResistance::ForAdmins)
+            .build()
+            .unwrap();
+        let passkey = MethodSet::of(&[Method::Passkey]);
+        assert_eq!(
+            admins.for_user(CompanyRole::Admin, everything).allowed_methods(),
+            passkey
+        );
+        assert_eq!(
+            admins.for_user(CompanyRole::Member, everything).allowed_methods(),
+            everything
+        );
+        let all = CompanyPolicy::builder()
+            .with_phishing_resistant(PhishingResistance::ForEveryone)
+            .build()
+            .unwrap();
+        assert_eq!(
+            all.for_user(CompanyRole::Member, everything).allowed_methods(),
+            passkey
+        );
+        // A service without passkeys offers none: nothing is left to set up.
+        let without = everything.without(Method::Passkey);
+        assert!(
+            all.for_user(CompanyRole::Member, without)
+                .allowed_methods()
+                .is_empty()
+        );
+        assert_eq!(
+            CompanyPolicy::default()
+                .for_user(CompanyRole::Admin, without)
+                .allowed_methods(),
+            without
+        );
+        // Required, yet no passkey allowed: refused when built.
+        assert_eq!(
+            CompanyPolicy::builder()
+                .with_allowed_methods(without)
+                .with_phishing_resistant(PhishingResistance::ForAdmins)
+                .build(),
+            Err(CompanyPolicyError::PhishingResistantNotAllowed)
+        );
     }
 
     #[test]

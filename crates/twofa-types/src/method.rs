@@ -8,6 +8,10 @@ use core::fmt;
 /// Email is not among them: it only carries re-sent codes of a phone
 /// method (see [`CodeChannel`]). The set grows (`#[non_exhaustive]`): match
 /// with a wildcard arm that refuses what it does not know.
+///
+/// Only [`Method::Passkey`] is phishing-resistant (NIST SP 800-63B-4
+/// §3.2.5): a code or a push approval can be relayed by a look-alike site,
+/// a WebAuthn signature names the origin it was made for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(
     feature = "serde",
@@ -24,19 +28,23 @@ pub enum Method {
     Sms,
     /// A one-time code read out by an automated phone call.
     VoiceCall,
+    /// A WebAuthn credential (a passkey or a security key): the browser
+    /// signs a challenge for the site's origin.
+    Passkey,
 }
 
 impl Method {
     /// Every method, in the order used by sets and exports.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::AuthenticatorApp,
         Self::PushApp,
         Self::Sms,
         Self::VoiceCall,
+        Self::Passkey,
     ];
 
     /// Stable name used in exports and records (`authenticator_app`,
-    /// `push_app`, `sms`, `voice_call`).
+    /// `push_app`, `sms`, `voice_call`, `passkey`).
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -44,17 +52,27 @@ impl Method {
             Self::PushApp => "push_app",
             Self::Sms => "sms",
             Self::VoiceCall => "voice_call",
+            Self::Passkey => "passkey",
         }
     }
 
+    /// Whether the method resists phishing: its proof is bound to the
+    /// site's origin, so a look-alike site cannot relay it (only
+    /// [`Method::Passkey`]).
+    #[must_use]
+    pub const fn is_phishing_resistant(self) -> bool {
+        matches!(self, Self::Passkey)
+    }
+
     /// The channel that carries this method's codes: `Some` for the phone
-    /// methods, `None` for the apps (the device shows the code).
+    /// methods, `None` for the apps (the device shows the code) and for
+    /// passkeys (no code at all).
     #[must_use]
     pub const fn code_channel(self) -> Option<CodeChannel> {
         match self {
             Self::Sms => Some(CodeChannel::Sms),
             Self::VoiceCall => Some(CodeChannel::VoiceCall),
-            Self::AuthenticatorApp | Self::PushApp => None,
+            Self::AuthenticatorApp | Self::PushApp | Self::Passkey => None,
         }
     }
 
@@ -64,6 +82,7 @@ impl Method {
             Self::PushApp => 1 << 1,
             Self::Sms => 1 << 2,
             Self::VoiceCall => 1 << 3,
+            Self::Passkey => 1 << 4,
         }
     }
 }

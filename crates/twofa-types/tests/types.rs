@@ -72,8 +72,24 @@ fn phone_methods_name_their_channel_and_apps_have_none() {
     );
     assert_eq!(Method::AuthenticatorApp.code_channel(), None);
     assert_eq!(Method::PushApp.code_channel(), None);
+    assert_eq!(Method::Passkey.code_channel(), None);
     assert_eq!(CodeChannelSet::all().len(), 3);
     assert_eq!(MethodSet::all().len(), Method::ALL.len());
+}
+
+#[test]
+fn only_the_passkey_is_phishing_resistant() {
+    let resistant: MethodSet = Method::ALL
+        .into_iter()
+        .filter(|m| m.is_phishing_resistant())
+        .collect();
+    assert_eq!(resistant, MethodSet::of(&[Method::Passkey]));
+    assert_eq!(Method::Passkey.as_str(), "passkey");
+    assert!(MethodSet::all().contains(Method::Passkey));
+    assert_eq!(
+        serde_json::to_string(&MethodSet::of(&[Method::Passkey, Method::Sms])).unwrap(),
+        r#"["sms","passkey"]"#
+    );
 }
 
 #[test]

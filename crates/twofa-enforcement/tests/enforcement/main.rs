@@ -23,7 +23,7 @@ use proptest::prelude::*;
 use twofa_enforcement::{
     Actor, CompanyEvent, CompanyPolicy, CompanyPolicyError, CompanyRole, CompanySettings,
     DeferralOffer, DurationSetting, EmployeeRecord, EnforceError, EnforceOutcome, Enforcement,
-    EnrollmentReport, GateDecision, LoadError, PhoneHint, ReportError, SetupRequired, StatusKind,
+    EnrollmentReport, GateDecision, LoadError, PhishingResistance, PhoneHint, ReportError, SetupRequired, StatusKind,
     gate,
 };
 use twofa_types::{
@@ -78,6 +78,7 @@ fn all_methods() -> MethodSet {
         Method::PushApp,
         Method::Sms,
         Method::VoiceCall,
+        Method::Passkey,
     ])
 }
 

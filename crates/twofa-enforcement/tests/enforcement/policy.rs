@@ -12,7 +12,7 @@ fn policy_defaults_are_the_portals() {
     assert_eq!(p.out_of_band_code_lifetime(), secs(600));
     assert_eq!(p.pending_setup_lifetime(), secs(1800));
     assert_eq!(p.attempts_per_challenge(), 5);
-    assert_eq!(p.allowed_methods().len(), 4);
+    assert_eq!(p.allowed_methods().len(), 5);
     assert_eq!(p.resend_channels().len(), 3);
 }
 

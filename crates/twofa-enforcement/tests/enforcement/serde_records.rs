@@ -106,7 +106,7 @@ fn policy_records_are_validated_when_read() {
     assert_eq!(
         value,
         json!({
-            "allowed_methods": ["authenticator_app", "push_app", "sms", "voice_call"],
+            "allowed_methods": ["authenticator_app", "push_app", "sms", "voice_call", "passkey"],
             "resend_channels": ["sms", "voice_call", "email"],
             "deferral_length_secs": 172_800,
             "deferral_cap": {"at_most": 3},
@@ -127,6 +127,7 @@ fn policy_records_are_validated_when_read() {
         ("attempts_per_challenge", json!(0)),
         ("deferral_length_secs", json!(i64::MAX)),
         ("deferral_cap", json!("sometimes")),
+        ("phishing_resistant", json!("sometimes")),
     ] {
         let mut record = value.clone();
         record[field] = bad;
@@ -135,6 +136,15 @@ fn policy_records_are_validated_when_read() {
             "{field}"
         );
     }
+    let mut admins = value.clone();
+    admins["phishing_resistant"] = json!("for_admins");
+    let read = serde_json::from_value::<CompanyPolicy>(admins.clone()).unwrap();
+    assert_eq!(read.phishing_resistant(), PhishingResistance::ForAdmins);
+    assert_eq!(serde_json::to_value(read).unwrap(), admins);
+    // A requirement no allowed method can meet is refused when read.
+    admins["allowed_methods"] = json!(["sms"]);
+    admins["resend_channels"] = json!(["sms"]);
+    assert!(serde_json::from_value::<CompanyPolicy>(admins).is_err());
     let mut unlimited = value;
     unlimited["deferral_cap"] = json!("unlimited");
     assert_eq!(

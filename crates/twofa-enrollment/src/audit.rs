@@ -5,6 +5,7 @@ use core::fmt;
 
 use chrono::{DateTime, Utc};
 use twofa_delivery::Destination;
+use twofa_passkey::RefusalReason;
 use twofa_types::{Method, UserId};
 
 use crate::method::MethodId;
@@ -151,6 +152,13 @@ pub struct EnrollmentAudit {
     pub destination: Option<MaskedDestination>,
     /// Consecutive failures after this event, for failure events.
     pub consecutive_failures: Option<u32>,
+    /// Why a passkey's answer was refused (a wrong origin is what a
+    /// look-alike site produces).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub passkey_refusal: Option<RefusalReason>,
 }
 
 impl EnrollmentAudit {
@@ -163,6 +171,7 @@ impl EnrollmentAudit {
             method_id: None,
             destination: None,
             consecutive_failures: None,
+            passkey_refusal: None,
         }
     }
 

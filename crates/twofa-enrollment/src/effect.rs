@@ -5,6 +5,7 @@ use core::fmt;
 
 use twofa_delivery::{Destination, LineType, MatchNumber, Notice, OutboundMessage, PushMessage};
 use twofa_otp::{KeyUri, Zeroizing};
+use twofa_passkey::{CreationOptions, RefusalReason, RequestOptions};
 use twofa_types::Method;
 
 use crate::audit::EnrollmentAudit;
@@ -93,6 +94,11 @@ pub enum Effect {
     ShowKeyUri(ProvisioningUri),
     /// Show the not-a-mobile dialog.
     ShowNotMobileDialog(NotMobileDialog),
+    /// Hand these options to `navigator.credentials.create` (passkey
+    /// set-up).
+    ShowPasskeyCreation(CreationOptions),
+    /// Hand these options to `navigator.credentials.get` (passkey login).
+    ShowPasskeyRequest(RequestOptions),
     /// Tell the user to read a fresh code from the app (the app's
     /// "re-send").
     ReadCodeFromDevice,
@@ -104,6 +110,9 @@ pub enum Effect {
         /// Tries left.
         attempts_left: u32,
     },
+    /// The browser's answer to a passkey ceremony was refused, for this
+    /// reason; the ceremony is over (start a new one to try again).
+    PasskeyRefused(RefusalReason),
     /// Notify the user through other channels.
     Notify(Notification),
     /// Record this audit event.

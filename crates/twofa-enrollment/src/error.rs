@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use twofa_delivery::{IssueError, PushPrepareError, ResendError};
+use twofa_passkey::RefusalReason;
 
 use crate::machine::{EventKind, StateKind};
 use crate::method::MethodId;
@@ -73,6 +74,27 @@ pub enum EnrollmentError {
         /// The id given.
         id: MethodId,
     },
+    /// No WebAuthn relying party is configured: passkeys cannot be used.
+    #[error("passkeys are not configured")]
+    PasskeysNotConfigured,
+    /// The ceremony could not start (no passkey to ask for, or the WebAuthn
+    /// library could not build a challenge).
+    #[error("the passkey ceremony could not start")]
+    PasskeyUnavailable,
+    /// A passkey set-up is answered by the browser, not by a code.
+    #[error("a passkey set-up takes the browser's answer, not a code")]
+    PasskeyExpected,
+    /// The pending set-up or the method is not a passkey.
+    #[error("not a passkey")]
+    NotAPasskey,
+    /// No passkey ceremony is outstanding for this login (never started,
+    /// already answered, or started for another login).
+    #[error("no passkey ceremony is outstanding")]
+    NoPasskeyOutstanding,
+    /// The browser's answer to a passkey ceremony was refused; the
+    /// ceremony is over.
+    #[error("passkey refused: {0}")]
+    PasskeyRefused(RefusalReason),
     /// The company requires 2FA: the last method cannot be removed.
     #[error("the last method cannot be removed while the company requires 2fa")]
     LastMethodUnderEnforcement,

@@ -22,11 +22,12 @@ pub use effect::{
 pub use error::{EnrollmentError, RestoreError};
 pub use machine::{
     Enrolled, Enrollment, EnrollmentState, Event, EventKind, LoginAttempt, NotMobileAnswer,
-    PendingKind, PendingSetup, PhoneSetup, PushTarget, SetupChoice, StateKind, SubmittedCode,
+    PasskeyLogin, PasskeyResponse, PendingKind, PendingSetup, PhoneSetup, PushTarget, SetupChoice,
+    StateKind, SubmittedCode,
 };
 pub use method::{
     DisplayName, DisplayNameError, EnrolledMethod, Factor, MAX_DISPLAY_NAME_CHARS, MethodId,
-    PhoneChannel, PhoneFactor, TotpFactor,
+    PasskeyFactor, PhoneChannel, PhoneFactor, TotpFactor,
 };
 pub use policy::{
     Context, EnrollmentPolicy, EnrollmentPolicyError, LastMethod, MAX_CONSECUTIVE_FAILURES,

@@ -6,6 +6,7 @@ use core::fmt;
 use chrono::{DateTime, Utc};
 use twofa_delivery::PhoneNumber;
 use twofa_otp::Secret;
+use twofa_passkey::{CredentialName, PasskeyCredential};
 use twofa_types::{CodeChannel, Method};
 
 /// How codes reach a phone.
@@ -215,6 +216,37 @@ impl PhoneFactor {
     }
 }
 
+/// A passkey factor: one WebAuthn credential with its name, public key,
+/// signature counter and backup flags (no secret: the private key never
+/// leaves the authenticator).
+#[derive(Debug, Clone)]
+pub struct PasskeyFactor {
+    pub(crate) credential: PasskeyCredential,
+}
+
+impl PasskeyFactor {
+    /// Rebuilds a stored factor from its credential.
+    ///
+    /// For a store's codec; a new factor comes from a verified
+    /// registration.
+    #[must_use]
+    pub fn restore(credential: PasskeyCredential) -> Self {
+        Self { credential }
+    }
+
+    /// The credential.
+    #[must_use]
+    pub fn credential(&self) -> &PasskeyCredential {
+        &self.credential
+    }
+
+    /// The name the user gave it ("Work laptop").
+    #[must_use]
+    pub fn name(&self) -> &CredentialName {
+        self.credential.name()
+    }
+}
+
 /// The data of an enrolled method.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -225,6 +257,8 @@ pub enum Factor {
     Push(TotpFactor),
     /// SMS or voice.
     Phone(PhoneFactor),
+    /// A passkey (one credential; a user may enroll several).
+    Passkey(PasskeyFactor),
 }
 
 impl Factor {
@@ -235,6 +269,7 @@ impl Factor {
             Self::App(_) => Method::AuthenticatorApp,
             Self::Push(_) => Method::PushApp,
             Self::Phone(phone) => phone.channel.kind(),
+            Self::Passkey(_) => Method::Passkey,
         }
     }
 
@@ -243,14 +278,23 @@ impl Factor {
     pub fn totp(&self) -> Option<&TotpFactor> {
         match self {
             Self::App(totp) | Self::Push(totp) => Some(totp),
-            Self::Phone(_) => None,
+            Self::Phone(_) | Self::Passkey(_) => None,
         }
     }
 
     pub(crate) fn totp_mut(&mut self) -> Option<&mut TotpFactor> {
         match self {
             Self::App(totp) | Self::Push(totp) => Some(totp),
-            Self::Phone(_) => None,
+            Self::Phone(_) | Self::Passkey(_) => None,
+        }
+    }
+
+    /// The credential of a passkey method.
+    #[must_use]
+    pub fn passkey(&self) -> Option<&PasskeyFactor> {
+        match self {
+            Self::Passkey(passkey) => Some(passkey),
+            _ => None,
         }
     }
 }

@@ -4,6 +4,7 @@
 use chrono::TimeDelta;
 use twofa_delivery::{ChallengePolicy, Issuer, MessageTemplates, PushPolicy, ServerKey};
 use twofa_otp::Window;
+use twofa_passkey::RelyingParty;
 
 /// Whether a user may remove their last active method: the company's
 /// enforcement decides it (`twofa-enforcement`), and the machine keeps to
@@ -342,6 +343,7 @@ pub struct Context<'a> {
     key: &'a ServerKey,
     templates: &'a MessageTemplates,
     issuer: &'a Issuer,
+    passkeys: Option<&'a RelyingParty>,
 }
 
 impl<'a> Context<'a> {
@@ -363,7 +365,23 @@ impl<'a> Context<'a> {
             key,
             templates,
             issuer,
+            passkeys: None,
         }
+    }
+
+    /// The context with the WebAuthn relying party passkeys are registered
+    /// with and checked against; without one, passkey events are refused
+    /// ([`EnrollmentError::PasskeysNotConfigured`](crate::EnrollmentError::PasskeysNotConfigured)).
+    #[must_use]
+    pub fn with_passkeys(mut self, relying_party: &'a RelyingParty) -> Self {
+        self.passkeys = Some(relying_party);
+        self
+    }
+
+    /// The relying party, if passkeys are configured.
+    #[must_use]
+    pub fn passkeys(&self) -> Option<&'a RelyingParty> {
+        self.passkeys
     }
 
     /// Whether the last method may be removed.

@@ -6,6 +6,8 @@ mod ceremony;
 mod config;
 mod credential;
 mod rejection;
+#[cfg(feature = "soft-authenticator")]
+mod soft;
 mod state;
 
 pub use ceremony::{
@@ -20,5 +22,8 @@ pub use credential::{
     MAX_CREDENTIAL_NAME_CHARS, PasskeyCredential, find_credential, remove_credential,
     replace_credential,
 };
-pub use rejection::{PasskeyRejected, RegistrationRejected, StartError};
+pub use rejection::{PasskeyRejected, RefusalReason, RegistrationRejected, StartError};
+#[cfg(feature = "soft-authenticator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "soft-authenticator")))]
+pub use soft::{SoftAuthenticator, SoftAuthenticatorError};
 pub use state::{AuthenticationState, CreationOptions, RegistrationState, RequestOptions, StateId};

@@ -194,3 +194,119 @@ impl PasskeyRejected {
         }
     }
 }
+
+/// Why a passkey ceremony was refused, without the refusal's data: a
+/// `Copy` value for errors, metrics and the audit trail (stable names from
+/// [`RefusalReason::as_str`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+#[non_exhaustive]
+pub enum RefusalReason {
+    /// The ceremony's state expired.
+    Expired,
+    /// The response could not be parsed.
+    Malformed,
+    /// The client data is of the other ceremony.
+    WrongCeremony,
+    /// The response answers another challenge (replay, or another state).
+    ChallengeMismatch,
+    /// The response was made for an origin that is not allowed: the
+    /// look-alike site's refusal.
+    WrongOrigin,
+    /// The state or the response is for another relying party.
+    WrongRelyingParty,
+    /// The credential is not one of the user's.
+    UnknownCredential,
+    /// The credential belongs to another user.
+    CredentialOfAnotherUser,
+    /// The credential is already registered.
+    AlreadyRegistered,
+    /// The authenticator did not report user presence.
+    UserNotPresent,
+    /// User verification was required and not performed.
+    UserNotVerified,
+    /// The signature did not verify.
+    BadSignature,
+    /// The signature counter did not increase (possible clone).
+    CounterRegression,
+    /// The credential's backup eligibility changed.
+    BackupEligibilityChanged,
+    /// Anything else the WebAuthn library refused.
+    Unverifiable,
+}
+
+impl RefusalReason {
+    /// Stable lowercase name (`wrong_origin`, `challenge_mismatch`, …).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Expired => "expired",
+            Self::Malformed => "malformed",
+            Self::WrongCeremony => "wrong_ceremony",
+            Self::ChallengeMismatch => "challenge_mismatch",
+            Self::WrongOrigin => "wrong_origin",
+            Self::WrongRelyingParty => "wrong_relying_party",
+            Self::UnknownCredential => "unknown_credential",
+            Self::CredentialOfAnotherUser => "credential_of_another_user",
+            Self::AlreadyRegistered => "already_registered",
+            Self::UserNotPresent => "user_not_present",
+            Self::UserNotVerified => "user_not_verified",
+            Self::BadSignature => "bad_signature",
+            Self::CounterRegression => "counter_regression",
+            Self::BackupEligibilityChanged => "backup_eligibility_changed",
+            Self::Unverifiable => "unverifiable",
+        }
+    }
+}
+
+impl core::fmt::Display for RefusalReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl RegistrationRejected {
+    /// The reason, without the refusal's data.
+    #[must_use]
+    pub fn reason(&self) -> RefusalReason {
+        match self {
+            Self::Expired { .. } => RefusalReason::Expired,
+            Self::Malformed => RefusalReason::Malformed,
+            Self::WrongCeremony => RefusalReason::WrongCeremony,
+            Self::ChallengeMismatch => RefusalReason::ChallengeMismatch,
+            Self::WrongOrigin => RefusalReason::WrongOrigin,
+            Self::WrongRelyingParty => RefusalReason::WrongRelyingParty,
+            Self::UserNotPresent => RefusalReason::UserNotPresent,
+            Self::UserNotVerified => RefusalReason::UserNotVerified,
+            Self::AlreadyRegistered { .. } => RefusalReason::AlreadyRegistered,
+            Self::Unverifiable => RefusalReason::Unverifiable,
+        }
+    }
+}
+
+impl PasskeyRejected {
+    /// The reason, without the refusal's data.
+    #[must_use]
+    pub fn reason(&self) -> RefusalReason {
+        match self {
+            Self::Expired { .. } => RefusalReason::Expired,
+            Self::Malformed => RefusalReason::Malformed,
+            Self::WrongCeremony => RefusalReason::WrongCeremony,
+            Self::ChallengeMismatch => RefusalReason::ChallengeMismatch,
+            Self::WrongOrigin => RefusalReason::WrongOrigin,
+            Self::WrongRelyingParty => RefusalReason::WrongRelyingParty,
+            Self::UnknownCredential { .. } => RefusalReason::UnknownCredential,
+            Self::CredentialOfAnotherUser { .. } => RefusalReason::CredentialOfAnotherUser,
+            Self::UserNotPresent => RefusalReason::UserNotPresent,
+            Self::UserNotVerified => RefusalReason::UserNotVerified,
+            Self::BadSignature => RefusalReason::BadSignature,
+            Self::CounterRegression { .. } => RefusalReason::CounterRegression,
+            Self::BackupEligibilityChanged => RefusalReason::BackupEligibilityChanged,
+            Self::Unverifiable => RefusalReason::Unverifiable,
+        }
+    }
+}

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use twofa_delivery::{
     DeliveryReceipt, LineType, PhoneNumber, PushResponse, ResendOption, TransactionId,
 };
+use twofa_passkey::CredentialName;
 use twofa_types::{CodeChannel, OneTimeCode};
 use zeroize::Zeroizing;
 
@@ -40,6 +41,36 @@ impl SubmittedCode {
 impl fmt::Debug for SubmittedCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SubmittedCode([REDACTED])")
+    }
+}
+
+/// What the browser answered to a passkey ceremony: the JSON of the
+/// `PublicKeyCredential` that `navigator.credentials.create` or `.get`
+/// returned, as the page posted it. Parsed by `twofa-passkey` when the
+/// ceremony is finished, never before.
+///
+/// Not secret (it holds a signature over a single-use challenge), but
+/// `Debug` prints only its length: it names the credential and the user.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasskeyResponse(String);
+
+impl PasskeyResponse {
+    /// Wraps the posted JSON text.
+    #[must_use]
+    pub fn new(json: &str) -> Self {
+        Self(json.to_owned())
+    }
+
+    /// The JSON text.
+    #[must_use]
+    pub fn as_json(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PasskeyResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PasskeyResponse({} bytes)", self.0.len())
     }
 }
 
@@ -102,6 +133,8 @@ pub enum SetupChoice {
     Push,
     /// SMS or voice to a phone.
     Phone(PhoneSetup),
+    /// A passkey, to carry this name.
+    Passkey(CredentialName),
 }
 
 /// Something the user (or an administrator) did.
@@ -113,6 +146,18 @@ pub enum Event {
     StartSetup(SetupChoice),
     /// A code for the pending verification, parsed at the edge.
     SubmitCode(OneTimeCode),
+    /// The browser's answer to the pending passkey registration. Any
+    /// answer ends the ceremony: an accepted one activates the passkey, a
+    /// refused one is counted as a failure and the set-up must start again.
+    SubmitPasskey(PasskeyResponse),
+    /// Start a passkey login ceremony for the login `transaction` with the
+    /// user's passkeys (replacing any earlier one). Answers
+    /// [`Transition::Save`](crate::Transition::Save) with
+    /// [`Effect::ShowPasskeyRequest`](crate::Effect::ShowPasskeyRequest).
+    StartPasskeyLogin {
+        /// The login the ceremony is for.
+        transaction: TransactionId,
+    },
     /// "Re-send the code" (SMS, phone call, email) or, for an app, "read
     /// the new code from your device".
     Resend(ResendOption),
@@ -196,6 +241,10 @@ pub enum EventKind {
     StartSetup,
     /// [`Event::SubmitCode`].
     SubmitCode,
+    /// [`Event::SubmitPasskey`].
+    SubmitPasskey,
+    /// [`Event::StartPasskeyLogin`].
+    StartPasskeyLogin,
     /// [`Event::Resend`].
     Resend,
     /// [`Event::Defer`].
@@ -231,6 +280,8 @@ impl fmt::Display for EventKind {
         f.write_str(match self {
             Self::StartSetup => "start set-up",
             Self::SubmitCode => "submit code",
+            Self::SubmitPasskey => "submit passkey",
+            Self::StartPasskeyLogin => "start passkey login",
             Self::Resend => "re-send",
             Self::Defer => "defer",
             Self::Cancel => "cancel",
@@ -256,6 +307,8 @@ impl Event {
         match self {
             Self::StartSetup(_) => EventKind::StartSetup,
             Self::SubmitCode(_) => EventKind::SubmitCode,
+            Self::SubmitPasskey(_) => EventKind::SubmitPasskey,
+            Self::StartPasskeyLogin { .. } => EventKind::StartPasskeyLogin,
             Self::Resend(_) => EventKind::Resend,
             Self::Defer { .. } => EventKind::Defer,
             Self::Cancel => EventKind::Cancel,
@@ -293,6 +346,10 @@ pub enum LoginAttempt {
         /// The push method.
         method: MethodId,
     },
+    /// The browser's answer to the passkey ceremony started by
+    /// [`Event::StartPasskeyLogin`] for this login; whichever of the
+    /// user's passkeys signed it is the method used.
+    Passkey(PasskeyResponse),
 }
 
 /// Where a push prompt goes.

@@ -198,6 +198,9 @@ impl Enrollment {
             LoginAttempt::Push { method } => {
                 return self.verify_push(*method, transaction, now).map_err(refuse);
             }
+            LoginAttempt::Passkey(response) => {
+                return self.verify_passkey(response, transaction, ctx, now);
+            }
         };
         let enrolled = self.enrolled(EventKind::SubmitCode).map_err(refuse)?;
         let method = enrolled
@@ -224,6 +227,7 @@ impl Enrollment {
                     .map_err(refuse)?;
                 CodeSource::Challenge(challenge)
             }
+            Factor::Passkey(_) => return Err(refuse(EnrollmentError::PasskeyExpected)),
         };
         match check_code(source, code, ctx, now).map_err(refuse)? {
             CodeCheck::Accepted { step, challenge } => {

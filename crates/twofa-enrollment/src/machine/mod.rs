@@ -4,6 +4,7 @@
 mod code;
 mod event;
 mod login;
+mod passkey;
 mod push;
 mod receipt;
 mod setup;
@@ -17,11 +18,11 @@ use twofa_delivery::{
 use zeroize::Zeroizing;
 
 pub use event::{
-    Event, EventKind, LoginAttempt, NotMobileAnswer, PhoneSetup, PushTarget, SetupChoice,
-    SubmittedCode,
+    Event, EventKind, LoginAttempt, NotMobileAnswer, PasskeyResponse, PhoneSetup, PushTarget,
+    SetupChoice, SubmittedCode,
 };
 use login::LoginRejected;
-pub use state::{Enrolled, EnrollmentState, PendingKind, PendingSetup, StateKind};
+pub use state::{Enrolled, EnrollmentState, PasskeyLogin, PendingKind, PendingSetup, StateKind};
 use twofa_types::{Method, UserId};
 
 use crate::audit::{AuditKind, EnrollmentAudit};
@@ -190,6 +191,10 @@ impl Enrollment {
         match event {
             Event::StartSetup(choice) => self.start_setup(choice, ctx, now, rng),
             Event::SubmitCode(code) => self.submit_code(&code, ctx, now, rng),
+            Event::SubmitPasskey(response) => self.submit_passkey(&response, ctx, now, rng),
+            Event::StartPasskeyLogin { transaction } => {
+                self.start_passkey_login(transaction, ctx, now)
+            }
             Event::Resend(option) => self.resend(option, ctx, now, rng),
             Event::Defer { until } => self.defer(until, now),
             Event::Cancel => self.cancel(kind, now),

@@ -67,6 +67,10 @@ impl Enrollment {
                 let (kind, message) = self.issue_phone(phone, purpose, ctx, now, rng)?;
                 (kind, Vec::new(), Some(message))
             }
+            SetupChoice::Passkey(name) => {
+                let (kind, options) = self.start_passkey(name, ctx, now)?;
+                (kind, vec![Effect::ShowPasskeyCreation(options)], None)
+            }
         };
         let method = pending.method();
         let setup = PendingSetup {
@@ -185,6 +189,7 @@ impl Enrollment {
                 last_step: None,
             },
             PendingKind::Phone { challenge, .. } => CodeSource::Challenge(challenge),
+            PendingKind::Passkey { .. } => return Err(EnrollmentError::PasskeyExpected),
         };
         match check_code(source, code, ctx, now)? {
             CodeCheck::Wrong { challenge, .. } => {
@@ -251,7 +256,24 @@ impl Enrollment {
                 number: number.clone(),
                 channel: *channel,
             }),
+            // A passkey is activated with the credential its registration
+            // produced (`submit_passkey`), never by a code.
+            PendingKind::Passkey { .. } => return Err(EnrollmentError::PasskeyExpected),
         };
+        self.activate_factor(pending, factor, ctx, now, rng)
+    }
+
+    /// Activates `factor`, the proven method of `pending`: a first method
+    /// enrolls the user (with recovery codes), another one is added, a
+    /// new number replaces the old.
+    pub(super) fn activate_factor(
+        &self,
+        pending: &PendingSetup,
+        factor: Factor,
+        ctx: &Context<'_>,
+        now: DateTime<Utc>,
+        rng: &mut impl CryptoRng,
+    ) -> Result<Transition, EnrollmentError> {
         let kind = factor.kind();
         let destination = match &factor {
             Factor::Phone(phone) => Some(Destination::Phone(phone.number.clone())),
@@ -338,6 +360,7 @@ impl Enrollment {
                     next_id: 2,
                     login_challenge: None,
                     push_request: None,
+                    passkey_login: None,
                 });
                 let mut audit = self
                     .audit(AuditKind::EnrollmentVerified, now)

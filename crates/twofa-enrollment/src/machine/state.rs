@@ -5,7 +5,9 @@ use core::fmt;
 
 use chrono::{DateTime, Utc};
 use twofa_delivery::{LineType, OobChallenge, PhoneNumber, PushRequest};
+use twofa_delivery::TransactionId;
 use twofa_otp::Secret;
+use twofa_passkey::{AuthenticationState, CredentialName, RegistrationState};
 use twofa_types::Method;
 
 use crate::error::{EnrollmentError, RestoreError};
@@ -66,6 +68,14 @@ pub enum PendingKind {
         /// The challenge (holds a keyed hash of the code, never the code).
         challenge: OobChallenge,
     },
+    /// A passkey: the registration ceremony the browser must answer,
+    /// once, before it expires.
+    Passkey {
+        /// The name the credential will carry.
+        name: CredentialName,
+        /// The ceremony's server-side state (its challenge).
+        registration: RegistrationState,
+    },
 }
 
 impl PendingKind {
@@ -76,7 +86,38 @@ impl PendingKind {
             Self::App { .. } => Method::AuthenticatorApp,
             Self::Push { .. } => Method::PushApp,
             Self::Phone { channel, .. } => channel.kind(),
+            Self::Passkey { .. } => Method::Passkey,
         }
+    }
+}
+
+/// A passkey login ceremony in progress: the login it belongs to and the
+/// state the browser's answer is checked against. Answered once: any
+/// answer, accepted or not, ends it.
+#[derive(Debug, Clone)]
+pub struct PasskeyLogin {
+    pub(crate) transaction: TransactionId,
+    pub(crate) state: AuthenticationState,
+}
+
+impl PasskeyLogin {
+    /// Rebuilds a stored ceremony. For a store's codec; a new one comes
+    /// from [`Event::StartPasskeyLogin`](crate::Event::StartPasskeyLogin).
+    #[must_use]
+    pub fn restore(transaction: TransactionId, state: AuthenticationState) -> Self {
+        Self { transaction, state }
+    }
+
+    /// The login it belongs to.
+    #[must_use]
+    pub fn transaction(&self) -> &TransactionId {
+        &self.transaction
+    }
+
+    /// The ceremony's server-side state.
+    #[must_use]
+    pub fn state(&self) -> &AuthenticationState {
+        &self.state
     }
 }
 
@@ -137,7 +178,8 @@ impl PendingSetup {
     }
 
     /// When this verification expires: 30 minutes (by default) after the
-    /// start for an app, the current code's expiry for SMS and voice.
+    /// start for an app, the current code's expiry for SMS and voice, the
+    /// ceremony's expiry for a passkey.
     #[must_use]
     pub fn expires_at(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
         match &self.kind {
@@ -145,6 +187,7 @@ impl PendingSetup {
                 .started_at
                 .checked_add_signed(ctx.policy().app_pending_lifetime()),
             PendingKind::Phone { challenge, .. } => challenge.expires_at(),
+            PendingKind::Passkey { registration, .. } => Some(registration.expires_at()),
         }
     }
 
@@ -175,6 +218,7 @@ pub struct Enrolled {
     pub(crate) next_id: u32,
     pub(crate) login_challenge: Option<OobChallenge>,
     pub(crate) push_request: Option<PushRequest>,
+    pub(crate) passkey_login: Option<PasskeyLogin>,
 }
 
 impl Enrolled {
@@ -216,6 +260,7 @@ impl Enrolled {
             next_id,
             login_challenge: None,
             push_request: None,
+            passkey_login: None,
         })
     }
 
@@ -238,6 +283,19 @@ impl Enrolled {
     pub fn with_push_request(mut self, request: PushRequest) -> Self {
         self.push_request = Some(request);
         self
+    }
+
+    /// The record with a passkey login ceremony outstanding.
+    #[must_use]
+    pub fn with_passkey_login(mut self, login: PasskeyLogin) -> Self {
+        self.passkey_login = Some(login);
+        self
+    }
+
+    /// The outstanding passkey login ceremony, if any.
+    #[must_use]
+    pub fn passkey_login(&self) -> Option<&PasskeyLogin> {
+        self.passkey_login.as_ref()
     }
 
     /// The active methods (never empty).

@@ -12,6 +12,7 @@
 
 mod changes;
 mod login;
+mod passkey;
 mod push;
 mod recovery;
 mod sequences;
@@ -42,6 +43,7 @@ struct Env {
     issuer: Issuer,
     templates: MessageTemplates,
     policy: EnrollmentPolicy,
+    rp: twofa_passkey::RelyingParty,
 }
 
 impl Env {
@@ -56,7 +58,18 @@ impl Env {
             templates: MessageTemplates::new(issuer.clone()),
             issuer,
             policy,
+            rp: twofa_passkey::RelyingParty::new(
+                "example.com",
+                "Example Portal",
+                [twofa_passkey::Origin::https(PORTAL_ORIGIN).unwrap()],
+            )
+            .unwrap(),
         }
+    }
+
+    /// The context of an optional company, with passkeys configured.
+    fn passkeys(&self) -> Context<'_> {
+        self.optional().with_passkeys(&self.rp)
     }
 
     fn ctx(&self, last_method: LastMethod) -> Context<'_> {
@@ -75,6 +88,9 @@ impl Env {
         self.ctx(REMOVABLE)
     }
 }
+
+/// The portal's origin, the one passkeys are registered for.
+const PORTAL_ORIGIN: &str = "https://login.example.com";
 
 /// The company leaves 2FA optional.
 const REMOVABLE: LastMethod = LastMethod::Removable;

@@ -284,7 +284,10 @@ impl CompanyPolicy {
     pub fn for_user(&self, role: CompanyRole, offered: MethodSet) -> Self {
         let mut allowed = self.allowed_methods.intersection(offered);
         if self.phishing_resistant.applies_to(role) {
-            allowed = allowed.iter().filter(|m| m.is_phishing_resistant()).collect();
+            allowed = allowed
+                .iter()
+                .filter(|m| m.is_phishing_resistant())
+                .collect();
         }
         Self {
             allowed_methods: allowed,
@@ -548,11 +551,15 @@ mod tests {
             .unwrap();
         let passkey = MethodSet::of(&[Method::Passkey]);
         assert_eq!(
-            admins.for_user(CompanyRole::Admin, everything).allowed_methods(),
+            admins
+                .for_user(CompanyRole::Admin, everything)
+                .allowed_methods(),
             passkey
         );
         assert_eq!(
-            admins.for_user(CompanyRole::Member, everything).allowed_methods(),
+            admins
+                .for_user(CompanyRole::Member, everything)
+                .allowed_methods(),
             everything
         );
         let all = CompanyPolicy::builder()
@@ -560,7 +567,8 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(
-            all.for_user(CompanyRole::Member, everything).allowed_methods(),
+            all.for_user(CompanyRole::Member, everything)
+                .allowed_methods(),
             passkey
         );
         // A service without passkeys offers none: nothing is left to set up.

@@ -16,7 +16,7 @@ use twofa_types::{OneTimeCode, UserId};
 use crate::audit::{AuditEvent, RejectionDetail};
 use crate::failure::Failure;
 use crate::grant::CredentialChange;
-use crate::login::progress;
+use crate::login::{Answer, counted_refusal, progress};
 use crate::service::Twofa;
 use crate::steps::{PhoneChoice, Rejected, RetryAdvice, SetUpProgress};
 use crate::update::Change;
@@ -160,6 +160,8 @@ impl Twofa {
 
     /// Submits the code of a pending change (a number change or a method
     /// being added); a wrong code is counted and refused.
+    /// The pending change (a method being added, a new number) answered
+    /// with a typed code.
     pub(crate) async fn confirm_pending(
         &self,
         user: &UserId,
@@ -169,24 +171,26 @@ impl Twofa {
         let submitted = OneTimeCode::parse(code).map_err(|_| {
             Failure::new(RejectionDetail::MalformedCode, RetryAdvice::IncorrectCode)
         })?;
+        self.confirm_pending_with(user, Answer::Code(submitted), now)
+            .await
+    }
+
+    /// The pending change answered: a wrong code or a refused passkey is
+    /// counted and refused, a right one activates the change.
+    pub(crate) async fn confirm_pending_with(
+        &self,
+        user: &UserId,
+        answer: Answer,
+        now: DateTime<Utc>,
+    ) -> Result<(), Failure> {
         let record = self.load_user(user).await?.record;
         let company = self.load_company(record.company()).await?.record;
         self.update_enrollment(user, &company, now, |e, ctx, rng| {
-            match e.apply(Event::SubmitCode(submitted.clone()), ctx, now, rng) {
-                Ok(Transition::Save(outcome)) => {
-                    let wrong = outcome
-                        .effects()
-                        .iter()
-                        .any(|effect| matches!(effect, Effect::CodeRejected { .. }));
-                    if wrong {
-                        Change::Refuse(
-                            Some(outcome),
-                            Failure::new(RejectionDetail::WrongCode, RetryAdvice::IncorrectCode),
-                        )
-                    } else {
-                        Change::Save(outcome)
-                    }
-                }
+            match e.apply(answer.setup_event(), ctx, now, rng) {
+                Ok(Transition::Save(outcome)) => match counted_refusal(outcome.effects()) {
+                    Some(failure) => Change::Refuse(Some(outcome), failure),
+                    None => Change::Save(outcome),
+                },
                 other => Change::from(other),
             }
         })

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use twofa_delivery::{BudgetScope, Notice, SendError, SendKind};
+use twofa_passkey::RefusalReason;
 use twofa_trusted_network::Cidr;
 use twofa_types::{Channel, CountryCode, Method, UserId};
 
@@ -113,6 +114,13 @@ pub enum RejectionDetail {
     /// The phone number is in a country the service or the company does
     /// not send codes to: nothing was sent and nothing changed.
     CountryNotAllowed,
+    /// The browser's answer to a passkey ceremony was refused (a look-alike
+    /// origin, a replayed or expired challenge, an unknown credential ...);
+    /// the ceremony is over and the failure was counted.
+    PasskeyRefused {
+        /// Why.
+        reason: RefusalReason,
+    },
 }
 
 impl RejectionDetail {
@@ -152,6 +160,7 @@ impl RejectionDetail {
             Self::MethodRequired => "method_required",
             Self::SendBudgetExhausted { .. } => "send_budget_exhausted",
             Self::CountryNotAllowed => "country_not_allowed",
+            Self::PasskeyRefused { .. } => "passkey_refused",
         }
     }
 }

@@ -102,6 +102,19 @@ pub(crate) fn enrollment_failure(error: EnrollmentError) -> Failure {
         EnrollmentError::LastMethodUnderEnforcement => {
             (RejectionDetail::MethodRequired, RetryAdvice::CheckInput)
         }
+        EnrollmentError::PasskeysNotConfigured
+        | EnrollmentError::PasskeyUnavailable
+        | EnrollmentError::NotAPasskey
+        | EnrollmentError::PasskeyExpected => {
+            (RejectionDetail::MethodNotAvailable, RetryAdvice::StartOver)
+        }
+        EnrollmentError::NoPasskeyOutstanding => {
+            (RejectionDetail::WrongStage, RetryAdvice::PasskeyNotAccepted)
+        }
+        EnrollmentError::PasskeyRefused(reason) => (
+            RejectionDetail::PasskeyRefused { reason },
+            RetryAdvice::PasskeyNotAccepted,
+        ),
     };
     Failure::new(detail, advice)
 }

@@ -62,6 +62,7 @@ pub use twofa_delivery as delivery;
 pub use twofa_enforcement as enforcement;
 pub use twofa_enrollment as enrollment;
 pub use twofa_otp as otp;
+pub use twofa_passkey as passkey;
 pub use twofa_trusted_network as trusted_network;
 pub use twofa_types as types;
 

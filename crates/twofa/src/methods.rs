@@ -10,12 +10,12 @@
 use chrono::{DateTime, Utc};
 use twofa_delivery::SendKind;
 use twofa_enforcement::{RemovalRefused, may_remove_leaving};
-use twofa_enrollment::{EnrollmentState, Event, Factor, MethodId};
+use twofa_enrollment::{EnrollmentState, Event, Factor, MethodId, PasskeyResponse};
 use twofa_types::{Method, MethodSet, UserId};
 
 use crate::audit::RejectionDetail;
 use crate::failure::Failure;
-use crate::login::progress;
+use crate::login::{Answer, progress};
 use crate::service::Twofa;
 use crate::steps::{MethodChoice, Rejected, RetryAdvice, SetUpProgress};
 use crate::update::Change;
@@ -32,6 +32,8 @@ pub struct UserMethod {
     pub kind: Method,
     /// The masked number of a phone method (`+44 ••• ••• 3456`).
     pub masked_number: Option<String>,
+    /// The name of a passkey ("Work laptop").
+    pub name: Option<String>,
     /// Whether a login asks for this method first.
     pub primary: bool,
     /// When it was set up.
@@ -89,6 +91,7 @@ impl Twofa {
                             Factor::Phone(phone) => Some(phone.number().masked()),
                             _ => None,
                         },
+                        name: m.factor().passkey().map(|p| p.name().as_str().to_owned()),
                         primary: m.id() == primary,
                         enrolled_at: m.enrolled_at(),
                         last_used_at: m.last_used_at(),
@@ -97,7 +100,7 @@ impl Twofa {
                 methods.sort_by_key(|m| (!m.primary, m.id.get()));
                 Ok(MethodsOverview {
                     methods,
-                    may_add: company.policy().allowed_methods(),
+                    may_add: self.user_policy(&company, &record).allowed_methods(),
                     pending: enrolled
                         .pending_change()
                         .map(|pending| pending.kind().method()),
@@ -139,7 +142,11 @@ impl Twofa {
                 }
                 let for_setup = (user, &company, SendKind::SetUpCode, now);
                 let setup = self
-                    .setup_choice(choice, company.policy().allowed_methods(), for_setup)
+                    .setup_choice(
+                        choice,
+                        self.user_policy(&company, &record).allowed_methods(),
+                        for_setup,
+                    )
                     .await?;
                 let updated = self
                     .update_enrollment(user, &company, now, |e, ctx, rng| {
@@ -166,6 +173,26 @@ impl Twofa {
         crate::observe::operation("confirm_method", Some(user), async {
             let now = self.clock.now();
             let result = self.confirm_pending(user, code, now).await;
+            self.settle(user, now, result).await
+        })
+        .await
+    }
+
+    /// The browser answered the registration of the passkey being added
+    /// ([`SetUpProgress::CreatePasskey`] from [`Twofa::add_method`]): the
+    /// passkey counts from now on, the user's contacts are told, and the
+    /// trusted-network grant ends.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] for a refused answer (counted; the set-up is over and
+    /// must start again), an expired ceremony, nothing being added, or a
+    /// store failure.
+    pub async fn confirm_passkey(&self, user: &UserId, response: &str) -> Result<(), Rejected> {
+        crate::observe::operation("confirm_passkey", Some(user), async {
+            let now = self.clock.now();
+            let answer = Answer::Passkey(PasskeyResponse::new(response));
+            let result = self.confirm_pending_with(user, answer, now).await;
             self.settle(user, now, result).await
         })
         .await
@@ -211,6 +238,7 @@ impl Twofa {
             let result = async {
                 let record = self.load_user(user).await?.record;
                 let company = self.load_company(record.company()).await?.record;
+                let policy = self.user_policy(&company, &record);
                 self.update_enrollment(user, &company, now, |e, ctx, rng| {
                     let EnrollmentState::Enrolled(enrolled) = e.state() else {
                         return Change::from(e.apply(Event::RemoveMethod(method), ctx, now, rng));
@@ -222,7 +250,7 @@ impl Twofa {
                         .map(|m| m.kind())
                         .collect();
                     let known = enrolled.method(method).is_some();
-                    match may_remove_leaving(company.settings(), company.policy(), remaining) {
+                    match may_remove_leaving(company.settings(), &policy, remaining) {
                         Err(refused) if known => Change::Refuse(None, method_required(refused)),
                         _ => Change::from(e.apply(Event::RemoveMethod(method), ctx, now, rng)),
                     }

@@ -97,6 +97,7 @@ impl Succeeded for SetUpProgress {
             Self::ScanQrCode(_) => "scan_qr_code",
             Self::CodeSent(_) => "code_sent",
             Self::NotMobile(_) => "not_mobile",
+            Self::CreatePasskey(_) => "create_passkey",
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use twofa_delivery::EmailAddress;
-use twofa_enforcement::CompanyPolicy;
+use twofa_enforcement::{CompanyPolicy, CompanyRole};
 use twofa_enrollment::DisplayName;
 use twofa_trusted_network::RevocationReason;
 use twofa_types::{AccountKind, CompanyId, UserId};
@@ -106,6 +106,7 @@ pub struct NewUser {
     user: UserId,
     company: CompanyId,
     kind: AccountKind,
+    role: CompanyRole,
     display_name: String,
     email: Option<EmailAddress>,
 }
@@ -125,6 +126,7 @@ impl NewUser {
             user,
             company,
             kind,
+            role: CompanyRole::Member,
             display_name: display_name.into(),
             email: None,
         }
@@ -137,6 +139,13 @@ impl NewUser {
         self.email = Some(email);
         self
     }
+
+    /// The user's role in the company (a member by default).
+    #[must_use]
+    pub fn with_role(mut self, role: CompanyRole) -> Self {
+        self.role = role;
+        self
+    }
 }
 
 /// What to change on a user; fields left out stay as they are.
@@ -146,6 +155,7 @@ pub struct UserUpdate {
     display_name: Option<String>,
     email: Option<Option<EmailAddress>>,
     kind: Option<AccountKind>,
+    role: Option<CompanyRole>,
 }
 
 impl UserUpdate {
@@ -174,6 +184,14 @@ impl UserUpdate {
     #[must_use]
     pub fn with_kind(mut self, kind: AccountKind) -> Self {
         self.kind = Some(kind);
+        self
+    }
+
+    /// A new role in the company (it may change which methods the
+    /// company's policy requires of the user).
+    #[must_use]
+    pub fn with_role(mut self, role: CompanyRole) -> Self {
+        self.role = Some(role);
         self
     }
 }
@@ -267,7 +285,8 @@ impl Twofa {
                 user.company.clone(),
                 user.kind,
                 user.display_name,
-            );
+            )
+            .with_role(user.role);
             if let Some(email) = user.email {
                 record = record.with_email(email);
             }
@@ -379,7 +398,8 @@ impl Twofa {
                 .display_name
                 .clone()
                 .unwrap_or_else(|| record.display_name().to_owned()),
-        );
+        )
+        .with_role(update.role.unwrap_or(record.role()));
         let email = match &update.email {
             Some(email) => email.clone(),
             None => record.email().cloned(),

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use twofa_delivery::EmailAddress;
-use twofa_enforcement::{CompanyPolicy, CompanySettings};
+use twofa_enforcement::{CompanyPolicy, CompanyRole, CompanySettings};
 use twofa_enrollment::MethodId;
 use twofa_trusted_network::Allowlist;
 use twofa_types::{AccountKind, CompanyId, MethodSet, UserId};
@@ -26,13 +26,21 @@ pub struct UserRecord {
     user: UserId,
     company: CompanyId,
     kind: AccountKind,
+    /// Absent in records written before roles: a member.
+    #[cfg_attr(feature = "serde", serde(default = "member"))]
+    role: CompanyRole,
     display_name: String,
     email: Option<EmailAddress>,
     enrollment: Option<SealedEnrollment>,
 }
 
+#[cfg(feature = "serde")]
+fn member() -> CompanyRole {
+    CompanyRole::Member
+}
+
 impl UserRecord {
-    /// A user with no 2FA set up.
+    /// A member of `company` with no 2FA set up.
     #[must_use]
     pub fn new(
         user: UserId,
@@ -44,10 +52,26 @@ impl UserRecord {
             user,
             company,
             kind,
+            role: CompanyRole::Member,
             display_name: display_name.into(),
             email: None,
             enrollment: None,
         }
+    }
+
+    /// The user's role in their company (a member unless set): the
+    /// company may require a phishing-resistant method of its
+    /// administrators.
+    #[must_use]
+    pub fn with_role(mut self, role: CompanyRole) -> Self {
+        self.role = role;
+        self
+    }
+
+    /// Administrator or member.
+    #[must_use]
+    pub fn role(&self) -> CompanyRole {
+        self.role
     }
 
     /// The user's email address: codes can be re-sent to it.

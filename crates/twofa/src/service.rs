@@ -11,9 +11,11 @@ use twofa_delivery::{
     CarrierLookup, Issuer, MessageTemplates, OutboundMessage, PushPolicy, Region, SendBudgetPolicy,
     SendKind, SendRequest, ServerKey,
 };
+use twofa_enforcement::CompanyPolicy;
 use twofa_enrollment::{Enrollment, EnrollmentPolicy};
+use twofa_passkey::RelyingParty;
 use twofa_trusted_network::{AddressSpaceLimit, TrustPolicy, TrustedProxies};
-use twofa_types::{CompanyId, UserId};
+use twofa_types::{CompanyId, Method, MethodSet, UserId};
 
 use crate::audit::{AuditEvent, RejectionDetail};
 use crate::channels::Channels;
@@ -62,6 +64,7 @@ pub struct TwofaBuilder {
     max_store_attempts: u32,
     address_limit: AddressSpaceLimit,
     send_budget: SendBudgetPolicy,
+    passkeys: Option<RelyingParty>,
 }
 
 impl fmt::Debug for TwofaBuilder {
@@ -222,6 +225,15 @@ impl TwofaBuilder {
         self
     }
 
+    /// Passkeys: the WebAuthn relying party (its id, the origins the login
+    /// pages are served from, user verification) that passkeys are
+    /// registered with and checked against. Without one, passkeys are
+    /// offered to nobody, whatever a company allows.
+    pub fn with_passkeys(mut self, relying_party: RelyingParty) -> Self {
+        self.passkeys = Some(relying_party);
+        self
+    }
+
     /// The send budget: how many codes, notices and push prompts may go
     /// out per user, destination, country code and service, and to which
     /// country codes (default: [`SendBudgetPolicy::default`]). A company
@@ -302,6 +314,7 @@ impl TwofaBuilder {
             max_store_attempts: self.max_store_attempts,
             address_limit: self.address_limit,
             send_budget: self.send_budget,
+            passkeys: self.passkeys,
         })
     }
 }
@@ -328,6 +341,7 @@ pub struct Twofa {
     pub(crate) max_store_attempts: u32,
     pub(crate) address_limit: AddressSpaceLimit,
     pub(crate) send_budget: SendBudgetPolicy,
+    pub(crate) passkeys: Option<RelyingParty>,
 }
 
 impl fmt::Debug for Twofa {
@@ -376,7 +390,32 @@ impl Twofa {
             max_store_attempts: 32,
             address_limit: AddressSpaceLimit::default(),
             send_budget: SendBudgetPolicy::default(),
+            passkeys: None,
         }
+    }
+
+    /// The methods this service can offer: every method, but passkeys only
+    /// with a relying party ([`TwofaBuilder::with_passkeys`]).
+    pub(crate) fn offered_methods(&self) -> MethodSet {
+        match self.passkeys {
+            Some(_) => MethodSet::all(),
+            None => MethodSet::all().without(Method::Passkey),
+        }
+    }
+
+    /// The company's policy as it applies to `record`'s user: the methods
+    /// narrowed to those this service offers and, where the company
+    /// requires it of the user's role, to the phishing-resistant ones.
+    /// Every decision about which methods a user may set up, keep or be
+    /// challenged with takes this policy.
+    pub(crate) fn user_policy(
+        &self,
+        company: &CompanyRecord,
+        record: &UserRecord,
+    ) -> CompanyPolicy {
+        company
+            .policy()
+            .for_user(record.role(), self.offered_methods())
     }
 
     /// The stores, for provisioning users and companies and reading the

@@ -7,6 +7,7 @@ use twofa_delivery::ResendOption;
 use twofa_enrollment::{
     MethodId, NotMobileAnswer, NotMobileDialog, PhoneChannel, ProvisioningUri, RecoveryCodeSheet,
 };
+use twofa_passkey::{CreationOptions, CredentialName, RequestOptions};
 use twofa_types::{CodeChannel, Method, MethodSet};
 
 use crate::audit::{AllowedBy, RejectionDetail};
@@ -106,6 +107,12 @@ pub struct ChallengeScreen {
     pub sent_to: Option<String>,
     /// The re-send buttons to show.
     pub resend: Vec<ResendOption>,
+    /// For a passkey: the options to hand to `navigator.credentials.get`;
+    /// post its answer to
+    /// [`Twofa::submit_passkey`](crate::Twofa::submit_passkey). Any of
+    /// the user's passkeys may answer. `None` while the factor is
+    /// suspended (a recovery code is then the way in).
+    pub passkey: Option<RequestOptions>,
     /// The user's other methods this login may be answered with ("use
     /// another method"); pass one to
     /// [`Twofa::switch_method`](crate::Twofa::switch_method).
@@ -127,6 +134,8 @@ pub struct OtherMethod {
     pub kind: Method,
     /// The masked number of a phone method (`+44 ••• ••• 3456`).
     pub masked_number: Option<String>,
+    /// The name of a passkey ("Work laptop").
+    pub name: Option<String>,
 }
 
 /// The user's choice on the set-up screen.
@@ -139,6 +148,8 @@ pub enum MethodChoice {
     PushApp,
     /// Codes by SMS or phone call.
     Phone(PhoneChoice),
+    /// A passkey (security key, phone or computer), to carry this name.
+    Passkey(CredentialName),
 }
 
 /// A phone number typed on the set-up screen.
@@ -190,6 +201,11 @@ pub enum SetUpProgress {
     /// The number is likely not a mobile (or cannot be told): show the
     /// dialog recommending the app; the user may continue with a call.
     NotMobile(NotMobileDialog),
+    /// Hand these options to `navigator.credentials.create` and post its
+    /// answer to [`Twofa::submit_passkey`](crate::Twofa::submit_passkey)
+    /// (or, from the settings page,
+    /// [`Twofa::confirm_passkey`](crate::Twofa::confirm_passkey)).
+    CreatePasskey(CreationOptions),
 }
 
 /// The result of a re-send request.
@@ -227,6 +243,11 @@ pub enum RetryAdvice {
     /// or the number is in a country codes are not sent to. Nothing was
     /// sent and nothing changed.
     TryAnotherMethodOrLater,
+    /// "Your passkey was not accepted: try again, or use another method."
+    /// The ceremony is over; start a new one (on the verification screen,
+    /// [`Twofa::switch_method`](crate::Twofa::switch_method) to the same
+    /// method; during set-up, choose the passkey again).
+    PasskeyNotAccepted,
     /// "Temporarily unavailable; try again in a moment." The stores did not
     /// answer in time: nothing was decided, no attempt was counted, and the
     /// login (its ticket) is still there to retry.

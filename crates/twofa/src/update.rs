@@ -150,6 +150,10 @@ impl Twofa {
                     &self.templates,
                     &self.issuer,
                 );
+                let ctx = match &self.passkeys {
+                    Some(relying_party) => ctx.with_passkeys(relying_party),
+                    None => ctx,
+                };
                 step(&enrollment, &ctx, &mut rng)
             };
             let mut push_match = None;

@@ -23,8 +23,8 @@ use proptest::prelude::*;
 use twofa_enforcement::{
     Actor, CompanyEvent, CompanyPolicy, CompanyPolicyError, CompanyRole, CompanySettings,
     DeferralOffer, DurationSetting, EmployeeRecord, EnforceError, EnforceOutcome, Enforcement,
-    EnrollmentReport, GateDecision, LoadError, PhishingResistance, PhoneHint, ReportError, SetupRequired, StatusKind,
-    gate,
+    EnrollmentReport, GateDecision, LoadError, PhishingResistance, PhoneHint, ReportError,
+    SetupRequired, StatusKind, gate,
 };
 use twofa_types::{
     AccountKind, CodeChannel, CodeChannelSet, CompanyId, DeferralCap, DeferralsLeft,

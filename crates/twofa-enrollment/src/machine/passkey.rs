@@ -137,7 +137,8 @@ impl Enrollment {
         let (options, state) = rp
             .start_authentication(&credentials, now)
             .map_err(|_| EnrollmentError::PasskeyUnavailable)?;
-        let next = self.edit_enrolled(|e| e.passkey_login = Some(PasskeyLogin { transaction, state }));
+        let next =
+            self.edit_enrolled(|e| e.passkey_login = Some(PasskeyLogin { transaction, state }));
         Ok(save(next, vec![Effect::ShowPasskeyRequest(options)]))
     }
 
@@ -167,29 +168,29 @@ impl Enrollment {
             .map_err(refuse)?;
         let credentials: Vec<PasskeyCredential> =
             enrolled.passkeys().map(|(_, c)| c.clone()).collect();
-        let accepted = match rp.finish_authentication(&login.state, response.as_json(), &credentials, now)
-        {
-            Ok(accepted) => accepted,
-            Err(refused) => {
-                let reason = refused.reason();
-                let (mut next, mut effects) =
-                    self.with_failure(ctx, now, AuditKind::LoginFailed, Some(Method::Passkey));
-                if let Some(Effect::Audit(audit)) = effects.first_mut() {
-                    audit.passkey_refusal = Some(reason);
+        let accepted =
+            match rp.finish_authentication(&login.state, response.as_json(), &credentials, now) {
+                Ok(accepted) => accepted,
+                Err(refused) => {
+                    let reason = refused.reason();
+                    let (mut next, mut effects) =
+                        self.with_failure(ctx, now, AuditKind::LoginFailed, Some(Method::Passkey));
+                    if let Some(Effect::Audit(audit)) = effects.first_mut() {
+                        audit.passkey_refusal = Some(reason);
+                    }
+                    if let Some(e) = next.enrolled_mut() {
+                        e.passkey_login = None;
+                    }
+                    let reason = match next.failures.suspended_since() {
+                        Some(since) => EnrollmentError::Suspended { since },
+                        None => EnrollmentError::PasskeyRefused(reason),
+                    };
+                    return Err(LoginRejected {
+                        reason,
+                        outcome: Some(Box::new(Outcome::new(next, effects))),
+                    });
                 }
-                if let Some(e) = next.enrolled_mut() {
-                    e.passkey_login = None;
-                }
-                let reason = match next.failures.suspended_since() {
-                    Some(since) => EnrollmentError::Suspended { since },
-                    None => EnrollmentError::PasskeyRefused(reason),
-                };
-                return Err(LoginRejected {
-                    reason,
-                    outcome: Some(Box::new(Outcome::new(next, effects))),
-                });
-            }
-        };
+            };
         let id = enrolled
             .passkeys()
             .find(|(_, c)| *c.id() == accepted.credential_id)

@@ -4,8 +4,8 @@
 use core::fmt;
 
 use chrono::{DateTime, Utc};
-use twofa_delivery::{LineType, OobChallenge, PhoneNumber, PushRequest};
 use twofa_delivery::TransactionId;
+use twofa_delivery::{LineType, OobChallenge, PhoneNumber, PushRequest};
 use twofa_otp::Secret;
 use twofa_passkey::{AuthenticationState, CredentialName, RegistrationState};
 use twofa_types::Method;

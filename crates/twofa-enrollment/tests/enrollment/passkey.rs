@@ -149,7 +149,9 @@ fn a_registration_from_a_look_alike_origin_is_refused_counted_and_spent() {
     );
     // What a look-alike site can forward: the browser's answer made on
     // its page, which names its own origin.
-    let honest = auth.create(PORTAL_ORIGIN, creation_options(&effects)).unwrap();
+    let honest = auth
+        .create(PORTAL_ORIGIN, creation_options(&effects))
+        .unwrap();
     let response = retarget_origin(&honest, LOOK_ALIKE);
     let (next, effects) = saved(
         apply(
@@ -220,7 +222,12 @@ fn a_passkey_login_is_accepted_once() {
     let method = enrolled.method(MethodId::new(1)).unwrap();
     assert_eq!(method.last_used_at(), Some(later));
     assert_eq!(
-        method.factor().passkey().unwrap().credential().last_used_at(),
+        method
+            .factor()
+            .passkey()
+            .unwrap()
+            .credential()
+            .last_used_at(),
         Some(later)
     );
     // The same answer again: the ceremony is over.
@@ -484,7 +491,13 @@ fn without_a_relying_party_passkeys_are_refused_and_codes_do_not_answer_them() {
         .unwrap(),
     );
     assert_eq!(
-        apply(&pending, Event::SubmitCode(code("123456")), &env.passkeys(), t0()).unwrap_err(),
+        apply(
+            &pending,
+            Event::SubmitCode(code("123456")),
+            &env.passkeys(),
+            t0()
+        )
+        .unwrap_err(),
         EnrollmentError::PasskeyExpected
     );
     let mut auth = SoftAuthenticator::new();

@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use twofa_enrollment::{
-    Effect, Enrollment, EnrollmentState, Event, LoginAttempt, SubmittedCode, Transition,
+    Effect, Enrollment, EnrollmentState, Event, LoginAttempt, MethodId, PasskeyResponse,
+    SubmittedCode, Transition,
 };
 use twofa_types::{MethodSet, OneTimeCode, UserId};
 
@@ -41,6 +42,52 @@ fn replacement_screen(
 
 fn is_enrolled(enrollment: &Enrollment) -> bool {
     matches!(enrollment.state(), EnrollmentState::Enrolled(_))
+}
+
+/// What the user answered on the set-up or verification screen: a typed
+/// code, or the browser's answer to a passkey ceremony.
+#[derive(Debug, Clone)]
+pub(crate) enum Answer {
+    Code(OneTimeCode),
+    Passkey(PasskeyResponse),
+}
+
+impl Answer {
+    /// The event that answers a pending set-up.
+    pub(crate) fn setup_event(&self) -> Event {
+        match self {
+            Self::Code(code) => Event::SubmitCode(code.clone()),
+            Self::Passkey(response) => Event::SubmitPasskey(response.clone()),
+        }
+    }
+
+    /// The login attempt that answers a challenge of `method`.
+    fn attempt(self, method: MethodId) -> LoginAttempt {
+        match self {
+            Self::Code(code) => LoginAttempt::Code { method, code },
+            Self::Passkey(response) => LoginAttempt::Passkey(response),
+        }
+    }
+}
+
+/// The refusal a set-up answer was counted as, if it was: a wrong code
+/// (with the tries left) or a refused passkey.
+pub(crate) fn counted_refusal(effects: &[Effect]) -> Option<Failure> {
+    effects.iter().find_map(|effect| match effect {
+        Effect::CodeRejected { attempts_left } => {
+            let advice = if *attempts_left == 0 {
+                RetryAdvice::NewCodeNeeded
+            } else {
+                RetryAdvice::IncorrectCode
+            };
+            Some(Failure::new(RejectionDetail::WrongCode, advice))
+        }
+        Effect::PasskeyRefused(reason) => Some(Failure::new(
+            RejectionDetail::PasskeyRefused { reason: *reason },
+            RetryAdvice::PasskeyNotAccepted,
+        )),
+        _ => None,
+    })
 }
 
 impl Twofa {
@@ -84,6 +131,53 @@ impl Twofa {
         let submitted = OneTimeCode::parse(code).map_err(|_| {
             Failure::new(RejectionDetail::MalformedCode, RetryAdvice::IncorrectCode)
         })?;
+        self.answer_inner(user, ticket, Answer::Code(submitted), now)
+            .await
+    }
+
+    /// The browser answered a passkey ceremony: the registration of a
+    /// passkey being set up (which activates it), or the second factor of
+    /// the login. `response` is the JSON of the `PublicKeyCredential`
+    /// that `navigator.credentials.create` or `.get` returned, binary
+    /// fields in base64url (what `PublicKeyCredential.toJSON()` gives).
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] with [`RejectionDetail::PasskeyRefused`] (and
+    /// [`RetryAdvice::PasskeyNotAccepted`]) for an answer from another
+    /// origin or relying party, to another or an expired challenge, by a
+    /// credential that is not the user's, or without user verification
+    /// when the relying party requires it: counted as a failure, and the
+    /// ceremony is over. Also throttling, suspension, an unusable ticket
+    /// or a store failure.
+    ///
+    /// # Security
+    ///
+    /// A ceremony is answered at most once, whatever the interleaving of
+    /// requests: its state is taken out of the user's record by the same
+    /// compare-and-swap save that accepts the answer.
+    pub async fn submit_passkey(
+        &self,
+        user: &UserId,
+        ticket: &LoginTicket,
+        response: &str,
+    ) -> Result<LoginStep, Rejected> {
+        crate::observe::operation("submit_passkey", Some(user), async {
+            let now = self.clock.now();
+            let answer = Answer::Passkey(PasskeyResponse::new(response));
+            self.answer(user, now, self.answer_inner(user, ticket, answer, now))
+                .await
+        })
+        .await
+    }
+
+    async fn answer_inner(
+        &self,
+        user: &UserId,
+        ticket: &LoginTicket,
+        submitted: Answer,
+        now: DateTime<Utc>,
+    ) -> Result<LoginStep, Failure> {
         // Ticket, user and company in one read where the stores allow it;
         // the ticket is checked as `load_ticket_for` checks it.
         let records = self.stores.unit.load_login(&self.stores, ticket, user);
@@ -113,51 +207,26 @@ impl Twofa {
                     now,
                     Some(loaded),
                     Some(finish),
-                    |e, ctx, rng| {
-                        let event = Event::SubmitCode(submitted.clone());
-                        match e.apply(event, ctx, now, rng) {
-                            Ok(Transition::Save(outcome)) => {
-                                let rejected =
-                                    outcome.effects().iter().find_map(|effect| match effect {
-                                        Effect::CodeRejected { attempts_left } => {
-                                            Some(*attempts_left)
-                                        }
-                                        _ => None,
-                                    });
-                                match rejected {
-                                    Some(left) => {
-                                        let advice = if left == 0 {
-                                            RetryAdvice::NewCodeNeeded
-                                        } else {
-                                            RetryAdvice::IncorrectCode
-                                        };
-                                        Change::Refuse(
-                                            Some(outcome),
-                                            Failure::new(RejectionDetail::WrongCode, advice),
-                                        )
-                                    }
-                                    None if is_enrolled(outcome.record()) => Change::Save(outcome),
-                                    None => Change::Refuse(
-                                        None,
-                                        Failure::start_over(RejectionDetail::InconsistentRecord),
-                                    ),
-                                }
-                            }
-                            Ok(_) => Change::Refuse(
+                    |e, ctx, rng| match e.apply(submitted.setup_event(), ctx, now, rng) {
+                        Ok(Transition::Save(outcome)) => match counted_refusal(outcome.effects()) {
+                            Some(failure) => Change::Refuse(Some(outcome), failure),
+                            None if is_enrolled(outcome.record()) => Change::Save(outcome),
+                            None => Change::Refuse(
                                 None,
                                 Failure::start_over(RejectionDetail::InconsistentRecord),
                             ),
-                            Err(error) => Change::Refuse(None, enrollment_failure(error)),
-                        }
+                        },
+                        Ok(_) => Change::Refuse(
+                            None,
+                            Failure::start_over(RejectionDetail::InconsistentRecord),
+                        ),
+                        Err(error) => Change::Refuse(None, enrollment_failure(error)),
                     },
                 )
                 .await?
             }
             LoginStage::Challenge { method, .. } => {
-                let attempt = LoginAttempt::Code {
-                    method: *method,
-                    code: submitted,
-                };
+                let attempt = submitted.attempt(*method);
                 return self
                     .verify_challenge(ticket, pending, loaded, &company, &attempt, now)
                     .await;
@@ -198,7 +267,7 @@ impl Twofa {
         else {
             return Err(Failure::start_over(RejectionDetail::WrongStage));
         };
-        let allowed = company.policy().allowed_methods();
+        let allowed = self.user_policy(company, &loaded.record).allowed_methods();
         let next = |e: &Enrollment| {
             let method = method_kind(e, method)?;
             // The company may have switched the method off since the

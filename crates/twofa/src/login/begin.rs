@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use twofa_enforcement::{GateDecision, gate};
-use twofa_enrollment::{Enrollment, EnrollmentState, Event, Factor, MethodId};
+use twofa_enrollment::{Effect, Enrollment, EnrollmentState, Event, Factor, MethodId};
 use twofa_trusted_network::{ClientAddress, Decision, ForwardingHeaders, LoginFacts};
 use twofa_types::{Method, MethodSet, UserId};
 
@@ -68,10 +68,13 @@ fn other_methods(
     let EnrollmentState::Enrolled(enrolled) = enrollment.state() else {
         return Vec::new();
     };
+    // A passkey ceremony asks for every passkey of the user at once.
+    let current_kind = enrolled.method(current).map(|m| m.kind());
     enrolled
         .methods()
         .iter()
         .filter(|m| m.id() != current && usable.contains(m.kind()))
+        .filter(|m| !(m.kind() == Method::Passkey && current_kind == Some(Method::Passkey)))
         .map(|m| OtherMethod {
             id: m.id(),
             kind: m.kind(),
@@ -79,6 +82,7 @@ fn other_methods(
                 Factor::Phone(phone) => Some(phone.number().masked()),
                 _ => None,
             },
+            name: m.factor().passkey().map(|p| p.name().as_str().to_owned()),
         })
         .collect()
 }
@@ -171,7 +175,8 @@ impl Twofa {
         let status = enrollment.status(now);
         let address = self.resolve_client(client);
         let client_ip = address.ip();
-        match gate(&status, company.settings(), company.policy(), now) {
+        let policy = self.user_policy(&company, &record);
+        match gate(&status, company.settings(), &policy, now) {
             decision @ (GateDecision::ChallengeSecondFactor { .. }
             | GateDecision::ChallengeThenReplaceMethod { .. }) => {
                 // A suspended factor, or methods the company has switched
@@ -231,7 +236,7 @@ impl Twofa {
                 .start_setup(
                     &record,
                     &enrollment,
-                    company.policy().allowed_methods(),
+                    policy.allowed_methods(),
                     None,
                     client_ip,
                     now,
@@ -373,6 +378,22 @@ impl Twofa {
             .ok_or(Failure::start_over(RejectionDetail::InconsistentRecord))?;
         let suspended = enrollment.failures().suspended_since().is_some();
         let mut sent_to = None;
+        let mut passkey = None;
+        if kind == Method::Passkey && !suspended {
+            let transaction = transaction(&ticket)?;
+            let updated = self
+                .update_enrollment(record.user(), company, now, |e, ctx, rng| {
+                    let event = Event::StartPasskeyLogin {
+                        transaction: transaction.clone(),
+                    };
+                    Change::from(e.apply(event, ctx, now, rng))
+                })
+                .await?;
+            passkey = updated.effects.into_iter().find_map(|effect| match effect {
+                Effect::ShowPasskeyRequest(options) => Some(options),
+                _ => None,
+            });
+        }
         if kind.code_channel().is_some() && !suspended {
             let transaction = transaction(&ticket)?;
             let updated = self
@@ -392,6 +413,7 @@ impl Twofa {
             method: kind,
             sent_to,
             resend: Self::resend_options(company, record, kind),
+            passkey,
             other_methods: other_methods(enrollment, challenge.usable, method),
             then_set_up: challenge.then_set_up,
         })

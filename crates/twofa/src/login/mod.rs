@@ -3,6 +3,8 @@
 //! options of a method, and the audited rejection of a failed step.
 
 mod answer;
+
+pub(crate) use answer::{Answer, counted_refusal};
 mod begin;
 mod setup;
 
@@ -88,6 +90,9 @@ pub(crate) fn progress(updated: Updated) -> Result<SetUpProgress, Failure> {
         match effect {
             Effect::ShowKeyUri(uri) => return Ok(SetUpProgress::ScanQrCode(uri)),
             Effect::ShowNotMobileDialog(dialog) => return Ok(SetUpProgress::NotMobile(dialog)),
+            Effect::ShowPasskeyCreation(options) => {
+                return Ok(SetUpProgress::CreatePasskey(options));
+            }
             _ => {}
         }
     }
@@ -108,8 +113,12 @@ impl Twofa {
         record: &UserRecord,
         kind: Method,
     ) -> Vec<ResendOption> {
-        if matches!(kind, Method::AuthenticatorApp | Method::PushApp) {
-            return vec![ResendOption::App];
+        match kind {
+            Method::AuthenticatorApp | Method::PushApp => return vec![ResendOption::App],
+            Method::Sms | Method::VoiceCall => {}
+            // A passkey has no code to send again: a new ceremony starts
+            // with "use another method" on the same passkey.
+            _ => return Vec::new(),
         }
         let allowed = company.policy().resend_channels();
         let mut options = Vec::new();

@@ -13,6 +13,7 @@ use twofa_types::{Channel, Method, MethodSet, UserId};
 use super::{method_kind, progress, transaction};
 use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};
 use crate::failure::{Failure, enrollment_failure};
+use crate::join::join;
 use crate::records::{CompanyRecord, LoginStage, LoginTicket};
 use crate::service::Twofa;
 use crate::steps::{
@@ -63,8 +64,10 @@ impl Twofa {
         let LoginStage::SetUp { methods, .. } = *pending.stage() else {
             return Err(Failure::start_over(RejectionDetail::WrongStage));
         };
-        let company = self.load_company(pending.company()).await?.record;
-        let allowed = methods.intersection(company.policy().allowed_methods());
+        let (company, record) =
+            join(self.load_company(pending.company()), self.load_user(user)).await;
+        let (company, record) = (company?.record, record?.record);
+        let allowed = methods.intersection(self.user_policy(&company, &record).allowed_methods());
         let for_setup = (user, &company, SendKind::SetUpCode, now);
         let setup = self.setup_choice(choice, allowed, for_setup).await?;
         let updated = self
@@ -91,6 +94,9 @@ impl Twofa {
                 SetupChoice::App
             }
             MethodChoice::PushApp if allowed.contains(Method::PushApp) => SetupChoice::Push,
+            MethodChoice::Passkey(name) if allowed.contains(Method::Passkey) => {
+                SetupChoice::Passkey(name)
+            }
             MethodChoice::Phone(phone) => {
                 // "Call me instead" in the dialog turns the choice into a
                 // voice method.

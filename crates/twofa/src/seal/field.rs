@@ -62,6 +62,7 @@ pub(super) struct PendingFields {
     pub(super) secret: &'static str,
     pub(super) number: &'static str,
     pub(super) challenge: &'static str,
+    pub(super) passkey: &'static str,
 }
 
 /// A first method's set-up.
@@ -69,6 +70,7 @@ pub(super) const PENDING_FIELDS: PendingFields = PendingFields {
     secret: "pending/secret",
     number: "pending/number",
     challenge: "pending/challenge",
+    passkey: "pending/passkey",
 };
 
 /// A method being added, or a number being changed, by an enrolled user.
@@ -76,10 +78,19 @@ pub(super) const CHANGE_FIELDS: PendingFields = PendingFields {
     secret: "change/secret",
     number: "change/number",
     challenge: "change/challenge",
+    passkey: "change/passkey",
 };
 
 /// The outstanding login code.
 pub(super) const LOGIN_CHALLENGE_FIELD: &str = "login/challenge";
+
+/// The outstanding passkey login ceremony.
+pub(super) const LOGIN_PASSKEY_FIELD: &str = "login/passkey";
+
+/// The credential of enrolled passkey method `id`.
+pub(super) fn method_passkey_field(id: MethodId) -> String {
+    format!("method/{id}/passkey")
+}
 
 /// The secret of enrolled method `id`.
 pub(super) fn method_secret_field(id: MethodId) -> String {
@@ -160,17 +171,37 @@ impl FieldSealer<'_> {
         PhoneNumber::try_from(text.to_owned()).map_err(|_| SealError::InvalidPhoneNumber)
     }
 
-    /// Seals the challenge's serde form. The type has no other encoding,
-    /// and sealing it whole keeps its destination (the full number) and
-    /// the keyed hash of its code out of the readable record alike.
+    /// Seals a value's serde form: for values with no other encoding
+    /// (out-of-band challenges, passkey credentials and ceremony states),
+    /// sealed whole so that nothing of them (a full number, a keyed hash,
+    /// a challenge, a public key) is readable in the record.
+    fn seal_json<T: serde::Serialize>(
+        &self,
+        field: &str,
+        value: &T,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<SealedBytes, SealError> {
+        let encoded = Zeroizing::new(serde_json::to_vec(value).map_err(|_| SealError::Seal)?);
+        self.seal_bytes(field, &encoded, rng)
+    }
+
+    fn open_json<T: serde::de::DeserializeOwned>(
+        &self,
+        field: &str,
+        sealed: &SealedBytes,
+        invalid: SealError,
+    ) -> Result<T, SealError> {
+        let bytes = self.open_bytes(field, sealed)?;
+        serde_json::from_slice(&bytes).map_err(|_| invalid)
+    }
+
     pub(super) fn seal_challenge(
         &self,
         field: &str,
         challenge: &OobChallenge,
         rng: &mut dyn CryptoRng,
     ) -> Result<SealedBytes, SealError> {
-        let encoded = Zeroizing::new(serde_json::to_vec(challenge).map_err(|_| SealError::Seal)?);
-        self.seal_bytes(field, &encoded, rng)
+        self.seal_json(field, challenge, rng)
     }
 
     pub(super) fn open_challenge(
@@ -178,8 +209,25 @@ impl FieldSealer<'_> {
         field: &str,
         sealed: &SealedBytes,
     ) -> Result<OobChallenge, SealError> {
-        let bytes = self.open_bytes(field, sealed)?;
-        serde_json::from_slice(&bytes).map_err(|_| SealError::InvalidChallenge)
+        self.open_json(field, sealed, SealError::InvalidChallenge)
+    }
+
+    /// Seals a passkey credential, or the state of a passkey ceremony.
+    pub(super) fn seal_passkey<T: serde::Serialize>(
+        &self,
+        field: &str,
+        value: &T,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<SealedBytes, SealError> {
+        self.seal_json(field, value, rng)
+    }
+
+    pub(super) fn open_passkey<T: serde::de::DeserializeOwned>(
+        &self,
+        field: &str,
+        sealed: &SealedBytes,
+    ) -> Result<T, SealError> {
+        self.open_json(field, sealed, SealError::InvalidPasskey)
     }
 }
 

@@ -63,6 +63,9 @@ pub enum SealError {
     /// The opened bytes are not an out-of-band challenge.
     #[error("opened field is not a valid challenge")]
     InvalidChallenge,
+    /// The opened bytes are not a passkey credential or ceremony state.
+    #[error("opened field is not a valid passkey record")]
+    InvalidPasskey,
     /// The record refers to something it does not hold.
     #[error("sealed record is inconsistent")]
     Inconsistent,

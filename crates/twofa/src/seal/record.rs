@@ -7,16 +7,19 @@
 
 use chrono::{DateTime, Utc};
 use rand::CryptoRng;
-use twofa_delivery::{EmailAddress, LineType, PushRequest, PushSendLog};
+use twofa_delivery::{EmailAddress, LineType, PushRequest, PushSendLog, TransactionId};
 use twofa_enrollment::{
     DisplayName, Enrolled, EnrolledMethod, Enrollment, EnrollmentState, Factor, Failures, MethodId,
-    PendingKind, PendingSetup, PhoneChannel, PhoneFactor, RecoveryCodes, TotpFactor,
+    PasskeyFactor, PasskeyLogin, PendingKind, PendingSetup, PhoneChannel, PhoneFactor,
+    RecoveryCodes, TotpFactor,
 };
+use twofa_passkey::CredentialName;
 use twofa_types::UserId;
 
 use super::field::{
-    CHANGE_FIELDS, FieldSealer, LOGIN_CHALLENGE_FIELD, PENDING_FIELDS, PendingFields, SealedBytes,
-    SealedNumber, method_number_field, method_secret_field,
+    CHANGE_FIELDS, FieldSealer, LOGIN_CHALLENGE_FIELD, LOGIN_PASSKEY_FIELD, PENDING_FIELDS,
+    PendingFields, SealedBytes, SealedNumber, method_number_field, method_passkey_field,
+    method_secret_field,
 };
 use super::{SealError, Sealer};
 
@@ -36,6 +39,11 @@ enum SealedPendingKind {
         line_type: LineType,
         /// The whole challenge: its destination is the full number.
         challenge: SealedBytes,
+    },
+    Passkey {
+        name: CredentialName,
+        /// The registration ceremony's state (its challenge).
+        registration: SealedBytes,
     },
 }
 
@@ -63,6 +71,20 @@ enum SealedFactor {
         number: SealedNumber,
         channel: PhoneChannel,
     },
+    Passkey {
+        /// The name the user gave it, readable for the settings page.
+        name: CredentialName,
+        /// The whole credential: its id, public key, counter and flags.
+        credential: SealedBytes,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+struct SealedPasskeyLogin {
+    transaction: TransactionId,
+    /// The authentication ceremony's state (its challenge).
+    state: SealedBytes,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +107,12 @@ struct SealedEnrolled {
     next_id: u32,
     login_challenge: Option<SealedBytes>,
     push_request: Option<PushRequest>,
+    /// Absent in records written before passkeys.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    passkey_login: Option<SealedPasskeyLogin>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,14 +136,17 @@ enum SealedState {
 /// # Security
 ///
 /// Sealed (AEAD, bound to the user id and the field): TOTP secrets, phone
-/// numbers (`method/<id>/number`, `pending/number`, `change/number`) and
+/// numbers (`method/<id>/number`, `pending/number`, `change/number`),
 /// out-of-band challenges (`pending/challenge`, `change/challenge`,
 /// `login/challenge`), which hold a keyed hash of the code and the full
-/// number or email address it went to. Recovery codes are stored as keyed
+/// number or email address it went to, passkey credentials
+/// (`method/<id>/passkey`: id, public key, counter) and passkey ceremony
+/// states (`pending/passkey`, `change/passkey`, `login/passkey`). Recovery codes are stored as keyed
 /// hashes. Readable: the user id, display name and email address, each
 /// phone number's masked form ([`PhoneNumber::masked`]), method ids,
-/// kinds and channels, line types, times and counters, and push prompts
-/// (transaction id and the match number shown on the login page).
+/// kinds and channels, line types, times and counters, passkey names, and
+/// push prompts (transaction id and the match number shown on the login
+/// page).
 ///
 /// [`PhoneNumber::masked`]: twofa_delivery::PhoneNumber::masked
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,6 +283,14 @@ fn seal_enrolled(
                 )?,
                 channel: phone.channel(),
             },
+            Factor::Passkey(passkey) => SealedFactor::Passkey {
+                name: passkey.name().clone(),
+                credential: fields.seal_passkey(
+                    &method_passkey_field(method.id()),
+                    passkey.credential(),
+                    rng,
+                )?,
+            },
             // A method without a sealed form here fails rather than being
             // stored unsealed.
             _ => return Err(SealError::Seal),
@@ -271,6 +310,13 @@ fn seal_enrolled(
         Some(challenge) => Some(fields.seal_challenge(LOGIN_CHALLENGE_FIELD, challenge, rng)?),
         None => None,
     };
+    let passkey_login = match enrolled.passkey_login() {
+        Some(login) => Some(SealedPasskeyLogin {
+            transaction: login.transaction().clone(),
+            state: fields.seal_passkey(LOGIN_PASSKEY_FIELD, login.state(), rng)?,
+        }),
+        None => None,
+    };
     Ok(SealedEnrolled {
         methods,
         primary: enrolled.primary(),
@@ -280,6 +326,7 @@ fn seal_enrolled(
         next_id: enrolled.next_id(),
         login_challenge,
         push_request: enrolled.push_request().cloned(),
+        passkey_login,
     })
 }
 
@@ -301,6 +348,9 @@ fn open_enrolled(
             SealedFactor::Phone { number, channel } => Factor::Phone(PhoneFactor::new(
                 fields.open_number(&method_number_field(method.id), number)?,
                 *channel,
+            )),
+            SealedFactor::Passkey { credential, .. } => Factor::Passkey(PasskeyFactor::restore(
+                fields.open_passkey(&method_passkey_field(method.id), credential)?,
             )),
         };
         methods.push(EnrolledMethod::restore(
@@ -330,6 +380,12 @@ fn open_enrolled(
     if let Some(request) = &enrolled.push_request {
         restored = restored.with_push_request(request.clone());
     }
+    if let Some(login) = &enrolled.passkey_login {
+        restored = restored.with_passkey_login(PasskeyLogin::restore(
+            login.transaction.clone(),
+            fields.open_passkey(LOGIN_PASSKEY_FIELD, &login.state)?,
+        ));
+    }
     Ok(restored)
 }
 
@@ -357,6 +413,10 @@ fn seal_pending(
             channel: *channel,
             line_type: *line_type,
             challenge: fields.seal_challenge(names.challenge, challenge, rng)?,
+        },
+        PendingKind::Passkey { name, registration } => SealedPendingKind::Passkey {
+            name: name.clone(),
+            registration: fields.seal_passkey(names.passkey, registration, rng)?,
         },
         // A verification without a sealed form here fails rather than
         // being stored unsealed.
@@ -393,6 +453,10 @@ fn open_pending(
             channel: *channel,
             line_type: *line_type,
             challenge: fields.open_challenge(names.challenge, challenge)?,
+        },
+        SealedPendingKind::Passkey { name, registration } => PendingKind::Passkey {
+            name: name.clone(),
+            registration: fields.open_passkey(names.passkey, registration)?,
         },
     };
     Ok(PendingSetup::restore(

@@ -19,6 +19,7 @@ mod factors;
 mod login;
 mod notices;
 mod observe;
+mod passkeys;
 mod policy;
 mod provision;
 mod push;
@@ -42,6 +43,20 @@ use twofa::{
 };
 
 const OFFICE: &str = "198.51.100.0/24";
+
+/// The origin the portal's pages are served from: the one passkeys are
+/// registered for.
+const PORTAL_ORIGIN: &str = "https://login.example.com";
+
+/// The portal's WebAuthn relying party.
+fn relying_party() -> twofa::passkey::RelyingParty {
+    twofa::passkey::RelyingParty::new(
+        "example.com",
+        "Partner Portal",
+        [twofa::passkey::Origin::https(PORTAL_ORIGIN).unwrap()],
+    )
+    .unwrap()
+}
 
 fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap()
@@ -80,17 +95,24 @@ impl Portal {
     /// A portal whose administrator has no second factor (for stores that
     /// refuse the set-up).
     async fn without_admin_factor(stores: Stores) -> Self {
-        Self::build(stores, EnrollmentPolicy::default(), false).await
+        Self::build(stores, EnrollmentPolicy::default(), false, true).await
     }
 
     async fn with(stores: Stores, policy: EnrollmentPolicy) -> Self {
-        Self::build(stores, policy, true).await
+        Self::build(stores, policy, true, true).await
     }
 
-    async fn build(stores: Stores, policy: EnrollmentPolicy, admin_factor: bool) -> Self {
+    /// A portal: `admin_factor`, whether the administrator has an app;
+    /// `passkeys`, whether the service has a WebAuthn relying party.
+    async fn build(
+        stores: Stores,
+        policy: EnrollmentPolicy,
+        admin_factor: bool,
+        passkeys: bool,
+    ) -> Self {
         let clock = Arc::new(ManualClock::new(start()));
         let outbox = Arc::new(Outbox::new());
-        let twofa = Twofa::builder()
+        let builder = Twofa::builder()
             .stores(stores)
             .channels(Channels::outbox(&outbox))
             .server_key(ServerKey::from_bytes(&[7u8; 32]).unwrap())
@@ -98,9 +120,12 @@ impl Portal {
             .issuer(Issuer::new("Partner Portal").unwrap())
             .with_clock(clock.clone())
             .with_random(Arc::new(SeededRandom::new([42u8; 32])))
-            .with_enrollment_policy(policy)
-            .build()
-            .unwrap();
+            .with_enrollment_policy(policy);
+        let builder = match passkeys {
+            true => builder.with_passkeys(relying_party()),
+            false => builder,
+        };
+        let twofa = builder.build().unwrap();
         let acme = CompanyId::new("acme").unwrap();
         let stores = twofa.stores().clone();
         stores

@@ -756,6 +756,18 @@ fn home() -> ClientContext {
     ClientContext::new("203.0.113.9".parse().unwrap())
 }
 
+/// The origin the portal's pages are served from.
+const PORTAL_ORIGIN: &str = "https://login.example.com";
+
+fn relying_party() -> twofa::passkey::RelyingParty {
+    twofa::passkey::RelyingParty::new(
+        "example.com",
+        "Partner Portal",
+        [twofa::passkey::Origin::https(PORTAL_ORIGIN).unwrap()],
+    )
+    .unwrap()
+}
+
 /// Several servers of one portal: each its own service and pool, one
 /// database, one clock, the same keys.
 struct Portal {
@@ -786,6 +798,7 @@ impl Portal {
                         .with_random(Arc::new(SeededRandom::new([seed; 32])))
                         .with_enrollment_policy(policy.clone())
                         .with_max_store_attempts(200)
+                        .with_passkeys(relying_party())
                         .build()
                         .unwrap(),
                 )
@@ -865,6 +878,25 @@ impl Portal {
         (uri, sheet.expose_secret().map(str::to_owned).collect())
     }
 
+    /// Sets up a passkey on `auth` through the first server.
+    async fn enroll_passkey(&self, user: &UserId, auth: &mut twofa_passkey::SoftAuthenticator) {
+        let server = &self.servers[0];
+        let LoginStep::SetUp(screen) = server.begin_login(user, &home()).await.unwrap() else {
+            panic!("expected set-up");
+        };
+        let name = twofa::passkey::CredentialName::new("Work laptop").unwrap();
+        let SetUpProgress::CreatePasskey(options) = server
+            .choose_method(user, &screen.ticket, MethodChoice::Passkey(name))
+            .await
+            .unwrap()
+        else {
+            panic!("expected passkey options");
+        };
+        let response = auth.create(PORTAL_ORIGIN, &options).unwrap();
+        let step = server.submit_passkey(user, &screen.ticket, &response);
+        assert!(matches!(step.await.unwrap(), LoginStep::Allowed(_)));
+    }
+
     async fn challenge_ticket(&self, server: usize, user: &UserId) -> twofa::LoginTicket {
         match self.servers[server]
             .begin_login(user, &home())
@@ -929,6 +961,70 @@ async fn one_code_sent_sixteen_times_to_each_of_two_servers_is_accepted_once() {
         }
     }
     assert_eq!(accepted, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_passkey_answer_sent_sixteen_times_to_each_of_two_servers_completes_one_login() {
+    let (portal, _) = two_servers("one_passkey_once", EnrollmentPolicy::default()).await;
+    let portal = Arc::new(portal);
+    let bob = portal.add_user("bob").await;
+    let mut auth = twofa_passkey::SoftAuthenticator::new();
+    portal.enroll_passkey(&bob, &mut auth).await;
+    portal.clock.advance(TimeDelta::minutes(1));
+    let LoginStep::Challenge(screen) = portal.servers[1].begin_login(&bob, &home()).await.unwrap()
+    else {
+        panic!("expected a challenge");
+    };
+    let options = screen.passkey.expect("passkey options");
+    let response = auth.get(PORTAL_ORIGIN, &options).unwrap();
+    let mut tasks = Vec::new();
+    for server in 0..2 {
+        for _ in 0..16 {
+            let portal = portal.clone();
+            let bob = bob.clone();
+            let response = response.clone();
+            let ticket = screen.ticket;
+            tasks.push(tokio::spawn(async move {
+                portal.servers[server]
+                    .submit_passkey(&bob, &ticket, &response)
+                    .await
+                    .is_ok()
+            }));
+        }
+    }
+    let mut accepted = 0;
+    for task in tasks {
+        if task.await.unwrap() {
+            accepted += 1;
+        }
+    }
+    assert_eq!(accepted, 1);
+}
+
+#[tokio::test]
+async fn the_database_holds_neither_a_passkey_credential_nor_a_challenge() {
+    let (stores, url) = fresh("passkey_sealed_at_rest").await;
+    let portal = Portal::on(&[stores], EnrollmentPolicy::default()).await;
+    let bob = portal.add_user("bob").await;
+    let mut auth = twofa_passkey::SoftAuthenticator::new();
+    portal.enroll_passkey(&bob, &mut auth).await;
+    let LoginStep::Challenge(screen) = portal.servers[0].begin_login(&bob, &home()).await.unwrap()
+    else {
+        panic!("expected a challenge");
+    };
+    let options: serde_json::Value =
+        serde_json::from_str(screen.passkey.unwrap().as_json()).unwrap();
+    let challenge = options["publicKey"]["challenge"].as_str().unwrap();
+    let credential = options["publicKey"]["allowCredentials"][0]["id"]
+        .as_str()
+        .unwrap();
+    let everything = dump(&url).await;
+    assert!(
+        everything.contains("Work laptop"),
+        "the dump holds the record"
+    );
+    assert!(!everything.contains(challenge));
+    assert!(!everything.contains(credential));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -433,14 +433,24 @@ async fn administrators_replace_their_app_with_a_passkey_when_the_company_requir
     // From now on a login asks for the passkey, and the app is no
     // longer offered.
     portal.advance(TimeDelta::minutes(1));
-    let (_, _) = passkey_challenge(&portal, &alice).await;
     let screen = challenge(portal.twofa.begin_login(&alice, &home()).await.unwrap());
-    assert!(
-        screen
-            .other_methods
-            .iter()
-            .all(|m| m.kind == Method::Passkey)
+    assert_eq!(screen.method, Method::Passkey);
+    assert!(screen.other_methods.is_empty());
+    // Her company operations need a fresh second factor: a step-up with
+    // the passkey gives one.
+    portal.advance(TimeDelta::minutes(15));
+    let actor = Actor::new(alice.clone(), portal.acme.clone(), CompanyRole::Admin);
+    assert!(portal.twofa.enforce_two_factor(&actor).await.is_err());
+    let screen = challenge(portal.twofa.begin_step_up(&alice, &home()).await.unwrap());
+    let response = key.get(PORTAL_ORIGIN, &screen.passkey.unwrap()).unwrap();
+    into_allowed(
+        portal
+            .twofa
+            .submit_passkey(&alice, &screen.ticket, &response)
+            .await
+            .unwrap(),
     );
+    portal.twofa.enforce_two_factor(&actor).await.unwrap();
 }
 
 #[tokio::test]

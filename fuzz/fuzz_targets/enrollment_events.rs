@@ -5,7 +5,9 @@
 //! records the deadline given and counts once, the last method is never
 //! removed when the company enforces 2FA, a re-send never lowers the
 //! failure count, a burned TOTP step never verifies again, a wrong code
-//! never verifies, and nothing printable holds the full phone number.
+//! never verifies, a passkey ceremony is answered at most once and never
+//! by an arbitrary answer, and nothing printable holds the full phone
+//! number.
 
 #![no_main]
 
@@ -22,7 +24,11 @@ use twofa_enrollment::{
     Event, EventKind, LastMethod, LoginAttempt, MethodId, NotMobileAnswer, Outcome, PendingKind,
     PhoneChannel, PhoneSetup, PushTarget, SetupChoice, StateKind, SubmittedCode, Transition,
 };
+use twofa_enrollment::PasskeyResponse;
 use twofa_otp::{Algorithm, Secret, Totp};
+use twofa_passkey::{
+    CreationOptions, CredentialName, Origin, RelyingParty, RequestOptions, SoftAuthenticator,
+};
 use twofa_types::OneTimeCode;
 use twofa_types::UserId;
 
@@ -95,6 +101,12 @@ enum Op {
     },
     LoginPush(u8),
     KeepLastMethod,
+    StartPasskey,
+    SubmitPasskeyRight,
+    SubmitPasskeyArbitrary(String),
+    StartPasskeyLogin,
+    LoginPasskeyRight,
+    LoginPasskeyArbitrary(String),
 }
 
 #[derive(Debug, Arbitrary)]
@@ -104,6 +116,7 @@ struct Input {
 }
 
 const NUMBER: &str = "+447400123456";
+const ORIGIN: &str = "https://login.example.com";
 const DIGITS: &str = "7400123456";
 
 fn totp_code(secret: &Secret, at: DateTime<Utc>) -> Option<String> {
@@ -128,6 +141,9 @@ struct Model {
     recovery: Vec<String>,
     burned: Option<(MethodId, String, DateTime<Utc>)>,
     push_number: Option<MatchNumber>,
+    authenticator: SoftAuthenticator,
+    creation: Option<CreationOptions>,
+    request: Option<RequestOptions>,
 }
 
 /// The machine's answer to a login attempt: the record to save when it is
@@ -161,6 +177,8 @@ fuzz_target!(|input: Input| {
     let number = PhoneNumber::from_e164(NUMBER).unwrap();
     let other = PhoneNumber::from_e164("+447400654321").unwrap();
     let tx = TransactionId::new("login").unwrap();
+    let rp = RelyingParty::new("example.com", "Fuzz Portal", [Origin::https(ORIGIN).unwrap()])
+        .unwrap();
     let mut rng = FuzzRng(input.seed);
     let mut model = Model {
         record: Enrollment::new(
@@ -174,9 +192,13 @@ fuzz_target!(|input: Input| {
         recovery: Vec::new(),
         burned: None,
         push_number: None,
+        authenticator: SoftAuthenticator::new(),
+        creation: None,
+        request: None,
     };
     for op in input.ops.iter().take(64) {
-        let ctx = Context::new(model.last_method, &policy, &key, &templates, &issuer);
+        let ctx = Context::new(model.last_method, &policy, &key, &templates, &issuer)
+            .with_passkeys(&rp);
         let before = model.record.clone();
         let was_enrolled = before.state().kind() == StateKind::Enrolled;
         let mut right = false;
@@ -210,6 +232,70 @@ fuzz_target!(|input: Input| {
             }
             Op::KeepLastMethod => {
                 model.last_method = LastMethod::Kept;
+                continue;
+            }
+            Op::StartPasskey => {
+                Event::StartSetup(SetupChoice::Passkey(CredentialName::new("Key").unwrap()))
+            }
+            Op::SubmitPasskeyRight | Op::SubmitPasskeyArbitrary(_) => {
+                let json = match op {
+                    Op::SubmitPasskeyArbitrary(text) => text.clone(),
+                    _ => {
+                        let Some(options) = &model.creation else {
+                            continue;
+                        };
+                        right = true;
+                        match model.authenticator.create(ORIGIN, options) {
+                            Ok(json) => json,
+                            Err(_) => continue,
+                        }
+                    }
+                };
+                Event::SubmitPasskey(PasskeyResponse::new(&json))
+            }
+            Op::StartPasskeyLogin => Event::StartPasskeyLogin {
+                transaction: tx.clone(),
+            },
+            Op::LoginPasskeyRight | Op::LoginPasskeyArbitrary(_) => {
+                let json = match op {
+                    Op::LoginPasskeyArbitrary(text) => text.clone(),
+                    _ => {
+                        let Some(options) = &model.request else {
+                            continue;
+                        };
+                        match model.authenticator.get(ORIGIN, options) {
+                            Ok(json) => json,
+                            Err(_) => continue,
+                        }
+                    }
+                };
+                let attempt = LoginAttempt::Passkey(PasskeyResponse::new(&json));
+                match login(&model.record, &attempt, &tx, &ctx, model.now) {
+                    Ok(accepted) => {
+                        assert!(
+                            matches!(op, Op::LoginPasskeyRight),
+                            "an arbitrary passkey answer logged in"
+                        );
+                        assert!(
+                            before.failures().suspended_since().is_none(),
+                            "verified while suspended"
+                        );
+                        let (next, _) = accepted.into_parts();
+                        // One ceremony completes one login.
+                        assert!(login(&next, &attempt, &tx, &ctx, model.now).is_err());
+                        model.record = next;
+                    }
+                    Err(counted) => {
+                        if let Some(outcome) = counted {
+                            let (next, _) = outcome.into_parts();
+                            assert!(
+                                next.failures().consecutive() > before.failures().consecutive()
+                                    || next.failures().suspended_since().is_some()
+                            );
+                            model.record = next;
+                        }
+                    }
+                }
                 continue;
             }
             Op::StartApp => Event::StartSetup(SetupChoice::App),
@@ -465,6 +551,13 @@ fuzz_target!(|input: Input| {
             }
             Transition::SendPush(dispatch) => dispatch.sent().into_parts(),
         };
+        for effect in &effects {
+            match effect {
+                Effect::ShowPasskeyCreation(options) => model.creation = Some(options.clone()),
+                Effect::ShowPasskeyRequest(options) => model.request = Some(options.clone()),
+                _ => {}
+            }
+        }
         if let Some(sheet) = effects.iter().find_map(|e| match e {
             Effect::ShowRecoveryCodes(s) => {
                 Some(s.expose_secret().map(str::to_owned).collect::<Vec<_>>())

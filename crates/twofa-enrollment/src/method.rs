@@ -221,7 +221,9 @@ impl PhoneFactor {
 /// leaves the authenticator).
 #[derive(Debug, Clone)]
 pub struct PasskeyFactor {
-    pub(crate) credential: PasskeyCredential,
+    // Boxed: a credential (its public key and flags) is several times the
+    // size of the other factors.
+    pub(crate) credential: Box<PasskeyCredential>,
 }
 
 impl PasskeyFactor {
@@ -231,7 +233,9 @@ impl PasskeyFactor {
     /// registration.
     #[must_use]
     pub fn restore(credential: PasskeyCredential) -> Self {
-        Self { credential }
+        Self {
+            credential: Box::new(credential),
+        }
     }
 
     /// The credential.

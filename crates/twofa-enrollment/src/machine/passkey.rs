@@ -29,7 +29,7 @@ impl Enrolled {
     fn passkeys(&self) -> impl Iterator<Item = (MethodId, &PasskeyCredential)> {
         self.methods
             .iter()
-            .filter_map(|m| m.factor.passkey().map(|p| (m.id, &p.credential)))
+            .filter_map(|m| m.factor.passkey().map(|p| (m.id, p.credential())))
     }
 }
 
@@ -88,7 +88,7 @@ impl Enrollment {
         );
         match finished {
             Ok(credential) => {
-                let factor = Factor::Passkey(PasskeyFactor { credential });
+                let factor = Factor::Passkey(PasskeyFactor::restore(credential));
                 self.activate_factor(pending, factor, ctx, now, rng)
             }
             Err(refused) => {
@@ -200,9 +200,7 @@ impl Enrollment {
         let mut next = self.edit_enrolled(|e| {
             e.passkey_login = None;
             if let Some(method) = e.method_mut(id) {
-                method.factor = Factor::Passkey(PasskeyFactor {
-                    credential: accepted.credential,
-                });
+                method.factor = Factor::Passkey(PasskeyFactor::restore(accepted.credential));
             }
             e.record_use(id, now, None);
         });

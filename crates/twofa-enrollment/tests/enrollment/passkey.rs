@@ -39,6 +39,20 @@ fn refusal(effects: &[Effect]) -> Option<RefusalReason> {
     })
 }
 
+/// Starts a passkey set-up on `from`: the pending record and the effects
+/// (with the options for the browser).
+fn start_passkey(env: &Env, from: &Enrollment, at: DateTime<Utc>) -> (Enrollment, Vec<Effect>) {
+    saved(
+        apply(
+            from,
+            Event::StartSetup(SetupChoice::Passkey(laptop())),
+            &env.passkeys(),
+            at,
+        )
+        .unwrap(),
+    )
+}
+
 /// Starts a passkey set-up on `from` and answers it with `auth` on
 /// `origin`: the transition's record and effects.
 fn set_up_passkey(
@@ -48,15 +62,7 @@ fn set_up_passkey(
     origin: &str,
     at: DateTime<Utc>,
 ) -> (Enrollment, Vec<Effect>) {
-    let (pending, effects) = saved(
-        apply(
-            from,
-            Event::StartSetup(SetupChoice::Passkey(laptop())),
-            &env.passkeys(),
-            at,
-        )
-        .unwrap(),
-    );
+    let (pending, effects) = start_passkey(env, from, at);
     let response = auth.create(origin, creation_options(&effects)).unwrap();
     saved(
         apply(
@@ -138,15 +144,7 @@ fn a_passkey_set_up_enrolls_the_user_with_recovery_codes() {
 fn a_registration_from_a_look_alike_origin_is_refused_counted_and_spent() {
     let env = Env::new();
     let mut auth = SoftAuthenticator::new();
-    let (pending, effects) = saved(
-        apply(
-            &record(),
-            Event::StartSetup(SetupChoice::Passkey(laptop())),
-            &env.passkeys(),
-            t0(),
-        )
-        .unwrap(),
-    );
+    let (pending, effects) = start_passkey(&env, &record(), t0());
     // What a look-alike site can forward: the browser's answer made on
     // its page, which names its own origin.
     let honest = auth
@@ -322,18 +320,7 @@ fn a_login_ceremony_expires_at_its_fifth_minute() {
 #[test]
 fn a_registration_expires_at_its_fifth_minute() {
     let env = Env::new();
-    let start = |at| {
-        saved(
-            apply(
-                &record(),
-                Event::StartSetup(SetupChoice::Passkey(laptop())),
-                &env.passkeys(),
-                at,
-            )
-            .unwrap(),
-        )
-    };
-    let (pending, effects) = start(t0());
+    let (pending, effects) = start_passkey(&env, &record(), t0());
     let response = SoftAuthenticator::new()
         .create(PORTAL_ORIGIN, creation_options(&effects))
         .unwrap();
@@ -379,15 +366,7 @@ fn a_second_passkey_needs_a_recent_second_factor_and_either_signs_in() {
     assert_eq!(enrolled.methods().len(), 2);
     // A third registration asks the browser to exclude both: the same
     // authenticator is not registered twice.
-    let (_, effects) = saved(
-        apply(
-            &two,
-            Event::StartSetup(SetupChoice::Passkey(laptop())),
-            &env.passkeys(),
-            t0(),
-        )
-        .unwrap(),
-    );
+    let (_, effects) = start_passkey(&env, &two, t0());
     let options: serde_json::Value =
         serde_json::from_str(creation_options(&effects).as_json()).unwrap();
     assert_eq!(
@@ -432,15 +411,7 @@ fn user_verification_is_enforced_when_the_relying_party_requires_it() {
         .rp
         .clone()
         .with_user_verification(twofa_passkey::UserVerification::Required);
-    let (pending, effects) = saved(
-        apply(
-            &record(),
-            Event::StartSetup(SetupChoice::Passkey(laptop())),
-            &env.passkeys(),
-            t0(),
-        )
-        .unwrap(),
-    );
+    let (pending, effects) = start_passkey(&env, &record(), t0());
     // A key without a PIN cannot answer a request that requires one ...
     assert!(
         SoftAuthenticator::without_user_verification()
@@ -481,15 +452,7 @@ fn without_a_relying_party_passkeys_are_refused_and_codes_do_not_answer_them() {
         .unwrap_err(),
         EnrollmentError::PasskeysNotConfigured
     );
-    let (pending, _) = saved(
-        apply(
-            &record(),
-            Event::StartSetup(SetupChoice::Passkey(laptop())),
-            &env.passkeys(),
-            t0(),
-        )
-        .unwrap(),
-    );
+    let (pending, _) = start_passkey(&env, &record(), t0());
     assert_eq!(
         apply(
             &pending,

@@ -44,13 +44,7 @@ async fn enroll_passkey(portal: &Portal, user: &UserId, auth: &mut SoftAuthentic
             .unwrap(),
     );
     let response = auth.create(PORTAL_ORIGIN, &options).unwrap();
-    let allowed = into_allowed(
-        portal
-            .twofa
-            .submit_passkey(user, &screen.ticket, &response)
-            .await
-            .unwrap(),
-    );
+    let allowed = sign_in(portal, user, &screen.ticket, &response).await;
     assert_eq!(
         allowed.by,
         AllowedBy::SecondFactor {
@@ -58,6 +52,22 @@ async fn enroll_passkey(portal: &Portal, user: &UserId, auth: &mut SoftAuthentic
         }
     );
     assert!(allowed.recovery_codes.is_some());
+}
+
+/// Answers a ceremony of `ticket`; the login must be allowed.
+async fn sign_in(
+    portal: &Portal,
+    user: &UserId,
+    ticket: &LoginTicket,
+    response: &str,
+) -> twofa::Allowed {
+    into_allowed(
+        portal
+            .twofa
+            .submit_passkey(user, ticket, response)
+            .await
+            .unwrap(),
+    )
 }
 
 /// A login's verification screen with its passkey options.
@@ -86,13 +96,7 @@ async fn a_passkey_set_up_at_login_signs_in_later() {
     let (bob, mut auth) = bob_with_a_passkey(&portal).await;
     let (ticket, options) = passkey_challenge(&portal, &bob).await;
     let response = auth.get(PORTAL_ORIGIN, &options).unwrap();
-    let allowed = into_allowed(
-        portal
-            .twofa
-            .submit_passkey(&bob, &ticket, &response)
-            .await
-            .unwrap(),
-    );
+    let allowed = sign_in(&portal, &bob, &ticket, &response).await;
     assert_eq!(
         allowed.by,
         AllowedBy::SecondFactor {
@@ -149,13 +153,7 @@ async fn an_answer_from_an_unlisted_origin_is_refused_and_a_new_ceremony_signs_i
     let response = auth
         .get(PORTAL_ORIGIN, &screen.passkey.expect("fresh options"))
         .unwrap();
-    into_allowed(
-        portal
-            .twofa
-            .submit_passkey(&bob, &ticket, &response)
-            .await
-            .unwrap(),
-    );
+    sign_in(&portal, &bob, &ticket, &response).await;
     assert_eq!(consecutive_failures(&portal, &bob).await, 0);
     let refusals: Vec<_> = portal
         .audit()
@@ -277,13 +275,7 @@ async fn a_second_passkey_is_added_in_settings_either_signs_in_and_removal_keeps
     // A login from the office earns a grant.
     let screen = challenge(portal.twofa.begin_login(&bob, &office()).await.unwrap());
     let response = laptop.get(PORTAL_ORIGIN, &screen.passkey.unwrap()).unwrap();
-    into_allowed(
-        portal
-            .twofa
-            .submit_passkey(&bob, &screen.ticket, &response)
-            .await
-            .unwrap(),
-    );
+    sign_in(&portal, &bob, &screen.ticket, &response).await;
     assert!(matches!(
         portal.twofa.begin_login(&bob, &office()).await.unwrap(),
         LoginStep::Allowed(_)
@@ -309,13 +301,7 @@ async fn a_second_passkey_is_added_in_settings_either_signs_in_and_removal_keeps
     for auth in [&mut laptop, &mut phone] {
         let (ticket, options) = passkey_challenge(&portal, &bob).await;
         let response = auth.get(PORTAL_ORIGIN, &options).unwrap();
-        into_allowed(
-            portal
-                .twofa
-                .submit_passkey(&bob, &ticket, &response)
-                .await
-                .unwrap(),
-        );
+        sign_in(&portal, &bob, &ticket, &response).await;
     }
     // The laptop's passkey is removed; the phone's still signs in.
     portal
@@ -326,13 +312,7 @@ async fn a_second_passkey_is_added_in_settings_either_signs_in_and_removal_keeps
     let (ticket, options) = passkey_challenge(&portal, &bob).await;
     assert!(laptop.get(PORTAL_ORIGIN, &options).is_err());
     let response = phone.get(PORTAL_ORIGIN, &options).unwrap();
-    into_allowed(
-        portal
-            .twofa
-            .submit_passkey(&bob, &ticket, &response)
-            .await
-            .unwrap(),
-    );
+    sign_in(&portal, &bob, &ticket, &response).await;
     // A refused registration in settings is counted and ends the set-up.
     let options = creation(
         portal
@@ -423,13 +403,7 @@ async fn administrators_replace_their_app_with_a_passkey_when_the_company_requir
             .unwrap(),
     );
     let response = key.create(PORTAL_ORIGIN, &options).unwrap();
-    into_allowed(
-        portal
-            .twofa
-            .submit_passkey(&alice, &set_up_screen.ticket, &response)
-            .await
-            .unwrap(),
-    );
+    sign_in(&portal, &alice, &set_up_screen.ticket, &response).await;
     // From now on a login asks for the passkey, and the app is no
     // longer offered.
     portal.advance(TimeDelta::minutes(1));
@@ -443,13 +417,7 @@ async fn administrators_replace_their_app_with_a_passkey_when_the_company_requir
     assert!(portal.twofa.enforce_two_factor(&actor).await.is_err());
     let screen = challenge(portal.twofa.begin_step_up(&alice, &home()).await.unwrap());
     let response = key.get(PORTAL_ORIGIN, &screen.passkey.unwrap()).unwrap();
-    into_allowed(
-        portal
-            .twofa
-            .submit_passkey(&alice, &screen.ticket, &response)
-            .await
-            .unwrap(),
-    );
+    sign_in(&portal, &alice, &screen.ticket, &response).await;
     portal.twofa.enforce_two_factor(&actor).await.unwrap();
 }
 

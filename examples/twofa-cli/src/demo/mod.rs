@@ -23,6 +23,7 @@ use twofa::chrono::{DateTime, TimeZone as _, Utc};
 use twofa::delivery::{EmailAddress, Issuer, NoticeMessage, Outbox, SentMessage, ServerKey};
 use twofa::enforcement::{Actor, CompanyRole};
 use twofa::enrollment::{PhoneChannel, ProvisioningUri};
+use twofa::passkey::{Origin, RelyingParty};
 use twofa::types::{AccountKind, CompanyId, UserId};
 use twofa::{
     Allowed, ChallengeScreen, Channels, ClientContext, CodeSent, LoginStep, LoginTicket,
@@ -35,6 +36,7 @@ mod account;
 mod company;
 mod interactive;
 mod login;
+mod passkey;
 mod push;
 mod scenes;
 mod screens;
@@ -186,6 +188,10 @@ fn allowed_step(step: LoginStep, what: &str) -> Result<Allowed, StepFailed> {
 
 const OFFICE: &str = "198.51.100.0/24";
 const PORTAL: &str = "Partner Portal";
+/// The passkeys' relying party, and the one web origin it runs ceremonies
+/// on.
+const RP_ID: &str = "example.com";
+const LOGIN_ORIGIN: &str = "https://login.example.com";
 
 /// The scripted portal: one company, a simulated clock and phone network.
 struct Portal<'a> {
@@ -602,12 +608,16 @@ fn service(
     let sealer =
         XChaChaSealer::from_bytes(&[0xa5; 32]).map_err(|e| unexpected("sealing key", e))?;
     let issuer = Issuer::new(PORTAL).map_err(|e| unexpected("issuer", e))?;
+    let login_origin = Origin::https(LOGIN_ORIGIN).map_err(|e| unexpected("origin", e))?;
+    let passkeys = RelyingParty::new(RP_ID, PORTAL, [login_origin])
+        .map_err(|e| unexpected("relying party", e))?;
     Twofa::builder()
         .stores(stores)
         .channels(Channels::outbox(outbox))
         .server_key(server_key)
         .sealer(Arc::new(sealer))
         .issuer(issuer)
+        .with_passkeys(passkeys)
         .with_clock(clock)
         .with_random(Arc::new(SeededRandom::new([7; 32])))
         .build()

@@ -3,7 +3,7 @@
 //! scenes before it run silently first, so it starts from the same state),
 //! or one at a time at a person's pace.
 
-use super::{Cast, Portal, StepFailed, account, company, fail, login, push, setup};
+use super::{Cast, Portal, StepFailed, account, company, fail, login, passkey, push, setup};
 
 /// One scene of the walkthrough.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,11 +25,12 @@ pub(crate) enum Scene {
     StatusReport,
     MethodSwitchedOff,
     AnotherMethod,
+    Passkey,
 }
 
 impl Scene {
     /// Every scene, in the order they play.
-    pub(crate) const ALL: [Self; 17] = [
+    pub(crate) const ALL: [Self; 18] = [
         Self::SetUpPrompt,
         Self::ScanQrCode,
         Self::ActivateApp,
@@ -47,6 +48,7 @@ impl Scene {
         Self::StatusReport,
         Self::MethodSwitchedOff,
         Self::AnotherMethod,
+        Self::Passkey,
     ];
 
     /// The name `--scene` takes.
@@ -69,6 +71,7 @@ impl Scene {
             Self::StatusReport => "status-report",
             Self::MethodSwitchedOff => "method-switched-off",
             Self::AnotherMethod => "another-method",
+            Self::Passkey => "passkey",
         }
     }
 
@@ -96,6 +99,9 @@ impl Scene {
                 "Alice switches off authenticator apps: Bob proves it is him, then sets up SMS"
             }
             Self::AnotherMethod => "Alice allows apps again: Bob picks SMS instead of the app",
+            Self::Passkey => {
+                "Iris logs in with a passkey: a replayed answer and look-alike pages get nowhere"
+            }
         }
     }
 
@@ -141,6 +147,7 @@ impl Scene {
             Self::StatusReport => company::status_report(p, cast).await,
             Self::MethodSwitchedOff => company::method_switched_off(p, cast).await,
             Self::AnotherMethod => login::another_method(p, cast).await,
+            Self::Passkey => passkey::passkey(p, cast).await,
         }
     }
 }

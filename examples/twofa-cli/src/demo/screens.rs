@@ -55,15 +55,23 @@ impl Portal<'_> {
                 lines.push("Approve the login in your Authy app, or enter its token.".to_owned());
                 lines.push("[ Send push to Authy ]".to_owned());
             }
+            (None, Method::Passkey) => {
+                lines.push("Confirm it is you with your passkey.".to_owned());
+                lines.push("[ Use my passkey ]".to_owned());
+            }
             (None, _) => lines.push("Enter the code shown in your authenticator app.".to_owned()),
         }
-        lines.push("Code: [______]   [ Submit ]".to_owned());
-        let resend: Vec<&str> = screen.resend.iter().map(|o| resend_label(*o)).collect();
-        lines.push(format!("Didn't get it?  {}", resend.join(" · ")));
+        // A passkey is a signature, not a code: nothing to type or re-send.
+        if screen.method != Method::Passkey {
+            lines.push("Code: [______]   [ Submit ]".to_owned());
+            let resend: Vec<&str> = screen.resend.iter().map(|o| resend_label(*o)).collect();
+            lines.push(format!("Didn't get it?  {}", resend.join(" · ")));
+        }
         for other in &screen.other_methods {
-            let label = match &other.masked_number {
-                Some(number) => format!("{} to {number}", method_label(other.kind)),
-                None => method_label(other.kind).to_owned(),
+            let label = match (&other.masked_number, &other.name) {
+                (Some(number), _) => format!("{} to {number}", method_label(other.kind)),
+                (None, Some(name)) => format!("{} \"{name}\"", method_label(other.kind)),
+                (None, None) => method_label(other.kind).to_owned(),
             };
             lines.push(format!("Use another method: [ {label} ]"));
         }
@@ -179,6 +187,9 @@ fn method_lines(methods: MethodSet) -> Vec<String> {
     if methods.contains(Method::Sms) || methods.contains(Method::VoiceCall) {
         lines.push("  ( ) SMS / Voice".to_owned());
     }
+    if methods.contains(Method::Passkey) {
+        lines.push("  ( ) Passkey (fingerprint, face or screen lock)".to_owned());
+    }
     lines
 }
 
@@ -198,6 +209,7 @@ pub(super) fn method_label(method: Method) -> &'static str {
         Method::PushApp => "Authy",
         Method::Sms => "SMS",
         Method::VoiceCall => "Phone call",
+        Method::Passkey => "Passkey",
         _ => "Another method",
     }
 }
@@ -239,6 +251,9 @@ pub(super) fn advice_text(advice: RetryAdvice) -> &'static str {
         RetryAdvice::TemporarilyUnavailable => "Temporarily unavailable: please try again.",
         RetryAdvice::TryAnotherMethodOrLater => {
             "No code can be sent this way now: use another method, or try again later."
+        }
+        RetryAdvice::PasskeyNotAccepted => {
+            "Your passkey was not accepted: try again, or use another method."
         }
         RetryAdvice::ReauthenticationRequired => {
             "Confirm it is you: log in again with your second factor, then make the change."

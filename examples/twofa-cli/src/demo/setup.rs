@@ -16,8 +16,10 @@ pub(super) async fn set_up_prompt(p: &mut Portal<'_>, cast: &mut Cast) -> Result
     let start = p.start;
     let screen = p.expect_set_up(&cast.bob, &cast.home).await?;
     p.check(
-        screen.methods.contains(Method::AuthenticatorApp) && screen.methods.contains(Method::Sms),
-        "every method is offered: authenticator app, Authy, SMS/voice",
+        screen.methods.contains(Method::AuthenticatorApp)
+            && screen.methods.contains(Method::Sms)
+            && screen.methods.contains(Method::Passkey),
+        "every method is offered: authenticator app, Authy, SMS/voice, passkey",
     )?;
     p.check(
         screen.remind_me_until == Some(start + TimeDelta::hours(48)),

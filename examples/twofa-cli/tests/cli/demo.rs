@@ -5,7 +5,7 @@ use crate::{twofa, twofa_stdin};
 
 /// The scenes in the order they play: name, the words of its heading, and
 /// lines that show the article's feature in that scene.
-const SCENES: [(&str, &str, &[&str]); 17] = [
+const SCENES: [(&str, &str, &[&str]); 18] = [
     (
         "set-up-prompt",
         "the portal asks him to set up 2FA",
@@ -14,6 +14,7 @@ const SCENES: [(&str, &str, &[&str]); 17] = [
             "( ) Third-party authenticator app",
             "( ) Authy (push notification or token)",
             "( ) SMS / Voice",
+            "( ) Passkey",
             "[ Remind me in 48 hours ]",
         ],
     ),
@@ -155,6 +156,21 @@ const SCENES: [(&str, &str, &[&str]); 17] = [
         "Bob picks SMS instead of the app",
         &["Use another method: [ SMS to +44 ••• ••• 4321 ]"],
     ),
+    (
+        "passkey",
+        "Iris logs in with a passkey",
+        &[
+            "( ) Passkey (fingerprint, face or screen lock)",
+            "navigator.credentials.create for relying party example.com",
+            "two-factor check passed: Passkey",
+            "2FA is active. Save these recovery codes",
+            "Confirm it is you with your passkey.",
+            "navigator.credentials.get for relying party example.com",
+            "Your passkey was not accepted: try again, or use another method.",
+            "https://login.example.co passes the portal's request to Iris's browser, which refuses",
+            "https://old.example.com is under example.com, so the laptop signs",
+        ],
+    ),
 ];
 
 /// The output cut at the scene headings: the text before the first, then
@@ -211,7 +227,7 @@ fn demo_shows_every_feature_of_the_article_scene_by_scene() {
     // The count at the end is the number of checks shown.
     assert!(
         run.stdout.contains(&format!(
-            "All 17 scenes played. All {} checks passed: the portal behaved as it should.",
+            "All 18 scenes played. All {} checks passed: the portal behaved as it should.",
             ticks(&run.stdout)
         )),
         "{}",
@@ -256,6 +272,51 @@ fn demo_push_scene_asks_for_the_login_page_number_and_shows_the_login_origin() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn demo_passkey_scene_lets_in_only_the_portal_origin() {
+    let run = twofa(&["demo", "--scene", "passkey"]);
+    assert_eq!(run.status, 0, "{}{}", run.stdout, run.stderr);
+    let (_, played) = scenes(&run.stdout);
+    assert_eq!(played.len(), 1, "{}", run.stdout);
+    let text = &played[0].2;
+    // Iris passes with her passkey three times: at set-up, at her next
+    // login and on the portal's own origin after the look-alikes.
+    assert_eq!(
+        text.matches("two-factor check passed: Passkey").count(),
+        3,
+        "{text}"
+    );
+    // Nobody passes while the answer is replayed and the look-alike pages
+    // try: the used login says to start over, the other two answers are
+    // refused as passkey answers.
+    let replay = text.find("Someone who copied the answer").unwrap();
+    let real = text
+        .find("Iris opens https://login.example.com herself")
+        .unwrap();
+    let attacks = &text[replay..real];
+    assert!(!attacks.contains("two-factor check passed"), "{attacks}");
+    assert_eq!(
+        attacks.matches("Please log in again.").count(),
+        1,
+        "{attacks}"
+    );
+    assert_eq!(
+        attacks
+            .matches("Your passkey was not accepted: try again, or use another method.")
+            .count(),
+        2,
+        "{attacks}"
+    );
+    // The look-alike domain gets no signature to post; the forgotten
+    // subdomain gets one, which the portal refuses.
+    let look_alike = attacks.find("which refuses: login.example.co").unwrap();
+    let forgotten = attacks
+        .find("the laptop signs; the attacker posts")
+        .unwrap();
+    assert!(look_alike < forgotten, "{attacks}");
+    assert_eq!(ticks(text), 8, "{text}");
 }
 
 #[test]
@@ -401,7 +462,7 @@ fn demo_scene_plays_one_scene_after_the_ones_before_it_ran_silently() {
 
 #[test]
 fn demo_scene_refuses_a_name_that_is_no_scene() {
-    for name in ["passkey", "0", "18", ""] {
+    for name in ["webauthn", "0", "19", ""] {
         let run = twofa(&["demo", "--scene", name]);
         assert_eq!(run.status, 2, "{name}: {}", run.stdout);
         assert_eq!(run.stdout, "");
@@ -483,7 +544,7 @@ fn interactive_demo_plays_the_scenes_one_at_a_time_and_jumps_ahead() {
             .contains("Scene 3 has played: scenes play once, in order.")
     );
     assert!(
-        run.stdout.contains("6 of 17 scenes played; "),
+        run.stdout.contains("6 of 18 scenes played; "),
         "{}",
         run.stdout
     );

@@ -68,13 +68,23 @@ fn other_methods(
     let EnrollmentState::Enrolled(enrolled) = enrollment.state() else {
         return Vec::new();
     };
-    // A passkey ceremony asks for every passkey of the user at once.
+    // A passkey ceremony asks for every passkey of the user at once: the
+    // passkeys are one way in, offered once (as the first of them) and not
+    // at all when the current method is a passkey.
+    let first_passkey = enrolled
+        .methods()
+        .iter()
+        .find(|m| m.kind() == Method::Passkey)
+        .map(|m| m.id());
     let current_kind = enrolled.method(current).map(|m| m.kind());
     enrolled
         .methods()
         .iter()
         .filter(|m| m.id() != current && usable.contains(m.kind()))
-        .filter(|m| !(m.kind() == Method::Passkey && current_kind == Some(Method::Passkey)))
+        .filter(|m| {
+            m.kind() != Method::Passkey
+                || (current_kind != Some(Method::Passkey) && Some(m.id()) == first_passkey)
+        })
         .map(|m| OtherMethod {
             id: m.id(),
             kind: m.kind(),

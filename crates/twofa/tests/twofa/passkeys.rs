@@ -298,6 +298,33 @@ async fn a_second_passkey_is_added_in_settings_either_signs_in_and_removal_keeps
         screen.other_methods.is_empty(),
         "one ceremony asks for every passkey"
     );
+    // With an app as the default, the passkeys are one other way in.
+    let options = portal
+        .twofa
+        .add_method(&bob, MethodChoice::AuthenticatorApp)
+        .await
+        .unwrap();
+    let SetUpProgress::ScanQrCode(uri) = options else {
+        panic!("expected a QR code");
+    };
+    let code = totp_code(&uri, portal.clock.now());
+    portal.twofa.confirm_method(&bob, &code).await.unwrap();
+    let app = portal.twofa.methods(&bob).await.unwrap().methods[2].id;
+    portal.twofa.set_primary_method(&bob, app).await.unwrap();
+    let screen = challenge(portal.twofa.begin_login(&bob, &office()).await.unwrap());
+    assert_eq!(screen.method, Method::AuthenticatorApp);
+    assert_eq!(screen.passkey, None);
+    let others: Vec<_> = screen
+        .other_methods
+        .iter()
+        .map(|m| (m.kind, m.name.as_deref()))
+        .collect();
+    assert_eq!(others, [(Method::Passkey, Some("Work laptop"))]);
+    portal
+        .twofa
+        .set_primary_method(&bob, overview.methods[0].id)
+        .await
+        .unwrap();
     for auth in [&mut laptop, &mut phone] {
         let (ticket, options) = passkey_challenge(&portal, &bob).await;
         let response = auth.get(PORTAL_ORIGIN, &options).unwrap();

@@ -100,22 +100,6 @@ impl Server {
     fn localhost_origin(&self) -> String {
         format!("http://localhost:{}", self.addr.port())
     }
-
-    /// The same portal served on a second free loopback port as well
-    /// (whose origin its relying party does not list).
-    async fn second_listener(&self) -> Server {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let served = self.portal.clone();
-        let task = tokio::spawn(async move {
-            serve(listener, &served).await.unwrap();
-        });
-        Server {
-            addr,
-            portal: self.portal.clone(),
-            task,
-        }
-    }
 }
 
 async fn start_local() -> Server {

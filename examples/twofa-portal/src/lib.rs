@@ -779,7 +779,9 @@ pub enum PublicOrigin {
 /// a relying party id (an IP address).
 pub fn relying_party_for(origin: &PublicOrigin) -> Result<RelyingParty, PasskeyConfigError> {
     let (id, origin) = match origin {
-        PublicOrigin::Localhost { port } => ("localhost".to_owned(), Origin::insecure_localhost(*port)?),
+        PublicOrigin::Localhost { port } => {
+            ("localhost".to_owned(), Origin::insecure_localhost(*port)?)
+        }
         PublicOrigin::Https(url) => {
             let origin = Origin::https(url)?;
             let text = origin.as_str();

@@ -17,9 +17,7 @@ use twofa::{AdminError, CompanyRecord};
 use super::{chrome, format_time, logged_in_user};
 use crate::Portal;
 use crate::session::LoggedIn;
-use crate::views::{
-    CompanyPage, MethodToggle, NetworkRow, PhishingChoice, StatusPage, StatusRow,
-};
+use crate::views::{CompanyPage, MethodToggle, NetworkRow, PhishingChoice, StatusPage, StatusRow};
 use crate::web::{Current, Jar, refused, render, unavailable};
 
 /// A company change refused for want of a recent second factor.
@@ -191,13 +189,7 @@ pub(crate) struct MethodsForm {
 impl MethodsForm {
     /// The checked methods, or `None` for a value no checkbox sends.
     fn methods(&self) -> Option<MethodSet> {
-        let fields = [
-            &self.app,
-            &self.push,
-            &self.sms,
-            &self.voice,
-            &self.passkey,
-        ];
+        let fields = [&self.app, &self.push, &self.sms, &self.voice, &self.passkey];
         let mut methods = MethodSet::empty();
         for ((method, ..), field) in METHOD_TOGGLES.into_iter().zip(fields) {
             match field.as_deref() {

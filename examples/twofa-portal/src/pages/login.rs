@@ -507,7 +507,10 @@ mod tests {
             text(Method::VoiceCall, Some("+44 ••• ••• 3456"), None),
             "Phone call to +44 ••• ••• 3456"
         );
-        assert_eq!(text(Method::AuthenticatorApp, None, None), "Authenticator app");
+        assert_eq!(
+            text(Method::AuthenticatorApp, None, None),
+            "Authenticator app"
+        );
         assert_eq!(
             text(Method::Passkey, None, Some("Work laptop")),
             "Passkey \u{201c}Work laptop\u{201d}"

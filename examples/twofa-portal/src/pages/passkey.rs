@@ -95,7 +95,9 @@ fn well_formed(text: &str, ceremony: Ceremony) -> bool {
     answer.get("type").and_then(Value::as_str) == Some("public-key")
         && is_base64url(answer.get("id"))
         && is_base64url(answer.get("rawId"))
-        && fields.iter().all(|field| is_base64url(response.get(*field)))
+        && fields
+            .iter()
+            .all(|field| is_base64url(response.get(*field)))
         && user_handle_ok
 }
 
@@ -187,7 +189,10 @@ pub(crate) async fn retry(
     else {
         return to_own_place(&current);
     };
-    match twofa.switch_method(&user, &partial.ticket, passkey.id).await {
+    match twofa
+        .switch_method(&user, &partial.ticket, passkey.id)
+        .await
+    {
         Ok(screen) => {
             partial.screen = Screen::Verify(challenge_view(screen));
             current.session.flash = Some("Use your passkey to continue.".to_owned());
@@ -240,9 +245,9 @@ pub(crate) async fn confirm(
         .await;
     current.session.flash = Some(match confirmed {
         Ok(()) => "The passkey is added: a login can use it from now on.".to_owned(),
-        Err(rejected) if rejected.advice() == RetryAdvice::PasskeyNotAccepted => format!(
-            "{PASSKEY_NOT_ACCEPTED} To add a passkey, start again with \"Add a passkey\"."
-        ),
+        Err(rejected) if rejected.advice() == RetryAdvice::PasskeyNotAccepted => {
+            format!("{PASSKEY_NOT_ACCEPTED} To add a passkey, start again with \"Add a passkey\".")
+        }
         Err(rejected) => settings_refusal(&portal, &mut logged_in, rejected),
     });
     back_to_settings(&portal, current, logged_in).await
@@ -295,7 +300,10 @@ mod tests {
     #[test]
     fn an_empty_name_is_the_default_and_a_bad_one_is_explained() {
         assert_eq!(passkey_name("  ").unwrap().as_str(), DEFAULT_NAME);
-        assert_eq!(passkey_name(" Work laptop ").unwrap().as_str(), "Work laptop");
+        assert_eq!(
+            passkey_name(" Work laptop ").unwrap().as_str(),
+            "Work laptop"
+        );
         assert!(passkey_name("a\nb").unwrap_err().contains("1 to 64"));
         assert!(passkey_name(&"x".repeat(65)).is_err());
     }

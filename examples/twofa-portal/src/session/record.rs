@@ -13,8 +13,8 @@ use twofa::{LoginTicket, Sealer, XChaChaSealer};
 use zeroize::Zeroizing;
 
 use super::{
-    LoggedIn, NotMobileView, OtherMethodView, Partial, PasskeyCreateView, QrView, ReturnTo,
-    Screen, Session, SessionError, SetUpView, Stage, Token, VerifyView,
+    LoggedIn, NotMobileView, OtherMethodView, Partial, PasskeyCreateView, QrView, ReturnTo, Screen,
+    Session, SessionError, SetUpView, Stage, Token, VerifyView,
 };
 use crate::accounts::DemoAccount;
 

@@ -97,7 +97,10 @@ impl Walk {
 
     async fn add_credential(&self, authenticator: &str, credential: Value) {
         self.client
-            .issue_cmd(WebAuthn::AddCredential(authenticator.to_owned(), credential))
+            .issue_cmd(WebAuthn::AddCredential(
+                authenticator.to_owned(),
+                credential,
+            ))
             .await
             .unwrap();
     }
@@ -135,8 +138,12 @@ impl Walk {
         self.fill("#passkey-name", name).await;
         self.click("#enable-2fa", "create-passkey").await;
         assert!(self.text("h1").await.contains("Create your passkey"));
-        self.click_ceremony("#create-passkey", Locator::Css("#who"), "home-with-recovery-codes")
-            .await;
+        self.click_ceremony(
+            "#create-passkey",
+            Locator::Css("#who"),
+            "home-with-recovery-codes",
+        )
+        .await;
         assert_eq!(self.path().await, "/home");
     }
 
@@ -167,7 +174,8 @@ async fn walk_passkey_set_up_at_the_first_login_then_used_to_log_in() {
     let server = start_with_passkeys().await;
     let mut walk = Walk::start(&server, "passkey").await.on_localhost(&server);
     let laptop = walk.add_authenticator().await;
-    walk.log_in("bob", "bob-demo-password", "setup-prompt").await;
+    walk.log_in("bob", "bob-demo-password", "setup-prompt")
+        .await;
     assert!(
         walk.text("#method-form")
             .await
@@ -183,16 +191,22 @@ async fn walk_passkey_set_up_at_the_first_login_then_used_to_log_in() {
     walk.use_passkey("home").await;
     walk.goto("/settings", "settings").await;
     let methods = walk.text("#methods").await;
-    assert!(methods.contains("Work laptop") && methods.contains("last used"), "{methods}");
+    assert!(
+        methods.contains("Work laptop") && methods.contains("last used"),
+        "{methods}"
+    );
     walk.finish().await;
 }
 
 #[tokio::test]
 async fn walk_a_second_passkey_added_in_the_settings_outlives_the_first() {
     let server = start_with_passkeys().await;
-    let mut walk = Walk::start(&server, "two-passkeys").await.on_localhost(&server);
+    let mut walk = Walk::start(&server, "two-passkeys")
+        .await
+        .on_localhost(&server);
     let laptop = walk.add_authenticator().await;
-    walk.log_in("bob", "bob-demo-password", "setup-prompt").await;
+    walk.log_in("bob", "bob-demo-password", "setup-prompt")
+        .await;
     walk.set_up_passkey("Laptop").await;
     let laptop_credentials = walk.credentials(&laptop).await;
     assert_eq!(laptop_credentials.len(), 1);
@@ -211,7 +225,10 @@ async fn walk_a_second_passkey_added_in_the_settings_outlives_the_first() {
     )
     .await;
     let methods = walk.text("#methods").await;
-    assert!(methods.contains("Laptop") && methods.contains("Security key"), "{methods}");
+    assert!(
+        methods.contains("Laptop") && methods.contains("Security key"),
+        "{methods}"
+    );
     assert!(walk.text("#notice").await.contains("The passkey is added"));
     assert_eq!(walk.credentials(&key).await.len(), 1);
     walk.log_out().await;
@@ -223,7 +240,10 @@ async fn walk_a_second_passkey_added_in_the_settings_outlives_the_first() {
     walk.click(&format!("#remove-{laptop_row}"), "first-removed")
         .await;
     let methods = walk.text("#methods").await;
-    assert!(!methods.contains("Laptop") && methods.contains("Security key"), "{methods}");
+    assert!(
+        !methods.contains("Laptop") && methods.contains("Security key"),
+        "{methods}"
+    );
     walk.log_out().await;
 
     walk.log_in("bob", "bob-demo-password", "challenge-again")
@@ -268,7 +288,8 @@ async fn walk_a_passkey_answer_from_another_origin_is_refused() {
         .await
         .on_localhost(&server);
     walk.add_authenticator().await;
-    walk.log_in("bob", "bob-demo-password", "setup-prompt").await;
+    walk.log_in("bob", "bob-demo-password", "setup-prompt")
+        .await;
     walk.set_up_passkey("Work laptop").await;
     walk.log_out().await;
 
@@ -327,8 +348,12 @@ async fn walk_administrators_must_set_up_a_passkey_when_the_company_requires_one
         .unwrap()
         .advance(chrono::TimeDelta::seconds(30));
     walk.add_authenticator().await;
-    walk.log_in("admin", "admin-demo-password", "admin-challenged-with-the-app")
-        .await;
+    walk.log_in(
+        "admin",
+        "admin-demo-password",
+        "admin-challenged-with-the-app",
+    )
+    .await;
     assert!(walk.has("#then-set-up").await);
     let code = totp_code(&key, server.portal.twofa().now());
     walk.fill("#code", &code).await;

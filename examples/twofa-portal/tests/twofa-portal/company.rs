@@ -126,7 +126,7 @@ async fn trusted_networks_are_listed_added_with_a_label_and_removed() {
 }
 
 /// The demo company's policy, as stored.
-async fn company_policy(server: &Server) -> twofa::enforcement::CompanyPolicy {
+pub(super) async fn company_policy(server: &Server) -> twofa::enforcement::CompanyPolicy {
     let company = twofa::types::CompanyId::new(twofa_portal::DEMO_COMPANY).unwrap();
     let stores = server.portal.twofa().stores();
     let loaded = stores.companies().load(&company).await.unwrap().unwrap();

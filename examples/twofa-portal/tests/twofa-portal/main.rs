@@ -34,9 +34,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use twofa::otp::{KeyUri, Secret};
-use twofa_portal::{
-    CookieSecurity, Portal, PortalOptions, PublicOrigin, relying_party_for, serve,
-};
+use twofa_portal::{CookieSecurity, Portal, PortalOptions, PublicOrigin, relying_party_for, serve};
 
 /// The demo clock's start in every test (a fixed instant, never the wall
 /// clock).

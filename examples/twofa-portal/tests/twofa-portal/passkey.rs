@@ -7,9 +7,10 @@
 
 use axum::http::StatusCode;
 use twofa::enforcement::PhishingResistance;
-use twofa::types::{CompanyId, UserId};
+use twofa::types::UserId;
 use twofa_passkey::SoftAuthenticator;
 
+use crate::company::company_policy;
 use crate::{Browser, Reply, Server, enroll_app, methods_table, start_with_passkeys};
 
 /// Reads back what the page escaped into an attribute.
@@ -103,9 +104,15 @@ async fn a_passkey_set_up_at_login_answers_the_next_login() {
     let page = choose_passkey(&mut browser, "bob", "Work laptop").await;
     // The options go to the script in an escaped attribute; the script is
     // a file (the CSP forbids inline script).
-    assert!(page.body.contains("<script src=\"/static/passkey.js\" defer></script>"));
+    assert!(
+        page.body
+            .contains("<script src=\"/static/passkey.js\" defer></script>")
+    );
     assert!(!page.body.contains("<script>"));
-    assert!(page.body.contains("data-passkey-create=\"{&#34;publicKey&#34;"));
+    assert!(
+        page.body
+            .contains("data-passkey-create=\"{&#34;publicKey&#34;")
+    );
     let mut authenticator = SoftAuthenticator::new();
     let response = authenticator
         .create_json(&server.localhost_origin(), &create_options(&page))
@@ -113,10 +120,16 @@ async fn a_passkey_set_up_at_login_answers_the_next_login() {
     let reply = answer(&mut browser, "/login/2fa", "/login/2fa/passkey", &response).await;
     assert_eq!(reply.location(), "/home");
     let home = browser.get("/home").await;
-    assert!(home.body.contains("id=\"recovery-codes\""), "first method: recovery codes");
+    assert!(
+        home.body.contains("id=\"recovery-codes\""),
+        "first method: recovery codes"
+    );
     let settings = browser.get("/settings").await;
     let table = methods_table(&settings.body);
-    assert!(table.contains("passkey") && table.contains("Work laptop"), "{table}");
+    assert!(
+        table.contains("passkey") && table.contains("Work laptop"),
+        "{table}"
+    );
     assert!(table.contains("last used 2027-01-15 08:00 UTC"), "{table}");
     let script = browser.get("/static/passkey.js").await;
     assert_eq!(script.status, StatusCode::OK);
@@ -250,7 +263,10 @@ async fn add_passkey(
     name: &str,
 ) -> String {
     let page = browser
-        .change_setting("/settings/methods/add", &[("method", "passkey"), ("name", name)])
+        .change_setting(
+            "/settings/methods/add",
+            &[("method", "passkey"), ("name", name)],
+        )
         .await;
     assert!(page.body.contains("id=\"adding-passkey\""), "{}", page.body);
     let response = authenticator
@@ -290,11 +306,23 @@ async fn an_answer_without_a_ceremony_or_without_the_csrf_token_is_refused() {
         .submit("/login/2fa", "/login/2fa/passkey/back", &[])
         .await;
     assert_eq!(reply.location(), "/login/2fa");
-    assert!(browser.get("/login/2fa").await.body.contains("id=\"enable-2fa\""));
+    assert!(
+        browser
+            .get("/login/2fa")
+            .await
+            .body
+            .contains("id=\"enable-2fa\"")
+    );
     let reply = answer(&mut browser, "/login/2fa", "/login/2fa/passkey", &response).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(record_version(&server, "bob").await, version);
-    assert!(browser.get("/login/2fa").await.body.contains("id=\"enable-2fa\""));
+    assert!(
+        browser
+            .get("/login/2fa")
+            .await
+            .body
+            .contains("id=\"enable-2fa\"")
+    );
 
     // An anonymous session is sent to the login page.
     let mut anonymous = Browser::new(&server);
@@ -310,7 +338,10 @@ async fn an_answer_without_a_ceremony_or_without_the_csrf_token_is_refused() {
     assert_eq!(record_version(&server, "alice").await, version);
     // A passkey being added, without the CSRF token: refused.
     let page = alice
-        .change_setting("/settings/methods/add", &[("method", "passkey"), ("name", "Key")])
+        .change_setting(
+            "/settings/methods/add",
+            &[("method", "passkey"), ("name", "Key")],
+        )
         .await;
     let options = create_options(&page);
     let answer_json = SoftAuthenticator::new()
@@ -328,7 +359,11 @@ async fn an_answer_without_a_ceremony_or_without_the_csrf_token_is_refused() {
         )
         .await;
     assert!(page.body.contains("name of 1 to 64 characters"));
-    assert_eq!(create_options(&page), options, "the open ceremony, no new one");
+    assert_eq!(
+        create_options(&page),
+        options,
+        "the open ceremony, no new one"
+    );
 }
 
 #[tokio::test]
@@ -344,12 +379,18 @@ async fn passkeys_are_added_listed_and_removed_in_the_settings() {
     let mut key = SoftAuthenticator::new();
     let page = add_passkey(&mut browser, &server, &mut key, "Security key").await;
     let table = methods_table(&page);
-    assert!(table.contains("Laptop") && table.contains("Security key"), "{table}");
+    assert!(
+        table.contains("Laptop") && table.contains("Security key"),
+        "{table}"
+    );
     assert_eq!(table.matches("last used").count(), 2, "{table}");
 
     // A refused registration ends the ceremony; the page says so.
     let page = browser
-        .change_setting("/settings/methods/add", &[("method", "passkey"), ("name", "Phone")])
+        .change_setting(
+            "/settings/methods/add",
+            &[("method", "passkey"), ("name", "Phone")],
+        )
         .await;
     let response = SoftAuthenticator::new()
         .create_json("http://localhost:1", &create_options(&page))
@@ -357,7 +398,11 @@ async fn passkeys_are_added_listed_and_removed_in_the_settings() {
     let page = browser
         .change_setting("/settings/passkey", &[("response", &response)])
         .await;
-    assert!(page.body.contains("Your passkey was not accepted"), "{}", page.body);
+    assert!(
+        page.body.contains("Your passkey was not accepted"),
+        "{}",
+        page.body
+    );
     assert!(!page.body.contains("id=\"adding-passkey\""));
     assert!(!methods_table(&page.body).contains("Phone"));
 
@@ -372,14 +417,10 @@ async fn passkeys_are_added_listed_and_removed_in_the_settings() {
         .change_setting("/settings/methods/remove", &[("method", id)])
         .await;
     let table = methods_table(&page.body);
-    assert!(!table.contains("Laptop") && table.contains("Security key"), "{table}");
-}
-
-async fn company_policy(server: &Server) -> twofa::enforcement::CompanyPolicy {
-    let company = CompanyId::new(twofa_portal::DEMO_COMPANY).unwrap();
-    let stores = server.portal.twofa().stores();
-    let loaded = stores.companies().load(&company).await.unwrap().unwrap();
-    loaded.record.policy().clone()
+    assert!(
+        !table.contains("Laptop") && table.contains("Security key"),
+        "{table}"
+    );
 }
 
 #[tokio::test]
@@ -388,14 +429,21 @@ async fn the_company_requires_a_phishing_resistant_method_of_its_administrators(
     let mut admin = Browser::new(&server);
     let key = enroll_app(&mut admin, &server, "admin", "admin-demo-password").await;
     let page = admin.get("/company").await;
-    assert!(page.body.contains("Require a phishing-resistant method (passkey)"));
+    assert!(
+        page.body
+            .contains("Require a phishing-resistant method (passkey)")
+    );
     assert!(page.body.contains("id=\"phishing-nobody\" checked"));
     let policy = || company_policy(&server);
     let before = policy().await;
 
     // A value the radios do not send, or no CSRF token: refused.
     let reply = admin
-        .submit("/company", "/company/phishing-resistance", &[("required", "all")])
+        .submit(
+            "/company",
+            "/company/phishing-resistance",
+            &[("required", "all")],
+        )
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     let reply = admin
@@ -407,16 +455,27 @@ async fn the_company_requires_a_phishing_resistant_method_of_its_administrators(
     let mut bob = Browser::new(&server);
     enroll_app(&mut bob, &server, "bob", "bob-demo-password").await;
     let reply = bob
-        .submit("/home", "/company/phishing-resistance", &[("required", "everyone")])
+        .submit(
+            "/home",
+            "/company/phishing-resistance",
+            &[("required", "everyone")],
+        )
         .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 
     let reply = admin
-        .submit("/company", "/company/phishing-resistance", &[("required", "admins")])
+        .submit(
+            "/company",
+            "/company/phishing-resistance",
+            &[("required", "admins")],
+        )
         .await;
     assert_eq!(reply.location(), "/company");
     let page = admin.get("/company").await;
-    assert!(page.body.contains("Administrators must now sign in with a passkey"));
+    assert!(
+        page.body
+            .contains("Administrators must now sign in with a passkey")
+    );
     assert!(page.body.contains("id=\"phishing-admins\" checked"));
     let after = policy().await;
     assert_eq!(after.phishing_resistant(), PhishingResistance::ForAdmins);
@@ -435,7 +494,13 @@ async fn the_company_requires_a_phishing_resistant_method_of_its_administrators(
         )
         .await;
     assert_eq!(reply.location(), "/company");
-    assert!(admin.get("/company").await.body.contains("Passkeys stay allowed"));
+    assert!(
+        admin
+            .get("/company")
+            .await
+            .body
+            .contains("Passkeys stay allowed")
+    );
     assert_eq!(policy().await, after);
 
     // The administrator answers the app once more, then must set up a
@@ -455,7 +520,11 @@ async fn the_company_requires_a_phishing_resistant_method_of_its_administrators(
     assert!(!setup.body.contains("value=\"app\""), "passkeys only");
     assert!(!setup.body.contains("id=\"remind-me\""));
     let reply = admin
-        .submit("/login/2fa", "/login/2fa/method", &[("method", "passkey"), ("name", "")])
+        .submit(
+            "/login/2fa",
+            "/login/2fa/method",
+            &[("method", "passkey"), ("name", "")],
+        )
         .await;
     assert_eq!(reply.location(), "/login/2fa");
     let page = admin.get("/login/2fa").await;

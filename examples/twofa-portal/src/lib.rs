@@ -844,6 +844,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_relying_party_is_the_public_host_or_localhost() {
+        let public = PublicOrigin::Https("https://portal.example.com".to_owned());
+        let party = relying_party_for(&public).unwrap();
+        assert_eq!(party.id(), "portal.example.com");
+        assert_eq!(party.origins()[0].as_str(), "https://portal.example.com");
+        let with_port = PublicOrigin::Https("https://portal.example.com:8443/".to_owned());
+        let party = relying_party_for(&with_port).unwrap();
+        assert_eq!(party.id(), "portal.example.com");
+        assert_eq!(
+            party.origins()[0].as_str(),
+            "https://portal.example.com:8443"
+        );
+        let party = relying_party_for(&PublicOrigin::Localhost { port: 8080 }).unwrap();
+        assert_eq!(party.id(), "localhost");
+        assert_eq!(party.origins()[0].as_str(), "http://localhost:8080");
+        for bad in [
+            "http://portal.example.com",
+            "https://portal.example.com/login",
+            "https://user@portal.example.com",
+            "https://[::1]",
+            "",
+        ] {
+            assert!(
+                relying_party_for(&PublicOrigin::Https(bad.to_owned())).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn keys_are_128_hex_digits() {
         let hex: String = (0..64).map(|i| format!("{i:02x}")).collect();
         let keys = PortalKeys::from_hex(&hex).unwrap();

@@ -107,7 +107,10 @@ pub(crate) async fn settings(State(portal): State<Portal>, headers: HeaderMap) -
         reason: d.reason.clone(),
     });
     let phone_change_pending = logged_in.phone_change_pending;
-    let adding_passkey = logged_in.adding_passkey.clone();
+    let adding_passkey = logged_in
+        .adding_passkey
+        .as_ref()
+        .map(|options| options.as_json().to_owned());
     // Offered once, right after the refusal it answers.
     let sign_in_again = std::mem::take(&mut logged_in.sign_in_again);
     current.session.stage = Stage::LoggedIn(logged_in);

@@ -20,7 +20,8 @@ use crate::Portal;
 use crate::accounts::{DemoAccount, check_password_in};
 use crate::limits::{AttemptKeys, Locked};
 use crate::session::{
-    LoggedIn, OtherMethodView, Partial, ReturnTo, Screen, SetUpView, Stage, VerifyView,
+    CeremonyOptions, LoggedIn, OtherMethodView, Partial, ReturnTo, Screen, SetUpView, Stage,
+    VerifyView,
 };
 use crate::views::{
     DialogView, LoginPage, MethodOption, OtherMethodButton, PasskeyPage, QrPage, ResendButton,
@@ -211,7 +212,9 @@ pub(super) fn challenge_view(screen: ChallengeScreen) -> VerifyView {
             })
             .collect(),
         then_set_up: screen.then_set_up.is_some(),
-        passkey: screen.passkey.map(|options| options.as_json().to_owned()),
+        passkey: screen
+            .passkey
+            .map(|options| CeremonyOptions::new(options.as_json())),
     }
 }
 
@@ -364,7 +367,7 @@ pub(crate) async fn second_factor(State(portal): State<Portal>, headers: HeaderM
             let page = chrome(&mut current, "Create your passkey");
             render(&PasskeyPage {
                 page,
-                options: view.options.clone(),
+                options: view.options.as_json().to_owned(),
             })
         }
         Screen::Verify(view) => {
@@ -385,7 +388,10 @@ pub(crate) async fn second_factor(State(portal): State<Portal>, headers: HeaderM
             render(&VerifyPage {
                 page,
                 passkey_method,
-                passkey: view.passkey.clone(),
+                passkey: view
+                    .passkey
+                    .as_ref()
+                    .map(|options| options.as_json().to_owned()),
                 method: method_name(view.method),
                 sent_to: view.sent_to.clone(),
                 undelivered,

@@ -18,7 +18,7 @@ use super::login::enter_step_returning;
 use super::setup::MethodForm;
 use super::{CodeForm, CsrfForm, advice_text, logged_in_user};
 use crate::Portal;
-use crate::session::{QrView, ReturnTo};
+use crate::session::{CeremonyOptions, QrView, ReturnTo};
 use crate::web::{Current, Jar, client_context, refused, unavailable};
 
 /// `POST /settings/methods/add`: start adding an app, a push app or a
@@ -53,7 +53,7 @@ pub(crate) async fn add(
                 Some("Scan the QR code with the new app, then type the code it shows.".to_owned());
         }
         Ok(SetUpProgress::CreatePasskey(options)) => {
-            logged_in.adding_passkey = Some(options.as_json().to_owned());
+            logged_in.adding_passkey = Some(CeremonyOptions::new(options.as_json()));
             current.session.flash = Some(
                 "Create the passkey: your browser will ask you to confirm it is you.".to_owned(),
             );

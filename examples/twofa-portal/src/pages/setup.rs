@@ -18,7 +18,9 @@ use super::login::{complete, refused_step, stay_on_screen};
 use super::passkey::passkey_name;
 use super::{CsrfForm, not_mobile_reason, partial_user, to_own_place};
 use crate::Portal;
-use crate::session::{NotMobileView, PasskeyCreateView, QrView, Screen, Stage, VerifyView};
+use crate::session::{
+    CeremonyOptions, NotMobileView, PasskeyCreateView, QrView, Screen, Stage, VerifyView,
+};
 use crate::web::{Current, Jar, refused, unavailable};
 
 #[derive(Default, Deserialize)]
@@ -116,7 +118,7 @@ pub(crate) async fn choose_method(
         Ok(SetUpProgress::CreatePasskey(options)) => {
             setup.not_mobile = None;
             partial.screen = Screen::CreatePasskey(PasskeyCreateView {
-                options: options.as_json().to_owned(),
+                options: CeremonyOptions::new(options.as_json()),
                 back: setup,
             });
         }

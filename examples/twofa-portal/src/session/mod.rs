@@ -143,13 +143,37 @@ pub(crate) enum Screen {
     CreatePasskey(PasskeyCreateView),
 }
 
+/// The options of a passkey ceremony (`{"publicKey": {...}}`) as the
+/// facade wrote them, for the page's script. Not a secret, but a
+/// challenge and a user handle: `Debug` leaves them out, as the facade's
+/// own options types do.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct CeremonyOptions(String);
+
+impl CeremonyOptions {
+    pub(crate) fn new(json: impl Into<String>) -> Self {
+        Self(json.into())
+    }
+
+    /// The JSON text.
+    pub(crate) fn as_json(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for CeremonyOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CeremonyOptions([REDACTED])")
+    }
+}
+
 /// The passkey set-up screen's data: the options for
 /// `navigator.credentials.create` (a registration ceremony is answered
 /// once), and the set-up screen to go back to after a refusal.
 #[derive(Debug, Clone)]
 pub(crate) struct PasskeyCreateView {
     /// The options JSON (`{"publicKey": {...}}`), as the facade wrote it.
-    pub(crate) options: String,
+    pub(crate) options: CeremonyOptions,
     /// The set-up screen the passkey was chosen on.
     pub(crate) back: SetUpView,
 }
@@ -228,7 +252,7 @@ pub(crate) struct VerifyView {
     /// A passkey challenge: the options for `navigator.credentials.get`
     /// (JSON) while the ceremony is open; `None` once it was answered
     /// (a new one starts with "try again").
-    pub(crate) passkey: Option<String>,
+    pub(crate) passkey: Option<CeremonyOptions>,
 }
 
 /// A fully logged-in session.
@@ -250,7 +274,7 @@ pub(crate) struct LoggedIn {
     pub(crate) adding: Option<QrView>,
     /// A passkey being added from the settings page: the options for
     /// `navigator.credentials.create` (JSON), until the browser answers.
-    pub(crate) adding_passkey: Option<String>,
+    pub(crate) adding_passkey: Option<CeremonyOptions>,
 }
 
 impl fmt::Debug for LoggedIn {

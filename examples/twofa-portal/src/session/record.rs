@@ -13,8 +13,8 @@ use twofa::{LoginTicket, Sealer, XChaChaSealer};
 use zeroize::Zeroizing;
 
 use super::{
-    LoggedIn, NotMobileView, OtherMethodView, Partial, PasskeyCreateView, QrView, ReturnTo, Screen,
-    Session, SessionError, SetUpView, Stage, Token, VerifyView,
+    CeremonyOptions, LoggedIn, NotMobileView, OtherMethodView, Partial, PasskeyCreateView, QrView,
+    ReturnTo, Screen, Session, SessionError, SetUpView, Stage, Token, VerifyView,
 };
 use crate::accounts::DemoAccount;
 
@@ -197,10 +197,10 @@ fn screen_record(screen: &Screen) -> ScreenRecord {
                 })
                 .collect(),
             then_set_up: view.then_set_up,
-            passkey: view.passkey.clone(),
+            passkey: view.passkey.as_ref().map(|o| o.as_json().to_owned()),
         },
         Screen::CreatePasskey(view) => ScreenRecord::CreatePasskey {
-            options: view.options.clone(),
+            options: view.options.as_json().to_owned(),
             back: SetUpRecord {
                 methods: view.back.methods.iter().collect(),
                 remind_me_until: view.back.remind_me_until,
@@ -252,10 +252,10 @@ fn screen_view(record: ScreenRecord) -> Screen {
                 })
                 .collect(),
             then_set_up,
-            passkey,
+            passkey: passkey.map(CeremonyOptions::new),
         }),
         ScreenRecord::CreatePasskey { options, back } => Screen::CreatePasskey(PasskeyCreateView {
-            options,
+            options: CeremonyOptions::new(options),
             back: SetUpView {
                 methods: MethodSet::of(&back.methods),
                 remind_me_until: back.remind_me_until,
@@ -285,7 +285,10 @@ fn record_of(session: &Session) -> SessionRecord {
                 method: view.method,
                 key_uri: view.key_uri.as_str().to_owned(),
             }),
-            adding_passkey: logged_in.adding_passkey.clone(),
+            adding_passkey: logged_in
+                .adding_passkey
+                .as_ref()
+                .map(|o| o.as_json().to_owned()),
         },
     };
     SessionRecord {
@@ -370,7 +373,7 @@ pub(crate) fn open(
                 method: record.method,
                 key_uri: Zeroizing::new(record.key_uri),
             }),
-            adding_passkey,
+            adding_passkey: adding_passkey.map(CeremonyOptions::new),
         }),
     };
     Ok(Session {
@@ -479,10 +482,10 @@ mod tests {
                     name: Some("Work laptop".to_owned()),
                 }],
                 then_set_up: true,
-                passkey: Some(r#"{"publicKey":{"challenge":"AAAA"}}"#.to_owned()),
+                passkey: Some(CeremonyOptions::new(r#"{"publicKey":{"challenge":"AAAA"}}"#)),
             }))),
             base(partial(Screen::CreatePasskey(PasskeyCreateView {
-                options: r#"{"publicKey":{"challenge":"BBBB"}}"#.to_owned(),
+                options: CeremonyOptions::new(r#"{"publicKey":{"challenge":"BBBB"}}"#),
                 back: SetUpView {
                     methods: MethodSet::of(&[Method::Passkey]),
                     remind_me_until: Some(at(48 * 3600)),
@@ -505,7 +508,7 @@ mod tests {
                         "otpauth://totp/Partner%20Portal:bob?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Partner%20Portal".to_owned(),
                     ),
                 }),
-                adding_passkey: Some(r#"{"publicKey":{"challenge":"CCCC"}}"#.to_owned()),
+                adding_passkey: Some(CeremonyOptions::new(r#"{"publicKey":{"challenge":"CCCC"}}"#)),
             })),
         ];
         for session in &sessions {
@@ -519,6 +522,23 @@ mod tests {
             assert_eq!(back.created_at, session.created_at);
             assert_eq!(back.touched_at, session.touched_at);
         }
+    }
+
+    #[test]
+    fn ceremony_options_stay_out_of_debug() {
+        let options = CeremonyOptions::new(r#"{"publicKey":{"challenge":"c2VjcmV0"}}"#);
+        let session = base(partial(Screen::CreatePasskey(PasskeyCreateView {
+            options: options.clone(),
+            back: SetUpView {
+                methods: MethodSet::of(&[Method::Passkey]),
+                remind_me_until: None,
+                pending: None,
+                not_mobile: None,
+            },
+        })));
+        let printed = format!("{session:?} {options:?}");
+        assert!(!printed.contains("c2VjcmV0"), "{printed}");
+        assert!(printed.contains("CeremonyOptions([REDACTED])"));
     }
 
     #[test]

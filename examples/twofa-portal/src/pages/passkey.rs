@@ -22,7 +22,9 @@ use twofa::types::Method;
 
 use super::account::{back_to_settings, settings_refusal};
 use super::login::{after_challenge, challenge_view, refused_step, start_over, stay_on_screen};
-use super::{CsrfForm, PASSKEY_NOT_ACCEPTED, logged_in_user, partial_user, to_own_place};
+use super::{
+    CsrfForm, PASSKEY_NOT_ACCEPTED, advice_text, logged_in_user, partial_user, to_own_place,
+};
 use crate::Portal;
 use crate::session::Screen;
 use crate::web::{Current, Jar, refused};
@@ -194,8 +196,15 @@ pub(crate) async fn retry(
         .await
     {
         Ok(screen) => {
-            partial.screen = Screen::Verify(challenge_view(screen));
-            current.session.flash = Some("Use your passkey to continue.".to_owned());
+            let view = challenge_view(screen);
+            // No ceremony while the factor is suspended after too many
+            // failures: a recovery code is the way in.
+            current.session.flash = Some(if view.passkey.is_some() {
+                "Use your passkey to continue.".to_owned()
+            } else {
+                advice_text(&portal, RetryAdvice::TryLater)
+            });
+            partial.screen = Screen::Verify(view);
             stay_on_screen(&portal, current, partial).await
         }
         Err(rejected) => refused_step(&portal, current, rejected).await,

@@ -536,3 +536,45 @@ async fn the_company_requires_a_phishing_resistant_method_of_its_administrators(
     let table = methods_table(&admin.get("/settings").await.body);
     assert!(table.contains("Passkey"), "the default name: {table}");
 }
+
+#[tokio::test]
+async fn confirm_its_you_is_answered_with_a_passkey() {
+    let server = start_with_passkeys().await;
+    let mut browser = Browser::new(&server);
+    let mut authenticator = enroll_passkey(&mut browser, &server, "bob").await;
+    // Eleven minutes on, a change needs a fresh second factor.
+    server
+        .portal
+        .demo_clock()
+        .unwrap()
+        .advance(chrono::TimeDelta::minutes(11));
+    let page = browser
+        .change_setting(
+            "/settings/methods/add",
+            &[("method", "passkey"), ("name", "Key")],
+        )
+        .await;
+    assert!(
+        page.body.contains("id=\"sign-in-again-button\""),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("id=\"adding-passkey\""));
+    let reply = browser
+        .submit("/settings", "/step-up", &[("back", "settings")])
+        .await;
+    assert_eq!(reply.location(), "/login/2fa");
+    let challenge = browser.get("/login/2fa").await;
+    let response = authenticator
+        .get_json(&server.localhost_origin(), &get_options(&challenge))
+        .unwrap();
+    let reply = answer(&mut browser, "/login/2fa", "/login/2fa/passkey", &response).await;
+    assert_eq!(reply.location(), "/settings");
+    let page = browser
+        .change_setting(
+            "/settings/methods/add",
+            &[("method", "passkey"), ("name", "Key")],
+        )
+        .await;
+    assert!(page.body.contains("id=\"adding-passkey\""));
+}

@@ -22,6 +22,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use metrics_exporter_prometheus::PrometheusHandle;
 use twofa::delivery::{CarrierLookup, Issuer, Outbox, Region, ServerKey};
 use twofa::enrollment::EnrollmentPolicy;
+use twofa::passkey::{Origin, PasskeyConfigError, RelyingParty};
 use twofa::trusted_network::TrustedProxies;
 use twofa::types::{CompanyId, UserId};
 use twofa::{
@@ -143,6 +144,7 @@ pub struct PortalOptions {
     carrier: Option<Arc<dyn CarrierLookup>>,
     metrics: Option<PrometheusHandle>,
     status_callback: Option<StatusCallback>,
+    passkeys: Option<RelyingParty>,
 }
 
 impl std::fmt::Debug for PortalOptions {
@@ -155,6 +157,7 @@ impl std::fmt::Debug for PortalOptions {
             .field("real_channels", &self.channels.is_some())
             .field("carrier_lookup", &self.carrier.is_some())
             .field("metrics", &self.metrics.is_some())
+            .field("passkeys", &self.passkeys)
             .finish_non_exhaustive()
     }
 }
@@ -187,6 +190,7 @@ impl PortalOptions {
             carrier: None,
             metrics: None,
             status_callback: None,
+            passkeys: None,
         }
     }
 
@@ -335,6 +339,15 @@ impl PortalOptions {
     #[must_use]
     pub fn with_status_callback(mut self, callback: StatusCallback) -> Self {
         self.status_callback = Some(callback);
+        self
+    }
+
+    /// Passkeys, registered with and checked against `relying_party`: its
+    /// id and the origins the portal's pages are served from (see
+    /// [`relying_party_for`]). Without it passkeys are offered to nobody.
+    #[must_use]
+    pub fn with_passkeys(mut self, relying_party: RelyingParty) -> Self {
+        self.passkeys = Some(relying_party);
         self
     }
 
@@ -508,6 +521,9 @@ impl Portal {
         if let Some(carrier) = options.carrier {
             builder = builder.with_carrier_lookup(carrier);
         }
+        if let Some(relying_party) = options.passkeys {
+            builder = builder.with_passkeys(relying_party);
+        }
         let twofa = builder.build()?;
         let company = CompanyId::new(DEMO_COMPANY).map_err(|_| PortalError::Seed)?;
         seed(&twofa, &company, &accounts).await?;
@@ -577,6 +593,9 @@ impl Portal {
             .route("/login/2fa/recovery", post(pages::challenge::recovery))
             .route("/login/2fa/push", post(pages::challenge::send_push))
             .route("/login/2fa/push/poll", post(pages::challenge::poll_push))
+            .route("/login/2fa/passkey", post(pages::passkey::answer))
+            .route("/login/2fa/passkey/retry", post(pages::passkey::retry))
+            .route("/login/2fa/passkey/back", post(pages::passkey::back))
             .route("/home", get(pages::account::home))
             .route("/settings", get(pages::account::settings))
             .route("/settings/name", post(pages::account::change_name))
@@ -590,6 +609,7 @@ impl Portal {
                 post(pages::account::regenerate_recovery_codes),
             )
             .route("/settings/methods/add", post(pages::methods::add))
+            .route("/settings/passkey", post(pages::passkey::confirm))
             .route("/settings/methods/confirm", post(pages::methods::confirm))
             .route("/settings/methods/cancel", post(pages::methods::cancel))
             .route("/settings/methods/remove", post(pages::methods::remove))
@@ -601,6 +621,10 @@ impl Portal {
             .route("/company", get(pages::company::company))
             .route("/company/enforce", post(pages::company::enforce))
             .route("/company/methods", post(pages::company::set_methods))
+            .route(
+                "/company/phishing-resistance",
+                post(pages::company::set_phishing_resistance),
+            )
             .route("/company/networks", post(pages::company::add_network))
             .route(
                 "/company/networks/remove",
@@ -614,6 +638,7 @@ impl Portal {
             .route("/hooks/twilio/status", post(web::twilio_status))
             .route("/static/portal.css", get(web::stylesheet))
             .route("/static/push.js", get(web::push_script))
+            .route("/static/passkey.js", get(web::passkey_script))
             .fallback(web::not_found);
         // The simulated phone exists only in demo mode, while messages go
         // to the outbox it reads, and only for loopback clients.
@@ -728,6 +753,48 @@ impl Portal {
     }
 }
 
+/// Where the portal's pages are served from, for passkeys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PublicOrigin {
+    /// `http://localhost:PORT`, for the demo and tests on this machine
+    /// (browsers treat `localhost` as a secure context).
+    Localhost {
+        /// The port the browser connects to.
+        port: u16,
+    },
+    /// The public `https://` URL of the portal (`https://portal.example.com`):
+    /// its host is the relying party id.
+    Https(String),
+}
+
+/// The portal's relying party ("Partner Portal") for `origin`: the rp id
+/// `localhost` with the origin `http://localhost:PORT`, or the host of
+/// the public URL with that URL as the one origin.
+///
+/// # Errors
+///
+/// [`PasskeyConfigError`] for a URL that is not an `https://` origin (a
+/// path, a query, a user name or another scheme) or whose host cannot be
+/// a relying party id (an IP address).
+pub fn relying_party_for(origin: &PublicOrigin) -> Result<RelyingParty, PasskeyConfigError> {
+    let (id, origin) = match origin {
+        PublicOrigin::Localhost { port } => {
+            ("localhost".to_owned(), Origin::insecure_localhost(*port)?)
+        }
+        PublicOrigin::Https(url) => {
+            let origin = Origin::https(url)?;
+            let text = origin.as_str();
+            let authority = text.strip_prefix("https://").unwrap_or(&text);
+            let host = authority
+                .rsplit_once(':')
+                .map_or(authority, |(host, _port)| host);
+            (host.to_owned(), origin)
+        }
+    };
+    RelyingParty::new(&id, "Partner Portal", [origin])
+}
+
 /// Serves `portal` on `listener` until the task is dropped.
 ///
 /// # Errors
@@ -765,7 +832,8 @@ async fn seed(
         let email =
             twofa::delivery::EmailAddress::parse(account.email).map_err(|_| PortalError::Seed)?;
         let record = NewUser::new(user, company.clone(), account.kind, account.display_name)
-            .with_email(email);
+            .with_email(email)
+            .with_role(account.role);
         kept(twofa.create_user(record).await)?;
     }
     Ok(())
@@ -774,6 +842,36 @@ async fn seed(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_relying_party_is_the_public_host_or_localhost() {
+        let public = PublicOrigin::Https("https://portal.example.com".to_owned());
+        let party = relying_party_for(&public).unwrap();
+        assert_eq!(party.id(), "portal.example.com");
+        assert_eq!(party.origins()[0].as_str(), "https://portal.example.com");
+        let with_port = PublicOrigin::Https("https://portal.example.com:8443/".to_owned());
+        let party = relying_party_for(&with_port).unwrap();
+        assert_eq!(party.id(), "portal.example.com");
+        assert_eq!(
+            party.origins()[0].as_str(),
+            "https://portal.example.com:8443"
+        );
+        let party = relying_party_for(&PublicOrigin::Localhost { port: 8080 }).unwrap();
+        assert_eq!(party.id(), "localhost");
+        assert_eq!(party.origins()[0].as_str(), "http://localhost:8080");
+        for bad in [
+            "http://portal.example.com",
+            "https://portal.example.com/login",
+            "https://user@portal.example.com",
+            "https://[::1]",
+            "",
+        ] {
+            assert!(
+                relying_party_for(&PublicOrigin::Https(bad.to_owned())).is_err(),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn keys_are_128_hex_digits() {

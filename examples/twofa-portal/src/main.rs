@@ -8,8 +8,8 @@ use clap::Parser;
 use twofa::trusted_network::{Cidr, TrustedProxies};
 use twofa::{AuditRetention, Clock, SystemClock};
 use twofa_portal::{
-    CookieSecurity, DEMO_ACCOUNTS, Portal, PortalKeys, PortalOptions, Providers, Starting,
-    serve_starting,
+    CookieSecurity, DEMO_ACCOUNTS, Portal, PortalKeys, PortalOptions, Providers, PublicOrigin,
+    Starting, relying_party_for, serve_starting,
 };
 use twofa_store_postgres::PostgresStores;
 
@@ -56,6 +56,12 @@ struct Args {
     /// Seconds between two purges of expired pending logins.
     #[arg(long, default_value_t = 300)]
     purge_every: u64,
+    /// The portal's public address (`https://portal.example.com`), where
+    /// browsers open it: passkeys are registered for its host and accepted
+    /// from it only. Without it, demo mode serves passkeys on
+    /// http://localhost:PORT, and otherwise passkeys are not offered.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
     /// Days audit entries are kept; older ones are removed every hour.
     #[arg(long, default_value_t = AuditRetention::default().in_days())]
     audit_retention_days: NonZeroU32,
@@ -94,9 +100,23 @@ fn warn(message: &str) {
     clippy::print_stdout,
     reason = "the server prints its address and demo accounts"
 )]
-fn announce(listen: SocketAddr, cookies: CookieSecurity, clock: &str, stores: &str, real: bool) {
+fn announce(
+    listen: SocketAddr,
+    cookies: CookieSecurity,
+    clock: &str,
+    stores: &str,
+    real: bool,
+    passkeys: Option<&PublicOrigin>,
+) {
     println!("Partner Portal (twofa example) listening on http://{listen}/");
     println!("  cookies: {cookies:?}; clock: {clock}; stores: {stores}");
+    match passkeys {
+        Some(PublicOrigin::Localhost { port }) => {
+            println!("  passkeys: open http://localhost:{port}/ (relying party id localhost)");
+        }
+        Some(PublicOrigin::Https(url)) => println!("  passkeys: for {url}"),
+        _ => println!("  passkeys: off (no --public-url)"),
+    }
     if real {
         println!("  channels: Twilio (texts, calls, line types) and SMTP (email)");
     } else {
@@ -216,6 +236,20 @@ async fn main() -> ExitCode {
         Err(error) => return fail(&format!("cannot listen on {}: {error}", args.listen)),
     };
     let listen = listener.local_addr().unwrap_or(args.listen);
+    // Passkeys: the public URL, or in the demo http://localhost:PORT.
+    let public_origin = match &args.public_url {
+        Some(url) => Some(PublicOrigin::Https(url.clone())),
+        None if args.demo => Some(PublicOrigin::Localhost {
+            port: listen.port(),
+        }),
+        None => None,
+    };
+    if let Some(origin) = &public_origin {
+        match relying_party_for(origin) {
+            Ok(relying_party) => options = options.with_passkeys(relying_party),
+            Err(error) => return fail(&format!("--public-url: {error}")),
+        }
+    }
     announce(
         listen,
         cookies,
@@ -226,6 +260,7 @@ async fn main() -> ExitCode {
             "in memory"
         },
         real,
+        public_origin.as_ref(),
     );
     let starting = Starting::new();
     let served = starting.clone();

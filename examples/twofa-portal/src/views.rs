@@ -40,6 +40,8 @@ pub(crate) struct SetUpPage {
     pub(crate) page: Chrome,
     pub(crate) methods: Vec<MethodOption>,
     pub(crate) phone: bool,
+    /// A passkey is offered: its name field.
+    pub(crate) passkey: bool,
     pub(crate) remind_me_until: Option<String>,
     pub(crate) pending: Option<&'static str>,
     pub(crate) dialog: Option<DialogView>,
@@ -77,10 +79,25 @@ pub(crate) struct OtherMethodButton {
     pub(crate) label: String,
 }
 
+/// The passkey set-up screen at login.
+#[derive(Template)]
+#[template(path = "passkey.html")]
+pub(crate) struct PasskeyPage {
+    pub(crate) page: Chrome,
+    /// The options for `navigator.credentials.create` (JSON, escaped
+    /// into a `data-` attribute).
+    pub(crate) options: String,
+}
+
 #[derive(Template)]
 #[template(path = "verify.html")]
 pub(crate) struct VerifyPage {
     pub(crate) page: Chrome,
+    /// The challenge is a passkey: no code to type.
+    pub(crate) passkey_method: bool,
+    /// The options for `navigator.credentials.get` while the ceremony is
+    /// open (JSON, escaped into a `data-` attribute); `None`: "try again".
+    pub(crate) passkey: Option<String>,
     pub(crate) method: &'static str,
     pub(crate) sent_to: Option<String>,
     /// The provider reported the code undelivered.
@@ -112,6 +129,8 @@ pub(crate) struct MethodRow {
     pub(crate) kind: &'static str,
     pub(crate) detail: String,
     pub(crate) since: String,
+    /// When a passkey last answered a login ("never used" if it has not).
+    pub(crate) last_used: Option<String>,
     /// The method a login asks for first.
     pub(crate) primary: bool,
 }
@@ -145,6 +164,11 @@ pub(crate) struct SettingsPage {
     pub(crate) may_add_app: bool,
     pub(crate) may_add_push: bool,
     pub(crate) may_add_phone: bool,
+    pub(crate) may_add_passkey: bool,
+    /// A passkey being added: the options for
+    /// `navigator.credentials.create` (JSON, escaped into a `data-`
+    /// attribute).
+    pub(crate) adding_passkey: Option<String>,
     /// An app being added: scan, then type its first code.
     pub(crate) adding: Option<AddingView>,
     /// A phone being added waits for the code sent to it.
@@ -170,6 +194,16 @@ pub(crate) struct MethodToggle {
     pub(crate) allowed: bool,
 }
 
+/// One choice of "Require a phishing-resistant method".
+#[derive(Debug, Clone)]
+pub(crate) struct PhishingChoice {
+    /// The form value.
+    pub(crate) value: &'static str,
+    pub(crate) label: &'static str,
+    /// The company's current setting.
+    pub(crate) chosen: bool,
+}
+
 #[derive(Template)]
 #[template(path = "company.html")]
 pub(crate) struct CompanyPage {
@@ -179,6 +213,9 @@ pub(crate) struct CompanyPage {
     pub(crate) enforced: bool,
     pub(crate) confirm: bool,
     pub(crate) methods: Vec<MethodToggle>,
+    /// The phishing-resistance choices (`nobody`, `admins`, `everyone`)
+    /// and which one is the policy's.
+    pub(crate) phishing: Vec<PhishingChoice>,
     pub(crate) networks: Vec<NetworkRow>,
 }
 

@@ -415,11 +415,20 @@ pub(crate) async fn stylesheet() -> Response {
         .into_response()
 }
 
-/// The push-approval poller (the only script).
+/// The push-approval poller.
 pub(crate) async fn push_script() -> Response {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         include_str!("../static/push.js"),
+    )
+        .into_response()
+}
+
+/// The passkey ceremonies' script (`navigator.credentials`).
+pub(crate) async fn passkey_script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("../static/passkey.js"),
     )
         .into_response()
 }

@@ -72,8 +72,15 @@ pub(crate) async fn settings(State(portal): State<Portal>, headers: HeaderMap) -
             detail: m
                 .masked_number
                 .clone()
+                .or_else(|| m.name.clone())
                 .unwrap_or_else(|| "this device's app".to_owned()),
             since: format_time(m.enrolled_at),
+            last_used: (m.kind == Method::Passkey).then(|| {
+                m.last_used_at.map_or_else(
+                    || "never used".to_owned(),
+                    |at| format!("last used {}", format_time(at)),
+                )
+            }),
             primary: m.primary,
         })
         .collect();
@@ -100,6 +107,10 @@ pub(crate) async fn settings(State(portal): State<Portal>, headers: HeaderMap) -
         reason: d.reason.clone(),
     });
     let phone_change_pending = logged_in.phone_change_pending;
+    let adding_passkey = logged_in
+        .adding_passkey
+        .as_ref()
+        .map(|options| options.as_json().to_owned());
     // Offered once, right after the refusal it answers.
     let sign_in_again = std::mem::take(&mut logged_in.sign_in_again);
     current.session.stage = Stage::LoggedIn(logged_in);
@@ -121,6 +132,8 @@ pub(crate) async fn settings(State(portal): State<Portal>, headers: HeaderMap) -
         may_add_phone: enrolled_any
             && (overview.may_add.contains(Method::Sms)
                 || overview.may_add.contains(Method::VoiceCall)),
+        may_add_passkey: enrolled_any && overview.may_add.contains(Method::Passkey),
+        adding_passkey,
         adding,
         adding_phone,
     }))

@@ -162,6 +162,9 @@ pub(crate) async fn switch_method(
             let view = challenge_view(screen);
             current.session.flash = Some(match &view.sent_to {
                 Some(to) => format!("We sent a code to {to}."),
+                None if view.method == twofa::types::Method::Passkey => {
+                    "Use your passkey to continue.".to_owned()
+                }
                 None => format!("Enter the code shown by your {}.", method_name(view.method)),
             });
             partial.screen = Screen::Verify(view);

@@ -6,7 +6,10 @@ use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use twofa::enforcement::{Actor, CompanyPolicy, CompanyPolicyError, CompanyRole, StatusKind};
+use twofa::enforcement::{
+    Actor, CompanyPolicy, CompanyPolicyError, CompanyRole, PhishingResistance, PolicyBuilder,
+    StatusKind,
+};
 use twofa::trusted_network::Cidr;
 use twofa::types::{AccountKind, CodeChannel, Method, MethodSet};
 use twofa::{AdminError, CompanyRecord};
@@ -14,7 +17,7 @@ use twofa::{AdminError, CompanyRecord};
 use super::{chrome, format_time, logged_in_user};
 use crate::Portal;
 use crate::session::LoggedIn;
-use crate::views::{CompanyPage, MethodToggle, NetworkRow, StatusPage, StatusRow};
+use crate::views::{CompanyPage, MethodToggle, NetworkRow, PhishingChoice, StatusPage, StatusRow};
 use crate::web::{Current, Jar, refused, render, unavailable};
 
 /// A company change refused for want of a recent second factor.
@@ -59,11 +62,24 @@ async fn company_record(portal: &Portal) -> Option<CompanyRecord> {
 
 /// The methods an administrator can switch on and off: the form field of
 /// each checkbox and its label.
-const METHOD_TOGGLES: [(Method, &str, &str); 4] = [
+const METHOD_TOGGLES: [(Method, &str, &str); 5] = [
     (Method::AuthenticatorApp, "app", "Authenticator app"),
     (Method::PushApp, "push", "Authy-style push app"),
     (Method::Sms, "sms", "SMS"),
     (Method::VoiceCall, "voice", "Voice call"),
+    (
+        Method::Passkey,
+        "passkey",
+        "Passkey (security key, phone or computer)",
+    ),
+];
+
+/// The choices of "Require a phishing-resistant method": the form value,
+/// the setting and its label.
+const PHISHING_CHOICES: [(&str, PhishingResistance, &str); 3] = [
+    ("nobody", PhishingResistance::NotRequired, "Nobody"),
+    ("admins", PhishingResistance::ForAdmins, "Administrators"),
+    ("everyone", PhishingResistance::ForEveryone, "Everyone"),
 ];
 
 async fn render_company(portal: &Portal, mut current: Current, confirm: bool) -> Response {
@@ -77,6 +93,15 @@ async fn render_company(portal: &Portal, mut current: Current, confirm: bool) ->
             value,
             label,
             allowed: allowed.contains(method),
+        })
+        .collect();
+    let required = company.policy().phishing_resistant();
+    let phishing = PHISHING_CHOICES
+        .into_iter()
+        .map(|(value, setting, label)| PhishingChoice {
+            value,
+            label,
+            chosen: setting == required,
         })
         .collect();
     let networks = company
@@ -97,6 +122,7 @@ async fn render_company(portal: &Portal, mut current: Current, confirm: bool) ->
         enforced: company.settings().is_enforced(),
         confirm,
         methods,
+        phishing,
         networks,
     }))
 }
@@ -157,12 +183,13 @@ pub(crate) struct MethodsForm {
     push: Option<String>,
     sms: Option<String>,
     voice: Option<String>,
+    passkey: Option<String>,
 }
 
 impl MethodsForm {
     /// The checked methods, or `None` for a value no checkbox sends.
     fn methods(&self) -> Option<MethodSet> {
-        let fields = [&self.app, &self.push, &self.sms, &self.voice];
+        let fields = [&self.app, &self.push, &self.sms, &self.voice, &self.passkey];
         let mut methods = MethodSet::empty();
         for ((method, ..), field) in METHOD_TOGGLES.into_iter().zip(fields) {
             match field.as_deref() {
@@ -197,16 +224,83 @@ fn policy_allowing(
             channels = channels.with(channel);
         }
     }
-    CompanyPolicy::builder()
+    kept(current)
         .with_allowed_methods(methods)
         .with_resend_channels(channels)
+        .build()
+}
+
+/// A builder holding every value of `current`, for a page that changes
+/// one of them.
+fn kept(current: &CompanyPolicy) -> PolicyBuilder {
+    CompanyPolicy::builder()
+        .with_allowed_methods(current.allowed_methods())
+        .with_resend_channels(current.resend_channels())
         .with_deferral_length(current.deferral_length())
         .with_deferral_cap(current.deferral_cap())
         .with_trusted_network_reprompt(current.trusted_network_reprompt())
         .with_out_of_band_code_lifetime(current.out_of_band_code_lifetime())
         .with_pending_setup_lifetime(current.pending_setup_lifetime())
         .with_attempts_per_challenge(current.attempts_per_challenge())
+        .with_phone_countries(current.phone_countries())
+        .with_phishing_resistant(current.phishing_resistant())
+}
+
+/// The "Require a phishing-resistant method" form: exactly one of the
+/// radio values.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct PhishingForm {
+    csrf: String,
+    required: String,
+}
+
+/// `POST /company/phishing-resistance`: who must sign in with a passkey
+/// (nobody, administrators, everyone); every other setting is kept.
+pub(crate) async fn set_phishing_resistance(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    form: Result<Form<PhishingForm>, FormRejection>,
+) -> Response {
+    let mut current = session!(portal, headers);
+    let form = checked_form!(current, form);
+    let (_, actor) = or_respond!(admin(&current, &portal));
+    let Some((_, required, label)) = PHISHING_CHOICES
+        .into_iter()
+        .find(|(value, ..)| *value == form.required)
+    else {
+        return current.respond(refused());
+    };
+    let Some(company) = company_record(&portal).await else {
+        return current.respond(unavailable());
+    };
+    let message = match kept(company.policy())
+        .with_phishing_resistant(required)
         .build()
+    {
+        Err(CompanyPolicyError::PhishingResistantNotAllowed) => {
+            "Allow passkeys among the two-factor methods first. Nothing was changed.".to_owned()
+        }
+        Err(_) => "The setting could not be changed. Please try again.".to_owned(),
+        Ok(policy) => match portal
+            .inner()
+            .twofa
+            .set_company_policy(&actor, policy)
+            .await
+        {
+            Ok(()) if required == PhishingResistance::NotRequired => {
+                "Nobody is required to use a passkey.".to_owned()
+            }
+            Ok(()) => format!(
+                "{label} must now sign in with a passkey; whoever has none sets one up at the next login."
+            ),
+            Err(AdminError::StepUpRequired) => step_up_first(&portal),
+            Err(_) => "The setting could not be changed. Please try again.".to_owned(),
+        },
+    };
+    current.session.flash = Some(message);
+    current.save(&portal).await;
+    current.redirect("/company")
 }
 
 /// `POST /company/methods`: the methods users may set up and sign in
@@ -228,6 +322,10 @@ pub(crate) async fn set_methods(
     let message = match policy_allowing(company.policy(), methods) {
         Err(CompanyPolicyError::NoMethodAllowed) => {
             "Check at least one two-factor method: users need one to sign in. Nothing was changed."
+                .to_owned()
+        }
+        Err(CompanyPolicyError::PhishingResistantNotAllowed) => {
+            "Passkeys stay allowed while a phishing-resistant method is required. Nothing was changed."
                 .to_owned()
         }
         Err(_) => "The methods could not be changed. Please try again.".to_owned(),

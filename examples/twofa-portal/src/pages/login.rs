@@ -20,11 +20,12 @@ use crate::Portal;
 use crate::accounts::{DemoAccount, check_password_in};
 use crate::limits::{AttemptKeys, Locked};
 use crate::session::{
-    LoggedIn, OtherMethodView, Partial, ReturnTo, Screen, SetUpView, Stage, VerifyView,
+    CeremonyOptions, LoggedIn, OtherMethodView, Partial, ReturnTo, Screen, SetUpView, Stage,
+    VerifyView,
 };
 use crate::views::{
-    DialogView, LoginPage, MethodOption, OtherMethodButton, QrPage, ResendButton, SetUpPage,
-    VerifyPage,
+    DialogView, LoginPage, MethodOption, OtherMethodButton, PasskeyPage, QrPage, ResendButton,
+    SetUpPage, VerifyPage,
 };
 use crate::web::{Current, Jar, client_address, client_context, refused, render, unavailable};
 
@@ -207,9 +208,13 @@ pub(super) fn challenge_view(screen: ChallengeScreen) -> VerifyView {
                 id: other.id,
                 kind: other.kind,
                 masked_number: other.masked_number,
+                name: other.name,
             })
             .collect(),
         then_set_up: screen.then_set_up.is_some(),
+        passkey: screen
+            .passkey
+            .map(|options| CeremonyOptions::new(options.as_json())),
     }
 }
 
@@ -274,6 +279,7 @@ pub(super) async fn complete(
         not_mobile: None,
         sign_in_again: false,
         adding: None,
+        adding_passkey: None,
     });
     if let Err(response) = current.rotate(portal).await {
         return response;
@@ -331,10 +337,12 @@ pub(crate) async fn second_factor(State(portal): State<Portal>, headers: HeaderM
             let phone = methods
                 .iter()
                 .any(|m| m.value == "sms" || m.value == "voice");
+            let passkey = methods.iter().any(|m| m.value == "passkey");
             render(&SetUpPage {
                 page,
                 methods,
                 phone,
+                passkey,
                 remind_me_until: view.remind_me_until.map(format_time),
                 pending: view.pending.map(method_name),
                 dialog: view.not_mobile.as_ref().map(|d| DialogView {
@@ -355,6 +363,13 @@ pub(crate) async fn second_factor(State(portal): State<Portal>, headers: HeaderM
                 key_groups: key_groups.as_str().to_owned(),
             })
         }
+        Screen::CreatePasskey(view) => {
+            let page = chrome(&mut current, "Create your passkey");
+            render(&PasskeyPage {
+                page,
+                options: view.options.as_json().to_owned(),
+            })
+        }
         Screen::Verify(view) => {
             // A code the provider reported undelivered: say so, next to
             // the other ways to answer.
@@ -369,8 +384,14 @@ pub(crate) async fn second_factor(State(portal): State<Portal>, headers: HeaderM
             };
             let page = chrome(&mut current, "2FA Verification");
             let app = matches!(view.method, Method::AuthenticatorApp | Method::PushApp);
+            let passkey_method = view.method == Method::Passkey;
             render(&VerifyPage {
                 page,
+                passkey_method,
+                passkey: view
+                    .passkey
+                    .as_ref()
+                    .map(|options| options.as_json().to_owned()),
                 method: method_name(view.method),
                 sent_to: view.sent_to.clone(),
                 undelivered,
@@ -384,7 +405,11 @@ pub(crate) async fn second_factor(State(portal): State<Portal>, headers: HeaderM
                     .iter()
                     .map(|other| OtherMethodButton {
                         id: other.id.get(),
-                        label: other_method_label(other.kind, other.masked_number.as_deref()),
+                        label: other_method_label(
+                            other.kind,
+                            other.masked_number.as_deref(),
+                            other.name.as_deref(),
+                        ),
                     })
                     .collect(),
                 then_set_up: view.then_set_up,
@@ -396,11 +421,15 @@ pub(crate) async fn second_factor(State(portal): State<Portal>, headers: HeaderM
 }
 
 /// How "use another method" names one of the user's methods.
-fn other_method_label(kind: Method, masked_number: Option<&str>) -> String {
+fn other_method_label(kind: Method, masked_number: Option<&str>, name: Option<&str>) -> String {
     let number = masked_number.unwrap_or("your phone");
     match kind {
         Method::AuthenticatorApp => "Authenticator app".to_owned(),
         Method::PushApp => "Authy-style push app".to_owned(),
+        Method::Passkey => match name {
+            Some(name) => format!("Passkey \u{201c}{name}\u{201d}"),
+            None => "Passkey".to_owned(),
+        },
         Method::VoiceCall => format!("Phone call to {number}"),
         _ => format!("Text message to {number}"),
     }
@@ -431,6 +460,12 @@ fn method_options(methods: MethodSet) -> Vec<MethodOption> {
             "voice",
             "Voice call",
             "A code read out by a phone call.",
+        ),
+        (
+            Method::Passkey,
+            "passkey",
+            "Passkey (security key, phone or computer)",
+            "Sign in with your fingerprint, face, screen lock or security key: nothing to type, and it works only on this portal's own address.",
         ),
     ];
     all.into_iter()
@@ -471,13 +506,20 @@ mod tests {
     fn other_methods_are_named_with_their_masked_number() {
         let text = other_method_label;
         assert_eq!(
-            text(Method::Sms, Some("+44 ••• ••• 3456")),
+            text(Method::Sms, Some("+44 ••• ••• 3456"), None),
             "Text message to +44 ••• ••• 3456"
         );
         assert_eq!(
-            text(Method::VoiceCall, Some("+44 ••• ••• 3456")),
+            text(Method::VoiceCall, Some("+44 ••• ••• 3456"), None),
             "Phone call to +44 ••• ••• 3456"
         );
-        assert_eq!(text(Method::AuthenticatorApp, None), "Authenticator app");
+        assert_eq!(
+            text(Method::AuthenticatorApp, None, None),
+            "Authenticator app"
+        );
+        assert_eq!(
+            text(Method::Passkey, None, Some("Work laptop")),
+            "Passkey \u{201c}Work laptop\u{201d}"
+        );
     }
 }

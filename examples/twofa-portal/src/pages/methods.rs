@@ -18,7 +18,7 @@ use super::login::enter_step_returning;
 use super::setup::MethodForm;
 use super::{CodeForm, CsrfForm, advice_text, logged_in_user};
 use crate::Portal;
-use crate::session::{QrView, ReturnTo};
+use crate::session::{CeremonyOptions, QrView, ReturnTo};
 use crate::web::{Current, Jar, client_context, refused, unavailable};
 
 /// `POST /settings/methods/add`: start adding an app, a push app or a
@@ -31,6 +31,10 @@ pub(crate) async fn add(
     let mut current = session!(portal, headers);
     let form = checked_form!(current, form);
     let (mut logged_in, user) = or_respond!(logged_in_user(&current));
+    if let Some(notice) = form.bad_passkey_name() {
+        current.session.flash = Some(notice);
+        return back_to_settings(&portal, current, logged_in).await;
+    }
     // The settings page has no not-a-mobile dialog: choosing a phone call
     // is the answer to it.
     let Some((choice, kind)) = form.choice(true) else {
@@ -38,6 +42,7 @@ pub(crate) async fn add(
     };
     logged_in.not_mobile = None;
     logged_in.adding = None;
+    logged_in.adding_passkey = None;
     match portal.inner().twofa.add_method(&user, choice).await {
         Ok(SetUpProgress::ScanQrCode(uri)) => {
             logged_in.adding = Some(QrView {
@@ -46,6 +51,12 @@ pub(crate) async fn add(
             });
             current.session.flash =
                 Some("Scan the QR code with the new app, then type the code it shows.".to_owned());
+        }
+        Ok(SetUpProgress::CreatePasskey(options)) => {
+            logged_in.adding_passkey = Some(CeremonyOptions::new(options.as_json()));
+            current.session.flash = Some(
+                "Create the passkey: your browser will ask you to confirm it is you.".to_owned(),
+            );
         }
         Ok(SetUpProgress::CodeSent(sent)) => {
             current.session.flash = Some(format!(
@@ -100,6 +111,7 @@ pub(crate) async fn cancel(
     let _form = checked_form!(current, form);
     let (mut logged_in, user) = or_respond!(logged_in_user(&current));
     logged_in.adding = None;
+    logged_in.adding_passkey = None;
     current.session.flash = Some(
         match portal.inner().twofa.cancel_method_setup(&user).await {
             Ok(()) => "Nothing was added.".to_owned(),

@@ -57,6 +57,7 @@ pub(crate) mod challenge;
 pub(crate) mod company;
 pub(crate) mod login;
 pub(crate) mod methods;
+pub(crate) mod passkey;
 pub(crate) mod setup;
 
 /// A form with only the CSRF token.
@@ -182,6 +183,7 @@ fn advice_text(portal: &Portal, advice: RetryAdvice) -> String {
             "No code can be sent this way right now. Use another method, or try again later."
                 .to_owned()
         }
+        RetryAdvice::PasskeyNotAccepted => PASSKEY_NOT_ACCEPTED.to_owned(),
         RetryAdvice::ReauthenticationRequired => format!(
             "For your security, confirm that it is you to make this change: your last two-factor check was more than {} ago.",
             duration_words(portal.inner().step_up)
@@ -190,10 +192,15 @@ fn advice_text(portal: &Portal, advice: RetryAdvice) -> String {
     }
 }
 
+/// The refusal of a passkey's answer (the audit trail says why).
+const PASSKEY_NOT_ACCEPTED: &str =
+    "Your passkey was not accepted: try again, or use another method.";
+
 fn method_name(kind: Method) -> &'static str {
     match kind {
         Method::AuthenticatorApp => "authenticator app",
         Method::PushApp => "Authy-style push app",
+        Method::Passkey => "passkey",
         Method::VoiceCall => "phone call",
         _ => "text message",
     }

@@ -15,9 +15,12 @@ use twofa::{MethodChoice, PhoneChoice, SetUpProgress};
 use zeroize::Zeroizing;
 
 use super::login::{complete, refused_step, stay_on_screen};
+use super::passkey::passkey_name;
 use super::{CsrfForm, not_mobile_reason, partial_user, to_own_place};
 use crate::Portal;
-use crate::session::{NotMobileView, QrView, Screen, Stage, VerifyView};
+use crate::session::{
+    CeremonyOptions, NotMobileView, PasskeyCreateView, QrView, Screen, Stage, VerifyView,
+};
 use crate::web::{Current, Jar, refused, unavailable};
 
 #[derive(Default, Deserialize)]
@@ -27,6 +30,8 @@ pub(crate) struct MethodForm {
     method: String,
     number: String,
     answer: String,
+    /// The name of a passkey.
+    name: String,
 }
 
 impl MethodForm {
@@ -49,8 +54,20 @@ impl MethodForm {
             "push" => (MethodChoice::PushApp, Method::PushApp),
             "sms" => (phone(PhoneChannel::Sms), Method::Sms),
             "voice" => (phone(PhoneChannel::Voice), Method::VoiceCall),
+            "passkey" => (
+                MethodChoice::Passkey(passkey_name(&self.name).ok()?),
+                Method::Passkey,
+            ),
             _ => return None,
         })
+    }
+
+    /// For a passkey whose name is refused: the notice saying why.
+    pub(super) fn bad_passkey_name(&self) -> Option<String> {
+        if self.method != "passkey" {
+            return None;
+        }
+        passkey_name(&self.name).err()
     }
 }
 
@@ -74,6 +91,11 @@ pub(crate) async fn choose_method(
     let Screen::SetUp(mut setup) = partial.screen.clone() else {
         return to_own_place(&current);
     };
+    if let Some(notice) = form.bad_passkey_name() {
+        current.session.flash = Some(notice);
+        partial.screen = Screen::SetUp(setup);
+        return stay_on_screen(&portal, current, partial).await;
+    }
     let Some((choice, kind)) = form.choice(false) else {
         return current.respond(refused());
     };
@@ -92,6 +114,13 @@ pub(crate) async fn choose_method(
         Ok(SetUpProgress::CodeSent(sent)) => {
             current.session.flash = Some(format!("We sent a code to {}.", sent.to));
             partial.screen = Screen::Verify(code_sent_view(sent.channel, sent.to, true));
+        }
+        Ok(SetUpProgress::CreatePasskey(options)) => {
+            setup.not_mobile = None;
+            partial.screen = Screen::CreatePasskey(PasskeyCreateView {
+                options: CeremonyOptions::new(options.as_json()),
+                back: setup,
+            });
         }
         Ok(SetUpProgress::NotMobile(dialog)) => {
             setup.not_mobile = Some(NotMobileView {
@@ -155,6 +184,7 @@ fn code_sent_view(channel: CodeChannel, to: String, setting_up: bool) -> VerifyV
         push_number: None,
         other_methods: Vec::new(),
         then_set_up: false,
+        passkey: None,
     }
 }
 

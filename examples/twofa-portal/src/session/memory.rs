@@ -181,6 +181,7 @@ mod tests {
             not_mobile: None,
             sign_in_again: false,
             adding: None,
+            adding_passkey: None,
         })
     }
 

@@ -136,8 +136,46 @@ pub(crate) enum Screen {
     SetUp(SetUpView),
     /// Scan the QR code, then type the first code.
     ScanQr(QrView),
-    /// Type the code that was sent or that the app shows.
+    /// Type the code that was sent or that the app shows (or, for a
+    /// passkey, let the browser answer).
     Verify(VerifyView),
+    /// Let the browser create the passkey being set up.
+    CreatePasskey(PasskeyCreateView),
+}
+
+/// The options of a passkey ceremony (`{"publicKey": {...}}`) as the
+/// facade wrote them, for the page's script. Not a secret, but a
+/// challenge and a user handle: `Debug` leaves them out, as the facade's
+/// own options types do.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct CeremonyOptions(String);
+
+impl CeremonyOptions {
+    pub(crate) fn new(json: impl Into<String>) -> Self {
+        Self(json.into())
+    }
+
+    /// The JSON text.
+    pub(crate) fn as_json(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for CeremonyOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CeremonyOptions([REDACTED])")
+    }
+}
+
+/// The passkey set-up screen's data: the options for
+/// `navigator.credentials.create` (a registration ceremony is answered
+/// once), and the set-up screen to go back to after a refusal.
+#[derive(Debug, Clone)]
+pub(crate) struct PasskeyCreateView {
+    /// The options JSON (`{"publicKey": {...}}`), as the facade wrote it.
+    pub(crate) options: CeremonyOptions,
+    /// The set-up screen the passkey was chosen on.
+    pub(crate) back: SetUpView,
 }
 
 /// The set-up screen's data.
@@ -192,6 +230,8 @@ pub(crate) struct OtherMethodView {
     pub(crate) kind: Method,
     /// The masked number of a phone method.
     pub(crate) masked_number: Option<String>,
+    /// The name of a passkey.
+    pub(crate) name: Option<String>,
 }
 
 /// The verification screen's data.
@@ -209,6 +249,10 @@ pub(crate) struct VerifyView {
     /// Every method of the user is switched off by the company: a new one
     /// is set up after this check.
     pub(crate) then_set_up: bool,
+    /// A passkey challenge: the options for `navigator.credentials.get`
+    /// (JSON) while the ceremony is open; `None` once it was answered
+    /// (a new one starts with "try again").
+    pub(crate) passkey: Option<CeremonyOptions>,
 }
 
 /// A fully logged-in session.
@@ -228,6 +272,9 @@ pub(crate) struct LoggedIn {
     /// An app being added from the settings page: its key, until its first
     /// code comes back.
     pub(crate) adding: Option<QrView>,
+    /// A passkey being added from the settings page: the options for
+    /// `navigator.credentials.create` (JSON), until the browser answers.
+    pub(crate) adding_passkey: Option<CeremonyOptions>,
 }
 
 impl fmt::Debug for LoggedIn {

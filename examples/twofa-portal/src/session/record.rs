@@ -13,8 +13,8 @@ use twofa::{LoginTicket, Sealer, XChaChaSealer};
 use zeroize::Zeroizing;
 
 use super::{
-    LoggedIn, NotMobileView, OtherMethodView, Partial, QrView, ReturnTo, Screen, Session,
-    SessionError, SetUpView, Stage, Token, VerifyView,
+    CeremonyOptions, LoggedIn, NotMobileView, OtherMethodView, Partial, PasskeyCreateView, QrView,
+    ReturnTo, Screen, Session, SessionError, SetUpView, Stage, Token, VerifyView,
 };
 use crate::accounts::DemoAccount;
 
@@ -57,6 +57,8 @@ enum StageRecord {
         sign_in_again: bool,
         #[serde(default)]
         adding: Option<AddingRecord>,
+        #[serde(default)]
+        adding_passkey: Option<String>,
     },
 }
 
@@ -80,7 +82,21 @@ enum ScreenRecord {
         push_number: Option<u8>,
         other_methods: Vec<OtherMethodRecord>,
         then_set_up: bool,
+        #[serde(default)]
+        passkey: Option<String>,
     },
+    CreatePasskey {
+        options: String,
+        back: SetUpRecord,
+    },
+}
+
+/// The set-up screen a passkey set-up goes back to.
+#[derive(Serialize, Deserialize)]
+struct SetUpRecord {
+    methods: Vec<Method>,
+    remind_me_until: Option<chrono::DateTime<chrono::Utc>>,
+    pending: Option<Method>,
 }
 
 /// An app being added on the settings page.
@@ -101,6 +117,8 @@ struct OtherMethodRecord {
     id: u32,
     kind: Method,
     masked_number: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
 }
 
 /// A re-send button ([`twofa::delivery::ResendOption`] has no serde
@@ -175,9 +193,19 @@ fn screen_record(screen: &Screen) -> ScreenRecord {
                     id: other.id.get(),
                     kind: other.kind,
                     masked_number: other.masked_number.clone(),
+                    name: other.name.clone(),
                 })
                 .collect(),
             then_set_up: view.then_set_up,
+            passkey: view.passkey.as_ref().map(|o| o.as_json().to_owned()),
+        },
+        Screen::CreatePasskey(view) => ScreenRecord::CreatePasskey {
+            options: view.options.as_json().to_owned(),
+            back: SetUpRecord {
+                methods: view.back.methods.iter().collect(),
+                remind_me_until: view.back.remind_me_until,
+                pending: view.back.pending,
+            },
         },
     }
 }
@@ -207,6 +235,7 @@ fn screen_view(record: ScreenRecord) -> Screen {
             push_number,
             other_methods,
             then_set_up,
+            passkey,
         } => Screen::Verify(VerifyView {
             method,
             sent_to,
@@ -219,9 +248,20 @@ fn screen_view(record: ScreenRecord) -> Screen {
                     id: MethodId::new(other.id),
                     kind: other.kind,
                     masked_number: other.masked_number,
+                    name: other.name,
                 })
                 .collect(),
             then_set_up,
+            passkey: passkey.map(CeremonyOptions::new),
+        }),
+        ScreenRecord::CreatePasskey { options, back } => Screen::CreatePasskey(PasskeyCreateView {
+            options: CeremonyOptions::new(options),
+            back: SetUpView {
+                methods: MethodSet::of(&back.methods),
+                remind_me_until: back.remind_me_until,
+                pending: back.pending,
+                not_mobile: None,
+            },
         }),
     }
 }
@@ -245,6 +285,10 @@ fn record_of(session: &Session) -> SessionRecord {
                 method: view.method,
                 key_uri: view.key_uri.as_str().to_owned(),
             }),
+            adding_passkey: logged_in
+                .adding_passkey
+                .as_ref()
+                .map(|o| o.as_json().to_owned()),
         },
     };
     SessionRecord {
@@ -318,6 +362,7 @@ pub(crate) fn open(
             not_mobile,
             sign_in_again,
             adding,
+            adding_passkey,
         } => Stage::LoggedIn(LoggedIn {
             account: account(&login)?,
             recovery_codes: recovery_codes.map(Zeroizing::new),
@@ -328,6 +373,7 @@ pub(crate) fn open(
                 method: record.method,
                 key_uri: Zeroizing::new(record.key_uri),
             }),
+            adding_passkey: adding_passkey.map(CeremonyOptions::new),
         }),
     };
     Ok(Session {
@@ -428,8 +474,24 @@ mod tests {
                     id: MethodId::new(2),
                     kind: Method::Sms,
                     masked_number: Some("+44 ••• ••• 3456".to_owned()),
+                    name: None,
+                }, OtherMethodView {
+                    id: MethodId::new(3),
+                    kind: Method::Passkey,
+                    masked_number: None,
+                    name: Some("Work laptop".to_owned()),
                 }],
                 then_set_up: true,
+                passkey: Some(CeremonyOptions::new(r#"{"publicKey":{"challenge":"AAAA"}}"#)),
+            }))),
+            base(partial(Screen::CreatePasskey(PasskeyCreateView {
+                options: CeremonyOptions::new(r#"{"publicKey":{"challenge":"BBBB"}}"#),
+                back: SetUpView {
+                    methods: MethodSet::of(&[Method::Passkey]),
+                    remind_me_until: Some(at(48 * 3600)),
+                    pending: Some(Method::Passkey),
+                    not_mobile: None,
+                },
             }))),
             base(Stage::LoggedIn(LoggedIn {
                 account: &DEMO_ACCOUNTS[0],
@@ -446,6 +508,7 @@ mod tests {
                         "otpauth://totp/Partner%20Portal:bob?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Partner%20Portal".to_owned(),
                     ),
                 }),
+                adding_passkey: Some(CeremonyOptions::new(r#"{"publicKey":{"challenge":"CCCC"}}"#)),
             })),
         ];
         for session in &sessions {
@@ -459,6 +522,23 @@ mod tests {
             assert_eq!(back.created_at, session.created_at);
             assert_eq!(back.touched_at, session.touched_at);
         }
+    }
+
+    #[test]
+    fn ceremony_options_stay_out_of_debug() {
+        let options = CeremonyOptions::new(r#"{"publicKey":{"challenge":"c2VjcmV0"}}"#);
+        let session = base(partial(Screen::CreatePasskey(PasskeyCreateView {
+            options: options.clone(),
+            back: SetUpView {
+                methods: MethodSet::of(&[Method::Passkey]),
+                remind_me_until: None,
+                pending: None,
+                not_mobile: None,
+            },
+        })));
+        let printed = format!("{session:?} {options:?}");
+        assert!(!printed.contains("c2VjcmV0"), "{printed}");
+        assert!(printed.contains("CeremonyOptions([REDACTED])"));
     }
 
     #[test]

@@ -15,6 +15,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 
 use super::{Server, company_allows, manual_key, start_local, start_serving, totp_code};
 
+mod passkey;
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 

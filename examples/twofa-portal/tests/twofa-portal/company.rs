@@ -126,7 +126,7 @@ async fn trusted_networks_are_listed_added_with_a_label_and_removed() {
 }
 
 /// The demo company's policy, as stored.
-async fn company_policy(server: &Server) -> twofa::enforcement::CompanyPolicy {
+pub(super) async fn company_policy(server: &Server) -> twofa::enforcement::CompanyPolicy {
     let company = twofa::types::CompanyId::new(twofa_portal::DEMO_COMPANY).unwrap();
     let stores = server.portal.twofa().stores();
     let loaded = stores.companies().load(&company).await.unwrap().unwrap();
@@ -136,7 +136,7 @@ async fn company_policy(server: &Server) -> twofa::enforcement::CompanyPolicy {
 /// The form fields of the checked boxes in the company page's
 /// "Two-factor methods" section.
 fn allowed_on(page: &str) -> Vec<&'static str> {
-    ["app", "push", "sms", "voice"]
+    ["app", "push", "sms", "voice", "passkey"]
         .into_iter()
         .filter(|field| {
             let marker = format!("id=\"allow-{field}\"");
@@ -174,7 +174,10 @@ async fn an_admin_switches_off_sms_and_voice_and_an_sms_user_must_set_up_another
     enroll_app(&mut admin, &server, "admin", "admin-demo-password").await;
     let page = admin.get("/company").await;
     assert!(page.body.contains("Two-factor methods"));
-    assert_eq!(allowed_on(&page.body), ["app", "push", "sms", "voice"]);
+    assert_eq!(
+        allowed_on(&page.body),
+        ["app", "push", "sms", "voice", "passkey"]
+    );
     let before = company_policy(&server).await;
     let reply = admin
         .submit(
@@ -249,13 +252,14 @@ async fn an_admin_switches_off_sms_and_voice_and_an_sms_user_must_set_up_another
                 ("push", "on"),
                 ("sms", "on"),
                 ("voice", "on"),
+                ("passkey", "on"),
             ],
         )
         .await;
     assert_eq!(reply.location(), "/company");
     assert_eq!(
         allowed_on(&admin.get("/company").await.body),
-        ["app", "push", "sms", "voice"]
+        ["app", "push", "sms", "voice", "passkey"]
     );
     assert_eq!(company_policy(&server).await, before);
 }
@@ -274,7 +278,10 @@ async fn a_methods_form_with_nothing_checked_or_from_a_non_admin_changes_nothing
     assert!(page.body.contains(
         "Check at least one two-factor method: users need one to sign in. Nothing was changed."
     ));
-    assert_eq!(allowed_on(&page.body), ["app", "push", "sms", "voice"]);
+    assert_eq!(
+        allowed_on(&page.body),
+        ["app", "push", "sms", "voice", "passkey"]
+    );
     assert_eq!(company_policy(&server).await, before);
 
     // A form the page could not have sent: the uniform refusal.

@@ -19,6 +19,7 @@ mod company;
 mod limits;
 mod login;
 mod operations;
+mod passkey;
 mod postgres;
 mod security;
 mod shared;
@@ -33,7 +34,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use twofa::otp::{KeyUri, Secret};
-use twofa_portal::{CookieSecurity, Portal, PortalOptions, serve};
+use twofa_portal::{CookieSecurity, Portal, PortalOptions, PublicOrigin, relying_party_for, serve};
 
 /// The demo clock's start in every test (a fixed instant, never the wall
 /// clock).
@@ -63,6 +64,11 @@ async fn start(options: PortalOptions) -> Server {
 /// The portal as `options` say, on a free loopback port.
 async fn start_serving(options: PortalOptions) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve_on(listener, options).await
+}
+
+/// The portal as `options` say, on `listener`.
+async fn serve_on(listener: tokio::net::TcpListener, options: PortalOptions) -> Server {
     let addr = listener.local_addr().unwrap();
     let portal = Portal::new(options).await.unwrap();
     let served = portal.clone();
@@ -70,6 +76,28 @@ async fn start_serving(options: PortalOptions) -> Server {
         serve(listener, &served).await.unwrap();
     });
     Server { addr, portal, task }
+}
+
+/// The portal in demo mode with passkeys for `http://localhost:PORT`,
+/// the port it listens on.
+async fn start_with_passkeys() -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let relying_party = relying_party_for(&PublicOrigin::Localhost { port }).unwrap();
+    let options = PortalOptions::new()
+        .with_cookies(CookieSecurity::PlainHttpLocalhost)
+        .with_demo()
+        .with_demo_clock(start_instant())
+        .with_passkeys(relying_party);
+    serve_on(listener, options).await
+}
+
+impl Server {
+    /// The origin the portal's relying party accepts (for a server of
+    /// [`start_with_passkeys`]).
+    fn localhost_origin(&self) -> String {
+        format!("http://localhost:{}", self.addr.port())
+    }
 }
 
 async fn start_local() -> Server {

@@ -150,6 +150,21 @@ fn the_binary_refuses_to_start_without_demo_or_providers_and_demo_off_loopback()
     assert!(stderr.contains("--demo"), "{stderr}");
 }
 
+#[test]
+fn the_binary_refuses_a_public_url_that_is_not_an_https_origin() {
+    for url in [
+        "http://portal.example.com",
+        "https://portal.example.com/login",
+        "https://203.0.113.7",
+        "portal.example.com",
+    ] {
+        let (status, stderr) =
+            run_binary(&["--demo", "--listen", "127.0.0.1:0", "--public-url", url]);
+        assert!(!status.success(), "{url}");
+        assert!(stderr.contains("--public-url"), "{url}: {stderr}");
+    }
+}
+
 /// Twilio's signature of a callback: HMAC-SHA1 over the URL and the
 /// parameters sorted by name, in base64.
 fn twilio_signature(token: &str, url: &str, params: &[(&str, &str)]) -> String {

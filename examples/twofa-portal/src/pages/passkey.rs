@@ -1,0 +1,319 @@
+//! Passkeys: the browser's answer to a ceremony (set-up at login, a login's
+//! challenge, a passkey added in the settings), "try again" after a refusal
+//! and the way back from the passkey set-up to the other methods.
+//!
+//! The pages hand the facade's options to `static/passkey.js` in a `data-`
+//! attribute; the script calls `navigator.credentials.create` or `.get`
+//! and posts the answer (JSON, binary fields in base64url) in the hidden
+//! `response` field. The answer's shape is checked here before the facade
+//! sees it: a form the script could not have sent changes nothing (the
+//! ceremony stays open), while an answer the facade refuses ends the
+//! ceremony and counts as a failure.
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::Value;
+use twofa::RetryAdvice;
+use twofa::passkey::CredentialName;
+use twofa::types::Method;
+
+use super::account::{back_to_settings, settings_refusal};
+use super::login::{after_challenge, challenge_view, refused_step, start_over, stay_on_screen};
+use super::{
+    CsrfForm, PASSKEY_NOT_ACCEPTED, advice_text, logged_in_user, partial_user, to_own_place,
+};
+use crate::Portal;
+use crate::session::Screen;
+use crate::web::{Current, Jar, refused};
+
+/// The name a passkey gets when the name field is left empty.
+pub(super) const DEFAULT_NAME: &str = "Passkey";
+
+/// The longest answer read: the facade's own limit.
+const MAX_ANSWER_BYTES: usize = twofa::passkey::MAX_CLIENT_RESPONSE_LEN;
+
+/// The notice for an answer whose shape is not a passkey answer.
+const UNREADABLE: &str = "Your browser's answer could not be read, and nothing was changed. Try again, or use another method.";
+
+/// The name typed for a new passkey (empty: [`DEFAULT_NAME`]), or the
+/// notice saying what is wrong with it.
+pub(super) fn passkey_name(typed: &str) -> Result<CredentialName, String> {
+    let typed = if typed.trim().is_empty() {
+        DEFAULT_NAME
+    } else {
+        typed
+    };
+    CredentialName::new(typed).map_err(|_| {
+        format!(
+            "Give the passkey a name of 1 to {} characters, without line breaks.",
+            twofa::passkey::MAX_CREDENTIAL_NAME_CHARS
+        )
+    })
+}
+
+/// Which ceremony an answer is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ceremony {
+    /// `navigator.credentials.create`: a new passkey.
+    Create,
+    /// `navigator.credentials.get`: a login.
+    Get,
+}
+
+/// A non-empty base64url string without padding.
+fn is_base64url(value: Option<&Value>) -> bool {
+    value.and_then(Value::as_str).is_some_and(|text| {
+        !text.is_empty()
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
+/// Whether `text` has the shape of the answer `passkey.js` posts for
+/// `ceremony` (the facade checks everything else: challenge, origin,
+/// signature, credential).
+fn well_formed(text: &str, ceremony: Ceremony) -> bool {
+    if text.len() > MAX_ANSWER_BYTES {
+        return false;
+    }
+    let Ok(Value::Object(answer)) = serde_json::from_str::<Value>(text) else {
+        return false;
+    };
+    let Some(Value::Object(response)) = answer.get("response") else {
+        return false;
+    };
+    let fields: &[&str] = match ceremony {
+        Ceremony::Create => &["attestationObject", "clientDataJSON"],
+        Ceremony::Get => &["authenticatorData", "clientDataJSON", "signature"],
+    };
+    let user_handle_ok = match response.get("userHandle") {
+        None | Some(Value::Null) => true,
+        handle => is_base64url(handle),
+    };
+    answer.get("type").and_then(Value::as_str) == Some("public-key")
+        && is_base64url(answer.get("id"))
+        && is_base64url(answer.get("rawId"))
+        && fields
+            .iter()
+            .all(|field| is_base64url(response.get(*field)))
+        && user_handle_ok
+}
+
+/// A form carrying the browser's answer.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct AnswerForm {
+    csrf: String,
+    response: String,
+}
+
+impl std::fmt::Debug for AnswerForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnswerForm").finish_non_exhaustive()
+    }
+}
+
+/// `POST /login/2fa/passkey`: the browser's answer to the passkey
+/// ceremony of the login (a passkey being set up, or the challenge).
+pub(crate) async fn answer(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    form: Result<Form<AnswerForm>, FormRejection>,
+) -> Response {
+    let mut current = session!(portal, headers);
+    let form = checked_form!(current, form);
+    let (mut partial, user) = or_respond!(partial_user(&current));
+    // Only a screen with an open ceremony takes an answer.
+    let ceremony = match &partial.screen {
+        Screen::CreatePasskey(_) => Ceremony::Create,
+        Screen::Verify(view) if view.method == Method::Passkey && view.passkey.is_some() => {
+            Ceremony::Get
+        }
+        _ => return current.respond(refused()),
+    };
+    if !well_formed(&form.response, ceremony) {
+        current.session.flash = Some(UNREADABLE.to_owned());
+        return stay_on_screen(&portal, current, partial).await;
+    }
+    let submitted = portal
+        .inner()
+        .twofa
+        .submit_passkey(&user, &partial.ticket, &form.response)
+        .await;
+    let rejected = match submitted {
+        Ok(step) => return after_challenge(&portal, current, partial.account, step).await,
+        Err(rejected) => rejected,
+    };
+    if rejected.advice() == RetryAdvice::StartOver {
+        return start_over(&portal, current, rejected).await;
+    }
+    // Whatever the refusal, the ceremony is over: a set-up starts again
+    // from the choice of method, a login with "try again".
+    partial.screen = match partial.screen {
+        Screen::CreatePasskey(view) => Screen::SetUp(view.back),
+        Screen::Verify(mut view) => {
+            view.passkey = None;
+            Screen::Verify(view)
+        }
+        other => other,
+    };
+    current.session.stage = crate::session::Stage::SecondFactor(partial);
+    refused_step(&portal, current, rejected).await
+}
+
+/// `POST /login/2fa/passkey/retry`: "try again" after a refused passkey:
+/// a new ceremony for the same login (any of the user's passkeys may
+/// answer it).
+pub(crate) async fn retry(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let mut current = session!(portal, headers);
+    let _form = checked_form!(current, form);
+    let (mut partial, user) = or_respond!(partial_user(&current));
+    if !matches!(&partial.screen, Screen::Verify(view) if view.method == Method::Passkey && !view.setting_up)
+    {
+        return to_own_place(&current);
+    }
+    let twofa = &portal.inner().twofa;
+    let Ok(overview) = twofa.methods(&user).await else {
+        return current.respond(crate::web::unavailable());
+    };
+    let Some(passkey) = overview
+        .methods
+        .iter()
+        .find(|method| method.kind == Method::Passkey)
+    else {
+        return to_own_place(&current);
+    };
+    match twofa
+        .switch_method(&user, &partial.ticket, passkey.id)
+        .await
+    {
+        Ok(screen) => {
+            let view = challenge_view(screen);
+            // No ceremony while the factor is suspended after too many
+            // failures: a recovery code is the way in.
+            current.session.flash = Some(if view.passkey.is_some() {
+                "Use your passkey to continue.".to_owned()
+            } else {
+                advice_text(&portal, RetryAdvice::TryLater)
+            });
+            partial.screen = Screen::Verify(view);
+            stay_on_screen(&portal, current, partial).await
+        }
+        Err(rejected) => refused_step(&portal, current, rejected).await,
+    }
+}
+
+/// `POST /login/2fa/passkey/back`: leave the passkey set-up for the
+/// choice of method.
+pub(crate) async fn back(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let current = session!(portal, headers);
+    let _form = checked_form!(current, form);
+    let (mut partial, _) = or_respond!(partial_user(&current));
+    let Screen::CreatePasskey(view) = partial.screen else {
+        return to_own_place(&current);
+    };
+    partial.screen = Screen::SetUp(view.back);
+    stay_on_screen(&portal, current, partial).await
+}
+
+/// `POST /settings/passkey`: the browser's answer for the passkey being
+/// added on the settings page.
+pub(crate) async fn confirm(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    form: Result<Form<AnswerForm>, FormRejection>,
+) -> Response {
+    let mut current = session!(portal, headers);
+    let form = checked_form!(current, form);
+    let (mut logged_in, user) = or_respond!(logged_in_user(&current));
+    if logged_in.adding_passkey.is_none() {
+        return current.respond(refused());
+    }
+    if !well_formed(&form.response, Ceremony::Create) {
+        current.session.flash = Some(UNREADABLE.to_owned());
+        return back_to_settings(&portal, current, logged_in).await;
+    }
+    // Answered once, accepted or not.
+    logged_in.adding_passkey = None;
+    let confirmed = portal
+        .inner()
+        .twofa
+        .confirm_passkey(&user, &form.response)
+        .await;
+    current.session.flash = Some(match confirmed {
+        Ok(()) => "The passkey is added: a login can use it from now on.".to_owned(),
+        Err(rejected) if rejected.advice() == RetryAdvice::PasskeyNotAccepted => {
+            format!("{PASSKEY_NOT_ACCEPTED} To add a passkey, start again with \"Add a passkey\".")
+        }
+        Err(rejected) => settings_refusal(&portal, &mut logged_in, rejected),
+    });
+    back_to_settings(&portal, current, logged_in).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GET: &str = r#"{"id":"abc_-1","rawId":"abc_-1","type":"public-key","extensions":{},
+        "response":{"authenticatorData":"AAAA","clientDataJSON":"eyJ9","signature":"MEUC","userHandle":null}}"#;
+    const CREATE: &str = r#"{"id":"abc","rawId":"abc","type":"public-key","extensions":{},
+        "response":{"attestationObject":"o2Nm","clientDataJSON":"eyJ9"}}"#;
+
+    #[test]
+    fn answers_of_the_script_have_the_shape_of_their_ceremony() {
+        assert!(well_formed(GET, Ceremony::Get));
+        assert!(well_formed(CREATE, Ceremony::Create));
+        assert!(!well_formed(GET, Ceremony::Create));
+        assert!(!well_formed(CREATE, Ceremony::Get));
+        let with_handle = GET.replace("\"userHandle\":null", "\"userHandle\":\"dXNlcg\"");
+        assert!(well_formed(&with_handle, Ceremony::Get));
+    }
+
+    #[test]
+    fn anything_else_is_not_an_answer() {
+        let padded = CREATE.replace("\"o2Nm\"", "\"o2Nm==\"");
+        let wrong_type = CREATE.replace("public-key", "password");
+        let no_id = CREATE.replace("\"id\":\"abc\",", "");
+        let number = CREATE.replace("\"o2Nm\"", "12");
+        let bad_handle = GET.replace("\"userHandle\":null", "\"userHandle\":\"a b\"");
+        let huge = format!("{CREATE}{}", " ".repeat(MAX_ANSWER_BYTES));
+        for bad in [
+            "",
+            "null",
+            "[]",
+            "{",
+            "{\"type\":\"public-key\"}",
+            padded.as_str(),
+            wrong_type.as_str(),
+            no_id.as_str(),
+            number.as_str(),
+            huge.as_str(),
+        ] {
+            assert!(!well_formed(bad, Ceremony::Create), "{bad:.60}");
+        }
+        assert!(!well_formed(&bad_handle, Ceremony::Get));
+    }
+
+    #[test]
+    fn an_empty_name_is_the_default_and_a_bad_one_is_explained() {
+        assert_eq!(passkey_name("  ").unwrap().as_str(), DEFAULT_NAME);
+        assert_eq!(
+            passkey_name(" Work laptop ").unwrap().as_str(),
+            "Work laptop"
+        );
+        assert!(passkey_name("a\nb").unwrap_err().contains("1 to 64"));
+        assert!(passkey_name(&"x".repeat(65)).is_err());
+    }
+}

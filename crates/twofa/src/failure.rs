@@ -3,6 +3,7 @@
 //! enrollment transitions onto it.
 
 use twofa_enrollment::EnrollmentError;
+use twofa_passkey::RefusalReason;
 
 use crate::audit::RejectionDetail;
 use crate::steps::RetryAdvice;
@@ -111,6 +112,11 @@ pub(crate) fn enrollment_failure(error: EnrollmentError) -> Failure {
         EnrollmentError::NoPasskeyOutstanding => {
             (RejectionDetail::WrongStage, RetryAdvice::PasskeyNotAccepted)
         }
+        // Not an answer at all: nothing was evaluated or counted.
+        EnrollmentError::PasskeyRefused(reason @ RefusalReason::Malformed) => (
+            RejectionDetail::PasskeyRefused { reason },
+            RetryAdvice::CheckInput,
+        ),
         EnrollmentError::PasskeyRefused(reason) => (
             RejectionDetail::PasskeyRefused { reason },
             RetryAdvice::PasskeyNotAccepted,

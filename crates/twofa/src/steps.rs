@@ -229,7 +229,9 @@ pub enum RetryAdvice {
     NewCodeNeeded,
     /// "Too many attempts; try again later."
     TryLater,
-    /// "Check what you typed" (a phone number that is not valid).
+    /// "Check what you typed" (a phone number that is not valid), or a
+    /// passkey answer that is not one: nothing was evaluated or changed,
+    /// and a passkey ceremony stays open.
     CheckInput,
     /// "Please log in again." The login cannot continue.
     StartOver,

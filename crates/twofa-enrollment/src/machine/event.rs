@@ -149,6 +149,8 @@ pub enum Event {
     /// The browser's answer to the pending passkey registration. Any
     /// answer ends the ceremony: an accepted one activates the passkey, a
     /// refused one is counted as a failure and the set-up must start again.
+    /// Text that does not parse as an answer is refused unevaluated
+    /// (`PasskeyRefused(Malformed)`) and changes nothing.
     SubmitPasskey(PasskeyResponse),
     /// Start a passkey login ceremony for the login `transaction` with the
     /// user's passkeys (replacing any earlier one). Answers

@@ -6,7 +6,9 @@
 use chrono::{DateTime, Utc};
 use rand_core::CryptoRng;
 use twofa_delivery::TransactionId;
-use twofa_passkey::{CreationOptions, CredentialName, PasskeyCredential, RelyingParty};
+use twofa_passkey::{
+    CreationOptions, CredentialName, PasskeyCredential, RefusalReason, RelyingParty,
+};
 use twofa_types::Method;
 
 use super::login::LoginRejected;
@@ -63,7 +65,8 @@ impl Enrollment {
 
     /// The browser's answer to the pending registration: an accepted one
     /// activates the passkey; a refused one ends the set-up (its challenge
-    /// is spent) and counts as a failure.
+    /// is spent) and counts as a failure. Text that is no answer at all is
+    /// refused unevaluated and changes nothing.
     pub(super) fn submit_passkey(
         &self,
         response: &PasskeyResponse,
@@ -90,6 +93,11 @@ impl Enrollment {
             Ok(credential) => {
                 let factor = Factor::Passkey(PasskeyFactor::restore(credential));
                 self.activate_factor(pending, factor, ctx, now, rng)
+            }
+            // Not an answer at all: refused unevaluated, like a code that
+            // is not one; the ceremony stays open.
+            Err(refused) if refused.reason() == RefusalReason::Malformed => {
+                Err(EnrollmentError::PasskeyRefused(RefusalReason::Malformed))
             }
             Err(refused) => {
                 let reason = refused.reason();
@@ -145,7 +153,8 @@ impl Enrollment {
     /// Checks the browser's answer to the login's passkey ceremony. The
     /// ceremony ends whatever the answer: accepted, the passkey that
     /// signed is the method used (its counter and backup flags updated);
-    /// refused, the failure is counted.
+    /// refused, the failure is counted. Text that is no answer at all is
+    /// refused unevaluated and changes nothing.
     pub(super) fn verify_passkey(
         &self,
         response: &PasskeyResponse,
@@ -171,6 +180,13 @@ impl Enrollment {
         let accepted =
             match rp.finish_authentication(&login.state, response.as_json(), &credentials, now) {
                 Ok(accepted) => accepted,
+                // Not an answer at all: refused unevaluated, like a code
+                // that is not one; the ceremony stays open.
+                Err(refused) if refused.reason() == RefusalReason::Malformed => {
+                    return Err(refuse(EnrollmentError::PasskeyRefused(
+                        RefusalReason::Malformed,
+                    )));
+                }
                 Err(refused) => {
                     let reason = refused.reason();
                     let (mut next, mut effects) =

@@ -474,15 +474,50 @@ fn without_a_relying_party_passkeys_are_refused_and_codes_do_not_answer_them() {
         .unwrap_err();
     assert_eq!(refused.reason, EnrollmentError::PasskeyExpected);
     assert!(refused.outcome.is_none());
-    // A malformed answer is counted like any refused one.
-    let (started, _) = start_login(&env, &enrolled, &tx(), t0());
-    let refused = started
-        .verify_login(&answer("{\"not\": 1}"), &tx(), &env.passkeys(), t0())
-        .unwrap_err();
+    // Text that is no answer is refused unevaluated: nothing counted, the
+    // ceremony still open for the real answer.
+    let (started, options) = start_login(&env, &enrolled, &tx(), t0());
+    for garbage in ["", "{\"not\": 1}", "[]", &"{".repeat(70_000)] {
+        let refused = started
+            .verify_login(&answer(garbage), &tx(), &env.passkeys(), t0())
+            .unwrap_err();
+        assert_eq!(
+            refused.reason,
+            EnrollmentError::PasskeyRefused(RefusalReason::Malformed)
+        );
+        assert!(refused.outcome.is_none());
+    }
+    let response = auth.get(PORTAL_ORIGIN, &options).unwrap();
+    assert!(
+        started
+            .verify_login(&answer(&response), &tx(), &env.passkeys(), t0())
+            .is_ok()
+    );
+    // The same at set-up.
+    let (pending, effects) = start_passkey(&env, &record(), t0());
     assert_eq!(
-        refused.reason,
+        apply(
+            &pending,
+            Event::SubmitPasskey(PasskeyResponse::new("{}")),
+            &env.passkeys(),
+            t0()
+        )
+        .unwrap_err(),
         EnrollmentError::PasskeyRefused(RefusalReason::Malformed)
     );
+    let response = SoftAuthenticator::new()
+        .create(PORTAL_ORIGIN, creation_options(&effects))
+        .unwrap();
+    let (record, _) = saved(
+        apply(
+            &pending,
+            Event::SubmitPasskey(PasskeyResponse::new(&response)),
+            &env.passkeys(),
+            t0(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(record.state().kind(), StateKind::Enrolled);
 }
 
 #[test]

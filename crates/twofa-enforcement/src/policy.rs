@@ -204,6 +204,12 @@ impl CompanyPolicy {
         PolicyBuilder(Self::default())
     }
 
+    /// A builder starting from this policy's values: change some of them
+    /// and keep the rest (an administrator's page that edits one setting).
+    pub const fn to_builder(&self) -> PolicyBuilder {
+        PolicyBuilder(*self)
+    }
+
     /// Methods users may enroll with and be challenged with.
     #[must_use]
     pub const fn allowed_methods(&self) -> MethodSet {
@@ -562,7 +568,8 @@ mod tests {
                 .allowed_methods(),
             everything
         );
-        let all = CompanyPolicy::builder()
+        let all = admins
+            .to_builder()
             .with_phishing_resistant(PhishingResistance::ForEveryone)
             .build()
             .unwrap();
@@ -571,6 +578,7 @@ mod tests {
                 .allowed_methods(),
             passkey
         );
+        assert_eq!(all.to_builder().build(), Ok(all));
         // A service without passkeys offers none: nothing is left to set up.
         let without = everything.without(Method::Passkey);
         assert!(

@@ -7,8 +7,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use twofa::enforcement::{
-    Actor, CompanyPolicy, CompanyPolicyError, CompanyRole, PhishingResistance, PolicyBuilder,
-    StatusKind,
+    Actor, CompanyPolicy, CompanyPolicyError, CompanyRole, PhishingResistance, StatusKind,
 };
 use twofa::trusted_network::Cidr;
 use twofa::types::{AccountKind, CodeChannel, Method, MethodSet};
@@ -224,26 +223,11 @@ fn policy_allowing(
             channels = channels.with(channel);
         }
     }
-    kept(current)
+    current
+        .to_builder()
         .with_allowed_methods(methods)
         .with_resend_channels(channels)
         .build()
-}
-
-/// A builder holding every value of `current`, for a page that changes
-/// one of them.
-fn kept(current: &CompanyPolicy) -> PolicyBuilder {
-    CompanyPolicy::builder()
-        .with_allowed_methods(current.allowed_methods())
-        .with_resend_channels(current.resend_channels())
-        .with_deferral_length(current.deferral_length())
-        .with_deferral_cap(current.deferral_cap())
-        .with_trusted_network_reprompt(current.trusted_network_reprompt())
-        .with_out_of_band_code_lifetime(current.out_of_band_code_lifetime())
-        .with_pending_setup_lifetime(current.pending_setup_lifetime())
-        .with_attempts_per_challenge(current.attempts_per_challenge())
-        .with_phone_countries(current.phone_countries())
-        .with_phishing_resistant(current.phishing_resistant())
 }
 
 /// The "Require a phishing-resistant method" form: exactly one of the
@@ -274,7 +258,9 @@ pub(crate) async fn set_phishing_resistance(
     let Some(company) = company_record(&portal).await else {
         return current.respond(unavailable());
     };
-    let message = match kept(company.policy())
+    let message = match company
+        .policy()
+        .to_builder()
         .with_phishing_resistant(required)
         .build()
     {

@@ -115,7 +115,10 @@ impl Origin {
         self.url.origin().ascii_serialization()
     }
 
-    fn host(&self) -> &str {
+    /// The origin's host (`login.example.com`, `localhost`): the
+    /// relying-party id itself or a subdomain of it.
+    #[must_use]
+    pub fn host(&self) -> &str {
         self.url.host_str().unwrap_or_default()
     }
 }

@@ -784,12 +784,7 @@ pub fn relying_party_for(origin: &PublicOrigin) -> Result<RelyingParty, PasskeyC
         }
         PublicOrigin::Https(url) => {
             let origin = Origin::https(url)?;
-            let text = origin.as_str();
-            let authority = text.strip_prefix("https://").unwrap_or(&text);
-            let host = authority
-                .rsplit_once(':')
-                .map_or(authority, |(host, _port)| host);
-            (host.to_owned(), origin)
+            (origin.host().to_owned(), origin)
         }
     };
     RelyingParty::new(&id, "Partner Portal", [origin])

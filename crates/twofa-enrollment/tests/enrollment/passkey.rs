@@ -53,6 +53,25 @@ fn start_passkey(env: &Env, from: &Enrollment, at: DateTime<Utc>) -> (Enrollment
     )
 }
 
+/// Answers the pending set-up `pending` with `response`: the saved
+/// record and the effects.
+fn answer_setup(
+    env: &Env,
+    pending: &Enrollment,
+    response: &str,
+    at: DateTime<Utc>,
+) -> (Enrollment, Vec<Effect>) {
+    saved(
+        apply(
+            pending,
+            Event::SubmitPasskey(PasskeyResponse::new(response)),
+            &env.passkeys(),
+            at,
+        )
+        .unwrap(),
+    )
+}
+
 /// Starts a passkey set-up on `from` and answers it with `auth` on
 /// `origin`: the transition's record and effects.
 fn set_up_passkey(
@@ -64,15 +83,7 @@ fn set_up_passkey(
 ) -> (Enrollment, Vec<Effect>) {
     let (pending, effects) = start_passkey(env, from, at);
     let response = auth.create(origin, creation_options(&effects)).unwrap();
-    saved(
-        apply(
-            &pending,
-            Event::SubmitPasskey(PasskeyResponse::new(&response)),
-            &env.passkeys(),
-            at,
-        )
-        .unwrap(),
-    )
+    answer_setup(env, &pending, &response, at)
 }
 
 fn enrolled_passkey(env: &Env, auth: &mut SoftAuthenticator) -> Enrollment {
@@ -151,15 +162,7 @@ fn a_registration_from_a_look_alike_origin_is_refused_counted_and_spent() {
         .create(PORTAL_ORIGIN, creation_options(&effects))
         .unwrap();
     let response = retarget_origin(&honest, LOOK_ALIKE);
-    let (next, effects) = saved(
-        apply(
-            &pending,
-            Event::SubmitPasskey(PasskeyResponse::new(&response)),
-            &env.passkeys(),
-            t0(),
-        )
-        .unwrap(),
-    );
+    let (next, effects) = answer_setup(&env, &pending, &response, t0());
     assert_eq!(refusal(&effects), Some(RefusalReason::WrongOrigin));
     assert_eq!(next.state().kind(), StateKind::NotEnrolled);
     assert_eq!(next.failures().consecutive(), 1);
@@ -426,15 +429,7 @@ fn user_verification_is_enforced_when_the_relying_party_requires_it() {
     let response = SoftAuthenticator::new()
         .create_json(PORTAL_ORIGIN, &options.to_string())
         .unwrap();
-    let (record, effects) = saved(
-        apply(
-            &pending,
-            Event::SubmitPasskey(PasskeyResponse::new(&response)),
-            &env.passkeys(),
-            t0(),
-        )
-        .unwrap(),
-    );
+    let (record, effects) = answer_setup(&env, &pending, &response, t0());
     assert_eq!(refusal(&effects), Some(RefusalReason::UserNotVerified));
     assert_eq!(record.state().kind(), StateKind::NotEnrolled);
 }
@@ -508,15 +503,7 @@ fn without_a_relying_party_passkeys_are_refused_and_codes_do_not_answer_them() {
     let response = SoftAuthenticator::new()
         .create(PORTAL_ORIGIN, creation_options(&effects))
         .unwrap();
-    let (record, _) = saved(
-        apply(
-            &pending,
-            Event::SubmitPasskey(PasskeyResponse::new(&response)),
-            &env.passkeys(),
-            t0(),
-        )
-        .unwrap(),
-    );
+    let (record, _) = answer_setup(&env, &pending, &response, t0());
     assert_eq!(record.state().kind(), StateKind::Enrolled);
 }
 

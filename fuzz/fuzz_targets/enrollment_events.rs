@@ -19,12 +19,12 @@ use twofa_delivery::{
     Issuer, LineType, MatchNumber, MessageTemplates, NotMobileKind, PhoneNumber, PushResponse,
     ResendOption, ServerKey, TransactionId, UnknownReason,
 };
+use twofa_enrollment::PasskeyResponse;
 use twofa_enrollment::{
     Context, DisplayName, Effect, Enrollment, EnrollmentError, EnrollmentPolicy, EnrollmentState,
     Event, EventKind, LastMethod, LoginAttempt, MethodId, NotMobileAnswer, Outcome, PendingKind,
     PhoneChannel, PhoneSetup, PushTarget, SetupChoice, StateKind, SubmittedCode, Transition,
 };
-use twofa_enrollment::PasskeyResponse;
 use twofa_otp::{Algorithm, Secret, Totp};
 use twofa_passkey::{
     CreationOptions, CredentialName, Origin, RelyingParty, RequestOptions, SoftAuthenticator,
@@ -177,8 +177,12 @@ fuzz_target!(|input: Input| {
     let number = PhoneNumber::from_e164(NUMBER).unwrap();
     let other = PhoneNumber::from_e164("+447400654321").unwrap();
     let tx = TransactionId::new("login").unwrap();
-    let rp = RelyingParty::new("example.com", "Fuzz Portal", [Origin::https(ORIGIN).unwrap()])
-        .unwrap();
+    let rp = RelyingParty::new(
+        "example.com",
+        "Fuzz Portal",
+        [Origin::https(ORIGIN).unwrap()],
+    )
+    .unwrap();
     let mut rng = FuzzRng(input.seed);
     let mut model = Model {
         record: Enrollment::new(
@@ -197,8 +201,8 @@ fuzz_target!(|input: Input| {
         request: None,
     };
     for op in input.ops.iter().take(64) {
-        let ctx = Context::new(model.last_method, &policy, &key, &templates, &issuer)
-            .with_passkeys(&rp);
+        let ctx =
+            Context::new(model.last_method, &policy, &key, &templates, &issuer).with_passkeys(&rp);
         let before = model.record.clone();
         let was_enrolled = before.state().kind() == StateKind::Enrolled;
         let mut right = false;

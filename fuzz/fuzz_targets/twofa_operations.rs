@@ -17,8 +17,11 @@
 //!   a network of the company that was listed then and still is, with no
 //!   revocation since (recovery code, factor reset, administrator);
 //! - no code is accepted twice: a TOTP step, an out-of-band challenge, a
-//!   push approval and a recovery code each complete at most one login, and
-//!   a ticket completes at most one login;
+//!   push approval, a passkey ceremony and a recovery code each complete at
+//!   most one login, and a ticket completes at most one login; a passkey
+//!   answer is accepted only for the latest ceremony of its kind, never
+//!   when made for an origin the relying party does not list, never when
+//!   it is arbitrary text;
 //! - a ticket that is unknown, completed, expired or presented by another
 //!   user is refused by every step;
 //! - enforcement is never off once an administrator turned it on (the
@@ -62,6 +65,7 @@ enum Choice {
         answered: bool,
     },
     PhoneText(String),
+    Passkey,
 }
 
 #[derive(Debug, Arbitrary)]
@@ -101,6 +105,8 @@ enum Op {
     Report,
     AdminStepUp,
     Impostor { ticket: Pick, what: u8 },
+    PasskeyAnswer { which: u8, phished: bool },
+    PasskeyText { ticket: Pick, text: String },
     Advance(Advance),
 }
 
@@ -151,6 +157,8 @@ fn step(h: &Harness, m: &mut Model, op: &Op) -> Option<String> {
         }
         Op::RecoveryText { ticket, text } => login::recovery(h, m, now, *ticket, text),
         Op::Switch { ticket, method } => login::switch(h, m, now, *ticket, *method),
+        Op::PasskeyAnswer { which, phished } => login::passkey_answer(h, m, now, *which, *phished),
+        Op::PasskeyText { ticket, text } => login::passkey_text(h, m, *ticket, text),
         Op::Impostor { ticket, what } => {
             login::impostor(h, m, now, *ticket, *what);
             None

@@ -12,6 +12,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use twofa::delivery::{EmailAddress, Issuer, Outbox, Region, ServerKey};
 use twofa::enforcement::{Actor, CompanyPolicy, CompanyRole};
 use twofa::otp::KeyUri;
+use twofa::passkey::{Origin, RelyingParty};
 use twofa::trusted_network::{Cidr, TrustedProxies};
 use twofa::types::{
     AccountKind, CodeChannel, CodeChannelSet, CompanyId, DeferralCap, Method, MethodSet, UserId,
@@ -141,6 +142,14 @@ pub(crate) fn admin_code(key: &KeyUri, now: DateTime<Utc>) -> Option<String> {
     Some(code.expose_secret().as_str().to_owned())
 }
 
+/// The origin the portal's pages are served from: passkeys are registered
+/// for it.
+pub(crate) const PORTAL_ORIGIN: &str = "https://login.example.com";
+
+/// An origin under the relying party's id that it does not list: the
+/// authenticator signs for it, the service must refuse.
+pub(crate) const UNLISTED_ORIGIN: &str = "https://old.example.com";
+
 pub(crate) struct Harness {
     pub(crate) twofa: Twofa,
     pub(crate) clock: Arc<ManualClock>,
@@ -184,6 +193,13 @@ impl Harness {
             .with_clock(clock.clone())
             .with_random(Arc::new(SeededRandom::new([42u8; 32])))
             .with_trusted_proxies(proxies.clone());
+        let Ok(origin) = Origin::https(PORTAL_ORIGIN) else {
+            panic!("built-in origin refused");
+        };
+        let Ok(relying_party) = RelyingParty::new("example.com", "Fuzz Portal", [origin]) else {
+            panic!("built-in relying party refused");
+        };
+        let builder = builder.with_passkeys(relying_party);
         let builder = match (default_region, Region::new("GB")) {
             (true, Ok(region)) => builder.with_default_region(region),
             _ => builder,

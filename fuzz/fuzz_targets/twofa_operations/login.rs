@@ -7,13 +7,16 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use twofa::delivery::ResendOption;
 use twofa::enrollment::{MethodId, NotMobileAnswer, PhoneChannel};
+use twofa::passkey::CredentialName;
 use twofa::trusted_network::ForwardingHeaders;
 use twofa::types::DeferralCap;
 use twofa::{
     AllowedBy, ClientContext, LoginStep, MethodChoice, PhoneChoice, Resent, SetUpProgress,
 };
 
-use crate::harness::{Harness, NUMBERS, PEERS, PROXY_PEER, block_on};
+use crate::harness::{
+    Harness, NUMBERS, PEERS, PORTAL_ORIGIN, PROXY_PEER, UNLISTED_ORIGIN, block_on,
+};
 use crate::model::{Model, TicketModel, recovery_normalised, recovery_styled, styled};
 use crate::{Choice, Pick};
 
@@ -76,7 +79,12 @@ pub(crate) fn begin(
             m.tickets
                 .push(new_ticket(screen.ticket, screen.remind_me_until));
         }
-        Ok(LoginStep::Challenge(screen)) => m.tickets.push(new_ticket(screen.ticket, None)),
+        Ok(LoginStep::Challenge(screen)) => {
+            m.tickets.push(new_ticket(screen.ticket, None));
+            if let Some(options) = &screen.passkey {
+                m.ceremony(screen.ticket, false, options.as_json());
+            }
+        }
         Ok(other) => panic!("unexpected step {other:?}"),
         Err(_) => {}
     }
@@ -115,13 +123,21 @@ pub(crate) fn choose(
         Choice::PhoneText(text) => {
             MethodChoice::Phone(PhoneChoice::new(text.as_str(), PhoneChannel::Sms))
         }
+        Choice::Passkey => {
+            let Ok(name) = CredentialName::new("Key") else {
+                panic!("built-in passkey name refused");
+            };
+            MethodChoice::Passkey(name)
+        }
     };
     let result = block_on(h.twofa.choose_method(&h.bob, &ticket, choice));
     if !m.usable(index, now) {
         assert!(result.is_err(), "an unusable ticket chose a method");
     }
-    if let Ok(SetUpProgress::ScanQrCode(uri)) = &result {
-        m.secrets.push((uri.key_uri().clone(), None));
+    match &result {
+        Ok(SetUpProgress::ScanQrCode(uri)) => m.secrets.push((uri.key_uri().clone(), None)),
+        Ok(SetUpProgress::CreatePasskey(options)) => m.ceremony(ticket, true, options.as_json()),
+        _ => {}
     }
     Some(format!("{result:?}"))
 }
@@ -277,7 +293,7 @@ pub(crate) fn recovery(
 
 pub(crate) fn switch(
     h: &Harness,
-    m: &Model,
+    m: &mut Model,
     now: DateTime<Utc>,
     pick: Pick,
     method: u8,
@@ -288,6 +304,95 @@ pub(crate) fn switch(
     if !m.usable(index, now) {
         assert!(result.is_err(), "an unusable ticket switched method");
     }
+    if let Ok(screen) = &result
+        && let Some(options) = &screen.passkey
+    {
+        m.ceremony(ticket, false, options.as_json());
+    }
+    Some(format!("{result:?}"))
+}
+
+/// The user's authenticator answers one of the ceremonies the service
+/// started, on the portal's origin or on an origin the relying party does
+/// not list (a page the attacker controls under the same domain), and the
+/// answer goes to the ceremony's ticket.
+pub(crate) fn passkey_answer(
+    h: &Harness,
+    m: &mut Model,
+    now: DateTime<Utc>,
+    which: u8,
+    phished: bool,
+) -> Option<String> {
+    if m.ceremonies.is_empty() {
+        return None;
+    }
+    let at = m.ceremonies.len() - 1 - usize::from(which) % m.ceremonies.len();
+    let origin = if phished {
+        UNLISTED_ORIGIN
+    } else {
+        PORTAL_ORIGIN
+    };
+    let ceremony = &m.ceremonies[at];
+    let answer = if ceremony.create {
+        m.authenticator.create_json(origin, &ceremony.options)
+    } else {
+        m.authenticator.get_json(origin, &ceremony.options)
+    };
+    // No passkey on the device for this request: nothing to post.
+    let answer = answer.ok()?;
+    let ticket = ceremony.ticket;
+    let index = m.tickets.iter().position(|t| t.ticket == ticket);
+    let result = block_on(h.twofa.submit_passkey(&h.bob, &ticket, &answer));
+    if !m.usable(index, now) {
+        assert!(result.is_err(), "an unusable ticket took a passkey");
+    }
+    if let Ok(step) = &result {
+        assert!(
+            !phished,
+            "an answer made for an unlisted origin was accepted"
+        );
+        let ceremony = &mut m.ceremonies[at];
+        assert!(!ceremony.accepted, "a passkey ceremony was answered twice");
+        ceremony.accepted = true;
+        // The service keeps the latest ceremony of each kind only.
+        let create = ceremony.create;
+        let latest = m.ceremonies.iter().rposition(|c| c.create == create);
+        assert_eq!(
+            latest,
+            Some(at),
+            "an answer to a replaced ceremony was accepted"
+        );
+        match step {
+            LoginStep::Allowed(allowed) => {
+                assert_eq!(
+                    allowed.by,
+                    AllowedBy::SecondFactor {
+                        method: twofa::types::Method::Passkey
+                    },
+                    "a passkey allowed a login by another method"
+                );
+                m.second_factor_passed(index, now);
+                m.complete(index);
+                m.deferral = None;
+                if let Some(sheet) = &allowed.recovery_codes {
+                    m.recovery = sheet
+                        .expose_secret()
+                        .map(|code| code.replace('-', ""))
+                        .collect();
+                }
+            }
+            LoginStep::SetUp(_) => m.set_up_instead(index),
+            other => panic!("a passkey answered {other:?}"),
+        }
+    }
+    Some(format!("{result:?}"))
+}
+
+/// Text that is no answer of the user's authenticator: never accepted.
+pub(crate) fn passkey_text(h: &Harness, m: &Model, pick: Pick, text: &str) -> Option<String> {
+    let (ticket, _) = m.pick(pick, h.unknown_ticket);
+    let result = block_on(h.twofa.submit_passkey(&h.bob, &ticket, text));
+    assert!(result.is_err(), "an arbitrary passkey answer was accepted");
     Some(format!("{result:?}"))
 }
 

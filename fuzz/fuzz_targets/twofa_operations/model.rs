@@ -12,6 +12,7 @@ use twofa::delivery::{ChallengeId, Outbox, SentMessage};
 use twofa::enforcement::CompanyPolicy;
 use twofa::enrollment::EnrollmentPolicy;
 use twofa::otp::KeyUri;
+use twofa::passkey::SoftAuthenticator;
 use twofa::trusted_network::Cidr;
 use twofa::types::{AccountKind, Method, OneTimeCode};
 
@@ -42,6 +43,17 @@ pub(crate) struct CodeMessage {
     pub(crate) challenge: ChallengeId,
     pub(crate) code: String,
     pub(crate) at: DateTime<Utc>,
+}
+
+/// A passkey ceremony the service started for a ticket: its options, and
+/// whether an answer to it was accepted.
+#[derive(Debug)]
+pub(crate) struct CeremonyModel {
+    pub(crate) ticket: LoginTicket,
+    /// A registration (`navigator.credentials.create`) or a login.
+    pub(crate) create: bool,
+    pub(crate) options: String,
+    pub(crate) accepted: bool,
 }
 
 /// A second factor passed from a client address at an instant: a trust
@@ -77,6 +89,10 @@ pub(crate) struct Model {
     pub(crate) admin_fresh_until: DateTime<Utc>,
     /// The time step of the administrator's last accepted code.
     pub(crate) admin_last_step: u64,
+    /// The user's passkeys (a software authenticator), and the ceremonies
+    /// the service started.
+    pub(crate) authenticator: SoftAuthenticator,
+    pub(crate) ceremonies: Vec<CeremonyModel>,
 }
 
 /// The code in a message: the digits after the first "code" and colon.
@@ -149,6 +165,8 @@ impl Model {
             allowed: 0,
             admin_fresh_until: crate::harness::start() + TimeDelta::minutes(10),
             admin_last_step: admin_step(crate::harness::start()),
+            authenticator: SoftAuthenticator::new(),
+            ceremonies: Vec::new(),
         }
     }
 
@@ -299,6 +317,16 @@ impl Model {
         );
         self.tickets[index].completed = true;
         self.allowed += 1;
+    }
+
+    /// The service started a passkey ceremony for `ticket`.
+    pub(crate) fn ceremony(&mut self, ticket: LoginTicket, create: bool, options: &str) {
+        self.ceremonies.push(CeremonyModel {
+            ticket,
+            create,
+            options: options.to_owned(),
+            accepted: false,
+        });
     }
 
     /// The login of the ticket at `index` moved on to set-up: no

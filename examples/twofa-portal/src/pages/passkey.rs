@@ -53,14 +53,14 @@ pub(super) fn passkey_name(typed: &str) -> Result<CredentialName, String> {
 /// A form carrying the browser's answer.
 #[derive(Default, Deserialize)]
 #[serde(default)]
-pub(crate) struct AnswerForm {
+pub(crate) struct PasskeyAnswerForm {
     csrf: String,
     response: String,
 }
 
-impl std::fmt::Debug for AnswerForm {
+impl std::fmt::Debug for PasskeyAnswerForm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AnswerForm").finish_non_exhaustive()
+        f.debug_struct("PasskeyAnswerForm").finish_non_exhaustive()
     }
 }
 
@@ -69,7 +69,7 @@ impl std::fmt::Debug for AnswerForm {
 pub(crate) async fn answer(
     State(portal): State<Portal>,
     headers: HeaderMap,
-    form: Result<Form<AnswerForm>, FormRejection>,
+    form: Result<Form<PasskeyAnswerForm>, FormRejection>,
 ) -> Response {
     let mut current = session!(portal, headers);
     let form = checked_form!(current, form);
@@ -183,7 +183,7 @@ pub(crate) async fn back(
 pub(crate) async fn confirm(
     State(portal): State<Portal>,
     headers: HeaderMap,
-    form: Result<Form<AnswerForm>, FormRejection>,
+    form: Result<Form<PasskeyAnswerForm>, FormRejection>,
 ) -> Response {
     let mut current = session!(portal, headers);
     let form = checked_form!(current, form);

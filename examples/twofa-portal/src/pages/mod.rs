@@ -202,7 +202,8 @@ fn method_name(kind: Method) -> &'static str {
         Method::PushApp => "Authy-style push app",
         Method::Passkey => "passkey",
         Method::VoiceCall => "phone call",
-        _ => "text message",
+        Method::Sms => "text message",
+        _ => "second factor",
     }
 }
 

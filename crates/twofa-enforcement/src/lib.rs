@@ -3,15 +3,16 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod gate;
+mod phishing;
 mod policy;
 mod removal;
 mod report;
 mod settings;
 
 pub use gate::{DeferralOffer, GateDecision, SetupRequired, gate};
+pub use phishing::PhishingResistance;
 pub use policy::{
-    CompanyPolicy, CompanyPolicyError, DurationSetting, MAX_ATTEMPTS_PER_CHALLENGE,
-    PhishingResistance, PolicyBuilder,
+    CompanyPolicy, CompanyPolicyError, DurationSetting, MAX_ATTEMPTS_PER_CHALLENGE, PolicyBuilder,
 };
 pub use removal::{RemovalRefused, may_remove_leaving};
 #[cfg(feature = "serde")]

@@ -107,8 +107,18 @@ impl CountryCodeSet {
 
     /// Every code from 1 to 999.
     #[must_use]
-    pub fn all() -> Self {
-        (1..=CountryCode::MAX).map(CountryCode).collect()
+    pub const fn all() -> Self {
+        // Word 0 holds codes 0 to 63 (no code 0); the last word holds 960
+        // to 1023, of which 960 to 999 (its 40 lowest bits).
+        const _: () = assert!(CountryCode::MAX == 999 && WORDS == 16);
+        let mut words = [u64::MAX; WORDS];
+        if let Some(first) = words.first_mut() {
+            *first = u64::MAX << 1;
+        }
+        if let Some(last) = words.last_mut() {
+            *last = u64::MAX >> 24;
+        }
+        Self(words)
     }
 
     /// The set holding exactly `codes`.
@@ -261,6 +271,8 @@ mod tests {
             assert_eq!(set.contains(cc(code)), edges.contains(&code), "{code}");
         }
         assert_eq!(CountryCodeSet::all().len(), 999);
+        let each: CountryCodeSet = (1..=999).map(cc).collect();
+        assert_eq!(CountryCodeSet::all(), each);
         assert!(set.is_subset(&CountryCodeSet::all()));
         assert!(!CountryCodeSet::all().is_subset(&set));
         let narrowed = CountryCodeSet::all().intersection(&set.without(cc(881)));

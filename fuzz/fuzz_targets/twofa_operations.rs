@@ -1,5 +1,6 @@
-//! The facade's entry points (`Twofa` on in-memory stores, an outbox, a
-//! manual clock that only moves forward and a seeded random source) driven
+//! The facade's entry points (two `Twofa` servers on the same in-memory
+//! stores, each with its own cache of recent logins, an outbox, a manual
+//! clock that only moves forward and seeded random sources) driven
 //! by arbitrary sequences of login steps, push answers, administrator
 //! operations and clock moves. A model built only from what the operations
 //! returned and what the outbox received checks, after every step:
@@ -83,31 +84,89 @@ struct Pick(u8);
 
 #[derive(Debug, Arbitrary)]
 enum Op {
-    Begin { peer: u8, forwarded: Option<u8> },
-    Choose { ticket: Pick, choice: Choice },
-    SubmitRight { ticket: Pick, which: u8, style: u8 },
-    SubmitReplay { ticket: Pick },
-    SubmitText { ticket: Pick, text: String },
-    Resend { ticket: Pick, option: u8 },
-    Defer { ticket: Pick },
-    Recovery { ticket: Pick, which: u8, style: u8 },
-    RecoveryText { ticket: Pick, text: String },
-    Switch { ticket: Pick, method: u8 },
-    SendPush { ticket: Pick },
-    RespondPush { which: u8, answer: u8 },
-    PollPush { ticket: Pick },
-    Enforce { admin: bool },
-    SetPolicy { admin: bool, policy: u8 },
-    AddNetwork { network: u8, label: u8 },
-    RemoveNetwork { network: u8 },
+    Begin {
+        peer: u8,
+        forwarded: Option<u8>,
+    },
+    Choose {
+        ticket: Pick,
+        choice: Choice,
+    },
+    SubmitRight {
+        ticket: Pick,
+        which: u8,
+        style: u8,
+    },
+    SubmitReplay {
+        ticket: Pick,
+    },
+    SubmitText {
+        ticket: Pick,
+        text: String,
+    },
+    Resend {
+        ticket: Pick,
+        option: u8,
+    },
+    Defer {
+        ticket: Pick,
+    },
+    Recovery {
+        ticket: Pick,
+        which: u8,
+        style: u8,
+    },
+    RecoveryText {
+        ticket: Pick,
+        text: String,
+    },
+    Switch {
+        ticket: Pick,
+        method: u8,
+    },
+    SendPush {
+        ticket: Pick,
+    },
+    RespondPush {
+        which: u8,
+        answer: u8,
+    },
+    PollPush {
+        ticket: Pick,
+    },
+    Enforce {
+        admin: bool,
+    },
+    SetPolicy {
+        admin: bool,
+        policy: u8,
+    },
+    AddNetwork {
+        network: u8,
+        label: u8,
+    },
+    RemoveNetwork {
+        network: u8,
+    },
     RevokeGrant,
     ResetFactor,
     Report,
     AdminStepUp,
-    Impostor { ticket: Pick, what: u8 },
-    PasskeyAnswer { which: u8, phished: bool },
-    PasskeyText { ticket: Pick, text: String },
+    Impostor {
+        ticket: Pick,
+        what: u8,
+    },
+    PasskeyAnswer {
+        which: u8,
+        phished: bool,
+    },
+    PasskeyText {
+        ticket: Pick,
+        text: String,
+    },
     Advance(Advance),
+    /// The next steps go to the second server (`true`) or the first.
+    Server(bool),
 }
 
 #[derive(Debug, Arbitrary)]
@@ -120,6 +179,10 @@ struct Input {
 fn step(h: &Harness, m: &mut Model, op: &Op) -> Option<String> {
     let now = h.now();
     match op {
+        Op::Server(second) => {
+            h.serve_from(*second);
+            None
+        }
         Op::Advance(by) => {
             // The clock only moves forward, by up to 29 days a step.
             h.clock.advance(match *by {
@@ -201,7 +264,7 @@ fn run(input: &Input) {
         assert_eq!(h.enforced(), m.enforced, "enforcement changed by {op:?}");
     }
 
-    let entries = block_on(h.twofa.stores().audit().read(0, 100_000))
+    let entries = block_on(h.twofa().stores().audit().read(0, 100_000))
         .unwrap_or_else(|error| panic!("audit log unreadable: {error:?}"));
     let allowed = entries
         .iter()

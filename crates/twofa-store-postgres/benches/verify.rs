@@ -4,9 +4,11 @@
 //! `UPDATE … WHERE version = $n` round trip per verification on the same
 //! server, by as many workers.
 //!
-//! A third figure is what any verification needs at least with the records
-//! as they are: one read of the user's record and one conditional write of
-//! it (two round trips), on the flow's own rows.
+//! A third figure is what a verification whose records are not cached
+//! needs at least: one read of the user's record and one conditional write
+//! of it (two round trips), on the flow's own rows. The flow's service
+//! began each login itself, so its answers commit from the cache of recent
+//! logins: one store call in the usual case.
 //!
 //! Starts its own throwaway cluster (or uses `DATABASE_URL`) like the tests.
 //! Run with `cargo bench -p twofa-store-postgres --bench verify`; it prints
@@ -199,7 +201,7 @@ impl<S: UnitOfWork> UnitOfWork for Counting<S> {
         &'a self,
         stores: &'a Stores,
         commit: LoginCommit,
-    ) -> StoreFuture<'a, Result<(), SaveError>> {
+    ) -> StoreFuture<'a, Result<Version, SaveError>> {
         self.timed(tallied(&COMMITS, self.inner.commit_login(stores, commit)))
     }
 }
@@ -296,7 +298,7 @@ async fn floor(url: &str, workers: usize, rounds: usize) -> f64 {
     per_second(workers * rounds, began.elapsed())
 }
 
-/// What any verification has to do at least, with the records as they are:
+/// What a verification whose records are not cached has to do at least:
 /// read the user's record (only the application, holding the sealing key,
 /// can check a code against it) and write it back conditionally. Each of
 /// `workers` workers, one connection each, does that on its own user of

@@ -268,7 +268,16 @@ const USERS: Table = Table {
          VALUES ($1, $2, 1, $3) ON CONFLICT (user_id) DO NOTHING RETURNING version",
     update: "UPDATE twofa_users SET company_id = $3, record = $4, version = version + 1 \
          WHERE user_id = $1 AND version = $2 RETURNING version",
-    remove: "DELETE FROM twofa_users WHERE user_id = $1 AND version = $2",
+    // The user's pending logins go with the user: a user created again
+    // under the same id starts at version 1 again, and no ticket of the
+    // removed one may complete a login of the new one.
+    remove: "WITH removed AS ( \
+                 DELETE FROM twofa_users WHERE user_id = $1 AND version = $2 RETURNING 1 \
+             ), logins AS ( \
+                 DELETE FROM twofa_challenges \
+                 WHERE user_id = $1 AND EXISTS (SELECT 1 FROM removed) \
+             ) \
+             SELECT 1 FROM removed",
 };
 const USER_LIST: &str = "SELECT version, record FROM twofa_users WHERE company_id = $1 \
      ORDER BY user_id";
@@ -541,11 +550,13 @@ const LOAD_LOGIN: &str = "SELECT \
          ON co.company_id = (c.record ->> 'company') COLLATE \"C\"";
 
 /// The writes that complete a login, as one statement (one implicit
-/// transaction): lock the pending login `$5` at version `$6`, then save the
-/// user `$1` at version `$2`, then the pending login, then append the audit
-/// entries (`$9`–`$12`, one array per column), each step only if the one
-/// before it touched its row. `committed` is false, and nothing was
-/// written, when either version was stale or a record missing.
+/// transaction): lock the pending login `$5` at version `$6` if the company
+/// `$13` (when given) is at version `$14`, then save the user `$1` at
+/// version `$2`, then the pending login, then append the audit entries
+/// (`$9`–`$12`, one array per column), each step only if the one before it
+/// touched its row. `committed` is false, and nothing was written, when a
+/// version was stale or a record missing; otherwise `user_version` is the
+/// user's new version.
 ///
 /// Why the lock comes first: once the user's record is saved (the code is
 /// used up), the pending login's save must not miss, or half the unit
@@ -555,11 +566,15 @@ const LOAD_LOGIN: &str = "SELECT \
 /// pending login before the user, and every other statement of the store
 /// touches a single row, so commits cannot deadlock.
 const COMMIT_LOGIN: &str = "WITH locked AS ( \
-         SELECT 1 FROM twofa_challenges WHERE ticket = $5 AND version = $6 FOR UPDATE \
+         SELECT 1 FROM twofa_challenges WHERE ticket = $5 AND version = $6 \
+         AND ($13::text IS NULL OR EXISTS ( \
+             SELECT 1 FROM twofa_companies WHERE company_id = $13 AND version = $14 \
+         )) \
+         FOR UPDATE \
      ), saved_user AS ( \
          UPDATE twofa_users SET company_id = $3, record = $4, version = version + 1 \
          WHERE user_id = $1 AND version = $2 AND EXISTS (SELECT 1 FROM locked) \
-         RETURNING 1 \
+         RETURNING version \
      ), saved_login AS ( \
          UPDATE twofa_challenges \
          SET user_id = $1, expires_at = $7, record = $8, version = version + 1 \
@@ -570,7 +585,8 @@ const COMMIT_LOGIN: &str = "WITH locked AS ( \
          SELECT * FROM unnest($9::timestamptz[], $10::text[], $11::text[], $12::json[]) \
          WHERE EXISTS (SELECT 1 FROM saved_login) \
      ) \
-     SELECT EXISTS (SELECT 1 FROM saved_login) AS committed";
+     SELECT EXISTS (SELECT 1 FROM saved_login) AS committed, \
+         (SELECT version FROM saved_user) AS user_version";
 
 impl UnitOfWork for PostgresUnitOfWork {
     fn load_login<'a>(
@@ -596,7 +612,7 @@ impl UnitOfWork for PostgresUnitOfWork {
         &'a self,
         _stores: &'a Stores,
         commit: LoginCommit,
-    ) -> StoreFuture<'a, Result<(), SaveError>> {
+    ) -> StoreFuture<'a, Result<Version, SaveError>> {
         StoreFuture::new(async move {
             let user = commit.user.as_str();
             let user_version = version_to_column(commit.user_version)?;
@@ -618,6 +634,13 @@ impl UnitOfWork for PostgresUnitOfWork {
                 .map(|entry| entry.user().map(UserId::as_str))
                 .collect();
             let audit_entry: Vec<Json<&AuditEntry>> = commit.audit.iter().map(as_json).collect();
+            let company_check = commit
+                .company
+                .as_ref()
+                .map(|(company, version)| (company.as_str(), version_to_column(*version)))
+                .unzip();
+            let (check_company, check_version): (Option<&str>, Option<i64>) =
+                (company_check.0, company_check.1.transpose()?);
             let params: &Params<'_> = &[
                 &user,
                 &user_version,
@@ -631,14 +654,17 @@ impl UnitOfWork for PostgresUnitOfWork {
                 &audit_company,
                 &audit_user,
                 &audit_entry,
+                &check_company,
+                &check_version,
             ];
             let row = query_opt(&self.pool, COMMIT_LOGIN, params)
                 .await?
                 .ok_or(SaveError::Store(StoreError::Corrupt))?;
-            match row.try_get::<_, bool>("committed").map_err(corrupt)? {
-                true => Ok(()),
-                false => Err(SaveError::Conflict),
+            if !row.try_get::<_, bool>("committed").map_err(corrupt)? {
+                return Err(SaveError::Conflict);
             }
+            let version: i64 = row.try_get("user_version").map_err(corrupt)?;
+            Ok(u64::try_from(version).map(Version::new).map_err(corrupt)?)
         })
     }
 }

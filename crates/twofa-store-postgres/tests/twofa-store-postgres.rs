@@ -1295,6 +1295,38 @@ async fn expired_logins_are_purged_from_their_expiry_instant_on() {
     );
 }
 
+#[tokio::test]
+async fn a_removed_user_takes_their_pending_logins_along() {
+    // A user created again under the same id starts at version 1 again: no
+    // ticket of the removed one may complete a login of the new one.
+    let (stores, _) = fresh("remove_user").await;
+    let portal = Portal::on(std::slice::from_ref(&stores), EnrollmentPolicy::default()).await;
+    let server = &portal.servers[0];
+    let mut tickets = Vec::new();
+    for name in ["bob", "carol"] {
+        let user = portal.add_user(name).await;
+        let LoginStep::SetUp(screen) = server.begin_login(&user, &home()).await.unwrap() else {
+            panic!("expected set-up");
+        };
+        tickets.push((user, screen.ticket));
+    }
+    let pending = stores.pending_logins();
+    let [(bob, bob_ticket), (carol, carol_ticket)] = &tickets[..] else {
+        unreachable!()
+    };
+    // A removal at a stale version removes nothing.
+    let stored = stores.users().load(carol).await.unwrap().unwrap();
+    let stale = Version::new(stored.version.get() + 7);
+    assert_eq!(
+        stores.users().remove(carol, stale).await,
+        Err(SaveError::Conflict)
+    );
+    assert!(pending.load(carol_ticket).await.unwrap().is_some());
+    server.delete_user(bob).await.unwrap();
+    assert!(pending.load(bob_ticket).await.unwrap().is_none());
+    assert!(pending.load(carol_ticket).await.unwrap().is_some());
+}
+
 #[test]
 fn debug_output_shows_the_pool_not_its_configuration() {
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -15,11 +15,28 @@ use crate::store::StoreError;
 pub(crate) struct Failure {
     pub(crate) detail: RejectionDetail,
     pub(crate) advice: RetryAdvice,
+    /// Decided on cached records: the step is evaluated again on records
+    /// read from the store, and this refusal is never shown.
+    pub(crate) stale: bool,
 }
 
 impl Failure {
     pub(crate) const fn new(detail: RejectionDetail, advice: RetryAdvice) -> Self {
-        Self { detail, advice }
+        Self {
+            detail,
+            advice,
+            stale: false,
+        }
+    }
+
+    /// A step evaluated on cached records that is not an acceptance, or
+    /// whose commit found a record changed.
+    pub(crate) const fn stale() -> Self {
+        Self {
+            detail: RejectionDetail::StoreContention,
+            advice: RetryAdvice::StartOver,
+            stale: true,
+        }
     }
 
     pub(crate) const fn start_over(detail: RejectionDetail) -> Self {

@@ -6,6 +6,7 @@ mod account;
 mod admin;
 mod audit;
 mod budget;
+mod cache;
 mod channels;
 mod clock;
 #[cfg(feature = "conformance")]

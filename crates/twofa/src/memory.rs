@@ -259,16 +259,16 @@ impl AuditLog for InMemoryAuditLog {
 /// The [`UnitOfWork`] of the in-memory stores: a login commit is all or
 /// nothing, also when requests race it.
 ///
-/// It locks the users, then the pending logins, checks both versions, and
-/// only if both are current saves both records and appends the audit
-/// entries before it lets go: no other operation can come in between, and
+/// It locks the users, then the pending logins, then the companies, checks
+/// the three versions, and only if all are current saves both records and
+/// appends the audit entries before it lets go: no other operation can come in between, and
 /// a stale version writes nothing. [`Stores::in_memory`] uses it.
 ///
 /// # Security
 ///
 /// It writes to the stores it was made with and ignores the [`Stores`]
 /// passed to [`commit_login`](UnitOfWork::commit_login): put it only in a
-/// [`Stores`] built on those same three stores.
+/// [`Stores`] built on those same four stores.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -276,16 +276,22 @@ impl AuditLog for InMemoryAuditLog {
 /// use twofa::memory::{
 ///     InMemoryAuditLog, InMemorySendCounters, InMemoryStore, InMemoryUnitOfWork,
 /// };
-/// use twofa::{LoginTicket, PendingLogin, Stores, UserRecord};
-/// use twofa::types::UserId;
+/// use twofa::{CompanyRecord, LoginTicket, PendingLogin, Stores, UserRecord};
+/// use twofa::types::{CompanyId, UserId};
 ///
 /// let users = Arc::new(InMemoryStore::<UserId, UserRecord>::new());
+/// let companies = Arc::new(InMemoryStore::<CompanyId, CompanyRecord>::new());
 /// let pending_logins = Arc::new(InMemoryStore::<LoginTicket, PendingLogin>::new());
 /// let audit = Arc::new(InMemoryAuditLog::new());
-/// let unit = InMemoryUnitOfWork::new(users.clone(), pending_logins.clone(), audit.clone());
+/// let unit = InMemoryUnitOfWork::new(
+///     users.clone(),
+///     companies.clone(),
+///     pending_logins.clone(),
+///     audit.clone(),
+/// );
 /// let stores = Stores::new(
 ///     users,
-///     Arc::new(InMemoryStore::new()),
+///     companies,
 ///     pending_logins,
 ///     Arc::new(InMemoryStore::new()),
 ///     audit,
@@ -297,6 +303,7 @@ impl AuditLog for InMemoryAuditLog {
 #[derive(Debug, Clone)]
 pub struct InMemoryUnitOfWork {
     users: Arc<InMemoryStore<UserId, UserRecord>>,
+    companies: Arc<InMemoryStore<CompanyId, CompanyRecord>>,
     pending_logins: Arc<InMemoryStore<LoginTicket, PendingLogin>>,
     audit: Arc<InMemoryAuditLog>,
 }
@@ -306,33 +313,41 @@ impl InMemoryUnitOfWork {
     #[must_use]
     pub fn new(
         users: Arc<InMemoryStore<UserId, UserRecord>>,
+        companies: Arc<InMemoryStore<CompanyId, CompanyRecord>>,
         pending_logins: Arc<InMemoryStore<LoginTicket, PendingLogin>>,
         audit: Arc<InMemoryAuditLog>,
     ) -> Self {
         Self {
             users,
+            companies,
             pending_logins,
             audit,
         }
     }
 
-    fn commit(&self, commit: LoginCommit) -> Result<(), SaveError> {
+    fn commit(&self, commit: LoginCommit) -> Result<Version, SaveError> {
         // The one place that holds several locks: always users, then
-        // pending logins, then the audit log.
+        // pending logins, then companies, then the audit log.
         let mut users = self.users.lock();
         let mut pending_logins = self.pending_logins.lock();
-        if !at_version(users.get(&commit.user), commit.user_version)
+        let company_current = match &commit.company {
+            Some((company, version)) => at_version(self.companies.lock().get(company), *version),
+            None => true,
+        };
+        if !company_current
+            || !at_version(users.get(&commit.user), commit.user_version)
             || !at_version(pending_logins.get(&commit.ticket), commit.pending_version)
         {
             return Err(SaveError::Conflict);
         }
         // Nothing below can fail: the three writes happen together.
         let mut audit = self.audit.lock();
+        let version = commit.user_version.next();
         users.insert(
             commit.user,
             Versioned {
                 record: commit.user_record,
-                version: commit.user_version.next(),
+                version,
             },
         );
         pending_logins.insert(
@@ -343,7 +358,7 @@ impl InMemoryUnitOfWork {
             },
         );
         audit.extend(commit.audit);
-        Ok(())
+        Ok(version)
     }
 }
 
@@ -356,7 +371,7 @@ impl UnitOfWork for InMemoryUnitOfWork {
         &'a self,
         _stores: &'a Stores,
         commit: LoginCommit,
-    ) -> StoreFuture<'a, Result<(), SaveError>> {
+    ) -> StoreFuture<'a, Result<Version, SaveError>> {
         StoreFuture::ready(self.commit(commit))
     }
 }
@@ -367,12 +382,18 @@ impl Stores {
     #[must_use]
     pub fn in_memory() -> Self {
         let users = Arc::new(InMemoryStore::new());
+        let companies = Arc::new(InMemoryStore::<CompanyId, CompanyRecord>::new());
         let pending_logins = Arc::new(InMemoryStore::new());
         let audit = Arc::new(InMemoryAuditLog::new());
-        let unit = InMemoryUnitOfWork::new(users.clone(), pending_logins.clone(), audit.clone());
+        let unit = InMemoryUnitOfWork::new(
+            users.clone(),
+            companies.clone(),
+            pending_logins.clone(),
+            audit.clone(),
+        );
         Self::new(
             users,
-            Arc::new(InMemoryStore::<CompanyId, CompanyRecord>::new()),
+            companies,
             pending_logins,
             Arc::new(InMemoryStore::<UserId, TrustGrantRecord>::new()),
             audit,

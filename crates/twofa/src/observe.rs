@@ -19,6 +19,7 @@
 //! | `twofa_send_budget_refusals_total` | counter | `what` (the send kind: `login_code`, `set_up_code`, `resend`, `number_change_code`, `notice`, `push`), `channel`, `scope` (the budget, or `geo`, or `store`) |
 //! | `twofa_send_seconds` | histogram | `channel` (provider latency) |
 //! | `twofa_store_conflicts_total` | counter | — (each re-load after a compare-and-swap conflict) |
+//! | `twofa_login_cache_total` | counter | `outcome` (`hit`: an answer committed on cached records; `stale`: evaluated again on records read from the store; `miss`) |
 //! | `twofa_store_errors_total` | counter | `operation` |
 
 use std::future::Future;
@@ -329,6 +330,11 @@ pub(crate) fn send_refused(
 pub(crate) fn conflict() {
     tracing::debug!("compare-and-swap conflict; retrying");
     metrics::counter!("twofa_store_conflicts_total").increment(1);
+}
+
+/// How an answer used the cache of recent logins.
+pub(crate) fn cache(outcome: &'static str) {
+    metrics::counter!("twofa_login_cache_total", "outcome" => outcome).increment(1);
 }
 
 /// A store call that failed.

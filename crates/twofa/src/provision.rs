@@ -448,6 +448,7 @@ impl Twofa {
                     .ok_or(ProvisionError::UnknownUser)?;
                 match self.stores.users.remove(user, loaded.version).await {
                     Ok(()) => {
+                        self.cache.forget_user(user);
                         // A user created again under the same id starts without
                         // the old grant.
                         self.remove_grant(user).await?;

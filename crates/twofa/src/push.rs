@@ -17,7 +17,7 @@ use crate::login::{transaction, usable_login};
 use crate::records::{LoginStage, LoginTicket};
 use crate::service::Twofa;
 use crate::steps::{Allowed, LoginStep, Rejected, RetryAdvice, SetUpScreen};
-use crate::update::Change;
+use crate::update::{Change, First};
 
 /// A push prompt went to the user's devices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -224,8 +224,8 @@ impl Twofa {
         match login_request(&enrollment, ticket)?.status(now) {
             PushStatus::Pending { expires_at } => Ok(PushPoll::Waiting { expires_at }),
             PushStatus::Approved { .. } => {
-                let company = company.record;
                 let attempt = LoginAttempt::Push { method };
+                let loaded = First::loaded(loaded);
                 let step = self
                     .verify_challenge(ticket, pending, loaded, &company, &attempt, now)
                     .await?;

@@ -121,6 +121,20 @@ impl UserRecord {
         self.enrollment = sealed;
         self
     }
+
+    /// This record with `sealed` as its enrollment, without copying the
+    /// enrollment it replaces.
+    pub(crate) fn resealed(&self, sealed: SealedEnrollment) -> Self {
+        Self {
+            user: self.user.clone(),
+            company: self.company.clone(),
+            kind: self.kind,
+            role: self.role,
+            display_name: self.display_name.clone(),
+            email: self.email.clone(),
+            enrollment: Some(sealed),
+        }
+    }
 }
 
 /// One company: its enforcement switch, its policy and its trusted networks.

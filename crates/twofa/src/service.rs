@@ -3,6 +3,7 @@
 //! unsealing, sending, auditing).
 
 use std::fmt;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -18,6 +19,7 @@ use twofa_trusted_network::{AddressSpaceLimit, TrustPolicy, TrustedProxies};
 use twofa_types::{CompanyId, Method, MethodSet, UserId};
 
 use crate::audit::{AuditEvent, RejectionDetail};
+use crate::cache::LoginCache;
 use crate::channels::Channels;
 use crate::clock::{Clock, SystemClock};
 use crate::failure::Failure;
@@ -62,6 +64,7 @@ pub struct TwofaBuilder {
     region: Option<Region>,
     ticket_lifetime: TimeDelta,
     max_store_attempts: u32,
+    cache_capacity: NonZeroUsize,
     address_limit: AddressSpaceLimit,
     send_budget: SendBudgetPolicy,
     passkeys: Option<RelyingParty>,
@@ -266,6 +269,16 @@ impl TwofaBuilder {
         self
     }
 
+    /// How many logins, users and companies this server keeps in its cache
+    /// of recent logins, each (default 10,000). With them cached, the usual
+    /// verification writes without reading the store first; a record
+    /// changed by any server since it was cached makes the commit conflict,
+    /// and the answer is then evaluated on records read from the store.
+    pub fn with_cache_capacity(mut self, capacity: NonZeroUsize) -> Self {
+        self.cache_capacity = capacity;
+        self
+    }
+
     /// The service.
     ///
     /// # Errors
@@ -312,6 +325,7 @@ impl TwofaBuilder {
             region: self.region,
             ticket_lifetime: self.ticket_lifetime,
             max_store_attempts: self.max_store_attempts,
+            cache: LoginCache::new(self.cache_capacity),
             address_limit: self.address_limit,
             send_budget: self.send_budget,
             passkeys: self.passkeys,
@@ -339,6 +353,7 @@ pub struct Twofa {
     pub(crate) region: Option<Region>,
     pub(crate) ticket_lifetime: TimeDelta,
     pub(crate) max_store_attempts: u32,
+    pub(crate) cache: LoginCache,
     pub(crate) address_limit: AddressSpaceLimit,
     pub(crate) send_budget: SendBudgetPolicy,
     pub(crate) passkeys: Option<RelyingParty>,
@@ -388,6 +403,7 @@ impl Twofa {
             region: None,
             ticket_lifetime: TimeDelta::minutes(30),
             max_store_attempts: 32,
+            cache_capacity: crate::cache::DEFAULT_CAPACITY,
             address_limit: AddressSpaceLimit::default(),
             send_budget: SendBudgetPolicy::default(),
             passkeys: None,

@@ -355,7 +355,8 @@ impl Stores {
 /// committed together by [`UnitOfWork::commit_login`]: the user's record
 /// saved at the version it was loaded at, the pending login saved (as
 /// completed) at the version it was loaded at, and the audit entries that
-/// record the acceptance.
+/// record the acceptance; all only if the company whose policy decided is
+/// still at the version it was read at.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct LoginCommit {
@@ -373,6 +374,10 @@ pub struct LoginCommit {
     pub pending_version: Version,
     /// Entries appended to the audit trail, in this order.
     pub audit: Vec<AuditEntry>,
+    /// The company whose policy decided, and the version it was read at:
+    /// nothing is written if the company is at another version (or gone).
+    /// `None`: not checked.
+    pub company: Option<(CompanyId, Version)>,
 }
 
 impl LoginCommit {
@@ -395,7 +400,15 @@ impl LoginCommit {
             pending,
             pending_version,
             audit: Vec::new(),
+            company: None,
         }
+    }
+
+    /// Commits only if `company` is still at `version`.
+    #[must_use]
+    pub fn with_company(mut self, company: CompanyId, version: Version) -> Self {
+        self.company = Some((company, version));
+        self
     }
 
     /// Appends `entry` to the audit entries of the unit.
@@ -483,19 +496,21 @@ pub trait UnitOfWork: Send + Sync + fmt::Debug {
     }
 
     /// Saves the user's record at `commit.user_version`, the pending login
-    /// at `commit.pending_version` and appends `commit.audit`.
+    /// at `commit.pending_version` and appends `commit.audit`, if the
+    /// company of `commit.company` is at its version. Returns the user's
+    /// record's new version.
     ///
     /// # Errors
     ///
     /// [`SaveError::Conflict`] when either record is no longer at its
-    /// version (or is missing); an atomic implementation then writes
-    /// nothing. [`SaveError::Store`] when a store fails; the login must be
-    /// refused.
+    /// version (or is missing), or the company is not; an atomic
+    /// implementation then writes nothing. [`SaveError::Store`] when a
+    /// store fails; the login must be refused.
     fn commit_login<'a>(
         &'a self,
         stores: &'a Stores,
         commit: LoginCommit,
-    ) -> StoreFuture<'a, Result<(), SaveError>> {
+    ) -> StoreFuture<'a, Result<Version, SaveError>> {
         StoreFuture::new(commit_in_order(stores, commit))
     }
 }
@@ -524,14 +539,20 @@ async fn load_login_in_turn(
     Ok(LoadedLogin::new(pending, loaded, company))
 }
 
-async fn commit_in_order(stores: &Stores, commit: LoginCommit) -> Result<(), SaveError> {
-    // Checked first so that a stale pending login changes nothing when no
-    // other request races this one.
+async fn commit_in_order(stores: &Stores, commit: LoginCommit) -> Result<Version, SaveError> {
+    // Checked first so that a stale pending login or company changes
+    // nothing when no other request races this one.
     match stores.pending_logins.load(&commit.ticket).await? {
         Some(stored) if stored.version == commit.pending_version => {}
         _ => return Err(SaveError::Conflict),
     }
-    stores
+    if let Some((company, version)) = &commit.company {
+        match stores.companies.load(company).await? {
+            Some(stored) if stored.version == *version => {}
+            _ => return Err(SaveError::Conflict),
+        }
+    }
+    let saved = stores
         .users
         .save(&commit.user, commit.user_record, Some(commit.user_version))
         .await?;
@@ -542,5 +563,5 @@ async fn commit_in_order(stores: &Stores, commit: LoginCommit) -> Result<(), Sav
     for entry in commit.audit {
         stores.audit.append(entry).await?;
     }
-    Ok(())
+    Ok(saved)
 }

@@ -3,6 +3,8 @@
 //! for an accepted second factor, the commit that completes the login with
 //! the save.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
 use twofa_enrollment::{
@@ -55,7 +57,7 @@ impl From<Result<Transition, EnrollmentError>> for Change {
 
 /// The result of a successful update of a user's enrollment.
 pub(crate) struct Updated {
-    pub(crate) record: Enrollment,
+    pub(crate) record: Arc<Enrollment>,
     pub(crate) effects: Vec<Effect>,
     pub(crate) sent: Option<CodeSent>,
     /// The number to show with the push prompt that went out.
@@ -75,12 +77,37 @@ pub(crate) enum Next {
     SetUp(MethodSet),
 }
 
+/// The user's record an update starts from.
+pub(crate) struct First {
+    pub(crate) user: Arc<Versioned<UserRecord>>,
+    /// Its enrollment, already unsealed.
+    pub(crate) enrollment: Option<Arc<Enrollment>>,
+    /// From this server's cache (see [`crate::cache`]): only an accepted
+    /// change is acted on, through the commit; anything else, and a
+    /// conflict, is [`Failure::stale`].
+    pub(crate) cached: bool,
+}
+
+impl First {
+    /// A record just read from the store.
+    pub(crate) fn loaded(user: Versioned<UserRecord>) -> Self {
+        Self {
+            user: Arc::new(user),
+            enrollment: None,
+            cached: false,
+        }
+    }
+}
+
 /// What [`Twofa::update_user_with`] needs to complete the login in the
 /// same unit of work as an accepted change.
 pub(crate) struct Finish<'f> {
     pub(crate) ticket: &'f LoginTicket,
     /// The pending login as last loaded.
     pub(crate) pending: Versioned<PendingLogin>,
+    /// The version of the company whose policy decided: a commit decided
+    /// on cached records fails if the company changed since.
+    pub(crate) company: Version,
     /// How the login goes on, read from the updated enrollment (`None`:
     /// the record is inconsistent and nothing is saved).
     pub(crate) next: &'f (dyn Fn(&Enrollment) -> Option<Next> + Send + Sync),
@@ -113,7 +140,7 @@ impl Twofa {
         user: &UserId,
         company: &CompanyRecord,
         now: DateTime<Utc>,
-        mut first: Option<Versioned<UserRecord>>,
+        mut first: Option<First>,
         mut finish: Option<Finish<'_>>,
         mut step: impl FnMut(&Enrollment, &Context<'_>, &mut StdRng) -> Change + Send,
     ) -> Result<Updated, Failure> {
@@ -125,9 +152,9 @@ impl Twofa {
             LastMethod::Removable
         };
         for _ in 0..self.max_store_attempts {
-            let loaded = match (first.take(), finish.as_mut()) {
-                (Some(loaded), _) => loaded,
-                (None, None) => self.load_user(user).await?,
+            let start = match (first.take(), finish.as_mut()) {
+                (Some(start), _) => start,
+                (None, None) => First::loaded(self.load_user(user).await?),
                 (None, Some(finish)) => {
                     // After a conflict either record may have changed:
                     // both are read again, together.
@@ -137,10 +164,14 @@ impl Twofa {
                     )
                     .await;
                     finish.pending = pending?;
-                    loaded?
+                    First::loaded(loaded?)
                 }
             };
-            let enrollment = self.open(&loaded.record)?;
+            let (loaded, cached) = (start.user, start.cached);
+            let enrollment = match start.enrollment {
+                Some(opened) => opened,
+                None => Arc::new(self.open(&loaded.record)?),
+            };
             let mut rng = self.rng()?;
             let change = {
                 let ctx = Context::new(
@@ -157,6 +188,10 @@ impl Twofa {
                 step(&enrollment, &ctx, &mut rng)
             };
             let mut push_match = None;
+            if cached && !(finish.is_some() && matches!(change, Change::Save(_))) {
+                // Only an acceptance is acted on from the cache.
+                return Err(Failure::stale());
+            }
             let (outcome, result, sent) = match change {
                 Change::Save(outcome) => (outcome, Ok(()), None),
                 Change::Push(dispatch) => {
@@ -186,7 +221,7 @@ impl Twofa {
             let (record, effects) = outcome.into_parts();
             let sealed = SealedEnrollment::seal(&record, &*self.sealer, &mut rng)
                 .map_err(|_| Failure::start_over(RejectionDetail::SealingFailed))?;
-            let updated = loaded.record.clone().with_enrollment(Some(sealed));
+            let updated = loaded.record.resealed(sealed);
             let saved = match (&finish, &result) {
                 (Some(finish), Ok(())) => {
                     let next = (finish.next)(&record)
@@ -194,27 +229,40 @@ impl Twofa {
                     let commit = Self::login_commit(
                         user,
                         company.company(),
-                        (updated, loaded.version),
+                        (updated.clone(), loaded.version),
                         finish,
                         &effects,
                         next,
                         now,
                     );
-                    self.stores
-                        .unit
-                        .commit_login(&self.stores, commit)
-                        .await
-                        .map(|()| Some(next))
+                    // A decision taken on cached records also needs the
+                    // company as it was cached (a fresh read is as recent
+                    // as the user's and the pending login's).
+                    let commit = match cached {
+                        true => commit.with_company(company.company().clone(), finish.company),
+                        false => commit,
+                    };
+                    let committed = self.stores.unit.commit_login(&self.stores, commit).await;
+                    if committed.is_ok() {
+                        self.cache.forget_pending(finish.ticket);
+                    }
+                    committed.map(|version| (version, Some(next)))
                 }
                 _ => self
                     .stores
                     .users
-                    .save(user, updated, Some(loaded.version))
+                    .save(user, updated.clone(), Some(loaded.version))
                     .await
-                    .map(|_| None),
+                    .map(|version| (version, None)),
             };
             match saved {
-                Ok(next) => {
+                Ok((version, next)) => {
+                    let record = Arc::new(record);
+                    let saved = Versioned {
+                        record: updated,
+                        version,
+                    };
+                    self.cache.put_user(Arc::new(saved), record.clone(), now);
                     if let Some(change) = CredentialChange::among(&effects) {
                         self.credentials_changed(user, change, now).await?;
                     }
@@ -236,6 +284,7 @@ impl Twofa {
                         next,
                     });
                 }
+                Err(SaveError::Conflict) if cached => return Err(Failure::stale()),
                 Err(SaveError::Conflict) => crate::observe::conflict(),
                 Err(SaveError::Store(error)) => return Err(error.into()),
             }

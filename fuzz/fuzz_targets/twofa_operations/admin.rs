@@ -21,7 +21,7 @@ pub(crate) fn send_push(
     pick: Pick,
 ) -> Option<String> {
     let (ticket, index) = m.pick(pick, h.unknown_ticket);
-    let result = block_on(h.twofa.send_push(&h.bob, &ticket));
+    let result = block_on(h.twofa().send_push(&h.bob, &ticket));
     if !m.usable(index, now) {
         assert!(result.is_err(), "an unusable ticket sent a push");
     }
@@ -65,7 +65,7 @@ pub(crate) fn respond_push(h: &Harness, m: &mut Model, which: u8, answer: u8) ->
         Some(Err(_)) => panic!("match numbers are two digits"),
         None => PushResponse::Deny,
     };
-    let result = block_on(h.twofa.respond_to_push(&h.bob, push.request, response));
+    let result = block_on(h.twofa().respond_to_push(&h.bob, push.request, response));
     if result.is_ok() {
         let push = &mut m.pushes[index];
         if approves {
@@ -86,7 +86,7 @@ pub(crate) fn poll_push(
     pick: Pick,
 ) -> Option<String> {
     let (ticket, index) = m.pick(pick, h.unknown_ticket);
-    let result = block_on(h.twofa.poll_push(&h.bob, &ticket));
+    let result = block_on(h.twofa().poll_push(&h.bob, &ticket));
     if !m.usable(index, now) {
         assert!(result.is_err(), "an unusable ticket polled a push");
     }
@@ -140,12 +140,12 @@ pub(crate) fn step_up(h: &Harness, m: &mut Model, now: DateTime<Utc>) -> Option<
     }
     let alice = h.admin.user();
     let client = ClientContext::new(IpAddr::from([192, 0, 2, 1]));
-    let screen = match block_on(h.twofa.begin_step_up(alice, &client)) {
+    let screen = match block_on(h.twofa().begin_step_up(alice, &client)) {
         Ok(LoginStep::Challenge(screen)) => screen,
         other => panic!("a step-up is always a challenge: {other:?}"),
     };
     let code = admin_code(&h.admin_key, now)?;
-    let result = block_on(h.twofa.submit_code(alice, &screen.ticket, &code));
+    let result = block_on(h.twofa().submit_code(alice, &screen.ticket, &code));
     assert!(
         matches!(result, Ok(LoginStep::Allowed(_) | LoginStep::SetUp(_))),
         "the administrator's right code: {result:?}"
@@ -162,7 +162,7 @@ pub(crate) fn enforce(
     admin: bool,
 ) -> Option<String> {
     let actor = if admin { &h.admin } else { &h.member };
-    let result = block_on(h.twofa.enforce_two_factor(actor));
+    let result = block_on(h.twofa().enforce_two_factor(actor));
     assert_eq!(
         result.is_ok(),
         admin && fresh(m, now, &result),
@@ -183,7 +183,7 @@ pub(crate) fn set_policy(
 ) -> Option<String> {
     let actor = if admin { &h.admin } else { &h.member };
     let chosen = policy(choice);
-    let result = block_on(h.twofa.set_company_policy(actor, chosen));
+    let result = block_on(h.twofa().set_company_policy(actor, chosen));
     assert_eq!(
         result.is_ok(),
         admin && fresh(m, now, &result),
@@ -204,7 +204,7 @@ pub(crate) fn add_network(
 ) -> Option<String> {
     let network = cidr(NETWORKS[usize::from(network) % NETWORKS.len()]);
     let label = LABELS[usize::from(label) % LABELS.len()];
-    let result = block_on(h.twofa.add_trusted_network(&h.admin, network, label));
+    let result = block_on(h.twofa().add_trusted_network(&h.admin, network, label));
     let listed = m.allowlist.iter().any(|(n, _)| *n == network);
     // The service's default limit, over the union of the networks.
     let too_wide = !twofa::trusted_network::AddressSpaceLimit::default().allows(
@@ -232,7 +232,7 @@ pub(crate) fn remove_network(
     network: u8,
 ) -> Option<String> {
     let network = cidr(NETWORKS[usize::from(network) % NETWORKS.len()]);
-    let result = block_on(h.twofa.remove_trusted_network(&h.admin, network));
+    let result = block_on(h.twofa().remove_trusted_network(&h.admin, network));
     if !fresh(m, now, &result) {
         return Some(format!("{result:?}"));
     }
@@ -243,7 +243,7 @@ pub(crate) fn remove_network(
 }
 
 pub(crate) fn revoke_grant(h: &Harness, m: &mut Model, now: DateTime<Utc>) -> Option<String> {
-    let result = block_on(h.twofa.revoke_trust_grant(&h.admin, &h.bob));
+    let result = block_on(h.twofa().revoke_trust_grant(&h.admin, &h.bob));
     if !fresh(m, now, &result) {
         return Some(format!("{result:?}"));
     }
@@ -254,7 +254,7 @@ pub(crate) fn revoke_grant(h: &Harness, m: &mut Model, now: DateTime<Utc>) -> Op
 }
 
 pub(crate) fn reset_factor(h: &Harness, m: &mut Model, now: DateTime<Utc>) -> Option<String> {
-    let result = block_on(h.twofa.reset_factor(&h.admin, &h.bob));
+    let result = block_on(h.twofa().reset_factor(&h.admin, &h.bob));
     if !fresh(m, now, &result) {
         return Some(format!("{result:?}"));
     }
@@ -267,7 +267,7 @@ pub(crate) fn reset_factor(h: &Harness, m: &mut Model, now: DateTime<Utc>) -> Op
 }
 
 pub(crate) fn report(h: &Harness) -> Option<String> {
-    let report = block_on(h.twofa.enrollment_report(&h.admin))
+    let report = block_on(h.twofa().enrollment_report(&h.admin))
         .unwrap_or_else(|error| panic!("report refused: {error}"));
     assert_eq!(
         report.totals().total,

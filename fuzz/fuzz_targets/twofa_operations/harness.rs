@@ -3,6 +3,7 @@
 //! with two users, an administrator (who has set up an authenticator app)
 //! and a member.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use twofa::types::{
 };
 use twofa::{
     Channels, ClientContext, CompanyRecord, LoginStep, LoginTicket, ManualClock, MethodChoice,
-    SeededRandom, SetUpProgress, Stores, Twofa, UserRecord, XChaChaSealer,
+    SeededRandom, SetUpProgress, Stores, Twofa, TwofaBuilder, UserRecord, XChaChaSealer,
 };
 
 /// Polls a future of the in-memory service to completion. Every store and
@@ -151,7 +152,10 @@ pub(crate) const PORTAL_ORIGIN: &str = "https://login.example.com";
 pub(crate) const UNLISTED_ORIGIN: &str = "https://old.example.com";
 
 pub(crate) struct Harness {
-    pub(crate) twofa: Twofa,
+    /// Two servers on the same stores, each with its own cache of recent
+    /// logins; `serving` says which one takes the next step.
+    servers: (Twofa, Twofa),
+    serving: Cell<bool>,
     pub(crate) clock: Arc<ManualClock>,
     pub(crate) outbox: Arc<Outbox>,
     pub(crate) proxies: TrustedProxies,
@@ -177,36 +181,32 @@ impl Harness {
         let clock = Arc::new(ManualClock::new(start()));
         let outbox = Arc::new(Outbox::new());
         let proxies = TrustedProxies::new([cidr(PROXY)]);
-        let (Ok(key), Ok(sealer), Ok(issuer)) = (
-            ServerKey::from_bytes(&[7u8; 32]),
-            XChaChaSealer::from_bytes(&[9u8; 32]),
-            Issuer::new("Fuzz Portal"),
-        ) else {
-            panic!("built-in keys refused");
+        let stores = Stores::in_memory();
+        // The same keys on both servers; each draws its own tickets and
+        // secrets.
+        let server = |seed: u8| {
+            let (Ok(key), Ok(sealer), Ok(issuer)) = (
+                ServerKey::from_bytes(&[7u8; 32]),
+                XChaChaSealer::from_bytes(&[9u8; 32]),
+                Issuer::new("Fuzz Portal"),
+            ) else {
+                panic!("built-in keys refused");
+            };
+            Self::server(
+                Twofa::builder()
+                    .stores(stores.clone())
+                    .channels(Channels::outbox(&outbox))
+                    .server_key(key)
+                    .sealer(Arc::new(sealer))
+                    .issuer(issuer)
+                    .with_clock(clock.clone())
+                    .with_random(Arc::new(SeededRandom::new([seed; 32])))
+                    .with_trusted_proxies(proxies.clone()),
+                default_region,
+            )
         };
-        let builder = Twofa::builder()
-            .stores(Stores::in_memory())
-            .channels(Channels::outbox(&outbox))
-            .server_key(key)
-            .sealer(Arc::new(sealer))
-            .issuer(issuer)
-            .with_clock(clock.clone())
-            .with_random(Arc::new(SeededRandom::new([42u8; 32])))
-            .with_trusted_proxies(proxies.clone());
-        let Ok(origin) = Origin::https(PORTAL_ORIGIN) else {
-            panic!("built-in origin refused");
-        };
-        let Ok(relying_party) = RelyingParty::new("example.com", "Fuzz Portal", [origin]) else {
-            panic!("built-in relying party refused");
-        };
-        let builder = builder.with_passkeys(relying_party);
-        let builder = match (default_region, Region::new("GB")) {
-            (true, Ok(region)) => builder.with_default_region(region),
-            _ => builder,
-        };
-        let Ok(twofa) = builder.build() else {
-            panic!("the harness's service is complete");
-        };
+        let servers = (server(42), server(43));
+        let twofa = &servers.0;
         let ids = (
             CompanyId::new("acme"),
             UserId::new("bob"),
@@ -236,9 +236,10 @@ impl Harness {
         let Ok(unknown_ticket) = "0123456789abcdef0123456789abcdef".parse() else {
             panic!("built-in ticket refused");
         };
-        let admin_key = enroll_admin(&twofa, &alice, &acme);
+        let admin_key = enroll_admin(twofa, &alice, &acme);
         Self {
-            twofa,
+            servers,
+            serving: Cell::new(false),
             clock,
             outbox,
             proxies,
@@ -252,13 +253,45 @@ impl Harness {
         }
     }
 
+    /// A server of the portal with the relying party and the region.
+    fn server(builder: TwofaBuilder, default_region: bool) -> Twofa {
+        let Ok(origin) = Origin::https(PORTAL_ORIGIN) else {
+            panic!("built-in origin refused");
+        };
+        let Ok(relying_party) = RelyingParty::new("example.com", "Fuzz Portal", [origin]) else {
+            panic!("built-in relying party refused");
+        };
+        let builder = builder.with_passkeys(relying_party);
+        let builder = match (default_region, Region::new("GB")) {
+            (true, Ok(region)) => builder.with_default_region(region),
+            _ => builder,
+        };
+        let Ok(twofa) = builder.build() else {
+            panic!("the harness's service is complete");
+        };
+        twofa
+    }
+
+    /// The server that takes the next step.
+    pub(crate) fn twofa(&self) -> &Twofa {
+        match self.serving.get() {
+            false => &self.servers.0,
+            true => &self.servers.1,
+        }
+    }
+
+    /// The next steps go to the other server, or the first.
+    pub(crate) fn serve_from(&self, second: bool) {
+        self.serving.set(second);
+    }
+
     pub(crate) fn now(&self) -> DateTime<Utc> {
         twofa::Clock::now(&*self.clock)
     }
 
     /// Whether the stored company record says enforcement is on.
     pub(crate) fn enforced(&self) -> bool {
-        let loaded = block_on(self.twofa.stores().companies().load(&self.acme))
+        let loaded = block_on(self.twofa().stores().companies().load(&self.acme))
             .unwrap_or_else(|error| panic!("company not loaded: {error:?}"))
             .unwrap_or_else(|| panic!("company record gone"));
         loaded.record.settings().is_enforced()

@@ -45,7 +45,7 @@ pub(crate) fn begin(
         headers = headers.with_x_forwarded_for(line);
     }
     let client_ip = h.proxies.resolve(peer_ip, &headers).ip();
-    let result = block_on(h.twofa.begin_login(&h.bob, &client));
+    let result = block_on(h.twofa().begin_login(&h.bob, &client));
     let new_ticket = |ticket, deferral| TicketModel {
         ticket,
         issued: now,
@@ -130,7 +130,7 @@ pub(crate) fn choose(
             MethodChoice::Passkey(name)
         }
     };
-    let result = block_on(h.twofa.choose_method(&h.bob, &ticket, choice));
+    let result = block_on(h.twofa().choose_method(&h.bob, &ticket, choice));
     if !m.usable(index, now) {
         assert!(result.is_err(), "an unusable ticket chose a method");
     }
@@ -168,7 +168,7 @@ pub(crate) fn submit(
     text: &str,
 ) -> Option<String> {
     let (ticket, index) = m.pick(pick, h.unknown_ticket);
-    let result = block_on(h.twofa.submit_code(&h.bob, &ticket, text));
+    let result = block_on(h.twofa().submit_code(&h.bob, &ticket, text));
     if !m.usable(index, now) {
         assert!(result.is_err(), "an unusable ticket took a code");
     }
@@ -215,7 +215,7 @@ pub(crate) fn resend(
         2 => ResendOption::Email,
         _ => ResendOption::App,
     };
-    let result = block_on(h.twofa.resend(&h.bob, &ticket, option));
+    let result = block_on(h.twofa().resend(&h.bob, &ticket, option));
     if !m.usable(index, now) {
         assert!(result.is_err(), "an unusable ticket re-sent a code");
     }
@@ -227,7 +227,7 @@ pub(crate) fn resend(
 
 pub(crate) fn defer(h: &Harness, m: &mut Model, now: DateTime<Utc>, pick: Pick) -> Option<String> {
     let (ticket, index) = m.pick(pick, h.unknown_ticket);
-    let result = block_on(h.twofa.defer(&h.bob, &ticket));
+    let result = block_on(h.twofa().defer(&h.bob, &ticket));
     if !m.usable(index, now) {
         assert!(result.is_err(), "an unusable ticket deferred");
     }
@@ -266,7 +266,7 @@ pub(crate) fn recovery(
     text: &str,
 ) -> Option<String> {
     let (ticket, index) = m.pick(pick, h.unknown_ticket);
-    let result = block_on(h.twofa.use_recovery_code(&h.bob, &ticket, text));
+    let result = block_on(h.twofa().use_recovery_code(&h.bob, &ticket, text));
     if !m.usable(index, now) {
         assert!(result.is_err(), "an unusable ticket took a recovery code");
     }
@@ -300,7 +300,7 @@ pub(crate) fn switch(
 ) -> Option<String> {
     let (ticket, index) = m.pick(pick, h.unknown_ticket);
     let method = MethodId::new(u32::from(method % 4));
-    let result = block_on(h.twofa.switch_method(&h.bob, &ticket, method));
+    let result = block_on(h.twofa().switch_method(&h.bob, &ticket, method));
     if !m.usable(index, now) {
         assert!(result.is_err(), "an unusable ticket switched method");
     }
@@ -342,7 +342,7 @@ pub(crate) fn passkey_answer(
     let answer = answer.ok()?;
     let ticket = ceremony.ticket;
     let index = m.tickets.iter().position(|t| t.ticket == ticket);
-    let result = block_on(h.twofa.submit_passkey(&h.bob, &ticket, &answer));
+    let result = block_on(h.twofa().submit_passkey(&h.bob, &ticket, &answer));
     if !m.usable(index, now) {
         assert!(result.is_err(), "an unusable ticket took a passkey");
     }
@@ -391,7 +391,7 @@ pub(crate) fn passkey_answer(
 /// Text that is no answer of the user's authenticator: never accepted.
 pub(crate) fn passkey_text(h: &Harness, m: &Model, pick: Pick, text: &str) -> Option<String> {
     let (ticket, _) = m.pick(pick, h.unknown_ticket);
-    let result = block_on(h.twofa.submit_passkey(&h.bob, &ticket, text));
+    let result = block_on(h.twofa().submit_passkey(&h.bob, &ticket, text));
     assert!(result.is_err(), "an arbitrary passkey answer was accepted");
     Some(format!("{result:?}"))
 }
@@ -401,7 +401,7 @@ pub(crate) fn passkey_text(h: &Harness, m: &Model, pick: Pick, text: &str) -> Op
 pub(crate) fn impostor(h: &Harness, m: &Model, now: DateTime<Utc>, pick: Pick, what: u8) {
     let (ticket, _) = m.pick(pick, h.unknown_ticket);
     let code = right_code(m, now, 0, 0).unwrap_or_else(|| "123456".to_owned());
-    let (twofa, eve) = (&h.twofa, &h.eve);
+    let (twofa, eve) = (&h.twofa(), &h.eve);
     let refused = match what % 5 {
         0 => block_on(twofa.submit_code(eve, &ticket, &code)).is_err(),
         1 => block_on(twofa.defer(eve, &ticket)).is_err(),

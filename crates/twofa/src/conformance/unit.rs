@@ -19,7 +19,9 @@ use crate::store::{
 /// Checks the [`UnitOfWork`](crate::UnitOfWork) of a set of stores:
 /// loading a login reads the pending login, the user and the pending
 /// login's company as they are stored; a login commit is all or nothing
-/// when either version is stale, its audit entries are appended in order,
+/// when either version is stale or its company is not at the version it
+/// names, returns the user's new version, its audit entries are appended
+/// in order,
 /// of several commits racing from the same versions exactly one wins and
 /// nothing of the others is written, and a commit whose pending login is
 /// changed by another request while it runs writes nothing (the individual
@@ -152,8 +154,45 @@ pub async fn unit_of_work(stores: &crate::Stores) -> Result<(), ConformanceFailu
         unchanged().await?,
         "a login commit for a missing pending login writes nothing",
     )?;
+    let company_version = stores
+        .companies
+        .load(&company)
+        .await
+        .map_err(fail)?
+        .ok_or(ConformanceFailure {
+            rule: "operations on a healthy store succeed",
+        })?
+        .version;
+    let stale_company = Version::new(company_version.get().wrapping_add(1000));
+    check(
+        unit.commit_login(
+            stores,
+            commit(v1, ticket, w1, 5).with_company(company.clone(), stale_company),
+        )
+        .await
+            == Err(SaveError::Conflict),
+        "a login commit whose company is at another version is a conflict",
+    )?;
+    let elsewhere = CompanyId::new("c-elsewhere").map_err(sample)?;
+    check(
+        unit.commit_login(
+            stores,
+            commit(v1, ticket, w1, 6).with_company(elsewhere, company_version),
+        )
+        .await
+            == Err(SaveError::Conflict),
+        "a login commit whose company is missing is a conflict",
+    )?;
+    check(
+        unchanged().await?,
+        "a login commit whose company is not at its version writes nothing",
+    )?;
 
-    unit.commit_login(stores, commit(v1, ticket, w1, 4))
+    let committed = unit
+        .commit_login(
+            stores,
+            commit(v1, ticket, w1, 4).with_company(company.clone(), company_version),
+        )
         .await
         .map_err(|_| ConformanceFailure {
             rule: "a login commit at the loaded versions succeeds",
@@ -168,6 +207,10 @@ pub async fn unit_of_work(stores: &crate::Stores) -> Result<(), ConformanceFailu
             rule: "a login commit saves the user's record at a new version",
         })?
         .version;
+    check(
+        committed == v2,
+        "a login commit returns the user's record's new version",
+    )?;
     let w2 = stores
         .pending_logins
         .load(&ticket)
@@ -206,7 +249,7 @@ pub async fn unit_of_work(stores: &crate::Stores) -> Result<(), ConformanceFailu
     check(
         results
             .iter()
-            .all(|result| matches!(result, Ok(()) | Err(SaveError::Conflict))),
+            .all(|result| matches!(result, Ok(_) | Err(SaveError::Conflict))),
         "the losers of a login-commit race get a conflict",
     )?;
     let users = stores.users.load(&user).await.map_err(fail)?;
@@ -265,7 +308,7 @@ pub async fn unit_of_work(stores: &crate::Stores) -> Result<(), ConformanceFailu
     let tickets = stores.pending_logins.load(&raced).await.map_err(fail)?;
     let appended = stores.audit.read(before, usize::MAX).await.map_err(fail)?;
     match result {
-        Ok(()) => check(
+        Ok(_) => check(
             users.is_some_and(|u| u.record == user_record(30))
                 && tickets.is_some_and(|t| t.record == completed(30))
                 && appended == [entry(30), entry(1030)],

@@ -2,6 +2,8 @@
 //! recovery code, or a push approval checked against the challenge; an
 //! accepted answer completes the login.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use twofa_enrollment::{
     Effect, Enrollment, EnrollmentState, Event, LoginAttempt, MethodId, PasskeyResponse,
@@ -9,14 +11,14 @@ use twofa_enrollment::{
 };
 use twofa_types::{MethodSet, OneTimeCode, UserId};
 
-use super::{method_kind, transaction, usable_login};
+use super::{method_kind, transaction, usable_login, usable_ticket};
 use crate::audit::{AllowedBy, AuditEvent, RejectionDetail};
 use crate::failure::{Failure, enrollment_failure};
-use crate::records::{CompanyRecord, LoginStage, LoginTicket, PendingLogin, UserRecord};
+use crate::records::{CompanyRecord, LoginStage, LoginTicket, PendingLogin};
 use crate::service::Twofa;
 use crate::steps::{Allowed, LoginStep, Rejected, RetryAdvice, SetUpScreen};
 use crate::store::{SaveError, Versioned};
-use crate::update::{Change, Finish, Next};
+use crate::update::{Change, Finish, First, Next};
 
 /// The set-up screen that follows a challenge when every method of the
 /// user is switched off: no "remind me later".
@@ -178,12 +180,59 @@ impl Twofa {
         submitted: Answer,
         now: DateTime<Utc>,
     ) -> Result<LoginStep, Failure> {
+        // The records this server cached when it began the login, if it
+        // did: an acceptance is then committed without a read first (see
+        // `crate::cache`). Anything else is decided again, below, on
+        // records read from the store.
+        if let Some(cached) = self.cache.login(ticket, user, now) {
+            let company = cached.company.record.company().clone();
+            if let Ok(pending) = usable_ticket(Some(cached.pending), user, now) {
+                let first = First {
+                    user: cached.user.user,
+                    enrollment: Some(cached.user.enrollment),
+                    cached: true,
+                };
+                let answer = submitted.clone();
+                match self
+                    .answer_records(ticket, pending, first, &cached.company, answer, now)
+                    .await
+                {
+                    Ok(step) => {
+                        crate::observe::cache("hit");
+                        return Ok(step);
+                    }
+                    Err(_) => crate::observe::cache("stale"),
+                }
+            }
+            self.cache.forget(ticket, user, &company);
+        } else {
+            crate::observe::cache("miss");
+        }
         // Ticket, user and company in one read where the stores allow it;
         // the ticket is checked as `load_ticket_for` checks it.
         let records = self.stores.unit.load_login(&self.stores, ticket, user);
         let (pending, loaded, company) = usable_login(records.await?, user, now)?;
-        let company = company.record;
-        let kind = loaded.record.kind();
+        let company = Arc::new(company);
+        self.cache.put_company(company.clone(), now);
+        let first = First::loaded(loaded);
+        self.answer_records(ticket, pending, first, &company, submitted, now)
+            .await
+    }
+
+    /// Answers the login of `ticket` on its records, read from the store
+    /// or cached.
+    async fn answer_records(
+        &self,
+        ticket: &LoginTicket,
+        pending: Versioned<PendingLogin>,
+        loaded: First,
+        company: &Versioned<CompanyRecord>,
+        submitted: Answer,
+        now: DateTime<Utc>,
+    ) -> Result<LoginStep, Failure> {
+        let user = loaded.user.record.user().clone();
+        let user = &user;
+        let kind = loaded.user.record.kind();
         let login = pending.record.clone();
         let updated = match login.stage() {
             LoginStage::SetUp { .. } => {
@@ -199,11 +248,12 @@ impl Twofa {
                 let finish = Finish {
                     ticket,
                     pending,
+                    company: company.version,
                     next: &next,
                 };
                 self.update_user_with(
                     user,
-                    &company,
+                    &company.record,
                     now,
                     Some(loaded),
                     Some(finish),
@@ -228,7 +278,7 @@ impl Twofa {
             LoginStage::Challenge { method, .. } => {
                 let attempt = submitted.attempt(*method);
                 return self
-                    .verify_challenge(ticket, pending, loaded, &company, &attempt, now)
+                    .verify_challenge(ticket, pending, loaded, company, &attempt, now)
                     .await;
             }
             _ => return Err(Failure::start_over(RejectionDetail::WrongStage)),
@@ -237,7 +287,8 @@ impl Twofa {
             return Err(Failure::start_over(RejectionDetail::InconsistentRecord));
         };
         // After the commit, best effort (see `issue_grant`).
-        self.issue_grant(&login, &company, kind, &updated.record.status(now), now)
+        let status = updated.record.status(now);
+        self.issue_grant(&login, &company.record, kind, &status, now)
             .await;
         let recovery_codes = updated.effects.into_iter().find_map(|effect| match effect {
             Effect::ShowRecoveryCodes(sheet) => Some(sheet),
@@ -254,8 +305,8 @@ impl Twofa {
         &self,
         ticket: &LoginTicket,
         pending: Versioned<PendingLogin>,
-        loaded: Versioned<UserRecord>,
-        company: &CompanyRecord,
+        loaded: First,
+        company: &Versioned<CompanyRecord>,
         attempt: &LoginAttempt,
         now: DateTime<Utc>,
     ) -> Result<LoginStep, Failure> {
@@ -267,7 +318,9 @@ impl Twofa {
         else {
             return Err(Failure::start_over(RejectionDetail::WrongStage));
         };
-        let allowed = self.user_policy(company, &loaded.record).allowed_methods();
+        let allowed = self
+            .user_policy(&company.record, &loaded.user.record)
+            .allowed_methods();
         let next = |e: &Enrollment| {
             let method = method_kind(e, method)?;
             // The company may have switched the method off since the
@@ -279,19 +332,20 @@ impl Twofa {
                 None => Next::Allowed(AllowedBy::SecondFactor { method }),
             })
         };
-        let user = loaded.record.user().clone();
-        let kind = loaded.record.kind();
+        let user = loaded.user.record.user().clone();
+        let kind = loaded.user.record.kind();
         let login = pending.record.clone();
         let transaction = transaction(ticket)?;
         let finish = Finish {
             ticket,
             pending,
+            company: company.version,
             next: &next,
         };
         let updated = self
             .update_user_with(
                 &user,
-                company,
+                &company.record,
                 now,
                 Some(loaded),
                 Some(finish),
@@ -316,7 +370,8 @@ impl Twofa {
             None => return Err(Failure::start_over(RejectionDetail::InconsistentRecord)),
         };
         // After the commit, best effort (see `issue_grant`).
-        self.issue_grant(&login, company, kind, &updated.record.status(now), now)
+        let status = updated.record.status(now);
+        self.issue_grant(&login, &company.record, kind, &status, now)
             .await;
         Ok(LoginStep::Allowed(Allowed {
             by,
@@ -362,21 +417,28 @@ impl Twofa {
         let transaction = transaction(ticket)?;
         let attempt = LoginAttempt::RecoveryCode(SubmittedCode::new(code));
         let updated = self
-            .update_user_with(user, &company, now, Some(loaded), None, |e, ctx, rng| {
-                let event = Event::Login {
-                    attempt: attempt.clone(),
-                    transaction: transaction.clone(),
-                };
-                match Change::from(e.apply(event, ctx, now, rng)) {
-                    Change::Refuse(counted, mut failure) => {
-                        if failure.detail == RejectionDetail::WrongCode {
-                            failure.detail = RejectionDetail::WrongRecoveryCode;
+            .update_user_with(
+                user,
+                &company,
+                now,
+                Some(First::loaded(loaded)),
+                None,
+                |e, ctx, rng| {
+                    let event = Event::Login {
+                        attempt: attempt.clone(),
+                        transaction: transaction.clone(),
+                    };
+                    match Change::from(e.apply(event, ctx, now, rng)) {
+                        Change::Refuse(counted, mut failure) => {
+                            if failure.detail == RejectionDetail::WrongCode {
+                                failure.detail = RejectionDetail::WrongRecoveryCode;
+                            }
+                            Change::Refuse(counted, failure)
                         }
-                        Change::Refuse(counted, failure)
+                        change => change,
                     }
-                    change => change,
-                }
-            })
+                },
+            )
             .await?;
         if let Some(methods) = then_set_up {
             self.move_to_set_up(user, ticket, methods, now).await?;

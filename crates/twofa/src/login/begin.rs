@@ -2,6 +2,7 @@
 //! the set-up or verification screen, and "use another method".
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use twofa_enforcement::{GateDecision, gate};
@@ -179,13 +180,14 @@ impl Twofa {
         step_up: bool,
         now: DateTime<Utc>,
     ) -> Result<LoginStep, Failure> {
-        let record = self.load_user(user).await?.record;
-        let company = self.load_company(record.company()).await?.record;
-        let enrollment = self.open(&record)?;
+        let loaded = self.load_user(user).await?;
+        let loaded_company = self.load_company(loaded.record.company()).await?;
+        let (record, company) = (&loaded.record, &loaded_company.record);
+        let enrollment = self.open(record)?;
         let status = enrollment.status(now);
         let address = self.resolve_client(client);
         let client_ip = address.ip();
-        let policy = self.user_policy(&company, &record);
+        let policy = self.user_policy(company, record);
         match gate(&status, company.settings(), &policy, now) {
             decision @ (GateDecision::ChallengeSecondFactor { .. }
             | GateDecision::ChallengeThenReplaceMethod { .. }) => {
@@ -201,7 +203,7 @@ impl Twofa {
                     Some(stored) => facts.with_grant(&stored.record),
                     None => facts,
                 };
-                let policy = Self::trust_policy_for(&company)?;
+                let policy = Self::trust_policy_for(company)?;
                 if let (
                     Decision::Skip {
                         next_prompt_at,
@@ -238,13 +240,19 @@ impl Twofa {
                     usable,
                     then_set_up,
                 };
-                self.start_challenge(&record, &company, &enrollment, challenge, client_ip, now)
-                    .await
-                    .map(LoginStep::Challenge)
+                let screen = self
+                    .start_challenge(record, company, &enrollment, challenge, client_ip, now)
+                    .await?;
+                // The answer usually comes back to this server: it can
+                // then be committed without reading these again.
+                self.cache.put_company(Arc::new(loaded_company), now);
+                self.cache
+                    .put_user(Arc::new(loaded), Arc::new(enrollment), now);
+                Ok(LoginStep::Challenge(screen))
             }
             GateDecision::DeferralRunning { .. } if step_up => self
                 .start_setup(
-                    &record,
+                    record,
                     &enrollment,
                     policy.allowed_methods(),
                     None,
@@ -269,7 +277,7 @@ impl Twofa {
             }
             GateDecision::OfferSetup { methods, deferral } => self
                 .start_setup(
-                    &record,
+                    record,
                     &enrollment,
                     methods,
                     (!step_up).then_some(deferral.until),
@@ -279,7 +287,7 @@ impl Twofa {
                 .await
                 .map(LoginStep::SetUp),
             GateDecision::RequireSetup { methods, .. } => self
-                .start_setup(&record, &enrollment, methods, None, client_ip, now)
+                .start_setup(record, &enrollment, methods, None, client_ip, now)
                 .await
                 .map(LoginStep::SetUp),
             _ => Err(Failure::start_over(RejectionDetail::WrongStage)),
@@ -309,10 +317,13 @@ impl Twofa {
         match self
             .stores
             .pending_logins
-            .save(&ticket, pending, None)
+            .save(&ticket, pending.clone(), None)
             .await
         {
-            Ok(_) => Ok(ticket),
+            Ok(version) => {
+                self.cache.put_pending(ticket, pending, version, now);
+                Ok(ticket)
+            }
             // 128 random bits do not collide; a conflict means a broken
             // random source or store, and the login cannot go on.
             Err(SaveError::Conflict) => Err(Failure::start_over(RejectionDetail::StoreFailed)),

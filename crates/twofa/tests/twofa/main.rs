@@ -14,6 +14,7 @@
 mod account;
 mod admin;
 mod budget;
+mod cache;
 mod edge;
 mod factors;
 mod login;
@@ -28,6 +29,7 @@ mod recovery;
 mod seal;
 mod setup;
 mod stores;
+mod tap;
 mod trusted;
 
 use std::sync::Arc;

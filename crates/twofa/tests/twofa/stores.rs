@@ -3,16 +3,16 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use twofa::enrollment::{EnrollmentPolicy, ThrottlePolicy};
 use twofa::trusted_network::{Cidr, TrustGrantRecord};
-use twofa::types::{AccountKind, CompanyId};
+use twofa::types::AccountKind;
 use twofa::{
-    AuditEntry, AuditLog, Channels, CompanyRecord, LoginStep, ManualClock, PendingLogin,
-    PendingLoginStore, SaveError, SeededRandom, SetUpProgress, StoreError, StoreFuture, Stores,
-    Twofa, UserRecord, UserStore, Version, Versioned, VersionedStore,
+    AuditEntry, Channels, CompanyRecord, LoginStep, ManualClock, PendingLogin, SaveError,
+    SeededRandom, SetUpProgress, StoreError, StoreFuture, Stores, Twofa, UserRecord,
 };
 
+use crate::tap::{Tap, tapped_stores};
 use crate::{Now, OFFICE, Portal, challenge, home, into_allowed, office, sealer, totp_code};
 
 // --- Failing stores -----------------------------------------------------------
@@ -48,40 +48,31 @@ impl Flaky {
     }
 }
 
-/// Wraps any store: every operation of `inner` goes through `flaky`.
-#[derive(Debug)]
-struct FlakyStore<S: ?Sized> {
-    inner: Arc<S>,
-    flaky: Arc<Flaky>,
-}
-
-impl<S: ?Sized> FlakyStore<S> {
-    /// An operation that fails, when it fails, before it is sent.
-    fn flaky_read<'a, T: Send + 'a>(
+impl Tap for Flaky {
+    /// A call that fails, when it fails, before it is sent.
+    fn read<'a, T: Send + 'a>(
         &'a self,
-        inner: StoreFuture<'a, Result<T, StoreError>>,
+        call: StoreFuture<'a, Result<T, StoreError>>,
     ) -> StoreFuture<'a, Result<T, StoreError>> {
-        let flaky = &*self.flaky;
         StoreFuture::new(async move {
-            match flaky.fault() {
-                Fault::None => inner.await,
+            match self.fault() {
+                Fault::None => call.await,
                 _ => Err(StoreError::Unavailable),
             }
         })
     }
 
     /// A write that fails, when it fails, before or after it is sent.
-    fn flaky_write<'a, T: Send + 'a>(
+    fn write<'a, T: Send + 'a>(
         &'a self,
-        inner: StoreFuture<'a, Result<T, SaveError>>,
+        call: StoreFuture<'a, Result<T, SaveError>>,
     ) -> StoreFuture<'a, Result<T, SaveError>> {
-        let flaky = &*self.flaky;
         StoreFuture::new(async move {
-            match flaky.fault() {
-                Fault::None => inner.await,
+            match self.fault() {
+                Fault::None => call.await,
                 Fault::Before => Err(SaveError::Store(StoreError::Unavailable)),
                 Fault::After => {
-                    let _ = inner.await;
+                    let _ = call.await;
                     Err(SaveError::Store(StoreError::Unavailable))
                 }
             }
@@ -89,82 +80,8 @@ impl<S: ?Sized> FlakyStore<S> {
     }
 }
 
-impl<K, V, S> VersionedStore<K, V> for FlakyStore<S>
-where
-    K: Sync,
-    V: Send + 'static,
-    S: VersionedStore<K, V> + ?Sized,
-{
-    fn load<'a>(&'a self, key: &'a K) -> StoreFuture<'a, Result<Option<Versioned<V>>, StoreError>> {
-        self.flaky_read(self.inner.load(key))
-    }
-    fn save<'a>(
-        &'a self,
-        key: &'a K,
-        record: V,
-        expected: Option<Version>,
-    ) -> StoreFuture<'a, Result<Version, SaveError>> {
-        self.flaky_write(self.inner.save(key, record, expected))
-    }
-    fn remove<'a>(
-        &'a self,
-        key: &'a K,
-        expected: Version,
-    ) -> StoreFuture<'a, Result<(), SaveError>> {
-        self.flaky_write(self.inner.remove(key, expected))
-    }
-}
-
-impl<S: UserStore + ?Sized> UserStore for FlakyStore<S> {
-    fn list_company<'a>(
-        &'a self,
-        company: &'a CompanyId,
-    ) -> StoreFuture<'a, Result<Vec<Versioned<UserRecord>>, StoreError>> {
-        self.flaky_read(self.inner.list_company(company))
-    }
-}
-
-impl<S: PendingLoginStore + ?Sized> PendingLoginStore for FlakyStore<S> {
-    fn purge_expired<'a>(&'a self, now: DateTime<Utc>) -> StoreFuture<'a, Result<u64, StoreError>> {
-        self.flaky_read(self.inner.purge_expired(now))
-    }
-}
-
-impl<S: AuditLog + ?Sized> AuditLog for FlakyStore<S> {
-    fn append<'a>(&'a self, entry: AuditEntry) -> StoreFuture<'a, Result<(), StoreError>> {
-        self.flaky_read(self.inner.append(entry))
-    }
-    fn read<'a>(
-        &'a self,
-        skip: usize,
-        limit: usize,
-    ) -> StoreFuture<'a, Result<Vec<AuditEntry>, StoreError>> {
-        self.flaky_read(self.inner.read(skip, limit))
-    }
-    fn purge_older_than<'a>(
-        &'a self,
-        cutoff: DateTime<Utc>,
-    ) -> StoreFuture<'a, Result<u64, StoreError>> {
-        self.flaky_read(self.inner.purge_older_than(cutoff))
-    }
-}
-
 fn flaky_stores(flaky: &Arc<Flaky>) -> Stores {
-    fn wrap<S: ?Sized>(inner: &Arc<S>, flaky: &Arc<Flaky>) -> Arc<FlakyStore<S>> {
-        Arc::new(FlakyStore {
-            inner: inner.clone(),
-            flaky: flaky.clone(),
-        })
-    }
-    let inner = Stores::in_memory();
-    Stores::new(
-        wrap(inner.users(), flaky),
-        wrap(inner.companies(), flaky),
-        wrap(inner.pending_logins(), flaky),
-        wrap(inner.grants(), flaky),
-        wrap(inner.audit(), flaky),
-        inner.send_counters().clone(),
-    )
+    tapped_stores(flaky, false)
 }
 
 #[tokio::test]

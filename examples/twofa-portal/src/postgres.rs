@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use deadpool_postgres::Pool;
+use deadpool_postgres::{Object, Pool};
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 use twofa::{Sealer, XChaChaSealer};
 
 use crate::accounts::DemoAccount;
@@ -51,6 +53,32 @@ const TRIM_EVERY: u64 = 32;
 /// How many outbox messages the device pages show (the newest).
 const OUTBOX_SHOWN: i64 = 200;
 
+/// A session by the hash of its identifier: touched if alive (the same
+/// test as in memory), removed if expired.
+const LOAD_SESSION: &str = "WITH expired AS (
+         DELETE FROM twofa_portal_sessions
+         WHERE id_hash = $1 AND jar = $2
+           AND NOT (touched_at > $4 AND created_at > $5 AND created_at <= $3)
+     ), alive AS (
+         UPDATE twofa_portal_sessions SET touched_at = $3
+         WHERE id_hash = $1 AND jar = $2 AND touched_at > $4
+           AND created_at > $5 AND created_at <= $3
+         RETURNING created_at, sealed
+     )
+     SELECT created_at, sealed FROM alive";
+
+const INSERT_SESSION: &str = "INSERT INTO twofa_portal_sessions
+         (id_hash, jar, signed_in, created_at, touched_at, sealed)
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// [`INSERT_SESSION`] that also removes the session it replaces (`$7`).
+const ROTATE_SESSION: &str = "WITH replaced AS (
+         DELETE FROM twofa_portal_sessions WHERE id_hash = $7 AND jar = $2
+     )
+     INSERT INTO twofa_portal_sessions
+         (id_hash, jar, signed_in, created_at, touched_at, sealed)
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
 /// The shared state's connection pool and what reading its rows needs.
 #[derive(Clone)]
 pub(crate) struct SharedState {
@@ -72,6 +100,18 @@ fn unavailable<E>(_: E) -> SessionError {
 
 fn count(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
+}
+
+type Params<'a> = [&'a (dyn ToSql + Sync)];
+
+/// Runs one statement on `client`, prepared once per connection (each
+/// later run is one round trip), and returns how many rows it touched.
+async fn execute(client: &Object, sql: &str, params: &Params<'_>) -> Result<u64, SessionError> {
+    let statement = client.prepare_cached(sql).await.map_err(unavailable)?;
+    client
+        .execute(&statement, params)
+        .await
+        .map_err(unavailable)
 }
 
 impl SharedState {
@@ -100,8 +140,25 @@ impl SharedState {
         })
     }
 
-    async fn client(&self) -> Result<deadpool_postgres::Object, SessionError> {
+    async fn client(&self) -> Result<Object, SessionError> {
         self.pool.get().await.map_err(unavailable)
+    }
+
+    /// Runs one statement on a pooled connection and returns how many rows
+    /// it touched.
+    async fn execute(&self, sql: &str, params: &Params<'_>) -> Result<u64, SessionError> {
+        execute(&self.client().await?, sql, params).await
+    }
+
+    /// Runs one statement on a pooled connection and returns its row, if
+    /// any.
+    async fn query_opt(&self, sql: &str, params: &Params<'_>) -> Result<Option<Row>, SessionError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(unavailable)?;
+        client
+            .query_opt(&statement, params)
+            .await
+            .map_err(unavailable)
     }
 
     pub(crate) async fn load_session(
@@ -114,28 +171,16 @@ impl SharedState {
         let hash = id_hash(id);
         let idle_cutoff = now.checked_sub_signed(policy.idle).unwrap_or(now);
         let absolute_cutoff = now.checked_sub_signed(policy.absolute).unwrap_or(now);
-        let client = self.client().await?;
         // Alive (the same test as in memory) and touched, in one
-        // statement.
-        let row = client
+        // statement; a row that is there but expired goes in the same
+        // statement too.
+        let row = self
             .query_opt(
-                "UPDATE twofa_portal_sessions SET touched_at = $3
-                 WHERE id_hash = $1 AND jar = $2 AND touched_at > $4
-                   AND created_at > $5 AND created_at <= $3
-                 RETURNING created_at, sealed",
+                LOAD_SESSION,
                 &[&hash, &i16::from(jar), &now, &idle_cutoff, &absolute_cutoff],
             )
-            .await
-            .map_err(unavailable)?;
+            .await?;
         let Some(row) = row else {
-            // Gone or expired: an expired row goes now.
-            client
-                .execute(
-                    "DELETE FROM twofa_portal_sessions WHERE id_hash = $1 AND jar = $2",
-                    &[&hash, &i16::from(jar)],
-                )
-                .await
-                .map_err(unavailable)?;
             return Ok(None);
         };
         let created_at: DateTime<Utc> = row.try_get(0).map_err(unavailable)?;
@@ -151,10 +196,13 @@ impl SharedState {
         .map(Some)
     }
 
+    /// Stores a new session under `id`; with `replacing`, the session of
+    /// that identifier goes in the same statement (a rotation: both or
+    /// neither).
     pub(crate) async fn insert_session(
         &self,
         jar: u8,
-        id: &Token,
+        (id, replacing): (&Token, Option<&Token>),
         session: &Session,
         policy: &SessionPolicy,
         now: DateTime<Utc>,
@@ -162,23 +210,25 @@ impl SharedState {
         let hash = id_hash(id);
         let sealed = record::seal(&self.sealer, jar, &hash, session)?;
         let signed_in = session.stage.signed_in();
+        let jar_column = i16::from(jar);
         let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO twofa_portal_sessions
-                     (id_hash, jar, signed_in, created_at, touched_at, sealed)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[
-                    &hash,
-                    &i16::from(jar),
-                    &signed_in,
-                    &session.created_at,
-                    &session.touched_at,
-                    &sealed,
-                ],
-            )
-            .await
-            .map_err(unavailable)?;
+        let old_hash = replacing.map(id_hash);
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+            &hash,
+            &jar_column,
+            &signed_in,
+            &session.created_at,
+            &session.touched_at,
+            &sealed,
+        ];
+        let sql = match &old_hash {
+            None => INSERT_SESSION,
+            Some(old_hash) => {
+                params.push(old_hash);
+                ROTATE_SESSION
+            }
+        };
+        execute(&client, sql, &params).await?;
         if !signed_in
             && self
                 .inserts
@@ -194,7 +244,7 @@ impl SharedState {
     /// beyond the capacity (never a signed-in one).
     async fn trim(
         &self,
-        client: &deadpool_postgres::Object,
+        client: &Object,
         jar: u8,
         policy: &SessionPolicy,
         now: DateTime<Utc>,
@@ -202,24 +252,22 @@ impl SharedState {
         let idle_cutoff = now.checked_sub_signed(policy.idle).unwrap_or(now);
         let absolute_cutoff = now.checked_sub_signed(policy.absolute).unwrap_or(now);
         let capacity = i64::try_from(policy.pre_login_capacity).unwrap_or(i64::MAX);
-        client
-            .execute(
-                "DELETE FROM twofa_portal_sessions
-                 WHERE jar = $1 AND (touched_at <= $2 OR created_at <= $3)",
-                &[&i16::from(jar), &idle_cutoff, &absolute_cutoff],
-            )
-            .await
-            .map_err(unavailable)?;
-        client
-            .execute(
-                "DELETE FROM twofa_portal_sessions WHERE id_hash IN (
-                     SELECT id_hash FROM twofa_portal_sessions
-                     WHERE jar = $1 AND NOT signed_in
-                     ORDER BY created_at DESC, id_hash OFFSET $2)",
-                &[&i16::from(jar), &capacity],
-            )
-            .await
-            .map_err(unavailable)?;
+        execute(
+            client,
+            "DELETE FROM twofa_portal_sessions
+             WHERE jar = $1 AND (touched_at <= $2 OR created_at <= $3)",
+            &[&i16::from(jar), &idle_cutoff, &absolute_cutoff],
+        )
+        .await?;
+        execute(
+            client,
+            "DELETE FROM twofa_portal_sessions WHERE id_hash IN (
+                 SELECT id_hash FROM twofa_portal_sessions
+                 WHERE jar = $1 AND NOT signed_in
+                 ORDER BY created_at DESC, id_hash OFFSET $2)",
+            &[&i16::from(jar), &capacity],
+        )
+        .await?;
         Ok(())
     }
 
@@ -231,42 +279,34 @@ impl SharedState {
     ) -> Result<(), SessionError> {
         let hash = id_hash(id);
         let sealed = record::seal(&self.sealer, jar, &hash, session)?;
-        self.client()
-            .await?
-            .execute(
-                "UPDATE twofa_portal_sessions SET signed_in = $3, sealed = $4
-                 WHERE id_hash = $1 AND jar = $2",
-                &[&hash, &i16::from(jar), &session.stage.signed_in(), &sealed],
-            )
-            .await
-            .map_err(unavailable)?;
+        self.execute(
+            "UPDATE twofa_portal_sessions SET signed_in = $3, sealed = $4
+             WHERE id_hash = $1 AND jar = $2",
+            &[&hash, &i16::from(jar), &session.stage.signed_in(), &sealed],
+        )
+        .await?;
         Ok(())
     }
 
     pub(crate) async fn remove_session(&self, jar: u8, id: &Token) -> Result<(), SessionError> {
-        self.client()
-            .await?
-            .execute(
-                "DELETE FROM twofa_portal_sessions WHERE id_hash = $1 AND jar = $2",
-                &[&id_hash(id), &i16::from(jar)],
-            )
-            .await
-            .map_err(unavailable)?;
+        self.execute(
+            "DELETE FROM twofa_portal_sessions WHERE id_hash = $1 AND jar = $2",
+            &[&id_hash(id), &i16::from(jar)],
+        )
+        .await?;
         Ok(())
     }
 
     pub(crate) async fn session_counts(&self, jar: u8) -> Result<SessionCounts, SessionError> {
         let row = self
-            .client()
-            .await?
-            .query_one(
+            .query_opt(
                 "SELECT count(*) FILTER (WHERE NOT signed_in),
                         count(*) FILTER (WHERE signed_in)
                  FROM twofa_portal_sessions WHERE jar = $1",
                 &[&i16::from(jar)],
             )
-            .await
-            .map_err(unavailable)?;
+            .await?
+            .ok_or(SessionError::Unavailable)?;
         Ok(SessionCounts {
             pre_login: count(row.try_get(0).map_err(unavailable)?),
             signed_in: count(row.try_get(1).map_err(unavailable)?),
@@ -283,15 +323,12 @@ impl SharedState {
     ) -> Result<Option<(u32, DateTime<Utc>)>, SessionError> {
         let opened_after = now.checked_sub_signed(window).unwrap_or(now);
         let row = self
-            .client()
-            .await?
             .query_opt(
                 "SELECT failures, window_start FROM twofa_portal_password_failures
                  WHERE key = $1 AND window_start > $2",
                 &[&key, &opened_after],
             )
-            .await
-            .map_err(unavailable)?;
+            .await?;
         row.map(|row| {
             let failures: i32 = row.try_get(0).map_err(unavailable)?;
             let start: DateTime<Utc> = row.try_get(1).map_err(unavailable)?;
@@ -312,31 +349,25 @@ impl SharedState {
         now: DateTime<Utc>,
     ) -> Result<(), SessionError> {
         let opened_after = now.checked_sub_signed(window).unwrap_or(now);
-        self.client()
-            .await?
-            .execute(
-                "INSERT INTO twofa_portal_password_failures AS f (key, failures, window_start)
-                 VALUES ($1, 1, $2)
-                 ON CONFLICT (key) DO UPDATE SET
-                     failures = CASE WHEN f.window_start > $3 THEN f.failures + 1 ELSE 1 END,
-                     window_start = CASE WHEN f.window_start > $3 THEN f.window_start ELSE $2 END",
-                &[&key, &now, &opened_after],
-            )
-            .await
-            .map_err(unavailable)?;
+        self.execute(
+            "INSERT INTO twofa_portal_password_failures AS f (key, failures, window_start)
+             VALUES ($1, 1, $2)
+             ON CONFLICT (key) DO UPDATE SET
+                 failures = CASE WHEN f.window_start > $3 THEN f.failures + 1 ELSE 1 END,
+                 window_start = CASE WHEN f.window_start > $3 THEN f.window_start ELSE $2 END",
+            &[&key, &now, &opened_after],
+        )
+        .await?;
         Ok(())
     }
 
     /// Forgets the failures of `key` (a correct password).
     pub(crate) async fn clear_failures(&self, key: &str) -> Result<(), SessionError> {
-        self.client()
-            .await?
-            .execute(
-                "DELETE FROM twofa_portal_password_failures WHERE key = $1",
-                &[&key],
-            )
-            .await
-            .map_err(unavailable)?;
+        self.execute(
+            "DELETE FROM twofa_portal_password_failures WHERE key = $1",
+            &[&key],
+        )
+        .await?;
         Ok(())
     }
 
@@ -347,14 +378,11 @@ impl SharedState {
         now: DateTime<Utc>,
     ) -> Result<u64, SessionError> {
         let opened_after = now.checked_sub_signed(window).unwrap_or(now);
-        self.client()
-            .await?
-            .execute(
-                "DELETE FROM twofa_portal_password_failures WHERE window_start <= $1",
-                &[&opened_after],
-            )
-            .await
-            .map_err(unavailable)
+        self.execute(
+            "DELETE FROM twofa_portal_password_failures WHERE window_start <= $1",
+            &[&opened_after],
+        )
+        .await
     }
 
     /// Adds a message to the simulated outbox (sealed: it holds codes).
@@ -367,29 +395,28 @@ impl SharedState {
             .sealer
             .seal(OUTBOX_AAD, plain, &mut rand::rng())
             .map_err(unavailable)?;
-        self.client()
-            .await?
-            .execute(
-                "INSERT INTO twofa_portal_outbox (sent_at, sealed) VALUES ($1, $2)",
-                &[&sent_at, &sealed],
-            )
-            .await
-            .map_err(unavailable)?;
+        self.execute(
+            "INSERT INTO twofa_portal_outbox (sent_at, sealed) VALUES ($1, $2)",
+            &[&sent_at, &sealed],
+        )
+        .await?;
         Ok(())
     }
 
     /// The newest messages of the simulated outbox, oldest first.
     pub(crate) async fn outbox(&self) -> Result<Vec<zeroize::Zeroizing<Vec<u8>>>, SessionError> {
-        let rows = self
-            .client()
-            .await?
-            .query(
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
                 "SELECT sealed FROM (
                      SELECT seq, sealed FROM twofa_portal_outbox
                      ORDER BY seq DESC LIMIT $1) newest
                  ORDER BY seq",
-                &[&OUTBOX_SHOWN],
             )
+            .await
+            .map_err(unavailable)?;
+        let rows = client
+            .query(&statement, &[&OUTBOX_SHOWN])
             .await
             .map_err(unavailable)?;
         rows.iter()

@@ -422,7 +422,7 @@ impl SessionStore {
     ) -> Result<(Token, Session), SessionError> {
         let session = Session::new(now)?;
         let id = Token::generate().map_err(|_| SessionError::Random)?;
-        self.insert(&id, &session, now).await?;
+        self.insert((&id, None), &session, now).await?;
         Ok((id, session))
     }
 
@@ -452,8 +452,7 @@ impl SessionStore {
         session.csrf = Token::generate().map_err(|_| SessionError::Random)?;
         session.created_at = now;
         session.touched_at = now;
-        self.remove(old).await?;
-        self.insert(&id, &session, now).await?;
+        self.insert((&id, Some(old)), &session, now).await?;
         Ok((id, session))
     }
 
@@ -476,20 +475,25 @@ impl SessionStore {
         }
     }
 
+    /// Stores `session` under a new identifier; with `replacing`, the
+    /// session it replaces ends at the same time.
     async fn insert(
         &self,
-        id: &Token,
+        (id, replacing): (&Token, Option<&Token>),
         session: &Session,
         now: DateTime<Utc>,
     ) -> Result<(), SessionError> {
         match &self.backend {
             Backend::Memory(sessions) => {
+                if let Some(old) = replacing {
+                    sessions.remove(old);
+                }
                 sessions.insert(id.clone(), session.clone(), &self.policy, now);
                 Ok(())
             }
             Backend::Shared(state) => {
                 state
-                    .insert_session(self.jar, id, session, &self.policy, now)
+                    .insert_session(self.jar, (id, replacing), session, &self.policy, now)
                     .await
             }
         }

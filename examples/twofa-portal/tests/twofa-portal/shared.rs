@@ -193,3 +193,32 @@ async fn password_limits_and_the_pre_login_bound_hold_across_servers() {
         page.body
     );
 }
+
+#[tokio::test]
+async fn each_login_step_moves_the_session_to_a_new_identifier_on_both_servers() {
+    let (first, second) = two_servers("portal_shared_rotation", PortalOptions::new()).await;
+    let both = addrs(&first, &second);
+    let mut carol = Browser::alternating(&both);
+    assert_eq!(carol.get("/login").await.status, StatusCode::OK);
+    let before = carol.cookies.clone();
+    assert!(!before.is_empty());
+    let reply = carol.log_in("carol", "carol-demo-password").await;
+    assert_eq!(reply.location(), "/login/2fa");
+    assert_ne!(carol.cookies, before);
+    // Only the moved session is left of this browser's.
+    let counts = second.portal.session_counts().await.unwrap();
+    assert_eq!(counts.pre_login + counts.signed_in, 1, "{counts:?}");
+    // The identifier from before the password is refused by both servers.
+    for server in both {
+        let mut stale = Browser::at(server);
+        stale.cookies = before.clone();
+        assert_eq!(stale.get("/login/2fa").await.location(), "/login");
+    }
+    let page = carol.get("/login/2fa").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Enable two-factor authentication"),
+        "{}",
+        page.body
+    );
+}

@@ -28,8 +28,24 @@ CREATE TABLE IF NOT EXISTS twofa_portal_sessions (
     touched_at timestamptz NOT NULL,
     sealed     bytea NOT NULL
 );
-CREATE INDEX IF NOT EXISTS twofa_portal_sessions_pre_login
-    ON twofa_portal_sessions (jar, created_at) WHERE NOT signed_in;
+-- The order rows were stored in: the pre-login bound keeps the newest
+-- (creation times can be equal, and a demo clock stands still). Tables
+-- made before it get the column once; later starts take no lock here.
+DO $$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM information_schema.columns
+        WHERE table_schema = current_schema()
+          AND table_name = 'twofa_portal_sessions' AND column_name = 'seq'
+    ) THEN
+        ALTER TABLE twofa_portal_sessions
+            ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY;
+        DROP INDEX IF EXISTS twofa_portal_sessions_pre_login;
+    END IF;
+END
+$$;
+CREATE INDEX IF NOT EXISTS twofa_portal_sessions_pre_login_order
+    ON twofa_portal_sessions (jar, seq) WHERE NOT signed_in;
 CREATE TABLE IF NOT EXISTS twofa_portal_password_failures (
     key          text PRIMARY KEY,
     failures     integer NOT NULL,
@@ -264,7 +280,7 @@ impl SharedState {
             "DELETE FROM twofa_portal_sessions WHERE id_hash IN (
                  SELECT id_hash FROM twofa_portal_sessions
                  WHERE jar = $1 AND NOT signed_in
-                 ORDER BY created_at DESC, id_hash OFFSET $2)",
+                 ORDER BY seq DESC OFFSET $2)",
             &[&i16::from(jar), &capacity],
         )
         .await?;

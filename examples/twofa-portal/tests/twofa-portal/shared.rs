@@ -222,3 +222,43 @@ async fn each_login_step_moves_the_session_to_a_new_identifier_on_both_servers()
         page.body
     );
 }
+
+#[tokio::test]
+async fn the_pre_login_bound_keeps_the_newest_sessions_while_the_clock_stands_still() {
+    let options = PortalOptions::new().with_pre_login_sessions(100);
+    let (first, second) = two_servers("portal_shared_newest", options).await;
+    let both = addrs(&first, &second);
+    let anonymous = |count: usize| async move {
+        for n in 0..count {
+            let mut browser = Browser::at(both[n % 2]);
+            assert_eq!(browser.get("/login").await.status, StatusCode::OK);
+        }
+    };
+    // Every session below is created at the same instant of the demo
+    // clock.
+    anonymous(200).await;
+    let mut waiting = Vec::new();
+    for n in 0..6 {
+        let mut browser = Browser::at(both[n % 2]);
+        let csrf = browser.get("/login").await.csrf();
+        waiting.push((browser, csrf));
+    }
+    // Enough newer sessions that each server trims its table after the
+    // six, too few to push them out of the newest 100.
+    anonymous(66).await;
+    let counts = first.portal.session_counts().await.unwrap();
+    assert!(counts.pre_login <= 100 + 32 * 2, "{counts:?}");
+    for (mut browser, csrf) in waiting {
+        let reply = browser
+            .post(
+                "/login",
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("login", "alice"),
+                    ("password", "alice-demo-password"),
+                ],
+            )
+            .await;
+        assert_eq!(reply.location(), "/login/2fa");
+    }
+}

@@ -62,6 +62,10 @@ CREATE TABLE IF NOT EXISTS twofa_portal_outbox (
 /// together take turns): the ASCII bytes of `twofa_pt`.
 const SCHEMA_LOCK: i64 = 0x7477_6f66_615f_7074;
 
+/// The advisory lock a trim of one jar's rows holds for its statement (the
+/// jar is the second key): the ASCII bytes of `twtr`.
+const TRIM_LOCK: i32 = 0x7477_7472;
+
 /// Every how many new pre-login sessions a server trims the pre-login
 /// rows back to the capacity and removes expired sessions.
 const TRIM_EVERY: u64 = 32;
@@ -251,7 +255,11 @@ impl SharedState {
                 .fetch_add(1, Ordering::Relaxed)
                 .is_multiple_of(TRIM_EVERY)
         {
-            self.trim(&client, jar, policy, now).await?;
+            // The session is stored: a trim that fails leaves the rows to
+            // the next one and does not refuse the request.
+            if let Err(error) = self.trim(&client, jar, policy, now).await {
+                tracing::warn!(target: "twofa_portal::sessions", %error, "sessions not trimmed");
+            }
         }
         Ok(())
     }
@@ -268,20 +276,34 @@ impl SharedState {
         let idle_cutoff = now.checked_sub_signed(policy.idle).unwrap_or(now);
         let absolute_cutoff = now.checked_sub_signed(policy.absolute).unwrap_or(now);
         let capacity = i64::try_from(policy.pre_login_capacity).unwrap_or(i64::MAX);
+        // One trim of a jar at a time, whichever server: two deleting the
+        // same rows in different orders would deadlock, and one that finds
+        // the lock taken leaves the rows to the holder.
+        let turn = (TRIM_LOCK, i32::from(jar));
         execute(
             client,
-            "DELETE FROM twofa_portal_sessions
-             WHERE jar = $1 AND (touched_at <= $2 OR created_at <= $3)",
-            &[&i16::from(jar), &idle_cutoff, &absolute_cutoff],
+            "WITH turn AS (SELECT pg_try_advisory_xact_lock($4, $5) AS mine)
+             DELETE FROM twofa_portal_sessions
+             WHERE (SELECT mine FROM turn)
+               AND jar = $1 AND (touched_at <= $2 OR created_at <= $3)",
+            &[
+                &i16::from(jar),
+                &idle_cutoff,
+                &absolute_cutoff,
+                &turn.0,
+                &turn.1,
+            ],
         )
         .await?;
         execute(
             client,
-            "DELETE FROM twofa_portal_sessions WHERE id_hash IN (
+            "WITH turn AS (SELECT pg_try_advisory_xact_lock($3, $4) AS mine)
+             DELETE FROM twofa_portal_sessions
+             WHERE (SELECT mine FROM turn) AND id_hash IN (
                  SELECT id_hash FROM twofa_portal_sessions
                  WHERE jar = $1 AND NOT signed_in
                  ORDER BY seq DESC OFFSET $2)",
-            &[&i16::from(jar), &capacity],
+            &[&i16::from(jar), &capacity, &turn.0, &turn.1],
         )
         .await?;
         Ok(())

@@ -262,3 +262,35 @@ async fn the_pre_login_bound_keeps_the_newest_sessions_while_the_clock_stands_st
         assert_eq!(reply.location(), "/login/2fa");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_floods_on_both_servers_open_every_session_they_ask_for() {
+    let options = PortalOptions::new().with_pre_login_sessions(1_000);
+    let (first, second) = two_servers("portal_shared_concurrent_flood", options).await;
+    let both = addrs(&first, &second);
+    // Eight clients at once, half on each server: the servers trim their
+    // pre-login rows while the others insert and trim too.
+    let floods: Vec<_> = (0..8)
+        .map(|n| {
+            let addr = both[n % 2];
+            tokio::spawn(async move {
+                let mut refused = 0;
+                let mut anonymous = Browser::at(addr);
+                for _ in 0..1_000 {
+                    anonymous.cookies.clear();
+                    if anonymous.get("/login").await.status != StatusCode::OK
+                        || anonymous.cookies.is_empty()
+                    {
+                        refused += 1;
+                    }
+                }
+                refused
+            })
+        })
+        .collect();
+    for flood in floods {
+        assert_eq!(flood.await.unwrap(), 0, "every request got its session");
+    }
+    let counts = first.portal.session_counts().await.unwrap();
+    assert!(counts.pre_login <= 1_000 + 32 * 2, "{counts:?}");
+}

@@ -38,6 +38,17 @@ async fn two_servers(name: &str, options: PortalOptions) -> (Server, Server) {
     (first, second)
 }
 
+/// The browser's partial login shows the set-up screen.
+async fn on_the_set_up_screen(browser: &mut Browser) {
+    let page = browser.get("/login/2fa").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Enable two-factor authentication"),
+        "{}",
+        page.body
+    );
+}
+
 fn addrs(first: &Server, second: &Server) -> [SocketAddr; 2] {
     [first.addr, second.addr]
 }
@@ -185,13 +196,7 @@ async fn password_limits_and_the_pre_login_bound_hold_across_servers() {
     assert_eq!(counts.signed_in, 1, "{counts:?}");
     assert_eq!(second.portal.session_counts().await.unwrap(), counts);
     // Carol is still where she was.
-    let page = carol.get("/login/2fa").await;
-    assert_eq!(page.status, StatusCode::OK);
-    assert!(
-        page.body.contains("Enable two-factor authentication"),
-        "{}",
-        page.body
-    );
+    on_the_set_up_screen(&mut carol).await;
 }
 
 #[tokio::test]
@@ -214,13 +219,7 @@ async fn each_login_step_moves_the_session_to_a_new_identifier_on_both_servers()
         stale.cookies = before.clone();
         assert_eq!(stale.get("/login/2fa").await.location(), "/login");
     }
-    let page = carol.get("/login/2fa").await;
-    assert_eq!(page.status, StatusCode::OK);
-    assert!(
-        page.body.contains("Enable two-factor authentication"),
-        "{}",
-        page.body
-    );
+    on_the_set_up_screen(&mut carol).await;
 }
 
 #[tokio::test]

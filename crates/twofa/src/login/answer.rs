@@ -185,7 +185,6 @@ impl Twofa {
         // `crate::cache`). Anything else is decided again, below, on
         // records read from the store.
         if let Some(cached) = self.cache.login(ticket, user, now) {
-            let company = cached.company.record.company().clone();
             if let Ok(pending) = usable_ticket(Some(cached.pending), user, now) {
                 let first = First {
                     user: cached.user.user,
@@ -204,7 +203,8 @@ impl Twofa {
                     Err(_) => crate::observe::cache("stale"),
                 }
             }
-            self.cache.forget(ticket, user, &company);
+            self.cache
+                .forget(ticket, user, cached.company.record.company());
         } else {
             crate::observe::cache("miss");
         }

@@ -4,6 +4,12 @@
 //! `UPDATE … WHERE version = $n` round trip per verification on the same
 //! server, by as many workers.
 //!
+//! A second figure is the least a verification writes, as one statement:
+//! the floor's `UPDATE` and one audit row appended to the audit trail of
+//! the flow's database (a real entry of the flow, with the trail's
+//! indexes), the shape of a replay guard saved together with its audit
+//! entry.
+//!
 //! A third figure is what a verification whose records are not cached
 //! needs at least: one read of the user's record and one conditional write
 //! of it (two round trips), on the flow's own rows. The flow's service
@@ -13,7 +19,7 @@
 //! Starts its own throwaway cluster (or uses `DATABASE_URL`) like the tests.
 //! Run with `cargo bench -p twofa-store-postgres --bench verify`; it prints
 //! a Markdown table. `VERIFY_BENCH_ROUNDS` sets the verifications per
-//! worker and configuration (default 100; the floor and the read-and-write
+//! worker and configuration (default 100; the floors and the read-and-write
 //! run ten times as many).
 
 #![allow(
@@ -37,6 +43,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use cluster::{Cluster, connect};
+use serde_json::Value;
+use tokio_postgres::types::{Json, ToSql};
 use twofa::delivery::{Issuer, Outbox, ServerKey};
 use twofa::enrollment::ProvisioningUri;
 use twofa::types::{AccountKind, CompanyId, UserId};
@@ -245,8 +253,11 @@ fn counting(postgres: &PostgresStores, calls: &Arc<Tally>) -> Stores {
 }
 
 /// The floor: `workers` connections, each updating its own row with one
-/// conditional `UPDATE` per iteration. Returns updates per second.
-async fn floor(url: &str, workers: usize, rounds: usize) -> f64 {
+/// conditional `UPDATE` per iteration. With `audit`, the same `UPDATE` also
+/// appends `audit` to the audit trail in the same statement (the shape of
+/// the least a verification writes: its replay guard and one audit row).
+/// Returns statements per second.
+async fn floor(url: &str, workers: usize, rounds: usize, audit: Option<&Value>) -> f64 {
     let setup = connect(url).await.unwrap();
     setup
         .batch_execute(
@@ -255,6 +266,19 @@ async fn floor(url: &str, workers: usize, rounds: usize) -> f64 {
         )
         .await
         .unwrap();
+    let sql = if audit.is_some() {
+        "WITH saved AS ( \
+             UPDATE bench_floor SET version = version + 1 \
+             WHERE id = $1 AND version = $2 RETURNING version \
+         ), audited AS ( \
+             INSERT INTO twofa_audit_log (at, company_id, user_id, entry) \
+             SELECT $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM saved) \
+         ) \
+         SELECT version FROM saved"
+    } else {
+        "UPDATE bench_floor SET version = version + 1 \
+         WHERE id = $1 AND version = $2 RETURNING version"
+    };
     let mut clients = Vec::new();
     for worker in 0..workers {
         let id = i32::try_from(worker).unwrap();
@@ -266,28 +290,28 @@ async fn floor(url: &str, workers: usize, rounds: usize) -> f64 {
             .await
             .unwrap();
         let client = connect(url).await.unwrap();
-        let statement = client
-            .prepare(
-                "UPDATE bench_floor SET version = version + 1 \
-                 WHERE id = $1 AND version = $2 RETURNING version",
-            )
-            .await
-            .unwrap();
+        let statement = client.prepare(sql).await.unwrap();
         clients.push((id, client, statement));
     }
+    let entry = audit.cloned();
     let began = Instant::now();
     let tasks: Vec<_> = clients
         .into_iter()
         .map(|(id, client, statement)| {
+            let entry = entry.clone();
             tokio::spawn(async move {
                 let mut version = 1_i64;
+                let user = format!("user-{id}");
                 for _ in 0..rounds {
-                    let row = client
-                        .query_opt(&statement, &[&id, &version])
-                        .await
-                        .unwrap()
-                        .expect("the version matched");
-                    version = row.get(0);
+                    let row = match &entry {
+                        Some(entry) => {
+                            let params: &[&(dyn ToSql + Sync)] =
+                                &[&id, &version, &Utc::now(), &"acme", &user, &Json(entry)];
+                            client.query_opt(&statement, params).await
+                        }
+                        None => client.query_opt(&statement, &[&id, &version]).await,
+                    };
+                    version = row.unwrap().expect("the version matched").get(0);
                 }
             })
         })
@@ -296,6 +320,21 @@ async fn floor(url: &str, workers: usize, rounds: usize) -> f64 {
         task.await.unwrap();
     }
     per_second(workers * rounds, began.elapsed())
+}
+
+/// The newest entry of the audit trail in `url`'s database: a real entry
+/// of the flow, appended again by the floor with an audit row.
+async fn newest_audit_entry(url: &str) -> Value {
+    let client = connect(url).await.unwrap();
+    let row = client
+        .query_one(
+            "SELECT entry FROM twofa_audit_log ORDER BY seq DESC LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let Json(entry) = row.get::<_, Json<Value>>(0);
+    entry
 }
 
 /// What a verification whose records are not cached has to do at least:
@@ -502,27 +541,31 @@ fn main() {
     runtime.block_on(async {
         let cluster = Cluster::shared().unwrap();
         println!(
-            "| connections | floor: conditional UPDATE/s | read + conditional write of the \
-             user record/s | flow: submit_code/s | flow / floor | read + write / floor \
+            "| connections | floor: conditional UPDATE/s | floor with an audit row/s \
+             | read + conditional write of the user record/s | flow: submit_code/s \
+             | flow / floor | floor with an audit row / floor | read + write / floor \
              | store calls per submit_code | time in store calls | floor UPDATE mean latency \
              | load_login mean latency | commit_login mean latency |"
         );
-        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for workers in CONNECTIONS {
             let floor_url = cluster.database(&format!("floor_{workers}")).await.unwrap();
-            let floor = floor(&floor_url, workers, rounds * 10).await;
+            let bare = floor(&floor_url, workers, rounds * 10, None).await;
             let flow_url = cluster.database(&format!("flow_{workers}")).await.unwrap();
             let flow = flow(&flow_url, workers, rounds).await;
             let read_write = read_write(&flow_url, workers, rounds * 10).await;
+            let entry = newest_audit_entry(&flow_url).await;
+            let audited = floor(&flow_url, workers, rounds * 10, Some(&entry)).await;
             println!(
-                "| {workers} | {floor:.0} | {read_write:.0} | {:.0} | {:.2} | {:.2} | {:.1} \
-                 | {:.0} % | {:.0} µs | {:.0} µs | {:.0} µs |",
+                "| {workers} | {bare:.0} | {audited:.0} | {read_write:.0} | {:.0} | {:.2} \
+                 | {:.2} | {:.2} | {:.1} | {:.0} % | {:.0} µs | {:.0} µs | {:.0} µs |",
                 flow.per_second,
-                flow.per_second / floor,
-                read_write / floor,
+                flow.per_second / bare,
+                audited / bare,
+                read_write / bare,
                 flow.calls_per_verification,
                 flow.share_in_store_calls * 100.0,
-                workers as f64 / floor * 1e6,
+                workers as f64 / bare * 1e6,
                 flow.load_mean.as_secs_f64() * 1e6,
                 flow.commit_mean.as_secs_f64() * 1e6,
             );

@@ -44,6 +44,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "audit retention",
         sql: include_str!("../migrations/0005_audit_retention.sql"),
     },
+    Migration {
+        version: 6,
+        name: "audit time range index",
+        sql: include_str!("../migrations/0006_audit_time_brin.sql"),
+    },
 ];
 
 /// Key of the advisory lock held while migrating: the ASCII bytes of

@@ -518,8 +518,8 @@ impl AuditLog for PostgresAuditLog {
         &'a self,
         cutoff: DateTime<Utc>,
     ) -> StoreFuture<'a, Result<u64, StoreError>> {
-        // One statement on the index of `at` (migration 4); the append-only
-        // trigger refuses updates, not this deletion.
+        // One statement on the block range index of `at` (migration 6); the
+        // append-only trigger refuses updates, not this deletion.
         StoreFuture::new(async move { execute(&self.pool, AUDIT_PURGE, &[&cutoff]).await })
     }
 }

@@ -273,6 +273,39 @@ async fn no_column_is_meant_for_a_secret_a_code_or_a_phone_number() {
     assert_eq!(columns, expected);
 }
 
+#[tokio::test]
+async fn the_audit_trail_is_indexed_by_time_in_block_ranges() {
+    let (_stores, url) = fresh("audit_time_index").await;
+    let raw = connect(&url).await.unwrap();
+    let method: String = raw
+        .query_one(
+            "SELECT am.amname FROM pg_class AS c JOIN pg_am AS am ON am.oid = c.relam \
+             WHERE c.relname = 'twofa_audit_log_by_time'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(method, "brin");
+    // The retention purge can be answered from that index.
+    raw.batch_execute("SET enable_seqscan = off").await.unwrap();
+    let plan: Vec<String> = raw
+        .query(
+            "EXPLAIN DELETE FROM twofa_audit_log WHERE at < '2026-03-02T08:00:00Z'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert!(
+        plan.iter()
+            .any(|line| line.contains("Bitmap Index Scan on twofa_audit_log_by_time")),
+        "{plan:?}"
+    );
+}
+
 /// A company record that enforces 2FA, through the facade's admin API.
 async fn enforced_company(stores: &PostgresStores) -> CompanyId {
     let portal = Portal::on(std::slice::from_ref(stores), EnrollmentPolicy::default()).await;

@@ -25,6 +25,7 @@ use deadpool_postgres::{Manager, Pool, Runtime};
 use support::cluster::{Cluster, connect};
 use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::FromSqlOwned;
 use twofa::delivery::{Issuer, Outbox, SentMessage, ServerKey};
 use twofa::enforcement::{Actor, CompanyRole};
 use twofa::enrollment::{EnrollmentPolicy, PhoneChannel, ProvisioningUri, ThrottlePolicy};
@@ -35,6 +36,21 @@ use twofa::{
     UserRecord, UserStore, Version, VersionedStore, XChaChaSealer, conformance,
 };
 use twofa_store_postgres::{ConnectError, MigrateError, Migrated, PostgresStores};
+
+/// The first column of the one row `sql` returns.
+async fn first_column<T: FromSqlOwned>(raw: &Client, sql: &str) -> T {
+    raw.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+/// The first column of each row `sql` returns.
+async fn first_columns<T: FromSqlOwned, C: FromIterator<T>>(raw: &Client, sql: &str) -> C {
+    raw.query(sql, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
 
 /// A fresh database with the schema, and stores on it.
 async fn fresh(name: &str) -> (PostgresStores, String) {
@@ -226,18 +242,13 @@ async fn a_version_past_the_database_range_is_a_conflict_not_an_error() {
 async fn no_column_is_meant_for_a_secret_a_code_or_a_phone_number() {
     let (_, url) = fresh("columns").await;
     let raw = connect(&url).await.unwrap();
-    let columns: BTreeSet<String> = raw
-        .query(
-            "SELECT table_name || '.' || column_name || ' ' || data_type \
-             FROM information_schema.columns \
-             WHERE table_schema = current_schema() AND table_name LIKE 'twofa\\_%'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let columns: BTreeSet<String> = first_columns(
+        &raw,
+        "SELECT table_name || '.' || column_name || ' ' || data_type \
+         FROM information_schema.columns \
+         WHERE table_schema = current_schema() AND table_name LIKE 'twofa\\_%'",
+    )
+    .await;
     let expected: BTreeSet<String> = [
         "twofa_users.user_id text",
         "twofa_users.company_id text",
@@ -277,28 +288,20 @@ async fn no_column_is_meant_for_a_secret_a_code_or_a_phone_number() {
 async fn the_audit_trail_is_indexed_by_time_in_block_ranges() {
     let (_stores, url) = fresh("audit_time_index").await;
     let raw = connect(&url).await.unwrap();
-    let method: String = raw
-        .query_one(
-            "SELECT am.amname FROM pg_class AS c JOIN pg_am AS am ON am.oid = c.relam \
-             WHERE c.relname = 'twofa_audit_log_by_time'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let method: String = first_column(
+        &raw,
+        "SELECT am.amname FROM pg_class AS c JOIN pg_am AS am ON am.oid = c.relam \
+         WHERE c.relname = 'twofa_audit_log_by_time'",
+    )
+    .await;
     assert_eq!(method, "brin");
     // The retention purge can be answered from that index.
     raw.batch_execute("SET enable_seqscan = off").await.unwrap();
-    let plan: Vec<String> = raw
-        .query(
-            "EXPLAIN DELETE FROM twofa_audit_log WHERE at < '2026-03-02T08:00:00Z'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let plan: Vec<String> = first_columns(
+        &raw,
+        "EXPLAIN DELETE FROM twofa_audit_log WHERE at < '2026-03-02T08:00:00Z'",
+    )
+    .await;
     assert!(
         plan.iter()
             .any(|line| line.contains("Bitmap Index Scan on twofa_audit_log_by_time")),
@@ -620,14 +623,11 @@ async fn a_schema_2_database_keeps_its_records_and_its_old_commit_through_the_up
         .unwrap();
     assert_eq!(loaded, pending);
     assert_eq!(stores.audit_log().read(0, 1000).await.unwrap(), audit);
-    let options: Vec<String> = raw
-        .query_one(
-            "SELECT reloptions FROM pg_class WHERE relname = 'twofa_users'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let options: Vec<String> = first_column(
+        &raw,
+        "SELECT reloptions FROM pg_class WHERE relname = 'twofa_users'",
+    )
+    .await;
     assert!(options.contains(&"toast_tuple_target=8160".to_owned()));
 
     // A server still on the previous release completes a login with the
